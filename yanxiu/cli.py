@@ -1,0 +1,68 @@
+"""The ``yanxiu`` command line: a thin dispatcher.
+
+Each subcommand lives in ``yanxiu.commands.<name>`` with ``add_arguments(parser)`` and
+``run(args) -> int``; modules are imported only when needed so that, e.g., Locust's
+monkey-patching never happens unless a load test is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from yanxiu import __version__
+
+COMMANDS: dict[str, str] = {
+    "validate": "check a scenario file and summarise the campaign",
+    "run": "simulate a campaign and size the platform",
+    "serve": "start the reference platform server",
+    "seed": "fill the reference platform with provinces, schools and teachers",
+    "certificates": "issue certificates on the reference platform after the window",
+    "loadtest": "replay a stretch of the simulated campaign against a live system",
+    "report": "write an HTML report of a results folder",
+    "check": "evaluate a results folder against the scenario's thresholds",
+}
+
+EXIT_BAD_INPUT = 2
+
+
+def _available() -> dict[str, object]:
+    modules = {}
+    for name in COMMANDS:
+        try:
+            modules[name] = importlib.import_module(f"yanxiu.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"yanxiu.commands.{name}":
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="yanxiu", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"yanxiu {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in _available().items():
+        command = sub.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
+        module.add_arguments(command)
+        command.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sim.scenario import ScenarioError
+    from yanxiu.errors import CommandError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (ScenarioError, CommandError) as exc:
+        print(f"yanxiu {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"yanxiu {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
