@@ -1,0 +1,97 @@
+"""Database set-up: one code path for SQLite (the embedded default) and PostgreSQL.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` so that a commit the server acknowledged
+survives ``kill -9`` and power loss, and with a busy timeout so that several worker processes
+queue for the single writer instead of failing. Writing transactions start with
+``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes would fail at once
+(SQLITE_BUSY_SNAPSHOT, no busy wait) whenever another process committed in between, so
+writers take the write lock up front and readers use a separate engine with plain ``BEGIN``.
+PostgreSQL (psycopg 3) needs none of this; both engines are then the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from reference.models import Base
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalise_url(url: str) -> str:
+    """Plain ``postgresql://`` URLs use psycopg 3; SQLite file paths get their folder made."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_engine(url: str, begin: str) -> Engine:
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=16
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy's "begin" hook issue BEGIN itself (pysqlite would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """The engines and session factories of one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.sqlite = is_sqlite(self.url)
+        if self.sqlite:
+            self.engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
+            self.read_engine = _sqlite_engine(self.url, "BEGIN")
+        else:
+            self.engine = create_engine(
+                self.url, pool_size=10, max_overflow=20, pool_pre_ping=True
+            )
+            self.read_engine = self.engine
+        self.writer = sessionmaker(self.engine, expire_on_commit=False)
+        self.reader = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def create_all(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def session(self, write: bool = True) -> Iterator[Session]:
+        """A session committed on success and rolled back on error."""
+        with (self.writer if write else self.reader)() as session, session.begin():
+            yield session
+
+    def ping(self) -> None:
+        with self.read_engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
