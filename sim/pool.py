@@ -1,0 +1,151 @@
+"""Performance of a server pool over a run of minutes (the model behind ``tiers.PoolTier``).
+
+Each minute mixes two regimes, weighted by the share of the minute each one lasts:
+
+- fluid: while a backlog of work exists (an overloaded minute, or the drain after one),
+  every arrival waits backlog/c, which moves linearly through the minute, so those waits are
+  uniform between the two ends (``queueing.fluid_wait_range``). Requests that would wait
+  longer than the patience (``behaviour.overload.abandon_after_s``) give up: the backlog is
+  capped there and the excess counts as not served (a fluid queue with abandonment).
+- stationary: otherwise the minute is a stationary M/G/c queue at the minute's mean rates
+  (pointwise-stationary approximation): Erlang C waiting probability and an exponential
+  conditional wait (exact for one exponential request class; Allen-Cunneen for a mix).
+
+Request classes are the endpoints: each has its own mean demand (exponential or
+deterministic), so a class's response is its own service plus the shared wait.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim import queueing as q
+
+MINUTE_S = 60.0
+_NEGLIGIBLE = 1e-15  # probabilities below this do not move any percentile
+
+
+class PoolPerformance:
+    def __init__(self, rates: np.ndarray, demand_s: np.ndarray, servers: int, service: str,
+                 backlog_s: float = 0.0, patience_s: float = np.inf) -> None:
+        """``rates``: (endpoints × minutes) requests/s; ``backlog_s``: wait carried in (s)."""
+        served = demand_s > 0
+        self.rates = np.atleast_2d(np.asarray(rates, float))[served]
+        self.demand_s = demand_s[served]
+        self.index = np.flatnonzero(served)  # platform endpoint index of each class
+        self.servers = servers
+        self.service = service
+        self.patience_s = patience_s
+        self.load = self.rates.sum(axis=0)
+        self.erlangs = (self.rates * self.demand_s[:, None]).sum(axis=0)
+        self.utilisation = self.erlangs / servers
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.weights = np.where(self.load > 0, self.rates / self.load, 0.0)
+            self.mean_s = np.where(self.load > 0, self.erlangs / self.load, 1.0)
+            second = 2.0 if service == "exponential" else 1.0
+            moment2 = (self.weights * second * self.demand_s[:, None] ** 2).sum(axis=0)
+            self.scv = np.where(self.load > 0, moment2 / self.mean_s**2 - 1.0, 1.0)
+        self._stationary()
+        self._fluid(backlog_s)
+
+    def _stationary(self) -> None:
+        stable = self.utilisation < 1.0
+        self.p_wait = np.where(stable, q.erlang_c(self.servers, self.erlangs), 1.0)
+        theta = q._decay_rate(self.load, self.mean_s, self.servers, self.scv)
+        self.theta = np.where(stable, theta, np.inf)  # unused where unstable (fluid share 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.stationary_wait_s = np.where(self.p_wait > 0, self.p_wait / self.theta, 0.0)
+        self._waiting = np.flatnonzero(stable & (self.p_wait > _NEGLIGIBLE))
+
+    def _fluid(self, backlog_s: float) -> None:
+        c = self.servers
+        work, lost = q.fluid_backlog(self.erlangs, c, MINUTE_S, backlog_s * c,
+                                     cap=self.patience_s * c)
+        share, w0, w1 = q.fluid_wait_range(work, self.erlangs, c, MINUTE_S, self.patience_s)
+        self.fluid_share = share
+        self.fluid_lo = np.minimum(w0, w1)
+        self.fluid_hi = np.maximum(w0, w1)
+        self.backlog_end_s = np.minimum(np.maximum(w0 + (self.utilisation - 1.0) * MINUTE_S,
+                                                   0.0), self.patience_s)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            offered = self.erlangs * MINUTE_S
+            self.served_share = np.where(offered > 0, 1.0 - lost / offered, 1.0)
+        self._fluid_minutes = np.flatnonzero(share > 0)
+
+    # --- distribution of the response time -------------------------------------------------
+
+    def mean_wait_s(self) -> np.ndarray:
+        fluid = 0.5 * (self.fluid_lo + self.fluid_hi)
+        stationary = np.where(self.fluid_share < 1.0, self.stationary_wait_s, 0.0)
+        return self.fluid_share * fluid + (1.0 - self.fluid_share) * stationary
+
+    def mean_response_s(self, cls: int) -> np.ndarray:
+        return self.mean_wait_s() + self.demand_s[cls]
+
+    def class_tail(self, x: np.ndarray, cls: int) -> np.ndarray:
+        """P(response of class ``cls`` > x), per minute (``x`` has one entry per minute)."""
+        d = self.demand_s[cls]
+        if self.service == "exponential":
+            out = np.exp(-x / d)
+        else:
+            out = (x < d).astype(float)
+        # Only minutes where requests may wait differ from the bare service distribution.
+        i = self._waiting
+        if i.size:
+            xi, pw, th = x[i], self.p_wait[i], self.theta[i]
+            if self.service == "exponential":
+                waited = pw * (q.exp_plus_exp_tail(xi, 1.0 / d, th) - out[i])
+            else:
+                waited = np.where(xi < d, 0.0, pw * np.exp(-th * (xi - d)))
+            out[i] += waited
+        j = self._fluid_minutes
+        if j.size:
+            f = self.fluid_share[j]
+            fluid = _uniform_plus_service_tail(x[j], self.fluid_lo[j], self.fluid_hi[j], d,
+                                               self.service)
+            out[j] = f * fluid + (1.0 - f) * out[j]
+        return out
+
+    def tail(self, x: np.ndarray) -> np.ndarray:
+        """P(response > x) for a request drawn from the minute's mix of classes."""
+        total = np.zeros(np.shape(x))
+        for cls in range(len(self.demand_s)):
+            total += self.weights[cls] * self.class_tail(x, cls)
+        return total
+
+    def _upper(self, probability: float, demand_s: float) -> np.ndarray:
+        slack = (1.0 - probability) / 2.0
+        service = demand_s * (-np.log(slack) if self.service == "exponential" else 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wait = np.where(self.p_wait > slack, np.log(self.p_wait / slack) / self.theta, 0.0)
+        wait = np.where(self.fluid_share < 1.0, wait, 0.0)
+        return (self.fluid_hi + service + wait) * 1.01
+
+    def percentile_s(self, probability: float) -> np.ndarray:
+        """Response-time quantile over all requests of each minute (0 when idle)."""
+        if len(self.demand_s) == 0:
+            return np.zeros_like(self.load)
+        upper = self._upper(probability, float(self.demand_s.max()))
+        out = q.quantile(self.tail, probability, upper)
+        return np.where(self.load > 0, out, 0.0)
+
+    def class_percentile_s(self, probability: float, cls: int) -> np.ndarray:
+        upper = self._upper(probability, float(self.demand_s[cls]))
+        return q.quantile(lambda x: self.class_tail(x, cls), probability, upper)
+
+
+def _uniform_plus_service_tail(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, d: float,
+                               service: str) -> np.ndarray:
+    """P(U + S > x) with U uniform on [lo, hi] and S the service (mean d)."""
+    width = hi - lo
+    point = width <= 1e-12
+    if service == "exponential":
+        at_lo = np.where(x <= lo, 1.0, np.exp(-np.maximum(x - lo, 0.0) / d))
+        m = np.clip(x, lo, hi)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rising = np.exp(-np.maximum(x - m, 0.0) / d) - np.exp(-np.maximum(x - lo, 0.0) / d)
+            spread = (rising * d + (hi - m)) / width
+        return np.where(point, at_lo, np.clip(spread, 0.0, 1.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spread = np.clip((hi - (x - d)) / width, 0.0, 1.0)
+    return np.where(point, np.where(x - d < lo, 1.0, 0.0), spread)
