@@ -282,6 +282,8 @@ class PoolTier(Strict):
     name: str
     kind: Literal["pool"] = "pool"
     servers: PositiveInt
+    # Service-time distribution of a request around its endpoint's demand_ms (the mean).
+    service: Literal["exponential", "deterministic"] = "exponential"
 
 
 class BandwidthTier(Strict):
@@ -344,6 +346,18 @@ class ServiceLevels(Strict):
     error_rate: Share
 
 
+class Workload(Strict):
+    """Open workload for queueing experiments: Poisson arrivals at one endpoint, served by the
+    tiers at request level (``sim.requestsim``) instead of simulating the teacher population."""
+
+    kind: Literal["poisson"] = "poisson"
+    rate_per_s: PositiveFloat
+    endpoint: str
+    duration_s: Seconds = Field(gt=0)
+    warmup_s: Seconds = 0
+    replications: PositiveInt = 10
+
+
 # --- the whole scenario ---------------------------------------------------------------------
 
 
@@ -359,6 +373,7 @@ class Scenario(Strict):
     platform: Platform
     service_levels: ServiceLevels
     thresholds: list[str] = []
+    workload: Workload | None = None
 
     @model_validator(mode="after")
     def _cross_check(self) -> Scenario:
@@ -410,6 +425,14 @@ def _cross_check(s: Scenario) -> None:
     for sub in s.population.sub_platforms:
         if sub not in s.platform.heartbeat_interval_s:
             _fail("platform.heartbeat_interval_s", f"missing sub-platform {sub!r}")
+    if s.workload is not None:
+        names = [e.name for e in s.platform.endpoints]
+        if s.workload.endpoint not in names:
+            _fail("workload.endpoint", f"unknown endpoint {s.workload.endpoint!r}")
+        pools = {t.name for t in s.platform.tiers if t.kind == "pool"}
+        demand = s.platform.endpoint(s.workload.endpoint).demand_ms
+        if not any(ms > 0 and tier in pools for tier, ms in demand.items()):
+            _fail("workload.endpoint", f"{s.workload.endpoint!r} has no demand on any pool tier")
 
 
 # --- loading --------------------------------------------------------------------------------
