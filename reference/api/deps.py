@@ -1,0 +1,67 @@
+"""Reusable dependencies: sessions, the app state, the caller's identity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from reference.errors import ApiError
+from reference.models import Teacher
+from reference.security import Claims, TokenError
+from reference.state import AppState
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.yanxiu
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def _write_session(state: StateDep) -> Iterator[Session]:
+    # Routes commit explicitly before answering, so an acknowledged write is durable;
+    # anything left uncommitted (an error) is rolled back when the session closes.
+    with state.db.writer() as session:
+        yield session
+
+
+def _read_session(state: StateDep) -> Iterator[Session]:
+    with state.db.reader() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(_write_session)]
+ReadSessionDep = Annotated[Session, Depends(_read_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="token from /api/v1/auth/login")
+
+
+def _claims(
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Claims:
+    if credentials is None:
+        raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
+    try:
+        return state.signer.read(credentials.credentials)
+    except TokenError as exc:
+        raise ApiError(401, str(exc)) from None
+
+
+CurrentTeacher = Annotated[Claims, Depends(_claims)]
+
+
+def _admin(claims: CurrentTeacher, session: ReadSessionDep) -> Teacher:
+    if claims.role == "teacher":
+        raise ApiError(403, "administrators only")
+    admin = session.get(Teacher, claims.account_id)
+    if admin is None or admin.role != claims.role:
+        raise ApiError(403, "administrator account no longer valid")
+    return admin
+
+
+CurrentAdmin = Annotated[Teacher, Depends(_admin)]

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from reference.api.deps import CurrentAdmin, ReadSessionDep, SessionDep, StateDep
+from reference.schemas.admin import AdminProgress, TeacherChanged
+from reference.schemas.common import DbId, Keyword, Problem
+from reference.services.admin import own_teacher, progress, resolve_scope
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+ERRORS = {403: {"model": Problem}, 404: {"model": Problem}}
+TeacherId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/progress", name="admin_progress", responses=ERRORS)
+def show_progress(
+    admin: CurrentAdmin,
+    state: StateDep,
+    session: ReadSessionDep,
+    school_id: Annotated[DbId | None, Query()] = None,
+    county: Annotated[Keyword | None, Query()] = None,
+    province: Annotated[Keyword | None, Query()] = None,
+) -> AdminProgress:
+    """Aggregated progress of the teachers in the caller's school, county or province."""
+    scope = resolve_scope(session, admin, school_id, county, province)
+    return progress(session, state.catalogue, scope)
+
+
+@router.post("/teachers/{teacher_id}/verify", name="admin_verify", responses=ERRORS)
+def verify(teacher_id: TeacherId, admin: CurrentAdmin, session: SessionDep) -> TeacherChanged:
+    """Confirm a teacher of one's own school; locks the teacher's profile."""
+    teacher = own_teacher(session, admin, teacher_id)
+    teacher.verified = True
+    session.commit()
+    return TeacherChanged(teacher_id=teacher.id, school_id=teacher.school_id, verified=True)
+
+
+@router.delete("/teachers/{teacher_id}", name="admin_remove", responses=ERRORS)
+def remove(teacher_id: TeacherId, admin: CurrentAdmin, session: SessionDep) -> TeacherChanged:
+    """Take a teacher out of one's school; unlocks the profile for correction."""
+    teacher = own_teacher(session, admin, teacher_id)
+    teacher.school_id, teacher.verified = None, False
+    session.commit()
+    return TeacherChanged(teacher_id=teacher.id, school_id=None, verified=False)

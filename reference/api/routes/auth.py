@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from reference.api.deps import ReadSessionDep, SessionDep, StateDep
+from reference.errors import ApiError
+from reference.models import School, Teacher
+from reference.schemas.auth import Done, LoggedIn, Login, Register, Registered, ResetPassword
+from reference.schemas.common import Problem
+from reference.security import hash_password, verify_password
+from reference.services.sms import verify_code
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+ERRORS = {
+    400: {"model": Problem},
+    401: {"model": Problem},
+    409: {"model": Problem},
+    404: {"model": Problem},
+}
+
+
+def school_for(session, school_id: int, sub_platform: str) -> School:
+    school = session.get(School, school_id)
+    if school is None:
+        raise ApiError(404, f"school_id: no school {school_id}")
+    if school.sub_platform != sub_platform:
+        raise ApiError(
+            409,
+            f"school_id: school {school_id} belongs to the {school.sub_platform} "
+            f"sub-platform; register there",
+            redirect=school.sub_platform,
+        )
+    return school
+
+
+@router.post("/register", name="register", status_code=201, responses=ERRORS)
+def register(body: Register, state: StateDep, session: SessionDep) -> Registered:
+    """Create a teacher account after checking the SMS code."""
+    # Hash before touching the database: on SQLite the first query takes the write lock.
+    password_hash = hash_password(state.hasher, body.password)
+    if session.scalar(select(Teacher.id).where(Teacher.mobile == body.mobile)) is not None:
+        raise ApiError(409, "mobile: already registered; log in or reset the password")
+    school = school_for(session, body.school_id, body.sub_platform)
+    verify_code(session, state.settings, body.mobile, "register", body.code, state.clock.now())
+    teacher = Teacher(
+        mobile=body.mobile,
+        password_hash=password_hash,
+        real_name=body.real_name,
+        id_type=body.id_type,
+        id_number=body.id_number,
+        sub_platform=body.sub_platform,
+        school_id=school.id,
+        province=school.province,
+        county=school.county,
+        role="teacher",
+        verified=False,
+        created_at=state.clock.now(),
+    )
+    session.add(teacher)
+    session.commit()
+    return Registered(teacher_id=teacher.id, token=state.signer.issue(teacher.id, teacher.role))
+
+
+@router.post("/login", name="login", responses=ERRORS)
+def login(body: Login, state: StateDep, session: ReadSessionDep) -> LoggedIn:
+    """Log in with mobile and password, or mobile and an SMS code (purpose login)."""
+    account = session.execute(
+        select(Teacher.id, Teacher.password_hash, Teacher.role).where(Teacher.mobile == body.mobile)
+    ).first()
+    session.rollback()  # end the read before hashing
+    if body.password is not None:
+        # Hash even for an unknown mobile, so timing does not reveal which mobiles exist.
+        stored = account.password_hash if account else _dummy_hash(state)
+        if not verify_password(state.hasher, stored, body.password) or account is None:
+            raise ApiError(401, "wrong mobile or password")
+    else:
+        if account is None:
+            raise ApiError(401, "wrong mobile or code")
+        with state.db.writer() as writer:
+            verify_code(writer, state.settings, body.mobile, "login", body.code, state.clock.now())
+            writer.commit()
+    return LoggedIn(
+        teacher_id=account.id, role=account.role, token=state.signer.issue(account.id, account.role)
+    )
+
+
+def _dummy_hash(state) -> str:
+    if not hasattr(state, "_dummy_hash"):
+        state._dummy_hash = hash_password(state.hasher, "not-a-password")
+    return state._dummy_hash
+
+
+@router.post("/reset-password", name="password_reset", responses=ERRORS)
+def reset_password(body: ResetPassword, state: StateDep, session: SessionDep) -> Done:
+    """Set a new password after checking an SMS code (purpose reset)."""
+    password_hash = hash_password(state.hasher, body.new_password)
+    account = session.scalars(select(Teacher).where(Teacher.mobile == body.mobile)).first()
+    if account is None:
+        raise ApiError(404, "mobile: no account with this mobile")
+    verify_code(session, state.settings, body.mobile, "reset", body.code, state.clock.now())
+    account.password_hash = password_hash
+    session.commit()
+    return Done()

@@ -1,0 +1,33 @@
+"""Operational endpoints, outside /api/v1: liveness, metrics, and a hello-world baseline
+(no database, no auth) that benchmarks compare the real endpoints with."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from sqlalchemy.exc import SQLAlchemyError
+
+from reference import metrics
+from reference.api.deps import StateDep
+from reference.errors import ApiError
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", name="health")
+def health(state: StateDep) -> dict[str, str]:
+    try:
+        state.db.ping()
+    except SQLAlchemyError:
+        raise ApiError(503, "database unreachable") from None
+    return {"status": "ok", "campaign": state.catalogue.name}
+
+
+@router.get("/metrics", name="metrics", response_class=Response)
+def prometheus() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)
+
+
+@router.get("/hello", name="hello")
+async def hello() -> dict[str, str]:
+    return {"hello": "world"}

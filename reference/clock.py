@@ -1,0 +1,41 @@
+"""The campaign clock: "now" as the campaign sees it.
+
+With ``clock_start`` set, the server's start (``clock_origin``, Unix seconds, shared by all
+workers) maps to that campaign instant and time then runs at the real rate, so a load test
+can replay a stretch of the 2023 window today. Without it the clock is real time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from zoneinfo import ZoneInfo
+
+
+class Clock:
+    def __init__(self, start: dt.datetime | None, origin: float, zone: ZoneInfo) -> None:
+        if start is not None and start.tzinfo is None:
+            start = start.replace(tzinfo=zone)
+        self.start = start
+        self.origin = origin
+
+    def now(self) -> dt.datetime:
+        if self.start is None:
+            return dt.datetime.now(dt.UTC)
+        return self.start + dt.timedelta(seconds=time.time() - self.origin)
+
+
+class FixedClock(Clock):
+    """A clock that moves only when told to (tests)."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+    def set(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += dt.timedelta(seconds=seconds)

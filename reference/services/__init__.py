@@ -1,0 +1,1 @@
+"""The journeys' logic, kept out of the routes so that each stays short."""

@@ -1,0 +1,114 @@
+"""SMS verification codes: rate limits, expiry, wrong-entry limit, and the gateway adapter.
+
+Limits (from settings): one code per phone per ``sms_interval_s``, ``sms_daily_cap`` codes per
+phone per campaign-local calendar day, a code lives ``sms_ttl_s`` and survives
+``sms_max_attempts`` wrong entries. The only gateway is ``RecordingGateway``, which writes the
+text to ``sms_messages`` (tests read codes from there); a real one would post to a vendor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from reference.errors import ApiError
+from reference.models import SmsCode, SmsMessage
+from reference.settings import Settings
+
+
+class RecordingGateway:
+    def send(self, session: Session, mobile: str, text: str, now: dt.datetime) -> None:
+        session.add(SmsMessage(mobile=mobile, text=text, sent_at=now))
+
+
+def _day_start(now: dt.datetime, zone) -> dt.datetime:
+    local = now.astimezone(zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def issue_code(
+    session: Session,
+    settings: Settings,
+    zone,
+    mobile: str,
+    purpose: str,
+    now: dt.datetime,
+    gateway: RecordingGateway,
+) -> str:
+    last = session.scalar(select(func.max(SmsCode.created_at)).where(SmsCode.mobile == mobile))
+    if last is not None:
+        wait = settings.sms_interval_s - (now - last).total_seconds()
+        if wait > 0:
+            raise ApiError(
+                429, "one code per phone per minute; wait", retry_after_s=math.ceil(wait)
+            )
+    day = _day_start(now, zone)
+    sent_today = session.scalar(
+        select(func.count()).where(SmsCode.mobile == mobile, SmsCode.created_at >= day)
+    )
+    if sent_today >= settings.sms_daily_cap:
+        tomorrow = day + dt.timedelta(days=1)
+        raise ApiError(
+            429,
+            f"daily cap of {settings.sms_daily_cap} codes reached for this phone",
+            retry_after_s=math.ceil((tomorrow - now).total_seconds()),
+        )
+    code = _new_code(settings, mobile)
+    session.add(
+        SmsCode(
+            mobile=mobile,
+            purpose=purpose,
+            code=code,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=settings.sms_ttl_s),
+            attempts=0,
+            used=False,
+        )
+    )
+    minutes = round(settings.sms_ttl_s / 60)
+    gateway.send(session, mobile, f"[yanxiu] code {code} ({purpose}), valid {minutes} min", now)
+    return code
+
+
+def _new_code(settings: Settings, mobile: str) -> str:
+    if settings.sms_test_code and mobile.startswith(settings.sms_test_prefix):
+        return settings.sms_test_code
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def verify_code(
+    session: Session, settings: Settings, mobile: str, purpose: str, code: str, now: dt.datetime
+) -> None:
+    """Consume the latest code of this phone and purpose, or raise 400 saying why not.
+
+    A wrong entry is committed before refusing, so the limit holds even though the request
+    fails; the caller's later writes happen in a fresh transaction.
+    """
+    row = session.scalars(
+        select(SmsCode)
+        .where(SmsCode.mobile == mobile, SmsCode.purpose == purpose)
+        .order_by(SmsCode.created_at.desc(), SmsCode.id.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.used:
+        raise ApiError(400, f"code: no {purpose} code was sent to this phone; request one")
+    if now >= row.expires_at:
+        raise ApiError(400, "code: expired; request a new one")
+    if row.attempts >= settings.sms_max_attempts:
+        raise ApiError(400, "code: too many wrong entries; request a new one")
+    if not secrets.compare_digest(row.code, code):
+        session.execute(
+            update(SmsCode).where(SmsCode.id == row.id).values(attempts=SmsCode.attempts + 1)
+        )
+        session.commit()
+        left = settings.sms_max_attempts - row.attempts - 1
+        raise ApiError(400, f"code: wrong code ({left} attempts left)", attempts_left=left)
+    consumed = session.execute(
+        update(SmsCode).where(SmsCode.id == row.id, SmsCode.used.is_(False)).values(used=True)
+    )
+    if consumed.rowcount != 1:  # a concurrent request used it first
+        raise ApiError(400, "code: already used; request a new one")
