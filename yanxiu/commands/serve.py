@@ -1,0 +1,117 @@
+"""``yanxiu serve``: run the reference platform with uvicorn worker processes.
+
+The parent validates the settings and the scenario, creates the tables and start-up rows
+once, then exports its settings as ``YANXIU_*`` variables (one shared secret and clock
+origin for all workers) and lets uvicorn start the workers, each building the app with
+``reference.main:create_app``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import tempfile
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
+    parser.add_argument(
+        "--database-url", help="SQLAlchemy URL (default: a SQLite file in results/)"
+    )
+    parser.add_argument("--scenario", help="scenario file (default scenarios/winter-2023.yaml)")
+    parser.add_argument(
+        "--clock-start",
+        help="campaign instant the server's start maps to, ISO 8601 "
+        "(e.g. 2023-01-05T20:00); default real time",
+    )
+    parser.add_argument(
+        "--sms-test-code",
+        help="load tests only: every SMS code is this one (see --sms-test-prefix)",
+    )
+    parser.add_argument("--sms-test-prefix", help="mobiles the test code applies to (default all)")
+    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+
+
+def settings_from_args(args: argparse.Namespace):
+    from reference.settings import Settings, SettingsError
+    from yanxiu.errors import CommandError
+
+    clock_start = None
+    if args.clock_start:
+        try:
+            clock_start = dt.datetime.fromisoformat(args.clock_start)
+        except ValueError:
+            raise CommandError(
+                f"--clock-start: not an ISO 8601 instant: {args.clock_start!r}"
+            ) from None
+    try:
+        return Settings.from_env(
+            database_url=args.database_url,
+            scenario=args.scenario,
+            clock_start=clock_start,
+            workers=args.workers,
+            sms_test_code=args.sms_test_code,
+            sms_test_prefix=args.sms_test_prefix,
+        )
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from reference.bootstrap import bootstrap
+    from reference.catalogue import Catalogue
+    from reference.db import Database
+    from sim.scenario import load_scenario
+    from yanxiu.errors import CommandError
+
+    if not 0 < args.port < 65536:
+        raise CommandError(f"--port: {args.port} is not a port number")
+    settings = settings_from_args(args)
+    catalogue = Catalogue(load_scenario(settings.scenario))
+    db = Database(settings.database_url)
+    try:
+        bootstrap(db, catalogue)
+    except Exception as exc:  # an unreachable or unusable database: say which, in one line
+        raise CommandError(
+            f"--database-url: cannot initialise {settings.database_url}: {str(exc).splitlines()[0]}"
+        ) from None
+    finally:
+        db.dispose()
+    os.environ.update(settings.model_copy(update={"init_db": False}).to_env())
+    metrics_dir = _multiprocess_metrics(settings.workers)
+    clock = "real time" if settings.clock_start is None else settings.clock_start.isoformat()
+    print(
+        f"yanxiu serve: {catalogue.name} on http://{args.host}:{args.port} "
+        f"({settings.workers} worker(s), {settings.database_url}); "
+        f"clock {clock}",
+        flush=True,
+    )
+    try:
+        uvicorn.run(
+            "reference.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=settings.workers,
+            log_level=args.log_level,
+            access_log=False,
+        )
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _multiprocess_metrics(workers: int) -> str | None:
+    """Several workers share their Prometheus samples through files in a fresh folder."""
+    if workers <= 1:
+        return None
+    path = tempfile.mkdtemp(prefix="yanxiu-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
