@@ -1,0 +1,188 @@
+"""``yanxiu seed``: counts, realistic and valid identities, determinism, usable accounts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import SMOKE
+
+TEACHERS = 600
+
+
+def _seed(settings, out, teachers=TEACHERS, seed=11, url=None):
+    from reference.catalogue import Catalogue
+    from reference.db import Database
+    from reference.seed import seed_platform
+    from sim.scenario import load_scenario
+
+    db = Database(url or settings.database_url)
+    try:
+        return seed_platform(db, Catalogue(load_scenario(SMOKE)), settings, teachers, seed, out)
+    finally:
+        db.dispose()
+
+
+def _accounts(out) -> list[dict]:
+    with (out / "accounts.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def seeded(settings, tmp_path):
+    report = _seed(settings, tmp_path / "fixtures")
+    return report, tmp_path / "fixtures"
+
+
+def test_gb11643_check_character_known_examples():
+    from faker import Faker
+
+    from reference.fixtures.identity import id_check_char, id_number_valid
+
+    # The standard's own example, and a check sum of 10 (-> X) vs 0 (-> 1).
+    assert id_check_char("11010519491231002") == "X"
+    assert id_number_valid("11010519491231002X")
+    assert not id_number_valid("110105194912310021")
+    assert not id_number_valid("110105194902300021")  # 30 February
+    fake = Faker("zh_CN")
+    fake.seed_instance(3)
+    assert all(id_number_valid(fake.ssn()) for _ in range(300))  # an independent generator
+
+
+def test_counts_roles_and_schools(seeded, settings):
+    from reference.db import Database
+    from reference.models import School, Teacher
+
+    report, out = seeded
+    db = Database(settings.database_url)
+    with db.session(write=False) as session:
+        roles = dict(
+            session.execute(select(Teacher.role, func.count()).group_by(Teacher.role)).all()
+        )
+        schools = session.execute(
+            select(School.province, School.sub_platform).where(School.temporary.is_(False))
+        ).all()
+    db.dispose()
+    assert roles["teacher"] == TEACHERS
+    assert roles == report.accounts_by_role
+    assert roles["province_admin"] == 2  # smoke has two provinces
+    assert roles["county_admin"] == report.counties
+    assert report.schools == len(schools)
+    # Every province has schools of every sub-platform with teachers.
+    assert {(p, s) for p, s in schools} == {
+        (p, s) for p in ("Shanxi", "Hainan") for s in ("basic", "higher", "vocational")
+    }
+    rows = _accounts(out)
+    assert len(rows) == sum(roles.values())
+    assert Counter(r["role"] for r in rows) == Counter(roles)
+
+
+def test_identities_look_real_and_are_valid(seeded, settings):
+    from reference.db import Database
+    from reference.fixtures.identity import id_number_valid
+    from reference.models import Teacher
+    from reference.validation import check_id_number
+
+    db = Database(settings.database_url)
+    with db.session(write=False) as session:
+        people = session.execute(select(Teacher.mobile, Teacher.id_number, Teacher.real_name)).all()
+    db.dispose()
+    mobiles = [p.mobile for p in people]
+    assert len(set(mobiles)) == len(mobiles)
+    assert all(re.fullmatch(r"1[3-9]\d{9}", m) for m in mobiles)
+    assert all(id_number_valid(p.id_number) for p in people)
+    assert all(check_id_number("resident_id", p.id_number) == p.id_number for p in people)
+    # Chinese names of two to four characters; ID numbers from the teacher's own province
+    # mostly (Shanxi 14, Hainan 46).
+    assert all(re.fullmatch(r"[\u4e00-\u9fff]{2,4}", p.real_name) for p in people)
+    home = sum(p.id_number[:2] in ("14", "46") for p in people) / len(people)
+    assert home > 0.8
+
+
+def test_unique_mobiles_at_scale():
+    from reference.fixtures.identity import draw_mobiles
+
+    mobiles = draw_mobiles(np.random.default_rng(5), 300_000)
+    assert len(set(mobiles)) == 300_000
+
+
+def test_deterministic_by_seed(settings, tmp_path):
+    first = tmp_path / "a"
+    _seed(settings, first, seed=5)
+    second = tmp_path / "b"
+    _seed(settings, second, seed=5, url=f"sqlite:///{tmp_path / 'b.sqlite'}")
+    third = tmp_path / "c"
+    _seed(settings, third, seed=6, url=f"sqlite:///{tmp_path / 'c.sqlite'}")
+    assert (first / "accounts.csv").read_text() == (second / "accounts.csv").read_text()
+    assert (first / "accounts.csv").read_text() != (third / "accounts.csv").read_text()
+
+
+def test_seeded_accounts_log_in(seeded, settings, clock):
+    from fastapi.testclient import TestClient
+
+    from reference.main import create_app
+
+    _, out = seeded
+    rows = _accounts(out)
+    app = create_app(settings, clock)
+    with TestClient(app) as client:
+        for role in ("teacher", "school_admin", "province_admin"):
+            row = next(r for r in rows if r["role"] == role)
+            answer = client.post(
+                "/api/v1/auth/login", json={"mobile": row["mobile"], "password": row["password"]}
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["role"] == role
+            assert answer.json()["teacher_id"] == int(row["teacher_id"])
+        wrong = client.post(
+            "/api/v1/auth/login", json={"mobile": rows[0]["mobile"], "password": "not the one"}
+        )
+        assert wrong.status_code == 401
+        # A seeded teacher enrols like a registered one.
+        first = {"mobile": rows[0]["mobile"], "password": rows[0]["password"]}
+        token = client.post("/api/v1/auth/login", json=first).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.post("/api/v1/campaigns/smoke/enrol", headers=headers).status_code == 201
+    app.state.yanxiu.db.dispose()
+
+
+def test_answers_match_the_question_bank(seeded, settings, clock):
+    from reference.db import Database
+    from reference.models import Question
+
+    _, out = seeded
+    answers = json.loads((out / "answers.json").read_text())
+    db = Database(settings.database_url)
+    with db.session(write=False) as session:
+        bank = dict(session.execute(select(Question.id, Question.answer)).all())
+    db.dispose()
+    assert {int(k): v for k, v in answers.items()} == bank
+    assert len(bank) == 20  # smoke: two courses of ten questions
+
+
+def test_refuses_a_seeded_database(seeded, settings, tmp_path):
+    from reference.seed import SeedError
+
+    with pytest.raises(SeedError, match="already holds"):
+        _seed(settings, tmp_path / "again")
+
+
+def test_command_line(tmp_path, capsys):
+    from yanxiu.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    args = ["seed", "--database-url", url, "--scenario", str(SMOKE), "--out", str(tmp_path)]
+    assert main([*args, "--teachers", "50"]) == 0
+    assert "teachers/s" in capsys.readouterr().out
+    assert len(_accounts(tmp_path)) > 50
+    assert main([*args, "--teachers", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("yanxiu seed: error: --teachers") and "\n" not in err
+    assert main([*args, "--teachers", "5"]) == 2
+    assert "already holds" in capsys.readouterr().err
