@@ -10,8 +10,11 @@ the request, but still an answer a client can act on).
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
@@ -33,6 +36,21 @@ def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse({"detail": exc.detail, **exc.extra}, exc.status, headers=headers)
 
 
+def _finite(value: object) -> object:
+    """NaN and infinities (Python's JSON reader accepts them) cannot be echoed back as JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, 422)
+
+
 def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
     log.info("integrity error: %s", exc.orig)
     return JSONResponse({"detail": "conflicts with existing data (duplicate or missing key)"}, 409)
@@ -52,6 +70,7 @@ def _unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(IntegrityError, _integrity)
     app.add_exception_handler(DataError, _data)
     app.add_exception_handler(OperationalError, _unavailable)

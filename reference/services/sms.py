@@ -101,11 +101,11 @@ def verify_code(
     if row.attempts >= settings.sms_max_attempts:
         raise ApiError(400, "code: too many wrong entries; request a new one")
     if not secrets.compare_digest(row.code, code):
+        left = settings.sms_max_attempts - row.attempts - 1
         session.execute(
             update(SmsCode).where(SmsCode.id == row.id).values(attempts=SmsCode.attempts + 1)
         )
         session.commit()
-        left = settings.sms_max_attempts - row.attempts - 1
         raise ApiError(400, f"code: wrong code ({left} attempts left)", attempts_left=left)
     consumed = session.execute(
         update(SmsCode).where(SmsCode.id == row.id, SmsCode.used.is_(False)).values(used=True)
