@@ -172,8 +172,9 @@ class Platform:
     def tier(self, name: str) -> Tier:
         return self.tiers[self.tier_names.index(name)]
 
-    def matrix(self, rps: Mapping[str, np.ndarray | float]) -> np.ndarray:
-        """(endpoints × minutes) array from a name -> rates mapping; missing names are 0."""
+    def matrix(self, rps: Mapping[str, np.ndarray | float], minutes: int = 1) -> np.ndarray:
+        """(endpoints × minutes) array from a name -> rates mapping; missing names are 0
+        (``minutes`` gives the length when the mapping is empty)."""
         arrays = {}
         for name, values in rps.items():
             if name not in self._index:
@@ -182,7 +183,7 @@ class Platform:
         lengths = {a.shape for a in arrays.values()}
         if len(lengths) > 1:
             raise ValueError(f"rps: arrays of different shapes {sorted(lengths)}")
-        minutes = lengths.pop()[0] if lengths else 1
+        minutes = lengths.pop()[0] if lengths else minutes
         out = np.zeros((len(self.endpoints), minutes))
         for name, values in arrays.items():
             if np.any(values < 0) or not np.all(np.isfinite(values)):
@@ -192,7 +193,7 @@ class Platform:
 
     def evaluate(self, rps: Mapping[str, np.ndarray], egress_gbps: np.ndarray) -> TierSeries:
         """Per-minute figures of every tier over a whole run (backlog carried minute to minute)."""
-        matrix = self.matrix(rps)
+        matrix = self.matrix(rps, np.size(egress_gbps))
         egress = np.broadcast_to(np.asarray(egress_gbps, float), matrix.shape[1:])
         return TierSeries({t.name: t.evaluate(matrix, egress) for t in self.tiers})
 
