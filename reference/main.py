@@ -10,6 +10,7 @@ from reference.api.routes import ROUTERS, health
 from reference.bootstrap import bootstrap
 from reference.catalogue import Catalogue
 from reference.clock import Clock
+from reference.committer import GroupCommitter
 from reference.db import Database
 from reference.metrics import MetricsMiddleware
 from reference.security import TokenSigner, password_hasher
@@ -34,6 +35,7 @@ def create_app(
         clock or Clock(settings.clock_start, settings.clock_origin, catalogue.rules.zone),
         TokenSigner(settings.secret, settings.token_ttl_s),
         hasher,
+        GroupCommitter(db),
     )
     app = FastAPI(title="yanxiu reference platform", version="1", docs_url="/docs")
     app.state.yanxiu = state

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 
 from reference.catalogue import Catalogue
 from reference.clock import Clock
+from reference.committer import GroupCommitter
 from reference.db import Database
 from reference.security import TokenSigner
 from reference.settings import Settings
@@ -21,3 +22,4 @@ class AppState:
     clock: Clock
     signer: TokenSigner
     hasher: PasswordHasher
+    committer: GroupCommitter

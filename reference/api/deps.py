@@ -15,7 +15,7 @@ from reference.security import Claims, TokenError
 from reference.state import AppState
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     return request.app.state.yanxiu
 
 
@@ -40,7 +40,7 @@ ReadSessionDep = Annotated[Session, Depends(_read_session)]
 _bearer = HTTPBearer(auto_error=False, description="token from /api/v1/auth/login")
 
 
-def _claims(
+async def _claims(
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Claims:
@@ -52,6 +52,7 @@ def _claims(
         raise ApiError(401, str(exc)) from None
 
 
+# Async (cheap, no I/O), so the heartbeat's dependencies need no threadpool hop.
 CurrentTeacher = Annotated[Claims, Depends(_claims)]
 
 

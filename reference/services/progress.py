@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reference.catalogue import Catalogue
+from reference.catalogue import Catalogue, ResourceInfo
 from reference.errors import ApiError
 from reference.models import CourseProgress as CourseRow
 from reference.models import ResourceProgress as ResourceRow
@@ -27,9 +27,8 @@ from sim.campaign import CourseProgress
 CAS_TRIES = 5
 
 
-def record_heartbeat(
-    session: Session, catalogue: Catalogue, teacher_id: int, beat: Heartbeat, now: dt.datetime
-) -> HeartbeatResult:
+def check_heartbeat(catalogue: Catalogue, beat: Heartbeat) -> ResourceInfo:
+    """The beat's resource, or the refusal; no database needed."""
     resource = catalogue.resources.get(beat.resource_id)
     if resource is None:
         raise ApiError(404, f"resource_id: no resource {beat.resource_id!r} in {catalogue.name}")
@@ -39,6 +38,18 @@ def record_heartbeat(
             f"position_s: {beat.position_s:g} is beyond the resource's end "
             f"({resource.duration_s:g} s)",
         )
+    return resource
+
+
+def apply_heartbeat(
+    session: Session,
+    catalogue: Catalogue,
+    resource: ResourceInfo,
+    teacher_id: int,
+    beat: Heartbeat,
+    now: dt.datetime,
+) -> HeartbeatResult:
+    """Write one beat inside the caller's transaction (the caller commits)."""
     key = (
         ResourceRow.teacher_id == teacher_id,
         ResourceRow.campaign == catalogue.name,
@@ -55,22 +66,18 @@ def record_heartbeat(
         ).first()
         if row is None:
             if _first_beat(session, catalogue, teacher_id, resource.course_id, beat, now):
+                studied = _course_studied(session, catalogue, teacher_id, resource.course_id)
                 return HeartbeatResult(
-                    recorded_s=0.0,
-                    resource_watched_s=0.0,
-                    course_studied_s=_course_studied(
-                        session, catalogue, teacher_id, resource.course_id
-                    ),
+                    recorded_s=0.0, resource_watched_s=0.0, course_studied_s=studied
                 )
             continue
         if beat.seq <= row.last_seq:
+            studied = _course_studied(session, catalogue, teacher_id, resource.course_id)
             return HeartbeatResult(
                 recorded_s=0.0,
                 resource_watched_s=row.watched_s,
                 replay=True,
-                course_studied_s=_course_studied(
-                    session, catalogue, teacher_id, resource.course_id
-                ),
+                course_studied_s=studied,
             )
         credit = min(
             beat.elapsed_s,
@@ -97,14 +104,23 @@ def record_heartbeat(
                 .values(studied_s=CourseRow.studied_s + credit)
                 .returning(CourseRow.studied_s)
             ).scalar_one()
-            session.commit()
             return HeartbeatResult(
                 recorded_s=credit,
                 course_studied_s=studied,
                 resource_watched_s=row.watched_s + credit,
             )
-        session.rollback()  # lost the race: read again
+        # Lost a race with another process (PostgreSQL, READ COMMITTED): read again.
     raise ApiError(409, "concurrent heartbeats for this resource; retry", retry_after_s=1)
+
+
+def record_heartbeat(
+    session: Session, catalogue: Catalogue, teacher_id: int, beat: Heartbeat, now: dt.datetime
+) -> HeartbeatResult:
+    """Check, write and commit one beat in its own transaction."""
+    resource = check_heartbeat(catalogue, beat)
+    result = apply_heartbeat(session, catalogue, resource, teacher_id, beat, now)
+    session.commit()
+    return result
 
 
 def _first_beat(session, catalogue, teacher_id, course_id, beat, now) -> bool:
@@ -136,7 +152,6 @@ def _first_beat(session, catalogue, teacher_id, course_id, beat, now) -> bool:
             )
     except IntegrityError:
         return False
-    session.commit()
     return True
 
 
