@@ -34,7 +34,10 @@ BAD_FILES = {
         lambda d: d["population"].__setitem__("teachers", "many"),
         "population.teachers: Input should be a valid integer",
     ),
-    "unknown key": (lambda d: d["calendar"].__setitem__("finish", "2023-03-01"), "calendar.finish: unknown field"),
+    "unknown key": (
+        lambda d: d["calendar"].__setitem__("finish", "2023-03-01"),
+        "calendar.finish: unknown field",
+    ),
     "end before start": (
         lambda d: d["calendar"].__setitem__("end", dt.datetime(2022, 11, 1)),
         "calendar: end 2022-11-01 00:00:00 is not after start",
