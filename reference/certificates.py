@@ -38,8 +38,10 @@ class BatchReport:
     already: int
 
     def summary(self) -> str:
-        return (f"{self.enrolled:,} enrolled teachers, {self.completers:,} completed; "
-                f"issued {self.issued:,} certificates ({self.already:,} already held one)")
+        return (
+            f"{self.enrolled:,} enrolled teachers, {self.completers:,} completed; "
+            f"issued {self.issued:,} certificates ({self.already:,} already held one)"
+        )
 
 
 def serial_number(campaign: str, year: int, teacher_id: int) -> str:
@@ -51,8 +53,9 @@ def serial_number(campaign: str, year: int, teacher_id: int) -> str:
 def _teacher_progress(db: Database, campaign: str):
     """(teacher_id, {course_id: CourseProgress}) for every enrolled teacher, streamed."""
     query = (
-        select(CourseRow.teacher_id, CourseRow.course_id, CourseRow.studied_s,
-               CourseRow.test_passed)
+        select(
+            CourseRow.teacher_id, CourseRow.course_id, CourseRow.studied_s, CourseRow.test_passed
+        )
         .where(CourseRow.campaign == campaign)
         .order_by(CourseRow.teacher_id)
         .execution_options(yield_per=STREAM_ROWS)
@@ -60,8 +63,10 @@ def _teacher_progress(db: Database, campaign: str):
     with db.session(write=False) as session:
         rows = session.execute(query)
         for teacher_id, group in groupby(rows, key=lambda r: r.teacher_id):
-            yield teacher_id, {r.course_id: CourseProgress(r.studied_s, bool(r.test_passed))
-                               for r in group}
+            yield (
+                teacher_id,
+                {r.course_id: CourseProgress(r.studied_s, bool(r.test_passed)) for r in group},
+            )
 
 
 def issue_certificates(db: Database, catalogue: Catalogue, now: dt.datetime) -> BatchReport:
@@ -74,8 +79,9 @@ def issue_certificates(db: Database, catalogue: Catalogue, now: dt.datetime) -> 
         )
     campaign = catalogue.name
     with db.session(write=False) as session:
-        held = set(session.scalars(
-            select(Certificate.teacher_id).where(Certificate.campaign == campaign)))
+        held = set(
+            session.scalars(select(Certificate.teacher_id).where(Certificate.campaign == campaign))
+        )
     enrolled = completers = 0
     new: list[tuple[int, float]] = []
     for teacher_id, progress in _teacher_progress(db, campaign):
@@ -88,9 +94,11 @@ def issue_certificates(db: Database, catalogue: Catalogue, now: dt.datetime) -> 
     table = Certificate.__table__
     issued_at = db_constant(db, table, "issued_at", rules.at(now))
     year = rules.certificates_at.year
-    rows = ((tid, campaign, serial_number(campaign, year, tid), hours, issued_at)
-            for tid, hours in new)
+    rows = (
+        (tid, campaign, serial_number(campaign, year, tid), hours, issued_at) for tid, hours in new
+    )
     if new:
-        load_rows(db, table, ("teacher_id", "campaign", "serial", "credited_hours", "issued_at"),
-                  rows)
+        load_rows(
+            db, table, ("teacher_id", "campaign", "serial", "credited_hours", "issued_at"), rows
+        )
     return BatchReport(enrolled, completers, len(new), completers - len(new))

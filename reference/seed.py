@@ -40,8 +40,15 @@ from reference.security import hash_password, password_hasher
 from reference.settings import Settings
 
 DEFAULT_PASSWORD = "Yanxiu@2023"
-ACCOUNT_FIELDS = ("mobile", "password", "teacher_id", "school_id", "province", "sub_platform",
-                  "role")
+ACCOUNT_FIELDS = (
+    "mobile",
+    "password",
+    "teacher_id",
+    "school_id",
+    "province",
+    "sub_platform",
+    "role",
+)
 HOME_PROVINCE_SHARE = 0.9  # estimate: share of teachers whose ID was issued where they teach
 ID_TYPE = "resident_id"
 
@@ -75,8 +82,10 @@ class SeedReport:
         phases = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
         total = sum(self.seconds.values())
         rate = self.teachers / total if total else float("inf")
-        return (f"seeded {self.schools:,} schools in {self.counties:,} counties; {roles}\n"
-                f"time: {phases}; total {total:.1f} s = {rate:,.0f} teachers/s")
+        return (
+            f"seeded {self.schools:,} schools in {self.counties:,} counties; {roles}\n"
+            f"time: {phases}; total {total:.1f} s = {rate:,.0f} teachers/s"
+        )
 
 
 def _streams(seed: int) -> dict[str, np.random.Generator]:
@@ -86,7 +95,9 @@ def _streams(seed: int) -> dict[str, np.random.Generator]:
 
 
 def plan_accounts(
-    catalogue: Catalogue, teachers: int, rngs: dict[str, np.random.Generator],
+    catalogue: Catalogue,
+    teachers: int,
+    rngs: dict[str, np.random.Generator],
     per_school_admins: float,
 ) -> tuple[SchoolPlan, Accounts]:
     pop = catalogue.scenario.population
@@ -103,8 +114,9 @@ def plan_accounts(
     return plan, _with_admins(plan, school, rngs["admins"], per_school_admins)
 
 
-def _with_admins(plan: SchoolPlan, school: np.ndarray, rng: np.random.Generator,
-                 per_school: float) -> Accounts:
+def _with_admins(
+    plan: SchoolPlan, school: np.ndarray, rng: np.random.Generator, per_school: float
+) -> Accounts:
     """Teachers plus administrators: ``per_school`` on average per school (the fraction drawn),
     one per county and one per province."""
     whole, extra = divmod(per_school, 1.0)
@@ -125,8 +137,9 @@ def _with_admins(plan: SchoolPlan, school: np.ndarray, rng: np.random.Generator,
     return Accounts(role, np.concatenate([staff, np.full(tail, -1)]), province, county, sub)
 
 
-def _area_index(rng: np.random.Generator, provinces: list[str],
-                account_provinces: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _area_index(
+    rng: np.random.Generator, provinces: list[str], account_provinces: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """Each account's ID area code: mostly in the province where he works."""
     table = np.sort(area_codes())  # sorted, so each province's codes are contiguous
     prefixes = table.astype("U2")
@@ -176,8 +189,10 @@ def seed_platform(
     bootstrap(db, catalogue)
     accounts_before, top_school = _existing(db)
     if accounts_before:
-        raise SeedError(f"database already holds {accounts_before:,} accounts; "
-                        "seed a fresh database (or drop its tables first)")
+        raise SeedError(
+            f"database already holds {accounts_before:,} accounts; "
+            "seed a fresh database (or drop its tables first)"
+        )
     rngs = _streams(seed)
     per_school = catalogue.scenario.behaviour.administrators.per_school
     plan, accounts = plan_accounts(catalogue, teachers, rngs, per_school)
@@ -193,15 +208,18 @@ def seed_platform(
     lap("insert")
     report = SeedReport(
         teachers=teachers,
-        accounts_by_role={r: accounts.role.count(r) for r in
-                          ("teacher", "school_admin", "county_admin", "province_admin")},
+        accounts_by_role={
+            r: accounts.role.count(r)
+            for r in ("teacher", "school_admin", "county_admin", "province_admin")
+        },
         schools=len(plan.names),
         counties=sum(len(v) for v in plan.counties.values()),
         seconds=seconds,
     )
     if out is not None:
-        report.files = write_fixtures(db, catalogue, out, accounts, people.mobiles,
-                                      account_school, password)
+        report.files = write_fixtures(
+            db, catalogue, out, accounts, people.mobiles, account_school, password
+        )
         lap("files")
     return report
 
@@ -209,30 +227,74 @@ def seed_platform(
 def _load_schools(db: Database, plan: SchoolPlan, ids: np.ndarray) -> None:
     table = School.__table__
     temporary = db_constant(db, table, "temporary", False)
-    rows = zip(ids.tolist(), plan.names, plan.province, plan.county, plan.sub_platform,
-               [temporary] * len(ids), strict=True)
+    rows = zip(
+        ids.tolist(),
+        plan.names,
+        plan.province,
+        plan.county,
+        plan.sub_platform,
+        [temporary] * len(ids),
+        strict=True,
+    )
     load_rows(db, table, ("id", "name", "province", "county", "sub_platform", "temporary"), rows)
 
 
-def _load_accounts(db: Database, catalogue: Catalogue, accounts: Accounts, people,
-                   school_ids: np.ndarray, password_hash: str) -> None:
+def _load_accounts(
+    db: Database,
+    catalogue: Catalogue,
+    accounts: Accounts,
+    people,
+    school_ids: np.ndarray,
+    password_hash: str,
+) -> None:
     table = Teacher.__table__
     n = len(accounts.role)
     verified = db_constant(db, table, "verified", False)
     created = db_constant(db, table, "created_at", catalogue.rules.start_at)
     schools = [s or None for s in school_ids.tolist()]
-    columns = ("id", "mobile", "password_hash", "real_name", "id_type", "id_number",
-               "sub_platform", "school_id", "province", "county", "role", "verified",
-               "created_at")
-    rows = zip(range(1, n + 1), people.mobiles, [password_hash] * n, people.names,
-               [ID_TYPE] * n, people.id_numbers, accounts.sub_platform, schools,
-               accounts.province, accounts.county, accounts.role, [verified] * n,
-               [created] * n, strict=True)
+    columns = (
+        "id",
+        "mobile",
+        "password_hash",
+        "real_name",
+        "id_type",
+        "id_number",
+        "sub_platform",
+        "school_id",
+        "province",
+        "county",
+        "role",
+        "verified",
+        "created_at",
+    )
+    rows = zip(
+        range(1, n + 1),
+        people.mobiles,
+        [password_hash] * n,
+        people.names,
+        [ID_TYPE] * n,
+        people.id_numbers,
+        accounts.sub_platform,
+        schools,
+        accounts.province,
+        accounts.county,
+        accounts.role,
+        [verified] * n,
+        [created] * n,
+        strict=True,
+    )
     load_rows(db, table, columns, rows)
 
 
-def write_fixtures(db: Database, catalogue: Catalogue, out: Path, accounts: Accounts,
-                   mobiles: list[str], school_ids: np.ndarray, password: str) -> list[Path]:
+def write_fixtures(
+    db: Database,
+    catalogue: Catalogue,
+    out: Path,
+    accounts: Accounts,
+    mobiles: list[str],
+    school_ids: np.ndarray,
+    password: str,
+) -> list[Path]:
     """``accounts.csv`` and ``answers.json`` as docs/api.md describes them."""
     out.mkdir(parents=True, exist_ok=True)
     accounts_csv = out / "accounts.csv"
@@ -240,9 +302,18 @@ def write_fixtures(db: Database, catalogue: Catalogue, out: Path, accounts: Acco
     with accounts_csv.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(ACCOUNT_FIELDS)
-        writer.writerows(zip(mobiles, [password] * n, range(1, n + 1),
-                             [s or "" for s in school_ids.tolist()], accounts.province,
-                             accounts.sub_platform, accounts.role, strict=True))
+        writer.writerows(
+            zip(
+                mobiles,
+                [password] * n,
+                range(1, n + 1),
+                [s or "" for s in school_ids.tolist()],
+                accounts.province,
+                accounts.sub_platform,
+                accounts.role,
+                strict=True,
+            )
+        )
     answers_json = out / "answers.json"
     with db.session(write=False) as session:
         answers = session.execute(
