@@ -26,13 +26,13 @@ def _exact(scenario) -> tuple[float, float, float]:
             float(q.response_percentile(0.95, w.rate_per_s, s, c)))
 
 
-def _check_erlang(result, scenario, tolerance: float) -> None:
+def _check_erlang(result, scenario, tolerance: float, p95_tolerance: float) -> None:
     util, wait, p95 = _exact(scenario)
     measured = result.measured["server"]
     assert measured["mean_wait_s"].covers(wait), (measured["mean_wait_s"], wait)
     assert measured["mean_wait_s"].mean == pytest.approx(wait, rel=tolerance)
     assert measured["utilisation"].mean == pytest.approx(util, rel=0.01)
-    assert measured["p95_s"].mean == pytest.approx(p95, rel=tolerance)
+    assert measured["p95_s"].mean == pytest.approx(p95, rel=p95_tolerance)
     # the tier model the platform uses gives the same exact figures
     assert result.theory["server"]["mean_wait_s"] == pytest.approx(wait, rel=1e-9)
 
@@ -40,7 +40,7 @@ def _check_erlang(result, scenario, tolerance: float) -> None:
 @pytest.mark.parametrize("name", FAST_ERLANG)
 def test_single_tier_scenario_reproduces_erlang_c(name):
     scenario = load_scenario(SCENARIOS / f"{name}.yaml")
-    _check_erlang(run_workload(scenario), scenario, tolerance=0.03)
+    _check_erlang(run_workload(scenario), scenario, tolerance=0.03, p95_tolerance=0.03)
 
 
 def _shortened(scenario, factor: float):
@@ -51,16 +51,17 @@ def _shortened(scenario, factor: float):
 
 def test_erlang_c_at_95_percent_quick():
     """The 95% file on a quarter of its run: at this load the wait's variance is huge (a run
-    needs millions of requests for 1%), so the quick check asks the exact value to be inside
-    the CI and within 8%; the full file is checked at 3% in the slow test below."""
+    needs millions of requests for 1%), so the quick check (1.25 million requests) asks the
+    exact value to be inside the CI and within 8%; the slow test below runs 20 million
+    requests (4x the file) and asks for 3%."""
     scenario = _shortened(load_scenario(SCENARIOS / "erlang-mm3-rho95.yaml"), 0.25)
-    _check_erlang(run_workload(scenario), scenario, tolerance=0.08)
+    _check_erlang(run_workload(scenario), scenario, tolerance=0.08, p95_tolerance=0.10)
 
 
 @pytest.mark.slow
 def test_erlang_c_at_95_percent_full():
-    scenario = load_scenario(SCENARIOS / "erlang-mm3-rho95.yaml")
-    _check_erlang(run_workload(scenario), scenario, tolerance=0.03)
+    scenario = _shortened(load_scenario(SCENARIOS / "erlang-mm3-rho95.yaml"), 4.0)
+    _check_erlang(run_workload(scenario), scenario, tolerance=0.03, p95_tolerance=0.03)
 
 
 def test_fcfs_servers_match_kiefer_wolfowitz():
