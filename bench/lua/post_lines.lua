@@ -1,0 +1,58 @@
+-- wrk script: POST bodies built from the lines of a data file, split between wrk threads.
+-- args: <data file> <kind: heartbeat|login> <seq base> <wrk threads>
+-- heartbeat lines: "<token> <resource_id>"; login lines: "<mobile> <password>".
+-- Each (token, resource) pair is used by one thread only and with a strictly rising seq,
+-- so every heartbeat is a real credited write (never a replay) and no two are concurrent
+-- as long as a thread has more pairs than connections.
+local threads = {}
+local counter = 0
+codes = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  kind, base, nthreads = args[2], tonumber(args[3]), tonumber(args[4])
+  lines = {}
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i % nthreads == tid then
+      local a, b = line:match("^(%S+) (%S+)$")
+      table.insert(lines, {a, b})
+    end
+    i = i + 1
+  end
+end
+
+function request()
+  counter = counter + 1
+  local n = #lines
+  local entry = lines[((counter - 1) % n) + 1]
+  if kind == "heartbeat" then
+    local seq = base + math.floor((counter - 1) / n) + 1
+    local body = string.format(
+      '{"resource_id":"%s","position_s":1.0,"elapsed_s":20.0,"seq":%d}', entry[2], seq)
+    return wrk.format("POST", "/api/v1/progress/heartbeat",
+      {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. entry[1]}, body)
+  end
+  local body = string.format('{"mobile":"%s","password":"%s"}', entry[1], entry[2])
+  return wrk.format("POST", "/api/v1/auth/login", {["Content-Type"] = "application/json"}, body)
+end
+
+function response(status, headers, body)
+  codes[status] = (codes[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("codes")) do
+      total[status] = (total[status] or 0) + n
+    end
+  end
+  for status, n in pairs(total) do
+    io.write(string.format("status %d: %d\n", status, n))
+  end
+end
