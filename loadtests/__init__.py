@@ -1,0 +1,1 @@
+"""Load tests: Locust users and an open-workload shape replaying the model's arrivals."""

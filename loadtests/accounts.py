@@ -1,0 +1,114 @@
+"""Who the simulated people are: pre-registered accounts, answers, and new teachers.
+
+``accounts.csv`` (``mobile,password,teacher_id,school_id,province,sub_platform,role``) comes
+from ``yanxiu seed --out`` for the reference platform, or from whoever prepared a staging
+system. Returning teachers and administrators log in with these, taken in turn so that one
+phone is not asked for SMS codes faster than the platform allows. New teachers (the model's
+registrations) get fresh mobiles in a range seeding never uses (166…, not a Faker prefix)
+and a well-formed resident ID number.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+FIELDS = ("mobile", "password", "teacher_id", "school_id", "province", "sub_platform", "role")
+NEW_MOBILE_PREFIX = "166"
+TEACHER = "teacher"
+
+
+class AccountsError(ValueError):
+    """A fixtures file that cannot be used; str() names the option and file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    mobile: str
+    password: str
+    teacher_id: int
+    school_id: int | None
+    province: str
+    sub_platform: str
+    role: str
+
+
+def load_accounts(path: str | Path) -> list[Account]:
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = set(FIELDS[:2]) - set(reader.fieldnames or ())
+            if missing:
+                raise AccountsError(f"--accounts: {path}: missing column(s) {sorted(missing)}")
+            return [_account(path, n, row) for n, row in enumerate(reader, start=2)]
+    except OSError as exc:
+        raise AccountsError(f"--accounts: cannot read {path}: {exc.strerror}") from None
+
+
+def _account(path: Path, line: int, row: dict[str, str]) -> Account:
+    try:
+        return Account(
+            mobile=row["mobile"].strip(),
+            password=row["password"],
+            teacher_id=int(row.get("teacher_id") or 0),
+            school_id=int(row["school_id"]) if row.get("school_id") else None,
+            province=row.get("province") or "",
+            sub_platform=row.get("sub_platform") or "basic",
+            role=row.get("role") or TEACHER,
+        )
+    except ValueError as exc:
+        raise AccountsError(f"--accounts: {path}: line {line}: {exc}") from None
+
+
+def load_answers(path: str | Path | None) -> dict[int, int]:
+    """``{question_id: correct choice}``; empty when no file is given (staging may have none)."""
+    if not path:
+        return {}
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {int(q): int(a) for q, a in data.items()}
+    except OSError as exc:
+        raise AccountsError(f"--answers: cannot read {path}: {exc.strerror}") from None
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise AccountsError(f"--answers: {path}: expected {{question_id: choice}}: {exc}") from None
+
+
+class Roster:
+    """Accounts handed out in turn, teachers and administrators apart; one per process slice
+    so that two processes of a distributed run do not share phones."""
+
+    def __init__(self, accounts: list[Account], part: int = 0, parts: int = 1) -> None:
+        mine = accounts[part::parts] or accounts
+        self.teachers = [a for a in mine if a.role == TEACHER]
+        self.admins = [a for a in mine if a.role != TEACHER]
+        self._teachers = itertools.cycle(self.teachers) if self.teachers else None
+        self._admins = itertools.cycle(self.admins) if self.admins else None
+        self.part, self.parts = part, parts
+        self._new = itertools.count()
+
+    def teacher(self) -> Account | None:
+        return next(self._teachers) if self._teachers else None
+
+    def admin(self) -> Account | None:
+        return next(self._admins) if self._admins else None
+
+    def new_mobile(self, run_base: int) -> str:
+        """A phone number no seeded account has: 166 and eight digits unique to this run."""
+        k = next(self._new) * self.parts + self.part
+        return f"{NEW_MOBILE_PREFIX}{(run_base + k) % 10**8:08d}"
+
+
+def resident_id(serial: int) -> str:
+    """A well-formed GB 11643 resident ID number (Beijing Dongcheng, a 1970-1999 birthday)."""
+    from reference.fixtures.identity import id_check_char
+
+    year = 1970 + serial % 30
+    month = 1 + (serial // 30) % 12
+    day = 1 + (serial // 360) % 28
+    first17 = f"110101{year:04d}{month:02d}{day:02d}{(serial // 10080) % 1000:03d}"
+    return first17 + id_check_char(first17)

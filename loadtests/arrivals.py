@@ -1,0 +1,134 @@
+"""The open workload: start each planned session on time, whatever the target answers.
+
+In every load-generating process (the local runner, or each worker) a scheduler greenlet
+walks its slice of the plan's arrival schedule (arrival ``k`` goes to process ``k mod
+parts``), sleeps until each arrival is due and starts a user for it in its own greenlet. A
+slow target makes sessions last longer, never start later: no coordinated omission. A
+process whose concurrent sessions reach ``--max-sessions`` drops the arrival and counts it
+(that run then fails the achieved-vs-planned check rather than quietly lowering the load).
+
+Achieved start times and the process's CPU (psutil, once a second) go to the master in a
+custom message every second (or straight to the tally in a local run). All processes share
+one origin ``t0`` that the master picks at test start and hands out with the options.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import gevent
+import psutil
+from gevent.pool import Group
+from locust.runners import MasterRunner, WorkerRunner
+
+from loadtests.accounts import Roster
+
+REPORT = "yanxiu_report"
+REPORT_EVERY_S = 1.0
+LEAD_S = 1.0  # the master's head start, so every worker has the origin before arrival 0
+log = logging.getLogger("yanxiu.loadtest")
+
+
+class Tally:
+    """What the load generator really did, gathered in the master (or the local process)."""
+
+    def __init__(self) -> None:
+        self.starts: list[float] = []
+        self.dropped = 0
+        self.late_s_max = 0.0
+        self.cpu: dict[str, list[float]] = {}
+
+    def add(self, node: str, data: dict) -> None:
+        self.starts.extend(data.get("starts", ()))
+        self.dropped += int(data.get("dropped", 0))
+        self.late_s_max = max(self.late_s_max, float(data.get("late_s_max", 0.0)))
+        self.cpu.setdefault(node, []).extend(data.get("cpu", ()))
+
+
+class Replay:
+    """Per-process state: the context, the accounts roster, tokens, the scheduler."""
+
+    def __init__(self, environment, context, part: int, parts: int, t0: float) -> None:
+        self.environment, self.context = environment, context
+        self.part, self.parts, self.t0 = part, parts, t0
+        self.roster = Roster(context.accounts, part, parts)
+        self.tokens: dict[str, str] = {}
+        self.sessions = Group()
+        self._pending = {"starts": [], "dropped": 0, "late_s_max": 0.0, "cpu": []}
+        self._greenlets: list[gevent.Greenlet] = []
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def start(self, sink) -> None:
+        """``sink(data)`` receives this process's reports (a message to the master, or the
+        local tally)."""
+        self._sink = sink
+        self._greenlets = [gevent.spawn(self._schedule), gevent.spawn(self._report_loop)]
+
+    def stop(self) -> None:
+        for g in self._greenlets:
+            g.kill(block=False)
+        self.sessions.kill(block=False)
+        self._flush()
+
+    # --- the schedule -------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        from loadtests.journeys import user_class_for
+
+        ctx = self.context
+        rng = None
+        if ctx.options.arrival_process == "poisson":
+            import numpy as np
+
+            rng = np.random.default_rng([ctx.seed, 0xA441])
+        mine = ctx.plan.schedule(ctx.options.arrival_process, rng)[self.part::self.parts]
+        limit = ctx.options.max_sessions
+        for arrival in mine:
+            wait = self.t0 + arrival.at - time.time()
+            if wait > 0:
+                gevent.sleep(wait)
+            now = time.time() - self.t0
+            if len(self.sessions) >= limit:
+                self._pending["dropped"] += 1
+                continue
+            user = user_class_for(arrival.kind)(self.environment)
+            user.arrival = arrival
+            user.start(self.sessions)
+            self._pending["starts"].append(now)
+            late = now - arrival.at
+            if late > self._pending["late_s_max"]:
+                self._pending["late_s_max"] = late
+
+    # --- reports ------------------------------------------------------------------------
+
+    def _report_loop(self) -> None:
+        process = psutil.Process()
+        process.cpu_percent(None)  # the first call only starts the measurement
+        while True:
+            gevent.sleep(REPORT_EVERY_S)
+            self._pending["cpu"].append(process.cpu_percent(None))
+            self._flush()
+
+    def _flush(self) -> None:
+        data, self._pending = self._pending, {"starts": [], "dropped": 0, "late_s_max": 0.0, "cpu": []}
+        if data["starts"] or data["dropped"] or data["cpu"]:
+            self._sink(data)
+
+
+def partition(environment) -> tuple[int, int]:
+    """This process's slice of the schedule: (part, parts)."""
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        parts = int(getattr(environment.parsed_options, "yanxiu_parts", 1) or 1)
+        return runner.worker_index % parts, parts
+    return 0, 1
+
+
+def on_master_test_start(environment) -> None:
+    """The master fixes the shared origin and the number of slices for the workers."""
+    options = environment.parsed_options
+    options.yanxiu_t0 = time.time() + LEAD_S
+    if isinstance(environment.runner, MasterRunner):
+        options.yanxiu_parts = max(1, environment.runner.worker_count)

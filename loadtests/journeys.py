@@ -1,0 +1,380 @@
+"""The simulated people: teachers and administrators as Locust ``FastHttpUser`` classes.
+
+One user instance is one *session* the model started (an arrival of the plan). A teacher
+session does what the model's session does (``sim.behaviour``): register on a first visit
+(SMS code, school search, the form) or log in (password or SMS code); open the campaign
+page (which shows progress); study the open, uncredited course with the lowest id, playing
+its resources in order with the player's heartbeats; take the course test once the rules
+unlock it, retrying until full marks; or, after the certificate batch, fetch the
+certificate. Administrators look at their teachers' progress.
+
+Decisions come from the scenario and the rules module (``sim.campaign.Campaign``): the
+password-login share, session length and resources per session, registration timings, the
+heartbeat interval of the teacher's sub-platform, the test unlock and credit minimum, and the
+chance of full marks on the n-th attempt. Model time runs ``compress`` times faster: every
+think time and play time is divided by it, so the test's load is ``scale * compress`` times
+the model's.
+
+Each journey step is a task with a ``@tag``, so ``--tags study test`` or ``--exclude-tags
+register`` pick journeys the usual Locust way (a step whose sign-in was filtered out signs in
+with a password first). Expected refusals (a 404 certificate for a non-completer) count as
+successes; anything else outside 2xx is a failure in Locust's statistics.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import gevent
+import numpy as np
+from locust import SequentialTaskSet, constant, tag, task
+from locust.contrib.fasthttp import FastHttpUser
+from locust.exception import StopUser
+
+from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION
+
+MAX_ATTEMPTS = 100  # a safety bound: full-marks chances in scenarios reach ~1 within a few
+SCHOOL_KEYWORDS = ("学校", "小学", "中学")
+
+
+class Api:
+    """Named requests: route lookup, bearer token, expected statuses, JSON out."""
+
+    def __init__(self, user: FastHttpUser, routes: dict) -> None:
+        self.user, self.routes, self.token = user, routes, None
+
+    def call(self, endpoint: str, body=None, query=None, ok=(200, 201, 202), expected=(),
+             **path) -> dict | None:
+        route = self.routes[endpoint]
+        url = route.url(**path)
+        if query:
+            url = f"{url}?{urlencode(query)}"
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        with self.user.client.request(route.method, url, name=endpoint, json=body, headers=headers,
+                                      catch_response=True) as resp:
+            if resp.status_code in ok:
+                try:
+                    return resp.json() if resp.content else {}
+                except ValueError:
+                    resp.failure(f"{endpoint}: answer is not JSON")
+                    return None
+            if resp.status_code in expected:
+                resp.success()
+                return None
+            resp.failure(f"{endpoint}: HTTP {resp.status_code}")
+            return None
+
+
+class Session(FastHttpUser):
+    """A session launched by the arrival scheduler (``loadtests.arrivals``)."""
+
+    abstract = True
+    wait_time = constant(0)
+    arrival = None  # set by the scheduler before start
+
+    def on_start(self) -> None:
+        self.replay = self.environment.yanxiu
+        self.ctx = self.replay.context
+        self.api = Api(self, self.ctx.routes)
+        index = self.arrival.index if self.arrival is not None else int(time.time() * 1e6)
+        self.rng = np.random.default_rng([self.ctx.seed, index])
+
+    def pause(self, model_seconds: float) -> None:
+        """Think or play time of the model, compressed."""
+        gevent.sleep(max(0.0, float(model_seconds)) / self.ctx.compress)
+
+    def draw(self, distribution) -> float:
+        return float(distribution.sample(self.rng))
+
+    def sign_in_with_password(self, account) -> bool:
+        """Log in with the account's password, reusing this process's token for it if any."""
+        token = self.replay.tokens.get(account.mobile)
+        if token is None:
+            answer = self.api.call("login", {"mobile": account.mobile, "password": account.password})
+            if answer is None:
+                return False
+            token = answer.get("token")
+            self.replay.tokens[account.mobile] = token
+        self.api.token = token
+        return True
+
+
+class TeacherJourney(SequentialTaskSet):
+    """One teacher session, step by step; the sequence runs once, then the session ends."""
+
+    def on_start(self) -> None:
+        self.steps_left = len(self.tasks)
+        self.kind = self.user.arrival.kind if self.user.arrival is not None else None
+        self.account = None
+        self.page = None
+        self.studied: dict[int, float] = {}
+
+    def get_next_task(self):
+        if self.steps_left <= 0:
+            raise StopUser()
+        self.steps_left -= 1
+        return super().get_next_task()
+
+    @property
+    def ctx(self):
+        return self.user.ctx
+
+    # --- signing in -----------------------------------------------------------------------
+
+    @tag("register")
+    @task
+    def register(self) -> None:
+        if self.kind != REGISTRATION:
+            return
+        user, reg = self.user, self.ctx.scenario.behaviour.registration
+        mobile = user.replay.roster.new_mobile(self.ctx.mobile_base)
+        sub = self._sub_platform()
+        if user.api.call("sms_send", {"mobile": mobile, "purpose": "register"}) is None:
+            raise StopUser()
+        user.pause(user.draw(reg.code_entry_s))
+        school = None
+        for _ in range(max(1, round(user.draw(reg.school_searches)))):
+            keyword = SCHOOL_KEYWORDS[int(user.rng.integers(len(SCHOOL_KEYWORDS)))]
+            found = user.api.call("school_search", query={"q": keyword, "sub_platform": sub, "limit": 20})
+            schools = (found or {}).get("schools") or []
+            if schools:
+                school = schools[int(user.rng.integers(len(schools)))]
+        if school is None:
+            raise StopUser()
+        user.pause(user.draw(reg.form_s))
+        serial = int(user.rng.integers(10**9))
+        answer = user.api.call("register", {
+            "mobile": mobile, "code": self.ctx.options.sms_code, "password": "Yanxiu@2023",
+            "real_name": "测试教师", "id_type": "resident_id", "id_number": _resident_id(serial),
+            "school_id": school["id"], "sub_platform": school.get("sub_platform", sub)})
+        if answer is None:
+            raise StopUser()
+        user.api.token = answer.get("token")
+        self.sub = school.get("sub_platform", sub)
+        user.api.call("enrol", campaign=self.ctx.scenario.name)
+
+    @tag("login")
+    @task
+    def login(self) -> None:
+        if self.kind == REGISTRATION or self.user.api.token:
+            return
+        self._log_in(by_password=self.user.rng.random() < self.ctx.scenario.behaviour.password_login_share)
+
+    def _log_in(self, by_password: bool = True) -> None:
+        user = self.user
+        self.account = user.replay.roster.teacher()
+        if self.account is None:
+            raise StopUser()
+        self.sub = self.account.sub_platform
+        if by_password:
+            body = {"mobile": self.account.mobile, "password": self.account.password}
+        else:
+            if user.api.call("sms_send", {"mobile": self.account.mobile, "purpose": "login"}) is None:
+                raise StopUser()
+            user.pause(user.draw(self.ctx.scenario.behaviour.registration.code_entry_s))
+            body = {"mobile": self.account.mobile, "code": self.ctx.options.sms_code}
+        answer = user.api.call("login", body)
+        if answer is None:
+            raise StopUser()
+        user.api.token = answer.get("token")
+
+    def _signed_in(self) -> None:
+        """A step whose sign-in step was filtered out by tags signs in by password."""
+        if not self.user.api.token:
+            self._log_in(by_password=True)
+
+    # --- the campaign page, study and tests ------------------------------------------------
+
+    @tag("campaign", "progress")
+    @task
+    def campaign_page(self) -> None:
+        if self.kind == CERTIFICATE:
+            return
+        self._signed_in()
+        self.page = self.user.api.call("campaign_page")
+        if self.page is None:
+            raise StopUser()
+        if not self.page.get("enrolled", True):
+            self.user.api.call("enrol", campaign=self.ctx.scenario.name)
+
+    @tag("study")
+    @task
+    def study(self) -> None:
+        if self.kind == CERTIFICATE:
+            return
+        self._signed_in()
+        page = self._page()
+        sessions = self.ctx.scenario.behaviour.sessions
+        budget = self.user.draw(sessions.length_minutes) * 60.0
+        plays = max(1, round(self.user.draw(sessions.resources_per_session)))
+        course = _pick_course(self.ctx.campaign, page)
+        if course is None:
+            return
+        cid = course["id"]
+        rule = self.ctx.campaign.rule(cid)
+        studied = float(course.get("studied_s", 0.0))
+        target = max(rule.min_study_s, rule.test_unlock_s)
+        resources = course.get("resources") or []
+        start = next((i for i, r in enumerate(resources) if r.get("percent", 0) < 100), 0)
+        k = start
+        while studied < target and budget > 0 and plays > 0 and resources:
+            resource = resources[k % len(resources)]
+            seconds = min(float(resource["duration_s"]), budget)
+            studied = self._watch(cid, resource, seconds, studied)
+            budget -= seconds
+            plays -= 1
+            k += 1
+        self.studied[cid] = studied
+
+    def _watch(self, cid: int, resource: dict, seconds: float, studied: float) -> float:
+        """Play ``seconds`` of a resource with the sub-platform's heartbeat interval."""
+        interval = float(self.ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
+        position, seq = 0.0, _seq()
+        beat = {"resource_id": resource["id"], "position_s": 0.0, "elapsed_s": 0.0, "seq": seq}
+        answer = self.user.api.call("heartbeat", beat)  # the first beat starts the clock
+        while position < seconds:
+            step = min(interval, seconds - position)
+            self.user.pause(step)
+            position += step
+            seq = max(seq + 1, _seq())
+            answer = self.user.api.call("heartbeat", {
+                "resource_id": resource["id"], "position_s": round(position, 3),
+                "elapsed_s": round(step, 3), "seq": seq})
+            if answer is not None:
+                studied = float(answer.get("course_studied_s", studied))
+        return studied
+
+    @tag("test")
+    @task
+    def take_test(self) -> None:
+        if self.kind == CERTIFICATE:
+            return
+        self._signed_in()
+        page, campaign = self._page(), self.ctx.campaign
+        for course in page.get("courses", []):
+            cid = course["id"]
+            studied = self.studied.get(cid, float(course.get("studied_s", 0.0)))
+            test = course.get("test") or {}
+            if test.get("passed") or cid not in campaign.courses:
+                continue
+            if campaign.test_unlocked(cid, studied) and studied >= campaign.rule(cid).min_study_s:
+                self._attempts(cid, int(test.get("attempts", 0)))
+                return  # one test per session, as the model's session ends its course
+
+    def _attempts(self, cid: int, done: int) -> None:
+        """Attempts until full marks (unlimited in the rules; bounded here for safety)."""
+        user, minutes = self.user, _attempt_minutes(self.ctx.scenario, cid)
+        for attempt in range(done + 1, done + 1 + MAX_ATTEMPTS):
+            paper = user.api.call("test_fetch", course_id=cid)
+            if paper is None:
+                return
+            user.pause(minutes * 60.0)
+            full = user.rng.random() < self.ctx.campaign.full_marks_probability(cid, attempt)
+            answers = _answers(paper, self.ctx.answers, full, user.rng)
+            marked = user.api.call("test_submit", {"answers": answers}, course_id=cid)
+            if marked is None or marked.get("passed"):
+                return
+
+    @tag("certificate")
+    @task
+    def certificate(self) -> None:
+        if self.kind != CERTIFICATE:
+            return
+        account = self.user.replay.roster.teacher()
+        if account is None or not self.user.sign_in_with_password(account):
+            raise StopUser()
+        # before the batch, or for a non-completer, "no certificate" is the right answer
+        self.user.api.call("certificate", expected=(404,))
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _page(self) -> dict:
+        if self.page is None:  # the campaign step was filtered out by tags
+            self.page = self.user.api.call("campaign_page") or {}
+        return self.page
+
+    def _sub_platform(self) -> str:
+        shares = self.ctx.scenario.population.sub_platforms
+        names = list(shares)
+        return names[int(self.user.rng.choice(len(names), p=np.array(list(shares.values()))))]
+
+
+class TeacherUser(Session):
+    """A teacher's session: sign-in, campaign page, study, tests, or a certificate fetch."""
+
+    tasks = [TeacherJourney]
+
+
+class AdminJourney(SequentialTaskSet):
+    def on_start(self) -> None:
+        self.steps_left = len(self.tasks)
+
+    def get_next_task(self):
+        if self.steps_left <= 0:
+            raise StopUser()
+        self.steps_left -= 1
+        return super().get_next_task()
+
+    @tag("admin")
+    @task
+    def progress(self) -> None:
+        user = self.user
+        account = user.replay.roster.admin()
+        if account is None or not user.sign_in_with_password(account):
+            raise StopUser()
+        query = {"school_id": account.school_id} if account.school_id else {}
+        user.api.call("admin_progress", query=query)
+
+
+class AdminUser(Session):
+    """A school (or county, province) administrator looking at progress."""
+
+    tasks = [AdminJourney]
+
+
+def user_class_for(kind: int) -> type[Session]:
+    return AdminUser if kind == ADMIN else TeacherUser
+
+
+def _pick_course(campaign, page: dict) -> dict | None:
+    """The open, uncredited course with the lowest id (the model's choice, ``sim.behaviour``),
+    judged by the rules module at the server's campaign instant."""
+    import datetime as dt
+
+    now = page.get("now")
+    moment = dt.datetime.fromisoformat(now) if isinstance(now, str) else None
+    for course in sorted(page.get("courses", []), key=lambda c: c["id"]):
+        cid = course["id"]
+        if cid not in campaign.courses or course.get("credited_hours", 0) > 0:
+            continue
+        is_open = campaign.is_open(cid, moment) if moment else course.get("open", False)
+        if is_open:
+            return course
+    return None
+
+
+def _answers(paper: dict, key: dict[int, int], full: bool, rng: np.random.Generator) -> dict[str, int]:
+    """All correct (from answers.json) for full marks, else one wrong answer."""
+    questions = paper.get("questions") or []
+    answers = {str(q["id"]): key.get(int(q["id"]), 0) for q in questions}
+    if not full and questions:
+        q = questions[int(rng.integers(len(questions)))]
+        choices = max(2, len(q.get("choices") or ()))
+        answers[str(q["id"])] = (answers[str(q["id"])] + 1) % choices
+    return answers
+
+
+def _attempt_minutes(scenario, cid: int) -> float:
+    return next(c.test.attempt_minutes for c in scenario.courses if c.id == cid)
+
+
+def _seq() -> int:
+    """Heartbeat sequence numbers rise across sessions too (50 ms ticks since 2025-06)."""
+    return int((time.time() - 1.75e9) * 20)
+
+
+def _resident_id(serial: int) -> str:
+    from loadtests.accounts import resident_id
+
+    return resident_id(serial)

@@ -1,0 +1,112 @@
+"""Locust entry point: teachers and administrators replaying the model's arrivals.
+
+    locust -f loadtests/locustfile.py --headless --host http://127.0.0.1:8000 \\
+        --scenario scenarios/smoke.yaml --stretch peak-hour --compress 60 --scale 0.01 \\
+        --accounts accounts.csv --answers answers.json --results-dir results/my-run
+
+Works as any locustfile does: ``locust.conf``, ``LOCUST_*`` variables and flags; the web
+UI; ``--tags``/``--exclude-tags`` (register, login, campaign, progress, study, test,
+certificate, admin); ``--processes N`` or ``--master``/``--worker`` for distributed runs.
+The user count is not set by hand: ``ReplayShape`` lasts as long as the replayed stretch,
+and the arrival scheduler starts the planned sessions (see ``loadtests.arrivals``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from locust import events
+from locust.runners import MasterRunner, WorkerRunner
+
+from loadtests import options as yanxiu_options
+from loadtests.arrivals import REPORT, Replay, Tally, on_master_test_start, partition
+from loadtests.journeys import AdminUser, TeacherUser
+from loadtests.shape import ReplayShape
+
+__all__ = ["AdminUser", "ReplayShape", "TeacherUser"]
+log = logging.getLogger("yanxiu.loadtest")
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser, **_kw) -> None:
+    yanxiu_options.add_arguments(parser)
+
+
+def _context(environment):
+    """Build the replay context, or end the process with one line naming the bad option."""
+    from loadtests.accounts import AccountsError
+    from loadtests.plan import PlanError
+    from loadtests.routes import RouteError
+    from sim.scenario import ScenarioError
+
+    try:
+        return yanxiu_options.build_context(environment.parsed_options)
+    except (PlanError, RouteError, AccountsError, ScenarioError, OSError) as exc:
+        print(f"locust: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
+@events.init.add_listener
+def _init(environment, runner=None, **_kw) -> None:
+    if environment.parsed_options is None or isinstance(runner, WorkerRunner):
+        return  # workers get their options from the master at test start
+    environment.yanxiu_context = _context(environment)
+    environment.yanxiu_tally = Tally()
+    if isinstance(runner, MasterRunner):
+        runner.register_message(REPORT, lambda msg, **_: environment.yanxiu_tally.add(msg.node_id, msg.data))
+
+
+@events.test_start.add_listener
+def _test_start(environment, **_kw) -> None:
+    runner = environment.runner
+    if not isinstance(runner, WorkerRunner):
+        on_master_test_start(environment)
+    if isinstance(runner, MasterRunner):
+        return
+    if isinstance(runner, WorkerRunner):
+        context = yanxiu_options.build_context(environment.parsed_options)
+        sink = lambda data: runner.send_message(REPORT, data)  # noqa: E731
+    else:
+        context = environment.yanxiu_context
+        environment.yanxiu_tally.__init__()
+        sink = lambda data: environment.yanxiu_tally.add("local", data)  # noqa: E731
+    part, parts = partition(environment)
+    environment.yanxiu = Replay(environment, context, part, parts, environment.parsed_options.yanxiu_t0)
+    environment.yanxiu.start(sink)
+
+
+@events.test_stopping.add_listener
+def _test_stopping(environment, **_kw) -> None:
+    replay = getattr(environment, "yanxiu", None)
+    if replay is not None:
+        replay.stop()
+
+
+@events.quitting.add_listener
+def _quitting(environment, **_kw) -> None:
+    if isinstance(environment.runner, WorkerRunner) or not hasattr(environment, "yanxiu_context"):
+        return
+    folder = _results_dir(environment.parsed_options)
+    if not folder:
+        return
+    from loadtests.summary import build_summary, write_results
+
+    summary, table = build_summary(environment, environment.yanxiu_context,
+                                   environment.yanxiu_tally, environment.host)
+    write_results(folder, summary, table)
+    arrivals = summary["arrivals"]
+    log.info("arrivals: %s of %.1f planned, max bin error %.1f%%; generator CPU max %s%%; %s",
+             arrivals["achieved"], arrivals["planned"], 100 * arrivals["max_bin_error"],
+             summary["generator_cpu"]["max"], "trustworthy" if summary["trustworthy"] else "NOT trustworthy")
+
+
+def _results_dir(options) -> str:
+    """``--results-dir``, else the folder of ``--csv``'s prefix."""
+    if options.results_dir:
+        return options.results_dir
+    if getattr(options, "csv_prefix", None):
+        from pathlib import Path
+
+        return str(Path(options.csv_prefix).parent)
+    return ""

@@ -1,0 +1,105 @@
+"""The harness's own Locust options, and the per-process context built from them.
+
+Options layer as Locust's do: ``locust.conf`` (repo root or ``--config``), then
+``LOCUST_<NAME>`` environment variables, then flags. Nothing is read at import time: the
+context (scenario, plan, routes, fixtures) is built once per process when a test starts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULTS = {
+    "scenario": "scenarios/smoke.yaml",
+    "stretch": "peak-hour",
+    "compress": 60.0,
+    "scale": 0.01,
+    "sms_code": "246810",
+    "arrival_process": "deterministic",
+    "bin_seconds": 10.0,
+    "max_sessions": 10000,
+}
+
+
+def add_arguments(parser) -> None:
+    """Register the options with Locust's parser (``events.init_command_line_parser``)."""
+    group = parser.add_argument_group("yanxiu replay", "replay the model's arrivals (loadtests/)")
+
+    def option(name: str, **kwargs) -> None:
+        env = "LOCUST_" + name.lstrip("-").upper().replace("-", "_")
+        group.add_argument(name, env_var=env, **kwargs)
+
+    option("--scenario", default=DEFAULTS["scenario"], help="scenario file (rules and behaviour)")
+    option("--model-results", default="", help="model results folder with timeseries.csv "
+           "(default results/<scenario name>)")
+    option("--stretch", default=DEFAULTS["stretch"],
+           help="peak-day, peak-hour, window, a date or a range A..B (default %(default)s)")
+    option("--compress", type=float, default=DEFAULTS["compress"],
+           help="time compression: one model minute lasts 60/compress s (default %(default)s)")
+    option("--scale", type=float, default=DEFAULTS["scale"],
+           help="share of the model's full-scale arrivals to start (default %(default)s)")
+    option("--accounts", default="", help="accounts.csv of pre-registered teachers and admins")
+    option("--answers", default="", help="answers.json {question_id: choice} (full marks)")
+    option("--route-map", default="", help="YAML/JSON endpoint name -> {method, path}")
+    option("--sms-code", default=DEFAULTS["sms_code"],
+           help="the fixed SMS code the target gives test mobiles (default %(default)s)")
+    option("--arrival-process", choices=["deterministic", "poisson"],
+           default=DEFAULTS["arrival_process"], help="arrival times (default %(default)s)")
+    option("--bin-seconds", type=float, default=DEFAULTS["bin_seconds"],
+           help="test seconds per bin of the achieved-vs-planned check (default %(default)s)")
+    option("--max-sessions", type=int, default=DEFAULTS["max_sessions"],
+           help="concurrent sessions per process before arrivals are dropped (and counted)")
+    option("--results-dir", default="", help="write arrivals.csv and summary.json here")
+    option("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    option("--mobile-base", type=int, default=None,
+           help="first new-teacher mobile number (default: from the clock, unique per run)")
+
+
+@dataclass
+class Context:
+    """Everything a process needs to replay the plan, built once from the options."""
+
+    options: object
+    scenario: object
+    campaign: object
+    plan: object
+    stretch: object
+    routes: dict
+    accounts: list
+    answers: dict
+    seed: int
+    mobile_base: int
+
+    @property
+    def compress(self) -> float:
+        return self.plan.compress
+
+
+def build_context(options) -> Context:
+    """Load and cross-check everything; raises one of the harness's one-line errors."""
+    from loadtests.accounts import load_accounts, load_answers
+    from loadtests.plan import Plan, PlanError, read_timeseries
+    from loadtests.routes import route_table
+    from loadtests.stretch import select
+    from sim.campaign import Campaign
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(options.scenario)
+    folder = Path(options.model_results or Path("results") / scenario.name)
+    series = read_timeseries(folder / "timeseries.csv")
+    stretch = select(series, options.stretch)
+    plan = Plan(series, stretch.start, stretch.stop, options.compress, options.scale)
+    if options.bin_seconds <= 0:
+        raise PlanError(f"--bin-seconds: must be positive (got {options.bin_seconds})")
+    if options.max_sessions < 1:
+        raise PlanError(f"--max-sessions: must be at least 1 (got {options.max_sessions})")
+    accounts = load_accounts(options.accounts) if options.accounts else []
+    seed = scenario.seed if options.seed is None else int(options.seed)
+    base = options.mobile_base
+    if base is None:
+        base = int(time.time() * 10) % 10**8
+    return Context(options, scenario, Campaign(scenario), plan, stretch,
+                   route_table(scenario.platform.endpoints, options.route_map or None),
+                   accounts, load_answers(options.answers or None), seed, int(base))

@@ -1,0 +1,197 @@
+"""The arrival plan: the model's per-minute arrivals for one stretch, compressed and scaled.
+
+The model (``yanxiu run``) writes full-scale arrivals per simulated minute to
+``results/<scenario>/timeseries.csv``. A load test replays a stretch of it: every model
+minute lasts ``60 / compress`` seconds of test time and carries ``scale`` times the
+model's arrivals, so the test's request rate is about ``scale * compress`` times the
+model's. Arrival *times* come from the cumulative planned count ``C(t)`` alone (an open
+workload), never from how fast the target answers:
+
+- ``deterministic``: arrival ``k`` (1-based) is due when ``C(t) = k - 1/2``, so every bin
+  gets its planned count to within one arrival;
+- ``poisson``: a unit-rate Poisson process mapped through ``C`` (time-changed Poisson), the
+  textbook non-homogeneous Poisson process with intensity ``C'(t)``.
+
+Pure numpy: no Locust here, so the maths is unit-tested on its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("session", "registration", "admin", "certificate")
+SESSION, REGISTRATION, ADMIN, CERTIFICATE = range(4)
+TOLERANCE = 0.10  # the issue's "within 10% per bin"
+
+
+class PlanError(ValueError):
+    """A plan that cannot be built; str() names the option or file at fault."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """The model's per-minute columns that the load test replays (full scale)."""
+
+    minutes: list[dt.datetime]
+    sessions: np.ndarray
+    registrations: np.ndarray
+    admin: np.ndarray  # administrators' progress views per minute
+    certificates: np.ndarray  # certificate fetches per minute
+
+    def __len__(self) -> int:
+        return len(self.minutes)
+
+
+def read_timeseries(path: str | Path) -> Series:
+    """Read ``timeseries.csv`` (docs/results.md); only the columns the replay needs."""
+    path = Path(path)
+    if not path.is_file():
+        raise PlanError(f"{path}: no model time series (run `yanxiu run` first)")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(row for row in handle if not row.startswith("#")))
+    if not rows:
+        raise PlanError(f"{path}: the time series has no rows")
+    for column in ("minute", "arrivals.sessions"):
+        if column not in rows[0]:
+            raise PlanError(f"{path}: missing column {column!r}")
+
+    def column(name: str, factor: float = 1.0) -> np.ndarray:
+        if name not in rows[0]:
+            return np.zeros(len(rows))
+        return np.array([float(r[name] or 0.0) for r in rows]) * factor
+
+    try:
+        minutes = [dt.datetime.fromisoformat(r["minute"]) for r in rows]
+        sessions = column("arrivals.sessions")
+        return Series(minutes, sessions, np.minimum(column("arrivals.registrations"), sessions),
+                      column("rps.admin_progress", 60.0), column("rps.certificate", 60.0))
+    except ValueError as exc:
+        raise PlanError(f"{path}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One planned arrival: test time (s from the start), kind, and its sequence number."""
+
+    at: float
+    kind: int
+    index: int
+
+
+class Plan:
+    """Planned arrivals per model minute at test scale, and their schedule in test time."""
+
+    def __init__(self, series: Series, start: int, stop: int, compress: float, scale: float) -> None:
+        if not compress > 0 or not math.isfinite(compress):
+            raise PlanError(f"--compress: must be a positive number (got {compress})")
+        if not 0 < scale <= 1000 or not math.isfinite(scale):
+            raise PlanError(f"--scale: must be in (0, 1000] (got {scale})")
+        if not 0 <= start < stop <= len(series):
+            raise PlanError(f"--stretch: minutes {start}..{stop} are outside the time series")
+        self.series, self.start, self.stop = series, start, stop
+        self.compress, self.scale = float(compress), float(scale)
+        self.minute_s = 60.0 / self.compress
+        cut = slice(start, stop)
+        self.per_minute = np.stack([
+            series.sessions[cut], series.registrations[cut],
+            series.admin[cut], series.certificates[cut]]) * self.scale
+
+    @property
+    def minutes(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def duration_s(self) -> float:
+        return self.minutes * self.minute_s
+
+    @property
+    def first_minute(self) -> dt.datetime:
+        return self.series.minutes[self.start]
+
+    def arrivals_per_minute(self) -> np.ndarray:
+        """Arrivals of every kind that start something (sessions, admin views, certificates)."""
+        return self.per_minute[SESSION] + self.per_minute[ADMIN] + self.per_minute[CERTIFICATE]
+
+    def cumulative(self, t: np.ndarray | float) -> np.ndarray:
+        """Planned arrivals started by test time ``t`` (piecewise linear within a minute)."""
+        edges = np.arange(self.minutes + 1) * self.minute_s
+        cum = np.concatenate([[0.0], np.cumsum(self.arrivals_per_minute())])
+        return np.interp(t, edges, cum)
+
+    def total(self) -> float:
+        return float(self.arrivals_per_minute().sum())
+
+    def schedule(self, process: str = "deterministic",
+                 rng: np.random.Generator | None = None) -> list[Arrival]:
+        """All arrivals in test time, each with a kind; same inputs, same schedule."""
+        edges = np.arange(self.minutes + 1) * self.minute_s
+        cum = np.concatenate([[0.0], np.cumsum(self.arrivals_per_minute())])
+        if process == "deterministic":
+            marks = np.arange(int(math.floor(cum[-1] + 0.5))) + 0.5
+        elif process == "poisson":
+            if rng is None:
+                raise PlanError("a Poisson schedule needs a random generator")
+            gaps = rng.exponential(1.0, size=int(cum[-1] + 10 * math.sqrt(cum[-1] + 1) + 10))
+            marks = np.cumsum(gaps)
+            marks = marks[marks < cum[-1]]
+        else:
+            raise PlanError(f"--arrival-process: {process!r} is not deterministic or poisson")
+        times = _inverse(marks, edges, cum)
+        kinds = self._kinds(times, marks, rng if process == "poisson" else None)
+        return [Arrival(float(t), int(k), i) for i, (t, k) in enumerate(zip(times, kinds, strict=True))]
+
+    def _kinds(self, times: np.ndarray, marks: np.ndarray,
+               rng: np.random.Generator | None) -> np.ndarray:
+        """Which journey each arrival starts, in proportion to the minute's mix: a session
+        (which is a registration with the model's registration share), an administrator's
+        progress view, or a certificate fetch."""
+        minute = np.minimum((times / self.minute_s).astype(int), self.minutes - 1)
+        pm = self.per_minute
+        total = np.maximum(self.arrivals_per_minute(), 1e-300)
+        shares = np.stack([pm[SESSION] - pm[REGISTRATION], pm[REGISTRATION],
+                           pm[ADMIN], pm[CERTIFICATE]]) / total
+        bounds = np.cumsum(shares[:, minute], axis=0)
+        # deterministic: a low-discrepancy position inside each minute's mix (golden ratio
+        # sequence), so the mix holds bin by bin; Poisson: independent uniforms
+        u = rng.random(len(times)) if rng is not None else (marks * 0.6180339887498949) % 1.0
+        choice = (u[None, :] >= bounds).sum(axis=0)
+        return np.array([SESSION, REGISTRATION, ADMIN, CERTIFICATE])[np.minimum(choice, 3)]
+
+    # --- checking a run -----------------------------------------------------------------
+
+    def bins(self, bin_s: float) -> np.ndarray:
+        """Bin edges in test time: ``bin_s`` seconds each, the last one possibly shorter."""
+        if not bin_s > 0:
+            raise PlanError(f"--bin-seconds: must be positive (got {bin_s})")
+        n = max(1, int(math.ceil(self.duration_s / bin_s - 1e-9)))
+        edges = np.arange(n + 1) * bin_s
+        edges[-1] = self.duration_s
+        return edges
+
+    def planned_per_bin(self, edges: np.ndarray) -> np.ndarray:
+        return np.diff(self.cumulative(edges))
+
+
+def achieved_per_bin(times: list[float] | np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Arrivals that really started in each bin (late ones count where they happened)."""
+    counts, _ = np.histogram(np.asarray(times, dtype=float), bins=edges)
+    return counts
+
+
+def bin_errors(planned: np.ndarray, achieved: np.ndarray) -> np.ndarray:
+    """Relative error per bin, ``|achieved - planned| / planned``; bins planning fewer than
+    ten arrivals are measured against ten, so that being one arrival off at a bin edge (all a
+    deterministic schedule can be) stays within 10%."""
+    return np.abs(np.asarray(achieved, float) - planned) / np.maximum(planned, 1.0 / TOLERANCE)
+
+
+def _inverse(marks: np.ndarray, edges: np.ndarray, cum: np.ndarray) -> np.ndarray:
+    """Times at which the cumulative plan reaches each mark (C^-1), skipping empty minutes."""
+    keep = np.concatenate([np.diff(cum) > 0, [True]])  # the last edge of each flat run
+    return np.interp(marks, cum[keep], edges[keep])

@@ -1,0 +1,29 @@
+"""``ReplayShape``: the Locust load shape that replays the model's arrivals.
+
+Locust's shapes set a *number of users* (a closed workload: a slow target holds users back
+and the load drops). Here the number Locust manages stays at zero; the sessions are started
+by the arrival scheduler (``loadtests.arrivals``) at the planned instants, independently of
+response times (an open workload). The shape only says how long the test lasts: the plan's
+compressed duration after the shared origin, plus a short drain for the last reports. Its
+``tick()`` is a subtraction and a comparison.
+"""
+
+from __future__ import annotations
+
+import time
+
+from locust import LoadTestShape
+
+DRAIN_S = 1.5  # last per-second reports from the workers reach the master
+
+
+class ReplayShape(LoadTestShape):
+    def tick(self):
+        environment = self.runner.environment
+        context = getattr(environment, "yanxiu_context", None)
+        if context is None:
+            return None  # the replay could not be set up (its error was logged)
+        t0 = getattr(environment.parsed_options, "yanxiu_t0", None)
+        if t0 is not None and time.time() > t0 + context.plan.duration_s + DRAIN_S:
+            return None
+        return (0, 1)
