@@ -26,7 +26,7 @@ from loadtests.accounts import Roster
 
 REPORT = "yanxiu_report"
 REPORT_EVERY_S = 1.0
-LEAD_S = 1.0  # the master's head start, so every worker has the origin before arrival 0
+LEAD_S = 1.5  # the master's head start, so every worker has the origin before arrival 0
 log = logging.getLogger("yanxiu.loadtest")
 
 
@@ -85,6 +85,8 @@ class Replay:
             rng = np.random.default_rng([ctx.seed, 0xA441])
         mine = ctx.plan.schedule(ctx.options.arrival_process, rng)[self.part::self.parts]
         limit = ctx.options.max_sessions
+        for kind in {a.kind for a in mine}:
+            user_class_for(kind).host = self.environment.host  # Locust does this only for users it spawns
         for arrival in mine:
             wait = self.t0 + arrival.at - time.time()
             if wait > 0:

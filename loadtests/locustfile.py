@@ -49,8 +49,14 @@ def _context(environment):
 
 @events.init.add_listener
 def _init(environment, runner=None, **_kw) -> None:
-    if environment.parsed_options is None or isinstance(runner, WorkerRunner):
-        return  # workers get their options from the master at test start
+    if isinstance(runner, WorkerRunner):
+        # options come from the master at test start; import the model's modules now so
+        # that building the context then takes milliseconds, not the start's first second
+        import sim.campaign  # noqa: F401
+        from loadtests import accounts, plan, routes, stretch  # noqa: F401
+        return
+    if environment.parsed_options is None:
+        return
     environment.yanxiu_context = _context(environment)
     environment.yanxiu_tally = Tally()
     if isinstance(runner, MasterRunner):
@@ -95,6 +101,8 @@ def _quitting(environment, **_kw) -> None:
     summary, table = build_summary(environment, environment.yanxiu_context,
                                    environment.yanxiu_tally, environment.host)
     write_results(folder, summary, table)
+    if summary["arrivals"]["planned"] >= 1 and summary["arrivals"]["achieved"] == 0:
+        environment.process_exit_code = 1  # nothing was replayed: a broken run, not a result
     arrivals = summary["arrivals"]
     log.info("arrivals: %s of %.1f planned, max bin error %.1f%%; generator CPU max %s%%; %s",
              arrivals["achieved"], arrivals["planned"], 100 * arrivals["max_bin_error"],

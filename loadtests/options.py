@@ -51,6 +51,8 @@ def add_arguments(parser) -> None:
            help="test seconds per bin of the achieved-vs-planned check (default %(default)s)")
     option("--max-sessions", type=int, default=DEFAULTS["max_sessions"],
            help="concurrent sessions per process before arrivals are dropped (and counted)")
+    option("--max-duration", type=float, default=None,
+           help="replay at most this many test seconds of the stretch (its first minutes)")
     option("--results-dir", default="", help="write arrivals.csv and summary.json here")
     option("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     option("--mobile-base", type=int, default=None,
@@ -91,6 +93,13 @@ def build_context(options) -> Context:
     series = read_timeseries(folder / "timeseries.csv")
     stretch = select(series, options.stretch)
     plan = Plan(series, stretch.start, stretch.stop, options.compress, options.scale)
+    limit = getattr(options, "max_duration", None)
+    if limit is not None:
+        if not limit > 0:
+            raise PlanError(f"--max-duration: must be positive (got {limit})")
+        if plan.duration_s > limit:
+            minutes = max(1, int(limit / plan.minute_s))
+            plan = Plan(series, stretch.start, stretch.start + minutes, options.compress, options.scale)
     if options.bin_seconds <= 0:
         raise PlanError(f"--bin-seconds: must be positive (got {options.bin_seconds})")
     if options.max_sessions < 1:

@@ -1,0 +1,77 @@
+"""Running Locust headless as a subprocess, bounded in time, and tidying what it writes.
+
+Locust's ``--csv PREFIX`` writes ``PREFIX_stats.csv`` and friends; the results folder
+(docs/results.md) names them ``stats.csv``, ``stats_history.csv``, ``failures.csv``,
+``exceptions.csv`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loadtests.arrivals import LEAD_S
+from loadtests.shape import DRAIN_S
+
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+PREFIX = "locust"
+CSV_FILES = ("stats", "stats_history", "failures", "exceptions")
+START_UP_S = 30.0  # Locust's own start-up and worker connection, before the shape starts
+KILL_MARGIN_S = 60.0
+
+
+@dataclass
+class LocustRun:
+    host: str
+    out: Path
+    duration_s: float
+    options: dict[str, object]  # the harness's own options (--scenario, --stretch, ...)
+    processes: int = 0
+    tags: list[str] = field(default_factory=list)
+    exclude_tags: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    def run_time_s(self) -> int:
+        """Locust's --run-time: the shape ends the run first; this is the safety bound."""
+        return int(math.ceil(self.duration_s + LEAD_S + DRAIN_S + 10))
+
+    def argv(self) -> list[str]:
+        args = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+                "--host", self.host, "--run-time", f"{self.run_time_s()}s", "--stop-timeout", "2",
+                "--csv", str(self.out / PREFIX), "--csv-full-history",
+                "--html", str(self.out / "report.html"), "--results-dir", str(self.out),
+                "--loglevel", "WARNING"]
+        if self.processes:
+            args += ["--processes", str(self.processes)]
+        if self.tags:
+            args += ["--tags", *self.tags]
+        if self.exclude_tags:
+            args += ["--exclude-tags", *self.exclude_tags]
+        for name, value in self.options.items():
+            if value is not None and value != "":
+                args += [f"--{name.replace('_', '-')}", str(value)]
+        return args + self.extra
+
+    def execute(self, cwd: Path) -> int:
+        self.out.mkdir(parents=True, exist_ok=True)
+        with open(self.out / "locust.log", "w") as log:
+            try:
+                done = subprocess.run(self.argv(), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                      timeout=self.run_time_s() + START_UP_S + KILL_MARGIN_S)
+            except subprocess.TimeoutExpired:
+                return 124
+        self.tidy()
+        return done.returncode
+
+    def tidy(self) -> None:
+        for name in CSV_FILES:
+            source = self.out / f"{PREFIX}_{name}.csv"
+            if source.exists():
+                source.replace(self.out / f"{name}.csv")
+
+    def log_tail(self, lines: int = 5) -> list[str]:
+        path = self.out / "locust.log"
+        return path.read_text(errors="replace").strip().splitlines()[-lines:] if path.exists() else []

@@ -1,0 +1,124 @@
+"""The reference platform as a load-test target: seeded, served on loopback, stopped after.
+
+``ReferenceTarget`` makes a temporary folder with a SQLite database, fills it with
+``yanxiu seed`` (which also writes ``accounts.csv`` and ``answers.json`` there), starts
+``yanxiu serve`` on 127.0.0.1 at a free port with the campaign clock set to the replayed
+stretch's first minute and a fixed SMS code for test mobiles, waits for ``/healthz``, and on
+exit stops the server's whole process group and removes the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from yanxiu.errors import CommandError
+
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ReferenceTarget:
+    def __init__(self, scenario_path: Path, teachers: int, clock_start: str, sms_code: str,
+                 workers: int = 1, clock_rate: float | None = None, say=print) -> None:
+        self.scenario_path, self.teachers = Path(scenario_path), teachers
+        self.clock_start, self.sms_code, self.workers = clock_start, sms_code, workers
+        self.clock_rate, self.say = clock_rate, say
+        self.folder: Path | None = None
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+
+    @property
+    def accounts(self) -> Path:
+        return self.folder / "accounts.csv"
+
+    @property
+    def answers(self) -> Path:
+        return self.folder / "answers.json"
+
+    def __enter__(self) -> ReferenceTarget:
+        self.folder = Path(tempfile.mkdtemp(prefix="yanxiu-loadtest-"))
+        try:
+            self._seed()
+            self._serve()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _database(self) -> str:
+        return f"sqlite:///{self.folder / 'yanxiu.sqlite'}"
+
+    def _seed(self) -> None:
+        self.say(f"seeding the reference platform with {self.teachers:,} teachers ...")
+        done = subprocess.run(
+            [sys.executable, "-m", "yanxiu.cli", "seed", "--teachers", str(self.teachers),
+             "--database-url", self._database(), "--scenario", str(self.scenario_path),
+             "--out", str(self.folder)],
+            capture_output=True, text=True, timeout=600, env=self._env())
+        if done.returncode != 0:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise CommandError(f"reference platform: seeding failed: {last[0]}")
+
+    def _serve(self) -> None:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        log = open(self.folder / "serve.log", "w")  # noqa: SIM115 (closed with the process)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "yanxiu.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--database-url", self._database(), "--scenario", str(self.scenario_path),
+             "--clock-start", self.clock_start, "--sms-test-code", self.sms_code,
+             "--workers", str(self.workers)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self._env())
+        self._log = log
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = (self.folder / "serve.log").read_text().strip().splitlines()[-1:] or ["no output"]
+                raise CommandError(f"reference platform: the server exited: {tail[0]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        self.say(f"reference platform up at {self.url} (clock {self.clock_start})")
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise CommandError(f"reference platform: not ready after {READY_TIMEOUT_S:.0f} s")
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("YANXIU_")}
+        if self.clock_rate is not None:
+            env["YANXIU_CLOCK_RATE"] = f"{self.clock_rate:g}"
+        return env
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        self._log.close()
+        self.process = None

@@ -1,0 +1,190 @@
+"""``yanxiu loadtest SCENARIO``: replay a stretch of the simulated campaign against a live system.
+
+Without ``--host`` it starts the reference platform on loopback (seeded, SQLite in a
+temporary folder), replays, and stops it; with ``--host`` it drives that system, using
+``--route-map`` for paths that differ and ``--accounts`` for pre-registered teachers.
+The model runs first if ``results/<scenario>/timeseries.csv`` is missing. Results land in
+``results/<run>/`` (docs/results.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+RESULTS = Path("results")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument("--stretch", default="peak-day",
+                        help="peak-day, peak-hour, window, a date, or a range A..B (default %(default)s)")
+    parser.add_argument("--compress", type=float, default=144.0,
+                        help="time compression: a model minute lasts 60/compress s (default %(default)s)")
+    parser.add_argument("--scale", type=float, default=0.001,
+                        help="share of the model's full-scale arrivals (default %(default)s)")
+    parser.add_argument("--host", help="target base URL (default: start the reference platform)")
+    parser.add_argument("--duration", type=float,
+                        help="replay at most this many seconds (the stretch's first minutes)")
+    parser.add_argument("--out", type=Path,
+                        help="results folder (default results/loadtest-<scenario>-<time>)")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="Locust worker processes (distributed mode on this machine; default 0 = one)")
+    parser.add_argument("--model-results", type=Path,
+                        help="model results folder (default results/<scenario>)")
+    parser.add_argument("--route-map", type=Path, help="YAML/JSON endpoint name -> {method, path}")
+    parser.add_argument("--accounts", type=Path, help="accounts.csv of pre-registered teachers (with --host)")
+    parser.add_argument("--answers", type=Path, help="answers.json {question_id: choice} (with --host)")
+    parser.add_argument("--sms-code", default="246810", help="fixed SMS code of test mobiles")
+    parser.add_argument("--teachers", type=int, help="teachers to seed in the reference platform "
+                        "(default: enough for the replayed sessions)")
+    parser.add_argument("--server-workers", type=int, default=1, help="reference server workers")
+    parser.add_argument("--arrival-process", choices=["deterministic", "poisson"], default="deterministic")
+    parser.add_argument("--bin-seconds", type=float, default=10.0,
+                        help="test seconds per bin of the achieved-vs-planned check")
+    parser.add_argument("--tags", nargs="*", default=[], help="journeys to run (Locust tags)")
+    parser.add_argument("--exclude-tags", nargs="*", default=[], help="journeys to leave out")
+    parser.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from loadtests.accounts import AccountsError
+    from loadtests.plan import PlanError
+    from loadtests.routes import RouteError
+    from sim.scenario import load_scenario
+    from yanxiu.errors import CommandError
+
+    _check_numbers(args)
+    scenario = load_scenario(args.scenario)
+    model = args.model_results or RESULTS / scenario.name
+    if not (model / "timeseries.csv").is_file():
+        _run_model(args.scenario, model)
+    try:
+        context = _context(args, model)
+    except (PlanError, RouteError, AccountsError) as exc:
+        raise CommandError(str(exc)) from None
+    out = args.out or RESULTS / f"loadtest-{scenario.name}-{_now_slug()}"
+    if args.host:
+        if not args.accounts:
+            raise CommandError("--accounts: needed with --host (pre-registered teachers log in)")
+        return _replay(args, context, model, out, args.host, args.accounts, args.answers)
+    from loadtests.target import ReferenceTarget
+
+    clock = context.plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
+    with ReferenceTarget(Path(args.scenario), args.teachers or _teachers_needed(context.plan), clock,
+                         args.sms_code, args.server_workers, _clock_rate(context.plan.compress)) as target:
+        return _replay(args, context, model, out, target.url, target.accounts, target.answers)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    from yanxiu.errors import CommandError
+
+    if not (args.compress > 0 and math.isfinite(args.compress)):
+        raise CommandError(f"--compress: must be a positive number (got {args.compress})")
+    if not (0 < args.scale <= 1000):
+        raise CommandError(f"--scale: must be in (0, 1000] (got {args.scale})")
+    if args.duration is not None and not args.duration > 0:
+        raise CommandError(f"--duration: must be positive seconds (got {args.duration})")
+    if args.processes < 0:
+        raise CommandError(f"--processes: must be 0 or more (got {args.processes})")
+    if args.teachers is not None and args.teachers < 1:
+        raise CommandError(f"--teachers: must be at least 1 (got {args.teachers})")
+    if args.host and not args.host.startswith(("http://", "https://")):
+        raise CommandError(f"--host: expected a URL such as http://127.0.0.1:8000 (got {args.host!r})")
+    for name in ("route_map", "accounts", "answers"):
+        path = getattr(args, name)
+        if path is not None and not path.is_file():
+            raise CommandError(f"--{name.replace('_', '-')}: no such file: {path}")
+
+
+def _run_model(scenario_path: str, model: Path) -> None:
+    """``yanxiu run`` through its own Python entry (add_arguments/run), before the replay."""
+    import importlib.util
+
+    from yanxiu.errors import CommandError
+
+    if importlib.util.find_spec("yanxiu.commands.run") is None:
+        raise CommandError(f"{model / 'timeseries.csv'}: missing, and `yanxiu run` is not available")
+    from yanxiu.commands import run as run_command
+
+    print(f"no model results in {model}: running the model first")
+    parser = argparse.ArgumentParser(prog="yanxiu run")
+    run_command.add_arguments(parser)
+    code = run_command.run(parser.parse_args([scenario_path]))
+    if code or not (model / "timeseries.csv").is_file():
+        raise CommandError(f"{model / 'timeseries.csv'}: the model run did not write it")
+
+
+def _context(args: argparse.Namespace, model: Path):
+    from loadtests.options import build_context
+
+    return build_context(argparse.Namespace(
+        scenario=args.scenario, model_results=str(model), stretch=args.stretch,
+        compress=args.compress, scale=args.scale, accounts="", answers="",
+        route_map=str(args.route_map or ""), bin_seconds=args.bin_seconds, max_sessions=1,
+        seed=args.seed, mobile_base=0, arrival_process=args.arrival_process,
+        max_duration=args.duration))
+
+
+def _teachers_needed(plan) -> int:
+    """Distinct accounts for the returning teachers' logins and certificate fetches."""
+    from loadtests.plan import CERTIFICATE, REGISTRATION, SESSION
+
+    logins = (plan.per_minute[SESSION] - plan.per_minute[REGISTRATION] + plan.per_minute[CERTIFICATE]).sum()
+    return int(min(200_000, max(200, math.ceil(1.2 * logins) + 50)))
+
+
+def _clock_rate(compress: float) -> float | None:
+    """Run the server's campaign clock as fast as the replay, where the server supports it."""
+    from reference.settings import Settings
+
+    return compress if "clock_rate" in Settings.model_fields else None
+
+
+def _replay(args, context, model: Path, out: Path, host: str, accounts, answers) -> int:
+    import json
+
+    from loadtests.run import LocustRun
+    from yanxiu.errors import CommandError
+
+    plan = context.plan
+    options = {
+        "scenario": args.scenario, "model_results": model, "stretch": args.stretch,
+        "compress": args.compress, "scale": args.scale, "accounts": accounts, "answers": answers or "",
+        "route_map": args.route_map or "", "sms_code": args.sms_code, "arrival_process": args.arrival_process,
+        "bin_seconds": args.bin_seconds, "seed": args.seed, "max_duration": args.duration,
+    }
+    print(f"yanxiu loadtest: {context.scenario.name} {context.stretch.label}: {plan.minutes} model minutes "
+          f"in {plan.duration_s:.0f} s, scale {plan.scale:g}, {plan.total():.0f} arrivals planned, "
+          f"against {host}", flush=True)
+    locust = LocustRun(host, out, plan.duration_s, options, args.processes, args.tags, args.exclude_tags)
+    code = locust.execute(Path.cwd())
+    summary_path = out / "summary.json"
+    if code not in (0, 1) or not summary_path.is_file():
+        tail = " / ".join(locust.log_tail(2)) or "no output"
+        raise CommandError(f"locust failed (exit {code}): {tail} (log: {out / 'locust.log'})")
+    summary = json.loads(summary_path.read_text())
+    summary["model_results"] = str(model)
+    summary_path.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    _print(summary, out)
+    return 0
+
+
+def _print(summary: dict, out: Path) -> None:
+    a, t, cpu = summary["arrivals"], summary["total"], summary["generator_cpu"]
+    within = "within" if a["within_10pct"] else "NOT within"
+    print(f"arrivals   {a['achieved']} of {a['planned']:.1f} planned, {a['dropped']} dropped, "
+          f"max bin error {100 * a['max_bin_error']:.1f}% ({within} 10%)")
+    if t["requests"]:
+        print(f"requests   {t['requests']}, {t['rps']:.1f}/s, errors {100 * t['error_rate']:.2f}%, "
+              f"p50 {t['p50_ms']:.0f} ms, p95 {t['p95_ms']:.0f} ms, p99 {t['p99_ms']:.0f} ms")
+    print(f"generator  CPU max {cpu['max']}%, mean {cpu['mean']}%: "
+          f"{'trustworthy' if summary['trustworthy'] else 'NOT trustworthy'}")
+    print(f"results in {out}")
+
+
+def _now_slug() -> str:
+    import datetime as dt
+
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
