@@ -61,9 +61,14 @@ def _unb64(text: str) -> bytes:
 
 
 class TokenSigner:
+    # Players send the same token with every heartbeat: remember tokens already verified
+    # (the expiry is still checked on every use). Bounded; emptied when full.
+    CACHE_SIZE = 100_000
+
     def __init__(self, secret: str, ttl_s: int) -> None:
         self._key = secret.encode()
         self.ttl_s = ttl_s
+        self._verified: dict[str, Claims] = {}
 
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
@@ -74,6 +79,17 @@ class TokenSigner:
         return f"{body}.{self._mac(body)}"
 
     def read(self, token: str, now: float | None = None) -> Claims:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            if len(self._verified) >= self.CACHE_SIZE:
+                self._verified.clear()
+            self._verified[token] = claims
+        if claims.expires < (time.time() if now is None else now):
+            raise TokenError("token expired")
+        return claims
+
+    def _verify(self, token: str) -> Claims:
         body, _, mac = token.partition(".")
         if not body or not mac or not hmac.compare_digest(mac, self._mac(body)):
             raise TokenError("invalid token")
@@ -82,6 +98,4 @@ class TokenSigner:
             result = Claims(int(claims["sub"]), str(claims["role"]), int(claims["exp"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise TokenError("invalid token") from exc
-        if result.expires < (time.time() if now is None else now):
-            raise TokenError("token expired")
         return result

@@ -41,13 +41,13 @@ _bearer = HTTPBearer(auto_error=False, description="token from /api/v1/auth/logi
 
 
 async def _claims(
-    state: StateDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Claims:
     if credentials is None:
         raise ApiError(401, "missing bearer token (Authorization: Bearer <token>)")
     try:
-        return state.signer.read(credentials.credentials)
+        return request.app.state.yanxiu.signer.read(credentials.credentials)
     except TokenError as exc:
         raise ApiError(401, str(exc)) from None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,10 +35,73 @@ def check_heartbeat(catalogue: Catalogue, beat: Heartbeat) -> ResourceInfo:
     if beat.position_s > resource.duration_s:
         raise ApiError(
             422,
-            f"position_s: {beat.position_s:g} is beyond the resource's end "
-            f"({resource.duration_s:g} s)",
+            f"position_s: {beat.position_s:g} is beyond the resource's end ({resource.duration_s:g} s)",
         )
     return resource
+
+
+# Built once: Core statements on the tables (not ORM-enabled ones, whose per-call
+# construction, cache-key and session-synchronisation work cost milliseconds per beat).
+_RP, _CP = ResourceRow.__table__, CourseRow.__table__
+_SELECT_BEAT = select(_RP.c.id, _RP.c.watched_s, _RP.c.last_seq, _RP.c.last_beat_at).where(
+    _RP.c.teacher_id == bindparam("b_teacher_id"),
+    _RP.c.campaign == bindparam("b_campaign"),
+    _RP.c.resource_id == bindparam("b_resource_id"),
+)
+_UPDATE_BEAT = (
+    update(_RP)
+    .where(_RP.c.id == bindparam("b_row_id"), _RP.c.last_seq == bindparam("b_old_seq"))
+    .values(
+        watched_s=_RP.c.watched_s + bindparam("b_credit"),
+        position_s=bindparam("b_position_s"),
+        last_seq=bindparam("b_seq"),
+        last_beat_at=bindparam("b_now", type_=_RP.c.last_beat_at.type),
+    )
+)
+_COURSE_WHERE = (
+    _CP.c.teacher_id == bindparam("b_teacher_id"),
+    _CP.c.campaign == bindparam("b_campaign"),
+    _CP.c.course_id == bindparam("b_course_id"),
+)
+_ADD_STUDY = (
+    update(_CP)
+    .where(*_COURSE_WHERE)
+    .values(studied_s=_CP.c.studied_s + bindparam("b_credit"))
+    .returning(_CP.c.studied_s)
+)
+_COURSE_STUDIED = select(_CP.c.studied_s).where(*_COURSE_WHERE)
+
+
+class _Prepared:
+    """The hot statements compiled once per dialect and run on the raw DBAPI cursor.
+
+    Measured on this machine, SQLAlchemy's execution layer cost ~0.1 ms per statement, more
+    than the database itself; the heartbeat runs three. The SQL text still comes from the
+    Core statements above (one definition for SQLite and PostgreSQL), and the one typed value,
+    the instant, goes through the column type's own bind and result processors.
+    """
+
+    def __init__(self, dialect) -> None:
+        if dialect.name == "sqlite":  # named parameters, so both drivers take the same dicts
+            dialect = type(dialect)(paramstyle="named")
+        self.select = str(_SELECT_BEAT.compile(dialect=dialect))
+        self.update = str(_UPDATE_BEAT.compile(dialect=dialect))
+        self.add_study = str(_ADD_STUDY.compile(dialect=dialect))
+        self.studied = str(_COURSE_STUDIED.compile(dialect=dialect))
+        instant = _RP.c.last_beat_at.type.dialect_impl(dialect)
+        self.bind_instant = instant.bind_processor(dialect)
+        self.read_instant = instant.result_processor(dialect, None)
+
+
+_prepared: dict[str, _Prepared] = {}
+
+
+def _statements(session: Session):
+    connection = session.connection()
+    prepared = _prepared.get(connection.dialect.name)
+    if prepared is None:
+        prepared = _prepared[connection.dialect.name] = _Prepared(connection.dialect)
+    return prepared, connection.connection.dbapi_connection.cursor()
 
 
 def apply_heartbeat(
@@ -50,64 +113,47 @@ def apply_heartbeat(
     now: dt.datetime,
 ) -> HeartbeatResult:
     """Write one beat inside the caller's transaction (the caller commits)."""
-    key = (
-        ResourceRow.teacher_id == teacher_id,
-        ResourceRow.campaign == catalogue.name,
-        ResourceRow.resource_id == beat.resource_id,
-    )
+    sql, cursor = _statements(session)
+    key = {"b_teacher_id": teacher_id, "b_campaign": catalogue.name, "b_resource_id": beat.resource_id}
+    course = {"b_teacher_id": teacher_id, "b_campaign": catalogue.name, "b_course_id": resource.course_id}
     for _ in range(CAS_TRIES):
-        row = session.execute(
-            select(
-                ResourceRow.id,
-                ResourceRow.watched_s,
-                ResourceRow.last_seq,
-                ResourceRow.last_beat_at,
-            ).where(*key)
-        ).first()
+        cursor.execute(sql.select, key)
+        row = cursor.fetchone()
         if row is None:
             if _first_beat(session, catalogue, teacher_id, resource.course_id, beat, now):
-                studied = _course_studied(session, catalogue, teacher_id, resource.course_id)
-                return HeartbeatResult(
-                    recorded_s=0.0, resource_watched_s=0.0, course_studied_s=studied
-                )
+                cursor.execute(sql.studied, course)
+                studied = (cursor.fetchone() or (0.0,))[0]
+                return HeartbeatResult(recorded_s=0.0, resource_watched_s=0.0, course_studied_s=studied)
             continue
-        if beat.seq <= row.last_seq:
-            studied = _course_studied(session, catalogue, teacher_id, resource.course_id)
+        row_id, watched_s, last_seq, last_beat_at = row
+        if beat.seq <= last_seq:
+            cursor.execute(sql.studied, course)
             return HeartbeatResult(
                 recorded_s=0.0,
-                resource_watched_s=row.watched_s,
+                resource_watched_s=watched_s,
                 replay=True,
-                course_studied_s=studied,
+                course_studied_s=cursor.fetchone()[0],
             )
+        last_beat_at = sql.read_instant(last_beat_at) if sql.read_instant else last_beat_at
         credit = min(
             beat.elapsed_s,
-            catalogue.rules.recordable_seconds(resource.course_id, row.last_beat_at, now),
+            catalogue.rules.recordable_seconds(resource.course_id, last_beat_at, now),
         )
-        changed = session.execute(
-            update(ResourceRow)
-            .where(ResourceRow.id == row.id, ResourceRow.last_seq == row.last_seq)
-            .values(
-                watched_s=ResourceRow.watched_s + credit,
-                position_s=beat.position_s,
-                last_seq=beat.seq,
-                last_beat_at=now,
-            )
-        )
-        if changed.rowcount == 1:
-            studied = session.execute(
-                update(CourseRow)
-                .where(
-                    CourseRow.teacher_id == teacher_id,
-                    CourseRow.campaign == catalogue.name,
-                    CourseRow.course_id == resource.course_id,
-                )
-                .values(studied_s=CourseRow.studied_s + credit)
-                .returning(CourseRow.studied_s)
-            ).scalar_one()
+        params = {
+            "b_row_id": row_id,
+            "b_old_seq": last_seq,
+            "b_credit": credit,
+            "b_position_s": beat.position_s,
+            "b_seq": beat.seq,
+            "b_now": sql.bind_instant(now) if sql.bind_instant else now,
+        }
+        cursor.execute(sql.update, params)
+        if cursor.rowcount == 1:
+            cursor.execute(sql.add_study, {**course, "b_credit": credit})
             return HeartbeatResult(
                 recorded_s=credit,
-                course_studied_s=studied,
-                resource_watched_s=row.watched_s + credit,
+                course_studied_s=cursor.fetchone()[0],
+                resource_watched_s=watched_s + credit,
             )
         # Lost a race with another process (PostgreSQL, READ COMMITTED): read again.
     raise ApiError(409, "concurrent heartbeats for this resource; retry", retry_after_s=1)
@@ -155,24 +201,9 @@ def _first_beat(session, catalogue, teacher_id, course_id, beat, now) -> bool:
     return True
 
 
-def _course_studied(session, catalogue, teacher_id, course_id) -> float:
-    return (
-        session.scalar(
-            select(CourseRow.studied_s).where(
-                CourseRow.teacher_id == teacher_id,
-                CourseRow.campaign == catalogue.name,
-                CourseRow.course_id == course_id,
-            )
-        )
-        or 0.0
-    )
-
-
 def course_rows(session: Session, catalogue: Catalogue, teacher_id: int) -> dict[int, CourseRow]:
     rows = session.scalars(
-        select(CourseRow).where(
-            CourseRow.teacher_id == teacher_id, CourseRow.campaign == catalogue.name
-        )
+        select(CourseRow).where(CourseRow.teacher_id == teacher_id, CourseRow.campaign == catalogue.name)
     )
     return {row.course_id: row for row in rows}
 

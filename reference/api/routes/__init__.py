@@ -12,13 +12,14 @@ from reference.api.routes import (
     tests,
 )
 
+# The heartbeat first: routes are matched in order and it is by far the most frequent.
 ROUTERS = [
+    progress.router,
     sms.router,
     schools.router,
     auth.router,
     me.router,
     campaign.router,
-    progress.router,
     tests.router,
     certificates.router,
     admin.router,

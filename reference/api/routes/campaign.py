@@ -33,13 +33,9 @@ def enrol(
     """Enrol in the campaign (201; 200 if already enrolled)."""
     catalogue = state.catalogue
     if campaign != catalogue.name:
-        raise ApiError(
-            404, f"campaign: no campaign {campaign!r}; this server runs {catalogue.name!r}"
-        )
+        raise ApiError(404, f"campaign: no campaign {campaign!r}; this server runs {catalogue.name!r}")
     existing = session.scalars(
-        select(Enrolment).where(
-            Enrolment.teacher_id == claims.account_id, Enrolment.campaign == campaign
-        )
+        select(Enrolment).where(Enrolment.teacher_id == claims.account_id, Enrolment.campaign == campaign)
     ).first()
     if existing is not None:
         response.status_code = 200

@@ -46,9 +46,7 @@ def _questions(session, campaign: str, course_id: int) -> list[Question]:
 
 
 @router.get("/{course_id}", name="test_fetch", responses=ERRORS)
-def fetch(
-    course_id: CourseId, claims: CurrentTeacher, state: StateDep, session: ReadSessionDep
-) -> TestPaper:
+def fetch(course_id: CourseId, claims: CurrentTeacher, state: StateDep, session: ReadSessionDep) -> TestPaper:
     """The course's questions, without answers, once its minimum study time is reached."""
     _unlocked_row(session, state, claims.account_id, course_id)
     questions = _questions(session, state.catalogue.name, course_id)
@@ -75,9 +73,7 @@ def submit(
     by_id = {str(q.id): q for q in questions}
     unknown = sorted(set(body.answers) - set(by_id))
     if unknown:
-        raise ApiError(
-            422, f"answers: questions {', '.join(unknown)} are not in course {course_id}"
-        )
+        raise ApiError(422, f"answers: questions {', '.join(unknown)} are not in course {course_id}")
     for key, choice in body.answers.items():
         if choice >= len(by_id[key].choices):
             raise ApiError(422, f"answers.{key}: choice {choice} does not exist")
