@@ -129,6 +129,20 @@ class PoolPerformance:
         out = q.quantile(self.tail, probability, upper)
         return np.where(self.load > 0, out, 0.0)
 
+    def overall_percentile_s(self, probability: float) -> float:
+        """Quantile of the response over all requests of all minutes (weighted by rate)."""
+        weights = self.load
+        total = float(weights.sum())
+        if total <= 0 or len(self.demand_s) == 0:
+            return 0.0
+        upper = float(self._upper(probability, float(self.demand_s.max()))[weights > 0].max())
+
+        def tail(x: np.ndarray) -> np.ndarray:
+            per_minute = self.tail(np.full(weights.shape, float(x)))
+            return np.asarray(float(weights @ per_minute) / total)
+
+        return float(q.quantile(tail, probability, np.asarray(upper)))
+
     def class_percentile_s(self, probability: float, cls: int) -> np.ndarray:
         upper = self._upper(probability, float(self.demand_s[cls]))
         return q.quantile(lambda x: self.class_tail(x, cls), probability, upper)

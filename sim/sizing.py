@@ -148,3 +148,32 @@ def compliance(platform: Platform, series: TierSeries) -> dict[str, Compliance]:
             compliant_minutes_share=float(ok.mean()) if ok.size else 1.0,
             max_utilisation=peak, utilisation_ok=peak <= tier.slo.max_utilisation)
     return out
+
+
+def summary_sections(platform: Platform, rps: Mapping[str, np.ndarray], egress_gbps: np.ndarray,
+                     series: TierSeries, labels: list[str] | None = None) -> dict:
+    """The ``slo``, ``capacity`` and tier ``metrics`` parts of a model run's summary.json
+    (docs/results.md). ``labels`` names the minutes (e.g. local ISO times) for ``at``."""
+    def at(minute: int) -> str | int:
+        return labels[minute] if labels is not None else minute
+
+    slo, metrics = {}, {}
+    for name, report in compliance(platform, series).items():
+        tier = series[name]
+        overall = {k: tier.overall_ms(p) for k, p in PERCENTILES.items()}
+        slo[name] = {"p95_ms": overall["p95_ms"], "target_p95_ms": report.targets.get("p95_ms"),
+                     "worst_minute_p95_ms": float(tier.p95_ms.max(initial=0.0)),
+                     "targets_ms": report.targets, "max_utilisation": report.max_utilisation,
+                     "target_max_utilisation": platform.tier(name).slo.max_utilisation,
+                     "compliant_minutes_share": report.compliant_minutes_share,
+                     "compliant": report.compliant}
+        for key, value in overall.items():
+            metrics[f"{key[:3]}(latency.{name})"] = value
+        metrics[f"max(utilisation.{name})"] = report.max_utilisation
+    capacity = {}
+    for name, record in size(platform, rps, egress_gbps, series).items():
+        entry = record.as_dict()
+        entry.pop("tier")
+        entry["at"] = at(record.at)
+        capacity[name] = entry
+    return {"slo": slo, "capacity": capacity, "metrics": metrics}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -44,6 +44,12 @@ class TierMetrics:
     p99_ms: np.ndarray
     served_share: np.ndarray  # bandwidth: viewers at full bitrate; pools: 1 (they queue)
     backlog_s: np.ndarray  # fluid backlog wait at the end of the minute (pools)
+    performance: object = field(default=None, repr=False, compare=False)
+
+    def overall_ms(self, probability: float) -> float:
+        """Latency percentile over every request (pools) or viewer (bandwidth) of the run,
+        not a percentile of per-minute percentiles."""
+        return float(self.performance.overall_percentile_s(probability)) * 1000.0
 
 
 class TierSeries(Mapping[str, TierMetrics]):
@@ -85,7 +91,7 @@ class Tier(ABC):
         percentiles = {key: perf.percentile_s(p) * 1000.0 for key, p in PERCENTILES.items()}
         return TierMetrics(kind=self.kind, load=perf.load, utilisation=perf.utilisation,
                            wait_ms=perf.mean_wait_s() * 1000.0, served_share=perf.served_share,
-                           backlog_s=perf.backlog_end_s, **percentiles)
+                           backlog_s=perf.backlog_end_s, performance=perf, **percentiles)
 
     kind = "tier"
 

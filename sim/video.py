@@ -47,3 +47,13 @@ class BandwidthPerformance:
     def percentile_s(self, probability: float) -> np.ndarray:
         level = int(np.searchsorted(self.cumulative, probability - 1e-12))
         return self.stall_s[:, min(level, len(self.shares) - 1)]
+
+    def overall_percentile_s(self, probability: float) -> float:
+        """Rebuffering quantile over all viewers of all minutes (viewers ~ egress)."""
+        weights = (self.load[:, None] * self.shares[None, :]).ravel()
+        if weights.sum() <= 0:
+            return 0.0
+        values = self.stall_s.ravel()
+        order = np.argsort(values, kind="stable")
+        cumulative = np.cumsum(weights[order]) / weights.sum()
+        return float(values[order][np.searchsorted(cumulative, probability - 1e-12)])

@@ -80,3 +80,23 @@ def test_compliance_counts_minutes_meeting_every_target(smoke):
     assert report.compliant_minutes_share == pytest.approx(expected)
     assert 0 < report.compliant_minutes_share < 1 and not report.compliant
     assert report.worst["p95_ms"] == pytest.approx(p95.max())
+
+
+def test_summary_sections_follow_the_results_contract(smoke):
+    from sim.sizing import summary_sections
+
+    platform = Platform(smoke)
+    rates = {"login": np.array([10.0, 40.0, 70.0]), "sms_send": np.array([0.5, 1.0, 2.0])}
+    egress = np.array([0.2, 0.5, 0.9])
+    series = platform.evaluate(rates, egress)
+    labels = ["2023-01-03T00:00", "2023-01-03T00:01", "2023-01-03T00:02"]
+    out = summary_sections(platform, rates, egress, series, labels)
+    assert set(out["slo"]) == set(out["capacity"]) == {"api", "database", "sms_gateway",
+                                                       "video_cdn"}
+    api = out["slo"]["api"]
+    assert {"p95_ms", "target_p95_ms", "compliant_minutes_share", "compliant"} <= set(api)
+    assert series["api"].p95_ms.min() <= api["p95_ms"] <= series["api"].p95_ms.max()
+    assert {"needed", "provided", "unit", "margin", "at"} <= set(out["capacity"]["api"])
+    assert out["capacity"]["video_cdn"]["at"] == labels[2]
+    assert out["metrics"]["p95(latency.api)"] == api["p95_ms"]
+    assert out["metrics"]["max(utilisation.api)"] == pytest.approx((70 * 0.055 + 2 * 0.006) / 4)
