@@ -319,3 +319,26 @@ def run_workload(scenario: sc.Scenario, seed: int | None = None,
     measured = {tier: _estimates([run[tier] for run in runs]) for tier in runs[0]}
     return WorkloadResult(scenario.name, seed, workload.endpoint, workload.rate_per_s, count,
                           measured, analytic(scenario, rps, workload.endpoint), tuple(runs))
+
+
+def confirm_minute(scenario: sc.Scenario, rps: Mapping[str, float], seconds: float = 60.0,
+                   replications: int = 3, seed: int = 0,
+                   max_requests: int = 1_000_000) -> dict:
+    """Re-run one (stable) minute request by request at full-scale rates, beside the analytic
+    figures of ``sim.tiers``: {"seconds", "tiers": {tier: {metric: {model, simulated, ci95,
+    relative_error}}}}. Busy minutes are cut to ``max_requests`` per replication (a few
+    seconds of the minute, never fewer servers)."""
+    total = float(sum(rps.values()))
+    seconds = min(seconds, max_requests / total) if total > 0 else seconds
+    warmup = min(5.0, seconds / 10)
+    runs = replicate(scenario, rps, seconds, warmup, seed, replications)
+    model = analytic(scenario, rps)
+    tiers = {}
+    for tier in runs[0]:
+        tiers[tier] = {}
+        for metric in METRICS:
+            est = Estimate.of([getattr(run[tier], metric) for run in runs])
+            exact = model[tier][metric]
+            tiers[tier][metric] = {"model": exact, "simulated": est.mean, "ci95": [est.lo, est.hi],
+                                   "relative_error": est.mean / exact - 1.0 if exact else None}
+    return {"seconds": seconds, "replications": replications, "tiers": tiers}

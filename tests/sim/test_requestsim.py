@@ -166,3 +166,38 @@ def test_control_variate_interval_is_a_regression_interval():
     plain = Estimate.of(list(y))
     assert controlled.covers(5.0)
     assert controlled.hi - controlled.lo < (plain.hi - plain.lo) / 5
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["workload"].__setitem__("endpoint", "nope"),
+     "workload.endpoint: unknown endpoint 'nope'"),
+    (lambda d: d["workload"].__setitem__("rate_per_s", -1), "workload.rate_per_s: Input should"),
+    (lambda d: d["workload"].__setitem__("kind", "bursty"), "workload.kind: Input should be"),
+    (lambda d: d["workload"].pop("duration_s"), "workload.duration_s: missing field"),
+    (lambda d: d["platform"]["tiers"][0].__setitem__("service", "lognormal"),
+     "service: Input should be 'exponential' or 'deterministic'"),
+    (lambda d: d["platform"]["endpoints"][0].__setitem__("demand_ms", {"server": 0}),
+     "workload.endpoint: 'request' has no demand on any pool tier"),
+])
+def test_bad_workload_sections_get_one_line_naming_the_field(change, message):
+    import yaml
+
+    from sim.scenario import ScenarioError, parse_scenario
+
+    data = yaml.safe_load((SCENARIOS / "erlang-mm1-rho50.yaml").read_text())
+    change(data)
+    with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_scenario(data, "x.yaml")
+
+
+def test_confirm_minute_cuts_busy_minutes_to_seconds_not_servers(winter):
+    from sim.requestsim import confirm_minute
+
+    rps = {"login": 20_000.0, "heartbeat": 30_000.0}  # 50,000 requests/s at full scale
+    out = confirm_minute(winter, rps, replications=2, seed=1, max_requests=100_000)
+    assert out["seconds"] == pytest.approx(2.0)
+    api = out["tiers"]["api"]
+    assert api["utilisation"]["model"] == pytest.approx((20_000 * 0.055 + 30_000 * 0.003) / 3200)
+    assert api["utilisation"]["simulated"] == pytest.approx(api["utilisation"]["model"], rel=0.03)
+    assert api["mean_response_s"]["simulated"] == pytest.approx(
+        api["mean_response_s"]["model"], rel=0.05)
