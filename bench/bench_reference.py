@@ -109,16 +109,36 @@ def prepare(base: str, accounts: Path, teachers: int, resources: list[str], out:
     return beats, logins
 
 
-def wrk(base: str, path: str, args: argparse.Namespace, lua_args: list[str] | None = None) -> dict:
+def server_cpu_s(server: subprocess.Popen) -> float:
+    """User + system CPU seconds of the server and its workers so far."""
+    import psutil
+
+    root = psutil.Process(server.pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def wrk(base: str, path: str, args: argparse.Namespace, lua_args: list[str] | None = None,
+        server: subprocess.Popen | None = None) -> dict:
     command = ["wrk", "-t", str(args.threads), "-c", str(args.connections),
                "-d", f"{args.duration}s", "--latency", "--timeout", "10s"]
     if lua_args:
         command += ["-s", str(LUA), f"{base}{path}", "--", *lua_args, str(args.threads)]
     else:
         command.append(f"{base}{path}")
+    cpu = server_cpu_s(server) if server else 0.0
     text = subprocess.run(command, capture_output=True, text=True, check=True,
                           timeout=args.duration + 60).stdout
-    return parse_wrk(text)
+    result = parse_wrk(text)
+    if server:
+        result["cpu_ms"] = (server_cpu_s(server) - cpu) * 1000 / max(result["requests"], 1)
+    return result
 
 
 def _ms(value: str) -> float:
@@ -198,14 +218,16 @@ def main(argv: list[str] | None = None) -> int:
             # Interleaved rounds, medians reported: the machine is shared, so noise hits all
             # three endpoints alike instead of one of them.
             for n in range(args.rounds):
-                runs["hello"].append(wrk(base, "/hello", args))
+                runs["hello"].append(wrk(base, "/hello", args, server=server))
                 runs["heartbeat"].append(wrk(base, "/api/v1/progress/heartbeat", args,
-                                             [str(beats), "heartbeat", str((n + 1) * 10**7)]))
+                                             [str(beats), "heartbeat", str((n + 1) * 10**7)],
+                                             server=server))
                 runs["login"].append(wrk(base, "/api/v1/auth/login", args,
-                                         [str(logins), "login", "0"]))
+                                         [str(logins), "login", "0"], server=server))
                 time.sleep(DRAIN_S)  # let the logins still queued in the server finish
             results = {name: _median(r) for name, r in runs.items()}
             layers = None if args.no_profile else profile(server, base, beats, args, out)
+            syncs = fsync_census(server, base, beats, args, out)
         finally:
             stop_server(server)
             if args.keep:
@@ -213,23 +235,53 @@ def main(argv: list[str] | None = None) -> int:
                 for path in out.glob("profile-*.txt"):
                     shutil.copy(path, args.keep)
                 shutil.copy(out / "server.log", args.keep)
-    report(results, layers, args, url)
+    report(results, layers, syncs, args, url)
     return 0
 
 
-def report(results: dict, layers: dict | None, args: argparse.Namespace, url: str) -> None:
+def fsync_census(server: subprocess.Popen, base: str, beats: Path, args: argparse.Namespace,
+                 out: Path) -> dict | None:
+    """fsync calls per heartbeat and their mean duration, from strace -c on the workers during
+    a short extra run (strace slows the server; this run's req/s is not reported)."""
+    if shutil.which("strace") is None:
+        return None
+    log = out / "strace.txt"
+    command = ["strace", "-c", "-w", "-f", "-e", "trace=fsync,fdatasync", "-o", str(log)]
+    import psutil
+
+    for pid in worker_pids(server):  # strace -p attaches one thread: name them all
+        command += [arg for t in psutil.Process(pid).threads() for arg in ("-p", str(t.id))]
+    tracer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    short = argparse.Namespace(**{**vars(args), "duration": 3})
+    result = wrk(base, "/api/v1/progress/heartbeat", short,
+                 [str(beats), "heartbeat", str(15 * 10**8)])
+    tracer.send_signal(signal.SIGINT)
+    tracer.wait(timeout=30)
+    calls = seconds = 0.0
+    for line in log.read_text().splitlines():
+        fields = line.split()
+        if fields and fields[-1] in ("fsync", "fdatasync") and len(fields) >= 5:
+            seconds += float(fields[1])
+            calls += int(fields[3])
+    ok = sum(v for k, v in result["statuses"].items() if 200 <= k < 300) or result["requests"]
+    return {"per_request": calls / max(ok, 1), "mean_ms": 1000 * seconds / calls if calls else 0}
+
+
+def report(results: dict, layers: dict | None, syncs: dict | None, args: argparse.Namespace,
+           url: str) -> None:
     backend = "SQLite (WAL, synchronous=FULL)" if url.startswith("sqlite") else url.split("@")[-1]
     print(f"reference platform, {args.workers} uvicorn worker(s), {backend}; wrk "
           f"{args.threads} thread(s) x {args.connections} connections, {args.rounds} interleaved "
           f"rounds of {args.duration} s (median shown), {os.cpu_count()} CPU(s) shared by "
           f"server and client; load average before: {os.getloadavg()[0]:.1f}")
     print(f"{'endpoint':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
-          f"{'vs hello':>10}   all rounds")
+          f"{'vs hello':>10}{'CPU ms/req':>12}   all rounds")
     hello = results["hello"]["rps"]
     for name, r in results.items():
         rounds = " ".join(f"{x:.0f}" for x in r["all_rps"])
         print(f"{name:<12}{r['rps']:>10.0f}{r['p50_ms'] or 0:>9.1f}{r['p99_ms'] or 0:>9.1f}"
-              f"{r['non_2xx']:>9}{r['rps'] / hello:>10.0%}   {rounds}")
+              f"{r['non_2xx']:>9}{r['rps'] / hello:>10.0%}{r.get('cpu_ms', 0):>12.2f}   {rounds}")
     for name, r in results.items():
         odd = {k: v for k, v in r.get("statuses", {}).items() if not 200 <= k < 300}
         if odd:
@@ -237,6 +289,9 @@ def report(results: dict, layers: dict | None, args: argparse.Namespace, url: st
     ratio = results["heartbeat"]["rps"] / hello
     verdict = "meets" if ratio >= 0.5 else "is below"
     print(f"heartbeat/hello = {ratio:.2f}: {verdict} the target of 0.5")
+    if syncs:
+        print(f"durable write: {syncs['per_request']:.3f} fsync per heartbeat (group commit), "
+              f"{syncs['mean_ms']:.1f} ms wall each (strace -c -w)")
     if layers:
         print("where the workers' busy time goes during heartbeats (py-spy, on-CPU and disk-wait "
               "samples of all threads, by layer):")

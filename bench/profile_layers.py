@@ -15,7 +15,7 @@ from pathlib import Path
 
 IDLE_LEAVES = ("select (selectors.py", "_worker (concurrent/futures/thread.py",
                "wait (threading.py", "get (queue.py", "poll (selectors.py", "accept (socket.py",
-               "Connection._recv (multiprocessing")
+               "Connection._recv (multiprocessing", "GroupCommitter._loop (reference/committer.py")
 # (layer, test on the whole stack) in priority order: the first that matches wins.
 STACK_RULES = [
     ("SQLite BEGIN IMMEDIATE (incl. waiting for the write lock)",
@@ -31,7 +31,8 @@ LEAF_RULES = [
     ("JSON + pydantic (parse, validate, serialise)", ("pydantic", "json/", "jsonable_encoder")),
     ("metrics (prometheus_client)", ("prometheus_client", "reference/metrics.py")),
     ("FastAPI / Starlette / anyio thread hand-off", ("fastapi/", "starlette/", "anyio/")),
-    ("event loop (uvloop C: epoll, HTTP parsing, transport)", "Runner.run (asyncio/runners.py"),
+    ("event loop in C (uvloop: HTTP parsing, transport, and epoll waits py-spy cannot tell "
+     "apart)", "Runner.run (asyncio/runners.py"),
     ("uvicorn + asyncio Python code", ("uvicorn/", "httptools", "h11", "asyncio/")),
     ("reference app code", "reference/"),
 ]
