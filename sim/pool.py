@@ -23,6 +23,7 @@ from sim import queueing as q
 
 MINUTE_S = 60.0
 _NEGLIGIBLE = 1e-15  # probabilities below this do not move any percentile
+PRECISION = 1e-4  # relative precision of latency percentiles (0.1 ms in a second)
 
 
 class PoolPerformance:
@@ -45,6 +46,10 @@ class PoolPerformance:
             second = 2.0 if service == "exponential" else 1.0
             moment2 = (self.weights * second * self.demand_s[:, None] ** 2).sum(axis=0)
             self.scv = np.where(self.load > 0, moment2 / self.mean_s**2 - 1.0, 1.0)
+        # Endpoints with the same demand behave alike: the mix's tail sums over demands.
+        self._group_demand, group = np.unique(self.demand_s, return_inverse=True)
+        self._group_weights = np.array([self.weights[group == g].sum(axis=0)
+                                        for g in range(self._group_demand.size)])
         self._stationary()
         self._fluid(backlog_s)
 
@@ -84,7 +89,9 @@ class PoolPerformance:
 
     def class_tail(self, x: np.ndarray, cls: int) -> np.ndarray:
         """P(response of class ``cls`` > x), per minute (``x`` has one entry per minute)."""
-        d = self.demand_s[cls]
+        return self._demand_tail(x, float(self.demand_s[cls]))
+
+    def _demand_tail(self, x: np.ndarray, d: float) -> np.ndarray:
         if self.service == "exponential":
             out = np.exp(-x / d)
         else:
@@ -109,9 +116,15 @@ class PoolPerformance:
     def tail(self, x: np.ndarray) -> np.ndarray:
         """P(response > x) for a request drawn from the minute's mix of classes."""
         total = np.zeros(np.shape(x))
-        for cls in range(len(self.demand_s)):
-            total += self.weights[cls] * self.class_tail(x, cls)
+        for d, weight in zip(self._group_demand, self._group_weights, strict=True):
+            total += weight * self._demand_tail(x, d)
         return total
+
+    def _lower(self, probability: float) -> float:
+        """A true lower bound of every minute's quantile: P(W + S > x) >= P(S > x), and a
+        mix of services is never faster than its fastest class."""
+        fastest = float(self.demand_s.min())
+        return fastest * (-np.log(1.0 - probability) if self.service == "exponential" else 1.0)
 
     def _upper(self, probability: float, demand_s: float) -> np.ndarray:
         slack = (1.0 - probability) / 2.0
@@ -126,7 +139,7 @@ class PoolPerformance:
         if len(self.demand_s) == 0:
             return np.zeros_like(self.load)
         upper = self._upper(probability, float(self.demand_s.max()))
-        out = q.quantile(self.tail, probability, upper)
+        out = q.quantile(self.tail, probability, upper, self._lower(probability), PRECISION)
         return np.where(self.load > 0, out, 0.0)
 
     def overall_percentile_s(self, probability: float) -> float:
@@ -141,7 +154,8 @@ class PoolPerformance:
             per_minute = self.tail(np.full(weights.shape, float(x)))
             return np.asarray(float(weights @ per_minute) / total)
 
-        return float(q.quantile(tail, probability, np.asarray(upper)))
+        return float(q.quantile(tail, probability, np.asarray(upper), self._lower(probability),
+                                PRECISION))
 
     def class_percentile_s(self, probability: float, cls: int) -> np.ndarray:
         upper = self._upper(probability, float(self.demand_s[cls]))

@@ -20,8 +20,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import gammaincc, gammaln
 
-_BISECTION_STEPS = 24  # on log(t) over 7 decades: relative precision 16/2**24 ~ 1e-6
-
 
 def utilisation(arrival_rate: ArrayLike, mean_service_s: ArrayLike,
                 servers: ArrayLike) -> np.ndarray:
@@ -118,28 +116,34 @@ def response_tail(t: ArrayLike, arrival_rate: ArrayLike, mean_service_s: ArrayLi
     return np.where(theta > 0, tail, 1.0)
 
 
-def quantile(tail, probability: float, upper: ArrayLike, steps: int = _BISECTION_STEPS,
-             relative_floor: float = 1e-7) -> np.ndarray:
-    """Smallest t with tail(t) <= 1 - probability, by vectorised bisection.
+def quantile(tail, probability: float, upper: ArrayLike, lower: ArrayLike | None = None,
+             precision: float = 1e-5, relative_floor: float = 1e-7) -> np.ndarray:
+    """Smallest t with tail(t) <= 1 - probability, by vectorised bisection on log(t).
 
     ``tail`` maps an array of times (shape of ``upper``) to survival probabilities and must be
-    non-increasing. The search runs on log(t) over [upper·relative_floor, upper], so a few
-    dozen steps give a relative precision far below what any latency figure needs; answers
-    below the floor come back as 0. ``inf`` in ``upper`` gives an ``inf`` quantile.
+    non-increasing. The bracket is [lower, upper] when a true lower bound is given, else
+    [upper·relative_floor, upper] with answers below the floor returned as 0; the number of
+    steps is the fewest that bring every bracket to ``precision`` (relative).
+    ``inf`` in ``upper`` gives an ``inf`` quantile.
     """
     top = np.array(upper, float, copy=True)
     finite = np.isfinite(top) & (top > 0)
     top = np.where(finite, top, 1.0)
-    lo = np.log(top * relative_floor)
+    floor = top * relative_floor
+    bottom = floor if lower is None else np.clip(np.asarray(lower, float), floor, top)
+    lo = np.log(bottom)
     hi = np.log(top)
     target = 1.0 - probability
+    width = float(np.max(hi - lo, initial=0.0))
+    steps = int(np.ceil(np.log2(max(width, precision) / precision)))
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
         above = tail(np.exp(mid)) > target
         lo = np.where(above, mid, lo)
         hi = np.where(above, hi, mid)
-    zero = ~(tail(top * relative_floor) > target)
-    out = np.where(zero, 0.0, np.exp(hi))
+    out = np.exp(hi)
+    if lower is None:
+        out = np.where(tail(floor) > target, out, 0.0)
     return np.where(finite, out, np.where(np.isfinite(np.asarray(upper, float)), 0.0, np.inf))
 
 

@@ -29,7 +29,7 @@ def test_one_class_pool_is_exactly_erlang_c(smoke):
     np.testing.assert_allclose(api.utilisation, rates * 0.055 / 4)
     np.testing.assert_allclose(api.wait_ms, q.mean_wait(rates, 0.055, 4) * 1000, rtol=1e-9)
     np.testing.assert_allclose(api.p95_ms, q.response_percentile(0.95, rates, 0.055, 4) * 1000,
-                               rtol=1e-5)
+                               rtol=2e-4)
     assert np.all(np.diff(api.p99_ms) > 0) and np.all(api.p99_ms > api.p95_ms)
 
 
