@@ -38,9 +38,11 @@ class Tally:
         self.dropped = 0
         self.late_s_max = 0.0
         self.cpu: dict[str, list[float]] = {}
+        self.by_process: dict[str, int] = {}
 
     def add(self, node: str, data: dict) -> None:
         self.starts.extend(data.get("starts", ()))
+        self.by_process[node] = self.by_process.get(node, 0) + len(data.get("starts", ()))
         self.dropped += int(data.get("dropped", 0))
         self.late_s_max = max(self.late_s_max, float(data.get("late_s_max", 0.0)))
         self.cpu.setdefault(node, []).extend(data.get("cpu", ()))

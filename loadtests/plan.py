@@ -192,6 +192,9 @@ def bin_errors(planned: np.ndarray, achieved: np.ndarray) -> np.ndarray:
 
 
 def _inverse(marks: np.ndarray, edges: np.ndarray, cum: np.ndarray) -> np.ndarray:
-    """Times at which the cumulative plan reaches each mark (C^-1), skipping empty minutes."""
-    keep = np.concatenate([np.diff(cum) > 0, [True]])  # the last edge of each flat run
-    return np.interp(marks, cum[keep], edges[keep])
+    """Times at which the cumulative plan reaches each mark (C^-1). A flat run (minutes with
+    no arrivals) keeps only its two ends, so a mark just below the run maps before it and a
+    mark just above maps after it (np.interp picks the interval with xp[j] <= x < xp[j+1])."""
+    flat = np.zeros(len(cum), dtype=bool)
+    flat[1:-1] = (cum[1:-1] == cum[:-2]) & (cum[1:-1] == cum[2:])
+    return np.interp(marks, cum[~flat], edges[~flat])

@@ -29,8 +29,10 @@ STATUS = {200: "OK", 201: "Created", 202: "Accepted", 404: "Not Found"}
 
 
 class Stub:
-    def __init__(self, routes: dict[str, Route], courses: list[dict], campaign: str = "stub") -> None:
+    def __init__(self, routes: dict[str, Route], courses: list[dict], campaign: str = "stub",
+                 delay_s: float = 0.0) -> None:
         self.counts: Counter[str] = Counter()
+        self.delay_s = delay_s
         self.courses, self.campaign = courses, campaign
         self.table = [(r.method, _pattern(r.path), name) for name, r in routes.items()]
 
@@ -120,6 +122,7 @@ def _response(status: int, data) -> bytes:
 class _Connection(asyncio.Protocol):
     def __init__(self, stub: Stub) -> None:
         self.stub, self.buffer = stub, b""
+        self.pending: asyncio.Task | None = None
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -138,7 +141,23 @@ class _Connection(asyncio.Protocol):
             body = self.buffer[end + 4:end + 4 + length]
             self.buffer = self.buffer[end + 4 + length:]
             method, target = head[0].split(" ")[:2]
-            self.transport.write(self.stub.answer(method, target, body))
+            answer = self.stub.answer(method, target, body)
+            if self.stub.delay_s > 0 and target != "/__stats":
+                # a slow system: answers come late, but in order on this connection
+                self.pending = _later(self.pending, self.transport, answer, self.stub.delay_s)
+            else:
+                self.transport.write(answer)
+
+
+def _later(previous, transport, answer: bytes, delay_s: float) -> asyncio.Task:
+    async def write() -> None:
+        if previous is not None:
+            await previous
+        await asyncio.sleep(delay_s)
+        if not transport.is_closing():
+            transport.write(answer)
+
+    return asyncio.get_running_loop().create_task(write())
 
 
 async def serve(stub: Stub, host: str, port: int, max_seconds: float) -> None:
@@ -162,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--route-map", help="paths of a staging system (YAML/JSON)")
     parser.add_argument("--scenario", help="scenario whose courses the campaign page shows")
     parser.add_argument("--answers-out", help="write the answer key here (answers.json)")
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="answer this late (a slow system)")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="stop after this long")
     args = parser.parse_args(argv)
     scenario = None
@@ -173,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.answers_out:
         with open(args.answers_out, "w") as handle:
             json.dump(answers_key(), handle)
-    stub = Stub(routes, stub_courses(scenario), scenario.name if scenario else "stub")
+    stub = Stub(routes, stub_courses(scenario), scenario.name if scenario else "stub", args.delay_ms / 1000)
     try:
         import uvloop
 

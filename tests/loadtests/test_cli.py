@@ -1,0 +1,96 @@
+"""``yanxiu loadtest`` end to end through exit codes; a staging-like --host with a route map."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.loadtests.conftest import ROOT, SMOKE, read_summary, start_stub, write_series
+
+STAGING_MAP = """\
+sms_send: {method: POST, path: /staging/sms}
+school_search: /staging/schools
+register: {method: POST, path: /staging/sign-up}
+login: {method: POST, path: /staging/sso/login}
+enrol: {method: PUT, path: "/staging/{campaign}/join"}
+campaign_page: /staging/home
+heartbeat: {method: POST, path: /staging/player/beat}
+test_fetch: "/staging/exam/{course_id}"
+test_submit: {method: POST, path: "/staging/exam/{course_id}/answers"}
+certificate: /staging/certificate
+admin_progress: /staging/admin/stats
+"""
+
+
+def yanxiu(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "yanxiu.cli", "loadtest", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def model(tmp_path):
+    # 24 minutes; at compress 360 they last 4 s and a test attempt (8-10 model minutes) ~1.5 s
+    return write_series(tmp_path / "model", [8.0, 12.0, 16.0] * 8, registrations=[3.0] * 24,
+                        admin_rps=[0.05] * 24, cert_rps=[0.05] * 24)
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--stretch", "bogus"], "--stretch"),
+    (["--stretch", "2031-01-01"], "--stretch"),
+    (["--compress", "0"], "--compress"),
+    (["--scale", "-1"], "--scale"),
+    (["--duration", "-5"], "--duration"),
+    (["--host", "http://127.0.0.1:9"], "--accounts"),
+    (["--host", "ftp://x"], "--host"),
+    (["--route-map", "/nonexistent.yaml"], "--route-map"),
+])
+def test_bad_input_is_one_line_and_exit_2(model, args, field, capsys):
+    from yanxiu.cli import main
+
+    assert main(["loadtest", str(SMOKE), "--model-results", str(model), *args]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("yanxiu loadtest: error: ") and field in lines[0]
+
+
+def test_bad_route_map_entry_is_exit_2_from_the_command_line(model, tmp_path):
+    bad = tmp_path / "map.yaml"
+    bad.write_text("logout: /bye\n")
+    done = yanxiu(str(SMOKE), "--model-results", str(model), "--route-map", str(bad))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"yanxiu loadtest: error: --route-map: {bad}: logout: unknown endpoint (known: "
+        + done.stderr.split("(known: ")[1].strip()]
+
+
+def test_staging_host_with_route_map_and_accounts(tmp_path, model, accounts):
+    """A system whose paths all differ from the reference's: every request hits a mapped
+    path (the stub knows only the staging paths), names stay the model's endpoint names."""
+    route_map = tmp_path / "staging.yaml"
+    route_map.write_text(STAGING_MAP)
+    stub = start_stub(tmp_path, "--route-map", str(route_map))
+    try:
+        out = tmp_path / "run"
+        done = yanxiu(str(SMOKE), "--model-results", str(model), "--stretch", "window", "--compress", "360",
+                      "--scale", "1", "--host", stub.url, "--route-map", str(route_map),
+                      "--accounts", str(accounts), "--answers", str(stub.answers), "--out", str(out))
+        received = stub.counts()
+    finally:
+        stub.process.terminate()
+        stub.process.wait(10)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "arrivals" in done.stdout and "trustworthy" in done.stdout
+    summary = read_summary(out)
+    assert summary["kind"] == "loadtest" and summary["host"] == stub.url
+    assert summary["model_results"] == str(model) and summary["arrivals"]["within_10pct"]
+    assert "unknown" not in received  # no request went to a reference path
+    for name in ("login", "register", "sms_send", "school_search", "campaign_page", "enrol",
+                 "test_fetch", "test_submit", "admin_progress", "certificate"):
+        assert summary["endpoints"][name]["requests"] > 0, name
+        assert summary["endpoints"][name]["error_rate"] == 0.0, name
+    for name in ("stats.csv", "stats_history.csv", "failures.csv", "exceptions.csv", "report.html",
+                 "arrivals.csv", "summary.json"):
+        assert (out / name).is_file(), name
+    metrics = summary["metrics"]
+    assert {"p95(latency.login)", "p99(latency.all)", "rate(errors)"} <= set(metrics)
