@@ -30,7 +30,7 @@ LEAF_RULES = [
     ("SQLAlchemy (ORM, Core, pool, compile, results)", "sqlalchemy/"),
     ("JSON + pydantic (parse, validate, serialise)", ("pydantic", "json/", "jsonable_encoder")),
     ("metrics (prometheus_client)", ("prometheus_client", "reference/metrics.py")),
-    ("FastAPI / Starlette / anyio thread hand-off", ("fastapi/", "starlette/", "anyio/")),
+    ("FastAPI / Starlette (routing, middleware, dependencies)", ("fastapi/", "starlette/", "anyio/")),
     ("event loop in C (uvloop: HTTP parsing, transport, and epoll waits py-spy cannot tell "
      "apart)", "Runner.run (asyncio/runners.py"),
     ("uvicorn + asyncio Python code", ("uvicorn/", "httptools", "h11", "asyncio/")),
