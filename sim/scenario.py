@@ -375,6 +375,18 @@ class Scenario(Strict):
     thresholds: list[str] = []
     workload: Workload | None = None
 
+    @field_validator("thresholds")
+    @classmethod
+    def _parse_thresholds(cls, texts: list[str]) -> list[str]:
+        from gate.expr import ThresholdError, parse_threshold  # the gate owns the language
+
+        for i, text in enumerate(texts):
+            try:
+                parse_threshold(text)
+            except ThresholdError as exc:
+                raise ValueError(f"@thresholds[{i}]: {exc} (in {text!r})") from None
+        return texts
+
     @model_validator(mode="after")
     def _cross_check(self) -> Scenario:
         _cross_check(self)
