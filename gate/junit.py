@@ -1,0 +1,41 @@
+"""JUnit XML for CI systems: one testcase per threshold and per regression check."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from gate.evaluate import Outcome, Regression
+from gate.expr import format_value
+
+
+def _case(suite: ET.Element, classname: str, name: str, failure: str | None, output: str) -> None:
+    case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
+    if failure is not None:
+        ET.SubElement(case, "failure", message=failure, type="breach").text = failure
+    ET.SubElement(case, "system-out").text = output
+
+
+def build(outcomes: list[Outcome], regressions: list[Regression], results: str,
+          max_regression: float | None) -> ET.ElementTree:
+    failures = sum(not o.passed for o in outcomes) + sum(r.regressed for r in regressions)
+    tests = len(outcomes) + len(regressions)
+    root = ET.Element("testsuites", name="yanxiu check", tests=str(tests), failures=str(failures))
+    suite = ET.SubElement(root, "testsuite", name=f"yanxiu check {results}", tests=str(tests),
+                          failures=str(failures), errors="0", skipped="0", time="0")
+    for o in outcomes:
+        actual = format_value(o.actual, o.threshold.unit)
+        text = f"{o.threshold.metric} = {actual}"
+        _case(suite, "thresholds", o.threshold.text, None if o.passed else f"breach: {text}", text)
+    for r in regressions:
+        text = f"{r.metric}: baseline {r.baseline:.6g}, now {r.current:.6g}, worse by {r.change:+.1%}"
+        limit = f" (limit {max_regression:.1%})" if max_regression is not None else ""
+        _case(suite, "regression", r.metric, f"regression: {text}{limit}" if r.regressed else None, text)
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write(path: str | Path, tree: ET.ElementTree) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
