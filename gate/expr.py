@@ -13,6 +13,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import NamedTuple
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -25,15 +26,16 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
 }
 
 # unit -> (factor to the base unit, kind); kinds keep '%' off latencies and 'ms' off shares.
-UNITS: dict[str, tuple[float, str]] = {
-    "ms": (1.0, "time"),
-    "s": (1000.0, "time"),
-    "%": (0.01, "fraction"),
-    "Gbps": (1.0, "bandwidth"),
-    "Mbps": (1e-3, "bandwidth"),
-    "/s": (1.0, "per_second"),
+# Factors are decimal strings so that '95%' is exactly 0.95, not 0.9500000000000001.
+UNITS: dict[str, tuple[str, str]] = {
+    "ms": ("1", "time"),
+    "s": ("1000", "time"),
+    "%": ("0.01", "fraction"),
+    "Gbps": ("1", "bandwidth"),
+    "Mbps": ("0.001", "bandwidth"),
+    "/s": ("1", "per_second"),
 }
-MULTIPLIERS = {"k": 1e3, "M": 1e6}
+MULTIPLIERS = {"k": "1000", "M": "1000000"}
 
 # Functions and which way is worse when a value moves (for regression checks against a
 # baseline): +1 means a higher value is worse, -1 a lower one.
@@ -45,7 +47,7 @@ FUNCTIONS: dict[str, int] = {
     "share": -1,
     "min": -1,
 }
-PERCENTILE = re.compile(r"p(\d{1,2}(?:\.\d+)?)")
+PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
 UNIT_KINDS_FOR = {"share": {"fraction"}, "rate": {"fraction", "per_second"}}
 
 TOKEN = re.compile(
@@ -131,10 +133,10 @@ def _check_fn(fn: str) -> None:
         raise ThresholdError(f"unknown function {fn!r} (known: {known})")
 
 
-def _split_unit(unit: str) -> tuple[float, str]:
-    """'k/s' -> (1000, '/s'); 'Mbps' -> (1, 'Mbps'): a whole unit wins over a multiplier."""
+def _split_unit(unit: str) -> tuple[str, str]:
+    """'k/s' -> ('1000', '/s'); 'Mbps' -> ('1', 'Mbps'): a whole unit wins over a multiplier."""
     if unit in UNITS or not unit:
-        return 1.0, unit
+        return "1", unit
     if unit[0] in MULTIPLIERS and (unit[1:] in UNITS or not unit[1:]):
         return MULTIPLIERS[unit[0]], unit[1:]
     raise ThresholdError(f"unknown unit {unit!r} (known: {', '.join(UNITS)}, and k/M multipliers)")
@@ -146,7 +148,8 @@ def _value(text: str, tokens: list[Token]) -> tuple[float, str]:
         raise ThresholdError("expected a number after the operator")
     unit = text[tokens[1].start:].strip() if len(tokens) > 1 else ""
     multiplier, base = _split_unit(unit)
-    return float(tokens[0].text) * multiplier * (UNITS[base][0] if base else 1.0), unit
+    scale = Decimal(multiplier) * Decimal(UNITS[base][0] if base else "1")
+    return float(Decimal(tokens[0].text) * scale), unit
 
 
 def _check_unit(fn: str, unit: str) -> None:
@@ -194,5 +197,5 @@ def format_value(value: float, unit: str) -> str:
     if not math.isfinite(value):
         return str(value)
     multiplier, base = _split_unit(unit)
-    scale = multiplier * (UNITS[base][0] if base else 1.0)
+    scale = float(Decimal(multiplier) * Decimal(UNITS[base][0] if base else "1"))
     return f"{value / scale:.4g}{unit}"

@@ -1,0 +1,131 @@
+"""`yanxiu check`: pass, breach, regression, malformed and missing input, JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.conftest import SMOKE
+from tests.report.builder import write_model_results
+from yanxiu.cli import main
+
+
+def test_passing_results_exit_0_and_print_a_table(passing, capsys):
+    assert main(["check", str(passing)]) == 0
+    out = capsys.readouterr().out
+    assert "pass  p95(latency.api) < 300ms" in out
+    assert "pass  rate(errors) < 1%" in out
+    assert "2 of 2 checks pass" in out
+
+
+def test_a_breach_exits_1_and_names_it(tmp_path, capsys):
+    slow = write_model_results(tmp_path / "slow", metrics={"p95(latency.api)": 450.0})
+    assert main(["check", str(slow)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  p95(latency.api) < 300ms" in out and "actual 450ms" in out
+    assert "GATE FAILS" in out
+
+
+def test_scenario_option_overrides_the_one_in_the_summary(passing, scenario_with, capsys):
+    strict = scenario_with(["share(certified) > 95%", "peak(sms_per_s) < 2000",
+                            "max(utilisation.api) < 0.75"])
+    assert main(["check", str(passing), "--scenario", str(strict)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  share(certified) > 95%" in out and "actual 93%" in out
+    assert "pass  peak(sms_per_s) < 2000" in out
+
+
+def test_a_regression_against_the_baseline_exits_1(passing, tmp_path, capsys):
+    heavier = write_model_results(tmp_path / "heavier", load=1.3)
+    assert main(["check", str(heavier), "--baseline", str(passing), "--max-regression", "10%"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  peak(rps.total)" in out and "worse by +30.0%" in out
+    # direction: more certified teachers is better, so share(certified) did not regress
+    assert "pass  share(certified)" in out
+    # the same folder against itself, or a looser limit, passes
+    assert main(["check", str(passing), "--baseline", str(passing)]) == 0
+    assert main(["check", str(heavier), "--baseline", str(passing), "--max-regression", "80%"]) == 0
+
+
+def test_fewer_certified_is_a_regression(passing, tmp_path, capsys):
+    worse = write_model_results(tmp_path / "worse", certified_share=0.80)
+    assert main(["check", str(worse), "--baseline", str(passing), "--max-regression", "5%"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  share(certified)" in out
+
+
+def test_a_malformed_threshold_is_bad_input(passing, scenario_with, capsys):
+    bad = scenario_with(["p95(latency.api) < 300ms", "rate(errors) < 1 xs"])
+    assert main(["check", str(passing), "--scenario", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "thresholds[1]: unknown unit 'xs'" in err and "rate(errors) < 1 xs" in err
+
+
+def test_an_unknown_metric_names_the_threshold(passing, scenario_with, capsys):
+    odd = scenario_with(["p95(latency.nowhere) < 300ms"])
+    assert main(["check", str(passing), "--scenario", str(odd)]) == 2
+    err = capsys.readouterr().err
+    assert "thresholds[0] 'p95(latency.nowhere) < 300ms': no metric 'p95(latency.nowhere)'" in err
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "nowhere", "no such results folder"),
+        (lambda d: d, "summary.json: missing"),
+    ],
+)
+def test_missing_results_are_bad_input(tmp_path, capsys, make, message):
+    assert main(["check", str(make(tmp_path))]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_summary_and_options_are_bad_input(passing, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(passing, broken)
+    (broken / "summary.json").write_text("{not json", encoding="utf-8")
+    assert main(["check", str(broken)]) == 2
+    assert "not readable JSON" in capsys.readouterr().err
+    (broken / "summary.json").write_text(json.dumps({"kind": "model"}), encoding="utf-8")
+    assert main(["check", str(broken)]) == 2
+    assert "metrics: missing" in capsys.readouterr().err
+    assert main(["check", str(passing), "--baseline", str(passing), "--max-regression", "lots"]) == 2
+    assert "--max-regression" in capsys.readouterr().err
+    assert main(["check", str(passing), "--baseline", str(tmp_path / "gone")]) == 2
+    assert "no such results folder" in capsys.readouterr().err
+
+
+def test_scenario_named_by_name_is_found_in_scenarios(passing, tmp_path):
+    named = tmp_path / "named"
+    shutil.copytree(passing, named)
+    summary = json.loads((named / "summary.json").read_text(encoding="utf-8"))
+    summary["scenario"] = SMOKE.stem
+    (named / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert main(["check", str(named)]) == 0
+    summary["scenario"] = "no-such-scenario"
+    (named / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert main(["check", str(named)]) == 2
+
+
+def test_junit_xml_has_one_testcase_per_check(passing, tmp_path):
+    slow = write_model_results(tmp_path / "slow", metrics={"p95(latency.api)": 450.0})
+    report = tmp_path / "ci" / "gate.xml"
+    assert main(["check", str(slow), "--baseline", str(passing), "--junit", str(report)]) == 1
+    root = ET.parse(report).getroot()
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
+    thresholds = [c for c in cases if c.get("classname") == "thresholds"]
+    regressions = [c for c in cases if c.get("classname") == "regression"]
+    assert [c.get("name") for c in thresholds] == ["p95(latency.api) < 300ms", "rate(errors) < 1%"]
+    failure = thresholds[0].find("failure")
+    assert failure is not None and "450ms" in failure.get("message")
+    assert thresholds[1].find("failure") is None
+    failed = {c.get("name") for c in regressions if c.find("failure") is not None}
+    assert failed == {"p95(latency.api)"}  # 60 ms -> 450 ms; everything else is unchanged
+    assert len(regressions) == len(json.loads((passing / "summary.json").read_text())["metrics"])
+    assert int(suite.get("tests")) == len(cases) and int(suite.get("failures")) == 2
+    assert root.get("failures") == "2"
