@@ -1,0 +1,155 @@
+"""Per-minute accumulators filled by the teacher processes.
+
+Point events (requests) add their weight to a minute's counter. Things that last (study
+sessions, video viewers, video bitrate) are recorded as *difference arrays* with the
+fractional first and last minute, so a span costs O(1) however long it is and the per-minute
+value is the exact time-average concurrency (running sum at the end of each minute).
+Heartbeats are not events: a viewer on a sub-platform with heartbeat interval h sends 1/h
+requests per second, so heartbeat rate = viewers / h, minute by minute.
+Sessions may be planned ahead (``sim.behaviour``), so requests can be added for later
+minutes; nothing is ever added to a minute already closed.
+All values are at full scale: every addition carries the teacher's stratum weight.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SUBS = ("basic", "higher", "vocational")
+SPANS = ("sessions", "viewers.basic", "viewers.higher", "viewers.vocational", "egress_kbps")
+
+
+class Recorder:
+    """Accumulates one run; ``close_minute`` is called once per simulated minute, in order."""
+
+    def __init__(self, endpoints: list[str], minutes: int, days: int, day0_s: float,
+                 heartbeat_s: dict[str, float]) -> None:
+        self.endpoints = list(endpoints)
+        self.index = {name: i for i, name in enumerate(self.endpoints)}
+        self.sink = len(self.endpoints)  # hits on endpoints the scenario does not define
+        self.minutes = minutes
+        self.day0_s = day0_s  # seconds from local midnight to the window start
+        self.extra = np.zeros((len(self.endpoints), minutes))  # background load, set before
+        self._hits = [0.0] * (self.sink + 1)
+        self._errors = 0.0
+        self._arrivals = [0.0, 0.0]  # sessions, registrations started this minute
+        # requests planned for later minutes: one row per endpoint, then the sink, then errors
+        self._future = [[0.0] * (minutes + 1) for _ in range(self.sink + 2)]
+        self._diff = {name: [0.0] * (minutes + 2) for name in SPANS}
+        self._running = dict.fromkeys(SPANS, 0.0)
+        self._beats = [(f"viewers.{sub}", 60.0 / heartbeat_s[sub]) for sub in heartbeat_s]
+        self._beat_index = self.index.get("heartbeat")
+        self._rows: list[list[float]] = []
+        self._span_rows: list[list[float]] = []
+        self._extra_rows: list[list[float]] | None = None
+        self.daily = {name: np.zeros(days) for name in ("sessions", "sessions_lost", "active",
+                                                       "registered")}
+        self.closed = 0
+        self.sessions_simulated = 0  # session processes, unweighted
+        self.counts = self.spans = self.errors = self.arrivals = None
+
+    # --- called by the processes (hot path: keep it cheap) ------------------------------
+
+    def hit_at(self, endpoint: int, at: float, weight: float) -> None:
+        m = int(at / 60.0)
+        if m <= self.closed:
+            self._hits[endpoint] += weight
+        elif m < self.minutes:
+            self._future[endpoint][m] += weight
+
+    def error_at(self, at: float, weight: float) -> None:
+        m = int(at / 60.0)
+        if m <= self.closed:
+            self._errors += weight
+        elif m < self.minutes:
+            self._future[-1][m] += weight
+
+    def open(self, span: str, at: float, weight: float) -> None:
+        self._edge(self._diff[span], at, weight)
+
+    def close(self, span: str, at: float, weight: float) -> None:
+        self._edge(self._diff[span], at, -weight)
+
+    def _edge(self, diff: list[float], at: float, weight: float) -> None:
+        m = at / 60.0
+        i = int(m)
+        if i >= self.minutes:
+            return
+        frac = m - i
+        diff[i] += (1.0 - frac) * weight
+        diff[i + 1] += frac * weight
+
+    def session_started(self, at: float, weight: float, first_today: bool) -> None:
+        self._arrivals[0] += weight
+        self.sessions_simulated += 1
+        day = self.day(at)
+        self.daily["sessions"][day] += weight
+        if first_today:
+            self.daily["active"][day] += weight
+
+    def registration_started(self, weight: float) -> None:
+        self._arrivals[1] += weight
+
+    def registered(self, at: float, weight: float) -> None:
+        self.daily["registered"][self.day(at)] += weight
+
+    def session_lost(self, at: float, weight: float) -> None:
+        self.daily["sessions_lost"][self.day(at)] += weight
+
+    def day(self, at: float) -> int:
+        return int((at + self.day0_s) // 86400.0)
+
+    # --- once per minute ----------------------------------------------------------------
+
+    def close_minute(self) -> tuple[dict[str, float], float]:
+        """Store the minute just finished; return its full-scale requests/s per endpoint
+        and video egress in Gbps (what the tiers see)."""
+        m = self.closed
+        if self._extra_rows is None:
+            self._extra_rows = self.extra.T.tolist()
+        running, diff = self._running, self._diff
+        for name in SPANS:
+            running[name] += diff[name][m]
+        self._span_rows.append([running[name] for name in SPANS])
+        hits = self._hits[: self.sink]
+        future = self._future
+        for i, extra in enumerate(self._extra_rows[m]):
+            hits[i] += extra + future[i][m]
+        if self._beat_index is not None:
+            hits[self._beat_index] += sum(running[span] * per_min for span, per_min in self._beats)
+        self._rows.append(hits + [self._errors + future[-1][m]] + self._arrivals)
+        self._hits = [0.0] * (self.sink + 1)
+        self._errors = 0.0
+        self._arrivals = [0.0, 0.0]
+        self.closed += 1
+        return ({name: hits[i] / 60.0 for i, name in enumerate(self.endpoints)},
+                running["egress_kbps"] * 1e-6)
+
+    def finish(self) -> None:
+        """Turn the per-minute rows into arrays (after the last minute)."""
+        rows = np.array(self._rows, dtype=np.float64).reshape(-1, self.sink + 3)
+        e = self.sink
+        self.counts = np.ascontiguousarray(rows[:, :e].T)
+        self.errors = rows[:, e].copy()
+        self.arrivals = np.ascontiguousarray(rows[:, e + 1:].T)
+        spans = np.array(self._span_rows, dtype=np.float64).reshape(-1, len(SPANS))
+        self.spans = {name: np.maximum(spans[:, i], 0.0) for i, name in enumerate(SPANS)}
+        self._rows = self._span_rows = self._future = self._diff = None
+
+    # --- results ------------------------------------------------------------------------
+
+    def series(self) -> dict[str, np.ndarray]:
+        """Columns of the time series (without tiers), full scale, per second where rates."""
+        cols: dict[str, np.ndarray] = {}
+        for i, name in enumerate(self.endpoints):
+            cols[f"rps.{name}"] = self.counts[i] / 60.0
+        cols["rps.total"] = self.counts.sum(axis=0) / 60.0
+        cols["sessions"] = self.spans["sessions"]
+        cols["viewers"] = sum(self.spans[f"viewers.{s}"] for s in SUBS)
+        cols["egress_gbps"] = self.spans["egress_kbps"] * 1e-6
+        sms = self.index.get("sms_send")
+        cols["sms_per_s"] = self.counts[sms] / 60.0 if sms is not None else np.zeros(self.minutes)
+        cols["arrivals.sessions"] = self.arrivals[0]
+        cols["arrivals.registrations"] = self.arrivals[1]
+        cols["errors_per_s"] = self.errors / 60.0
+        return cols

@@ -1,0 +1,95 @@
+"""Teachers' study progress as arrays, and the campaign rules turned into lookup tables.
+
+The rules live in ``sim.campaign`` only. Completion and credit depend on which courses a
+teacher has *credited* (test passed and minimum study reached), so they are functions of a
+bit pattern over the courses; we ask ``Campaign`` once per pattern (2**courses calls) and
+look the answers up for millions of teachers. Per-attempt full-marks probabilities and the
+test unlock come from ``Campaign`` too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.campaign import Campaign, CourseProgress
+
+MAX_COURSES_FOR_TABLES = 16
+
+
+class RuleTables:
+    """Numbers and pattern tables derived from the campaign rules, indexed by course slot."""
+
+    def __init__(self, campaign: Campaign, scenario) -> None:
+        self.campaign = campaign
+        self.course_ids = list(campaign.course_ids())
+        n = len(self.course_ids)
+        if n > MAX_COURSES_FOR_TABLES:
+            raise ValueError(f"courses: at most {MAX_COURSES_FOR_TABLES} courses are supported")
+        rules = [campaign.rule(cid) for cid in self.course_ids]
+        self.opens_s = [campaign.offset(r.opens_at) for r in rules]
+        self.min_study_s = [r.min_study_s for r in rules]
+        self.unlock_s = [r.test_unlock_s for r in rules]
+        # a teacher studies until the test unlocks and the credit minimum is reached
+        self.target_s = [max(r.min_study_s, r.test_unlock_s) for r in rules]
+        self.full_marks = [self._attempt_table(cid) for cid in self.course_ids]
+        by_id = {c.id: c for c in scenario.courses}
+        self.attempt_s = [by_id[cid].test.attempt_minutes * 60.0 for cid in self.course_ids]
+        self.durations = [[float(r.duration_s) for r in by_id[cid].resources]
+                          for cid in self.course_ids]
+        patterns = range(1 << n)
+        self.complete = np.array([campaign.is_complete(self._progress(p)) for p in patterns])
+        self.credit = np.array([[campaign.credit_by_course(self._progress(p))[cid]
+                                 for cid in self.course_ids] for p in patterns])
+        self.required_study_s = float(sum(self.target_s))
+
+    def _attempt_table(self, cid: int) -> list[float]:
+        probs = self.campaign.rule(cid).full_marks_probability
+        return [self.campaign.full_marks_probability(cid, a) for a in range(1, len(probs) + 1)]
+
+    def _progress(self, pattern: int) -> dict[int, CourseProgress]:
+        out = {}
+        for slot, cid in enumerate(self.course_ids):
+            if pattern >> slot & 1:
+                out[cid] = CourseProgress(studied_s=self.min_study_s[slot], test_passed=True)
+        return out
+
+    def full_marks_probability(self, slot: int, attempt: int) -> float:
+        table = self.full_marks[slot]
+        return table[min(attempt, len(table)) - 1]
+
+
+class Progress:
+    """Per-teacher state; rows are simulated teachers, columns course slots."""
+
+    def __init__(self, n: int, courses: int) -> None:
+        self.studied = np.zeros((n, courses))
+        self.attempts = np.zeros((n, courses), dtype=np.int16)
+        self.next_resource = np.zeros((n, courses), dtype=np.int32)
+        self.passed_at = np.full((n, courses), np.inf)
+        self.min_reached_at = np.full((n, courses), np.inf)
+        self.credited = np.zeros(n, dtype=np.int32)  # bit pattern of credited courses
+        self.registered_at = np.full(n, np.inf)
+        self.first_study_at = np.full(n, np.inf)
+        self.last_day = np.full(n, -1, dtype=np.int32)
+
+    def credit_times(self) -> np.ndarray:
+        """When each course earned its credit (test passed and minimum study), inf if never."""
+        return np.maximum(self.passed_at, self.min_reached_at)
+
+    def patterns_at(self, t: float) -> np.ndarray:
+        """Each teacher's credited-course bit pattern at offset ``t``."""
+        bits = self.credit_times() <= t
+        weights = 1 << np.arange(bits.shape[1])
+        return (bits * weights).sum(axis=1)
+
+    def completed_at(self, tables: RuleTables) -> np.ndarray:
+        """First instant at which each teacher's credited set satisfies the rules."""
+        times = self.credit_times()
+        order = np.sort(times, axis=1)
+        done = np.full(times.shape[0], np.inf)
+        for k in range(times.shape[1]):
+            t = order[:, k]
+            bits = (times <= t[:, None]) * (1 << np.arange(times.shape[1]))
+            ok = tables.complete[bits.sum(axis=1)] & np.isfinite(t) & ~np.isfinite(done)
+            done[ok] = t[ok]
+        return done
