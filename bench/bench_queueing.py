@@ -40,6 +40,8 @@ def synthetic_window(platform: Platform, seed: int = 1) -> tuple[dict, np.ndarra
              "test_fetch": 1_500.0, "test_submit": 1_500.0, "certificate": 50.0,
              "admin_progress": 300.0}
     rps = {name: peak * shape for name, peak in peaks.items()}
+    rush = slice(MINUTES - 24 * 60 + 19 * 60, MINUTES - 24 * 60 + 21 * 60)  # last evening
+    rps["sms_send"][rush] *= 1.5  # the gateway overloaded for two hours: fluid backlog path
     return rps, 2_400.0 * shape
 
 
