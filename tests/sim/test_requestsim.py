@@ -201,3 +201,18 @@ def test_confirm_minute_cuts_busy_minutes_to_seconds_not_servers(winter):
     assert api["utilisation"]["simulated"] == pytest.approx(api["utilisation"]["model"], rel=0.03)
     assert api["mean_response_s"]["simulated"] == pytest.approx(
         api["mean_response_s"]["model"], rel=0.05)
+
+
+def test_overloaded_minute_follows_the_fluid_model(smoke):
+    """A minute at 115% of the api's capacity, starting empty: the fluid model says waits grow
+    linearly to 0.15 x 60 s = 9 s (under the 10-s patience), mean 4.5 s; request level agrees
+    within 10% for the mean and the p95 (32 replications of the minute)."""
+    rps = {"login": 1.15 * 4 / 0.055}
+    runs = replicate(smoke, rps, 60.0, 0.0, seed=3, replications=32)
+    model = analytic(smoke, rps)["api"]
+    assert model["mean_wait_s"] == pytest.approx(0.15 * 30)
+    wait = Estimate.of([r["api"].mean_wait_s for r in runs])
+    assert wait.covers(model["mean_wait_s"])
+    assert wait.mean == pytest.approx(model["mean_wait_s"], rel=0.10)
+    p95 = Estimate.of([r["api"].p95_s for r in runs]).mean
+    assert p95 == pytest.approx(model["p95_s"], rel=0.10)
