@@ -1,0 +1,136 @@
+"""Write a model run's results folder exactly as docs/results.md describes it.
+
+``timeseries.csv``, ``outcomes_daily.csv``, ``attempts.csv`` and ``summary.json``; charts
+come from ``sim.charts``. Columnar CSV written with NumPy (pandas is not a dependency).
+Numbers are printed with 9 significant digits, so the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from sim import outcomes, sizing
+
+FMT = "%.9g"
+
+
+def minute_labels(run) -> list[str]:
+    """Local ISO time of each minute (the zone's offset at the window start)."""
+    start = run.campaign.start_at
+    offset = start.strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}"
+    base = np.datetime64(start.replace(tzinfo=None), "m")
+    stamps = base + np.arange(run.recorder.minutes).astype("timedelta64[m]")
+    return [f"{s}{offset}" for s in np.datetime_as_string(stamps, unit="m")]
+
+
+def timeseries(run) -> dict[str, np.ndarray]:
+    cols = run.recorder.series()
+    cols.update(run.tiers.columns())
+    return cols
+
+
+def write_csv(path: Path, columns: dict[str, object], comment: str | None = None) -> None:
+    names = list(columns)
+    text_cols = [n for n in names if not isinstance(columns[n], np.ndarray)]
+    numeric = [n for n in names if n not in text_cols]
+    buf = io.StringIO()
+    if numeric:
+        matrix = np.column_stack([np.asarray(columns[n], dtype=np.float64) for n in numeric])
+        np.savetxt(buf, matrix, fmt=FMT, delimiter=",")
+    body = buf.getvalue().splitlines()
+    rows = len(columns[names[0]]) if names else 0
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        if comment:
+            out.write(comment + "\n")
+        out.write(",".join(text_cols + numeric) + "\n")
+        for i in range(rows):
+            prefix = ",".join(str(columns[n][i]) for n in text_cols)
+            line = body[i] if numeric else ""
+            out.write(f"{prefix},{line}\n" if prefix and line else f"{prefix}{line}\n")
+
+
+def peaks(columns: dict[str, np.ndarray], labels: list[str]) -> dict[str, dict]:
+    out = {}
+    for name, values in columns.items():
+        if not isinstance(values, np.ndarray) or values.size == 0:
+            continue
+        finite = np.where(np.isfinite(values), values, -np.inf)
+        i = int(np.argmax(finite))
+        value = float(values[i])
+        out[name] = {"value": value if math.isfinite(value) else None, "at": labels[i]}
+    return out
+
+
+def summary(run, labels: list[str], series: dict[str, np.ndarray]) -> dict:
+    platform = run.platform
+    rps = {name: series[f"rps.{name}"] for name in platform.endpoints}
+    sections = sizing.summary_sections(platform, rps, series["egress_gbps"], run.tiers, labels)
+    totals = outcomes.totals(run)
+    window = run.profile.window_minutes
+    metrics = dict(sections["metrics"])
+    for name, values in series.items():
+        if name.startswith("tier."):
+            continue
+        metrics[f"peak({name})"] = float(np.max(values))
+        metrics[f"mean({name})"] = float(np.mean(values[:window]))
+    metrics.update({
+        "share(certified)": totals["share_certified"], "share(completed)": totals["share_completed"],
+        "share(registered)": totals["share_registered"], "rate(errors)": totals["rate_errors"],
+        "rate(sessions_lost)": totals["rate_sessions_lost"],
+    })
+    pop = run.population
+    return {
+        "kind": "model", "scenario": run.scenario.name, "seed": run.seed, "seeds": run.seeds,
+        "teachers": pop.teachers, "participants": pop.participants, "simulated": pop.size,
+        "weight": float(pop.weight.mean()), "sampled": pop.sampled,
+        "window": {"start": labels[0], "minutes": window, "horizon_minutes": len(labels)},
+        "peaks": peaks(series, labels), "slo": sections["slo"], "capacity": sections["capacity"],
+        "outcomes": totals, "replications": None, "metrics": _clean(metrics),
+        "model": {key: float(v) for key, v in run.stats.items()},
+    }
+
+
+def _clean(value):
+    """JSON has no inf/nan: write them as null."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float | np.floating) and not math.isfinite(float(value)):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_results(run, out_dir: Path, charts: bool = True) -> dict:
+    """Write the whole folder; return the summary."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels = minute_labels(run)
+    series = timeseries(run)
+    head = {"minute": labels, "offset_min": np.arange(len(labels), dtype=np.float64)}
+    write_csv(out_dir / "timeseries.csv", {**head, **series})
+    write_csv(out_dir / "outcomes_daily.csv", outcomes.daily(run), outcomes.COMMENT)
+    rows = outcomes.attempts(run)
+    write_csv(out_dir / "attempts.csv", {
+        "course": np.array([r[0] for r in rows], float),
+        "attempts": np.array([r[1] for r in rows], float),
+        "teachers": np.array([round(r[2]) for r in rows], float)})
+    result = summary(run, labels, series)
+    write_summary(out_dir, result)
+    if charts:
+        from sim import charts as charts_module
+
+        charts_module.write_all(run, series, out_dir)
+    return result
+
+
+def write_summary(out_dir: Path, result: dict) -> None:
+    text = json.dumps(_clean(result), indent=2, sort_keys=False, allow_nan=False)
+    (out_dir / "summary.json").write_text(text + "\n", encoding="utf-8")

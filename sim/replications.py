@@ -1,0 +1,91 @@
+"""Independent replications of a model run and 95% confidence intervals.
+
+Replication 0 uses the run's seed (its outputs are the ones written); replication i > 0
+uses a seed derived from (seed, i), so a set of replications is reproducible too. Extra
+replications run in parallel worker processes, or on an existing Dask cluster when given
+its scheduler address (``pip install yanxiu[dask]``). Each returns only its flat metrics
+map (peaks, means, shares, rates) and outcome totals; the interval for every figure is
+mean +- t(0.975, R-1) * sd / sqrt(R) over the R replications.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import multiprocessing as mp
+import os
+
+import numpy as np
+from scipy import stats
+
+from sim.scenario import Scenario
+
+
+def replication_seed(seed: int, index: int) -> int:
+    if index == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), index]).generate_state(1, np.uint32)[0])
+
+
+def key_figures(run) -> dict[str, float]:
+    """The figures replications compare: the gate's metrics and the outcome totals."""
+    from sim import outputs
+
+    labels = outputs.minute_labels(run)
+    summary = outputs.summary(run, labels, outputs.timeseries(run))
+    figures = {k: v for k, v in summary["metrics"].items() if v is not None}
+    figures.update({f"outcomes.{k}": v for k, v in summary["outcomes"].items()})
+    return figures
+
+
+def one_replication(scenario: Scenario, teachers: int | None, seed: int,
+                    max_simulated: int | None) -> dict[str, float]:
+    from sim.model import run_model
+
+    return key_figures(run_model(scenario, teachers, seed, max_simulated))
+
+
+def run_extra(scenario: Scenario, teachers: int | None, seed: int, count: int,
+              max_simulated: int | None, scheduler: str | None = None,
+              workers: int | None = None) -> list[dict[str, float]]:
+    """Replications 1..count-1 (replication 0 is the caller's own run)."""
+    seeds = [replication_seed(seed, i) for i in range(1, count)]
+    if not seeds:
+        return []
+    args = [(scenario, teachers, s, max_simulated) for s in seeds]
+    if scheduler:
+        return _on_dask(scheduler, args)
+    workers = workers or max(1, min(len(seeds), (os.cpu_count() or 2) - 1))
+    context = mp.get_context("spawn")
+    with cf.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(one_replication, *zip(*args, strict=True)))
+
+
+def _on_dask(address: str, args: list[tuple]) -> list[dict[str, float]]:
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        from yanxiu.errors import CommandError
+
+        raise CommandError("--scheduler needs the optional extra: pip install 'yanxiu[dask]'") \
+            from exc
+    with Client(address, timeout="10s") as client:
+        futures = client.map(one_replication, *zip(*args, strict=True), pure=False)
+        return client.gather(futures)
+
+
+def confidence(figures: list[dict[str, float]]) -> dict:
+    """{count, mean, ci95: {figure: [lo, hi]}} over replications (keys common to all)."""
+    count = len(figures)
+    keys = [k for k in figures[0] if all(k in f for f in figures)]
+    mean, ci = {}, {}
+    t = stats.t.ppf(0.975, count - 1) if count > 1 else math.nan
+    for key in keys:
+        values = np.array([f[key] for f in figures], dtype=np.float64)
+        if not np.all(np.isfinite(values)):
+            continue
+        m = float(values.mean())
+        half = float(t * values.std(ddof=1) / math.sqrt(count)) if count > 1 else math.nan
+        mean[key] = m
+        ci[key] = [m - half, m + half]
+    return {"count": count, "mean": mean, "ci95": ci}

@@ -1,0 +1,123 @@
+"""``yanxiu run SCENARIO``: simulate a campaign and size the platform.
+
+Writes ``results/<scenario>/`` (docs/results.md): per-minute time series, daily outcomes,
+test attempts, summary.json with peaks, SLO compliance and capacity, and charts.
+A scenario with a ``workload:`` section runs the request-level queueing experiment instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument("--teachers", type=_positive,
+                        help="teachers in the population (default: the scenario's)")
+    parser.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
+    parser.add_argument("--out", type=Path, help="results folder (default: results/<scenario>)")
+    parser.add_argument("--replications", type=_positive, default=1,
+                        help="independent replications for 95%% confidence intervals")
+    parser.add_argument("--scheduler", metavar="ADDR",
+                        help="run replications on this Dask scheduler (needs yanxiu[dask])")
+    parser.add_argument("--max-simulated", type=_positive, default=None,
+                        help="simulate at most this many participants one by one; above it a "
+                             "weighted stratified sample (default 1,000,000)")
+    parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+
+
+def run(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    out = args.out or Path("results") / scenario.name
+    if scenario.workload is not None:
+        return _workload(scenario, args, out)
+    return _model(scenario, args, out)
+
+
+def _model(scenario, args: argparse.Namespace, out: Path) -> int:
+    from tqdm import tqdm
+
+    from sim import outputs, replications
+    from sim.model import DEFAULT_MAX_SIMULATED, run_model
+
+    cap = args.max_simulated or DEFAULT_MAX_SIMULATED
+    seed = scenario.seed if args.seed is None else args.seed
+    bar = tqdm(desc="simulated days", unit="day", file=sys.stderr, disable=None, leave=False)
+
+    def on_day(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        model_run = run_model(scenario, args.teachers, seed, cap, on_day=on_day)
+    finally:
+        bar.close()
+    extra = []
+    if args.replications > 1:
+        print(f"running {args.replications - 1} more replications"
+              + (f" on {args.scheduler}" if args.scheduler else ""), file=sys.stderr)
+        extra = replications.run_extra(scenario, args.teachers, seed, args.replications, cap,
+                                       args.scheduler)
+    summary = outputs.write_results(model_run, out, charts=not args.no_charts)
+    if extra:
+        figures = [replications.key_figures(model_run)] + extra
+        summary["replications"] = replications.confidence(figures)
+        summary["replications"]["seeds"] = [replications.replication_seed(seed, i)
+                                            for i in range(args.replications)]
+        outputs.write_summary(out, summary)
+    _report(summary, out)
+    return 0
+
+
+def _report(summary: dict, out: Path) -> None:
+    o = summary["outcomes"]
+    peaks = summary["peaks"]
+    print(f"{summary['scenario']}: {summary['participants']:,} participants "
+          f"({summary['simulated']:,} simulated, weight {summary['weight']:.3g})")
+    print(f"  peak requests/s {peaks['rps.total']['value']:,.0f} at {peaks['rps.total']['at']}; "
+          f"peak sessions {peaks['sessions']['value']:,.0f}; "
+          f"peak egress {peaks['egress_gbps']['value']:,.1f} Gbps")
+    print(f"  completed {o['share_completed']:.1%}, errors {o['rate_errors']:.2%}, "
+          f"sessions lost {o['rate_sessions_lost']:.2%}")
+    for tier, cap in summary["capacity"].items():
+        print(f"  {tier}: needs {cap['needed']} {cap['unit']} (provided {cap['provided']})")
+    print(f"results in {out}/")
+
+
+def _workload(scenario, args: argparse.Namespace, out: Path) -> int:
+    import json
+
+    from sim.requestsim import run_workload
+
+    result = run_workload(scenario, args.seed, args.replications if args.replications > 1
+                          else None)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = result.summary()
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print(f"{scenario.name}: Poisson workload at {result.rate_per_s:g}/s on {result.endpoint}, "
+          f"{result.replications} replications; results in {out}/")
+    return 0
