@@ -54,9 +54,23 @@ def _yanxiu(*args: str) -> list[str]:
 def start_server(url: str, scenario: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     process = subprocess.Popen(
-        _yanxiu("serve", "--port", str(port), "--workers", str(workers), "--database-url", url,
-                "--scenario", scenario, "--clock-start", CLOCK_START),
-        cwd=ROOT, env=_env(), stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        _yanxiu(
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--database-url",
+            url,
+            "--scenario",
+            scenario,
+            "--clock-start",
+            CLOCK_START,
+        ),
+        cwd=ROOT,
+        env=_env(),
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -84,25 +98,31 @@ def worker_pids(server: subprocess.Popen) -> list[int]:
     import psutil
 
     children = psutil.Process(server.pid).children(recursive=True)
-    workers = [c.pid for c in children if "multiprocessing" not in " ".join(c.cmdline())
-               or "spawn_main" in " ".join(c.cmdline())]
+    workers = [
+        c.pid
+        for c in children
+        if "multiprocessing" not in " ".join(c.cmdline()) or "spawn_main" in " ".join(c.cmdline())
+    ]
     return workers or [server.pid]
 
 
-def prepare(base: str, accounts: Path, teachers: int, resources: list[str], out: Path,
-            campaign: str) -> tuple[Path, Path]:
+def prepare(
+    base: str, accounts: Path, teachers: int, resources: list[str], out: Path, campaign: str
+) -> tuple[Path, Path]:
     """Log in and enrol ``teachers`` seeded teachers; write wrk's data files."""
     with accounts.open() as handle:
         rows = [r for r in csv.DictReader(handle) if r["role"] == "teacher"][:teachers]
     beats, logins = out / "heartbeats.txt", out / "logins.txt"
     with httpx.Client(base_url=base, timeout=30) as client, beats.open("w") as fb:
         for row in rows:
-            answer = client.post("/api/v1/auth/login",
-                                 json={"mobile": row["mobile"], "password": row["password"]})
+            answer = client.post(
+                "/api/v1/auth/login", json={"mobile": row["mobile"], "password": row["password"]}
+            )
             answer.raise_for_status()
             token = answer.json()["token"]
-            client.post(f"/api/v1/campaigns/{campaign}/enrol",
-                        headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+            client.post(
+                f"/api/v1/campaigns/{campaign}/enrol", headers={"Authorization": f"Bearer {token}"}
+            ).raise_for_status()
             for resource in resources:
                 fb.write(f"{token} {resource}\n")
     logins.write_text("".join(f"{r['mobile']} {r['password']}\n" for r in rows))
@@ -124,17 +144,33 @@ def server_cpu_s(server: subprocess.Popen) -> float:
     return total
 
 
-def wrk(base: str, path: str, args: argparse.Namespace, lua_args: list[str] | None = None,
-        server: subprocess.Popen | None = None) -> dict:
-    command = ["wrk", "-t", str(args.threads), "-c", str(args.connections),
-               "-d", f"{args.duration}s", "--latency", "--timeout", "10s"]
+def wrk(
+    base: str,
+    path: str,
+    args: argparse.Namespace,
+    lua_args: list[str] | None = None,
+    server: subprocess.Popen | None = None,
+) -> dict:
+    command = [
+        "wrk",
+        "-t",
+        str(args.threads),
+        "-c",
+        str(args.connections),
+        "-d",
+        f"{args.duration}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
     if lua_args:
         command += ["-s", str(LUA), f"{base}{path}", "--", *lua_args, str(args.threads)]
     else:
         command.append(f"{base}{path}")
     cpu = server_cpu_s(server) if server else 0.0
-    text = subprocess.run(command, capture_output=True, text=True, check=True,
-                          timeout=args.duration + 60).stdout
+    text = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=args.duration + 60
+    ).stdout
     result = parse_wrk(text)
     if server:
         result["cpu_ms"] = (server_cpu_s(server) - cpu) * 1000 / max(result["requests"], 1)
@@ -153,10 +189,15 @@ def parse_wrk(text: str) -> dict:
     errors = re.search(r"Socket errors: (.*)", text)
     percent = {p: _ms(v) for p, v in re.findall(r"^\s+(50|90|99)%\s+(\S+)\s*$", text, re.M)}
     statuses = {int(k): int(v) for k, v in re.findall(r"^status (\d+): (\d+)$", text, re.M)}
-    return {"rps": rps, "requests": total, "non_2xx": int(bad.group(1)) if bad else 0,
-            "statuses": statuses,
-            "socket_errors": errors.group(1) if errors else "", "p50_ms": percent.get("50"),
-            "p99_ms": percent.get("99")}
+    return {
+        "rps": rps,
+        "requests": total,
+        "non_2xx": int(bad.group(1)) if bad else 0,
+        "statuses": statuses,
+        "socket_errors": errors.group(1) if errors else "",
+        "p50_ms": percent.get("50"),
+        "p99_ms": percent.get("99"),
+    }
 
 
 def _median(runs: list[dict]) -> dict:
@@ -166,17 +207,38 @@ def _median(runs: list[dict]) -> dict:
     return middle
 
 
-def profile(server: subprocess.Popen, base: str, beats: Path, args: argparse.Namespace,
-            out: Path) -> dict[str, float]:
+def profile(
+    server: subprocess.Popen, base: str, beats: Path, args: argparse.Namespace, out: Path
+) -> dict[str, float]:
     """py-spy the workers during one more heartbeat run; shares of samples by layer."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     records = []
     for pid in worker_pids(server):
         raw = out / f"profile-{pid}.txt"
-        records.append((raw, subprocess.Popen(
-            [spy, "record", "--pid", str(pid), "--duration", str(args.duration), "--rate", "200",
-             "--format", "raw", "--output", str(raw), "--nonblocking"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+        records.append(
+            (
+                raw,
+                subprocess.Popen(
+                    [
+                        spy,
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--duration",
+                        str(args.duration),
+                        "--rate",
+                        "200",
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(raw),
+                        "--nonblocking",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
+            )
+        )
     time.sleep(0.5)
     wrk(base, "/api/v1/progress/heartbeat", args, [str(beats), "heartbeat", str(9 * 10**8)])
     for _, process in records:
@@ -206,24 +268,44 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="yanxiu-bench-") as tmp:
         out = Path(tmp)
         url = args.database_url or f"sqlite:///{out / 'bench.sqlite'}"
-        subprocess.run(_yanxiu("seed", "--teachers", str(max(args.teachers, 1000)),
-                               "--database-url", url, "--scenario", args.scenario,
-                               "--out", str(out)),
-                       cwd=ROOT, env=_env(), check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            _yanxiu(
+                "seed",
+                "--teachers",
+                str(max(args.teachers, 1000)),
+                "--database-url",
+                url,
+                "--scenario",
+                args.scenario,
+                "--out",
+                str(out),
+            ),
+            cwd=ROOT,
+            env=_env(),
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
         server, base = start_server(url, args.scenario, args.workers, out / "server.log")
         try:
-            beats, logins = prepare(base, out / "accounts.csv", args.teachers, resources, out,
-                                    scenario.name)
+            beats, logins = prepare(base, out / "accounts.csv", args.teachers, resources, out, scenario.name)
             runs: dict[str, list[dict]] = {"hello": [], "heartbeat": [], "login": []}
             # Interleaved rounds, medians reported: the machine is shared, so noise hits all
             # three endpoints alike instead of one of them.
             for n in range(args.rounds):
                 runs["hello"].append(wrk(base, "/hello", args, server=server))
-                runs["heartbeat"].append(wrk(base, "/api/v1/progress/heartbeat", args,
-                                             [str(beats), "heartbeat", str((n + 1) * 10**7)],
-                                             server=server))
-                runs["login"].append(wrk(base, "/api/v1/auth/login", args,
-                                         [str(logins), "login", "0"], server=server))
+                runs["heartbeat"].append(
+                    wrk(
+                        base,
+                        "/api/v1/progress/heartbeat",
+                        args,
+                        [str(beats), "heartbeat", str((n + 1) * 10**7)],
+                        server=server,
+                    )
+                )
+                runs["login"].append(
+                    wrk(base, "/api/v1/auth/login", args, [str(logins), "login", "0"], server=server)
+                )
                 time.sleep(DRAIN_S)  # let the logins still queued in the server finish
             results = {name: _median(r) for name, r in runs.items()}
             layers = None if args.no_profile else profile(server, base, beats, args, out)
@@ -239,8 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def fsync_census(server: subprocess.Popen, base: str, beats: Path, args: argparse.Namespace,
-                 out: Path) -> dict | None:
+def fsync_census(
+    server: subprocess.Popen, base: str, beats: Path, args: argparse.Namespace, out: Path
+) -> dict | None:
     """fsync calls per heartbeat and their mean duration, from strace -c on the workers during
     a short extra run (strace slows the server; this run's req/s is not reported)."""
     if shutil.which("strace") is None:
@@ -254,8 +337,7 @@ def fsync_census(server: subprocess.Popen, base: str, beats: Path, args: argpars
     tracer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
     short = argparse.Namespace(**{**vars(args), "duration": 3})
-    result = wrk(base, "/api/v1/progress/heartbeat", short,
-                 [str(beats), "heartbeat", str(15 * 10**8)])
+    result = wrk(base, "/api/v1/progress/heartbeat", short, [str(beats), "heartbeat", str(15 * 10**8)])
     tracer.send_signal(signal.SIGINT)
     tracer.wait(timeout=30)
     calls = seconds = 0.0
@@ -268,20 +350,27 @@ def fsync_census(server: subprocess.Popen, base: str, beats: Path, args: argpars
     return {"per_request": calls / max(ok, 1), "mean_ms": 1000 * seconds / calls if calls else 0}
 
 
-def report(results: dict, layers: dict | None, syncs: dict | None, args: argparse.Namespace,
-           url: str) -> None:
+def report(
+    results: dict, layers: dict | None, syncs: dict | None, args: argparse.Namespace, url: str
+) -> None:
     backend = "SQLite (WAL, synchronous=FULL)" if url.startswith("sqlite") else url.split("@")[-1]
-    print(f"reference platform, {args.workers} uvicorn worker(s), {backend}; wrk "
-          f"{args.threads} thread(s) x {args.connections} connections, {args.rounds} interleaved "
-          f"rounds of {args.duration} s (median shown), {os.cpu_count()} CPU(s) shared by "
-          f"server and client; load average before: {os.getloadavg()[0]:.1f}")
-    print(f"{'endpoint':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
-          f"{'vs hello':>10}{'CPU ms/req':>12}   all rounds")
+    print(
+        f"reference platform, {args.workers} uvicorn worker(s), {backend}; wrk "
+        f"{args.threads} thread(s) x {args.connections} connections, {args.rounds} interleaved "
+        f"rounds of {args.duration} s (median shown), {os.cpu_count()} CPU(s) shared by "
+        f"server and client; load average before: {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'endpoint':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
+        f"{'vs hello':>10}{'CPU ms/req':>12}   all rounds"
+    )
     hello = results["hello"]["rps"]
     for name, r in results.items():
         rounds = " ".join(f"{x:.0f}" for x in r["all_rps"])
-        print(f"{name:<12}{r['rps']:>10.0f}{r['p50_ms'] or 0:>9.1f}{r['p99_ms'] or 0:>9.1f}"
-              f"{r['non_2xx']:>9}{r['rps'] / hello:>10.0%}{r.get('cpu_ms', 0):>12.2f}   {rounds}")
+        print(
+            f"{name:<12}{r['rps']:>10.0f}{r['p50_ms'] or 0:>9.1f}{r['p99_ms'] or 0:>9.1f}"
+            f"{r['non_2xx']:>9}{r['rps'] / hello:>10.0%}{r.get('cpu_ms', 0):>12.2f}   {rounds}"
+        )
     for name, r in results.items():
         odd = {k: v for k, v in r.get("statuses", {}).items() if not 200 <= k < 300}
         if odd:
@@ -291,15 +380,21 @@ def report(results: dict, layers: dict | None, syncs: dict | None, args: argpars
     print(f"heartbeat/hello = {ratio:.2f}: {verdict} the target of 0.5")
     cpu_hello, cpu_beat = results["hello"].get("cpu_ms"), results["heartbeat"].get("cpu_ms")
     if cpu_hello and cpu_beat:
-        print(f"server CPU per request: heartbeat {cpu_beat:.2f} ms vs hello {cpu_hello:.2f} ms; "
-              f"a CPU-saturated server (open-loop load) would give heartbeat/hello = "
-              f"{cpu_hello / cpu_beat:.2f}")
+        print(
+            f"server CPU per request: heartbeat {cpu_beat:.2f} ms vs hello {cpu_hello:.2f} ms; "
+            f"a CPU-saturated server (open-loop load) would give heartbeat/hello = "
+            f"{cpu_hello / cpu_beat:.2f}"
+        )
     if syncs:
-        print(f"durable write: {syncs['per_request']:.3f} fsync per heartbeat (group commit), "
-              f"{syncs['mean_ms']:.1f} ms wall each (strace -c -w)")
+        print(
+            f"durable write: {syncs['per_request']:.3f} fsync per heartbeat (group commit), "
+            f"{syncs['mean_ms']:.1f} ms wall each (strace -c -w)"
+        )
     if layers:
-        print("where the workers' busy time goes during heartbeats (py-spy, on-CPU and disk-wait "
-              "samples of all threads, by layer):")
+        print(
+            "where the workers' busy time goes during heartbeats (py-spy, on-CPU and disk-wait "
+            "samples of all threads, by layer):"
+        )
         for name, share in sorted(layers.items(), key=lambda kv: -kv[1]):
             print(f"  {share:6.1%}  {name}")
 

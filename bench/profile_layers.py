@@ -13,13 +13,19 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-IDLE_LEAVES = ("select (selectors.py", "_worker (concurrent/futures/thread.py",
-               "wait (threading.py", "get (queue.py", "poll (selectors.py", "accept (socket.py",
-               "Connection._recv (multiprocessing", "GroupCommitter._loop (reference/committer.py")
+IDLE_LEAVES = (
+    "select (selectors.py",
+    "_worker (concurrent/futures/thread.py",
+    "wait (threading.py",
+    "get (queue.py",
+    "poll (selectors.py",
+    "accept (socket.py",
+    "Connection._recv (multiprocessing",
+    "GroupCommitter._loop (reference/committer.py",
+)
 # (layer, test on the whole stack) in priority order: the first that matches wins.
 STACK_RULES = [
-    ("SQLite BEGIN IMMEDIATE (incl. waiting for the write lock)",
-     lambda s: "_begin (reference/db.py" in s),
+    ("SQLite BEGIN IMMEDIATE (incl. waiting for the write lock)", lambda s: "_begin (reference/db.py" in s),
     ("SQLite COMMIT (WAL append + fsync)", lambda s: "do_commit (" in s),
     ("SQLite statement execution", lambda s: "do_execute (" in s or "do_executemany (" in s),
     ("argon2 password hashing", lambda s: "argon2" in s),
@@ -31,8 +37,10 @@ LEAF_RULES = [
     ("JSON + pydantic (parse, validate, serialise)", ("pydantic", "json/", "jsonable_encoder")),
     ("metrics (prometheus_client)", ("prometheus_client", "reference/metrics.py")),
     ("FastAPI / Starlette (routing, middleware, dependencies)", ("fastapi/", "starlette/", "anyio/")),
-    ("event loop in C (uvloop: HTTP parsing, transport, and epoll waits py-spy cannot tell "
-     "apart)", "Runner.run (asyncio/runners.py"),
+    (
+        "event loop in C (uvloop: HTTP parsing, transport, and epoll waits py-spy cannot tell apart)",
+        "Runner.run (asyncio/runners.py",
+    ),
     ("uvicorn + asyncio Python code", ("uvicorn/", "httptools", "h11", "asyncio/")),
     ("reference app code", "reference/"),
 ]

@@ -53,9 +53,7 @@ def serial_number(campaign: str, year: int, teacher_id: int) -> str:
 def _teacher_progress(db: Database, campaign: str):
     """(teacher_id, {course_id: CourseProgress}) for every enrolled teacher, streamed."""
     query = (
-        select(
-            CourseRow.teacher_id, CourseRow.course_id, CourseRow.studied_s, CourseRow.test_passed
-        )
+        select(CourseRow.teacher_id, CourseRow.course_id, CourseRow.studied_s, CourseRow.test_passed)
         .where(CourseRow.campaign == campaign)
         .order_by(CourseRow.teacher_id)
         .execution_options(yield_per=STREAM_ROWS)
@@ -79,9 +77,7 @@ def issue_certificates(db: Database, catalogue: Catalogue, now: dt.datetime) -> 
         )
     campaign = catalogue.name
     with db.session(write=False) as session:
-        held = set(
-            session.scalars(select(Certificate.teacher_id).where(Certificate.campaign == campaign))
-        )
+        held = set(session.scalars(select(Certificate.teacher_id).where(Certificate.campaign == campaign)))
     enrolled = completers = 0
     new: list[tuple[int, float]] = []
     for teacher_id, progress in _teacher_progress(db, campaign):
@@ -94,11 +90,7 @@ def issue_certificates(db: Database, catalogue: Catalogue, now: dt.datetime) -> 
     table = Certificate.__table__
     issued_at = db_constant(db, table, "issued_at", rules.at(now))
     year = rules.certificates_at.year
-    rows = (
-        (tid, campaign, serial_number(campaign, year, tid), hours, issued_at) for tid, hours in new
-    )
+    rows = ((tid, campaign, serial_number(campaign, year, tid), hours, issued_at) for tid, hours in new)
     if new:
-        load_rows(
-            db, table, ("teacher_id", "campaign", "serial", "credited_hours", "issued_at"), rows
-        )
+        load_rows(db, table, ("teacher_id", "campaign", "serial", "credited_hours", "issued_at"), rows)
     return BatchReport(enrolled, completers, len(new), completers - len(new))

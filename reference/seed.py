@@ -100,6 +100,8 @@ def plan_accounts(
     rngs: dict[str, np.random.Generator],
     per_school_admins: float,
 ) -> tuple[SchoolPlan, Accounts]:
+    """Schools, and each account's role, school, province, county and sub-platform: teachers
+    spread by province weight and sub-platform share, bigger schools drawing more of them."""
     pop = catalogue.scenario.population
     provinces = catalogue.provinces
     weights = np.array([p.weight for p in pop.provinces], dtype=float)
@@ -127,12 +129,14 @@ def _with_admins(
     county = [plan.county[i] for i in staff.tolist()]
     sub = [plan.sub_platform[i] for i in staff.tolist()]
     role = ["teacher"] * len(school) + ["school_admin"] * len(admin_school)
+    # County and province administrators sit above the schools: no school, basic education
+    # (the county bureaus run it), and a province administrator has no county.
     for prov, names in plan.counties.items():
-        for name in names:
-            province.append(prov), county.append(name), sub.append("basic")
-            role.append("county_admin")
-        province.append(prov), county.append(""), sub.append("basic")
-        role.append("province_admin")
+        for name, kind in [*((n, "county_admin") for n in names), ("", "province_admin")]:
+            province.append(prov)
+            county.append(name)
+            sub.append("basic")
+            role.append(kind)
     tail = len(role) - len(staff)
     return Accounts(role, np.concatenate([staff, np.full(tail, -1)]), province, county, sub)
 
@@ -209,17 +213,14 @@ def seed_platform(
     report = SeedReport(
         teachers=teachers,
         accounts_by_role={
-            r: accounts.role.count(r)
-            for r in ("teacher", "school_admin", "county_admin", "province_admin")
+            r: accounts.role.count(r) for r in ("teacher", "school_admin", "county_admin", "province_admin")
         },
         schools=len(plan.names),
         counties=sum(len(v) for v in plan.counties.values()),
         seconds=seconds,
     )
     if out is not None:
-        report.files = write_fixtures(
-            db, catalogue, out, accounts, people.mobiles, account_school, password
-        )
+        report.files = write_fixtures(db, catalogue, out, accounts, people.mobiles, account_school, password)
         lap("files")
     return report
 

@@ -88,15 +88,30 @@ def test_batch_agrees_with_the_rules_module_at_scale(platform, monkeypatch):
     rng = np.random.default_rng(4)
     teachers = 120
     with state.db.session() as session:
-        session.execute(insert(Teacher), [
-            {"mobile": f"1390000{i:04d}", "password_hash": "x", "real_name": "张伟",
-             "id_type": "resident_id", "id_number": "11010519491231002X",
-             "sub_platform": "basic", "school_id": None, "province": "Shanxi", "county": "c",
-             "role": "teacher", "verified": False, "created_at": BATCH}
-            for i in range(teachers)])
+        session.execute(
+            insert(Teacher),
+            [
+                {
+                    "mobile": f"1390000{i:04d}",
+                    "password_hash": "x",
+                    "real_name": "张伟",
+                    "id_type": "resident_id",
+                    "id_number": "11010519491231002X",
+                    "sub_platform": "basic",
+                    "school_id": None,
+                    "province": "Shanxi",
+                    "county": "c",
+                    "role": "teacher",
+                    "verified": False,
+                    "created_at": BATCH,
+                }
+                for i in range(teachers)
+            ],
+        )
         ids = list(session.scalars(select(Teacher.id).order_by(Teacher.id)))
-        session.execute(insert(Enrolment), [
-            {"teacher_id": t, "campaign": campaign, "enrolled_at": BATCH} for t in ids])
+        session.execute(
+            insert(Enrolment), [{"teacher_id": t, "campaign": campaign, "enrolled_at": BATCH} for t in ids]
+        )
         rows, expected = [], {}
         for t in ids:
             progress = {}
@@ -104,17 +119,23 @@ def test_batch_agrees_with_the_rules_module_at_scale(platform, monkeypatch):
                 studied = float(rng.uniform(0.5, 1.5) * rule.min_study_s)
                 passed = bool(rng.random() < 0.8)
                 progress[course_id] = Progress(studied, passed)
-                rows.append({"teacher_id": t, "campaign": campaign, "course_id": course_id,
-                             "studied_s": studied, "attempts": 1, "test_passed": passed})
+                rows.append(
+                    {
+                        "teacher_id": t,
+                        "campaign": campaign,
+                        "course_id": course_id,
+                        "studied_s": studied,
+                        "attempts": 1,
+                        "test_passed": passed,
+                    }
+                )
             if rules.is_complete(progress):
                 expected[t] = rules.credited_hours(progress)
         session.execute(insert(CourseProgress), rows)
     report = _batch(platform, BATCH)
     assert 0 < report.issued == len(expected) < teachers
     with state.db.session(write=False) as session:
-        got = dict(
-            session.execute(select(Certificate.teacher_id, Certificate.credited_hours)).all()
-        )
+        got = dict(session.execute(select(Certificate.teacher_id, Certificate.credited_hours)).all())
         serials = list(session.scalars(select(Certificate.serial)))
     assert got == expected
     assert len(set(serials)) == len(serials)

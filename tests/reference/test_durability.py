@@ -27,7 +27,7 @@ from tests.conftest import ROOT, SMOKE
 
 CLIENTS = 4
 LOAD_S = 3.0  # load before the kill
-MAX_BEATS = 3000        # per client: bounds the loop whatever the timing
+MAX_BEATS = 3000  # per client: bounds the loop whatever the timing
 RESOURCES = ["1.1", "1.2", "2", "3"]  # course 1 of the smoke campaign, open on 2023-01-04
 ENV = {
     "YANXIU_SECRET": "durability-secret-0123456789",
@@ -49,9 +49,23 @@ def _yanxiu(*args: str) -> list[str]:
 def _start(url: str, port: int, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YANXIU_")} | ENV
     process = subprocess.Popen(
-        _yanxiu("serve", "--port", str(port), "--workers", "2", "--database-url", url,
-                "--scenario", str(SMOKE), "--clock-start", "2023-01-04T10:00"),
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        _yanxiu(
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--database-url",
+            url,
+            "--scenario",
+            str(SMOKE),
+            "--clock-start",
+            "2023-01-04T10:00",
+        ),
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: kill -9 takes the workers too
     )
     deadline = time.monotonic() + 30
@@ -76,8 +90,9 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 def _login(base: str, row: dict) -> dict[str, str]:
-    answer = httpx.post(f"{base}/api/v1/auth/login", timeout=10,
-                        json={"mobile": row["mobile"], "password": row["password"]})
+    answer = httpx.post(
+        f"{base}/api/v1/auth/login", timeout=10, json={"mobile": row["mobile"], "password": row["password"]}
+    )
     assert answer.status_code == 200, answer.text
     headers = {"Authorization": f"Bearer {answer.json()['token']}"}
     enrolled = httpx.post(f"{base}/api/v1/campaigns/smoke/enrol", headers=headers, timeout=10)
@@ -92,8 +107,10 @@ def _beat_until_killed(base: str, headers: dict, resource: str, acked: dict, sto
             if stop.is_set():
                 return
             try:
-                answer = client.post("/api/v1/progress/heartbeat", json={
-                    "resource_id": resource, "position_s": 1.0, "elapsed_s": 5.0, "seq": seq})
+                answer = client.post(
+                    "/api/v1/progress/heartbeat",
+                    json={"resource_id": resource, "position_s": 1.0, "elapsed_s": 5.0, "seq": seq},
+                )
             except httpx.TransportError:
                 return  # the server is gone
             if answer.status_code == 200:
@@ -106,9 +123,24 @@ def test_acknowledged_heartbeats_survive_kill_9(tmp_path):
     url = f"sqlite:///{db_file}"
     log = tmp_path / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("YANXIU_")} | ENV
-    subprocess.run(_yanxiu("seed", "--teachers", "20", "--database-url", url, "--scenario",
-                           str(SMOKE), "--out", str(tmp_path)),
-                   cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        _yanxiu(
+            "seed",
+            "--teachers",
+            "20",
+            "--database-url",
+            url,
+            "--scenario",
+            str(SMOKE),
+            "--out",
+            str(tmp_path),
+        ),
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     with (tmp_path / "accounts.csv").open() as handle:
         rows = [r for r in csv.DictReader(handle) if r["role"] == "teacher"][:CLIENTS]
 
@@ -119,9 +151,10 @@ def test_acknowledged_heartbeats_survive_kill_9(tmp_path):
         logins = [_login(base, row) for row in rows]
         acked: dict[str, tuple[int, float]] = {}
         stop = threading.Event()
-        threads = [threading.Thread(target=_beat_until_killed,
-                                    args=(base, headers, resource, acked, stop))
-                   for headers, resource in zip(logins, RESOURCES, strict=True)]
+        threads = [
+            threading.Thread(target=_beat_until_killed, args=(base, headers, resource, acked, stop))
+            for headers, resource in zip(logins, RESOURCES, strict=True)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(LOAD_S)
@@ -136,8 +169,12 @@ def test_acknowledged_heartbeats_survive_kill_9(tmp_path):
     server = _start(url, _free_port(), log)  # recovery: the WAL is replayed on open
     _kill(server)
     with sqlite3.connect(db_file) as conn:
-        stored = {r: (seq, watched) for r, seq, watched in conn.execute(
-            "SELECT resource_id, last_seq, watched_s FROM resource_progress")}
+        stored = {
+            r: (seq, watched)
+            for r, seq, watched in conn.execute(
+                "SELECT resource_id, last_seq, watched_s FROM resource_progress"
+            )
+        }
     for resource, (seq, watched) in acked.items():
         stored_seq, stored_watched = stored[resource]
         # At most the one in-flight beat may have committed without being acknowledged.

@@ -36,8 +36,11 @@ class Fuzzed:
         from tests.reference.conftest import Platform
 
         settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'fuzz.sqlite'}", scenario=SMOKE, secret=SECRET,
-            argon2_time_cost=1, argon2_memory_kib=1024,
+            database_url=f"sqlite:///{tmp_path / 'fuzz.sqlite'}",
+            scenario=SMOKE,
+            secret=SECRET,
+            argon2_time_cost=1,
+            argon2_memory_kib=1024,
         )
         self.app = create_app(settings, FixedClock(START))
         self.client = TestClient(self.app).__enter__()
@@ -110,7 +113,9 @@ def test_no_5xx_on_any_endpoint(case, fuzzed):
 @pytest.mark.slow
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=SLOW_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+    max_examples=SLOW_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
     database=None,
 )
 def test_no_5xx_on_any_endpoint_long(case, fuzzed):
@@ -120,16 +125,44 @@ def test_no_5xx_on_any_endpoint_long(case, fuzzed):
 # --- hand-written boundary cases ------------------------------------------------------------
 
 VALID_ID = "11010519491231002X"
-BAD_MOBILES = ["", "1", "12800138000", "1380013800", "138001380000", "+8613800138000",
-               "13800l38000", "１３８００１３８０００", "1３800138000", " 13800138000",
-               "13800138000\n", 13800138000, None, ["13800138000"]]
-BAD_IDS = ["110105194912310021", "11010519491231002Y", "11010519490230002X",  # check, char, 30 Feb
-           "1101051949123100", "11010519491231002XX", "110105194913310029", "", "１１０１０５"]
+BAD_MOBILES = [
+    "",
+    "1",
+    "12800138000",
+    "1380013800",
+    "138001380000",
+    "+8613800138000",
+    "13800l38000",
+    "１３８００１３８０００",
+    "1３800138000",
+    " 13800138000",
+    "13800138000\n",
+    13800138000,
+    None,
+    ["13800138000"],
+]
+BAD_IDS = [
+    "110105194912310021",
+    "11010519491231002Y",
+    "11010519490230002X",  # check, char, 30 Feb
+    "1101051949123100",
+    "11010519491231002XX",
+    "110105194913310029",
+    "",
+    "１１０１０５",
+]
 NUMBERS = [-1, -1e-9, 86_401, 2**31, 2**63, 10**30, 1e308, "10", True, None, [], {}]
-RAW_BODIES = [b"{", b"[]", b"null", b"", b'{"mobile": "13800138000", "purpose": "register"',
-              b'{"resource_id": "1.1", "position_s": NaN, "elapsed_s": 1, "seq": 2}',
-              b'{"resource_id": "1.1", "position_s": 1, "elapsed_s": Infinity, "seq": 2}',
-              b"\xff\xfe", b"{" * 5000 + b"}" * 5000]
+RAW_BODIES = [
+    b"{",
+    b"[]",
+    b"null",
+    b"",
+    b'{"mobile": "13800138000", "purpose": "register"',
+    b'{"resource_id": "1.1", "position_s": NaN, "elapsed_s": 1, "seq": 2}',
+    b'{"resource_id": "1.1", "position_s": 1, "elapsed_s": Infinity, "seq": 2}',
+    b"\xff\xfe",
+    b"{" * 5000 + b"}" * 5000,
+]
 
 
 @pytest.fixture(scope="module")
@@ -151,28 +184,45 @@ def _assert_4xx(response, field: str | None = None) -> None:
 @pytest.mark.parametrize("mobile", BAD_MOBILES)
 def test_bad_mobile_numbers(shared, mobile):
     client = shared.client
-    _assert_4xx(client.post("/api/v1/sms/send", json={"mobile": mobile, "purpose": "login"}),
-                "mobile")
-    _assert_4xx(client.post("/api/v1/auth/login", json={"mobile": mobile, "password": PASSWORD}),
-                "mobile")
+    _assert_4xx(client.post("/api/v1/sms/send", json={"mobile": mobile, "purpose": "login"}), "mobile")
+    _assert_4xx(client.post("/api/v1/auth/login", json={"mobile": mobile, "password": PASSWORD}), "mobile")
 
 
 @pytest.mark.parametrize("id_number", BAD_IDS)
 def test_bad_resident_id_numbers(shared, id_number):
-    body = {"mobile": shared.platform.mobile(), "code": "123456", "password": PASSWORD,
-            "real_name": "王芳", "id_type": "resident_id", "id_number": id_number,
-            "school_id": 1, "sub_platform": "basic"}
+    body = {
+        "mobile": shared.platform.mobile(),
+        "code": "123456",
+        "password": PASSWORD,
+        "real_name": "王芳",
+        "id_type": "resident_id",
+        "id_number": id_number,
+        "school_id": 1,
+        "sub_platform": "basic",
+    }
     _assert_4xx(shared.client.post("/api/v1/auth/register", json=body), "id_number")
-    _assert_4xx(shared.client.patch("/api/v1/me", headers=shared.teacher["headers"],
-                                    json={"id_type": "resident_id", "id_number": id_number}),
-                "id_number")
+    _assert_4xx(
+        shared.client.patch(
+            "/api/v1/me",
+            headers=shared.teacher["headers"],
+            json={"id_type": "resident_id", "id_number": id_number},
+        ),
+        "id_number",
+    )
 
 
 def test_valid_id_number_passes_validation(shared):
     """The same body with a valid number fails only on the (wrong) SMS code, not the ID."""
-    body = {"mobile": shared.platform.mobile(), "code": "123456", "password": PASSWORD,
-            "real_name": "王芳", "id_type": "resident_id", "id_number": VALID_ID.lower(),
-            "school_id": 1, "sub_platform": "basic"}
+    body = {
+        "mobile": shared.platform.mobile(),
+        "code": "123456",
+        "password": PASSWORD,
+        "real_name": "王芳",
+        "id_type": "resident_id",
+        "id_number": VALID_ID.lower(),
+        "school_id": 1,
+        "sub_platform": "basic",
+    }
     answer = shared.client.post("/api/v1/auth/register", json=body)
     _assert_4xx(answer)
     assert "id_number" not in answer.text
@@ -182,8 +232,7 @@ def test_valid_id_number_passes_validation(shared):
 @pytest.mark.parametrize("value", NUMBERS)
 def test_heartbeat_numbers(shared, field, value):
     beat = {"resource_id": "1.1", "position_s": 10, "elapsed_s": 10, "seq": 5, field: value}
-    answer = shared.client.post("/api/v1/progress/heartbeat", headers=shared.teacher["headers"],
-                                json=beat)
+    answer = shared.client.post("/api/v1/progress/heartbeat", headers=shared.teacher["headers"], json=beat)
     if isinstance(value, str | bool) or value in (-1e-9,) or answer.status_code < 400:
         # "10" and true are coerced by pydantic's lax mode; tiny values may be legal.
         assert answer.status_code < 500, answer.text
@@ -191,13 +240,21 @@ def test_heartbeat_numbers(shared, field, value):
         _assert_4xx(answer, field)
 
 
-@pytest.mark.parametrize("path", [
-    "/api/v1/tests/0", "/api/v1/tests/-1", "/api/v1/tests/99999999999999999999",
-    "/api/v1/tests/1e3", "/api/v1/tests/%00",
-    "/api/v1/schools?sub_platform=basic&limit=-1", "/api/v1/schools?sub_platform=basic&limit=0",
-    "/api/v1/schools?sub_platform=basic&limit=100000000000000000000",
-    "/api/v1/schools?sub_platform=primary", "/api/v1/schools?sub_platform=basic&q=%00",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tests/0",
+        "/api/v1/tests/-1",
+        "/api/v1/tests/99999999999999999999",
+        "/api/v1/tests/1e3",
+        "/api/v1/tests/%00",
+        "/api/v1/schools?sub_platform=basic&limit=-1",
+        "/api/v1/schools?sub_platform=basic&limit=0",
+        "/api/v1/schools?sub_platform=basic&limit=100000000000000000000",
+        "/api/v1/schools?sub_platform=primary",
+        "/api/v1/schools?sub_platform=basic&q=%00",
+    ],
+)
 def test_huge_and_negative_numbers_in_paths_and_queries(shared, path):
     answer = shared.client.get(path, headers=shared.teacher["headers"])
     assert answer.status_code < 500, answer.text
@@ -205,10 +262,14 @@ def test_huge_and_negative_numbers_in_paths_and_queries(shared, path):
         _assert_4xx(answer)
 
 
-@pytest.mark.parametrize("path", [
-    "/api/v1/admin/progress?school_id=-1", "/api/v1/admin/progress?school_id=99999999999999999999",
-    "/api/v1/admin/progress?province=%00",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/admin/progress?school_id=-1",
+        "/api/v1/admin/progress?school_id=99999999999999999999",
+        "/api/v1/admin/progress?province=%00",
+    ],
+)
 def test_admin_queries(shared, path):
     answer = shared.client.get(path, headers=shared.admin["headers"])
     assert answer.status_code < 500, answer.text
@@ -217,18 +278,19 @@ def test_admin_queries(shared, path):
 @pytest.mark.parametrize("teacher_id", ["0", "-1", "2147483648", "99999999999999999999", "x"])
 def test_admin_actions_on_impossible_ids(shared, teacher_id):
     headers = shared.admin["headers"]
-    for answer in (shared.client.post(f"/api/v1/admin/teachers/{teacher_id}/verify",
-                                      headers=headers),
-                   shared.client.delete(f"/api/v1/admin/teachers/{teacher_id}", headers=headers)):
+    for answer in (
+        shared.client.post(f"/api/v1/admin/teachers/{teacher_id}/verify", headers=headers),
+        shared.client.delete(f"/api/v1/admin/teachers/{teacher_id}", headers=headers),
+    ):
         _assert_4xx(answer)
 
 
 @pytest.mark.parametrize("raw", RAW_BODIES)
-@pytest.mark.parametrize("path", ["/api/v1/sms/send", "/api/v1/auth/login",
-                                  "/api/v1/progress/heartbeat"])
+@pytest.mark.parametrize("path", ["/api/v1/sms/send", "/api/v1/auth/login", "/api/v1/progress/heartbeat"])
 def test_malformed_bodies(shared, path, raw):
-    answer = shared.client.post(path, content=raw, headers={
-        **shared.teacher["headers"], "Content-Type": "application/json"})
+    answer = shared.client.post(
+        path, content=raw, headers={**shared.teacher["headers"], "Content-Type": "application/json"}
+    )
     _assert_4xx(answer)
 
 

@@ -62,9 +62,7 @@ def test_counts_roles_and_schools(seeded, settings):
     report, out = seeded
     db = Database(settings.database_url)
     with db.session(write=False) as session:
-        roles = dict(
-            session.execute(select(Teacher.role, func.count()).group_by(Teacher.role)).all()
-        )
+        roles = dict(session.execute(select(Teacher.role, func.count()).group_by(Teacher.role)).all())
         schools = session.execute(
             select(School.province, School.sub_platform).where(School.temporary.is_(False))
         ).all()

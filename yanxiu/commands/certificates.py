@@ -8,12 +8,17 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: $YANXIU_DATABASE_URL "
-                        "or the server's SQLite file)")
-    parser.add_argument("--scenario", type=Path,
-                        help="scenario file (default: $YANXIU_SCENARIO or winter-2023)")
-    parser.add_argument("--now", help="the batch instant, ISO 8601 (tests and replays; "
-                        "naive = campaign time zone); default: the real time now")
+    parser.add_argument(
+        "--database-url", help="SQLAlchemy URL (default: $YANXIU_DATABASE_URL or the server's SQLite file)"
+    )
+    parser.add_argument(
+        "--scenario", type=Path, help="scenario file (default: $YANXIU_SCENARIO or winter-2023)"
+    )
+    parser.add_argument(
+        "--now",
+        help="the batch instant, ISO 8601 (tests and replays; "
+        "naive = campaign time zone); default: the real time now",
+    )
 
 
 def _now(text: str | None, zone):

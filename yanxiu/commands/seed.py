@@ -8,18 +8,25 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--teachers", type=int, required=True,
-                        help="number of teachers (administrators come on top)")
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: $YANXIU_DATABASE_URL "
-                        "or the server's SQLite file)")
-    parser.add_argument("--scenario", type=Path,
-                        help="scenario file (default: $YANXIU_SCENARIO or winter-2023)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for accounts.csv and answers.json (default: none written)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="random seed (default: the scenario's seed)")
-    parser.add_argument("--password", default=None,
-                        help="the one password of every seeded account (default Yanxiu@2023)")
+    parser.add_argument(
+        "--teachers", type=int, required=True, help="number of teachers (administrators come on top)"
+    )
+    parser.add_argument(
+        "--database-url", help="SQLAlchemy URL (default: $YANXIU_DATABASE_URL or the server's SQLite file)"
+    )
+    parser.add_argument(
+        "--scenario", type=Path, help="scenario file (default: $YANXIU_SCENARIO or winter-2023)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for accounts.csv and answers.json (default: none written)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's seed)")
+    parser.add_argument(
+        "--password", default=None, help="the one password of every seeded account (default Yanxiu@2023)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
     db = Database(settings.database_url)
     print(f"seeding {args.teachers:,} teachers into {db.url.split('@')[-1]} (seed {seed})")
     try:
-        report = seed_platform(db, catalogue, settings, args.teachers, seed, args.out,
-                               password, say=print)
+        report = seed_platform(db, catalogue, settings, args.teachers, seed, args.out, password, say=print)
     except SeedError as exc:
         raise CommandError(str(exc)) from None
     finally:
