@@ -16,11 +16,12 @@ per transaction so that one bad job cannot fail its neighbours.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
+from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -30,23 +31,27 @@ from reference.errors import ApiError
 
 log = logging.getLogger("reference.committer")
 Job = Callable[[Session], Any]
+# Where an outcome goes: a Future of the event loop that awaits it.
+Item = tuple[Job, asyncio.AbstractEventLoop, asyncio.Future]
 
 
 class GroupCommitter:
     def __init__(self, db: Database, max_batch: int = 128) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[Job, Future]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self.batches = 0
         self.jobs = 0
 
-    def submit(self, job: Job) -> Future:
+    def submit(self, job: Job) -> asyncio.Future:
+        """Queue ``job``; await the returned future (from a coroutine) for its result."""
         if self._thread is None:
             self._start()
-        future: Future = Future()
-        self._queue.put((job, future))
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((job, loop, future))
         return future
 
     def _start(self) -> None:
@@ -66,30 +71,37 @@ class GroupCommitter:
             try:
                 self._commit(batch)
             except Exception:  # replay one by one: isolate the job that broke the batch
-                log.warning(
-                    "batch of %d failed; replaying jobs one by one", len(batch), exc_info=True
-                )
+                log.warning("batch of %d failed; replaying jobs one by one", len(batch), exc_info=True)
                 for item in batch:
                     self._commit([item])
 
-    def _commit(self, batch: list[tuple[Job, Future]]) -> None:
-        outcomes: list[tuple[Future, bool, Any]] = []
+    def _commit(self, batch: list[Item]) -> None:
+        outcomes: dict[asyncio.AbstractEventLoop, list] = defaultdict(list)
         try:
             with self.db.writer() as session:
-                for job, future in batch:
+                for job, loop, future in batch:
                     try:
-                        outcomes.append((future, True, job(session)))
+                        outcomes[loop].append((future, True, job(session)))
                     except ApiError as exc:
-                        outcomes.append((future, False, exc))
+                        outcomes[loop].append((future, False, exc))
                 session.commit()
         except Exception as exc:
             if len(batch) > 1:
                 raise
-            outcomes = [(batch[0][1], False, exc)]
+            _job, loop, future = batch[0]
+            outcomes = {loop: [(future, False, exc)]}
         self.batches += 1
         self.jobs += len(batch)
-        for future, ok, value in outcomes:
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        # One wake-up per event loop and batch, not one per job.
+        for loop, settled in outcomes.items():
+            loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
+    for future, ok, value in outcomes:
+        if future.cancelled():  # the client went away
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)

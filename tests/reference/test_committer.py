@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -32,12 +33,16 @@ def _add(n: int):
 
 def test_jobs_share_commits_and_each_gets_its_answer(db):
     committer = GroupCommitter(db)
-    gate = threading.Event()
-    blocker = committer.submit(lambda session: gate.wait(5))  # holds the writer thread
-    futures = [committer.submit(_add(n)) for n in range(50)]
-    gate.set()
-    assert blocker.result(5)
-    assert [f.result(5) for f in futures] == list(range(50))
+
+    async def scenario():
+        gate = threading.Event()
+        blocker = committer.submit(lambda session: gate.wait(5))  # holds the writer thread
+        futures = [committer.submit(_add(n)) for n in range(50)]
+        gate.set()
+        assert await blocker
+        return await asyncio.gather(*futures)
+
+    assert asyncio.run(scenario()) == list(range(50))
     assert committer.batches < 10  # the 50 waiting jobs went in one or a few commits
     with db.session(write=False) as session:
         assert session.scalar(select(func.count()).select_from(SmsMessage)) == 50
@@ -45,8 +50,6 @@ def test_jobs_share_commits_and_each_gets_its_answer(db):
 
 def test_a_refusal_or_a_failure_touches_only_its_own_job(db):
     committer = GroupCommitter(db)
-    gate = threading.Event()
-    committer.submit(lambda session: gate.wait(5))
 
     def refuse(session):
         raise ApiError(403, "no")
@@ -54,17 +57,15 @@ def test_a_refusal_or_a_failure_touches_only_its_own_job(db):
     def crash(session):
         raise RuntimeError("bug")
 
-    futures = [
-        committer.submit(_add(1)),
-        committer.submit(refuse),
-        committer.submit(crash),
-        committer.submit(_add(2)),
-    ]
-    gate.set()
-    assert futures[0].result(5) == 1 and futures[3].result(5) == 2
-    with pytest.raises(ApiError):
-        futures[1].result(5)
-    with pytest.raises(RuntimeError):
-        futures[2].result(5)
+    async def scenario():
+        gate = threading.Event()
+        committer.submit(lambda session: gate.wait(5))  # holds the writer: one batch follows
+        futures = [committer.submit(job) for job in (_add(1), refuse, crash, _add(2))]
+        gate.set()
+        return await asyncio.gather(*futures, return_exceptions=True)
+
+    added, refused, crashed, added_too = asyncio.run(scenario())
+    assert (added, added_too) == (1, 2)
+    assert isinstance(refused, ApiError) and isinstance(crashed, RuntimeError)
     with db.session(write=False) as session:
         assert session.scalar(select(func.count()).select_from(SmsMessage)) == 2
