@@ -17,6 +17,8 @@ deterministic), so a class's response is its own service plus the shared wait.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from sim import queueing as q
@@ -76,6 +78,7 @@ class PoolPerformance:
             offered = self.erlangs * MINUTE_S
             self.served_share = np.where(offered > 0, 1.0 - lost / offered, 1.0)
         self._fluid_minutes = np.flatnonzero(share > 0)
+        self._all = _Part.whole(self.load.size, self._waiting, self._fluid_minutes)
 
     # --- distribution of the response time -------------------------------------------------
 
@@ -91,33 +94,38 @@ class PoolPerformance:
         """P(response of class ``cls`` > x), per minute (``x`` has one entry per minute)."""
         return self._demand_tail(x, float(self.demand_s[cls]))
 
-    def _demand_tail(self, x: np.ndarray, d: float) -> np.ndarray:
-        if self.service == "exponential":
-            out = np.exp(-x / d)
-        else:
-            out = (x < d).astype(float)
+    def _bare_tail(self, x: np.ndarray, d: float) -> np.ndarray:
+        """P(S > x): the service alone, as in a minute where nobody waits."""
+        return np.exp(-x / d) if self.service == "exponential" else (x < d).astype(float)
+
+    def _demand_tail(self, x: np.ndarray, d: float, part: _Part | None = None) -> np.ndarray:
+        """P(wait + S > x) for service mean ``d``; ``x`` covers all minutes, or only those of
+        ``part``."""
+        part = part or self._all
+        out = self._bare_tail(x, d)
         # Only minutes where requests may wait differ from the bare service distribution.
-        i = self._waiting
+        i, full = part.waiting
         if i.size:
-            xi, pw, th = x[i], self.p_wait[i], self.theta[i]
+            xi, pw, th = x[i], self.p_wait[full], self.theta[full]
             if self.service == "exponential":
                 waited = pw * (q.exp_plus_exp_tail(xi, 1.0 / d, th) - out[i])
             else:
                 waited = np.where(xi < d, 0.0, pw * np.exp(-th * (xi - d)))
             out[i] += waited
-        j = self._fluid_minutes
+        j, full = part.fluid
         if j.size:
-            f = self.fluid_share[j]
-            fluid = _uniform_plus_service_tail(x[j], self.fluid_lo[j], self.fluid_hi[j], d,
-                                               self.service)
+            f = self.fluid_share[full]
+            fluid = _uniform_plus_service_tail(x[j], self.fluid_lo[full], self.fluid_hi[full],
+                                               d, self.service)
             out[j] = f * fluid + (1.0 - f) * out[j]
         return out
 
-    def tail(self, x: np.ndarray) -> np.ndarray:
+    def tail(self, x: np.ndarray, part: _Part | None = None) -> np.ndarray:
         """P(response > x) for a request drawn from the minute's mix of classes."""
+        weights = self._group_weights if part is None else self._group_weights[:, part.minutes]
         total = np.zeros(np.shape(x))
-        for d, weight in zip(self._group_demand, self._group_weights, strict=True):
-            total += weight * self._demand_tail(x, d)
+        for d, weight in zip(self._group_demand, weights, strict=True):
+            total += weight * self._demand_tail(x, d, part)
         return total
 
     def _lower(self, probability: float) -> float:
@@ -149,10 +157,19 @@ class PoolPerformance:
         if total <= 0 or len(self.demand_s) == 0:
             return 0.0
         upper = float(self._upper(probability, float(self.demand_s.max()))[weights > 0].max())
+        # Minutes where nobody waits are a plain mix of services: sum them once per demand.
+        special = np.union1d(self._all.waiting[1], self._all.fluid[1])
+        plain = np.ones(weights.size, bool)
+        plain[special] = False
+        mix = self._group_weights[:, plain] @ weights[plain]
+        part = _Part.of(special, self._all)
 
         def tail(x: np.ndarray) -> np.ndarray:
-            per_minute = self.tail(np.full(weights.shape, float(x)))
-            return np.asarray(float(weights @ per_minute) / total)
+            x = float(x)
+            bare = sum(m * float(self._bare_tail(np.asarray(x), d))
+                       for d, m in zip(self._group_demand, mix, strict=True))
+            busy = float(weights[special] @ self.tail(np.full(special.size, x), part))
+            return np.asarray((bare + busy) / total)
 
         return float(q.quantile(tail, probability, np.asarray(upper), self._lower(probability),
                                 PRECISION))
@@ -160,6 +177,28 @@ class PoolPerformance:
     def class_percentile_s(self, probability: float, cls: int) -> np.ndarray:
         upper = self._upper(probability, float(self.demand_s[cls]))
         return q.quantile(lambda x: self.class_tail(x, cls), probability, upper)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A subset of the minutes: their indices, and (position in the subset, minute index) of
+    those where requests wait (stationary) and of those with a fluid backlog."""
+
+    minutes: np.ndarray
+    waiting: tuple[np.ndarray, np.ndarray]
+    fluid: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def whole(cls, count: int, waiting: np.ndarray, fluid: np.ndarray) -> _Part:
+        return cls(np.arange(count), (waiting, waiting), (fluid, fluid))
+
+    @classmethod
+    def of(cls, minutes: np.ndarray, whole: _Part) -> _Part:
+        def located(full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            inside = np.isin(full, minutes)
+            return np.searchsorted(minutes, full[inside]), full[inside]
+
+        return cls(minutes, located(whole.waiting[1]), located(whole.fluid[1]))
 
 
 def _uniform_plus_service_tail(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, d: float,

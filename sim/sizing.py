@@ -22,6 +22,9 @@ from sim.tiers import PERCENTILES, BandwidthTier, Platform, PoolTier, TierSeries
 
 CANDIDATE_MINUTES = 5  # the mix matters, so the top few loads are sized, not just the top one
 TARGETS = ("p50_ms", "p95_ms", "p99_ms")
+# A minute with under one request a second is too thin for a latency percentile: a few slow
+# administrator requests alone would set its p95. Such minutes are not judged.
+JUDGED_RPS = 1.0
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,10 @@ class Capacity:
 class Compliance:
     tier: str
     targets: dict[str, float]  # the SLO's latency targets (ms)
-    worst: dict[str, float]  # the worst minute's value of each targeted percentile (ms)
-    compliant_minutes_share: float  # minutes meeting every latency target
+    worst: dict[str, float]  # the worst judged minute's value of each targeted percentile (ms)
+    compliant_minutes_share: float  # judged minutes meeting every latency target
+    compliant_requests_share: float  # the same weighted by the minutes' requests
+    judged_minutes: int  # minutes with at least JUDGED_RPS requests/s (pools; any load: links)
     max_utilisation: float  # peak offered utilisation of the run
     utilisation_ok: bool  # peak utilisation within the SLO's max_utilisation
 
@@ -138,14 +143,18 @@ def compliance(platform: Platform, series: TierSeries) -> dict[str, Compliance]:
             continue
         metrics = series[tier.name]
         targets = {k: getattr(tier.slo, k) for k in TARGETS if getattr(tier.slo, k) is not None}
-        ok = np.ones(metrics.utilisation.shape, bool)
+        judged = metrics.load >= (JUDGED_RPS if metrics.kind == "pool" else 1e-12)
+        ok = np.ones(int(judged.sum()), bool)
         for key, target in targets.items():
-            ok &= getattr(metrics, key) <= target
+            ok &= getattr(metrics, key)[judged] <= target
+        weights = metrics.load[judged]
         peak = float(metrics.utilisation.max(initial=0.0))
         out[tier.name] = Compliance(
             tier=tier.name, targets=targets,
-            worst={k: float(getattr(metrics, k).max(initial=0.0)) for k in targets},
+            worst={k: float(getattr(metrics, k)[judged].max(initial=0.0)) for k in targets},
             compliant_minutes_share=float(ok.mean()) if ok.size else 1.0,
+            compliant_requests_share=float(weights[ok].sum() / weights.sum()) if ok.size else 1.0,
+            judged_minutes=int(judged.sum()),
             max_utilisation=peak, utilisation_ok=peak <= tier.slo.max_utilisation)
     return out
 
@@ -162,10 +171,12 @@ def summary_sections(platform: Platform, rps: Mapping[str, np.ndarray], egress_g
         tier = series[name]
         overall = {k: tier.overall_ms(p) for k, p in PERCENTILES.items()}
         slo[name] = {"p95_ms": overall["p95_ms"], "target_p95_ms": report.targets.get("p95_ms"),
-                     "worst_minute_p95_ms": float(tier.p95_ms.max(initial=0.0)),
+                     "worst_minute_p95_ms": report.worst.get("p95_ms"),
                      "targets_ms": report.targets, "max_utilisation": report.max_utilisation,
                      "target_max_utilisation": platform.tier(name).slo.max_utilisation,
                      "compliant_minutes_share": report.compliant_minutes_share,
+                     "compliant_requests_share": report.compliant_requests_share,
+                     "judged_minutes": report.judged_minutes,
                      "compliant": report.compliant}
         for key, value in overall.items():
             metrics[f"{key[:3]}(latency.{name})"] = value

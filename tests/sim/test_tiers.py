@@ -115,3 +115,21 @@ def test_bad_rates_are_rejected_with_the_endpoint_named(smoke):
         platform.evaluate({"login": np.array([1.0, -1.0])}, np.zeros(2))
     with pytest.raises(ValueError, match="different shapes"):
         platform.evaluate({"login": np.ones(3), "heartbeat": np.ones(4)}, np.zeros(3))
+
+
+def test_run_wide_percentile_is_over_all_requests(smoke):
+    """overall_ms(p) solves sum_m rate_m·P_m(T > x) / sum_m rate_m = 1 - p (quiet minutes are
+    summed per demand in closed form; busy ones one by one: both must agree with brute force)."""
+    platform = Platform(smoke)
+    rng = np.random.default_rng(5)
+    rps = {name: rng.uniform(0, 10, 200) for name in platform.endpoints}
+    rps["login"][50:60] = 75.0  # busy and overloaded minutes among quiet ones
+    api = platform.evaluate(rps, np.zeros(200))["api"]
+    perf, weights = api.performance, api.load
+    def brute(x: float) -> float:
+        return float(weights @ perf.tail(np.full(200, x))) / weights.sum()
+
+    for p in (0.5, 0.95, 0.99):
+        x = api.overall_ms(p) / 1000  # precise to 1e-4 relative in time
+        assert brute(x * (1 - 2e-4)) > 1 - p >= brute(x * (1 + 2e-4))
+    assert api.p95_ms.min() < api.overall_ms(0.95) < api.p95_ms.max()
