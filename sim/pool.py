@@ -18,6 +18,7 @@ deterministic), so a class's response is its own service plus the shared wait.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -49,9 +50,9 @@ class PoolPerformance:
             moment2 = (self.weights * second * self.demand_s[:, None] ** 2).sum(axis=0)
             self.scv = np.where(self.load > 0, moment2 / self.mean_s**2 - 1.0, 1.0)
         # Endpoints with the same demand behave alike: the mix's tail sums over demands.
-        self._group_demand, group = np.unique(self.demand_s, return_inverse=True)
-        self._group_weights = np.array([self.weights[group == g].sum(axis=0)
-                                        for g in range(self._group_demand.size)])
+        self._group_demand, group = _groups(tuple(self.demand_s.tolist()))
+        self._group_weights = np.array([self.weights[members].sum(axis=0) for members in group])
+        self._mean_wait = None
         self._stationary()
         self._fluid(backlog_s)
 
@@ -83,6 +84,11 @@ class PoolPerformance:
     # --- distribution of the response time -------------------------------------------------
 
     def mean_wait_s(self) -> np.ndarray:
+        if self._mean_wait is None:
+            self._mean_wait = self._compute_mean_wait()
+        return self._mean_wait
+
+    def _compute_mean_wait(self) -> np.ndarray:
         fluid = 0.5 * (self.fluid_lo + self.fluid_hi)
         stationary = np.where(self.fluid_share < 1.0, self.stationary_wait_s, 0.0)
         return self.fluid_share * fluid + (1.0 - self.fluid_share) * stationary
@@ -177,6 +183,13 @@ class PoolPerformance:
     def class_percentile_s(self, probability: float, cls: int) -> np.ndarray:
         upper = self._upper(probability, float(self.demand_s[cls]))
         return q.quantile(lambda x: self.class_tail(x, cls), probability, upper)
+
+
+@lru_cache(maxsize=64)
+def _groups(demands: tuple[float, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Distinct demands and the classes of each (cached: a tier's demands never change)."""
+    values, inverse = np.unique(np.array(demands), return_inverse=True)
+    return values, [np.flatnonzero(inverse == g) for g in range(values.size)]
 
 
 @dataclass(frozen=True)

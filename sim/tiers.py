@@ -225,6 +225,7 @@ class PlatformState:
     def __init__(self, platform: Platform, perfs: dict) -> None:
         self._platform = platform
         self._perfs = perfs
+        self._leg_cache: dict[str, list[tuple[PoolPerformance, int]]] = {}
 
     def utilisation(self, tier: str) -> float:
         return float(self._perfs[tier].utilisation[0])
@@ -234,6 +235,8 @@ class PlatformState:
 
     def _legs(self, endpoint: str) -> list[tuple[PoolPerformance, int]]:
         """(pool performance, class index) for every pool tier the endpoint uses."""
+        if endpoint in self._leg_cache:
+            return self._leg_cache[endpoint]
         index = self._platform._index[endpoint]
         legs = []
         for perf in self._perfs.values():
@@ -241,6 +244,7 @@ class PlatformState:
                 hit = np.flatnonzero(perf.index == index)
                 if hit.size:
                     legs.append((perf, int(hit[0])))
+        self._leg_cache[endpoint] = legs
         return legs
 
     def response_s(self, endpoint: str) -> float:
