@@ -15,3 +15,19 @@ def model_results(tmp_path_factory):
 @pytest.fixture(scope="session")
 def loadtest_results(tmp_path_factory, model_results):
     return write_loadtest_results(tmp_path_factory.mktemp("results") / "loadtest", model_results)
+
+
+@pytest.fixture(scope="session")
+def model_report(tmp_path_factory, model_results):
+    """The model report in English and Chinese, built once: {lang: page}."""
+    from report.build import build_report
+
+    out = tmp_path_factory.mktemp("reports")
+    return {lang: build_report(model_results, lang, out / lang / "report.html") for lang in ("en", "zh")}
+
+
+@pytest.fixture(scope="session")
+def loadtest_report(tmp_path_factory, loadtest_results):
+    from report.build import build_report
+
+    return build_report(loadtest_results, "en", tmp_path_factory.mktemp("reports") / "lt" / "report.html")
