@@ -1,7 +1,8 @@
 """The campaign clock: "now" as the campaign sees it.
 
 With ``clock_start`` set, the server's start (``clock_origin``, Unix seconds, shared by all
-workers) maps to that campaign instant and time then runs at the real rate, so a load test
+workers) maps to that campaign instant and time then runs at the real rate (or `clock_rate`
+times faster, for a compressed replay), so a load test
 can replay a stretch of the 2023 window today. Without it the clock is real time.
 """
 
@@ -13,16 +14,17 @@ from zoneinfo import ZoneInfo
 
 
 class Clock:
-    def __init__(self, start: dt.datetime | None, origin: float, zone: ZoneInfo) -> None:
+    def __init__(self, start: dt.datetime | None, origin: float, zone: ZoneInfo, rate: float = 1.0) -> None:
         if start is not None and start.tzinfo is None:
             start = start.replace(tzinfo=zone)
         self.start = start
         self.origin = origin
+        self.rate = rate  # campaign seconds per real second (a compressed load-test replay)
 
     def now(self) -> dt.datetime:
         if self.start is None:
             return dt.datetime.now(dt.UTC)
-        return self.start + dt.timedelta(seconds=time.time() - self.origin)
+        return self.start + dt.timedelta(seconds=(time.time() - self.origin) * self.rate)
 
 
 class FixedClock(Clock):

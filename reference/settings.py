@@ -35,6 +35,10 @@ class Settings(BaseModel):
     # (naive = campaign-local time)
     clock_start: dt.datetime | None = None
     clock_origin: float = Field(default_factory=time.time)
+    # Campaign seconds per real second once clock_start is set: a load test that replays a
+    # stretch compressed N times runs the campaign clock N times faster, so study time,
+    # test unlocks and SMS limits stay consistent with the replay (yanxiu loadtest sets it).
+    clock_rate: float = Field(default=1.0, gt=0, le=100_000)
     token_ttl_s: int = Field(default=7 * 86400, gt=0)
     # OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): ~20-30 ms per hash on one core
     # here, close to the platform's assumed login cost; the library default (64 MiB, 3 passes,
