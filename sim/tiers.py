@@ -149,6 +149,13 @@ class BandwidthTier(Tier):
         return BandwidthPerformance(load, self.capacity_gbps, self.rates_kbps, self.shares)
 
 
+def _egress(values) -> np.ndarray:
+    egress = np.asarray(values, float)
+    if np.any(egress < 0) or not np.all(np.isfinite(egress)):
+        raise ValueError("egress_gbps: must be finite and non-negative")
+    return egress
+
+
 def build_tiers(scenario: sc.Scenario) -> list[Tier]:
     platform = scenario.platform
     slos = scenario.service_levels.tiers
@@ -200,7 +207,7 @@ class Platform:
     def evaluate(self, rps: Mapping[str, np.ndarray], egress_gbps: np.ndarray) -> TierSeries:
         """Per-minute figures of every tier over a whole run (backlog carried minute to minute)."""
         matrix = self.matrix(rps, np.size(egress_gbps))
-        egress = np.broadcast_to(np.asarray(egress_gbps, float), matrix.shape[1:])
+        egress = np.broadcast_to(_egress(egress_gbps), matrix.shape[1:])
         return TierSeries({t.name: t.evaluate(matrix, egress) for t in self.tiers})
 
     def state(self, rps: Mapping[str, float], egress_gbps: float,
@@ -211,7 +218,7 @@ class Platform:
         overload into this minute; without it the minute starts with empty queues.
         """
         matrix = self.matrix(rps)
-        egress = np.atleast_1d(np.asarray(egress_gbps, float))
+        egress = np.atleast_1d(_egress(egress_gbps))
         perfs = {}
         for tier in self.tiers:
             carried = previous.backlog_s(tier.name) if previous is not None else 0.0

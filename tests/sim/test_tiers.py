@@ -113,6 +113,8 @@ def test_bad_rates_are_rejected_with_the_endpoint_named(smoke):
         platform.evaluate({"nope": np.ones(3)}, np.zeros(3))
     with pytest.raises(ValueError, match="rps.login: rates must be finite"):
         platform.evaluate({"login": np.array([1.0, -1.0])}, np.zeros(2))
+    with pytest.raises(ValueError, match="egress_gbps: must be finite"):
+        platform.evaluate({"login": np.ones(2)}, np.array([1.0, np.nan]))
     with pytest.raises(ValueError, match="different shapes"):
         platform.evaluate({"login": np.ones(3), "heartbeat": np.ones(4)}, np.zeros(3))
 
@@ -133,3 +135,11 @@ def test_run_wide_percentile_is_over_all_requests(smoke):
         x = api.overall_ms(p) / 1000  # precise to 1e-4 relative in time
         assert brute(x * (1 - 2e-4)) > 1 - p >= brute(x * (1 + 2e-4))
     assert api.p95_ms.min() < api.overall_ms(0.95) < api.p95_ms.max()
+
+
+def test_an_idle_run_is_all_zeros(smoke):
+    series = Platform(smoke).evaluate({}, np.zeros(3))
+    for name in series:
+        for values in series.columns().values():
+            assert np.all(values == 0.0)
+        assert series[name].overall_ms(0.95) == 0.0
