@@ -15,8 +15,10 @@ afterwards with NumPy.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import simpy
@@ -242,6 +244,26 @@ class WorkloadResult:
         return {"kind": "workload", "scenario": self.scenario, "seed": self.seed,
                 "endpoint": self.endpoint, "rate_per_s": self.rate_per_s,
                 "replications": self.replications, "tiers": tiers}
+
+
+def write_workload(result: WorkloadResult, out_dir: str | Path) -> Path:
+    """Write a workload run's ``summary.json`` and ``replications.csv`` (one row per
+    replication and tier, every measured figure) into ``out_dir``; returns the summary path."""
+    import csv
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fields = [f.name for f in dataclasses.fields(TierStats)]
+    with (out / "replications.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["replication", "tier", *fields])
+        for i, run in enumerate(result.runs):
+            for tier, stats in run.items():
+                writer.writerow([i, tier, *(getattr(stats, f) for f in fields)])
+    path = out / "summary.json"
+    path.write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def analytic(scenario: sc.Scenario, rps: Mapping[str, float], endpoint: str | None = None

@@ -148,14 +148,19 @@ def test_workload_mode_needs_a_workload_section(smoke):
         run_workload(smoke)
 
 
-def test_workload_summary_is_json_ready():
+def test_workload_summary_is_written_as_json_and_csv(tmp_path):
+    import csv
     import json
 
+    from sim.requestsim import write_workload
+
     scenario = _shortened(load_scenario(SCENARIOS / "erlang-mm1-rho50.yaml"), 0.05)
-    summary = run_workload(scenario, seed=1, replications=3).summary()
-    text = json.dumps(summary)
+    result = run_workload(scenario, seed=1, replications=3)
+    summary = json.loads(write_workload(result, tmp_path / "out").read_text())
     assert summary["kind"] == "workload" and "mean_wait_s" in summary["tiers"]["server"]
-    assert json.loads(text)["tiers"]["server"]["utilisation"]["theory"] == pytest.approx(0.5)
+    assert summary["tiers"]["server"]["utilisation"]["theory"] == pytest.approx(0.5)
+    rows = list(csv.DictReader((tmp_path / "out" / "replications.csv").open()))
+    assert len(rows) == 3 and float(rows[0]["utilisation"]) == result.runs[0]["server"].utilisation
 
 
 def test_control_variate_interval_is_a_regression_interval():
