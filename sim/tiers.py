@@ -42,7 +42,7 @@ class TierMetrics:
     p50_ms: np.ndarray  # response-time percentiles (wait + service; bandwidth: rebuffering)
     p95_ms: np.ndarray
     p99_ms: np.ndarray
-    served_share: np.ndarray  # bandwidth: viewers at full bitrate; pools: 1 (they queue)
+    served_share: np.ndarray  # bandwidth: viewers at full bitrate; pools: not given up
     backlog_s: np.ndarray  # fluid backlog wait at the end of the minute (pools)
     performance: object = field(default=None, repr=False, compare=False)
 
