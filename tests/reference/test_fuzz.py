@@ -25,9 +25,9 @@ SLOW_EXAMPLES = 150
 
 
 class Fuzzed:
-    """An app on a fresh SQLite file with a school, an enrolled teacher and a school admin."""
+    """An app on a fresh database with a school, an enrolled teacher and a school admin."""
 
-    def __init__(self, tmp_path) -> None:
+    def __init__(self, database_url: str) -> None:
         from fastapi.testclient import TestClient
 
         from reference.clock import FixedClock
@@ -36,7 +36,7 @@ class Fuzzed:
         from tests.reference.conftest import Platform
 
         settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'fuzz.sqlite'}",
+            database_url=database_url,
             scenario=SMOKE,
             secret=SECRET,
             argon2_time_cost=1,
@@ -66,24 +66,52 @@ class Fuzzed:
         self.app.state.yanxiu.db.dispose()
 
 
-@pytest.fixture
-def fuzzed(tmp_path):
-    target = Fuzzed(tmp_path)
+def _fuzzed(url: str):
+    target = Fuzzed(url)
     yield target
     target.close()
     print(f"\nfuzzed {target.calls} requests; statuses {sorted(target.statuses.items())}")
 
 
 @pytest.fixture
-def api_schema(fuzzed, request):
+def fuzzed(tmp_path):
+    yield from _fuzzed(f"sqlite:///{tmp_path / 'fuzz.sqlite'}")
+
+
+@pytest.fixture
+def fuzzed_pg(postgres_url):
+    from reference.db import Database
+    from reference.models import Base
+
+    db = Database(postgres_url)
+    Base.metadata.create_all(db.engine)
+    with db.engine.begin() as conn:
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    db.dispose()
+    yield from _fuzzed(postgres_url)
+
+
+def _openapi(target: Fuzzed, request):
     # schemathesis 4.32's lazy loader renames the test node through ``_nodeid``, an attribute
     # pytest 9 no longer has; give it one.
     if not hasattr(request.node, "_nodeid"):
         request.node._nodeid = request.node.nodeid
-    return schemathesis.openapi.from_asgi("/openapi.json", fuzzed.app)
+    return schemathesis.openapi.from_asgi("/openapi.json", target.app)
+
+
+@pytest.fixture
+def api_schema(fuzzed, request):
+    return _openapi(fuzzed, request)
+
+
+@pytest.fixture
+def api_schema_pg(fuzzed_pg, request):
+    return _openapi(fuzzed_pg, request)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+schema_pg = schemathesis.pytest.from_fixture("api_schema_pg")
 
 
 def _check(fuzzed: Fuzzed, case) -> None:
@@ -120,6 +148,19 @@ def test_no_5xx_on_any_endpoint(case, fuzzed):
 )
 def test_no_5xx_on_any_endpoint_long(case, fuzzed):
     _check(fuzzed, case)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@schema_pg.parametrize()
+@hypothesis.settings(
+    max_examples=SLOW_EXAMPLES // 3,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+def test_no_5xx_on_any_endpoint_postgres(case, fuzzed_pg):
+    _check(fuzzed_pg, case)
 
 
 # --- hand-written boundary cases ------------------------------------------------------------
@@ -168,7 +209,7 @@ RAW_BODIES = [
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
     """One target for the read-only boundary cases (building one costs ~0.3 s)."""
-    target = Fuzzed(tmp_path_factory.mktemp("boundary"))
+    target = Fuzzed(f"sqlite:///{tmp_path_factory.mktemp('boundary') / 'fuzz.sqlite'}")
     yield target
     target.close()
 
