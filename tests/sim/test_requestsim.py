@@ -99,8 +99,8 @@ def test_analytic_minute_agrees_with_request_level(smoke):
 
     Tolerances (mixed request classes, so the analytic wait is the Allen-Cunneen
     approximation, and the database sees the api's departures rather than Poisson arrivals):
-    utilisation 2%, mean response 15%, p95 20% (the approximation overestimates a mixed pool's
-    wait, here by ~10-15% of the response: conservative for sizing). The single-server SMS
+    utilisation 2%, mean response 15%, p95 20% (measured: the api's mean response is 8-15%
+    above request level, the database's p95 within ~6%). The single-server SMS
     gateway sees only ~2,700 requests in the run, so its utilisation is compared at 5% and its
     latency not.
     """
