@@ -15,8 +15,12 @@ class GateError(ValueError):
 @dataclass(frozen=True)
 class Outcome:
     threshold: Threshold
-    actual: float
+    actual: float | None  # None: skipped, the results have no such metric (--allow-missing)
     passed: bool
+
+    @property
+    def skipped(self) -> bool:
+        return self.actual is None
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,15 @@ def _number(metrics: dict, key: str) -> float | None:
     return float(value)
 
 
-def evaluate(thresholds: list[Threshold], metrics: dict) -> list[Outcome]:
-    """One outcome per threshold; an unknown or non-numeric metric is a GateError."""
+def evaluate(thresholds: list[Threshold], metrics: dict, allow_missing: bool = False) -> list[Outcome]:
+    """One outcome per threshold; an unknown metric is a GateError unless ``allow_missing``
+    (then the threshold is skipped: one scenario's list may cover model and load-test
+    metrics); a non-numeric one always is."""
     outcomes = []
     for i, threshold in enumerate(thresholds):
+        if threshold.metric not in metrics and allow_missing:
+            outcomes.append(Outcome(threshold, None, True))
+            continue
         if threshold.metric not in metrics:
             known = ", ".join(sorted(metrics)) or "none"
             raise GateError(
@@ -76,7 +85,7 @@ def compare(current: dict, baseline: dict, max_regression: float) -> list[Regres
         now, before = _number(current, metric), _number(baseline, metric)
         if sign is None or now is None or before is None or math.isnan(now) or math.isnan(before):
             continue
-        worse_by = sign * (now - before)
+        worse_by = sign * (now - before) + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
         if before != 0:
             change = worse_by / abs(before)
         else:

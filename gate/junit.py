@@ -9,9 +9,12 @@ from gate.evaluate import Outcome, Regression
 from gate.expr import format_value
 
 
-def _case(suite: ET.Element, classname: str, name: str, failure: str | None, output: str) -> None:
+def _case(suite: ET.Element, classname: str, name: str, failure: str | None, output: str,
+          skipped: bool = False) -> None:
     case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
-    if failure is not None:
+    if skipped:
+        ET.SubElement(case, "skipped", message=output)
+    elif failure is not None:
         ET.SubElement(case, "failure", message=failure, type="breach").text = failure
     ET.SubElement(case, "system-out").text = output
 
@@ -20,10 +23,14 @@ def build(outcomes: list[Outcome], regressions: list[Regression], results: str,
           max_regression: float | None) -> ET.ElementTree:
     failures = sum(not o.passed for o in outcomes) + sum(r.regressed for r in regressions)
     tests = len(outcomes) + len(regressions)
+    skipped = sum(o.skipped for o in outcomes)
     root = ET.Element("testsuites", name="yanxiu check", tests=str(tests), failures=str(failures))
     suite = ET.SubElement(root, "testsuite", name=f"yanxiu check {results}", tests=str(tests),
-                          failures=str(failures), errors="0", skipped="0", time="0")
+                          failures=str(failures), errors="0", skipped=str(skipped), time="0")
     for o in outcomes:
+        if o.skipped:
+            _case(suite, "thresholds", o.threshold.text, None, f"no metric {o.threshold.metric}", True)
+            continue
         actual = format_value(o.actual, o.threshold.unit)
         text = f"{o.threshold.metric} = {actual}"
         _case(suite, "thresholds", o.threshold.text, None if o.passed else f"breach: {text}", text)

@@ -51,12 +51,13 @@ def _model_parts(data: ModelResults, t: Labels) -> tuple[str, str, list, list]:
 
 
 def _loadtest_parts(data: LoadtestResults, t: Labels) -> tuple[str, str, list, list]:
-    from report.loadtest_charts import shared_metrics
+    from report.loadtest_charts import predicted_rates, shared_metrics
 
     s = data.summary
     meta = (f"{data.folder} · host {s.get('host', '–')} · {headline.number(s.get('duration_s'))} s · "
             f"compress {s.get('compress', '–')} · scale {s.get('scale', '–')}")
-    both = headline.model_table(shared_metrics(data), t)
+    rates = [(f"req/s {name}", model, measured) for name, model, measured in predicted_rates(data)]
+    both = headline.model_table(rates + shared_metrics(data), t)
     tables = [x for x in (headline.endpoints_table(data, t), both) if x]
     return t("title_loadtest", name=data.folder.name), meta, headline.loadtest_cards(data, t), tables
 

@@ -39,6 +39,9 @@ class LoadtestResults:
     arrivals: dict[str, np.ndarray]
     model: dict | None  # the model run's summary.json, when named and present
     notes: list[str] = field(default_factory=list)
+    # The model's requests/s for the replayed stretch at test scale (scale x compress), on the
+    # test's clock: {"elapsed_s": ..., "rps.<endpoint>": ..., "rps.total": ...}.
+    prediction: dict[str, np.ndarray] | None = None
 
 
 def _lines(path: Path) -> list[str]:
@@ -149,7 +152,34 @@ def load_loadtest(folder: Path, summary: dict) -> LoadtestResults:
     except CommandError as exc:
         arrivals = {}
         notes.append(str(exc))
-    return LoadtestResults(folder, summary, history, arrivals, _model_summary(summary, notes), notes)
+    model = _model_summary(summary, notes)
+    prediction = _prediction(summary, notes) if model else None
+    return LoadtestResults(folder, summary, history, arrivals, model, notes, prediction)
+
+
+def _prediction(summary: dict, notes: list[str]) -> dict[str, np.ndarray] | None:
+    """The replayed stretch of the model's time series, at the test's rate and clock
+    (loadtests.plan: each model minute lasts 60/compress s and carries scale x the arrivals)."""
+    first, compress, scale = (summary.get(k) for k in ("stretch_first_minute", "compress", "scale"))
+    duration = summary.get("duration_s")
+    if not (isinstance(first, str) and all(isinstance(v, int | float) and v > 0
+                                            for v in (compress, scale, duration))):
+        notes.append("summary.json lacks stretch_first_minute/compress/scale/duration_s: no prediction drawn")
+        return None
+    try:
+        times, series = _read_timeseries(Path(summary["model_results"]) / "timeseries.csv")
+    except CommandError as exc:
+        notes.append(f"no model prediction: {exc}")
+        return None
+    start = np.datetime64(first.strip()[:16], "m")
+    minutes = int(np.ceil(duration * compress / 60.0))
+    keep = (times >= start) & (times < start + np.timedelta64(minutes, "m"))
+    if not keep.any():
+        notes.append(f"the model's time series does not cover the stretch from {first}")
+        return None
+    out = {k: v[keep] * scale * compress for k, v in series.items() if k.startswith("rps.")}
+    out["elapsed_s"] = (times[keep] - start).astype(float) * 60.0 / compress
+    return out
 
 
 def load(folder: str | Path) -> ModelResults | LoadtestResults:

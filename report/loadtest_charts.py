@@ -20,6 +20,9 @@ def throughput(data: LoadtestResults, t: Labels) -> Figure | None:
     ax.plot(h["elapsed_s"], h["Requests/s"], lw=1.2, label=t("requests_per_s"))
     ax.plot(h["elapsed_s"], h.get("Failures/s", np.zeros_like(h["elapsed_s"])), lw=1.2, color="#d62728",
             label=t("failures_per_s"))
+    if data.prediction is not None and "rps.total" in data.prediction:
+        ax.plot(data.prediction["elapsed_s"], data.prediction["rps.total"], drawstyle="steps-post", lw=1.2,
+                ls="--", color="#ff7f0e", label=t("model"))
     ax.set(title=t("lt_throughput"), xlabel=t("elapsed"), ylabel=t("requests_per_s"))
     ax.set_ylim(bottom=0)
     handles, labels = ax.get_legend_handles_labels()
@@ -64,31 +67,47 @@ def arrivals(data: LoadtestResults, t: Labels) -> Figure | None:
 
 
 def shared_metrics(data: LoadtestResults) -> list[tuple[str, float, float]]:
-    """(metric, model, measured) for every numeric metric both summaries have."""
+    """(metric, model, measured) for numeric metrics both summaries have, except request
+    rates: the model's are full-scale over the whole run (see predicted_rates instead)."""
     if not data.model:
         return []
     model, measured = data.model.get("metrics") or {}, data.summary.get("metrics") or {}
     rows = []
     for key in sorted(set(model) & set(measured)):
         a, b = model[key], measured[key]
+        if key.startswith(("mean(rps.", "peak(rps.")):
+            continue
         if all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
             rows.append((key, float(a), float(b)))
     return rows
 
 
+def predicted_rates(data: LoadtestResults) -> list[tuple[str, float, float]]:
+    """(endpoint, model's mean requests/s over the stretch at test scale, measured)."""
+    if data.prediction is None:
+        return []
+    rows = []
+    for name, figures in (data.summary.get("endpoints") or {}).items():
+        predicted = data.prediction.get(f"rps.{name}")
+        measured = figures.get("rps") if isinstance(figures, dict) else None
+        if predicted is not None and len(predicted) and isinstance(measured, int | float):
+            rows.append((name, float(np.mean(predicted)), float(measured)))
+    return rows
+
+
 def model_vs_measured(data: LoadtestResults, t: Labels) -> Figure | None:
-    """Latency metrics side by side (one unit, ms); the page lists every shared metric."""
-    rows = [row for row in shared_metrics(data) if "(latency." in row[0]]
+    """Requests/s per endpoint, the model's prediction beside the measurement."""
+    rows = predicted_rates(data)
     if not rows:
         return None
     fig = Figure(figsize=(9, 0.45 * len(rows) + 1.6), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(rows))
-    ax.barh(y - 0.2, [r[1] for r in rows], 0.4, color="#9ecae1", label=t("model"))
+    ax.barh(y - 0.2, [r[1] for r in rows], 0.4, color="#f5b971", label=t("model"))
     ax.barh(y + 0.2, [r[2] for r in rows], 0.4, color="#08519c", label=t("measured"))
     ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
     ax.invert_yaxis()
-    ax.set(title=t("lt_model"), xlabel=t("latency_ms"))
+    ax.set(title=t("lt_model"), xlabel=t("requests_per_s"))
     ax.legend(fontsize=8)
     return fig
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from report.data import ModelResults
 from report.i18n import Labels
@@ -162,12 +162,14 @@ def latency(data: ModelResults, t: Labels) -> Figure | None:
             key = f"tier.{tier}.{p}_ms"
             if key in data.series:
                 hours, peak = hourly(data.times, data.series[key])
-                ax.plot(hours.astype("datetime64[m]"), np.maximum(peak, 1e-3), lw=0.8, color=color, label=p)
+                # a minute without requests has no latency: a gap, not a drop to zero
+                ax.plot(hours.astype("datetime64[m]"), np.where(peak > 0, peak, np.nan), lw=0.8, color=color,
+                        label=p)
         slo = data.scenario.service_levels.tiers.get(tier) if data.scenario else None
         if slo is not None and slo.p95_ms:
             ax.axhline(slo.p95_ms, color="#ff7f0e", ls=":", lw=1, label=f"p95 SLO {slo.p95_ms:g} ms")
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_ylabel(t("latency_ms"))
         ax.set_title(tier, fontsize=9, loc="left")

@@ -129,3 +129,24 @@ def test_junit_xml_has_one_testcase_per_check(passing, tmp_path):
     assert len(regressions) == len(json.loads((passing / "summary.json").read_text())["metrics"])
     assert int(suite.get("tests")) == len(cases) and int(suite.get("failures")) == 2
     assert root.get("failures") == "2"
+
+
+def test_load_test_results_are_gated_alike(passing, scenario_with, tmp_path, capsys):
+    from tests.report.builder import write_loadtest_results
+
+    measured = write_loadtest_results(tmp_path / "lt", passing)
+    both = scenario_with(["p95(latency.all) < 300ms", "rate(errors) < 1%", "share(certified) > 90%"])
+    assert main(["check", str(measured), "--scenario", str(both)]) == 2
+    assert "thresholds[2] 'share(certified) > 90%': no metric" in capsys.readouterr().err
+    report = tmp_path / "gate.xml"
+    argv = ["check", str(measured), "--scenario", str(both), "--allow-missing", "--junit", str(report)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "pass  p95(latency.all) < 300ms" in out and "actual 57ms" in out
+    assert "skip  share(certified) > 90%" in out and "2 of 2 checks pass, 1 skipped" in out
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite.get("skipped") == "1" and suite.get("failures") == "0"
+    skipped = [c.get("name") for c in suite.findall("testcase") if c.find("skipped") is not None]
+    assert skipped == ["share(certified) > 90%"]
+    strict = scenario_with(["p95(latency.all) < 50ms"], name="strict.yaml")
+    assert main(["check", str(measured), "--scenario", str(strict)]) == 1

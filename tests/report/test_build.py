@@ -73,8 +73,10 @@ def test_loadtest_report(loadtest_report):
     assert set(_images(html)) == {"loadtest_throughput", "loadtest_latency", "loadtest_arrivals",
                                   "loadtest_model"}
     assert "Model prediction vs measurement" in html
-    assert "<td>p95(latency.api)</td><td>60.3</td><td>61</td>" in html
     assert "<td>heartbeat</td>" in html
+    # the model's rate for the stretch (x scale x compress) beside the measured one (0.97 of it)
+    assert re.search(r"<td>req/s heartbeat</td><td>[0-9.]+</td><td>[0-9.]+</td><td>0\.97×</td>", html)
+    assert "<td>rate(errors)</td>" in html  # a metric both summaries have
 
 
 def test_report_command_prints_the_path(model_results, tmp_path, capsys, monkeypatch):

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-regression", metavar="PCT", default="10%",
                         help="how much worse than the baseline a metric may get (default 10%%)")
     parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="skip thresholds on metrics these results do not have (e.g. model-only "
+                             "metrics when checking a load test) instead of failing with exit 2")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         limit = parse_fraction(args.max_regression)
         summary = load_summary(args.results)
         scenario = load_scenario(scenario_path(summary, args.results, args.scenario))
-        outcomes = evaluate(parse_all(scenario.thresholds), summary["metrics"])
+        outcomes = evaluate(parse_all(scenario.thresholds), summary["metrics"], args.allow_missing)
         regressions = []
         if args.baseline:
             regressions = compare(summary["metrics"], load_summary(args.baseline)["metrics"], limit)
@@ -53,6 +56,10 @@ def render(outcomes: list, regressions: list, limit: float, scenario: str, resul
         lines.append("  (the scenario has no thresholds)")
     width = max((len(o.threshold.text) for o in outcomes), default=10)
     for o in outcomes:
+        if o.skipped:
+            missing = f"no metric {o.threshold.metric} in these results"
+            lines.append(f"  skip  {o.threshold.text:<{width}}  {missing}")
+            continue
         verdict = "pass" if o.passed else "FAIL"
         actual = format_value(o.actual, o.threshold.unit)
         lines.append(f"  {verdict:<4}  {o.threshold.text:<{width}}  actual {actual}")
@@ -64,6 +71,8 @@ def render(outcomes: list, regressions: list, limit: float, scenario: str, resul
             lines.append(f"  {verdict:<4}  {r.metric:<{width}}  baseline {r.baseline:<12.6g} "
                          f"now {r.current:<12.6g} worse by {r.change:+.1%}")
     breaches = sum(not o.passed for o in outcomes) + sum(r.regressed for r in regressions)
-    checks = len(outcomes) + len(regressions)
-    lines.append(f"{checks - breaches} of {checks} checks pass" + ("" if not breaches else "; GATE FAILS"))
+    skipped = sum(o.skipped for o in outcomes)
+    checks = len(outcomes) + len(regressions) - skipped
+    lines.append(f"{checks - breaches} of {checks} checks pass" + (f", {skipped} skipped" if skipped else "")
+                 + ("" if not breaches else "; GATE FAILS"))
     return "\n".join(lines)
