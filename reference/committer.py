@@ -7,7 +7,8 @@ back off for whole milliseconds. Instead each worker process has one writer thre
 handlers queue a job (a function of a Session) and await its future; the thread takes all
 jobs waiting, runs them in one transaction, commits once, and only then resolves the futures.
 An answered request is therefore still a committed one (durability is unchanged); the fsync
-is shared by the batch. PostgreSQL benefits the same way (fewer WAL flushes).
+is shared by the batch. The thread lingers up to 1 ms after a batch's first job for more.
+PostgreSQL benefits the same way (fewer WAL flushes).
 
 A job that raises ``ApiError`` has refused before writing anything (the heartbeat checks first),
 so only its own future fails. Any other error aborts the batch, which is then replayed one job
@@ -20,6 +21,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -36,9 +38,10 @@ Item = tuple[Job, asyncio.AbstractEventLoop, asyncio.Future]
 
 
 class GroupCommitter:
-    def __init__(self, db: Database, max_batch: int = 128) -> None:
+    def __init__(self, db: Database, max_batch: int = 128, linger_s: float = 0.001) -> None:
         self.db = db
         self.max_batch = max_batch
+        self.linger_s = linger_s
         self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -63,9 +66,13 @@ class GroupCommitter:
     def _loop(self) -> None:
         while True:
             batch = [self._queue.get()]
+            # Linger a moment for the requests already on their way: measured here, 1 ms
+            # doubles the batch at 16 concurrent players and halves the CPU per heartbeat,
+            # for 1 ms more latency on a request sent every 20-600 s.
+            deadline = time.monotonic() + self.linger_s
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             try:
