@@ -3,7 +3,7 @@ by side with a hello-world endpoint on the same server (same uvicorn, FastAPI, w
 middleware), driven by wrk from a separate process over loopback; then where the time goes
 (py-spy samples of the workers during a heartbeat run, grouped by layer).
 
-    .venv/bin/python bench/bench_reference.py [--workers 2] [--duration 10] [--connections 16]
+    .venv/bin/python bench/bench_reference.py [--workers N] [--rounds 3] [--duration 5] [--connections 16]
 
 Needs wrk (Debian: apt-get install -y wrk) and, for the profile, py-spy (pip). Every run is
 bounded by --duration; traffic goes to 127.0.0.1 only. Prints figures, asserts nothing.
@@ -248,7 +248,9 @@ def profile(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="uvicorn workers (default: one per CPU)"
+    )
     parser.add_argument("--duration", type=int, default=5, help="seconds per endpoint and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--connections", type=int, default=16)
