@@ -62,8 +62,17 @@ class Api:
             if resp.status_code in expected:
                 resp.success()
                 return None
-            resp.failure(f"{endpoint}: HTTP {resp.status_code}")
+            resp.failure(f"{endpoint}: HTTP {resp.status_code}{_detail(resp)}")
             return None
+
+
+def _detail(resp) -> str:
+    """The answer's ``detail`` (docs/api.md errors), cut short, for Locust's failures table."""
+    try:
+        detail = resp.json().get("detail") if resp.content else None
+    except (ValueError, AttributeError):
+        detail = None
+    return f": {str(detail)[:80]}" if detail else ""
 
 
 class Session(FastHttpUser):

@@ -11,11 +11,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+AUTO_SCALE_TEACHERS = 20_000
 DEFAULTS = {
     "scenario": "scenarios/smoke.yaml",
     "stretch": "peak-hour",
     "compress": 60.0,
-    "scale": 0.01,
+    "scale": "auto",
     "sms_code": "246810",
     "arrival_process": "deterministic",
     "bin_seconds": 10.0,
@@ -38,8 +39,9 @@ def add_arguments(parser) -> None:
            help="peak-day, peak-hour, window, a date or a range A..B (default %(default)s)")
     option("--compress", type=float, default=DEFAULTS["compress"],
            help="time compression: one model minute lasts 60/compress s (default %(default)s)")
-    option("--scale", type=float, default=DEFAULTS["scale"],
-           help="share of the model's full-scale arrivals to start (default %(default)s)")
+    option("--scale", default=DEFAULTS["scale"],
+           help="share of the model's full-scale arrivals to start, or auto: a "
+           f"{AUTO_SCALE_TEACHERS:,}-teacher campaign's worth (default %(default)s)")
     option("--accounts", default="", help="accounts.csv of pre-registered teachers and admins")
     option("--answers", default="", help="answers.json {question_id: choice} (full marks)")
     option("--route-map", default="", help="YAML/JSON endpoint name -> {method, path}")
@@ -57,6 +59,18 @@ def add_arguments(parser) -> None:
     option("--seed", type=int, default=None, help="random seed (default: the scenario's)")
     option("--mobile-base", type=int, default=None,
            help="first new-teacher mobile number (default: from the clock, unique per run)")
+
+
+def resolve_scale(value, teachers: int) -> float:
+    """``auto``: the model's campaign shrunk to AUTO_SCALE_TEACHERS teachers (never enlarged)."""
+    from loadtests.plan import PlanError
+
+    if value is None or str(value).strip().lower() == "auto":
+        return min(1.0, AUTO_SCALE_TEACHERS / max(1, teachers))
+    try:
+        return float(value)
+    except ValueError:
+        raise PlanError(f"--scale: expected a number or auto (got {value!r})") from None
 
 
 @dataclass
@@ -92,14 +106,15 @@ def build_context(options) -> Context:
     folder = Path(options.model_results or Path("results") / scenario.name)
     series = read_timeseries(folder / "timeseries.csv")
     stretch = select(series, options.stretch)
-    plan = Plan(series, stretch.start, stretch.stop, options.compress, options.scale)
+    scale = resolve_scale(options.scale, scenario.population.teachers)
+    plan = Plan(series, stretch.start, stretch.stop, options.compress, scale)
     limit = getattr(options, "max_duration", None)
     if limit is not None:
         if not limit > 0:
             raise PlanError(f"--max-duration: must be positive (got {limit})")
         if plan.duration_s > limit:
             minutes = max(1, int(limit / plan.minute_s))
-            plan = Plan(series, stretch.start, stretch.start + minutes, options.compress, options.scale)
+            plan = Plan(series, stretch.start, stretch.start + minutes, options.compress, scale)
     if options.bin_seconds <= 0:
         raise PlanError(f"--bin-seconds: must be positive (got {options.bin_seconds})")
     if options.max_sessions < 1:

@@ -24,6 +24,7 @@ from yanxiu.errors import CommandError
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
+SMS_TTL_S = 300.0  # the reference's default code lifetime (reference.settings)
 
 
 def free_port() -> int:
@@ -108,6 +109,10 @@ class ReferenceTarget:
         env = {k: v for k, v in os.environ.items() if not k.startswith("YANXIU_")}
         if self.clock_rate is not None:
             env["YANXIU_CLOCK_RATE"] = f"{self.clock_rate:g}"
+            # The server's latency is not compressed: a second in its queue is `rate` campaign
+            # seconds. Stretch the code lifetime so that a slow answer under load does not
+            # expire codes that a teacher typed in time (an artefact of the compression).
+            env["YANXIU_SMS_TTL_S"] = f"{SMS_TTL_S * self.clock_rate:g}"
         return env
 
     def stop(self) -> None:

@@ -22,8 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="peak-day, peak-hour, window, a date, or a range A..B (default %(default)s)")
     parser.add_argument("--compress", type=float, default=144.0,
                         help="time compression: a model minute lasts 60/compress s (default %(default)s)")
-    parser.add_argument("--scale", type=float, default=0.001,
-                        help="share of the model's full-scale arrivals (default %(default)s)")
+    parser.add_argument("--scale", default="auto",
+                        help="share of the model's full-scale arrivals, or auto: a 20,000-teacher "
+                        "campaign's worth, e.g. 0.0015 of winter-2023, all of smoke (default %(default)s)")
     parser.add_argument("--host", help="target base URL (default: start the reference platform)")
     parser.add_argument("--duration", type=float,
                         help="replay at most this many seconds (the stretch's first minutes)")
@@ -82,8 +83,13 @@ def _check_numbers(args: argparse.Namespace) -> None:
 
     if not (args.compress > 0 and math.isfinite(args.compress)):
         raise CommandError(f"--compress: must be a positive number (got {args.compress})")
-    if not (0 < args.scale <= 1000):
-        raise CommandError(f"--scale: must be in (0, 1000] (got {args.scale})")
+    if args.scale != "auto":
+        try:
+            scale = float(args.scale)
+        except ValueError:
+            raise CommandError(f"--scale: expected a number or auto (got {args.scale!r})") from None
+        if not (0 < scale <= 1000):
+            raise CommandError(f"--scale: must be in (0, 1000] (got {args.scale})")
     if args.duration is not None and not args.duration > 0:
         raise CommandError(f"--duration: must be positive seconds (got {args.duration})")
     if args.processes < 0:
@@ -151,12 +157,12 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers)
     plan = context.plan
     options = {
         "scenario": args.scenario, "model_results": model, "stretch": args.stretch,
-        "compress": args.compress, "scale": args.scale, "accounts": accounts, "answers": answers or "",
+        "compress": args.compress, "scale": plan.scale, "accounts": accounts, "answers": answers or "",
         "route_map": args.route_map or "", "sms_code": args.sms_code, "arrival_process": args.arrival_process,
         "bin_seconds": args.bin_seconds, "seed": args.seed, "max_duration": args.duration,
     }
     print(f"yanxiu loadtest: {context.scenario.name} {context.stretch.label}: {plan.minutes} model minutes "
-          f"in {plan.duration_s:.0f} s, scale {plan.scale:g}, {plan.total():.0f} arrivals planned, "
+          f"in {plan.duration_s:.0f} s, scale {plan.scale:.4g}, {plan.total():.0f} arrivals planned, "
           f"against {host}", flush=True)
     locust = LocustRun(host, out, plan.duration_s, options, args.processes, args.tags, args.exclude_tags)
     code = locust.execute(Path.cwd())
