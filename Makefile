@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SCENARIO ?= scenarios/winter-2023.yaml
 TEACHERS ?= 20000
+RESULTS ?= results/$(basename $(notdir $(SCENARIO)))
 
 .PHONY: run test test-all lint bench clean
 
@@ -18,7 +19,8 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/yanxiu run $(SCENARIO) --teachers $(TEACHERS)
+	$(BIN)/yanxiu run $(SCENARIO) --teachers $(TEACHERS) --out $(RESULTS)
+	$(BIN)/yanxiu report $(RESULTS)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
