@@ -36,6 +36,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "hourly_peak": ("hourly peak", "每小时峰值"),
     "hourly_mean": ("hourly mean", "每小时均值"),
     "course_opens": ("course {id} opens", "课程{id}开放"),
+    "courses_open": ("courses {ids} open", "课程{ids}开放"),
     "holiday": ("holiday", "节假日"),
     "winter_break": ("winter break", "寒假"),
     "wave": ("mobilisation wave", "动员推进"),

@@ -50,10 +50,14 @@ def _mark_calendar(ax, data: ModelResults, t: Labels) -> None:
         start = _local(wave.start)
         ax.axvspan(start, start + np.timedelta64(int(wave.days * 1440), "m"), color="#f6c46b", alpha=0.35,
                    lw=0, label=t("wave") if i == 0 else None)
+    opening: dict[dt.date, list[str]] = {}
     for course in s.courses:
-        x = _local(course.opens)
+        opening.setdefault(course.opens, []).append(str(course.id))
+    for day, ids in opening.items():  # one label per day, however many courses open on it
+        x = _local(day)
+        label = t("course_opens", id=ids[0]) if len(ids) == 1 else t("courses_open", ids=", ".join(ids))
         ax.axvline(x, color="#2a7d2a", ls="--", lw=1)
-        ax.annotate(t("course_opens", id=course.id), (x, 0.03), xycoords=("data", "axes fraction"),
+        ax.annotate(label, (x, 0.03), xycoords=("data", "axes fraction"),
                     rotation=90, va="bottom", ha="right", fontsize=7, color="#2a7d2a")
     ax.axvline(_local(s.calendar.end_at), color="#c0392b", lw=1.6, label=t("deadline"))
 
@@ -88,7 +92,7 @@ def heatmap(data: ModelResults, t: Labels) -> Figure | None:
     np.add.at(grid, (row, col), np.nan_to_num(data.series["rps.total"]))
     np.add.at(count, (row, col), 1)
     grid = np.divide(grid, count, out=np.full_like(grid, np.nan), where=count > 0)
-    fig = Figure(figsize=(11, max(3.5, 0.12 * len(grid) + 1.5)), layout="constrained")
+    fig = Figure(figsize=(11, min(9.0, max(3.5, 0.12 * len(grid) + 1.5))), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
     step = max(1, len(grid) // 15)

@@ -14,7 +14,7 @@ from report.i18n import STRINGS, Labels
 def test_every_string_has_both_languages():
     for key, (english, chinese) in STRINGS.items():
         assert english and chinese, key
-        assert Labels("zh")(key, id=1, name="x") != "" and Labels("en")(key, id=1, name="x") != ""
+        assert Labels("zh")(key, id=1, ids="1, 2", name="x") and Labels("en")(key, id=1, ids="1, 2", name="x")
 
 
 def test_zh_charts_have_no_missing_glyphs(model_results):
