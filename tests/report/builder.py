@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -166,12 +167,15 @@ def write_model_results(folder: Path, scenario: Path = SMOKE, load: float = 1.0,
     folder.mkdir(parents=True, exist_ok=True)
     times, cols = timeseries(s, load)
     header = ["minute", *cols]
-    with (folder / "timeseries.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        matrix = np.column_stack(list(cols.values()))
-        for t, row in zip(times, matrix, strict=True):
-            writer.writerow([t.strftime("%Y-%m-%dT%H:%M"), *(f"{v:.6g}" for v in row)])
+    buffer = io.StringIO()
+    np.savetxt(buffer, np.column_stack(list(cols.values())), fmt="%.6g", delimiter=",")
+    stamps = np.datetime_as_string(np.datetime64(times[0].replace(tzinfo=None), "m")
+                                   + np.arange(len(times)).astype("timedelta64[m]"))
+    offset = times[0].strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}"  # local time with its UTC offset, as `yanxiu run` writes
+    lines = buffer.getvalue().splitlines()
+    rows = (f"{stamp}{offset},{line}" for stamp, line in zip(stamps, lines, strict=True))
+    (folder / "timeseries.csv").write_text(",".join(header) + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     daily, attempts = outcomes(s, certified_share)
     _write_csv(folder / "outcomes_daily.csv", daily,
                "registered, completed.*, completed_all, certified: cumulative")

@@ -31,3 +31,21 @@ def loadtest_report(tmp_path_factory, loadtest_results):
     from report.build import build_report
 
     return build_report(loadtest_results, "en", tmp_path_factory.mktemp("reports") / "lt" / "report.html")
+
+
+@pytest.fixture(scope="session")
+def real_results(tmp_path_factory):
+    """A real `yanxiu run` of the smoke scenario (small population): the contract as written."""
+    from tests.conftest import SMOKE
+    from yanxiu.cli import main
+
+    out = tmp_path_factory.mktemp("real") / "smoke"
+    assert main(["run", str(SMOKE), "--teachers", "300", "--no-charts", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_report(real_results):
+    from report.build import build_report
+
+    return build_report(real_results, "zh")

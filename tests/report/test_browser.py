@@ -83,3 +83,9 @@ def test_a_broken_image_would_be_caught(browser, model_report, tmp_path):
     page.write_text(html[:start] + "AAAA" + html[start + 4000:], encoding="utf-8")
     images = _open(browser, page)
     assert sum(i["width"] == 0 for i in images) == 1
+
+
+def test_report_of_a_real_run_opens(browser, real_report):
+    images = _open(browser, real_report)
+    assert len(images) == 8
+    assert all(i["complete"] and i["width"] > 300 and i["shown"] for i in images), images

@@ -1,0 +1,31 @@
+"""Report and gate on a real `yanxiu run` of the smoke scenario, not only on synthetic folders."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from report.headline import number
+from yanxiu.cli import main
+
+
+def test_report_of_a_real_run_has_every_chart_and_its_peaks(real_results, real_report):
+    html = real_report.read_text(encoding="utf-8")
+    summary = json.loads((real_results / "summary.json").read_text(encoding="utf-8"))
+    charts = set(re.findall(r'<img data-chart="([^"]+)"', html))
+    assert charts == {"requests_window", "heatmap", "concurrency", "utilisation", "latency", "funnel",
+                      "certified_by_day", "attempts"}
+    assert {p.stem for p in real_report.parent.glob("*.png")} == charts
+    assert f'<div class="value">{number(summary["peaks"]["rps.total"]["value"])}/s<' in html
+    for tier in summary["capacity"]:
+        assert f"<td>{tier}</td>" in html
+    assert "no calendar markers" not in html  # the scenario named in summary.json was found
+
+
+def test_gate_on_a_real_run(real_results, capsys, tmp_path):
+    assert main(["check", str(real_results)]) == 0
+    out = capsys.readouterr().out
+    assert "pass  p95(latency.api) < 300ms" in out and "pass  rate(errors) < 1%" in out
+    assert main(["check", str(real_results), "--baseline", str(real_results),
+                 "--junit", str(tmp_path / "gate.xml")]) == 0
+    assert "FAIL" not in capsys.readouterr().out
