@@ -93,6 +93,14 @@ def capacity_table(data: ModelResults, t: Labels) -> Table | None:
     return Table(t("capacity"), header, rows, bad)
 
 
+def _ms(value: object) -> str:
+    return f"{number(value)} ms" if isinstance(value, int | float) else "–"
+
+
+def _share(value: object, digits: int = 0) -> str:
+    return f"{value:.{digits}%}" if isinstance(value, int | float) else "–"
+
+
 def slo_table(data: ModelResults, t: Labels) -> Table | None:
     slo = data.summary.get("slo") or {}
     if not slo:
@@ -102,11 +110,11 @@ def slo_table(data: ModelResults, t: Labels) -> Table | None:
         ok = bool(s.get("compliant"))
         if not ok:
             bad.add(len(rows))
-        share = s.get("compliant_minutes_share")
-        rows.append([tier, f"{number(s.get('p95_ms'))} ms", f"{number(s.get('target_p95_ms'))} ms",
-                     f"{share:.2%}" if isinstance(share, int | float) else "–",
-                     t("met") if ok else t("missed")])
-    return Table(t("slo"), [t("tier"), t("p95_worst"), t("target"), t("compliant_share"), ""], rows, bad)
+        rows.append([tier, _ms(s.get("p95_ms")), _ms(s.get("target_p95_ms")),
+                     _share(s.get("max_utilisation")), _share(s.get("target_max_utilisation")),
+                     _share(s.get("compliant_minutes_share"), 2), t("met") if ok else t("missed")])
+    header = [t("tier"), t("p95_worst"), t("target"), t("peak_util"), t("util_cap"), t("compliant_share"), ""]
+    return Table(t("slo"), header, rows, bad)
 
 
 def loadtest_cards(data: LoadtestResults, t: Labels) -> list[Card]:
