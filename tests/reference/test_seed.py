@@ -184,3 +184,28 @@ def test_command_line(tmp_path, capsys):
     assert err.startswith("yanxiu seed: error: --teachers") and "\n" not in err
     assert main([*args, "--teachers", "5"]) == 2
     assert "already holds" in capsys.readouterr().err
+
+
+def test_population_follows_the_scenario(winter):
+    """Teachers per province and sub-platform follow the scenario's weights and shares; the
+    school count follows its teachers-per-school ratio."""
+    from reference.catalogue import Catalogue
+    from reference.seed import _streams, plan_accounts
+
+    catalogue = Catalogue(winter)
+    teachers = 50_000
+    plan, accounts = plan_accounts(catalogue, teachers, _streams(1), 1.5)
+    staff = [i for i, r in enumerate(accounts.role) if r == "teacher"]
+    assert len(staff) == teachers
+    provinces = Counter(accounts.province[i] for i in staff)
+    total_weight = sum(p.weight for p in winter.population.provinces)
+    for p in winter.population.provinces:
+        expected = teachers * p.weight / total_weight
+        assert abs(provinces[p.name] - expected) < 5 * expected**0.5 + 5, p.name
+    subs = Counter(accounts.sub_platform[i] for i in staff)
+    for sub, share in winter.population.sub_platforms.items():
+        assert subs[sub] / teachers == pytest.approx(share, abs=0.01)
+    ratio = winter.population.schools / winter.population.teachers
+    assert len(plan.names) == pytest.approx(teachers * ratio, rel=0.1)
+    admins = sum(r == "school_admin" for r in accounts.role)
+    assert admins / len(plan.names) == pytest.approx(1.5, abs=0.05)
