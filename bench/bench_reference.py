@@ -212,6 +212,9 @@ def profile(
 ) -> dict[str, float]:
     """py-spy the workers during one more heartbeat run; shares of samples by layer."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        print("py-spy not found (pip install py-spy): no profile", file=sys.stderr)
+        return {}
     records = []
     for pid in worker_pids(server):
         raw = out / f"profile-{pid}.txt"
