@@ -26,7 +26,7 @@ def throughput(data: LoadtestResults, t: Labels) -> Figure | None:
     ax.set(title=t("lt_throughput"), xlabel=t("elapsed"), ylabel=t("requests_per_s"))
     ax.set_ylim(bottom=0)
     handles, labels = ax.get_legend_handles_labels()
-    if "User Count" in h:
+    if "User Count" in h and np.nanmax(h["User Count"], initial=0) > 0:  # a custom shape may report 0
         users = ax.twinx()
         line = users.plot(h["elapsed_s"], h["User Count"], lw=0.8, ls="--", color="#7f7f7f", label=t("users"))
         users.set_ylabel(t("users"))
