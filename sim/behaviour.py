@@ -165,12 +165,13 @@ class Journeys:
         return False
 
     def _sms_code(self, w: float, clock: list):
-        """Request a code and wait for it; resend when it is slow (only the latest counts)."""
+        """Request a code and wait for it; resend when it is slow (only the latest counts).
+        A code's delay is exponential around the gateway's current mean delay."""
         for _ in range(self.max_retries + 1):
             ok = yield from self._request(self.SMS, w, clock)
             if not ok:
                 return False
-            delay = self.fb.sms_delay
+            delay = self.fb.sms_delay * -math.log(1.0 - self.u_over())
             if delay <= self.resend_s:
                 yield from self._wait(delay + self.code_entry_s(), clock)
                 return True
@@ -205,7 +206,7 @@ class Journeys:
         budget = self.length_min() * 60.0
         plays = max(1, round(self.resources()))
         t, prog = self.tables, self.progress
-        while budget > 0.0 and plays > 0:
+        while budget > 0.0 and plays > 0 and clock[0] < self.window_end:
             slot = self._pick_course(tid, focus, clock[0])
             if slot < 0:
                 return True

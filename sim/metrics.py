@@ -116,14 +116,15 @@ class Recorder:
         for i, extra in enumerate(self._extra_rows[m]):
             hits[i] += extra + future[i][m]
         if self._beat_index is not None:
-            hits[self._beat_index] += sum(running[span] * per_min for span, per_min in self._beats)
+            beats = sum(running[span] * per_min for span, per_min in self._beats)
+            hits[self._beat_index] += max(beats, 0.0)  # running sums carry float noise
         self._rows.append(hits + [self._errors + future[-1][m]] + self._arrivals)
         self._hits = [0.0] * (self.sink + 1)
         self._errors = 0.0
         self._arrivals = [0.0, 0.0]
         self.closed += 1
         return ({name: hits[i] / 60.0 for i, name in enumerate(self.endpoints)},
-                running["egress_kbps"] * 1e-6)
+                max(running["egress_kbps"], 0.0) * 1e-6)
 
     def finish(self) -> None:
         """Turn the per-minute rows into arrays (after the last minute)."""

@@ -92,7 +92,9 @@ def summary(run, labels: list[str], series: dict[str, np.ndarray]) -> dict:
         "window": {"start": labels[0], "minutes": window, "horizon_minutes": len(labels)},
         "peaks": peaks(series, labels), "slo": sections["slo"], "capacity": sections["capacity"],
         "outcomes": totals, "replications": None, "metrics": _clean(metrics),
-        "model": {key: float(v) for key, v in run.stats.items()},
+        # counts only: timings would break byte-for-byte reproducibility
+        "model": {"sessions_simulated": run.stats["sessions_simulated"],
+                  "feedback_calls": run.stats["feedback_calls"]},
     }
 
 

@@ -1,0 +1,65 @@
+"""``yanxiu run`` end to end on the smoke scenario."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SMOKE
+from yanxiu.cli import main
+
+
+def test_run_writes_the_results_folder(tmp_path, capsys):
+    out = tmp_path / "smoke"
+    assert main(["run", str(SMOKE), "--teachers", "300", "--seed", "4", "--out", str(out)]) == 0
+    for name in ("timeseries.csv", "outcomes_daily.csv", "attempts.csv", "summary.json",
+                 "load.png", "heatmap.png", "funnel.png"):
+        assert (out / name).exists(), name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 4 and summary["teachers"] == 300
+    assert "results in" in capsys.readouterr().out
+
+
+def test_default_folder_is_results_slash_scenario_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(SMOKE), "--teachers", "200", "--no-charts"]) == 0
+    assert (tmp_path / "results" / "smoke" / "summary.json").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "missing.yaml"], "missing.yaml: cannot read"),
+])
+def test_bad_scenario_is_one_line_exit_2(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("option", [["--teachers", "0"], ["--teachers", "many"],
+                                    ["--seed", "-1"], ["--replications", "0"]])
+def test_bad_options_exit_2(option, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", str(SMOKE), *option])
+    assert exc.value.code == 2
+    assert option[0] in capsys.readouterr().err
+
+
+def test_workload_scenario_runs_the_request_level_experiment(tmp_path):
+    scenarios = sorted((ROOT / "tests" / "scenarios").glob("erlang-mm1*.yaml"))
+    if not scenarios:
+        pytest.skip("no workload scenario files")
+    out = tmp_path / "w"
+    assert main(["run", str(scenarios[0]), "--out", str(out), "--replications", "2"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kind"] == "workload"
+
+
+def test_console_script_progress_goes_to_stderr(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "yanxiu.cli", "run", str(SMOKE), "--teachers", "150",
+         "--no-charts", "--out", str(tmp_path / "x")],
+        capture_output=True, text=True, cwd=Path(ROOT), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "results in" in result.stdout
