@@ -166,8 +166,19 @@ def test_acknowledged_heartbeats_survive_kill_9(tmp_path):
         _kill(server)
 
     assert len(acked) == CLIENTS and all(seq >= 3 for seq, _ in acked.values()), acked
-    server = _start(url, _free_port(), log)  # recovery: the WAL is replayed on open
-    _kill(server)
+    port = _free_port()
+    server = _start(url, port, log)  # recovery: the WAL is replayed on open
+    try:  # what the restarted server shows each teacher on the campaign page
+        shown = {}
+        for headers, resource in zip(logins, RESOURCES, strict=True):
+            page = httpx.get(f"http://127.0.0.1:{port}/api/v1/campaign", headers=headers, timeout=10)
+            assert page.status_code == 200, page.text
+            views = [r for c in page.json()["courses"] for r in c["resources"]]
+            shown[resource] = next(r["watched_s"] for r in views if r["id"] == resource)
+    finally:
+        _kill(server)
+    for resource, (_seq, watched) in acked.items():
+        assert shown[resource] >= watched - 1e-6, (resource, shown[resource], watched)
     with sqlite3.connect(db_file) as conn:
         stored = {
             r: (seq, watched)
