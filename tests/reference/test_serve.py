@@ -18,6 +18,9 @@ def test_bad_options_exit_2(capsys, tmp_path):
     assert main(["serve", "--clock-start", "soon", "--database-url", f"sqlite:///{tmp_path}/x"]) == 2
     assert "--clock-start" in capsys.readouterr().err
     assert main(["serve", "--port", "0"]) == 2
+    assert main(["serve", "--workers", "0"]) == 2
+    assert "--workers:" in capsys.readouterr().err
+    assert main(["serve", "--clock-rate", "-1"]) == 2
     assert main(["serve", "--scenario", str(tmp_path / "missing.yaml")]) == 2
     assert main(["serve", "--database-url", "postgresql://nobody@127.0.0.1:1/x"]) == 2
     assert "cannot initialise" in capsys.readouterr().err

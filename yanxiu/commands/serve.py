@@ -19,14 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
-    parser.add_argument(
-        "--database-url", help="SQLAlchemy URL (default: a SQLite file in results/)"
-    )
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: a SQLite file in results/)")
     parser.add_argument("--scenario", help="scenario file (default scenarios/winter-2023.yaml)")
     parser.add_argument(
         "--clock-start",
         help="campaign instant the server's start maps to, ISO 8601 "
         "(e.g. 2023-01-05T20:00); default real time",
+    )
+    parser.add_argument(
+        "--clock-rate",
+        type=float,
+        default=None,
+        help="campaign seconds per real second after --clock-start (a compressed replay; default 1)",
     )
     parser.add_argument(
         "--sms-test-code",
@@ -45,20 +49,24 @@ def settings_from_args(args: argparse.Namespace):
         try:
             clock_start = dt.datetime.fromisoformat(args.clock_start)
         except ValueError:
-            raise CommandError(
-                f"--clock-start: not an ISO 8601 instant: {args.clock_start!r}"
-            ) from None
+            raise CommandError(f"--clock-start: not an ISO 8601 instant: {args.clock_start!r}") from None
     try:
         return Settings.from_env(
             database_url=args.database_url,
             scenario=args.scenario,
             clock_start=clock_start,
             workers=args.workers,
+            clock_rate=args.clock_rate,
             sms_test_code=args.sms_test_code,
             sms_test_prefix=args.sms_test_prefix,
         )
     except SettingsError as exc:
-        raise CommandError(str(exc)) from None
+        message = str(exc)
+        variable = message.split(":", 1)[0]
+        option = "--" + variable.removeprefix("YANXIU_").lower().replace("_", "-")
+        if getattr(args, option[2:].replace("-", "_"), None) is not None:  # name what was typed
+            message = option + message[len(variable) :]
+        raise CommandError(message) from None
 
 
 def run(args: argparse.Namespace) -> int:
