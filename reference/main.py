@@ -38,7 +38,14 @@ def create_app(
         hasher,
         GroupCommitter(db),
     )
-    app = FastAPI(title="yanxiu reference platform", version="1", docs_url="/docs")
+    # Metrics go to Prometheus (reference.metrics); FastAPI's native OpenTelemetry hook would
+    # otherwise look up the global providers on every request.
+    app = FastAPI(
+        title="yanxiu reference platform",
+        version="1",
+        docs_url="/docs",
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.yanxiu = state
     for router in ROUTERS:
         app.include_router(router, prefix="/api/v1")
