@@ -22,8 +22,9 @@ later. A slow SMS code is resent after ``sms_resend_after_s`` (only the latest c
 
 The journey is written once, as a generator that yields how long the teacher is busy. When
 the platform is healthy at the session's start (``Feedback.healthy``: no request can be
-slow) the whole session is planned at once and the process sleeps once for its length;
-otherwise the process sleeps step by step so every request sees the minute's state. After
+slow) the whole session is planned at once, without a SimPy process (its requests, spans
+and progress are recorded at their future instants); otherwise it runs as a SimPy process
+that sleeps step by step so every request sees the state of the minute it is made in. After
 the session the teacher's next session is drawn in operational time (``sim.arrivals``).
 """
 
@@ -98,13 +99,34 @@ class Journeys:
 
     # --- the session process ------------------------------------------------------------
 
+    def start(self, tid: int, at: float, focus: int) -> None:
+        """Begin a session at ``at`` (now or later in the current minute). When no request
+        can fail (``Feedback.healthy``) the session cannot be affected by the platform, so it
+        is planned whole right away, without a process; otherwise it runs as a process."""
+        if self.fb.healthy:
+            if at < self.window_end:
+                clock = self._begin(tid, at, focus)
+                for _ in self._journey(tid, self.weight[tid], focus, clock):
+                    pass
+                self._end(tid, focus, clock)
+        else:
+            self.env.process(self.session(tid, at, focus))
+
     def session(self, tid: int, start: float, focus: int):
-        env, rec = self.env, self.rec
+        """The session as a SimPy process: sleeps for each step, so every request sees the
+        platform's state of the minute it is made in."""
+        env = self.env
         if start > env.now:
             yield env.timeout(start - env.now)
-        now = env.now
-        if now >= self.window_end:
+        if env.now >= self.window_end:
             return
+        clock = self._begin(tid, env.now, focus)
+        for busy in self._journey(tid, self.weight[tid], focus, clock):
+            yield env.timeout(busy)
+        self._end(tid, focus, clock)
+
+    def _begin(self, tid: int, now: float, focus: int) -> list:
+        rec = self.rec
         if focus >= 0:
             self.pop.wave_u[tid, focus] = INF  # this wave's push is used up
         w = self.weight[tid]
@@ -113,22 +135,15 @@ class Journeys:
         rec.session_started(now, w, last[tid] != day)
         last[tid] = day
         rec.open("sessions", now, w)
-        clock = [now, True]  # the journey's own clock and its outcome
-        steps = self._journey(tid, w, focus, clock)
-        if self.fb.healthy:
-            for _ in steps:
-                pass
-            if clock[0] > now:
-                yield env.timeout(clock[0] - now)
-        else:
-            for busy in steps:
-                yield env.timeout(busy)
-        end = clock[0]
-        rec.close("sessions", end, w)
+        return [now, True]  # the journey's own clock and its outcome
+
+    def _end(self, tid: int, focus: int, clock: list) -> None:
+        end, w = clock[0], self.weight[tid]
+        self.rec.close("sessions", end, w)
         if clock[1]:
             self._plan_next(tid, end)
         else:
-            rec.session_lost(end, w)
+            self.rec.session_lost(end, w)
             later = end + self.come_back_h() * 3600.0
             if later < self.window_end:
                 self.schedule.add(tid, later, focus)
@@ -141,14 +156,17 @@ class Journeys:
         else:
             ok = yield from self._register(tid, w, clock)
         if ok:
-            ok = yield from self._request(self.PAGE, w, clock)
+            ok = self._ok(self.PAGE, w, clock) or (yield from self._request(self.PAGE, w, clock))
         if ok:
             ok = yield from self._study(tid, w, focus, clock)
         clock[1] = ok
 
-    def _wait(self, seconds: float, clock: list):
-        clock[0] += seconds
-        yield seconds
+    def _ok(self, endpoint: int, w: float, clock: list) -> bool:
+        """The first try of a request when it cannot fail (no generator needed)."""
+        if self.fb.p_slow[endpoint] > 0.0:
+            return False
+        self.rec.hit_at(endpoint, clock[0], w)
+        return True
 
     def _request(self, endpoint: int, w: float, clock: list):
         """A request, retried after the teacher's patience runs out; True when one works."""
@@ -159,7 +177,9 @@ class Journeys:
             if p <= 0.0 or self.u_over() >= p:
                 return True
             rec.error_at(clock[0], w)
-            yield from self._wait(self.patience_s, clock)
+            busy = self.patience_s
+            clock[0] += busy
+            yield busy
             if attempt == self.max_retries or self.u_over() >= self.retry_p:
                 return False
         return False
@@ -168,14 +188,18 @@ class Journeys:
         """Request a code and wait for it; resend when it is slow (only the latest counts).
         A code's delay is exponential around the gateway's current mean delay."""
         for _ in range(self.max_retries + 1):
-            ok = yield from self._request(self.SMS, w, clock)
+            ok = self._ok(self.SMS, w, clock) or (yield from self._request(self.SMS, w, clock))
             if not ok:
                 return False
             delay = self.fb.sms_delay * -math.log(1.0 - self.u_over())
             if delay <= self.resend_s:
-                yield from self._wait(delay + self.code_entry_s(), clock)
+                busy = delay + self.code_entry_s()
+                clock[0] += busy
+                yield busy
                 return True
-            yield from self._wait(self.resend_s, clock)
+            busy = self.resend_s
+            clock[0] += busy
+            yield busy
         return False
 
     def _login(self, w: float, clock: list):
@@ -183,7 +207,8 @@ class Journeys:
             ok = yield from self._sms_code(w, clock)
             if not ok:
                 return False
-        return (yield from self._request(self.LOGIN, w, clock))
+        return self._ok(self.LOGIN, w, clock) or (
+            yield from self._request(self.LOGIN, w, clock))
 
     def _register(self, tid: int, w: float, clock: list):
         self.rec.registration_started(w)
@@ -192,8 +217,11 @@ class Journeys:
             return False
         for _ in range(max(1, round(self.searches()))):
             self.rec.hit_at(self.SEARCH, clock[0], w)
-        yield from self._wait(self.form_s(), clock)
-        ok = yield from self._request(self.REGISTER, w, clock)
+        busy = self.form_s()
+        clock[0] += busy
+        yield busy
+        ok = self._ok(self.REGISTER, w, clock) or (
+            yield from self._request(self.REGISTER, w, clock))
         if ok:
             self.registered[tid] = True
             self.progress.registered_at[tid] = clock[0]
@@ -263,7 +291,9 @@ class Journeys:
         span, start = self.sub_span[tid], clock[0]
         rec.open(span, start, w)
         rec.open("egress_kbps", start, w * kbps)
-        yield from self._wait(seconds, clock)
+        busy = seconds
+        clock[0] += busy
+        yield busy
         rec.close(span, clock[0], w)
         rec.close("egress_kbps", clock[0], w * kbps)
         if stalled:
@@ -289,13 +319,16 @@ class Journeys:
         """Attempts until full marks; an attempt not submitted before the window closes is lost."""
         t, prog = self.tables, self.progress
         while True:
-            ok = yield from self._request(self.FETCH, w, clock)
+            ok = self._ok(self.FETCH, w, clock) or (yield from self._request(self.FETCH, w, clock))
             if not ok:
                 return False
-            yield from self._wait(t.attempt_s[slot], clock)
+            busy = t.attempt_s[slot]
+            clock[0] += busy
+            yield busy
             if clock[0] >= self.window_end:
                 return True
-            ok = yield from self._request(self.SUBMIT, w, clock)
+            ok = self._ok(self.SUBMIT, w, clock) or (
+                yield from self._request(self.SUBMIT, w, clock))
             if not ok:
                 return False
             attempt = int(prog.attempts[tid, slot]) + 1

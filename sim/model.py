@@ -3,8 +3,8 @@
 Nothing here decides behaviour; it builds the parts (``sim.arrivals``, ``sim.population``,
 ``sim.behaviour``, ``sim.metrics``, ``sim.tiers``), runs the clock and collects the results.
 The clock is one SimPy process that, every simulated minute, starts the sessions due in
-that minute, closes the minute's accumulators and hands the full-scale rates to the
-feedback loop (``sim.feedback``).
+that minute (``Journeys.start``), closes the minute's accumulators and hands the
+full-scale rates to the feedback loop (``sim.feedback``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sim.scenario import Scenario
 from sim.schedule import Schedule
 from sim.tiers import Platform, TierSeries
 
-DEFAULT_MAX_SIMULATED = 1_000_000  # participants simulated one by one before sampling
+DEFAULT_MAX_SIMULATED = 250_000  # participants simulated one by one; above: a weighted sample
 TAIL_DAYS = 10.0  # days after the certificate batch kept in the series (certificate fetches)
 
 
@@ -83,7 +83,7 @@ def run_model(scenario: Scenario, teachers: int | None = None, seed: int | None 
     schedule = Schedule()
     journeys = Journeys(env, scenario, tables, population, profile, recorder, feedback,
                         schedule, rngs)
-    schedule.bind(lambda tid, at, focus: env.process(journeys.session(tid, at, focus)))
+    schedule.bind(journeys.start)
     _first_sessions(population, profile, tables, schedule)
     built = time.perf_counter()
     env.process(_clock(env, schedule, journeys, recorder, feedback, profile, on_day))
@@ -138,7 +138,7 @@ def _clock(env: simpy.Environment, schedule: Schedule, journeys: Journeys, recor
     days = int(math.ceil(profile.minutes / 1440))
     for minute in range(profile.minutes):
         for tid, at, focus in schedule.take(minute):
-            env.process(journeys.session(tid, at, focus))
+            journeys.start(tid, at, focus)
         yield env.timeout(60.0 * (minute + 1) - env.now)
         rps, egress = recorder.close_minute()
         if minute < window:
