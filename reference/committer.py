@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from reference.db import Database
@@ -45,6 +46,7 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._connection: Connection | None = None
         self.batches = 0
         self.jobs = 0
 
@@ -85,7 +87,7 @@ class GroupCommitter:
     def _commit(self, batch: list[Item]) -> None:
         outcomes: dict[asyncio.AbstractEventLoop, list] = defaultdict(list)
         try:
-            with self.db.writer() as session:
+            with Session(bind=self._connect(), expire_on_commit=False) as session:
                 for job, loop, future in batch:
                     try:
                         outcomes[loop].append((future, True, job(session)))
@@ -93,6 +95,7 @@ class GroupCommitter:
                         outcomes[loop].append((future, False, exc))
                 session.commit()
         except Exception as exc:
+            self._disconnect()
             if len(batch) > 1:
                 raise
             _job, loop, future = batch[0]
@@ -102,6 +105,23 @@ class GroupCommitter:
         # One wake-up per event loop and batch, not one per job.
         for loop, settled in outcomes.items():
             loop.call_soon_threadsafe(_settle, settled)
+
+    def _connect(self) -> Connection:
+        # The thread keeps one connection: a pool checkout, its reset and a new Session per
+        # batch cost about 0.2 ms of CPU each time (measured), as much as SQLite's commit.
+        if self._connection is None:
+            self._connection = self.db.engine.connect()
+        return self._connection
+
+    def _disconnect(self) -> None:
+        """After any failure: drop the connection (and its transaction); reconnect next time."""
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()
+                self._connection.close()
+            except Exception:  # already broken: nothing more to release
+                log.debug("closing a failed connection", exc_info=True)
+            self._connection = None
 
 
 def _settle(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:
