@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+
+import pytest
 
 from report.headline import number
 from yanxiu.cli import main
@@ -29,3 +33,22 @@ def test_gate_on_a_real_run(real_results, capsys, tmp_path):
     assert main(["check", str(real_results), "--baseline", str(real_results),
                  "--junit", str(tmp_path / "gate.xml")]) == 0
     assert "FAIL" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_report_and_gate_of_a_real_load_test(real_results, tmp_path, capsys):
+    """`yanxiu loadtest` against the reference platform (about a minute), then report and gate."""
+    from tests.conftest import SMOKE
+
+    out = tmp_path / "lt"
+    # In a child process: Locust monkey-patches the interpreter it runs in.
+    done = subprocess.run([sys.executable, "-m", "yanxiu.cli", "loadtest", str(SMOKE), "--model-results",
+                           str(real_results), "--duration", "20", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert main(["report", str(out)]) == 0
+    html = (out / "report" / "report.html").read_text(encoding="utf-8")
+    assert set(re.findall(r'<img data-chart="([^"]+)"', html)) >= {"loadtest_throughput", "loadtest_latency",
+                                                                    "loadtest_arrivals"}
+    assert main(["check", str(out), "--allow-missing"]) == 0
+    assert "pass  rate(errors) < 1%" in capsys.readouterr().out
