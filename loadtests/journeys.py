@@ -118,6 +118,7 @@ class TeacherJourney(SequentialTaskSet):
         self.account = None
         self.page = None
         self.studied: dict[int, float] = {}
+        self.credited: set[int] = set()
 
     def get_next_task(self):
         if self.steps_left <= 0:
@@ -210,31 +211,38 @@ class TeacherJourney(SequentialTaskSet):
     @tag("study")
     @task
     def study(self) -> None:
+        """The model's study loop: the open, uncredited course with the lowest id, its
+        resources in order until the test unlocks and the credit minimum is reached (or the
+        session's time or resources run out), its test until full marks, the next course."""
         if self.kind == CERTIFICATE:
             return
         self._signed_in()
-        page = self._page()
+        page, campaign = self._page(), self.ctx.campaign
         sessions = self.ctx.scenario.behaviour.sessions
         budget = self.user.draw(sessions.length_minutes) * 60.0
         plays = max(1, round(self.user.draw(sessions.resources_per_session)))
-        course = _pick_course(self.ctx.campaign, page)
-        if course is None:
-            return
-        cid = course["id"]
-        rule = self.ctx.campaign.rule(cid)
-        studied = float(course.get("studied_s", 0.0))
-        target = max(rule.min_study_s, rule.test_unlock_s)
-        resources = course.get("resources") or []
-        start = next((i for i, r in enumerate(resources) if r.get("percent", 0) < 100), 0)
-        k = start
-        while studied < target and budget > 0 and plays > 0 and resources:
-            resource = resources[k % len(resources)]
-            seconds = min(float(resource["duration_s"]), budget)
-            studied = self._watch(cid, resource, seconds, studied)
-            budget -= seconds
-            plays -= 1
-            k += 1
-        self.studied[cid] = studied
+        testing = TeacherJourney.take_test in self.tasks  # not filtered out by --tags
+        while budget > 0 and plays > 0:
+            course = _pick_course(campaign, page, self.credited)
+            if course is None:
+                return
+            cid, rule = course["id"], campaign.rule(course["id"])
+            studied = self.studied.get(cid, float(course.get("studied_s", 0.0)))
+            resources = course.get("resources") or []
+            k = next((i for i, r in enumerate(resources) if r.get("percent", 0) < 100), 0)
+            target = max(rule.min_study_s, rule.test_unlock_s)
+            while studied < target and budget > 0 and plays > 0 and resources:
+                seconds = min(float(resources[k % len(resources)]["duration_s"]), budget)
+                studied = self._watch(cid, resources[k % len(resources)], seconds, studied)
+                budget, plays, k = budget - seconds, plays - 1, k + 1
+            self.studied[cid] = studied
+            if not (campaign.test_unlocked(cid, studied) and studied >= rule.min_study_s):
+                return  # out of time or resources before the test unlocks
+            test = course.get("test") or {}
+            if not test.get("passed"):
+                if not testing or not self._attempts(cid, int(test.get("attempts", 0))):
+                    return
+            self.credited.add(cid)
 
     def _watch(self, cid: int, resource: dict, seconds: float, studied: float) -> float:
         """Play ``seconds`` of a resource with the sub-platform's heartbeat interval."""
@@ -257,33 +265,39 @@ class TeacherJourney(SequentialTaskSet):
     @tag("test")
     @task
     def take_test(self) -> None:
-        if self.kind == CERTIFICATE:
+        """Tests already unlocked, when the study step was left out by --tags (otherwise the
+        study loop takes each test as the model does)."""
+        if self.kind == CERTIFICATE or TeacherJourney.study in self.tasks:
             return
         self._signed_in()
         page, campaign = self._page(), self.ctx.campaign
         for course in page.get("courses", []):
             cid = course["id"]
-            studied = self.studied.get(cid, float(course.get("studied_s", 0.0)))
+            studied = float(course.get("studied_s", 0.0))
             test = course.get("test") or {}
             if test.get("passed") or cid not in campaign.courses:
                 continue
             if campaign.test_unlocked(cid, studied) and studied >= campaign.rule(cid).min_study_s:
                 self._attempts(cid, int(test.get("attempts", 0)))
-                return  # one test per session, as the model's session ends its course
+                return
 
-    def _attempts(self, cid: int, done: int) -> None:
-        """Attempts until full marks (unlimited in the rules; bounded here for safety)."""
+    def _attempts(self, cid: int, done: int) -> bool:
+        """Attempts until full marks (unlimited in the rules; bounded here for safety);
+        True once passed."""
         user, minutes = self.user, _attempt_minutes(self.ctx.scenario, cid)
         for attempt in range(done + 1, done + 1 + MAX_ATTEMPTS):
             paper = user.api.call("test_fetch", course_id=cid)
             if paper is None:
-                return
+                return False
             user.pause(minutes * 60.0)
             full = user.rng.random() < self.ctx.campaign.full_marks_probability(cid, attempt)
             answers = _answers(paper, self.ctx.answers, full, user.rng)
             marked = user.api.call("test_submit", {"answers": answers}, course_id=cid)
-            if marked is None or marked.get("passed"):
-                return
+            if marked is None:
+                return False
+            if marked.get("passed"):
+                return True
+        return False
 
     @tag("certificate")
     @task
@@ -346,7 +360,7 @@ def user_class_for(kind: int) -> type[Session]:
     return AdminUser if kind == ADMIN else TeacherUser
 
 
-def _pick_course(campaign, page: dict) -> dict | None:
+def _pick_course(campaign, page: dict, credited: set[int] = frozenset()) -> dict | None:
     """The open, uncredited course with the lowest id (the model's choice, ``sim.behaviour``),
     judged by the rules module at the server's campaign instant."""
     import datetime as dt
@@ -355,7 +369,7 @@ def _pick_course(campaign, page: dict) -> dict | None:
     moment = dt.datetime.fromisoformat(now) if isinstance(now, str) else None
     for course in sorted(page.get("courses", []), key=lambda c: c["id"]):
         cid = course["id"]
-        if cid not in campaign.courses or course.get("credited_hours", 0) > 0:
+        if cid not in campaign.courses or cid in credited or course.get("credited_hours", 0) > 0:
             continue
         is_open = campaign.is_open(cid, moment) if moment else course.get("open", False)
         if is_open:

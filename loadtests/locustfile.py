@@ -41,7 +41,9 @@ def _context(environment):
     from sim.scenario import ScenarioError
 
     try:
-        return yanxiu_options.build_context(environment.parsed_options)
+        context = yanxiu_options.build_context(environment.parsed_options)
+        yanxiu_options.check_accounts(context)
+        return context
     except (PlanError, RouteError, AccountsError, ScenarioError, OSError) as exc:
         print(f"locust: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)

@@ -61,6 +61,18 @@ def add_arguments(parser) -> None:
            help="first new-teacher mobile number (default: from the clock, unique per run)")
 
 
+def check_accounts(context: Context) -> None:
+    """Returning teachers, administrators and certificate fetchers need accounts to log in."""
+    from loadtests.accounts import AccountsError
+    from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION
+
+    pm = context.plan.per_minute
+    logins = (pm[SESSION] - pm[REGISTRATION] + pm[ADMIN] + pm[CERTIFICATE]).sum()
+    if logins > 0 and not context.accounts:
+        raise AccountsError(f"--accounts: needed: the stretch has {logins:.0f} sessions of people who "
+                            "log in (pre-registered teachers and administrators)")
+
+
 def resolve_scale(value, teachers: int) -> float:
     """``auto``: the model's campaign shrunk to AUTO_SCALE_TEACHERS teachers (never enlarged)."""
     from loadtests.plan import PlanError
@@ -87,6 +99,7 @@ class Context:
     answers: dict
     seed: int
     mobile_base: int
+    model_folder: Path | None = None
 
     @property
     def compress(self) -> float:
@@ -126,4 +139,4 @@ def build_context(options) -> Context:
         base = int(time.time() * 10) % 10**8
     return Context(options, scenario, Campaign(scenario), plan, stretch,
                    route_table(scenario.platform.endpoints, options.route_map or None),
-                   accounts, load_answers(options.answers or None), seed, int(base))
+                   accounts, load_answers(options.answers or None), seed, int(base), folder)

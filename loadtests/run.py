@@ -35,12 +35,13 @@ class LocustRun:
     extra: list[str] = field(default_factory=list)
 
     def run_time_s(self) -> int:
-        """Locust's --run-time: the shape ends the run first; this is the safety bound."""
+        """How long the replay should take; the shape ends it (Locust ignores --run-time with
+        a shape), the subprocess timeout is the hard bound."""
         return int(math.ceil(self.duration_s + LEAD_S + DRAIN_S + 10))
 
     def argv(self) -> list[str]:
         args = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
-                "--host", self.host, "--run-time", f"{self.run_time_s()}s", "--stop-timeout", "2",
+                "--host", self.host, "--stop-timeout", "2",
                 "--csv", str(self.out / PREFIX), "--csv-full-history",
                 "--html", str(self.out / "report.html"), "--results-dir", str(self.out),
                 "--loglevel", "WARNING"]

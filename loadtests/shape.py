@@ -15,6 +15,7 @@ import time
 from locust import LoadTestShape
 
 DRAIN_S = 1.5  # last per-second reports from the workers reach the master
+GUARD_S = 60.0  # the run ends this long after the plan even if the origin never came
 
 
 class ReplayShape(LoadTestShape):
@@ -26,4 +27,6 @@ class ReplayShape(LoadTestShape):
         t0 = getattr(environment.parsed_options, "yanxiu_t0", None)
         if t0 is not None and time.time() > t0 + context.plan.duration_s + DRAIN_S:
             return None
+        if self.get_run_time() > context.plan.duration_s + GUARD_S:
+            return None  # a bound of its own: Locust ignores --run-time with a shape
         return (0, 1)

@@ -34,6 +34,8 @@ class Stub:
         self.counts: Counter[str] = Counter()
         self.delay_s = delay_s
         self.courses, self.campaign = courses, campaign
+        # what the page says was studied in each resource's course before this session
+        self.studied_before = {r["id"]: c["studied_s"] for c in courses for r in c["resources"]}
         self.table = [(r.method, _pattern(r.path), name) for name, r in routes.items()]
 
     def answer(self, method: str, target: str, body: bytes) -> bytes:
@@ -68,9 +70,10 @@ class Stub:
             return 200, {"campaign": self.campaign, "now": NOW, "enrolled": True, "courses": self.courses,
                          "studied_hours": 0.0, "credited_hours": 0.0, "complete": False}
         if name == "heartbeat":
-            elapsed = float(data.get("elapsed_s", 0.0))
-            return 200, {"recorded_s": elapsed, "course_studied_s": float(data.get("position_s", 0.0)),
-                         "resource_watched_s": float(data.get("position_s", 0.0))}
+            position = float(data.get("position_s", 0.0))
+            before = self.studied_before.get(str(data.get("resource_id")), 0.0)
+            return 200, {"recorded_s": float(data.get("elapsed_s", 0.0)),
+                         "course_studied_s": before + position, "resource_watched_s": position}
         if name == "test_fetch":
             return 200, {"course_id": int(params.get("course_id", 1)), "questions": [
                 {"id": i, "text": f"question {i}", "choices": ["a", "b", "c", "d"]}
@@ -89,14 +92,16 @@ class Stub:
 
 def stub_courses(scenario=None) -> list[dict]:
     """The campaign page's courses: the scenario's, or one course of two resources; the
-    studied time sits at the credit minimum, so the journey takes the test."""
+    studied time sits ten minutes short of the credit minimum, so a teacher watches a
+    resource or two (heartbeats), then takes the test."""
     if scenario is None:
-        specs = [(1, 2700.0, [("1.1", 910.0), ("1.2", 598.0)])]
+        specs = [(1, 2100.0, [("1.1", 910.0), ("1.2", 598.0)])]
     else:
-        specs = [(c.id, c.credit.min_study_minutes * 60.0, [(r.id, float(r.duration_s)) for r in c.resources])
-                 for c in scenario.courses]
+        specs = [(c.id, max(0.0, c.credit.min_study_minutes * 60.0 - 600.0),
+                  [(r.id, float(r.duration_s)) for r in c.resources]) for c in scenario.courses]
     return [{"id": cid, "name": f"course {cid}", "opens": "2022-12-02", "open": True,
-             "credit_hours_max": 1.0, "min_study_s": studied, "studied_s": studied, "credited_hours": 0.0,
+             "credit_hours_max": 1.0, "min_study_s": studied + 600.0, "studied_s": studied,
+             "credited_hours": 0.0,
              "resources": [{"id": rid, "title": rid, "duration_s": d, "watched_s": 0.0, "percent": 0.0}
                            for rid, d in resources],
              "test": {"unlocked": True, "passed": False, "attempts": 0}} for cid, studied, resources in specs]

@@ -77,7 +77,7 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[dict, 
     summary = {
         "kind": "loadtest",
         "scenario": context.scenario.name,
-        "model_results": str(Path(options.model_results)) if options.model_results else None,
+        "model_results": str(context.model_folder) if context.model_folder else None,
         "stretch": context.stretch.label,
         "stretch_first_minute": plan.first_minute.isoformat(),
         "compress": plan.compress,

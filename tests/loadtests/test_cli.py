@@ -85,7 +85,7 @@ def test_staging_host_with_route_map_and_accounts(tmp_path, model, accounts):
     assert summary["kind"] == "loadtest" and summary["host"] == stub.url
     assert summary["model_results"] == str(model) and summary["arrivals"]["within_10pct"]
     assert "unknown" not in received  # no request went to a reference path
-    for name in ("login", "register", "sms_send", "school_search", "campaign_page", "enrol",
+    for name in ("login", "register", "sms_send", "school_search", "campaign_page", "enrol", "heartbeat",
                  "test_fetch", "test_submit", "admin_progress", "certificate"):
         assert summary["endpoints"][name]["requests"] > 0, name
         assert summary["endpoints"][name]["error_rate"] == 0.0, name
