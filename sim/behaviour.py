@@ -62,6 +62,7 @@ class Journeys:
         self.quit_s = (population.quit_share * tables.required_study_s).tolist()
         self.total_s = [0.0] * population.size
         self.sub_span = [f"viewers.{SUB_PLATFORMS[s]}" for s in population.sub.tolist()]
+        self.wave_u = population.wave_u.tolist()  # per teacher: operational hour of each push
         self.window_end = profile.window_s
         self._constants(scenario)
         self._draws(scenario, rngs)
@@ -128,7 +129,7 @@ class Journeys:
     def _begin(self, tid: int, now: float, focus: int) -> list:
         rec = self.rec
         if focus >= 0:
-            self.pop.wave_u[tid, focus] = INF  # this wave's push is used up
+            self.wave_u[tid][focus] = INF  # this wave's push is used up
         w = self.weight[tid]
         day = rec.day(now)
         last = self.progress.last_day
@@ -289,13 +290,11 @@ class Journeys:
             seconds = min(seconds, self.patience_s)
         kbps = self.kbps[min(bisect.bisect_right(self.kbps_cum, self.u()), len(self.kbps) - 1)]
         span, start = self.sub_span[tid], clock[0]
-        rec.open(span, start, w)
-        rec.open("egress_kbps", start, w * kbps)
+        rec.open_view(span, start, w, w * kbps)
         busy = seconds
         clock[0] += busy
         yield busy
-        rec.close(span, clock[0], w)
-        rec.close("egress_kbps", clock[0], w * kbps)
+        rec.open_view(span, clock[0], -w, -w * kbps)
         if stalled:
             rec.error_at(clock[0], w)
             return False
@@ -355,7 +354,7 @@ class Journeys:
             u = profile.op_hour(min(later)) + self.gap_h()
         focus = NO_FOCUS
         if self.waves:
-            for i, wave_u in enumerate(self.pop.wave_u[tid].tolist()):
+            for i, wave_u in enumerate(self.wave_u[tid]):
                 if u_now < wave_u < u:
                     u, focus = wave_u, i
         start = profile.real_at(u)

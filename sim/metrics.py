@@ -70,6 +70,19 @@ class Recorder:
     def close(self, span: str, at: float, weight: float) -> None:
         self._edge(self._diff[span], at, -weight)
 
+    def open_view(self, span: str, at: float, viewers: float, kbps: float) -> None:
+        """Viewers and their bitrate start (positive) or stop (negative) at ``at``."""
+        m = at / 60.0
+        i = int(m)
+        if i >= self.minutes:
+            return
+        frac = m - i
+        diff, egress = self._diff[span], self._diff["egress_kbps"]
+        diff[i] += (1.0 - frac) * viewers
+        diff[i + 1] += frac * viewers
+        egress[i] += (1.0 - frac) * kbps
+        egress[i + 1] += frac * kbps
+
     def _edge(self, diff: list[float], at: float, weight: float) -> None:
         m = at / 60.0
         i = int(m)

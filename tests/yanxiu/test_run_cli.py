@@ -63,3 +63,14 @@ def test_console_script_progress_goes_to_stderr(tmp_path):
         capture_output=True, text=True, cwd=Path(ROOT), timeout=300)
     assert result.returncode == 0, result.stderr
     assert "results in" in result.stdout
+
+
+def test_replications_add_confidence_intervals(tmp_path):
+    out = tmp_path / "r"
+    assert main(["run", str(SMOKE), "--teachers", "150", "--no-charts", "--out", str(out),
+                 "--replications", "2"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    reps = summary["replications"]
+    assert reps["count"] == 2 and len(reps["seeds"]) == 2
+    lo, hi = reps["ci95"]["peak(rps.total)"]
+    assert lo <= reps["mean"]["peak(rps.total)"] <= hi
