@@ -27,6 +27,10 @@ STOP_TIMEOUT_S = 15.0
 SMS_TTL_S = 300.0  # the reference's default code lifetime (reference.settings)
 
 
+def _exit_on_signal(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -52,6 +56,9 @@ class ReferenceTarget:
         return self.folder / "answers.json"
 
     def __enter__(self) -> ReferenceTarget:
+        # a terminated `yanxiu loadtest` still stops its server (which runs in its own
+        # session, so that stopping it reaches its workers): SIGTERM/SIGHUP unwind as exit
+        self._handlers = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)}
         self.folder = Path(tempfile.mkdtemp(prefix="yanxiu-loadtest-"))
         try:
             self._seed()
@@ -62,9 +69,13 @@ class ReferenceTarget:
         return self
 
     def __exit__(self, *_exc) -> None:
-        self.stop()
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        try:
+            self.stop()
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
+        finally:
+            for sig, handler in getattr(self, "_handlers", {}).items():
+                signal.signal(sig, handler)
 
     def _database(self) -> str:
         return f"sqlite:///{self.folder / 'yanxiu.sqlite'}"
