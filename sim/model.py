@@ -31,7 +31,7 @@ from sim.scenario import Scenario
 from sim.schedule import Schedule
 from sim.tiers import Platform, TierSeries
 
-DEFAULT_MAX_SIMULATED = 250_000  # participants simulated one by one; above: a weighted sample
+DEFAULT_MAX_SIMULATED = 500_000  # participants simulated one by one; above: a weighted sample
 TAIL_DAYS = 10.0  # days after the certificate batch kept in the series (certificate fetches)
 
 

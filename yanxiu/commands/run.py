@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run replications on this Dask scheduler (needs yanxiu[dask])")
     parser.add_argument("--max-simulated", type=_positive, default=None,
                         help="simulate at most this many participants one by one; above it a "
-                             "weighted stratified sample (default 250,000)")
+                             "weighted stratified sample (default 500,000)")
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
 
 
