@@ -169,7 +169,7 @@ def _run(folder: Path, locustfile: Path, stub, users: int, seconds: float) -> di
         [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", stub.url,
          "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s", "--csv", str(prefix),
          "--only-summary", "--loglevel", "ERROR", "--stop-timeout", "1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     _pin(process.pid, 1)
     cpu = _cpu_while(process, stub.pid)
