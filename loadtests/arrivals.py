@@ -23,10 +23,10 @@ from gevent.pool import Group
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.accounts import Roster
+from loadtests.timing import LEAD_S
 
 REPORT = "yanxiu_report"
 REPORT_EVERY_S = 1.0
-LEAD_S = 1.5  # the master's head start, so every worker has the origin before arrival 0
 log = logging.getLogger("yanxiu.loadtest")
 
 

@@ -13,8 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests.arrivals import LEAD_S
-from loadtests.shape import DRAIN_S
+from loadtests.timing import DRAIN_S, LEAD_S
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 PREFIX = "locust"

@@ -14,8 +14,7 @@ import time
 
 from locust import LoadTestShape
 
-DRAIN_S = 1.5  # last per-second reports from the workers reach the master
-GUARD_S = 60.0  # the run ends this long after the plan even if the origin never came
+from loadtests.timing import DRAIN_S, GUARD_S
 
 
 class ReplayShape(LoadTestShape):

@@ -117,7 +117,7 @@ def _run_model(scenario_path: str, model: Path) -> None:
     print(f"no model results in {model}: running the model first")
     parser = argparse.ArgumentParser(prog="yanxiu run")
     run_command.add_arguments(parser)
-    code = run_command.run(parser.parse_args([scenario_path]))
+    code = run_command.run(parser.parse_args([scenario_path, "--out", str(model), "--no-charts"]))
     if code or not (model / "timeseries.csv").is_file():
         raise CommandError(f"{model / 'timeseries.csv'}: the model run did not write it")
 
