@@ -94,3 +94,12 @@ def test_staging_host_with_route_map_and_accounts(tmp_path, model, accounts):
         assert (out / name).is_file(), name
     metrics = summary["metrics"]
     assert {"p95(latency.login)", "p99(latency.all)", "rate(errors)"} <= set(metrics)
+
+
+def test_the_command_never_loads_gevent_or_locust():
+    """Locust monkey-patches the process it is imported in; `yanxiu loadtest` may have run the
+    model (threads) first, so it must only start Locust as a subprocess."""
+    code = ("import sys, yanxiu.commands.loadtest as c, loadtests.run, loadtests.target, loadtests.options;"
+            "print(sorted(m for m in ('gevent', 'locust') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
