@@ -29,6 +29,24 @@ class _Distribution(BaseModel):
         raise NotImplementedError
 
 
+class _ByMean(_Distribution):
+    """A distribution parameterised by its own mean (written ``mean`` in scenario files)."""
+
+    mean_: PositiveFloat = Field(alias="mean")
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+
+class _ByMeanAndSd(_ByMean):
+    sd: PositiveFloat
+
+    @property
+    def variance(self) -> float:
+        return self.sd**2
+
+
 class Deterministic(_Distribution):
     kind: Literal["deterministic"] = "deterministic"
     value: float = Field(ge=0)
@@ -45,13 +63,8 @@ class Deterministic(_Distribution):
         return self.value if size is None else np.full(size, self.value)
 
 
-class Exponential(_Distribution):
+class Exponential(_ByMean):
     kind: Literal["exponential"] = "exponential"
-    mean_: PositiveFloat = Field(alias="mean")
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
 
     @property
     def variance(self) -> float:
@@ -84,44 +97,24 @@ class Uniform(_Distribution):
         return rng.uniform(self.low, self.high, size)
 
 
-class Lognormal(_Distribution):
+class Lognormal(_ByMeanAndSd):
     """Parameterised by its own mean and standard deviation (not the log's)."""
 
     kind: Literal["lognormal"] = "lognormal"
-    mean_: PositiveFloat = Field(alias="mean")
-    sd: PositiveFloat
 
     def _log_params(self) -> tuple[float, float]:
         sigma2 = math.log1p((self.sd / self.mean_) ** 2)
         return math.log(self.mean_) - sigma2 / 2, math.sqrt(sigma2)
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
-
-    @property
-    def variance(self) -> float:
-        return self.sd**2
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray | float:
         mu, sigma = self._log_params()
         return rng.lognormal(mu, sigma, size)
 
 
-class Gamma(_Distribution):
+class Gamma(_ByMeanAndSd):
     """Parameterised by mean and standard deviation."""
 
     kind: Literal["gamma"] = "gamma"
-    mean_: PositiveFloat = Field(alias="mean")
-    sd: PositiveFloat
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
-
-    @property
-    def variance(self) -> float:
-        return self.sd**2
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> np.ndarray | float:
         shape = (self.mean_ / self.sd) ** 2
