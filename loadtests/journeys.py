@@ -35,7 +35,12 @@ from locust.exception import StopUser
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION
 
 MAX_ATTEMPTS = 100  # a safety bound: full-marks chances in scenarios reach ~1 within a few
-SCHOOL_KEYWORDS = ("学校", "小学", "中学")
+# What teachers type into the school box, by sub-platform (seeded names end in these).
+SCHOOL_KEYWORDS = {
+    "basic": ("小学", "中学", "幼儿园", "学校"),
+    "higher": ("大学", "学院"),
+    "vocational": ("职业", "学院", "学校"),
+}
 
 
 class Api:
@@ -152,7 +157,8 @@ class TeacherJourney(SequentialTaskSet):
         user.pause(user.draw(reg.code_entry_s))
         school = None
         for _ in range(max(1, round(user.draw(reg.school_searches)))):
-            keyword = SCHOOL_KEYWORDS[int(user.rng.integers(len(SCHOOL_KEYWORDS)))]
+            keywords = SCHOOL_KEYWORDS.get(sub, SCHOOL_KEYWORDS["basic"])
+            keyword = keywords[int(user.rng.integers(len(keywords)))]
             found = user.api.call("school_search", query={"q": keyword, "sub_platform": sub, "limit": 20})
             schools = (found or {}).get("schools") or []
             if schools:
