@@ -104,7 +104,7 @@ def _report(summary: dict, out: Path) -> None:
     print(f"  completed {o['share_completed']:.1%}, errors {o['rate_errors']:.2%}, "
           f"sessions lost {o['rate_sessions_lost']:.2%}")
     for tier, cap in summary["capacity"].items():
-        print(f"  {tier}: needs {cap['needed']} {cap['unit']} (provided {cap['provided']})")
+        print(f"  {tier}: needs {cap['needed']:,.4g} {cap['unit']} (provided {cap['provided']:,.4g})")
     print(f"results in {out}/")
 
 
