@@ -36,7 +36,7 @@ import math
 import numpy as np
 import simpy
 
-from sim import streams
+from sim import decisions, streams
 from sim.arrivals import Profile
 from sim.feedback import Feedback
 from sim.metrics import Recorder
@@ -204,7 +204,7 @@ class Journeys:
         return False
 
     def _login(self, w: float, clock: list):
-        if self.u() >= self.password_share:
+        if not decisions.signs_in_with_password(self.u(), self.password_share):
             ok = yield from self._sms_code(w, clock)
             if not ok:
                 return False
@@ -216,7 +216,7 @@ class Journeys:
         ok = yield from self._sms_code(w, clock)
         if not ok:
             return False
-        for _ in range(max(1, round(self.searches()))):
+        for _ in range(decisions.school_searches(self.searches())):
             self.rec.hit_at(self.SEARCH, clock[0], w)
         busy = self.form_s()
         clock[0] += busy
@@ -232,8 +232,7 @@ class Journeys:
     # --- study and tests ----------------------------------------------------------------
 
     def _study(self, tid: int, w: float, focus: int, clock: list):
-        budget = self.length_min() * 60.0
-        plays = max(1, round(self.resources()))
+        budget, plays = decisions.session_budget(self.length_min(), self.resources())
         t, prog = self.tables, self.progress
         while budget > 0.0 and plays > 0 and clock[0] < self.window_end:
             slot = self._pick_course(tid, focus, clock[0])
@@ -249,8 +248,8 @@ class Journeys:
             if prog.passed_at[tid, slot] < INF:
                 continue  # passed earlier; the credit came with the study just recorded
             studied = prog.studied[tid, slot]
-            if not t.campaign.test_unlocked(t.course_ids[slot], studied) \
-                    or studied < t.min_study_s[slot]:
+            unlocked = t.campaign.test_unlocked(t.course_ids[slot], studied)
+            if not decisions.ready_for_test(unlocked, studied, t.min_study_s[slot]):
                 return True  # out of time or resources before the test unlocks
             ok = yield from self._test(tid, w, slot, clock)
             if not ok:
@@ -258,29 +257,16 @@ class Journeys:
         return True
 
     def _pick_course(self, tid: int, focus: int, now: float) -> int:
-        done = int(self.progress.credited[tid])
-        opens = self.tables.opens_s
-        if focus >= 0:
-            for slot in self.waves[focus]:
-                if not done >> slot & 1 and opens[slot] <= now:
-                    return slot
-        for slot, opened in enumerate(opens):
-            if not done >> slot & 1 and opened <= now:
-                return slot
-        return -1
+        preferred = self.waves[focus] if focus >= 0 else ()
+        return decisions.pick_course(self.tables.opens_s, int(self.progress.credited[tid]), now,
+                                     preferred)
 
     def _playlist(self, tid: int, slot: int, need: float, budget: float, plays: int,
                   now: float) -> tuple[float, int]:
-        durations = self.tables.durations[slot]
-        k = int(self.progress.next_resource[tid, slot])
-        watched = 0.0
-        while watched < need and watched < budget and plays > 0:
-            watched += durations[k % len(durations)]
-            k += 1
-            plays -= 1
-        self.progress.next_resource[tid, slot] = k
-        watched = min(watched, budget, self.window_end - now)
-        return max(watched, 0.0), plays
+        next_resource = self.progress.next_resource
+        watched, next_resource[tid, slot], plays = decisions.playlist(
+            self.tables.durations[slot], int(next_resource[tid, slot]), need, budget, plays)
+        return max(min(watched, self.window_end - now), 0.0), plays
 
     def _watch(self, tid: int, w: float, slot: int, seconds: float, clock: list):
         """Play video; a stream the CDN cannot serve stalls and the teacher gives up."""
