@@ -3,17 +3,17 @@
 One user instance is one *session* the model started (an arrival of the plan). A teacher
 session does what the model's session does (``sim.behaviour``): register on a first visit
 (SMS code, school search, the form) or log in (password or SMS code); open the campaign
-page (which shows progress); study the open, uncredited course with the lowest id, playing
-its resources in order with the player's heartbeats; take the course test once the rules
-unlock it, retrying until full marks; or, after the certificate batch, fetch the
-certificate. Administrators look at their teachers' progress.
+page (which shows progress); study the course the model would pick, playing its resources
+with the player's heartbeats; take the course test once the rules unlock it, retrying until
+full marks; or, after the certificate batch, fetch the certificate. Administrators look at
+their teachers' progress.
 
-Decisions come from the scenario and the rules module (``sim.campaign.Campaign``): the
-password-login share, session length and resources per session, registration timings, the
-heartbeat interval of the teacher's sub-platform, the test unlock and credit minimum, and the
-chance of full marks on the n-th attempt. Model time runs ``compress`` times faster: every
-think time and play time is divided by it, so the test's load is ``scale * compress`` times
-the model's.
+Decisions are the model's own functions (``sim.decisions``: sign-in kind, school searches,
+session budget, course choice, playlist, test readiness; ``loadtests.study`` feeds them the
+campaign page's state) on draws from the scenario's distributions, with the rules module
+(``sim.campaign.Campaign``) for test unlocks, credit and the chance of full marks on the n-th
+attempt. Model time runs ``compress`` times faster: every think time and play time is
+divided by it, so the test's load is ``scale * compress`` times the model's.
 
 Each journey step is a task with a ``@tag``, so ``--tags study test`` or ``--exclude-tags
 register`` pick journeys the usual Locust way (a step whose sign-in was filtered out signs in
@@ -33,6 +33,8 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION
+from loadtests.study import PageState, study
+from sim import decisions
 
 MAX_ATTEMPTS = 100  # a safety bound: full-marks chances in scenarios reach ~1 within a few
 # What teachers type into the school box, by sub-platform (seeded names end in these).
@@ -129,8 +131,6 @@ class TeacherJourney(SequentialTaskSet):
         self.kind = self.user.arrival.kind if self.user.arrival is not None else None
         self.account = None
         self.page = None
-        self.studied: dict[int, float] = {}
-        self.credited: set[int] = set()
 
     def get_next_task(self):
         if self.steps_left <= 0:
@@ -156,7 +156,7 @@ class TeacherJourney(SequentialTaskSet):
             raise StopUser()
         user.pause(user.draw(reg.code_entry_s))
         school = None
-        for _ in range(max(1, round(user.draw(reg.school_searches)))):
+        for _ in range(decisions.school_searches(user.draw(reg.school_searches))):
             keywords = SCHOOL_KEYWORDS.get(sub, SCHOOL_KEYWORDS["basic"])
             keyword = keywords[int(user.rng.integers(len(keywords)))]
             found = user.api.call("school_search", query={"q": keyword, "sub_platform": sub, "limit": 20})
@@ -182,7 +182,8 @@ class TeacherJourney(SequentialTaskSet):
     def login(self) -> None:
         if self.kind == REGISTRATION or self.user.api.token:
             return
-        self._log_in(by_password=self.user.rng.random() < self.ctx.scenario.behaviour.password_login_share)
+        share = self.ctx.scenario.behaviour.password_login_share
+        self._log_in(by_password=decisions.signs_in_with_password(self.user.rng.random(), share))
 
     def _log_in(self, by_password: bool = True) -> None:
         user = self.user
@@ -224,41 +225,27 @@ class TeacherJourney(SequentialTaskSet):
     @tag("study")
     @task
     def study(self) -> None:
-        """The model's study loop: the open, uncredited course with the lowest id, its
-        resources in order until the test unlocks and the credit minimum is reached (or the
-        session's time or resources run out), its test until full marks, the next course."""
+        """The model's study loop (``loadtests.study`` on ``sim.decisions``): the course the
+        model would pick, its playlist until the test unlocks and the credit minimum is
+        reached (or the session's time or plays run out), its test until full marks, the
+        next course."""
         if self.kind == CERTIFICATE:
             return
         self._signed_in()
-        page, campaign = self._page(), self.ctx.campaign
         sessions = self.ctx.scenario.behaviour.sessions
-        budget = self.user.draw(sessions.length_minutes) * 60.0
-        plays = max(1, round(self.user.draw(sessions.resources_per_session)))
+        budget, plays = decisions.session_budget(self.user.draw(sessions.length_minutes),
+                                                 self.user.draw(sessions.resources_per_session))
         testing = TeacherJourney.take_test in self.tasks  # not filtered out by --tags
-        while budget > 0 and plays > 0:
-            course = _pick_course(campaign, page, self.credited)
-            if course is None:
-                return
-            cid, rule = course["id"], campaign.rule(course["id"])
-            studied = self.studied.get(cid, float(course.get("studied_s", 0.0)))
-            resources = course.get("resources") or []
-            k = next((i for i, r in enumerate(resources) if r.get("percent", 0) < 100), 0)
-            target = max(rule.min_study_s, rule.test_unlock_s)
-            while studied < target and budget > 0 and plays > 0 and resources:
-                seconds = min(float(resources[k % len(resources)]["duration_s"]), budget)
-                studied = self._watch(cid, resources[k % len(resources)], seconds, studied)
-                budget, plays, k = budget - seconds, plays - 1, k + 1
-            self.studied[cid] = studied
-            if not (campaign.test_unlocked(cid, studied) and studied >= rule.min_study_s):
-                return  # out of time or resources before the test unlocks
-            test = course.get("test") or {}
-            if not test.get("passed"):
-                if not testing or not self._attempts(cid, int(test.get("attempts", 0))):
-                    return
-            self.credited.add(cid)
+        state = PageState.from_page(self.ctx.tables, self._page())
+        study(self.ctx.tables, state, budget, plays, self._watch, self._test if testing else None)
 
-    def _watch(self, cid: int, resource: dict, seconds: float, studied: float) -> float:
-        """Play ``seconds`` of a resource with the sub-platform's heartbeat interval."""
+    def _test(self, course) -> bool:
+        return self._attempts(course.cid, course.attempts)
+
+    def _watch(self, course, resource: dict, seconds: float) -> float:
+        """Play ``seconds`` of a resource with the sub-platform's heartbeat interval; the
+        course's study time as the server counts it."""
+        studied = course.studied_s
         interval = float(self.ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
         position, seq = 0.0, _seq()
         beat = {"resource_id": resource["id"], "position_s": 0.0, "elapsed_s": 0.0, "seq": seq}
@@ -285,15 +272,14 @@ class TeacherJourney(SequentialTaskSet):
         if self.kind == CERTIFICATE or TeacherJourney.study in self.tasks:
             return
         self._signed_in()
-        page, campaign = self._page(), self.ctx.campaign
-        for course in page.get("courses", []):
-            cid = course["id"]
-            studied = float(course.get("studied_s", 0.0))
-            test = course.get("test") or {}
-            if test.get("passed") or cid not in campaign.courses:
+        tables = self.ctx.tables
+        state = PageState.from_page(tables, self._page())
+        for slot, course in sorted(state.courses.items()):
+            if course.passed or state.opens_s[slot] > state.now:
                 continue
-            if campaign.test_unlocked(cid, studied) and studied >= campaign.rule(cid).min_study_s:
-                self._attempts(cid, int(test.get("attempts", 0)))
+            unlocked = tables.campaign.test_unlocked(course.cid, course.studied_s)
+            if decisions.ready_for_test(unlocked, course.studied_s, tables.min_study_s[slot]):
+                self._attempts(course.cid, course.attempts)
                 return
 
     def _attempts(self, cid: int, done: int) -> bool:
@@ -373,23 +359,6 @@ class AdminUser(Session):
 
 def user_class_for(kind: int) -> type[Session]:
     return AdminUser if kind == ADMIN else TeacherUser
-
-
-def _pick_course(campaign, page: dict, credited: set[int] = frozenset()) -> dict | None:
-    """The open, uncredited course with the lowest id (the model's choice, ``sim.behaviour``),
-    judged by the rules module at the server's campaign instant."""
-    import datetime as dt
-
-    now = page.get("now")
-    moment = dt.datetime.fromisoformat(now) if isinstance(now, str) else None
-    for course in sorted(page.get("courses", []), key=lambda c: c["id"]):
-        cid = course["id"]
-        if cid not in campaign.courses or cid in credited or course.get("credited_hours", 0) > 0:
-            continue
-        is_open = campaign.is_open(cid, moment) if moment else course.get("open", False)
-        if is_open:
-            return course
-    return None
 
 
 def _answers(paper: dict, key: dict[int, int], full: bool, rng: np.random.Generator) -> dict[str, int]:

@@ -55,6 +55,7 @@ def _init(environment, runner=None, **_kw) -> None:
         # options come from the master at test start; import the model's modules now so
         # that building the context then takes milliseconds, not the start's first second
         import sim.campaign  # noqa: F401
+        import sim.progress  # noqa: F401
         from loadtests import accounts, plan, routes, stretch  # noqa: F401
         return
     if environment.parsed_options is None:

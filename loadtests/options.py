@@ -100,6 +100,7 @@ class Context:
     seed: int
     mobile_base: int
     model_folder: Path | None = None
+    tables: object = None  # sim.progress.RuleTables: course slots, openings, targets
 
     @property
     def compress(self) -> float:
@@ -113,6 +114,7 @@ def build_context(options) -> Context:
     from loadtests.routes import route_table
     from loadtests.stretch import select
     from sim.campaign import Campaign
+    from sim.progress import RuleTables
     from sim.scenario import load_scenario
 
     scenario = load_scenario(options.scenario)
@@ -137,6 +139,8 @@ def build_context(options) -> Context:
     base = options.mobile_base
     if base is None:
         base = int(time.time() * 10) % 10**8
-    return Context(options, scenario, Campaign(scenario), plan, stretch,
+    campaign = Campaign(scenario)
+    return Context(options, scenario, campaign, plan, stretch,
                    route_table(scenario.platform.endpoints, options.route_map or None),
-                   accounts, load_answers(options.answers or None), seed, int(base), folder)
+                   accounts, load_answers(options.answers or None), seed, int(base), folder,
+                   RuleTables(campaign, scenario))
