@@ -10,6 +10,12 @@ process whose concurrent sessions reach ``--max-sessions`` drops the arrival and
 Achieved start times and the process's CPU (psutil, once a second) go to the master in a
 custom message every second (or straight to the tally in a local run). All processes share
 one origin ``t0`` that the master picks at test start and hands out with the options.
+
+The end of a distributed run is a handshake, because Locust's master stops listening half a
+second after it tells the workers to quit: when the plan is over, the master sends
+``FINISH``; each worker stops its sessions (those still running are counted as ``cut``),
+sends Locust's statistics, then its last report marked final; the master quits once every
+worker's final report is in (or after ``FINISH_WAIT_S``), so its totals are complete.
 """
 
 from __future__ import annotations
@@ -23,9 +29,10 @@ from gevent.pool import Group
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.accounts import Roster
-from loadtests.timing import LEAD_S
+from loadtests.timing import FINISH_WAIT_S, LEAD_S
 
 REPORT = "yanxiu_report"
+FINISH = "yanxiu_finish"
 REPORT_EVERY_S = 1.0
 log = logging.getLogger("yanxiu.loadtest")
 
@@ -39,9 +46,14 @@ class Tally:
         self.late_s_max = 0.0
         self.cpu: dict[str, list[float]] = {}
         self.by_process: dict[str, int] = {}
+        self.cut = 0  # sessions still running when the replay ended, stopped there
+        self.finals: set[str] = set()  # processes whose last report is in
 
     def add(self, node: str, data: dict) -> None:
         self.starts.extend(data.get("starts", ()))
+        self.cut += int(data.get("cut", 0))
+        if data.get("final"):
+            self.finals.add(node)
         self.by_process[node] = self.by_process.get(node, 0) + len(data.get("starts", ()))
         self.dropped += int(data.get("dropped", 0))
         self.late_s_max = max(self.late_s_max, float(data.get("late_s_max", 0.0)))
@@ -57,8 +69,9 @@ class Replay:
         self.roster = Roster(context.accounts, part, parts)
         self.tokens: dict[str, str] = {}
         self.sessions = Group()
-        self._pending = {"starts": [], "dropped": 0, "late_s_max": 0.0, "cpu": []}
+        self._pending = _empty()
         self._greenlets: list[gevent.Greenlet] = []
+        self._finished = False
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -69,10 +82,21 @@ class Replay:
         self._greenlets = [gevent.spawn(self._schedule), gevent.spawn(self._report_loop)]
 
     def stop(self) -> None:
+        """End the replay (once): stop the scheduler and the sessions still running, and
+        send the last report, marked final. A worker sends Locust's statistics first, so
+        the master has them when it sees the final report (messages arrive in order)."""
+        if self._finished:
+            return
+        self._finished = True
         for g in self._greenlets:
             g.kill(block=False)
+        self._pending["cut"] = len(self.sessions)
         self.sessions.kill(block=False)
-        self._flush()
+        runner = self.environment.runner
+        if isinstance(runner, WorkerRunner) and hasattr(runner, "_send_stats"):
+            runner._send_stats()
+        self._pending["final"] = True
+        self._flush(always=True)
 
     # --- the schedule -------------------------------------------------------------------
 
@@ -115,10 +139,14 @@ class Replay:
             self._pending["cpu"].append(process.cpu_percent(None))
             self._flush()
 
-    def _flush(self) -> None:
-        data, self._pending = self._pending, {"starts": [], "dropped": 0, "late_s_max": 0.0, "cpu": []}
-        if data["starts"] or data["dropped"] or data["cpu"]:
+    def _flush(self, always: bool = False) -> None:
+        data, self._pending = self._pending, _empty()
+        if always or data["starts"] or data["dropped"] or data["cpu"]:
             self._sink(data)
+
+
+def _empty() -> dict:
+    return {"starts": [], "dropped": 0, "late_s_max": 0.0, "cpu": []}
 
 
 def partition(environment) -> tuple[int, int]:
@@ -128,6 +156,20 @@ def partition(environment) -> tuple[int, int]:
         parts = int(getattr(environment.parsed_options, "yanxiu_parts", 1) or 1)
         return runner.worker_index % parts, parts
     return 0, 1
+
+
+def finish_workers(environment) -> bool:
+    """In the master once the plan is over: ask the workers to finish (once); True while
+    some worker's final report is still missing and ``FINISH_WAIT_S`` has not passed."""
+    runner, tally = environment.runner, environment.yanxiu_tally
+    if not isinstance(runner, MasterRunner):
+        return False
+    asked = getattr(environment, "yanxiu_finish_at", None)
+    if asked is None:
+        environment.yanxiu_finish_at = asked = time.time()
+        runner.send_message(FINISH)
+    expected = {client.id for client in runner.clients.values()}
+    return bool(expected - tally.finals) and time.time() < asked + FINISH_WAIT_S
 
 
 def on_master_test_start(environment) -> None:

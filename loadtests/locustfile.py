@@ -20,7 +20,7 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests import options as yanxiu_options
-from loadtests.arrivals import REPORT, Replay, Tally, on_master_test_start, partition
+from loadtests.arrivals import FINISH, REPORT, Replay, Tally, on_master_test_start, partition
 from loadtests.journeys import AdminUser, TeacherUser
 from loadtests.shape import ReplayShape
 
@@ -57,6 +57,7 @@ def _init(environment, runner=None, **_kw) -> None:
         import sim.campaign  # noqa: F401
         import sim.progress  # noqa: F401
         from loadtests import accounts, plan, routes, stretch  # noqa: F401
+        runner.register_message(FINISH, _finish)
         return
     if environment.parsed_options is None:
         return
@@ -85,11 +86,16 @@ def _test_start(environment, **_kw) -> None:
     environment.yanxiu.start(sink)
 
 
-@events.test_stopping.add_listener
-def _test_stopping(environment, **_kw) -> None:
+def _finish(environment, **_kw) -> None:
+    """A worker, asked by the master to finish: its last sessions stop, its last report goes."""
     replay = getattr(environment, "yanxiu", None)
     if replay is not None:
         replay.stop()
+
+
+@events.test_stopping.add_listener
+def _test_stopping(environment, **_kw) -> None:
+    _finish(environment)
 
 
 @events.quitting.add_listener

@@ -4,8 +4,8 @@ Locust's shapes set a *number of users* (a closed workload: a slow target holds 
 and the load drops). Here the number Locust manages stays at zero; the sessions are started
 by the arrival scheduler (``loadtests.arrivals``) at the planned instants, independently of
 response times (an open workload). The shape only says how long the test lasts: the plan's
-compressed duration after the shared origin, plus a short drain for the last reports. Its
-``tick()`` is a subtraction and a comparison.
+compressed duration after the shared origin, plus a short drain for the last reports, plus
+(distributed) the wait for every worker's final report (``arrivals.finish_workers``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 
 from locust import LoadTestShape
 
+from loadtests.arrivals import finish_workers
 from loadtests.timing import DRAIN_S, GUARD_S
 
 
@@ -25,7 +26,7 @@ class ReplayShape(LoadTestShape):
             return None  # the replay could not be set up (its error was logged)
         t0 = getattr(environment.parsed_options, "yanxiu_t0", None)
         if t0 is not None and time.time() > t0 + context.plan.duration_s + DRAIN_S:
-            return None
+            return (0, 1) if finish_workers(environment) else None
         if self.get_run_time() > context.plan.duration_s + GUARD_S:
             return None  # a bound of its own: Locust ignores --run-time with a shape
         return (0, 1)

@@ -89,6 +89,7 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[dict, 
         "total": total,
         "arrivals": {"planned": round(plan.total(), 3), "achieved": len(tally.starts),
                      "dropped": tally.dropped, "by_process": dict(tally.by_process),
+                     "cut": tally.cut,
                      "late_s_max": round(tally.late_s_max, 3),
                      "bin_s": options.bin_seconds, "max_bin_error": round(max_error, 4),
                      "within_10pct": bool(within)},
@@ -96,7 +97,6 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[dict, 
         "trustworthy": bool(within and not cpu["saturated"]),
         "metrics": metrics,
     }
-    return summary, table
     return summary, table
 
 

@@ -4,3 +4,4 @@ so that ``yanxiu loadtest`` never loads gevent or Locust into its own process)."
 LEAD_S = 1.5  # the master's head start, so every worker has the origin before arrival 0
 DRAIN_S = 1.5  # last per-second reports from the workers reach the master
 GUARD_S = 60.0  # a shape ends this long after the plan even if the origin never came
+FINISH_WAIT_S = 15.0  # longest wait for the workers' last reports after the plan ends

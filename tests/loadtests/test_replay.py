@@ -9,6 +9,7 @@ import pytest
 from tests.loadtests.conftest import ROOT, SMOKE, locust_argv, read_summary, start_stub, write_series
 
 TIMEOUT_S = 90
+CONNECT_WAIT_S = 60  # a loaded machine starts three Locust processes slowly
 
 
 def replay_args(model, accounts, answers, out, *extra) -> list[str]:
@@ -49,13 +50,20 @@ def test_slow_answers_do_not_lower_the_arrival_rate(tmp_path, accounts, slow_stu
 
 def test_master_and_two_workers_add_up(tmp_path, accounts, stub):
     """A master and two workers on loopback: each worker starts its half of the arrivals,
-    and the master's request count equals what the target received."""
-    model = write_series(tmp_path / "model", [60.0, 120.0, 90.0, 150.0], admin_rps=[0.5] * 4)
+    and the master's request count equals what the target received.
+
+    Robust on a loaded machine: the master waits (bounded) for both workers to connect, the
+    plan ends with quiet minutes so that every short session is over before the end, and
+    the master waits for each worker's final report (statistics first); only totals that
+    are exact by construction are compared (not per-bin timing)."""
+    busy = [60.0, 120.0, 90.0, 150.0]
+    model = write_series(tmp_path / "model", busy + [0.0] * 4, admin_rps=[0.5] * 4 + [0.0] * 4)
     out = tmp_path / "out"
     port = str(_free_port())
-    common = ["--tags", "login", "campaign", "admin"]  # short sessions: all end before the stop
+    common = ["--tags", "login", "campaign", "admin"]  # short sessions: all end in the quiet minutes
     master = subprocess.Popen(
         locust_argv(*replay_args(model, accounts, stub.answers, out, "--master", "--expect-workers", "2",
+                                 "--expect-workers-max-wait", str(CONNECT_WAIT_S),
                                  "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
                                  "--host", stub.url, "--compress", "60", "--scale", "0.5", *common)),
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -63,7 +71,7 @@ def test_master_and_two_workers_add_up(tmp_path, accounts, stub):
         locust_argv("--worker", "--master-host", "127.0.0.1", "--master-port", port, "--loglevel", "WARNING"),
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
     try:
-        output, _ = master.communicate(timeout=TIMEOUT_S)
+        output, _ = master.communicate(timeout=CONNECT_WAIT_S + TIMEOUT_S)
         for worker in workers:
             worker.wait(timeout=30)
     finally:
@@ -74,16 +82,19 @@ def test_master_and_two_workers_add_up(tmp_path, accounts, stub):
     summary = read_summary(out)
     arrivals = summary["arrivals"]
     assert arrivals["achieved"] == round(arrivals["planned"]) == 270
-    assert arrivals["within_10pct"]
+    assert arrivals["dropped"] == 0 and arrivals["cut"] == 0
     per_worker = list(arrivals["by_process"].values())
-    assert len(per_worker) == 2 and sum(per_worker) == 270 and min(per_worker) == 135
+    assert len(per_worker) == 2 and sorted(per_worker) == [135, 135]
     assert summary["generator_cpu"]["processes"] == 2
     received = stub.counts()
     received.pop("hello", None)
+    assert set(received) <= {"login", "sms_send", "campaign_page", "admin_progress"}
+    # every session ended, so every request sent was answered and counted by a worker
     assert summary["total"]["requests"] == sum(received.values()) > 270
     for name, figures in summary["endpoints"].items():
         assert figures["requests"] == received[name], name
-    assert set(received) <= {"login", "sms_send", "campaign_page", "admin_progress"}
+    # one page per teacher session, one progress view per administrator's session
+    assert received["campaign_page"] + received["admin_progress"] == 270
 
 
 def _free_port() -> int:
