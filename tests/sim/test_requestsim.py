@@ -221,3 +221,13 @@ def test_overloaded_minute_follows_the_fluid_model(smoke):
     assert wait.mean == pytest.approx(model["mean_wait_s"], rel=0.10)
     p95 = Estimate.of([r["api"].p95_s for r in runs]).mean
     assert p95 == pytest.approx(model["p95_s"], rel=0.10)
+
+
+def test_confirm_minute_leaves_out_a_tier_some_replication_never_saw(smoke):
+    from sim.requestsim import confirm_minute
+
+    # ~0.05 SMS requests expected per replication: most replications see none
+    out = confirm_minute(smoke, {"login": 5.0, "sms_send": 0.005}, seconds=10.0, replications=4,
+                         seed=3, workers=1)
+    assert set(out["tiers"]) == {"api", "database"}
+    assert out["tiers"]["api"]["requests"] == pytest.approx(50, rel=0.5)

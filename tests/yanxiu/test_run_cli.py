@@ -19,12 +19,30 @@ def test_run_writes_the_results_folder(tmp_path, capsys):
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 4 and summary["teachers"] == 300
-    assert "results in" in capsys.readouterr().out
+    assert summary["scenario_path"] == str(SMOKE)
+    printed = capsys.readouterr().out
+    assert "results in" in printed
+    # the busiest minute confirmed request by request, one printed line per tier seen
+    peak = summary["confirmation"]["minutes"][0]
+    assert peak["at"] == summary["peaks"]["rps.total"]["at"]
+    assert f"request-level check of {peak['at']}" in printed
+    for tier, figures in peak["tiers"].items():
+        assert figures["requests"] > 0 and f"    {tier}: " in printed
+        assert set(figures["p99_s"]) == {"model", "simulated", "ci95", "relative_error",
+                                         "model_in_ci95"}
+
+
+def test_no_confirm_skips_the_request_level_check(tmp_path, capsys):
+    out = tmp_path / "n"
+    assert main(["run", str(SMOKE), "--teachers", "150", "--no-charts", "--no-confirm",
+                 "--out", str(out)]) == 0
+    assert "confirmation" not in json.loads((out / "summary.json").read_text())
+    assert "request-level check" not in capsys.readouterr().out
 
 
 def test_default_folder_is_results_slash_scenario_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(["run", str(SMOKE), "--teachers", "200", "--no-charts"]) == 0
+    assert main(["run", str(SMOKE), "--teachers", "200", "--no-charts", "--no-confirm"]) == 0
     assert (tmp_path / "results" / "smoke" / "summary.json").exists()
 
 
@@ -59,7 +77,7 @@ def test_workload_scenario_runs_the_request_level_experiment(tmp_path):
 def test_console_script_progress_goes_to_stderr(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "yanxiu.cli", "run", str(SMOKE), "--teachers", "150",
-         "--no-charts", "--out", str(tmp_path / "x")],
+         "--no-charts", "--no-confirm", "--out", str(tmp_path / "x")],
         capture_output=True, text=True, cwd=Path(ROOT), timeout=300)
     assert result.returncode == 0, result.stderr
     assert "results in" in result.stdout
@@ -67,8 +85,8 @@ def test_console_script_progress_goes_to_stderr(tmp_path):
 
 def test_replications_add_confidence_intervals(tmp_path):
     out = tmp_path / "r"
-    assert main(["run", str(SMOKE), "--teachers", "150", "--no-charts", "--out", str(out),
-                 "--replications", "2"]) == 0
+    assert main(["run", str(SMOKE), "--teachers", "150", "--no-charts", "--no-confirm",
+                 "--out", str(out), "--replications", "2"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     reps = summary["replications"]
     assert reps["count"] == 2 and len(reps["seeds"]) == 2

@@ -45,6 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="simulate at most this many participants one by one; above it a "
                              "weighted stratified sample (default 500,000)")
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    parser.add_argument("--no-confirm", action="store_true",
+                        help="skip the request-level confirmation of the busiest minutes")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,12 +83,17 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
               + (f" on {args.scheduler}" if args.scheduler else ""), file=sys.stderr)
         extra = replications.run_extra(scenario, args.teachers, seed, args.replications, cap,
                                        args.scheduler)
-    summary = outputs.write_results(model_run, out, charts=not args.no_charts)
+    summary = outputs.write_results(model_run, out, charts=not args.no_charts,
+                                    scenario_path=str(args.scenario))
     if extra:
         figures = [replications.key_figures(model_run)] + extra
         summary["replications"] = replications.confidence(figures)
         summary["replications"]["seeds"] = [replications.replication_seed(seed, i)
                                             for i in range(args.replications)]
+    if not args.no_confirm:
+        summary["confirmation"] = outputs.confirmation(
+            model_run, outputs.timeseries(model_run), outputs.minute_labels(model_run))
+    if extra or not args.no_confirm:
         outputs.write_summary(out, summary)
     _report(summary, out)
     return 0
@@ -104,7 +111,26 @@ def _report(summary: dict, out: Path) -> None:
           f"sessions lost {o['rate_sessions_lost']:.2%}")
     for tier, cap in summary["capacity"].items():
         print(f"  {tier}: needs {cap['needed']:,.4g} {cap['unit']} (provided {cap['provided']:,.4g})")
+    if summary.get("confirmation"):
+        _confirmation_lines(summary["confirmation"]["minutes"][0])
     print(f"results in {out}/")
+
+
+def _ms(figure: dict) -> str:
+    lo, hi = (x * 1000 for x in figure["ci95"])
+    return (f"{figure['model'] * 1000:.4g} / {figure['simulated'] * 1000:.4g} "
+            f"[{lo:.4g}, {hi:.4g}] ms")
+
+
+def _confirmation_lines(minute: dict) -> None:
+    """One line per tier: the tier model against the request-level simulation of the minute."""
+    print(f"  request-level check of {minute['at']} ({minute['seconds']:.4g} s at its rates, "
+          f"{minute['replications']} replications; model / simulated [95% CI]):")
+    for tier, f in minute["tiers"].items():
+        util = f["utilisation"]
+        print(f"    {tier}: {f['requests']:,.0f} requests, utilisation {util['model']:.3%} / "
+              f"{util['simulated']:.3%}; wait {_ms(f['mean_wait_s'])}; p95 {_ms(f['p95_s'])}; "
+              f"p99 {_ms(f['p99_s'])}")
 
 
 def _workload(scenario, args: argparse.Namespace, out: Path) -> int:
