@@ -13,6 +13,7 @@ salts and hashes.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from reference.catalogue import Catalogue
 from reference.db import Database
 from reference.fixtures.bulk import db_constant, load_rows
 from reference.fixtures.identity import area_codes, draw_people
+from reference.fixtures.progress import fallback_shares, load_progress, shares_from_results
 from reference.fixtures.regions import province_prefix
 from reference.fixtures.schools import (
     SUB_PLATFORMS,
@@ -38,6 +40,7 @@ from reference.fixtures.schools import (
 from reference.models import Question, School, Teacher
 from reference.security import hash_password, password_hasher
 from reference.settings import Settings
+from sim.progress import RuleTables
 
 DEFAULT_PASSWORD = "Yanxiu@2023"
 ACCOUNT_FIELDS = (
@@ -55,6 +58,7 @@ ID_TYPE = "resident_id"
 
 class SeedError(ValueError):
     """The database cannot be seeded as asked; str() says why."""
+
 
 
 @dataclass
@@ -76,20 +80,24 @@ class SeedReport:
     counties: int
     seconds: dict[str, float] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    progress: dict[str, int] = field(default_factory=dict)  # teachers per stage (--progress-at)
+    progress_source: str = ""
 
     def summary(self) -> str:
         roles = ", ".join(f"{n:,} {r}" for r, n in self.accounts_by_role.items())
         phases = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
         total = sum(self.seconds.values())
         rate = self.teachers / total if total else float("inf")
-        return (
-            f"seeded {self.schools:,} schools in {self.counties:,} counties; {roles}\n"
-            f"time: {phases}; total {total:.1f} s = {rate:,.0f} teachers/s"
-        )
+        lines = [f"seeded {self.schools:,} schools in {self.counties:,} counties; {roles}",
+                 f"time: {phases}; total {total:.1f} s = {rate:,.0f} teachers/s"]
+        if self.progress:
+            stages = ", ".join(f"{n:,} {k}" for k, n in sorted(self.progress.items()))
+            lines.append(f"progress: {stages} (shares from {self.progress_source})")
+        return "\n".join(lines)
 
 
 def _streams(seed: int) -> dict[str, np.random.Generator]:
-    names = ("schools", "assign", "admins", "people")
+    names = ("schools", "assign", "admins", "people", "progress")  # new streams go last
     children = np.random.SeedSequence(seed).spawn(len(names))
     return {n: np.random.default_rng(c) for n, c in zip(names, children, strict=True)}
 
@@ -176,8 +184,12 @@ def seed_platform(
     out: Path | None = None,
     password: str = DEFAULT_PASSWORD,
     say: Callable[[str], None] = lambda _: None,
+    progress_at: dt.datetime | None = None,
+    model_results: Path | None = None,
 ) -> SeedReport:
-    """Create the schools and accounts of ``teachers`` teachers in an empty database."""
+    """Create the schools and accounts of ``teachers`` teachers in an empty database; with
+    ``progress_at``, the study progress the model predicts at that instant
+    (``reference.fixtures.progress``, shares from ``model_results`` if given)."""
     if teachers < 1:
         raise SeedError(f"--teachers: must be at least 1 (got {teachers})")
     clock = time.perf_counter()
@@ -219,6 +231,12 @@ def seed_platform(
         counties=sum(len(v) for v in plan.counties.values()),
         seconds=seconds,
     )
+    if progress_at is not None:
+        shares = (shares_from_results(model_results, catalogue.rules, progress_at) if model_results
+                  else fallback_shares(RuleTables(catalogue.rules, catalogue.scenario), progress_at))
+        report.progress = load_progress(db, catalogue, teachers, progress_at, shares, rngs["progress"])
+        report.progress_source = shares.source
+        lap("progress")
     if out is not None:
         report.files = write_fixtures(db, catalogue, out, accounts, people.mobiles, account_school, password)
         lap("files")

@@ -209,3 +209,135 @@ def test_population_follows_the_scenario(winter):
     assert len(plan.names) == pytest.approx(teachers * ratio, rel=0.1)
     admins = sum(r == "school_admin" for r in accounts.role)
     assert admins / len(plan.names) == pytest.approx(1.5, abs=0.05)
+
+
+# --- yanxiu seed --progress-at: the model's study progress at an instant --------------------
+
+def _model_results(folder, participants=1000.0):
+    """A results folder: 80% started and 60% credited course 1 by the end of 01-04; course 2
+    credited by 30% at the end of 01-06 and 50% at the end of 01-07."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [("2023-01-03", 500, 300, 0), ("2023-01-04", 800, 600, 0), ("2023-01-05", 850, 700, 100),
+            ("2023-01-06", 900, 800, 300), ("2023-01-07", 950, 850, 500)]
+    lines = ["# cumulative", "day,registered,studied,completed.1,completed.2"]
+    lines += [f"{d},{participants},{s},{c1},{c2}" for d, s, c1, c2 in rows]
+    (folder / "outcomes_daily.csv").write_text("\n".join(lines) + "\n")
+    (folder / "summary.json").write_text(json.dumps({"outcomes": {"participants": participants}}))
+    return folder
+
+
+def _seed_progress(settings, tmp_path, instant, teachers=1000, results=True):
+    import datetime as dt
+
+    from reference.catalogue import Catalogue
+    from reference.db import Database
+    from reference.seed import seed_platform
+    from sim.scenario import load_scenario
+
+    catalogue = Catalogue(load_scenario(SMOKE))
+    db = Database(settings.database_url)
+    try:
+        report = seed_platform(db, catalogue, settings, teachers, 5, None,
+                               progress_at=catalogue.rules.at(dt.datetime.fromisoformat(instant)),
+                               model_results=_model_results(tmp_path / "model") if results else None)
+    finally:
+        db.dispose()
+    return report, catalogue
+
+
+def _progress_rows(settings):
+    from reference.db import Database
+    from reference.models import Attempt, CourseProgress, Enrolment, ResourceProgress
+
+    db = Database(settings.database_url)
+    with db.session(write=False) as session:
+        courses = session.scalars(select(CourseProgress)).all()
+        resources = session.scalars(select(ResourceProgress)).all()
+        attempts = session.scalars(select(Attempt)).all()
+        enrolled = session.scalar(select(func.count()).select_from(Enrolment))
+    db.dispose()
+    return courses, resources, attempts, enrolled
+
+
+def _assert_valid_by_the_rules(catalogue, instant, courses, resources, attempts):
+    from sim.campaign import CourseProgress as Progress
+
+    rules = catalogue.rules
+    watched = Counter()
+    for r in resources:
+        watched[(r.teacher_id, r.course_id)] += r.watched_s
+        assert r.last_beat_at <= instant and r.position_s <= catalogue.resources[r.resource_id].duration_s
+    tries = Counter((a.teacher_id, a.course_id) for a in attempts)
+    passes = Counter((a.teacher_id, a.course_id) for a in attempts if a.passed)
+    for row in courses:
+        key = (row.teacher_id, row.course_id)
+        # study only while the course was open, and it is the resources' watched time
+        assert row.studied_s <= rules.recordable_seconds(row.course_id, rules.start_at, instant) + 1e-6
+        assert row.studied_s == pytest.approx(watched[key])
+        assert row.attempts == tries[key] and passes[key] == int(row.test_passed)
+        if row.test_passed:
+            assert rules.test_unlocked(row.course_id, row.studied_s)
+            assert rules.course_credit(row.course_id, Progress(row.studied_s, True)) > 0
+            assert row.passed_at <= instant
+
+
+def test_progress_at_follows_the_models_shares(settings, tmp_path):
+    import datetime as dt
+
+    report, catalogue = _seed_progress(settings, tmp_path, "2023-01-05T00:00")
+    courses, resources, attempts, enrolled = _progress_rows(settings)
+    instant = catalogue.rules.at(dt.datetime(2023, 1, 5))
+    _assert_valid_by_the_rules(catalogue, instant, courses, resources, attempts)
+    passed = Counter(r.course_id for r in courses if r.test_passed)
+    studied = {r.teacher_id for r in courses if r.studied_s > 0}
+    # 80% started and 60% credited course 1; course 2 opens at this very instant: nothing yet
+    assert enrolled == len(studied) and 0.75 < enrolled / 1000 < 0.85
+    assert 0.55 < passed[1] / 1000 < 0.65 and passed[2] == 0
+    assert all(r.studied_s == 0 for r in courses if r.course_id == 2)
+    # some teachers stand part-way through course 1 (they reach the test in a session)
+    partial = [r for r in courses if r.course_id == 1 and not r.test_passed and r.studied_s > 0]
+    assert len(partial) > 100
+    assert report.progress["1 credited"] == passed[1] and "shares from" in report.summary()
+
+
+def test_progress_later_in_the_window_has_both_courses(settings, tmp_path):
+    import datetime as dt
+
+    _, catalogue = _seed_progress(settings, tmp_path, "2023-01-07T12:00")
+    courses, resources, attempts, _ = _progress_rows(settings)
+    _assert_valid_by_the_rules(catalogue, catalogue.rules.at(dt.datetime(2023, 1, 7, 12)), courses,
+                               resources, attempts)
+    passed = Counter(r.course_id for r in courses if r.test_passed)
+    # halfway between the ends of 01-06 and 01-07: 82.5% and 40% (course 2 needs course 1 first)
+    assert 0.77 < passed[1] / 1000 < 0.88 and 0.35 < passed[2] / 1000 < 0.45
+    both = Counter(r.teacher_id for r in courses if r.test_passed)
+    assert sum(1 for n in both.values() if n == 2) == passed[2]
+
+
+def test_progress_without_model_results_uses_the_stand_in(settings, tmp_path):
+    import datetime as dt
+
+    report, catalogue = _seed_progress(settings, tmp_path, "2023-01-07T12:00", results=False)
+    courses, resources, attempts, enrolled = _progress_rows(settings)
+    _assert_valid_by_the_rules(catalogue, catalogue.rules.at(dt.datetime(2023, 1, 7, 12)), courses,
+                               resources, attempts)
+    assert "stand-in" in report.progress_source
+    assert 0.45 < enrolled / 1000 < 0.55  # half started, spread over 0, 1, 2 credited courses
+    assert set(report.progress) == {"not started", "0 credited", "1 credited", "2 credited"}
+
+
+def test_progress_options_on_the_command_line(tmp_path, capsys):
+    from yanxiu.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    args = ["seed", "--database-url", url, "--scenario", str(SMOKE), "--teachers", "50"]
+    assert main([*args, "--progress-at", "the fifth"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("yanxiu seed: error: --progress-at") and "\n" not in err
+    assert main([*args, "--model-results", str(tmp_path)]) == 2
+    assert "--model-results: only used with --progress-at" in capsys.readouterr().err
+    assert main([*args, "--progress-at", "2023-01-06T20:00", "--model-results", str(tmp_path)]) == 2
+    assert "no outcomes_daily.csv" in capsys.readouterr().err
+    model = _model_results(tmp_path / "model")
+    assert main([*args, "--progress-at", "2023-01-06T20:00", "--model-results", str(model)]) == 0
+    assert "progress:" in capsys.readouterr().out

@@ -27,11 +27,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--password", default=None, help="the one password of every seeded account (default Yanxiu@2023)"
     )
+    parser.add_argument(
+        "--progress-at",
+        metavar="INSTANT",
+        default=None,
+        help="give teachers the study progress the model predicts at this campaign instant "
+        "(ISO, local time of the scenario, e.g. 2023-02-27T00:00)",
+    )
+    parser.add_argument(
+        "--model-results",
+        type=Path,
+        default=None,
+        help="model results folder for --progress-at (default results/<scenario> if it has "
+        "outcomes_daily.csv, else a documented stand-in distribution)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from reference.catalogue import Catalogue
     from reference.db import Database
+    from reference.fixtures.progress import ProgressError
     from reference.seed import DEFAULT_PASSWORD, SeedError, seed_platform
     from reference.settings import Settings, SettingsError
     from sim.scenario import load_scenario
@@ -45,12 +60,14 @@ def run(args: argparse.Namespace) -> int:
     if not 8 <= len(password) <= 64:
         raise CommandError("--password: must be 8 to 64 characters (the server's rule)")
     catalogue = Catalogue(load_scenario(settings.scenario))
+    progress_at, model_results = _progress_options(args, catalogue)
     seed = catalogue.scenario.seed if args.seed is None else args.seed
     db = Database(settings.database_url)
     print(f"seeding {args.teachers:,} teachers into {db.url.split('@')[-1]} (seed {seed})")
     try:
-        report = seed_platform(db, catalogue, settings, args.teachers, seed, args.out, password, say=print)
-    except SeedError as exc:
+        report = seed_platform(db, catalogue, settings, args.teachers, seed, args.out, password, say=print,
+                               progress_at=progress_at, model_results=model_results)
+    except (SeedError, ProgressError) as exc:
         raise CommandError(str(exc)) from None
     finally:
         db.dispose()
@@ -58,3 +75,27 @@ def run(args: argparse.Namespace) -> int:
     for path in report.files:
         print(f"wrote {path}")
     return 0
+
+
+def _progress_options(args: argparse.Namespace, catalogue):
+    """(instant or None, model results folder or None) from --progress-at/--model-results."""
+    import datetime as dt
+
+    from yanxiu.errors import CommandError
+
+    if args.progress_at is None:
+        if args.model_results is not None:
+            raise CommandError("--model-results: only used with --progress-at")
+        return None, None
+    try:
+        instant = catalogue.rules.at(dt.datetime.fromisoformat(args.progress_at))
+    except ValueError:
+        raise CommandError(f"--progress-at: expected an ISO instant such as 2023-02-27T00:00 "
+                           f"(got {args.progress_at!r})") from None
+    folder = args.model_results
+    if folder is None:
+        default = Path("results") / catalogue.name
+        folder = default if (default / "outcomes_daily.csv").is_file() else None
+    elif not (folder / "outcomes_daily.csv").is_file():
+        raise CommandError(f"--model-results: no outcomes_daily.csv in {folder}")
+    return instant, folder
