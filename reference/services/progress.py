@@ -97,11 +97,16 @@ _prepared: dict[str, _Prepared] = {}
 
 
 def _statements(session: Session):
-    connection = session.connection()
-    prepared = _prepared.get(connection.dialect.name)
-    if prepared is None:
-        prepared = _prepared[connection.dialect.name] = _Prepared(connection.dialect)
-    return prepared, connection.connection.dbapi_connection.cursor()
+    # Once per transaction, kept in the session: Session.connection() walks the ORM's
+    # transaction state each time, which cost more than the three statements together.
+    found = session.info.get("heartbeat_sql")
+    if found is None:
+        connection = session.connection()
+        prepared = _prepared.get(connection.dialect.name)
+        if prepared is None:
+            prepared = _prepared[connection.dialect.name] = _Prepared(connection.dialect)
+        found = session.info["heartbeat_sql"] = (prepared, connection.connection.dbapi_connection.cursor())
+    return found
 
 
 def apply_heartbeat(
@@ -166,6 +171,7 @@ def record_heartbeat(
     resource = check_heartbeat(catalogue, beat)
     result = apply_heartbeat(session, catalogue, resource, teacher_id, beat, now)
     session.commit()
+    session.info.pop("heartbeat_sql", None)  # its cursor belongs to the transaction's connection
     return result
 
 

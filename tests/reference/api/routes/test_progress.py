@@ -87,6 +87,20 @@ def test_malformed_heartbeats_are_refused(platform, client):
     assert platform.beat(teacher, "1.1", 0, 0).json()["course_studied_s"] == 0  # nothing stuck
 
 
+def test_a_refusal_names_the_field_as_fastapi_does(platform, client):
+    teacher = platform.enrolled_teacher()
+    body = {"resource_id": "1.1", "position_s": 0, "elapsed_s": -5, "seq": 1}
+    answer = client.post("/api/v1/progress/heartbeat", headers=teacher["headers"], json=body)
+    assert answer.status_code == 422
+    assert [e["loc"] for e in answer.json()["detail"]] == [["body", "elapsed_s"]]
+    answer = client.post("/api/v1/progress/heartbeat", headers=teacher["headers"], content=b"\xff{")
+    assert answer.status_code == 422 and answer.json()["detail"][0]["type"] == "json_invalid"
+    schema = client.get("/openapi.json").json()["paths"]["/api/v1/progress/heartbeat"]["post"]
+    assert schema["requestBody"]["content"]["application/json"]["schema"]["required"] == [
+        "resource_id", "position_s", "elapsed_s", "seq"
+    ]
+
+
 def test_nan_literal_is_refused(platform, client):
     teacher = platform.enrolled_teacher()
     raw = '{"resource_id": "1.1", "position_s": NaN, "elapsed_s": Infinity, "seq": 1}'
