@@ -29,14 +29,20 @@ def load_summary(results: str | Path) -> dict:
 
 
 def scenario_path(summary: dict, results: str | Path, given: str | None = None) -> Path:
-    """The scenario file: the one given, else the one summary.json names (a path, or a name
-    looked up as scenarios/<name>.yaml from here and from the repository)."""
+    """The scenario file: the one given, else summary.json's ``scenario_path`` (the file as
+    ``yanxiu run`` was given it), else its ``scenario`` (a path, or a name looked up as
+    scenarios/<name>.yaml from here and from the repository: older results)."""
     if given:
         return Path(given)
     named = summary.get("scenario")
+    recorded = summary.get("scenario_path")
     if not isinstance(named, str) or not named:
+        if isinstance(recorded, str) and Path(recorded).is_file():
+            return Path(recorded)
         raise GateError(f"{Path(results) / 'summary.json'}: scenario: not named; pass --scenario FILE")
     candidates = [Path(named), Path(results) / "scenario.yaml"]
+    if isinstance(recorded, str) and recorded:
+        candidates.insert(0, Path(recorded))
     if not named.endswith((".yaml", ".yml")):
         candidates += [Path("scenarios") / f"{named}.yaml", REPO / "scenarios" / f"{named}.yaml"]
     for candidate in candidates:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from report import headline, html
-from report.data import LoadtestResults, ModelResults, load, warn
+from report.data import LoadtestResults, ModelResults, WorkloadResults, load, warn
 from report.fonts import find_cjk_font, rc_for
 from report.i18n import Labels
 
@@ -16,6 +16,7 @@ CAPTIONS = {
     "certified_by_day": "certified_by_day", "attempts": "attempts",
     "loadtest_throughput": "lt_throughput", "loadtest_latency": "lt_latency",
     "loadtest_arrivals": "lt_arrivals", "loadtest_model": "lt_model",
+    "workload_replications": "workload_replications",
 }
 DPI = 100
 
@@ -25,8 +26,8 @@ def default_out(folder: Path) -> Path:
     return folder / "report" / "report.html"
 
 
-def _draw(data: ModelResults | LoadtestResults, charts: dict, labels: Labels, family: str | None,
-          out_dir: Path, page: Labels) -> list[html.Chart]:
+def _draw(data: ModelResults | LoadtestResults | WorkloadResults, charts: dict, labels: Labels,
+          family: str | None, out_dir: Path, page: Labels) -> list[html.Chart]:
     import matplotlib
 
     drawn = []
@@ -46,7 +47,8 @@ def _model_parts(data: ModelResults, t: Labels) -> tuple[str, str, list, list]:
     name = str(s.get("scenario", data.folder.name))
     meta = (f"{data.folder} · seed {s.get('seed', '–')} · {headline.number(s.get('teachers'))} teachers · "
             f"{data.times[0] if len(data.times) else ''} – {data.times[-1] if len(data.times) else ''}")
-    tables = [x for x in (headline.capacity_table(data, t), headline.slo_table(data, t)) if x]
+    tables = [x for x in (headline.capacity_table(data, t), headline.slo_table(data, t),
+                          headline.confirmation_table(data, t)) if x]
     return t("title_model", name=Path(name).stem), meta, headline.model_cards(data, t), tables
 
 
@@ -60,6 +62,13 @@ def _loadtest_parts(data: LoadtestResults, t: Labels) -> tuple[str, str, list, l
     both = headline.model_table(rates + shared_metrics(data), t)
     tables = [x for x in (headline.endpoints_table(data, t), both) if x]
     return t("title_loadtest", name=data.folder.name), meta, headline.loadtest_cards(data, t), tables
+
+
+def _workload_parts(data: WorkloadResults, t: Labels) -> tuple[str, str, list, list]:
+    from report import workload
+
+    title, meta = workload.title_meta(data, t)
+    return title, meta, workload.cards(data, t), workload.tables(data, t)
 
 
 def build_report(folder: str | Path, lang: str = "en", out: str | Path | None = None) -> Path:
@@ -78,6 +87,9 @@ def build_report(folder: str | Path, lang: str = "en", out: str | Path | None = 
     if isinstance(data, ModelResults):
         from report.model_charts import CHARTS
         title, meta, cards, tables = _model_parts(data, page)
+    elif isinstance(data, WorkloadResults):
+        from report.workload import CHARTS
+        title, meta, cards, tables = _workload_parts(data, page)
     else:
         from report.loadtest_charts import CHARTS
         title, meta, cards, tables = _loadtest_parts(data, page)

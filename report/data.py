@@ -44,6 +44,17 @@ class LoadtestResults:
     prediction: dict[str, np.ndarray] | None = None
 
 
+@dataclass
+class WorkloadResults:
+    """An open-workload queueing experiment (``workload:`` scenario): summary.json and the
+    per-replication figures of replications.csv ({tier: {metric: values}}, empty if absent)."""
+
+    folder: Path
+    summary: dict
+    runs: dict[str, dict[str, np.ndarray]]
+    notes: list[str] = field(default_factory=list)
+
+
 def _lines(path: Path) -> list[str]:
     """A CSV file without its '#' comment lines."""
     try:
@@ -182,16 +193,35 @@ def _prediction(summary: dict, notes: list[str]) -> dict[str, np.ndarray] | None
     return out
 
 
-def load(folder: str | Path) -> ModelResults | LoadtestResults:
-    """A results folder of either kind; bad or missing files raise CommandError (exit 2)."""
+def load_workload(folder: Path, summary: dict) -> WorkloadResults:
+    if not isinstance(summary.get("tiers"), dict) or not summary["tiers"]:
+        raise CommandError(f"{folder / 'summary.json'}: tiers: missing or empty")
+    notes: list[str] = []
+    runs: dict[str, dict[str, np.ndarray]] = {}
+    try:
+        table, texts = read_table(folder / "replications.csv", text_columns=("tier",))
+    except CommandError as exc:
+        notes.append(f"{exc}: no per-replication chart")
+        return WorkloadResults(folder, summary, runs, notes)
+    tiers = np.array(texts.get("tier", []))
+    for tier in summary["tiers"]:
+        rows = tiers == tier
+        runs[tier] = {name: values[rows] for name, values in table.items()}
+    return WorkloadResults(folder, summary, runs, notes)
+
+
+LOADERS = {"model": load_model, "loadtest": load_loadtest, "workload": load_workload}
+
+
+def load(folder: str | Path) -> ModelResults | LoadtestResults | WorkloadResults:
+    """A results folder of any kind; bad or missing files raise CommandError (exit 2)."""
     folder = Path(folder)
     summary = _summary(folder)
     kind = summary.get("kind")
-    if kind == "model":
-        return load_model(folder, summary)
-    if kind == "loadtest":
-        return load_loadtest(folder, summary)
-    raise CommandError(f"{folder / 'summary.json'}: kind: expected 'model' or 'loadtest' (got {kind!r})")
+    if kind not in LOADERS:
+        raise CommandError(f"{folder / 'summary.json'}: kind: expected one of {', '.join(LOADERS)} "
+                           f"(got {kind!r})")
+    return LOADERS[kind](folder, summary)
 
 
 def warn(message: str) -> None:

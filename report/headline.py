@@ -117,6 +117,30 @@ def slo_table(data: ModelResults, t: Labels) -> Table | None:
     return Table(t("slo"), header, rows, bad)
 
 
+def _model_sim(figure: dict) -> str:
+    lo, hi = (x * 1000 for x in figure["ci95"])
+    model, simulated = figure["model"] * 1000, figure["simulated"] * 1000
+    return f"{number(model)} / {number(simulated)} [{number(lo)}, {number(hi)}]"
+
+
+def confirmation_table(data: ModelResults, t: Labels) -> Table | None:
+    """The request-level check of the peak minute (summary.json "confirmation"), one row per tier."""
+    minutes = (data.summary.get("confirmation") or {}).get("minutes") or []
+    if not minutes:
+        return None
+    peak = minutes[0]
+    rows, bad = [], set()
+    for tier, f in peak["tiers"].items():
+        # docs/tiers.md: the model's p95 is within 20% of request level for mixed tiers
+        if abs(f["p95_s"]["relative_error"] or 0.0) > 0.2:
+            bad.add(len(rows))
+        util = f["utilisation"]
+        rows.append([tier, number(f["requests"]), f"{util['model']:.3%} / {util['simulated']:.3%}",
+                     _model_sim(f["mean_wait_s"]), _model_sim(f["p95_s"]), _model_sim(f["p99_s"])])
+    header = [t("tier"), t("requests"), t("utilisation_axis"), f"{t('mean_wait')} ms", "p95 ms", "p99 ms"]
+    return Table(t("confirmation", name=str(peak["at"])[:16].replace("T", " ")), header, rows, bad)
+
+
 def loadtest_cards(data: LoadtestResults, t: Labels) -> list[Card]:
     s, metrics = data.summary, data.summary.get("metrics") or {}
     cards = []

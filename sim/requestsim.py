@@ -231,7 +231,7 @@ class WorkloadResult:
     theory: dict[str, dict[str, float]]  # tier -> metric -> analytic value (sim.tiers)
     runs: tuple[dict[str, TierStats], ...]
 
-    def summary(self) -> dict:
+    def summary(self, scenario_path: str | None = None) -> dict:
         tiers = {}
         for tier, metrics in self.measured.items():
             tiers[tier] = {}
@@ -242,12 +242,24 @@ class WorkloadResult:
                     "relative_error": (est.mean / exact - 1.0) if exact else None,
                     "theory_in_ci95": est.covers(exact) if exact is not None else None,
                 }
-        return {"kind": "workload", "scenario": self.scenario, "seed": self.seed,
-                "endpoint": self.endpoint, "rate_per_s": self.rate_per_s,
-                "replications": self.replications, "tiers": tiers}
+        return {"kind": "workload", "scenario": self.scenario, "scenario_path": scenario_path,
+                "seed": self.seed, "endpoint": self.endpoint, "rate_per_s": self.rate_per_s,
+                "replications": self.replications, "tiers": tiers, "metrics": self.metrics()}
+
+    def metrics(self) -> dict[str, float]:
+        """The gate's map (docs/results.md), measured means: latency in ms, utilisation a
+        fraction (steady state, so its max is its mean)."""
+        out = {}
+        for tier, m in self.measured.items():
+            out[f"max(utilisation.{tier})"] = m["utilisation"].mean
+            out[f"mean(tier.{tier}.wait_ms)"] = m["mean_wait_s"].mean * 1000.0
+            for p in ("p50", "p95", "p99"):
+                out[f"{p}(latency.{tier})"] = m[f"{p}_s"].mean * 1000.0
+        return out
 
 
-def write_workload(result: WorkloadResult, out_dir: str | Path) -> Path:
+def write_workload(result: WorkloadResult, out_dir: str | Path,
+                   scenario_path: str | None = None) -> Path:
     """Write a workload run's ``summary.json`` and ``replications.csv`` (one row per
     replication and tier, every measured figure) into ``out_dir``; returns the summary path."""
     import csv
@@ -263,7 +275,7 @@ def write_workload(result: WorkloadResult, out_dir: str | Path) -> Path:
             for tier, stats in run.items():
                 writer.writerow([i, tier, *(getattr(stats, f) for f in fields)])
     path = out / "summary.json"
-    path.write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(result.summary(scenario_path), indent=2) + "\n", encoding="utf-8")
     return path
 
 

@@ -24,6 +24,11 @@ def test_report_of_a_real_run_has_every_chart_and_its_peaks(real_results, real_r
     for tier in summary["capacity"]:
         assert f"<td>{tier}</td>" in html
     assert "no calendar markers" not in html  # the scenario named in summary.json was found
+    # the request-level check of the peak minute, one row per tier it saw
+    peak = summary["confirmation"]["minutes"][0]
+    assert "请求级仿真核对" in html and peak["at"][:16].replace("T", " ") in html
+    util = peak["tiers"]["api"]["utilisation"]
+    assert f"<td>{util['model']:.3%} / {util['simulated']:.3%}</td>" in html
 
 
 def test_gate_on_a_real_run(real_results, capsys, tmp_path):

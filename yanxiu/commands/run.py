@@ -134,15 +134,11 @@ def _confirmation_lines(minute: dict) -> None:
 
 
 def _workload(scenario, args: argparse.Namespace, out: Path) -> int:
-    import json
-
-    from sim.requestsim import run_workload
+    from sim.requestsim import run_workload, write_workload
 
     result = run_workload(scenario, args.seed, args.replications if args.replications > 1
                           else None)
-    out.mkdir(parents=True, exist_ok=True)
-    summary = result.summary()
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_workload(result, out, scenario_path=str(args.scenario))
     print(f"{scenario.name}: Poisson workload at {result.rate_per_s:g}/s on {result.endpoint}, "
           f"{result.replications} replications; results in {out}/")
     return 0
