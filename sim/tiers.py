@@ -28,7 +28,7 @@ from sim.pool import PoolPerformance
 from sim.video import BandwidthPerformance
 
 PERCENTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
-METRICS = ("utilisation", "wait_ms", "p50_ms", "p95_ms", "p99_ms")
+METRICS = ("utilisation", "wait_ms", "p50_ms", "p95_ms", "p99_ms", "in_system")
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,10 @@ class TierMetrics:
     p99_ms: np.ndarray
     served_share: np.ndarray  # bandwidth: viewers at full bitrate; pools: not given up
     backlog_s: np.ndarray  # fluid backlog wait at the end of the minute (pools)
+    # time-average number at the tier: requests queued + in service (pools, from the queue's
+    # length, not from its waits, so Little's law on the outputs is a check); bandwidth:
+    # concurrent video streams (egress / the ladder's mean bitrate)
+    in_system: np.ndarray | None = None
     performance: object = field(default=None, repr=False, compare=False)
 
     def overall_ms(self, probability: float) -> float:
@@ -91,7 +95,8 @@ class Tier(ABC):
         percentiles = {key: perf.percentile_s(p) * 1000.0 for key, p in PERCENTILES.items()}
         return TierMetrics(kind=self.kind, load=perf.load, utilisation=perf.utilisation,
                            wait_ms=perf.mean_wait_s() * 1000.0, served_share=perf.served_share,
-                           backlog_s=perf.backlog_end_s, performance=perf, **percentiles)
+                           backlog_s=perf.backlog_end_s, in_system=self._in_system(perf),
+                           performance=perf, **percentiles)
 
     kind = "tier"
 
@@ -100,6 +105,9 @@ class Tier(ABC):
 
     @abstractmethod
     def _performance(self, load: np.ndarray, backlog_s: float): ...
+
+    @abstractmethod
+    def _in_system(self, perf) -> np.ndarray: ...
 
 
 class PoolTier(Tier):
@@ -126,6 +134,22 @@ class PoolTier(Tier):
         return PoolPerformance(load, self.demand_s, self.servers, self.service, backlog_s,
                                self.patience_s)
 
+    def _in_system(self, perf: PoolPerformance) -> np.ndarray:
+        """Mean requests at the tier, mixing the minute's two regimes as ``PoolPerformance``
+        does. Stationary M/G/c: queue length C(c,a)·rho/(1 - rho)·(1 + cs²)/2 (exact for
+        M/M/c, Allen-Cunneen otherwise) plus a busy servers. Fluid: the work backlog
+        c·wait (linear through the part) over the mean service, plus all c servers busy."""
+        c, rho, a = perf.servers, perf.utilisation, perf.erlangs
+        with np.errstate(divide="ignore", invalid="ignore"):
+            queued = perf.p_wait * rho / (1.0 - rho) * (1.0 + perf.scv) / 2.0
+            stationary = np.where(rho < 1.0, queued + a, 0.0)
+            backlog = c * 0.5 * (perf.fluid_lo + perf.fluid_hi) / perf.mean_s
+        fluid = np.where(perf.fluid_share > 0, backlog + c, 0.0)
+        share = perf.fluid_share
+        # A minute without arrivals has no mix to take a mean service from: reported as 0 (a
+        # backlog never outlasts the heartbeats, so it does not arise in a campaign).
+        return np.where(perf.load > 0, share * fluid + (1.0 - share) * stationary, 0.0)
+
 
 class BandwidthTier(Tier):
     kind = "bandwidth"
@@ -147,6 +171,10 @@ class BandwidthTier(Tier):
 
     def _performance(self, load: np.ndarray, backlog_s: float) -> BandwidthPerformance:
         return BandwidthPerformance(load, self.capacity_gbps, self.rates_kbps, self.shares)
+
+    def _in_system(self, perf: BandwidthPerformance) -> np.ndarray:
+        mean_kbps = float((self.rates_kbps * self.shares).sum())
+        return perf.load * 1e6 / mean_kbps
 
 
 def _egress(values) -> np.ndarray:
