@@ -1,7 +1,7 @@
 """Teacher journeys as SimPy processes: one short-lived process per study session.
 
 A teacher is not a live process for the whole window (a live process costs ~0.8 KB and
-every wake-up is an event); between sessions a teacher is a row in ``sim.progress`` arrays
+every wake-up is an event); between sessions a teacher is a row in ``sim.progress.Ledger``
 and an entry in ``sim.schedule``. A session does, in order:
 
 1. registration on the first session of a teacher who did not take part before
@@ -41,7 +41,7 @@ from sim.arrivals import Profile
 from sim.feedback import Feedback
 from sim.metrics import Recorder
 from sim.population import SUB_PLATFORMS, Population
-from sim.progress import Progress, RuleTables
+from sim.progress import Ledger, RuleTables
 from sim.scenario import Scenario
 from sim.schedule import Schedule
 
@@ -56,7 +56,9 @@ class Journeys:
                  rngs: dict[str, np.random.Generator]) -> None:
         self.env, self.tables, self.pop, self.profile = env, tables, population, profile
         self.rec, self.fb, self.schedule = recorder, feedback, schedule
-        self.progress = Progress(population.size, len(tables.course_ids))
+        self.courses = len(tables.course_ids)
+        self.ledger = Ledger(population.size, self.courses)
+        self.complete = tables.complete.tolist()
         self.weight = population.weight.tolist()
         self.registered = population.returning.tolist()
         self.quit_s = (population.quit_share * tables.required_study_s).tolist()
@@ -132,7 +134,7 @@ class Journeys:
             self.wave_u[tid][focus] = INF  # this wave's push is used up
         w = self.weight[tid]
         day = rec.day(now)
-        last = self.progress.last_day
+        last = self.ledger.last_day
         rec.session_started(now, w, last[tid] != day)
         last[tid] = day
         rec.open("sessions", now, w)
@@ -225,7 +227,7 @@ class Journeys:
             yield from self._request(self.REGISTER, w, clock))
         if ok:
             self.registered[tid] = True
-            self.progress.registered_at[tid] = clock[0]
+            self.ledger.registered_at[tid] = clock[0]
             self.rec.registered(clock[0], w)
         return ok
 
@@ -233,21 +235,26 @@ class Journeys:
 
     def _study(self, tid: int, w: float, focus: int, clock: list):
         budget, plays = decisions.session_budget(self.length_min(), self.resources())
-        t, prog = self.tables, self.progress
-        while budget > 0.0 and plays > 0 and clock[0] < self.window_end:
-            slot = self._pick_course(tid, focus, clock[0])
+        t, led, window_end = self.tables, self.ledger, self.window_end
+        preferred = self.waves[focus] if focus >= 0 else ()
+        base = tid * self.courses
+        while budget > 0.0 and plays > 0 and clock[0] < window_end:
+            slot = decisions.pick_course(t.opens_s, led.credited[tid], clock[0], preferred)
             if slot < 0:
                 return True
-            need = t.target_s[slot] - prog.studied[tid, slot]
+            cell = base + slot
+            need = t.target_s[slot] - led.studied[cell]
             if need > 0.0:
-                seconds, plays = self._playlist(tid, slot, need, budget, plays, clock[0])
+                watched, led.next_resource[cell], plays = decisions.playlist(
+                    t.durations[slot], led.next_resource[cell], need, budget, plays)
+                seconds = max(min(watched, window_end - clock[0]), 0.0)
                 ok = yield from self._watch(tid, w, slot, seconds, clock)
                 budget -= seconds
                 if not ok:
                     return False
-            if prog.passed_at[tid, slot] < INF:
+            if led.passed_at[cell] < INF:
                 continue  # passed earlier; the credit came with the study just recorded
-            studied = prog.studied[tid, slot]
+            studied = led.studied[cell]
             unlocked = t.campaign.test_unlocked(t.course_ids[slot], studied)
             if not decisions.ready_for_test(unlocked, studied, t.min_study_s[slot]):
                 return True  # out of time or resources before the test unlocks
@@ -258,15 +265,7 @@ class Journeys:
 
     def _pick_course(self, tid: int, focus: int, now: float) -> int:
         preferred = self.waves[focus] if focus >= 0 else ()
-        return decisions.pick_course(self.tables.opens_s, int(self.progress.credited[tid]), now,
-                                     preferred)
-
-    def _playlist(self, tid: int, slot: int, need: float, budget: float, plays: int,
-                  now: float) -> tuple[float, int]:
-        next_resource = self.progress.next_resource
-        watched, next_resource[tid, slot], plays = decisions.playlist(
-            self.tables.durations[slot], int(next_resource[tid, slot]), need, budget, plays)
-        return max(min(watched, self.window_end - now), 0.0), plays
+        return decisions.pick_course(self.tables.opens_s, self.ledger.credited[tid], now, preferred)
 
     def _watch(self, tid: int, w: float, slot: int, seconds: float, clock: list):
         """Play video; a stream the CDN cannot serve stalls and the teacher gives up."""
@@ -289,20 +288,22 @@ class Journeys:
 
     def _record_study(self, tid: int, slot: int, seconds: float, start: float,
                       end: float) -> None:
-        prog = self.progress
-        if prog.first_study_at[tid] == INF:
-            prog.first_study_at[tid] = start
-        studied = prog.studied[tid, slot] + seconds
-        prog.studied[tid, slot] = studied
+        led = self.ledger
+        if led.first_study_at[tid] == INF:
+            led.first_study_at[tid] = start
+        cell = tid * self.courses + slot
+        studied = led.studied[cell] + seconds
+        led.studied[cell] = studied
         self.total_s[tid] += seconds
-        if studied >= self.tables.min_study_s[slot] and prog.min_reached_at[tid, slot] == INF:
-            prog.min_reached_at[tid, slot] = end
-            if prog.passed_at[tid, slot] < INF:
-                prog.credited[tid] |= 1 << slot
+        if studied >= self.tables.min_study_s[slot] and led.min_reached_at[cell] == INF:
+            led.min_reached_at[cell] = end
+            if led.passed_at[cell] < INF:
+                led.credited[tid] |= 1 << slot
 
     def _test(self, tid: int, w: float, slot: int, clock: list):
         """Attempts until full marks; an attempt not submitted before the window closes is lost."""
-        t, prog = self.tables, self.progress
+        t, led = self.tables, self.ledger
+        cell = tid * self.courses + slot
         while True:
             ok = self._ok(self.FETCH, w, clock) or (yield from self._request(self.FETCH, w, clock))
             if not ok:
@@ -316,20 +317,20 @@ class Journeys:
                 yield from self._request(self.SUBMIT, w, clock))
             if not ok:
                 return False
-            attempt = int(prog.attempts[tid, slot]) + 1
-            prog.attempts[tid, slot] = attempt
+            attempt = led.attempts[cell] + 1
+            led.attempts[cell] = attempt
             if self.u_test() < t.full_marks_probability(slot, attempt):
-                prog.passed_at[tid, slot] = clock[0]
-                if prog.min_reached_at[tid, slot] <= clock[0]:
-                    prog.credited[tid] |= 1 << slot
+                led.passed_at[cell] = clock[0]
+                if led.min_reached_at[cell] <= clock[0]:
+                    led.credited[tid] |= 1 << slot
                 return True
 
     # --- between sessions ---------------------------------------------------------------
 
     def _plan_next(self, tid: int, now: float) -> None:
         t, profile = self.tables, self.profile
-        done = int(self.progress.credited[tid])
-        if t.complete[done] or self.total_s[tid] >= self.quit_s[tid]:
+        done = self.ledger.credited[tid]
+        if self.complete[done] or self.total_s[tid] >= self.quit_s[tid]:
             return  # finished, or a drop-out stops here
         u_now = profile.op_hour(now)
         u = u_now + self.gap_h()

@@ -42,8 +42,10 @@ class Recorder:
         self._rows: list[list[float]] = []
         self._span_rows: list[list[float]] = []
         self._extra_rows: list[list[float]] | None = None
-        self.daily = {name: np.zeros(days) for name in ("sessions", "sessions_lost", "active",
-                                                       "registered")}
+        # per day, as lists while running (cheap item updates), arrays after ``finish``
+        self.daily = {name: [0.0] * days for name in ("sessions", "sessions_lost", "active",
+                                                      "registered")}
+        self._sessions_daily, self._active_daily = self.daily["sessions"], self.daily["active"]
         self.closed = 0
         self.sessions_simulated = 0  # session processes, unweighted
         self.counts = self.spans = self.errors = self.arrivals = None
@@ -95,10 +97,10 @@ class Recorder:
     def session_started(self, at: float, weight: float, first_today: bool) -> None:
         self._arrivals[0] += weight
         self.sessions_simulated += 1
-        day = self.day(at)
-        self.daily["sessions"][day] += weight
+        day = int((at + self.day0_s) // 86400.0)
+        self._sessions_daily[day] += weight
         if first_today:
-            self.daily["active"][day] += weight
+            self._active_daily[day] += weight
 
     def registration_started(self, weight: float) -> None:
         self._arrivals[1] += weight
@@ -148,7 +150,19 @@ class Recorder:
         self.arrivals = np.ascontiguousarray(rows[:, e + 1:].T)
         spans = np.array(self._span_rows, dtype=np.float64).reshape(-1, len(SPANS))
         self.spans = {name: np.maximum(spans[:, i], 0.0) for i, name in enumerate(SPANS)}
-        self._rows = self._span_rows = self._future = self._diff = None
+        self._rows = self._span_rows = self._future = self._diff = self._extra_rows = None
+        self.daily = {name: np.array(values, dtype=np.float64) for name, values in self.daily.items()}
+
+    def absorb(self, other: Recorder) -> None:
+        """Add another finished recorder of the same run (a shard's) into this one."""
+        self.counts += other.counts
+        self.errors += other.errors
+        self.arrivals += other.arrivals
+        for name, values in other.spans.items():
+            self.spans[name] += values
+        for name, values in other.daily.items():
+            self.daily[name] += values
+        self.sessions_simulated += other.sessions_simulated
 
     # --- results ------------------------------------------------------------------------
 

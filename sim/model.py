@@ -1,10 +1,10 @@
 """Wiring of one model run: scenario -> population -> SimPy run -> per-minute arrays -> tiers.
 
-Nothing here decides behaviour; it builds the parts (``sim.arrivals``, ``sim.population``,
-``sim.behaviour``, ``sim.metrics``, ``sim.tiers``), runs the clock and collects the results.
-The clock is one SimPy process that, every simulated minute, starts the sessions due in
-that minute (``Journeys.start``), closes the minute's accumulators and hands the
-full-scale rates to the feedback loop (``sim.feedback``).
+Nothing here decides behaviour; it builds the parts every shard shares (``World``: the
+calendar profile, the population, the rule tables, the platform), lets ``sim.shards`` run the
+teachers minute by minute (each shard starts the sessions due in the minute, closes its
+accumulators, and all observe the platform's state from their summed full-scale rates), then
+adds the shards' results up and evaluates the tiers on the whole run's rates.
 """
 
 from __future__ import annotations
@@ -16,19 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import simpy
 
 from sim import streams
 from sim.arrivals import Profile
 from sim.background import add_admin_views, add_certificate_fetches
-from sim.behaviour import NO_FOCUS, Journeys
 from sim.campaign import Campaign
-from sim.feedback import Feedback
 from sim.metrics import Recorder
 from sim.population import Population, build_population
 from sim.progress import Progress, RuleTables
 from sim.scenario import Scenario
-from sim.schedule import Schedule
+from sim.shards import default_shards, default_workers, run_shards, shard_rows
 from sim.tiers import Platform, TierSeries
 
 DEFAULT_MAX_SIMULATED = 500_000  # participants simulated one by one; above: a weighted sample
@@ -51,10 +48,39 @@ class ModelRun:
     tiers: TierSeries
     platform: Platform
     admins: float
+    shards: int = 1
     stats: dict[str, float] = field(default_factory=dict)
 
     def offsets(self) -> np.ndarray:
         return np.arange(self.recorder.minutes) * 60.0
+
+
+@dataclass
+class World:
+    """What every shard of a run shares: the scenario turned into typed parts, the
+    population and the run's background stream (drawn by shard 0 and after the run)."""
+
+    scenario: Scenario
+    seed: int
+    shards: int
+    campaign: Campaign
+    profile: Profile
+    population: Population
+    tables: RuleTables
+    platform: Platform
+    background: np.random.Generator
+    admins: float = 0.0
+
+    def new_recorder(self) -> Recorder:
+        start, profile = self.campaign.start_at, self.profile
+        day0_s = (start - dt.datetime.combine(start.date(), dt.time(), start.tzinfo)).total_seconds()
+        days = int(math.ceil((profile.minutes * 60.0 + day0_s) / 86400.0))
+        heartbeat = {sub: float(s) for sub, s in self.scenario.platform.heartbeat_interval_s.items()}
+        return Recorder(self.platform.endpoints, profile.minutes, days, day0_s, heartbeat)
+
+    def add_background(self, recorder: Recorder) -> None:
+        self.admins = add_admin_views(self.scenario, self.profile, recorder,
+                                      self.population.teachers, self.background)
 
 
 def horizon_s(campaign: Campaign) -> float:
@@ -63,85 +89,75 @@ def horizon_s(campaign: Campaign) -> float:
     return max(end, issued) + TAIL_DAYS * 86400.0
 
 
-def run_model(scenario: Scenario, teachers: int | None = None, seed: int | None = None,
-              max_simulated: int | None = DEFAULT_MAX_SIMULATED,
-              on_day: Callable[[int, int], None] | None = None) -> ModelRun:
-    """Simulate the campaign; ``on_day(done, total)`` reports progress once a simulated day."""
-    started = time.perf_counter()
-    seed = scenario.seed if seed is None else int(seed)
+def build_world(scenario: Scenario, teachers: int | None, seed: int, max_simulated: int | None,
+                shards: int | None) -> World:
     seeds = streams.stream_seeds(seed)
-    rngs = streams.generators(seeds)
     campaign = Campaign(scenario)
     profile = Profile(scenario, campaign, horizon_s(campaign))
-    population = build_population(scenario, profile, rngs["population"], teachers, max_simulated)
-    tables = RuleTables(campaign, scenario)
-    platform = Platform(scenario)
-    recorder = _recorder(scenario, campaign, profile, platform)
-    admins = add_admin_views(scenario, profile, recorder, population.teachers, rngs["background"])
-    feedback = Feedback(platform, platform.endpoints, scenario.behaviour.overload.abandon_after_s)
-    env = simpy.Environment()
-    schedule = Schedule()
-    journeys = Journeys(env, scenario, tables, population, profile, recorder, feedback,
-                        schedule, rngs)
-    schedule.bind(journeys.start)
-    _first_sessions(population, profile, tables, schedule)
+    population = build_population(scenario, profile, np.random.default_rng(seeds["population"]),
+                                  teachers, max_simulated)
+    shards = default_shards(population.size) if shards is None else int(shards)
+    if shards < 1:
+        raise ValueError(f"shards: {shards} is below 1")
+    return World(scenario, seed, shards, campaign, profile, population, RuleTables(campaign, scenario),
+                 Platform(scenario), np.random.default_rng(seeds["background"]))
+
+
+def run_model(scenario: Scenario, teachers: int | None = None, seed: int | None = None,
+              max_simulated: int | None = DEFAULT_MAX_SIMULATED,
+              on_day: Callable[[int, int], None] | None = None,
+              shards: int | None = None, workers: int | None = None) -> ModelRun:
+    """Simulate the campaign in ``shards`` groups of teachers (default: ``default_shards``)
+    on ``workers`` processes (default: one per shard, at most the cores); results depend on
+    the seed and the shards only. ``on_day(done, total)`` reports once a simulated day."""
+    started = time.perf_counter()
+    seed = scenario.seed if seed is None else int(seed)
+    world = build_world(scenario, teachers, seed, max_simulated, shards)
+    workers = default_workers(world.shards) if workers is None else int(workers)
     built = time.perf_counter()
-    env.process(_clock(env, schedule, journeys, recorder, feedback, profile, on_day))
-    env.run()
+    results, calls = run_shards(world, workers, _daily(on_day, world.profile.minutes))
     simulated = time.perf_counter()
-    recorder.finish()
-    progress = journeys.progress
+    recorder = results[0].recorder
+    for part in results[1:]:
+        recorder.absorb(part.recorder)
+    rows = shard_rows(world.population.size, world.shards)
+    progress = Progress.gather([r.progress for r in results], rows, world.population.size)
+    tables = world.tables
     completed_at = progress.completed_at(tables)
-    certificate_at = add_certificate_fetches(scenario, tables, profile, recorder, completed_at,
-                                             population.weight, rngs["background"])
+    certificate_at = add_certificate_fetches(scenario, tables, world.profile, recorder, completed_at,
+                                             world.population.weight, world.background)
     series = recorder.series()
-    rps = {name: series[f"rps.{name}"] for name in platform.endpoints}
-    tiers = platform.evaluate(rps, series["egress_gbps"])
+    rps = {name: series[f"rps.{name}"] for name in world.platform.endpoints}
+    tiers = world.platform.evaluate(rps, series["egress_gbps"])
     stats = {"build_s": built - started, "simulate_s": simulated - built,
-             "tiers_s": time.perf_counter() - simulated, "feedback_calls": feedback.calls,
-             "sessions_simulated": float(recorder.sessions_simulated)}
-    return ModelRun(scenario, seed, seeds, campaign, profile, population, tables, recorder,
-                    progress, completed_at, certificate_at, tiers, platform, admins, stats)
+             "tiers_s": time.perf_counter() - simulated, "feedback_calls": calls,
+             "sessions_simulated": float(recorder.sessions_simulated),
+             "shards": float(world.shards), "workers": float(min(workers, world.shards))}
+    return ModelRun(scenario, seed, _seeds(seed, world.shards), world.campaign, world.profile,
+                    world.population, tables, recorder, progress, completed_at, certificate_at,
+                    tiers, world.platform, world.admins, world.shards, stats)
 
 
-def _recorder(scenario: Scenario, campaign: Campaign, profile: Profile,
-              platform: Platform) -> Recorder:
-    start = campaign.start_at
-    day0_s = (start - dt.datetime.combine(start.date(), dt.time(), start.tzinfo)).total_seconds()
-    days = int(math.ceil((profile.minutes * 60.0 + day0_s) / 86400.0))
-    heartbeat = {sub: float(s) for sub, s in scenario.platform.heartbeat_interval_s.items()}
-    return Recorder(platform.endpoints, profile.minutes, days, day0_s, heartbeat)
+def _seeds(seed: int, shards: int) -> dict[str, int]:
+    """Every stream's seed; with several shards, the teacher streams are per shard."""
+    if shards == 1:
+        return streams.stream_seeds(seed)
+    out = {name: value for name, value in streams.stream_seeds(seed).items()
+           if name in streams.SHARED_STREAMS}
+    for k in range(shards):
+        for name, value in streams.shard_seeds(seed, k, shards).items():
+            if name not in streams.SHARED_STREAMS:
+                out[f"{name}.shard{k}"] = value
+    return out
 
 
-def _first_sessions(pop: Population, profile: Profile, tables: RuleTables,
-                    schedule: Schedule) -> None:
-    """Procrastination counts from the first course opening; a wave may pull a start earlier."""
-    u0 = profile.op_hours(min(tables.opens_s)) + pop.first_u
-    focus = np.full(pop.size, NO_FOCUS)
-    if pop.wave_u.shape[1]:
-        first_wave = pop.wave_u.argmin(axis=1)
-        wave_u = pop.wave_u[np.arange(pop.size), first_wave]
-        earlier = wave_u < u0
-        u0 = np.where(earlier, wave_u, u0)
-        focus = np.where(earlier, first_wave, NO_FOCUS)
-    start = profile.real_s(u0)
-    inside = np.flatnonzero(start < profile.window_s)
-    order = inside[np.argsort(start[inside], kind="stable")]
-    for tid, at, f in zip(order.tolist(), start[order].tolist(), focus[order].tolist(),
-                          strict=True):
-        schedule.add(tid, at, f)
+def _daily(on_day: Callable[[int, int], None] | None, minutes: int):
+    if on_day is None:
+        return None
+    days = int(math.ceil(minutes / 1440))
 
-
-def _clock(env: simpy.Environment, schedule: Schedule, journeys: Journeys, recorder: Recorder,
-           feedback: Feedback, profile: Profile, on_day):
-    window = profile.window_minutes
-    days = int(math.ceil(profile.minutes / 1440))
-    for minute in range(profile.minutes):
-        for tid, at, focus in schedule.take(minute):
-            journeys.start(tid, at, focus)
-        yield env.timeout(60.0 * (minute + 1) - env.now)
-        rps, egress = recorder.close_minute()
-        if minute < window:
-            feedback.observe(rps, egress)
-        if on_day is not None and (minute + 1) % 1440 == 0:
+    def on_minute(minute: int) -> None:
+        if (minute + 1) % 1440 == 0:
             on_day((minute + 1) // 1440, days)
+
+    return on_minute

@@ -46,6 +46,13 @@ class Population:
     def sampled(self) -> bool:
         return bool(np.any(self.weight != 1.0))
 
+    def rows(self, index: np.ndarray) -> Population:
+        """The teachers at ``index`` (a shard); full-scale totals stay those of the run."""
+        columns = ("sub", "province", "device", "returning", "school", "weight", "first_u",
+                   "wave_u", "quit_share")
+        return Population(self.participants, self.teachers,
+                          *(getattr(self, name)[index] for name in columns))
+
     def stratum_weights(self) -> dict[str, float]:
         return {"min": float(self.weight.min()), "max": float(self.weight.max()),
                 "mean": float(self.weight.mean())}

@@ -25,6 +25,23 @@ def stream_seeds(seed: int) -> dict[str, int]:
             for name, child in zip(STREAMS, children, strict=True)}
 
 
+SHARED_STREAMS = ("population", "background")  # drawn once per run, by the first shard
+
+
+def shard_seeds(seed: int, shard: int, shards: int) -> dict[str, int]:
+    """Seeds of one shard's streams. A run of one shard uses the run's own streams; with
+    several, each shard's teacher streams come from ``SeedSequence([seed, shard + 1])`` and
+    the population and background streams stay the run's."""
+    seeds = stream_seeds(seed)
+    if shards == 1:
+        return seeds
+    own = np.random.SeedSequence([seed, shard + 1]).spawn(len(STREAMS))
+    for name, child in zip(STREAMS, own, strict=True):
+        if name not in SHARED_STREAMS:
+            seeds[name] = int(child.generate_state(1, np.uint64)[0])
+    return seeds
+
+
 def generators(seeds: dict[str, int]) -> dict[str, np.random.Generator]:
     return {name: np.random.default_rng(value) for name, value in seeds.items()}
 

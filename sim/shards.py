@@ -1,0 +1,200 @@
+"""Shards: the simulated teachers split into groups that run side by side, one per core.
+
+A run of S shards is S complete simulations of disjoint sets of teachers (teacher rows
+k, k+S, k+2S, ... form shard k, so every shard holds the same mix of strata), each with its
+own SimPy environment, calendar, journeys, recorder and random streams
+(``sim.streams.shard_seeds``). Teachers never meet each other; they meet only the platform.
+So the shards are coupled once per simulated minute: each shard closes its minute, the
+shards' full-scale rates are added up in shard order, and every shard's feedback observes the
+same total before the next minute starts (the one-minute lag of ``sim.feedback``).
+
+A process runs one *group* of shards; the first group runs in the calling process and owns
+shard 0 (which also carries the administrators' background load). Since the total is summed
+in shard order whatever the grouping, a run's results depend on its seed and its number of
+shards, never on the number of processes that ran them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim import streams
+from sim.behaviour import NO_FOCUS, Journeys
+from sim.feedback import Feedback
+from sim.metrics import Recorder
+from sim.population import Population
+from sim.progress import Progress
+from sim.schedule import Schedule
+
+MIN_SHARD_TEACHERS = 50_000  # below this many simulated teachers per shard, one shard
+DEFAULT_SHARDS = 2  # the benchmark machines have two cores
+
+
+def default_shards(simulated: int) -> int:
+    """Shards for a run simulating ``simulated`` teachers (fixed, so results do not depend
+    on the machine): two once each holds ``MIN_SHARD_TEACHERS``, else one."""
+    return max(1, min(DEFAULT_SHARDS, simulated // MIN_SHARD_TEACHERS))
+
+
+def shard_rows(size: int, shards: int) -> list[np.ndarray]:
+    return [np.arange(k, size, shards) for k in range(shards)]
+
+
+@dataclass
+class ShardResult:
+    index: int
+    recorder: Recorder
+    progress: Progress
+
+
+class _Shard:
+    """One shard's simulation, advanced a minute at a time by its group."""
+
+    def __init__(self, world, index: int, feedback: Feedback) -> None:
+        rows = shard_rows(world.population.size, world.shards)[index]
+        population = world.population.rows(rows)
+        rngs = streams.generators(streams.shard_seeds(world.seed, index, world.shards))
+        self.index = index
+        self.recorder = world.new_recorder()
+        if index == 0:
+            world.add_background(self.recorder)
+        self.env = simpy.Environment()
+        self.schedule = Schedule()
+        self.journeys = Journeys(self.env, world.scenario, world.tables, population, world.profile,
+                                 self.recorder, feedback, self.schedule, rngs)
+        self.schedule.bind(self.journeys.start)
+        first_sessions(population, world, self.schedule)
+
+    def minute(self, minute: int) -> tuple[dict[str, float], float]:
+        start = self.journeys.start
+        for tid, at, focus in self.schedule.take(minute):
+            start(tid, at, focus)
+        until = 60.0 * (minute + 1)
+        if self.env.peek() < until:  # an idle environment need not be stepped
+            self.env.run(until=until)
+        return self.recorder.close_minute()
+
+    def result(self) -> ShardResult:
+        self.recorder.finish()
+        return ShardResult(self.index, self.recorder, self.journeys.ledger.to_progress())
+
+
+def first_sessions(pop: Population, world, schedule: Schedule) -> None:
+    """Procrastination counts from the first course opening; a wave may pull a start earlier."""
+    profile = world.profile
+    u0 = profile.op_hours(min(world.tables.opens_s)) + pop.first_u
+    focus = np.full(pop.size, NO_FOCUS)
+    if pop.wave_u.shape[1]:
+        first_wave = pop.wave_u.argmin(axis=1)
+        wave_u = pop.wave_u[np.arange(pop.size), first_wave]
+        earlier = wave_u < u0
+        u0 = np.where(earlier, wave_u, u0)
+        focus = np.where(earlier, first_wave, NO_FOCUS)
+    start = profile.real_s(u0)
+    inside = np.flatnonzero(start < profile.window_s)
+    order = inside[np.argsort(start[inside], kind="stable")]
+    for tid, at, f in zip(order.tolist(), start[order].tolist(), focus[order].tolist(),
+                          strict=True):
+        schedule.add(tid, at, f)
+
+
+class _Group:
+    """The shards one process runs; they share one ``Feedback`` (all observe the same total)."""
+
+    def __init__(self, world, indexes: list[int]) -> None:
+        platform = world.platform
+        self.endpoints = list(platform.endpoints)
+        self.window = world.profile.window_minutes
+        self.feedback = Feedback(platform, self.endpoints,
+                                 world.scenario.behaviour.overload.abandon_after_s)
+        self.shards = [_Shard(world, k, self.feedback) for k in indexes]
+
+    def minute(self, minute: int) -> np.ndarray:
+        """Each shard's full-scale rates for the minute: requests/s per endpoint, then Gbps."""
+        rows = np.empty((len(self.shards), len(self.endpoints) + 1))
+        for row, shard in zip(rows, self.shards, strict=True):
+            rps, egress = shard.minute(minute)
+            row[:-1] = list(rps.values())
+            row[-1] = egress
+        return rows
+
+    def observe(self, minute: int, total: np.ndarray) -> None:
+        if minute < self.window:
+            self.feedback.observe(dict(zip(self.endpoints, total[:-1].tolist(), strict=True)),
+                                  float(total[-1]))
+
+    def results(self) -> list[ShardResult]:
+        return [shard.result() for shard in self.shards]
+
+
+def groups(shards: int, workers: int) -> list[list[int]]:
+    """Shards split into ``workers`` contiguous groups (the first holds shard 0)."""
+    workers = max(1, min(workers, shards))
+    return [part.tolist() for part in np.array_split(np.arange(shards), workers)]
+
+
+def default_workers(shards: int) -> int:
+    if mp.current_process().daemon:  # a pool's worker may not start processes of its own
+        return 1
+    return max(1, min(shards, os.cpu_count() or 1))
+
+
+def run_shards(world, workers: int,
+               on_minute: Callable[[int], None] | None = None) -> tuple[list[ShardResult], int]:
+    """Run every shard through every minute; return the shards' results (in shard order)
+    and the number of times the tiers model was asked for a state."""
+    plan = groups(world.shards, workers)
+    children = [_start_child(world, indexes) for indexes in plan[1:]]
+    own = _Group(world, plan[0])
+    try:
+        for minute in range(world.profile.minutes):
+            rows = [own.minute(minute)] + [_receive_rows(conn, width=own) for _, conn in children]
+            total = np.concatenate(rows).sum(axis=0)
+            payload = total.tobytes()
+            for _, conn in children:
+                conn.send_bytes(payload)
+            own.observe(minute, total)
+            if on_minute is not None:
+                on_minute(minute)
+        results = own.results()
+        for _, conn in children:
+            results += conn.recv()
+    finally:
+        for process, conn in children:
+            conn.close()
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+    return sorted(results, key=lambda r: r.index), own.feedback.calls
+
+
+def _receive_rows(conn, width: _Group) -> np.ndarray:
+    try:
+        data = conn.recv_bytes()
+    except EOFError:
+        raise RuntimeError("a shard process stopped before the end of the run") from None
+    return np.frombuffer(data).reshape(-1, len(width.endpoints) + 1)
+
+
+def _start_child(world, indexes: list[int]):
+    parent, child = mp.Pipe()
+    process = mp.Process(target=_child, args=(child, world, indexes), daemon=True,
+                         name=f"yanxiu-shards-{indexes[0]}")
+    process.start()
+    child.close()
+    return process, parent
+
+
+def _child(conn, world, indexes: list[int]) -> None:
+    group = _Group(world, indexes)
+    for minute in range(world.profile.minutes):
+        conn.send_bytes(group.minute(minute).tobytes())
+        group.observe(minute, np.frombuffer(conn.recv_bytes()))
+    conn.send(group.results())
+    conn.close()
