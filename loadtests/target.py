@@ -1,7 +1,9 @@
 """The reference platform as a load-test target: seeded, served on loopback, stopped after.
 
 ``ReferenceTarget`` makes a temporary folder with a SQLite database, fills it with
-``yanxiu seed`` (which also writes ``accounts.csv`` and ``answers.json`` there), starts
+``yanxiu seed`` (which also writes ``accounts.csv`` and ``answers.json`` there; with
+``progress_at``, the teachers have the study progress the model predicts at the stretch's
+first minute, from ``model_results``), starts
 ``yanxiu serve`` on 127.0.0.1 at a free port with the campaign clock set to the replayed
 stretch's first minute and a fixed SMS code for test mobiles, waits for ``/healthz``, and on
 exit stops the server's whole process group and removes the folder.
@@ -39,8 +41,10 @@ def free_port() -> int:
 
 class ReferenceTarget:
     def __init__(self, scenario_path: Path, teachers: int, clock_start: str, sms_code: str,
-                 workers: int = 1, clock_rate: float | None = None, say=print) -> None:
+                 workers: int = 1, clock_rate: float | None = None, say=print,
+                 progress_at: str | None = None, model_results: Path | None = None) -> None:
         self.scenario_path, self.teachers = Path(scenario_path), teachers
+        self.progress_at, self.model_results = progress_at, model_results
         self.clock_start, self.sms_code, self.workers = clock_start, sms_code, workers
         self.clock_rate, self.say = clock_rate, say
         self.folder: Path | None = None
@@ -81,12 +85,16 @@ class ReferenceTarget:
         return f"sqlite:///{self.folder / 'yanxiu.sqlite'}"
 
     def _seed(self) -> None:
-        self.say(f"seeding the reference platform with {self.teachers:,} teachers ...")
-        done = subprocess.run(
-            [sys.executable, "-m", "yanxiu.cli", "seed", "--teachers", str(self.teachers),
-             "--database-url", self._database(), "--scenario", str(self.scenario_path),
-             "--out", str(self.folder)],
-            capture_output=True, text=True, timeout=600, env=self._env())
+        progress = f", study progress as the model has it at {self.progress_at}" if self.progress_at else ""
+        self.say(f"seeding the reference platform with {self.teachers:,} teachers{progress} ...")
+        argv = [sys.executable, "-m", "yanxiu.cli", "seed", "--teachers", str(self.teachers),
+                "--database-url", self._database(), "--scenario", str(self.scenario_path),
+                "--out", str(self.folder)]
+        if self.progress_at:
+            argv += ["--progress-at", self.progress_at]
+            if self.model_results is not None and (Path(self.model_results) / "outcomes_daily.csv").is_file():
+                argv += ["--model-results", str(self.model_results)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=self._env())
         if done.returncode != 0:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise CommandError(f"reference platform: seeding failed: {last[0]}")

@@ -36,3 +36,24 @@ def test_smoke_replay_against_the_reference_platform(tmp_path):
         assert (out / name).is_file(), name
     with pytest.raises(OSError):  # the server was stopped
         urllib.request.urlopen(f"{summary['host']}/healthz", timeout=2)
+
+
+@pytest.mark.slow
+def test_seeded_progress_lets_a_short_replay_reach_tests(tmp_path):
+    """Teachers seeded with the model's progress at the stretch's start (yanxiu loadtest
+    does this by default) take tests within an evening of the peak day."""
+    model = tmp_path / "model"
+    done = subprocess.run([sys.executable, "-m", "yanxiu.cli", "run", str(SMOKE), "--out", str(model),
+                           "--no-charts"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = tmp_path / "run"
+    args = [str(SMOKE), "--model-results", str(model), "--stretch", "2023-01-05T19:00..2023-01-05T21:00",
+            "--compress", "144", "--out", str(out)]
+    done = subprocess.run([sys.executable, "-m", "yanxiu.cli", "loadtest", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "study progress as the model has it at 2023-01-05T19:00" in done.stdout
+    summary = read_summary(out)
+    assert summary["total"]["error_rate"] < 0.05
+    for name in ("heartbeat", "test_fetch", "test_submit"):
+        assert summary["endpoints"][name]["requests"] > 0, name

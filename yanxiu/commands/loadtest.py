@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teachers", type=int, help="teachers to seed in the reference platform "
                         "(default: enough for the replayed sessions)")
     parser.add_argument("--server-workers", type=int, default=1, help="reference server workers")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="seed teachers with no study progress (default: the progress the model "
+                        "predicts at the stretch's first minute)")
     parser.add_argument("--arrival-process", choices=["deterministic", "poisson"], default="deterministic")
     parser.add_argument("--bin-seconds", type=float, default=10.0,
                         help="test seconds per bin of the achieved-vs-planned check")
@@ -73,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
     from loadtests.target import ReferenceTarget
 
     clock = context.plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
+    progress_at = None if args.no_progress else clock
     with ReferenceTarget(Path(args.scenario), args.teachers or _teachers_needed(context.plan), clock,
-                         args.sms_code, args.server_workers, _clock_rate(context.plan.compress)) as target:
+                         args.sms_code, args.server_workers, _clock_rate(context.plan.compress),
+                         progress_at=progress_at, model_results=model) as target:
         return _replay(args, context, model, out, target.url, target.accounts, target.answers)
 
 
