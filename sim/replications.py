@@ -61,15 +61,45 @@ def run_extra(scenario: Scenario, teachers: int | None, seed: int, count: int,
         return list(pool.map(one_replication, *zip(*args, strict=True)))
 
 
+def _fingerprint() -> str:
+    import hashlib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for path in sorted(p for p in here.iterdir() if p.suffix in (".py", ".so", ".pyd")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for package in ("numpy", "scipy", "simpy"):
+        digest.update(f"{package}={version(package)}".encode())
+    return digest.hexdigest()[:16]
+
+
+# What a replication's figures depend on besides its arguments: the model's source files and
+# the numerical libraries' versions, as they were when this process imported the model.
+FINGERPRINT = _fingerprint()
+
+
+def code_fingerprint() -> str:
+    return FINGERPRINT
+
+
 def _on_dask(address: str, args: list[tuple]) -> list[dict[str, float]]:
+    from yanxiu.errors import CommandError
+
     try:
         from distributed import Client
     except ImportError as exc:
-        from yanxiu.errors import CommandError
-
         raise CommandError("--scheduler needs the optional extra: pip install 'yanxiu[dask]'") \
             from exc
     with Client(address, timeout="10s") as client:
+        # A long-lived cluster keeps the model code its workers imported when they started:
+        # after an edit or an upgrade they would give other figures for the same seeds.
+        mine = code_fingerprint()
+        stale = sorted(w for w, fp in client.run(code_fingerprint).items() if fp != mine)
+        if stale:
+            raise CommandError(f"--scheduler {address}: workers {', '.join(stale)} run other model "
+                               "code or library versions than this checkout; restart them")
         futures = client.map(one_replication, *zip(*args, strict=True), pure=False)
         return client.gather(futures)
 
