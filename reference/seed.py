@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from reference.bootstrap import bootstrap
 from reference.catalogue import Catalogue
+from reference.certificates import issue_certificates
 from reference.db import Database
 from reference.fixtures.bulk import db_constant, load_rows
 from reference.fixtures.identity import area_codes, draw_people
@@ -236,6 +237,9 @@ def seed_platform(
                   else fallback_shares(RuleTables(catalogue.rules, catalogue.scenario), progress_at))
         report.progress = load_progress(db, catalogue, teachers, progress_at, shares, rngs["progress"])
         report.progress_source = shares.source
+        if catalogue.rules.at(progress_at) >= catalogue.rules.certificates_at:
+            # after the batch date completers hold their certificates, as after the real batch
+            report.progress["certified"] = issue_certificates(db, catalogue, progress_at).issued
         lap("progress")
     if out is not None:
         report.files = write_fixtures(db, catalogue, out, accounts, people.mobiles, account_school, password)

@@ -103,3 +103,25 @@ def test_the_command_never_loads_gevent_or_locust():
             "print(sorted(m for m in ('gevent', 'locust') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_seeded_progress_instant_follows_the_stretch():
+    """Progress as at the stretch's first minute; after the window, a stretch that reaches
+    the certificate date seeds as at that date (same progress, certificates issued)."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from sim.campaign import Campaign
+    from sim.scenario import load_scenario
+    from yanxiu.commands.loadtest import _progress_instant
+
+    campaign = Campaign(load_scenario(SMOKE))  # window to 01-13, certificates 01-14 09:00
+
+    def instant(first: str, minutes: int) -> str:
+        plan = SimpleNamespace(first_minute=dt.datetime.fromisoformat(first), minutes=minutes)
+        return _progress_instant(SimpleNamespace(campaign=campaign, plan=plan))
+
+    assert instant("2023-01-05T19:00+08:00", 120) == "2023-01-05T19:00"
+    assert instant("2023-01-14T00:00+08:00", 1440) == "2023-01-14T09:00"
+    assert instant("2023-01-14T00:00+08:00", 60) == "2023-01-14T00:00"  # ends before the batch
+    assert instant("2023-01-12T00:00+08:00", 4 * 1440) == "2023-01-12T00:00"  # starts in the window

@@ -341,3 +341,32 @@ def test_progress_options_on_the_command_line(tmp_path, capsys):
     model = _model_results(tmp_path / "model")
     assert main([*args, "--progress-at", "2023-01-06T20:00", "--model-results", str(model)]) == 0
     assert "progress:" in capsys.readouterr().out
+
+
+def test_progress_after_the_batch_date_comes_with_certificates(settings, tmp_path):
+    import datetime as dt
+
+    from fastapi.testclient import TestClient
+
+    from reference.clock import FixedClock
+    from reference.db import Database
+    from reference.main import create_app
+    from reference.models import Certificate, Teacher
+
+    report, catalogue = _seed_progress(settings, tmp_path, "2023-01-14T12:00", teachers=300)
+    courses, resources, attempts, _ = _progress_rows(settings)
+    instant = catalogue.rules.at(dt.datetime(2023, 1, 14, 12))
+    _assert_valid_by_the_rules(catalogue, instant, courses, resources, attempts)
+    complete = {t for t, n in Counter(r.teacher_id for r in courses if r.test_passed).items() if n == 2}
+    db = Database(settings.database_url)
+    with db.session(write=False) as session:
+        holders = set(session.scalars(select(Certificate.teacher_id)))
+        mobile = session.scalar(select(Teacher.mobile).where(Teacher.id == min(complete)))
+    db.dispose()
+    assert holders == complete and report.progress["certified"] == len(complete) > 100
+    app = create_app(settings, FixedClock(instant))
+    with TestClient(app) as client:
+        token = client.post("/api/v1/auth/login", json={"mobile": mobile, "password": "Yanxiu@2023"}).json()
+        answer = client.get("/api/v1/certificate", headers={"Authorization": f"Bearer {token['token']}"})
+        assert answer.status_code == 200, answer.text
+    app.state.yanxiu.db.dispose()
