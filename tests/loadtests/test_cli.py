@@ -125,3 +125,19 @@ def test_seeded_progress_instant_follows_the_stretch():
     assert instant("2023-01-14T00:00+08:00", 1440) == "2023-01-14T09:00"
     assert instant("2023-01-14T00:00+08:00", 60) == "2023-01-14T00:00"  # ends before the batch
     assert instant("2023-01-12T00:00+08:00", 4 * 1440) == "2023-01-12T00:00"  # starts in the window
+
+
+def test_accounts_come_back_as_often_as_the_models_teachers(tmp_path):
+    """One account per login, capped by the model's active teachers on the stretch's days."""
+    from loadtests.plan import Plan, read_timeseries
+    from yanxiu.commands.loadtest import _teachers_needed
+
+    model = write_series(tmp_path / "model", [10.0] * 2880)  # two days from 01-05, 28,800 sessions
+    plan = Plan(read_timeseries(model / "timeseries.csv"), 0, 1440, 144, 0.5)  # the first day, half
+    assert _teachers_needed(plan) == 1.2 * 7200 + 50
+    days = "# per day: active\nday,active\n2023-01-05,3000\n2023-01-06,9000\n"
+    (model / "outcomes_daily.csv").write_text(days)
+    assert _teachers_needed(plan, model) == 1500  # 3,000 active that day, at half scale
+    both = Plan(read_timeseries(model / "timeseries.csv"), 1000, 2000, 144, 0.5)  # spans both days
+    assert _teachers_needed(both, model) == 6000
+    assert _teachers_needed(plan, tmp_path / "nothing") == 1.2 * 7200 + 50

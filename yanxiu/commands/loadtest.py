@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     clock = context.plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
     progress_at = None if args.no_progress else _progress_instant(context)
-    with ReferenceTarget(Path(args.scenario), args.teachers or _teachers_needed(context.plan), clock,
+    with ReferenceTarget(Path(args.scenario), args.teachers or _teachers_needed(context.plan, model), clock,
                          args.sms_code, args.server_workers, _clock_rate(context.plan.compress),
                          progress_at=progress_at, model_results=model) as target:
         return _replay(args, context, model, out, target.url, target.accounts, target.answers)
@@ -139,12 +139,37 @@ def _context(args: argparse.Namespace, model: Path):
         max_duration=args.duration))
 
 
-def _teachers_needed(plan) -> int:
-    """Distinct accounts for the returning teachers' logins and certificate fetches."""
+def _teachers_needed(plan, model: Path | None = None) -> int:
+    """Accounts for the returning teachers' logins and certificate fetches: one per login,
+    but no more than the model's active teachers on the stretch's days (at test scale), so
+    that accounts come back within the stretch as often as the model's teachers do and a
+    later session continues an earlier one's study (and reaches its test)."""
     from loadtests.plan import CERTIFICATE, REGISTRATION, SESSION
 
     logins = (plan.per_minute[SESSION] - plan.per_minute[REGISTRATION] + plan.per_minute[CERTIFICATE]).sum()
-    return int(min(200_000, max(200, math.ceil(1.2 * logins) + 50)))
+    needed = math.ceil(1.2 * logins) + 50
+    active = _active_teachers(plan, model) if model is not None else None
+    if active is not None:
+        needed = min(needed, math.ceil(active))
+    return int(min(200_000, max(200, needed)))
+
+
+def _active_teachers(plan, model: Path) -> float | None:
+    """The model's active teachers summed over the stretch's days, times the test scale."""
+    import csv
+
+    path = model / "outcomes_daily.csv"
+    if not path.is_file():
+        return None
+    first = plan.first_minute.date()
+    last = (plan.first_minute + dt.timedelta(minutes=plan.minutes - 1)).date()
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(line for line in handle if not line.startswith("#")))
+    try:
+        active = sum(float(r["active"]) for r in rows if first <= dt.date.fromisoformat(r["day"]) <= last)
+    except (KeyError, ValueError):
+        return None
+    return active * plan.scale if active > 0 else None
 
 
 def _progress_instant(context) -> str:
