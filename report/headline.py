@@ -129,6 +129,8 @@ def confirmation_table(data: ModelResults, t: Labels) -> Table | None:
     if not minutes:
         return None
     peak = minutes[0]
+    if not peak.get("tiers"):
+        return None
     rows, bad = [], set()
     for tier, f in peak["tiers"].items():
         # docs/tiers.md: the model's p95 is within 20% of request level for mixed tiers

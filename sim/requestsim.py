@@ -363,12 +363,24 @@ def confirm_minute(scenario: sc.Scenario, rps: Mapping[str, float], seconds: flo
     of ``sim.tiers`` (both from empty queues): {"seconds", "replications", "tiers": {tier:
     {"requests", metric: {model, simulated, ci95, relative_error, model_in_ci95}}}}. Busy
     minutes are cut to ``max_requests`` per replication (a few seconds of the minute, never
-    fewer servers). A tier that some replication never saw is left out."""
+    fewer servers). A tier that some replication never saw is left out.
+
+    An overloaded minute (a pool at utilisation >= 1) has no steady state: the model's figures
+    are those of one minute from empty queues (a growing fluid backlog), so exactly that minute
+    is simulated, without warm-up; if it holds more than ``max_requests`` requests the check is
+    skipped and ``"skipped"`` says why."""
     total = float(sum(rps.values()))
-    seconds = min(seconds, max_requests / total) if total > 0 else seconds
-    warmup = min(5.0, seconds / 10)
-    runs = replicate(scenario, rps, seconds, warmup, seed, replications, workers)
     model = analytic(scenario, rps)
+    if any(figures["utilisation"] >= 1.0 for figures in model.values()):
+        if total * 60.0 > max_requests:
+            return {"seconds": 0.0, "replications": 0, "tiers": {},
+                    "skipped": f"overloaded minute with {total * 60.0:,.0f} requests "
+                               f"(more than {max_requests:,})"}
+        seconds, warmup = 60.0, 0.0
+    else:
+        seconds = min(seconds, max_requests / total) if total > 0 else seconds
+        warmup = min(5.0, seconds / 10)
+    runs = replicate(scenario, rps, seconds, warmup, seed, replications, workers)
     tiers = {}
     for tier, exact in model.items():
         stats = [run[tier] for run in runs if tier in run]

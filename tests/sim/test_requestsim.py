@@ -231,3 +231,18 @@ def test_confirm_minute_leaves_out_a_tier_some_replication_never_saw(smoke):
                          seed=3, workers=1)
     assert set(out["tiers"]) == {"api", "database"}
     assert out["tiers"]["api"]["requests"] == pytest.approx(50, rel=0.5)
+
+
+def test_confirm_minute_runs_an_overloaded_minute_whole_from_empty(smoke):
+    """At 115% the model's figures are one minute's fluid backlog from empty: the check must
+    simulate exactly that minute (not a steady state that does not exist), or skip it."""
+    from sim.requestsim import confirm_minute
+
+    rps = {"login": 1.15 * 4 / 0.055}  # ~84 requests/s, ~5,000 in the minute
+    out = confirm_minute(smoke, rps, seconds=3600.0, replications=8, seed=2, workers=1)
+    assert out["seconds"] == 60.0
+    wait = out["tiers"]["api"]["mean_wait_s"]
+    assert wait["model"] == pytest.approx(0.15 * 30)
+    assert wait["simulated"] == pytest.approx(wait["model"], rel=0.15)
+    skipped = confirm_minute(smoke, rps, replications=2, seed=2, max_requests=1000)
+    assert skipped["tiers"] == {} and "overloaded minute" in skipped["skipped"]

@@ -124,6 +124,9 @@ def _ms(figure: dict) -> str:
 
 def _confirmation_lines(minute: dict) -> None:
     """One line per tier: the tier model against the request-level simulation of the minute."""
+    if minute.get("skipped"):
+        print(f"  request-level check of {minute['at']} skipped: {minute['skipped']}")
+        return
     print(f"  request-level check of {minute['at']} ({minute['seconds']:.4g} s at its rates, "
           f"{minute['replications']} replications; model / simulated [95% CI]):")
     for tier, f in minute["tiers"].items():
