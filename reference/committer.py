@@ -8,7 +8,9 @@ handlers queue a job (a function of a Session) and await its future; the thread 
 jobs waiting, runs them in one transaction, commits once, and only then resolves the futures.
 An answered request is therefore still a committed one (durability is unchanged); the fsync
 is shared by the batch. The thread lingers up to 1 ms after a batch's first job for more.
-PostgreSQL benefits the same way (fewer WAL flushes).
+On SQLite the writer threads of all worker processes take turns on one file lock (see
+``_FileLock``), and each takes in what queued while it waited. PostgreSQL benefits from the
+batching the same way (fewer WAL flushes).
 
 A job that raises ``ApiError`` has refused before writing anything (the heartbeat checks first),
 so only its own future fails. Any other error aborts the batch, which is then replayed one job
@@ -23,6 +25,7 @@ import fcntl
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -40,6 +43,7 @@ log = logging.getLogger("reference.committer")
 Job = Callable[[Session], Any]
 # Where an outcome goes: a Future of the event loop that awaits it.
 Item = tuple[Job, asyncio.AbstractEventLoop, asyncio.Future]
+SWITCH_INTERVAL_S = 0.0005
 
 
 class GroupCommitter:
@@ -67,6 +71,10 @@ class GroupCommitter:
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None:
+                # The writer drops the GIL in every SQLite call and must win it back from a
+                # busy event loop, which by default keeps it up to 5 ms: measured here, 0.5 ms
+                # gave ~10% more heartbeats at 16 connections (p50 -35%), hello unchanged.
+                sys.setswitchinterval(SWITCH_INTERVAL_S)
                 self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
                 self._thread.start()
 
@@ -114,7 +122,10 @@ class GroupCommitter:
         self.jobs += len(batch)
         # One wake-up per event loop and batch, not one per job.
         for loop, settled in outcomes.items():
-            loop.call_soon_threadsafe(_settle, settled)
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # that loop has closed: nobody waits (and the batch is committed)
+                log.debug("event loop closed before its batch was answered")
 
     def _connect(self) -> Connection:
         # The thread keeps one connection: a pool checkout, its reset and a new Session per

@@ -69,3 +69,27 @@ def test_a_refusal_or_a_failure_touches_only_its_own_job(db):
     assert isinstance(refused, ApiError) and isinstance(crashed, RuntimeError)
     with db.session(write=False) as session:
         assert session.scalar(select(func.count()).select_from(SmsMessage)) == 2
+
+
+def test_a_batch_whose_loop_closed_is_not_run_again(db):
+    committer = GroupCommitter(db)
+    gate = threading.Event()
+    runs = []
+
+    def job(session):
+        runs.append(1)
+        return _add(len(runs))(session)
+
+    async def leave_early():  # the loop closes while its jobs still wait for the writer
+        committer.submit(lambda session: gate.wait(5))
+        committer.submit(job)
+
+    async def later():  # queued behind that batch: answered once it is fully dealt with
+        return await asyncio.wait_for(committer.submit(lambda session: "later"), 10)
+
+    asyncio.run(leave_early())
+    gate.set()
+    assert asyncio.run(later()) == "later"
+    assert runs == [1]
+    with db.session(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(SmsMessage)) == 1
