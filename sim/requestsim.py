@@ -95,9 +95,13 @@ def serve(arrivals: list[float], service: list[float], servers: int) -> tuple[li
         while taken[0] < n:
             request = taken[0]
             taken[0] = request + 1
-            if arrivals[request] > env.now:
-                yield env.timeout(arrivals[request] - env.now)
-            start[request] = env.now
+            arrival = arrivals[request]
+            if arrival > env.now:
+                yield env.timeout(arrival - env.now)
+                # now + (arrival - now) can miss the arrival by an ulp: a wait of +-1e-17 s
+                start[request] = arrival
+            else:
+                start[request] = env.now
             yield env.timeout(service[request])
             leave[request] = env.now
 
@@ -152,8 +156,7 @@ def _stats(pool: _Pool, enter: np.ndarray, start: np.ndarray, leave: np.ndarray,
            expected_s: float) -> TierStats:
     window = hi - lo
     inside = (enter >= lo) & (enter < hi)
-    # start = enter + a timeout: float rounding can leave -1e-15 where nobody waited
-    wait = np.maximum(start[inside] - enter[inside], 0.0)
+    wait = start[inside] - enter[inside]
     response = leave[inside] - enter[inside]
     pct = np.quantile(response, PERCENTILES) if response.size else np.zeros(3)
     return TierStats(
