@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
+from reference.bootstrap import bootstrap
 from reference.catalogue import Catalogue
 from reference.clock import Clock
 from reference.committer import GroupCommitter
 from reference.db import Database
-from reference.security import TokenSigner
+from reference.security import TokenSigner, password_hasher
 from reference.settings import Settings
+from sim.scenario import load_scenario
 
 
 @dataclass
@@ -23,3 +25,17 @@ class AppState:
     signer: TokenSigner
     hasher: PasswordHasher
     committer: GroupCommitter
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock | None = None, init_db: bool | None = None) -> AppState:
+        """Open the database (creating tables and start-up rows if ``init_db``, default the
+        settings' choice) and read the campaign from the scenario."""
+        catalogue = Catalogue(load_scenario(settings.scenario))
+        db = Database(settings.database_url)
+        if init_db if init_db is not None else settings.init_db:
+            bootstrap(db, catalogue)
+        clock = clock or Clock(
+            settings.clock_start, settings.clock_origin, catalogue.rules.zone, settings.clock_rate
+        )
+        signer = TokenSigner(settings.secret, settings.token_ttl_s)
+        return cls(settings, db, catalogue, clock, signer, password_hasher(settings), GroupCommitter(db))
