@@ -11,8 +11,9 @@ from gate.evaluate import GateError
 REPO = Path(__file__).resolve().parent.parent
 
 
-def load_summary(results: str | Path) -> dict:
-    """summary.json of a results folder, checked to have a ``metrics`` map."""
+def load_summary(results: str | Path, require_metrics: bool = True) -> dict:
+    """summary.json of a results folder, checked to be a mapping with (unless told otherwise)
+    a ``metrics`` map."""
     folder = Path(results)
     if not folder.is_dir():
         raise GateError(f"{folder}: no such results folder")
@@ -23,7 +24,9 @@ def load_summary(results: str | Path) -> dict:
         raise GateError(f"{path}: missing (is {folder} a results folder?)") from None
     except (OSError, ValueError) as exc:
         raise GateError(f"{path}: not readable JSON: {exc}") from None
-    if not isinstance(summary, dict) or not isinstance(summary.get("metrics"), dict):
+    if not isinstance(summary, dict):
+        raise GateError(f"{path}: expected a JSON object")
+    if require_metrics and not isinstance(summary.get("metrics"), dict):
         raise GateError(f"{path}: metrics: missing or not a mapping")
     return summary
 

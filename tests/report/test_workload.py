@@ -73,3 +73,19 @@ def test_workload_results_pass_the_gate_on_their_own_metrics(workload_results, t
     assert main(["check", str(workload_results), "--scenario", str(strict)]) == 1
     out = capsys.readouterr().out
     assert "pass  max(utilisation.server) < 0.8" in out and "FAIL  p95(latency.server) < 150ms" in out
+
+
+def test_older_workload_results_without_metrics_still_get_a_report(workload_results, tmp_path):
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(workload_results, old, ignore=shutil.ignore_patterns("report"))
+    summary = json.loads((old / "summary.json").read_text())
+    del summary["metrics"], summary["scenario_path"]
+    (old / "summary.json").write_text(json.dumps(summary))
+    (old / "replications.csv").unlink()
+    assert main(["report", str(old)]) == 0
+    html = (old / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Tier server: measured vs queueing theory" in html
+    assert "replications.csv: missing: no per-replication chart" in html
+    assert main(["check", str(old)]) == 2  # the gate does need the metrics
