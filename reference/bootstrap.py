@@ -1,5 +1,6 @@
 """Start-up: create the tables and the rows the server itself owns, idempotently.
 
+- the columns added since a database was made (teachers.token_version);
 - one "other / temporary unit" school per scenario province and sub-platform, the fallback a
   teacher picks when the school list lacks his school;
 - the question bank of every course, drawn deterministically from the scenario seed (the
@@ -9,7 +10,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from reference.catalogue import Catalogue
 from reference.db import Database
@@ -22,9 +23,19 @@ CHOICES = 4
 
 def bootstrap(db: Database, catalogue: Catalogue) -> None:
     db.create_all()
+    _add_token_version(db)
     with db.session() as session:
         _temporary_units(session, catalogue)
         _question_bank(session, catalogue)
+
+
+def _add_token_version(db: Database) -> None:
+    """Databases made before tokens carried a version get the column (every token then 0)."""
+    if "token_version" not in {c["name"] for c in inspect(db.engine).get_columns("teachers")}:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "ALTER TABLE teachers ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0"
+            )
 
 
 def _temporary_units(session, catalogue: Catalogue) -> None:

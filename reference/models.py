@@ -13,7 +13,8 @@ Tables
   ``school_admin``, ``county_admin`` or ``province_admin``; an administrator's scope is his
   school (school_id), county (province + county) or province. ``province``/``county`` are copied
   from the school when it is set, so scoping needs no join. ``school_id`` is NULL after a school
-  administrator removed the teacher. ``verified`` locks the profile. ``password_hash`` is an
+  administrator removed the teacher. ``verified`` locks the profile. ``token_version`` is in
+  every token issued; a removal raises it, which revokes the teacher's tokens. ``password_hash`` is an
   argon2 hash string (``reference.security.hash_password``).
 - ``sms_codes``: issued verification codes (mobile, purpose register|login|reset, code,
   created_at, expires_at, attempts = wrong entries so far, used).
@@ -104,6 +105,8 @@ class Teacher(Base):
     role: Mapped[str] = mapped_column(String(16), default="teacher")
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Tokens carry the version they were issued under; raising it revokes them all.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SmsCode(Base):

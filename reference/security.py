@@ -1,8 +1,10 @@
 """Password hashes (argon2id) and signed bearer tokens (HMAC-SHA256, stdlib only).
 
 A token is ``base64url(json claims) "." base64url(HMAC-SHA256(secret, first part))``; the
-claims are the account id, its role and an expiry (Unix seconds). Without the secret nobody
-can make or alter one; ``hmac.compare_digest`` keeps the check constant-time.
+claims are the account id, its role, an expiry (Unix seconds) and the account's token version
+(a token issued before the version was raised is revoked: ``reference.api.deps`` and the
+heartbeat check it). Without the secret nobody can make or alter one; ``hmac.compare_digest``
+keeps the check constant-time.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class Claims:
     account_id: int
     role: str
     expires: int
+    version: int = 0  # the account's token_version when issued
+
+
+TOKEN_REVOKED = "token revoked (the account changed, e.g. removed from its school): log in again"
 
 
 class TokenError(ValueError):
@@ -73,9 +79,10 @@ class TokenSigner:
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
-    def issue(self, account_id: int, role: str, now: float | None = None) -> str:
+    def issue(self, account_id: int, role: str, now: float | None = None, version: int = 0) -> str:
         expires = int((time.time() if now is None else now) + self.ttl_s)
-        body = _b64(json.dumps({"sub": account_id, "role": role, "exp": expires}).encode())
+        claims = {"sub": account_id, "role": role, "exp": expires, "ver": version}
+        body = _b64(json.dumps(claims).encode())
         return f"{body}.{self._mac(body)}"
 
     def read(self, token: str, now: float | None = None) -> Claims:
@@ -95,7 +102,9 @@ class TokenSigner:
             raise TokenError("invalid token")
         try:
             claims = json.loads(_unb64(body))
-            result = Claims(int(claims["sub"]), str(claims["role"]), int(claims["exp"]))
+            result = Claims(
+                int(claims["sub"]), str(claims["role"]), int(claims["exp"]), int(claims["ver"])
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise TokenError("invalid token") from exc
         return result

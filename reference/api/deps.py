@@ -9,11 +9,12 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reference.errors import ApiError
 from reference.models import Teacher
-from reference.security import Claims, TokenError
+from reference.security import TOKEN_REVOKED, Claims, TokenError
 from reference.state import AppState
 
 
@@ -93,8 +94,16 @@ async def read_body(request: Request, model: type[Model]) -> Model:
         raise RequestValidationError(errors) from None
 
 
-# Async (cheap, no I/O), so the heartbeat's dependencies need no threadpool hop.
-CurrentTeacher = Annotated[Claims, Depends(_claims)]
+def _current(claims: Annotated[Claims, Depends(_claims)], session: ReadSessionDep) -> Claims:
+    """The claims, if the account still has the token version they were issued under."""
+    version = session.scalar(select(Teacher.token_version).where(Teacher.id == claims.account_id))
+    if version != claims.version:
+        raise ApiError(401, TOKEN_REVOKED)
+    return claims
+
+
+# The heartbeat does the same check inside its write (reference.services.progress).
+CurrentTeacher = Annotated[Claims, Depends(_current)]
 
 
 def _admin(claims: CurrentTeacher, session: ReadSessionDep) -> Teacher:

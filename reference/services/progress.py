@@ -21,7 +21,9 @@ from reference.catalogue import Catalogue, ResourceInfo
 from reference.errors import ApiError
 from reference.models import CourseProgress as CourseRow
 from reference.models import ResourceProgress as ResourceRow
+from reference.models import Teacher
 from reference.schemas.progress import Heartbeat, HeartbeatResult
+from reference.security import TOKEN_REVOKED
 from sim.campaign import CourseProgress
 
 CAS_TRIES = 5
@@ -42,11 +44,17 @@ def check_heartbeat(catalogue: Catalogue, beat: Heartbeat) -> ResourceInfo:
 
 # Built once: Core statements on the tables (not ORM-enabled ones, whose per-call
 # construction, cache-key and session-synchronisation work cost milliseconds per beat).
-_RP, _CP = ResourceRow.__table__, CourseRow.__table__
-_SELECT_BEAT = select(_RP.c.id, _RP.c.watched_s, _RP.c.last_seq, _RP.c.last_beat_at).where(
-    _RP.c.teacher_id == bindparam("b_teacher_id"),
-    _RP.c.campaign == bindparam("b_campaign"),
-    _RP.c.resource_id == bindparam("b_resource_id"),
+_RP, _CP, _TEACHERS = ResourceRow.__table__, CourseRow.__table__, Teacher.__table__
+# The teacher's token version rides along (a primary-key join), so checking that the token
+# was not revoked costs no statement of its own.
+_SELECT_BEAT = (
+    select(_RP.c.id, _RP.c.watched_s, _RP.c.last_seq, _RP.c.last_beat_at, _TEACHERS.c.token_version)
+    .join_from(_RP, _TEACHERS, _TEACHERS.c.id == _RP.c.teacher_id)
+    .where(
+        _RP.c.teacher_id == bindparam("b_teacher_id"),
+        _RP.c.campaign == bindparam("b_campaign"),
+        _RP.c.resource_id == bindparam("b_resource_id"),
+    )
 )
 _UPDATE_BEAT = (
     update(_RP)
@@ -116,8 +124,10 @@ def apply_heartbeat(
     teacher_id: int,
     beat: Heartbeat,
     now: dt.datetime,
+    token_version: int,
 ) -> HeartbeatResult:
-    """Write one beat inside the caller's transaction (the caller commits)."""
+    """Write one beat inside the caller's transaction (the caller commits); 401 if the
+    teacher's tokens were revoked since ``token_version``."""
     sql, cursor = _statements(session)
     key = {"b_teacher_id": teacher_id, "b_campaign": catalogue.name, "b_resource_id": beat.resource_id}
     course = {"b_teacher_id": teacher_id, "b_campaign": catalogue.name, "b_course_id": resource.course_id}
@@ -125,12 +135,14 @@ def apply_heartbeat(
         cursor.execute(sql.select, key)
         row = cursor.fetchone()
         if row is None:
-            if _first_beat(session, catalogue, teacher_id, resource.course_id, beat, now):
+            if _first_beat(session, catalogue, teacher_id, resource.course_id, beat, now, token_version):
                 cursor.execute(sql.studied, course)
                 studied = (cursor.fetchone() or (0.0,))[0]
                 return HeartbeatResult(recorded_s=0.0, resource_watched_s=0.0, course_studied_s=studied)
             continue
-        row_id, watched_s, last_seq, last_beat_at = row
+        row_id, watched_s, last_seq, last_beat_at, current_version = row
+        if current_version != token_version:
+            raise ApiError(401, TOKEN_REVOKED)
         if beat.seq <= last_seq:
             cursor.execute(sql.studied, course)
             return HeartbeatResult(
@@ -165,18 +177,25 @@ def apply_heartbeat(
 
 
 def record_heartbeat(
-    session: Session, catalogue: Catalogue, teacher_id: int, beat: Heartbeat, now: dt.datetime
+    session: Session,
+    catalogue: Catalogue,
+    teacher_id: int,
+    beat: Heartbeat,
+    now: dt.datetime,
+    token_version: int,
 ) -> HeartbeatResult:
     """Check, write and commit one beat in its own transaction."""
     resource = check_heartbeat(catalogue, beat)
-    result = apply_heartbeat(session, catalogue, resource, teacher_id, beat, now)
+    result = apply_heartbeat(session, catalogue, resource, teacher_id, beat, now, token_version)
     session.commit()
     session.info.pop("heartbeat_sql", None)  # its cursor belongs to the transaction's connection
     return result
 
 
-def _first_beat(session, catalogue, teacher_id, course_id, beat, now) -> bool:
+def _first_beat(session, catalogue, teacher_id, course_id, beat, now, token_version) -> bool:
     """Start the resource's clock; False if a concurrent first beat won."""
+    if session.scalar(select(Teacher.token_version).where(Teacher.id == teacher_id)) != token_version:
+        raise ApiError(401, TOKEN_REVOKED)
     enrolled = session.scalar(
         select(CourseRow.id).where(
             CourseRow.teacher_id == teacher_id,

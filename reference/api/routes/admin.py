@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from reference.api.deps import CurrentAdmin, ReadSessionDep, SessionDep, StateDep
+from reference.models import Teacher
 from reference.schemas.admin import AdminProgress, TeacherChanged
 from reference.schemas.common import DbId, Keyword, Problem
 from reference.services.admin import own_teacher, progress, resolve_scope
@@ -39,8 +40,10 @@ def verify(teacher_id: TeacherId, admin: CurrentAdmin, session: SessionDep) -> T
 
 @router.delete("/teachers/{teacher_id}", name="admin_remove", responses=ERRORS)
 def remove(teacher_id: TeacherId, admin: CurrentAdmin, session: SessionDep) -> TeacherChanged:
-    """Take a teacher out of one's school; unlocks the profile for correction."""
+    """Take a teacher out of one's school; unlocks the profile for correction and revokes the
+    teacher's tokens (signing in again gives a new one)."""
     teacher = own_teacher(session, admin, teacher_id)
     teacher.school_id, teacher.verified = None, False
+    teacher.token_version = Teacher.token_version + 1
     session.commit()
     return TeacherChanged(teacher_id=teacher.id, school_id=None, verified=False)

@@ -56,17 +56,21 @@ def register(body: Register, state: StateDep, session: SessionDep) -> Registered
         role="teacher",
         verified=False,
         created_at=state.clock.now(),
+        token_version=0,
     )
     session.add(teacher)
     session.commit()
-    return Registered(teacher_id=teacher.id, token=state.signer.issue(teacher.id, teacher.role))
+    token = state.signer.issue(teacher.id, teacher.role, version=teacher.token_version)
+    return Registered(teacher_id=teacher.id, token=token)
 
 
 @router.post("/login", name="login", responses=ERRORS)
 def login(body: Login, state: StateDep, session: ReadSessionDep) -> LoggedIn:
     """Log in with mobile and password, or mobile and an SMS code (purpose login)."""
     account = session.execute(
-        select(Teacher.id, Teacher.password_hash, Teacher.role).where(Teacher.mobile == body.mobile)
+        select(Teacher.id, Teacher.password_hash, Teacher.role, Teacher.token_version).where(
+            Teacher.mobile == body.mobile
+        )
     ).first()
     session.rollback()  # end the read before hashing
     if body.password is not None:
@@ -80,9 +84,8 @@ def login(body: Login, state: StateDep, session: ReadSessionDep) -> LoggedIn:
         with state.db.writer() as writer:
             verify_code(writer, state.settings, body.mobile, "login", body.code, state.clock.now())
             writer.commit()
-    return LoggedIn(
-        teacher_id=account.id, role=account.role, token=state.signer.issue(account.id, account.role)
-    )
+    token = state.signer.issue(account.id, account.role, version=account.token_version)
+    return LoggedIn(teacher_id=account.id, role=account.role, token=token)
 
 
 def _dummy_hash(state) -> str:

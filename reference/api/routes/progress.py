@@ -48,6 +48,7 @@ async def heartbeat(request: Request) -> Response:
         teacher_id=claims.account_id,
         beat=body,
         now=state.clock.now(),
+        token_version=claims.version,
     )
     result: HeartbeatResult = await state.committer.submit(job)
     return Response(result.model_dump_json(), media_type="application/json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.reference.api.routes.test_campaign import study
+from tests.reference.conftest import PASSWORD
 
 PROGRESS = "/api/v1/admin/progress"
 
@@ -95,3 +96,25 @@ def test_verify_and_remove_only_own_teachers(client, platform, world):
     gone = client.delete(f"/api/v1/admin/teachers/{own}", headers=school["headers"]).json()
     assert gone == {"teacher_id": own, "school_id": None, "verified": False}
     assert client.get(PROGRESS, headers=school["headers"]).json()["teachers"] == 1
+
+
+def test_removal_revokes_the_teachers_tokens(client, platform):
+    school = platform.school()
+    admin = platform.admin("school_admin", school_id=school)
+    teacher = platform.enrolled_teacher(school)
+    assert platform.beat(teacher, "1.1", 1, 0).status_code == 200
+    assert client.get("/api/v1/me", headers=teacher["headers"]).status_code == 200
+    removed = client.delete(f"/api/v1/admin/teachers/{teacher['teacher_id']}", headers=admin["headers"])
+    assert removed.status_code == 200
+    refused = [
+        client.get("/api/v1/me", headers=teacher["headers"]),
+        client.get("/api/v1/campaign", headers=teacher["headers"]),
+        platform.beat(teacher, "1.1", 2, 0),  # a resource already started
+        platform.beat(teacher, "1.2", 1, 0),  # a first beat
+    ]
+    assert [(r.status_code, "revoked" in r.json()["detail"]) for r in refused] == [(401, True)] * 4
+    login = {"mobile": teacher["mobile"], "password": PASSWORD}
+    again = client.post("/api/v1/auth/login", json=login).json()
+    headers = {"Authorization": f"Bearer {again['token']}"}
+    assert client.get("/api/v1/me", headers=headers).json()["school_id"] is None  # may now fix the profile
+    assert client.get(PROGRESS, headers=admin["headers"]).status_code == 200  # the admin's own token lives

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from tests.reference.conftest import PASSWORD
+
 
 def test_edit_until_verified_then_after_removal(client, platform):
     school = platform.school()
@@ -19,7 +21,11 @@ def test_edit_until_verified_then_after_removal(client, platform):
     )
     assert removed.status_code == 200
     other = platform.school("Taiyuan No. 6 Middle School", county="Yingze")
-    moved = client.patch(me, headers=teacher["headers"], json={"school_id": other})
+    # Removal revoked the old token (see test_admin); signed in again, the teacher corrects.
+    assert client.patch(me, headers=teacher["headers"], json={"school_id": other}).status_code == 401
+    login = {"mobile": teacher["mobile"], "password": PASSWORD}
+    headers = {"Authorization": "Bearer " + client.post("/api/v1/auth/login", json=login).json()["token"]}
+    moved = client.patch(me, headers=headers, json={"school_id": other})
     assert moved.status_code == 200
     assert (moved.json()["school_id"], moved.json()["county"]) == (other, "Yingze")
 

@@ -136,7 +136,7 @@ def test_concurrent_beats_credit_an_interval_once(app, platform, clock):
             body = Heartbeat(resource_id="1.1", position_s=0, elapsed_s=600, seq=seq)
             results.append(
                 record_heartbeat(
-                    session, state.catalogue, teacher["teacher_id"], body, clock.now()
+                    session, state.catalogue, teacher["teacher_id"], body, clock.now(), 0
                 ).recorded_s
             )
 
