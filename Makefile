@@ -15,17 +15,23 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,native]"
 	touch $@
 
-run: $(VENV)/.installed
+# The model's hot modules compiled with mypyc (sim/native.py); optional: without a C compiler
+# the model runs as plain Python, slower. Rebuilt whenever a model source changes.
+$(VENV)/.native: $(VENV)/.installed $(wildcard sim/*.py)
+	$(BIN)/yanxiu compile || echo "make: continuing with plain-Python model modules"
+	touch $@
+
+run: $(VENV)/.native
 	$(BIN)/yanxiu run $(SCENARIO) --teachers $(TEACHERS) --out $(RESULTS)
 	$(BIN)/yanxiu report $(RESULTS)
 
-test: $(VENV)/.installed
+test: $(VENV)/.native
 	$(BIN)/python -m pytest
 
-test-all: $(VENV)/.installed
+test-all: $(VENV)/.native
 	$(BIN)/python -m pytest -m ""
 
 lint: $(VENV)/.installed

@@ -13,6 +13,8 @@ All values are at full scale: every addition carries the teacher's stratum weigh
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 SUBS = ("basic", "higher", "vocational")
@@ -41,14 +43,20 @@ class Recorder:
         self._beat_index = self.index.get("heartbeat")
         self._rows: list[list[float]] = []
         self._span_rows: list[list[float]] = []
-        self._extra_rows: list[list[float]] | None = None
+        self._extra_rows: list[list[float]] = []  # the background load by minute, once running
         # per day, as lists while running (cheap item updates), arrays after ``finish``
-        self.daily = {name: [0.0] * days for name in ("sessions", "sessions_lost", "active",
-                                                      "registered")}
-        self._sessions_daily, self._active_daily = self.daily["sessions"], self.daily["active"]
+        self._daily: dict[str, list[float]] = {
+            name: [0.0] * days for name in ("sessions", "sessions_lost", "active", "registered")}
+        self._sessions_daily = self._daily["sessions"]
+        self._active_daily = self._daily["active"]
         self.closed = 0
         self.sessions_simulated = 0  # session processes, unweighted
-        self.counts = self.spans = self.errors = self.arrivals = None
+        # results, after ``finish``: NumPy arrays (typed Any: the compiled build leaves them alone)
+        self.daily: dict[str, Any] = {}
+        self.counts: Any = None
+        self.spans: dict[str, Any] = {}
+        self.errors: Any = None
+        self.arrivals: Any = None
 
     # --- called by the processes (hot path: keep it cheap) ------------------------------
 
@@ -106,10 +114,10 @@ class Recorder:
         self._arrivals[1] += weight
 
     def registered(self, at: float, weight: float) -> None:
-        self.daily["registered"][self.day(at)] += weight
+        self._daily["registered"][self.day(at)] += weight
 
     def session_lost(self, at: float, weight: float) -> None:
-        self.daily["sessions_lost"][self.day(at)] += weight
+        self._daily["sessions_lost"][self.day(at)] += weight
 
     def day(self, at: float) -> int:
         return int((at + self.day0_s) // 86400.0)
@@ -120,7 +128,7 @@ class Recorder:
         """Store the minute just finished; return its full-scale requests/s per endpoint
         and video egress in Gbps (what the tiers see)."""
         m = self.closed
-        if self._extra_rows is None:
+        if not self._extra_rows:
             self._extra_rows = self.extra.T.tolist()
         running, diff = self._running, self._diff
         for name in SPANS:
@@ -150,8 +158,9 @@ class Recorder:
         self.arrivals = np.ascontiguousarray(rows[:, e + 1:].T)
         spans = np.array(self._span_rows, dtype=np.float64).reshape(-1, len(SPANS))
         self.spans = {name: np.maximum(spans[:, i], 0.0) for i, name in enumerate(SPANS)}
-        self._rows = self._span_rows = self._future = self._diff = self._extra_rows = None
-        self.daily = {name: np.array(values, dtype=np.float64) for name, values in self.daily.items()}
+        self._rows, self._span_rows, self._future, self._extra_rows = [], [], [], []
+        self._diff = {}
+        self.daily = {name: np.array(values, dtype=np.float64) for name, values in self._daily.items()}
 
     def absorb(self, other: Recorder) -> None:
         """Add another finished recorder of the same run (a shard's) into this one."""

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "loadtest": "replay a stretch of the simulated campaign against a live system",
     "report": "write an HTML report of a results folder",
     "check": "evaluate a results folder against the scenario's thresholds",
+    "compile": "compile the model's hot modules with mypyc (optional, faster runs)",
 }
 
 EXIT_BAD_INPUT = 2
