@@ -37,11 +37,9 @@ def _get(url: str) -> str:
         return answer.read().decode()
 
 
-@pytest.mark.slow
-def test_serve_with_two_workers(tmp_path):
-    port = _free_port()
+def _serve(tmp_path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YANXIU_")}
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -61,16 +59,26 @@ def test_serve_with_two_workers(tmp_path):
         env=env,
         start_new_session=True,
     )
+
+
+def _wait_up(server: subprocess.Popen, base: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            assert '"ok"' in _get(base + "/healthz")
+            return
+        except OSError:
+            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+            time.sleep(0.3)
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers(tmp_path):
+    port = _free_port()
+    server = _serve(tmp_path, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                assert '"ok"' in _get(base + "/healthz")
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.3)
+        _wait_up(server, base)
         for _ in range(20):
             _get(base + "/hello")
         metrics = _get(base + "/metrics")
@@ -79,3 +87,34 @@ def test_serve_with_two_workers(tmp_path):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_two_workers_despite_a_stalled_request(tmp_path):
+    """SIGTERM to the parent alone: uvicorn used to wait without limit for a request whose
+    body never comes; now requests get a grace period and every process exits."""
+    import psutil
+
+    port = _free_port()
+    server = _serve(tmp_path, port)
+    stalled: list[socket.socket] = []
+    try:
+        _wait_up(server, f"http://127.0.0.1:{port}")
+        workers = psutil.Process(server.pid).children(recursive=True)
+        for _ in range(4):  # both workers likely get one: headers sent, the body never
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n{")
+            stalled.append(sock)
+        time.sleep(0.5)
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+        assert time.monotonic() - started < 20
+        _gone, alive = psutil.wait_procs(workers, timeout=5)
+        assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        for sock in stalled:
+            sock.close()

@@ -14,6 +14,9 @@ import os
 import shutil
 import tempfile
 
+# On SIGTERM, requests in progress get this long to finish; uvicorn's default waits for them
+# without limit, so one stalled client (headers sent, body never) kept the server up.
+GRACEFUL_SHUTDOWN_S = 5
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
@@ -109,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
             workers=settings.workers,
             log_level=args.log_level,
             access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
     finally:
         if metrics_dir:
