@@ -39,8 +39,8 @@ import simpy
 from sim import decisions, streams
 from sim.arrivals import Profile
 from sim.feedback import Feedback
-from sim.metrics import Recorder
-from sim.population import SUB_PLATFORMS, Population
+from sim.metrics import Recorder, viewer_span
+from sim.population import Population
 from sim.progress import Ledger, RuleTables
 from sim.scenario import Scenario
 from sim.schedule import Schedule
@@ -63,7 +63,7 @@ class Journeys:
         self.registered = population.returning.tolist()
         self.quit_s = (population.quit_share * tables.required_study_s).tolist()
         self.total_s = [0.0] * population.size
-        self.sub_span = [f"viewers.{SUB_PLATFORMS[s]}" for s in population.sub.tolist()]
+        self.sub_span = [viewer_span(s) for s in population.sub.tolist()]
         self.wave_u = population.wave_u.tolist()  # per teacher: operational hour of each push
         self.window_end = profile.window_s
         self._constants(scenario)
@@ -137,12 +137,12 @@ class Journeys:
         last = self.ledger.last_day
         rec.session_started(now, w, last[tid] != day)
         last[tid] = day
-        rec.open("sessions", now, w)
+        rec.open_session(now, w)
         return [now, True]  # the journey's own clock and its outcome
 
     def _end(self, tid: int, focus: int, clock: list) -> None:
         end, w = clock[0], self.weight[tid]
-        self.rec.close("sessions", end, w)
+        self.rec.close_session(end, w)
         if clock[1]:
             self._plan_next(tid, end)
         else:

@@ -41,12 +41,14 @@ class Feedback:
         self._idle = self._read(platform.state(dict.fromkeys(endpoints, 0.0), 0.0))
         self._set(self._idle)
 
-    def observe(self, rps: dict[str, float], egress_gbps: float) -> None:
-        """Update from the full-scale rates of the minute just finished."""
-        if self.previous is None and self._no_queueing(rps, egress_gbps):
+    def observe(self, rates: list[float], egress_gbps: float) -> None:
+        """Update from the full-scale rates of the minute just finished (requests/s per
+        endpoint, in ``endpoints`` order)."""
+        if self.previous is None and self._no_queueing(rates, egress_gbps):
             if self._current is not self._idle:
                 self._set(self._idle)
             return
+        rps = dict(zip(self.endpoints, rates, strict=True))
         state = self.platform.state(rps, egress_gbps, self.previous)
         self.calls += 1
         self._set(self._read(state))
@@ -66,8 +68,7 @@ class Feedback:
         # no request can fail: a session may be planned whole at its start
         self.healthy = self.video_ok >= 1.0 and not any(self.p_slow)
 
-    def _no_queueing(self, rps: dict[str, float], egress_gbps: float) -> bool:
-        rates = list(rps.values())
+    def _no_queueing(self, rates: list[float], egress_gbps: float) -> bool:
         t = self.patience_s
         for _name, servers, demand_s, longest in self._pools:
             load = 0.0

@@ -19,6 +19,12 @@ import numpy as np
 
 SUBS = ("basic", "higher", "vocational")
 SPANS = ("sessions", "viewers.basic", "viewers.higher", "viewers.vocational", "egress_kbps")
+SESSIONS, EGRESS = 0, len(SPANS) - 1
+
+
+def viewer_span(sub_platform: int) -> int:
+    """The span of viewers on sub-platform ``SUBS[sub_platform]``."""
+    return 1 + sub_platform
 
 
 class Recorder:
@@ -37,10 +43,10 @@ class Recorder:
         self._arrivals = [0.0, 0.0]  # sessions, registrations started this minute
         # requests planned for later minutes: one row per endpoint, then the sink, then errors
         self._future = [[0.0] * (minutes + 1) for _ in range(self.sink + 2)]
-        self._diff = {name: [0.0] * (minutes + 2) for name in SPANS}
-        self._running = dict.fromkeys(SPANS, 0.0)
-        self._beats = [(f"viewers.{sub}", 60.0 / heartbeat_s[sub]) for sub in heartbeat_s]
-        self._beat_index = self.index.get("heartbeat")
+        self._diff = [[0.0] * (minutes + 2) for _ in SPANS]
+        self._running = [0.0] * len(SPANS)
+        self._beats = [(SPANS.index(f"viewers.{sub}"), 60.0 / heartbeat_s[sub]) for sub in heartbeat_s]
+        self._beat_index = self.index.get("heartbeat", -1)
         self._rows: list[list[float]] = []
         self._span_rows: list[list[float]] = []
         self._extra_rows: list[list[float]] = []  # the background load by minute, once running
@@ -51,6 +57,7 @@ class Recorder:
         self._active_daily = self._daily["active"]
         self.closed = 0
         self.sessions_simulated = 0  # session processes, unweighted
+        self.session_seconds = 0.0  # weighted study-session time (Little's law's W)
         # results, after ``finish``: NumPy arrays (typed Any: the compiled build leaves them alone)
         self.daily: dict[str, Any] = {}
         self.counts: Any = None
@@ -75,19 +82,28 @@ class Recorder:
             self._future[-1][m] += weight
 
     def open(self, span: str, at: float, weight: float) -> None:
-        self._edge(self._diff[span], at, weight)
+        self._edge(self._diff[SPANS.index(span)], at, weight)
 
     def close(self, span: str, at: float, weight: float) -> None:
-        self._edge(self._diff[span], at, -weight)
+        self._edge(self._diff[SPANS.index(span)], at, -weight)
 
-    def open_view(self, span: str, at: float, viewers: float, kbps: float) -> None:
-        """Viewers and their bitrate start (positive) or stop (negative) at ``at``."""
+    def open_session(self, at: float, weight: float) -> None:
+        self._edge(self._diff[SESSIONS], at, weight)
+        self.session_seconds -= weight * at
+
+    def close_session(self, at: float, weight: float) -> None:
+        self._edge(self._diff[SESSIONS], at, -weight)
+        self.session_seconds += weight * at
+
+    def open_view(self, span: int, at: float, viewers: float, kbps: float) -> None:
+        """Viewers (of span ``viewer_span(sub)``) and their bitrate start (positive) or stop
+        (negative) at ``at``."""
         m = at / 60.0
         i = int(m)
         if i >= self.minutes:
             return
         frac = m - i
-        diff, egress = self._diff[span], self._diff["egress_kbps"]
+        diff, egress = self._diff[span], self._diff[EGRESS]
         diff[i] += (1.0 - frac) * viewers
         diff[i + 1] += frac * viewers
         egress[i] += (1.0 - frac) * kbps
@@ -124,30 +140,37 @@ class Recorder:
 
     # --- once per minute ----------------------------------------------------------------
 
-    def close_minute(self) -> tuple[dict[str, float], float]:
-        """Store the minute just finished; return its full-scale requests/s per endpoint
-        and video egress in Gbps (what the tiers see)."""
+    def close_minute(self) -> list[float]:
+        """Store the minute just finished; return what the tiers see of it at full scale:
+        requests/s per endpoint (in ``endpoints`` order), then video egress in Gbps."""
         m = self.closed
         if not self._extra_rows:
             self._extra_rows = self.extra.T.tolist()
         running, diff = self._running, self._diff
-        for name in SPANS:
-            running[name] += diff[name][m]
-        self._span_rows.append([running[name] for name in SPANS])
-        hits = self._hits[: self.sink]
+        for k in range(len(running)):
+            running[k] += diff[k][m]
+        self._span_rows.append(running[:])
+        hits = self._hits
         future = self._future
-        for i, extra in enumerate(self._extra_rows[m]):
-            hits[i] += extra + future[i][m]
-        if self._beat_index is not None:
-            beats = sum(running[span] * per_min for span, per_min in self._beats)
+        extra = self._extra_rows[m]
+        for i in range(self.sink):
+            hits[i] += extra[i] + future[i][m]
+        if self._beat_index >= 0:
+            beats = 0.0
+            for span, per_min in self._beats:
+                beats += running[span] * per_min
             hits[self._beat_index] += max(beats, 0.0)  # running sums carry float noise
-        self._rows.append(hits + [self._errors + future[-1][m]] + self._arrivals)
+        row = hits[: self.sink]
+        row.append(self._errors + future[-1][m])
+        row.extend(self._arrivals)
+        self._rows.append(row)
+        rates = [h / 60.0 for h in hits[: self.sink]]
+        rates.append(max(running[EGRESS], 0.0) * 1e-6)
         self._hits = [0.0] * (self.sink + 1)
         self._errors = 0.0
         self._arrivals = [0.0, 0.0]
         self.closed += 1
-        return ({name: hits[i] / 60.0 for i, name in enumerate(self.endpoints)},
-                max(running["egress_kbps"], 0.0) * 1e-6)
+        return rates
 
     def finish(self) -> None:
         """Turn the per-minute rows into arrays (after the last minute)."""
@@ -159,19 +182,33 @@ class Recorder:
         spans = np.array(self._span_rows, dtype=np.float64).reshape(-1, len(SPANS))
         self.spans = {name: np.maximum(spans[:, i], 0.0) for i, name in enumerate(SPANS)}
         self._rows, self._span_rows, self._future, self._extra_rows = [], [], [], []
-        self._diff = {}
+        self._diff = []
         self.daily = {name: np.array(values, dtype=np.float64) for name, values in self._daily.items()}
 
-    def absorb(self, other: Recorder) -> None:
-        """Add another finished recorder of the same run (a shard's) into this one."""
-        self.counts += other.counts
-        self.errors += other.errors
-        self.arrivals += other.arrivals
-        for name, values in other.spans.items():
+    def totals(self) -> dict[str, Any]:
+        """A finished recorder's results as plain data (what a shard's process sends back)."""
+        return {"counts": self.counts, "errors": self.errors, "arrivals": self.arrivals,
+                "spans": self.spans, "daily": self.daily,
+                "sessions_simulated": self.sessions_simulated, "session_seconds": self.session_seconds}
+
+    def absorb(self, totals: dict[str, Any]) -> None:
+        """Add a finished recorder's ``totals`` (a shard's of the same run) into this one; a
+        recorder that ran no minute takes them as its own."""
+        if self.counts is None:
+            self.counts = np.zeros_like(totals["counts"])
+            self.errors = np.zeros_like(totals["errors"])
+            self.arrivals = np.zeros_like(totals["arrivals"])
+            self.spans = {name: np.zeros_like(values) for name, values in totals["spans"].items()}
+            self.daily = {name: np.zeros_like(values) for name, values in totals["daily"].items()}
+        self.counts += totals["counts"]
+        self.errors += totals["errors"]
+        self.arrivals += totals["arrivals"]
+        for name, values in totals["spans"].items():
             self.spans[name] += values
-        for name, values in other.daily.items():
+        for name, values in totals["daily"].items():
             self.daily[name] += values
-        self.sessions_simulated += other.sessions_simulated
+        self.sessions_simulated += int(totals["sessions_simulated"])
+        self.session_seconds += float(totals["session_seconds"])
 
     # --- results ------------------------------------------------------------------------
 

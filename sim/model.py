@@ -117,9 +117,9 @@ def run_model(scenario: Scenario, teachers: int | None = None, seed: int | None 
     built = time.perf_counter()
     results, calls = run_shards(world, workers, _daily(on_day, world.profile.minutes))
     simulated = time.perf_counter()
-    recorder = results[0].recorder
-    for part in results[1:]:
-        recorder.absorb(part.recorder)
+    recorder = world.new_recorder()
+    for part in results:
+        recorder.absorb(part.totals)
     rows = shard_rows(world.population.size, world.shards)
     progress = Progress.gather([r.progress for r in results], rows, world.population.size)
     tables = world.tables

@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-HOT = ("sim.behaviour", "sim.decisions", "sim.schedule", "sim.streams")
+HOT = ("sim.behaviour", "sim.decisions", "sim.metrics", "sim.schedule", "sim.streams")
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "manifest.json"
 

@@ -27,7 +27,6 @@ import simpy
 from sim import streams
 from sim.behaviour import NO_FOCUS, Journeys
 from sim.feedback import Feedback
-from sim.metrics import Recorder
 from sim.population import Population
 from sim.progress import Progress
 from sim.schedule import Schedule
@@ -49,7 +48,7 @@ def shard_rows(size: int, shards: int) -> list[np.ndarray]:
 @dataclass
 class ShardResult:
     index: int
-    recorder: Recorder
+    totals: dict  # Recorder.totals()
     progress: Progress
 
 
@@ -71,7 +70,7 @@ class _Shard:
         self.schedule.bind(self.journeys.start)
         first_sessions(population, world, self.schedule)
 
-    def minute(self, minute: int) -> tuple[dict[str, float], float]:
+    def minute(self, minute: int) -> list[float]:
         start = self.journeys.start
         for tid, at, focus in self.schedule.take(minute):
             start(tid, at, focus)
@@ -82,7 +81,7 @@ class _Shard:
 
     def result(self) -> ShardResult:
         self.recorder.finish()
-        return ShardResult(self.index, self.recorder, self.journeys.ledger.to_progress())
+        return ShardResult(self.index, self.recorder.totals(), self.journeys.ledger.to_progress())
 
 
 def first_sessions(pop: Population, world, schedule: Schedule) -> None:
@@ -117,17 +116,12 @@ class _Group:
 
     def minute(self, minute: int) -> np.ndarray:
         """Each shard's full-scale rates for the minute: requests/s per endpoint, then Gbps."""
-        rows = np.empty((len(self.shards), len(self.endpoints) + 1))
-        for row, shard in zip(rows, self.shards, strict=True):
-            rps, egress = shard.minute(minute)
-            row[:-1] = list(rps.values())
-            row[-1] = egress
-        return rows
+        return np.array([shard.minute(minute) for shard in self.shards])
 
     def observe(self, minute: int, total: np.ndarray) -> None:
         if minute < self.window:
-            self.feedback.observe(dict(zip(self.endpoints, total[:-1].tolist(), strict=True)),
-                                  float(total[-1]))
+            rates = total.tolist()
+            self.feedback.observe(rates[:-1], rates[-1])
 
     def results(self) -> list[ShardResult]:
         return [shard.result() for shard in self.shards]

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from sim import outputs
-from sim.metrics import Recorder
 from sim.model import run_model
 
 API_SLOWDOWN = 280.0
@@ -33,26 +32,11 @@ def _slow_api(smoke):
 
 @pytest.fixture(scope="module")
 def observed(smoke):
-    """The run's time series, plus every study session's opening and closing as the teacher
-    processes report them to the recorder (an independent measure of session lengths)."""
-    edges = {"open": [0.0, 0.0], "close": [0.0, 0.0]}  # [sum of weights, sum of weight x time]
-    mp = pytest.MonkeyPatch()
-    for name in ("open", "close"):
-        original = getattr(Recorder, name)
-
-        def spy(self, span, at, weight, _original=original, _sums=edges[name]):
-            if span == "sessions":
-                _sums[0] += weight
-                _sums[1] += weight * at
-            return _original(self, span, at, weight)
-
-        mp.setattr(Recorder, name, spy)
-    try:
-        scenario = _slow_api(smoke)
-        run = run_model(scenario, teachers=2000, seed=3)
-    finally:
-        mp.undo()
-    return scenario, run, outputs.timeseries(run), edges
+    """The run and its time series; the recorder also sums every study session's own length
+    as the teacher processes open and close it (an independent measure of W)."""
+    scenario = _slow_api(smoke)
+    run = run_model(scenario, teachers=2000, seed=3)
+    return scenario, run, outputs.timeseries(run)
 
 
 def _tier_figures(scenario, series, tier: str):
@@ -81,7 +65,7 @@ def _busy_periods(work: np.ndarray, servers: int) -> tuple[np.ndarray, list[slic
 
 @pytest.mark.parametrize("tier", ["api", "database"])
 def test_littles_law_per_tier(observed, tier):
-    scenario, _, series, _ = observed
+    scenario, _, series = observed
     c, lam, work, s, wait, in_system = _tier_figures(scenario, series, tier)
     assert np.all(series[f"tier.{tier}.wait_ms"] < 3600e3)  # nobody reached the patience
     fluid, periods = _busy_periods(work, c)
@@ -116,13 +100,12 @@ def test_littles_law_for_study_sessions(observed):
     column (difference arrays with fractional minutes), lambda from `arrivals.sessions`, W
     from the sessions' own start and end times; the identity is exact on a sample path that
     starts and ends empty, so the tolerance is float rounding only."""
-    _, run, series, edges = observed
+    _, run, series = observed
     horizon_s = run.recorder.minutes * 60.0
-    (opened, opened_at), (closed, closed_at) = edges["open"], edges["close"]
-    assert opened > 1000 and closed == pytest.approx(opened, rel=FLOAT)
+    opened = series["arrivals.sessions"].sum()
+    assert opened > 1000 and run.recorder.sessions_simulated == pytest.approx(opened)
     concurrency = series["sessions"].mean()
-    arrival_rate = series["arrivals.sessions"].sum() / horizon_s
-    mean_length_s = (closed_at - opened_at) / closed
+    arrival_rate = opened / horizon_s
+    mean_length_s = run.recorder.session_seconds / opened
     assert 10 * 60 < mean_length_s < 3 * 3600  # sessions last minutes to hours, as drawn
-    assert series["arrivals.sessions"].sum() == pytest.approx(opened, rel=FLOAT)
     assert concurrency == pytest.approx(arrival_rate * mean_length_s, rel=FLOAT)

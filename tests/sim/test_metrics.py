@@ -37,8 +37,9 @@ def test_requests_planned_for_later_minutes_land_there():
     rec = _recorder()
     rec.hit_at(0, 10.0, 1.0)
     rec.hit_at(0, 185.0, 3.0)
-    rps, _ = rec.close_minute()
-    assert rps["login"] == pytest.approx(1 / 60)
+    rates = rec.close_minute()
+    assert rates[0] == pytest.approx(1 / 60)  # login, then heartbeat, then egress
+    assert len(rates) == len(ENDPOINTS) + 1
     for _ in range(rec.minutes - 1):
         rec.close_minute()
     rec.finish()

@@ -55,9 +55,9 @@ def test_feedback_observes_the_sum_of_the_shards(smoke, monkeypatch):
     seen = []
     original = Feedback.observe
 
-    def spy(self, rps, egress_gbps):
-        seen.append((rps["login"], egress_gbps))
-        return original(self, rps, egress_gbps)
+    def spy(self, rates, egress_gbps):
+        seen.append((rates[self.endpoints.index("login")], egress_gbps))
+        return original(self, rates, egress_gbps)
 
     monkeypatch.setattr(Feedback, "observe", spy)
     run = run_model(smoke, teachers=3000, seed=4, shards=2, workers=1)
