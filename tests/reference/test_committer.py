@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from reference.committer import GroupCommitter
 from reference.db import Database
@@ -93,3 +95,23 @@ def test_a_batch_whose_loop_closed_is_not_run_again(db):
     assert runs == [1]
     with db.session(write=False) as session:
         assert session.scalar(select(func.count()).select_from(SmsMessage)) == 1
+
+
+def test_two_committers_on_one_file_take_turns(db, database_url):
+    """Two writers (as in two worker processes) on one database: every job of both commits;
+    on SQLite they queue on the shared file lock rather than on SQLite's busy handler."""
+    other_db = Database(database_url)
+    first, second = GroupCommitter(db), GroupCommitter(other_db)
+
+    async def scenario():
+        jobs = [c.submit(_add(n)) for n in range(40) for c in (first, second)]
+        return await asyncio.wait_for(asyncio.gather(*jobs), 30)
+
+    try:
+        assert sorted(asyncio.run(scenario())) == sorted(list(range(40)) * 2)
+        with db.session(write=False) as session:
+            assert session.scalar(select(func.count()).select_from(SmsMessage)) == 80
+        if db.sqlite:
+            assert Path(make_url(db.url).database + "-commit.lock").exists()
+    finally:
+        other_db.dispose()
