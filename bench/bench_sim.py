@@ -1,9 +1,10 @@
 """Benchmark of ``yanxiu run``'s model at scale, beside SimPy baselines measured in the same run.
 
-Prints, for each population size: wall time, peak resident memory (the worker process's
-``ru_maxrss``), sessions simulated, sessions/s; and the baselines: raw SimPy timeouts/s and
-the cost of one session in raw-timeout units (machine-independent-ish ratio).
-Each size runs in a fresh process so peak memory belongs to that run alone.
+Prints, for each population size: wall time, peak resident memory (the run's process plus
+its shard processes), sessions simulated, sessions/s; and the baselines measured in the same
+run: raw SimPy timeouts/s (and the cost of a session in raw timeouts), and, at ``--compare``
+teachers, the plain-Python single-process model against the model as shipped (compiled hot
+modules, shards on every core). Each run has a fresh process, so its peak memory is its own.
 
     .venv/bin/python bench/bench_sim.py                     # 1,000,000 and 18,800,000 teachers
     .venv/bin/python bench/bench_sim.py --teachers 100000   # quicker look
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import multiprocessing as mp
+import os
 import resource
 import sys
 import time
@@ -39,17 +41,39 @@ def simpy_timeouts_per_s(n: int = 1_000_000) -> float:
     return n / (time.perf_counter() - started)
 
 
-def one_run(scenario_path: str, teachers: int, max_simulated: int | None) -> dict:
+def one_run(scenario_path: str, teachers: int, max_simulated: int | None,
+            shards: int | None = None, workers: int | None = None) -> dict:
+    import sim.native
     from sim.model import run_model
     from sim.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)
     started = time.perf_counter()
-    run = run_model(scenario, teachers=teachers, max_simulated=max_simulated)
+    run = run_model(scenario, teachers=teachers, max_simulated=max_simulated, shards=shards,
+                    workers=workers)
     wall = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # the shard processes are this process's children: their peak adds to ours
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     return {"teachers": teachers, "simulated": run.population.size, "wall_s": wall,
-            "peak_mb": peak_mb, "sessions": run.stats["sessions_simulated"], **run.stats}
+            "peak_mb": own + (children if run.stats["workers"] > 1 else 0.0),
+            "sessions": run.stats["sessions_simulated"], "native": sim.native.active(), **run.stats}
+
+
+def in_fresh_process(native: bool, *args) -> dict:
+    """One run in a new interpreter (its own peak memory; the compiled modules on or off)."""
+    os.environ["YANXIU_NATIVE"] = "1" if native else "0"
+    with cf.ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(one_run, *args).result()
+
+
+def show(label: str, r: dict, baseline: float) -> None:
+    rate = r["sessions"] / r["simulate_s"]
+    print(f"{label:<22} {r['teachers']:>11,} {r['simulated']:>10,} {r['wall_s']:>8.1f} "
+          f"{r['peak_mb']:>8.0f} {r['sessions']:>11,.0f} {rate:>9,.0f} {baseline / rate:>9.1f}", flush=True)
+    print(f"{'':<22} build {r['build_s']:.1f} s, simulate {r['simulate_s']:.1f} s, "
+          f"tiers {r['tiers_s']:.1f} s, feedback calls {r['feedback_calls']:.0f}, "
+          f"shards {r['shards']:.0f} on {r['workers']:.0f} processes, compiled {r['native']}")
 
 
 def main() -> int:
@@ -58,23 +82,26 @@ def main() -> int:
     parser.add_argument("--teachers", type=int, nargs="+", default=[1_000_000, 18_800_000])
     parser.add_argument("--max-simulated", type=int, default=None,
                         help="sample cap (default: the model's default)")
+    parser.add_argument("--compare", type=int, default=100_000, metavar="N",
+                        help="teachers for the same-run comparison with the plain-Python, "
+                             "single-process model (0: skip)")
     args = parser.parse_args()
     from sim.model import DEFAULT_MAX_SIMULATED
 
     cap = args.max_simulated or DEFAULT_MAX_SIMULATED
     baseline = simpy_timeouts_per_s()
     print(f"baseline  SimPy raw timeouts/s on this machine now: {baseline:,.0f}")
-    print(f"{'teachers':>12} {'simulated':>10} {'wall s':>8} {'peak MB':>8} {'sessions':>11} "
-          f"{'sess/s':>9} {'timeouts/session':>17}")
-    context = mp.get_context("spawn")
+    print(f"{'run':<22} {'teachers':>11} {'simulated':>10} {'wall s':>8} {'peak MB':>8} "
+          f"{'sessions':>11} {'sess/s':>9} {'t/o per s':>9}")
+    if args.compare:
+        plain = in_fresh_process(False, args.scenario, args.compare, cap, 1, 1)
+        show("plain, 1 process", plain, baseline)
+        shipped = in_fresh_process(True, args.scenario, args.compare, cap, None, None)
+        show("as shipped", shipped, baseline)
+        print(f"speed-up as shipped vs plain single-process: {plain['wall_s'] / shipped['wall_s']:.2f}x "
+              f"(simulate {plain['simulate_s'] / shipped['simulate_s']:.2f}x)")
     for teachers in args.teachers:
-        with cf.ProcessPoolExecutor(1, mp_context=context) as pool:
-            r = pool.submit(one_run, args.scenario, teachers, cap).result()
-        rate = r["sessions"] / r["simulate_s"]
-        print(f"{teachers:>12,} {r['simulated']:>10,} {r['wall_s']:>8.1f} {r['peak_mb']:>8.0f} "
-              f"{r['sessions']:>11,.0f} {rate:>9,.0f} {baseline / rate:>17.1f}", flush=True)
-        print(f"{'':>12} build {r['build_s']:.1f} s, simulate {r['simulate_s']:.1f} s, "
-              f"tiers {r['tiers_s']:.1f} s, feedback calls {r['feedback_calls']:.0f}")
+        show("as shipped", in_fresh_process(True, args.scenario, teachers, cap), baseline)
     baseline_after = simpy_timeouts_per_s()
     print(f"baseline  SimPy raw timeouts/s after the runs: {baseline_after:,.0f} "
           "(a big change means the machine was busy)")
