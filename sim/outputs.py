@@ -96,7 +96,7 @@ def summary(run, labels: list[str], series: dict[str, np.ndarray],
         "outcomes": totals, "replications": None, "metrics": _clean(metrics),
         # counts only: timings would break byte-for-byte reproducibility
         "model": {"sessions_simulated": run.stats["sessions_simulated"],
-                  "feedback_calls": run.stats["feedback_calls"]},
+                  "feedback_calls": run.stats["feedback_calls"], "shards": run.shards},
     }
 
 

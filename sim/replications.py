@@ -39,20 +39,22 @@ def key_figures(run) -> dict[str, float]:
 
 
 def one_replication(scenario: Scenario, teachers: int | None, seed: int,
-                    max_simulated: int | None) -> dict[str, float]:
+                    max_simulated: int | None, shards: int | None = None) -> dict[str, float]:
+    """One replication in this process (replications already run side by side, so each
+    keeps its shards in one process; the shard count, not the processes, shapes results)."""
     from sim.model import run_model
 
-    return key_figures(run_model(scenario, teachers, seed, max_simulated))
+    return key_figures(run_model(scenario, teachers, seed, max_simulated, shards=shards, workers=1))
 
 
 def run_extra(scenario: Scenario, teachers: int | None, seed: int, count: int,
               max_simulated: int | None, scheduler: str | None = None,
-              workers: int | None = None) -> list[dict[str, float]]:
+              workers: int | None = None, shards: int | None = None) -> list[dict[str, float]]:
     """Replications 1..count-1 (replication 0 is the caller's own run)."""
     seeds = [replication_seed(seed, i) for i in range(1, count)]
     if not seeds:
         return []
-    args = [(scenario, teachers, s, max_simulated) for s in seeds]
+    args = [(scenario, teachers, s, max_simulated, shards) for s in seeds]
     if scheduler:
         return _on_dask(scheduler, args)
     workers = workers or max(1, min(len(seeds), (os.cpu_count() or 2) - 1))

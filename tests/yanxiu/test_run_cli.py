@@ -32,6 +32,19 @@ def test_run_writes_the_results_folder(tmp_path, capsys):
                                          "model_in_ci95"}
 
 
+def test_shards_are_recorded_and_workers_do_not_change_results(tmp_path):
+    outs = []
+    for workers in ("1", "2"):
+        out = tmp_path / workers
+        assert main(["run", str(SMOKE), "--teachers", "400", "--shards", "2", "--workers", workers,
+                     "--no-charts", "--no-confirm", "--out", str(out)]) == 0
+        outs.append(out)
+    summary = json.loads((outs[0] / "summary.json").read_text())
+    assert summary["model"]["shards"] == 2 and "sessions.shard1" in summary["seeds"]
+    for name in ("timeseries.csv", "outcomes_daily.csv", "summary.json"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
 def test_no_confirm_skips_the_request_level_check(tmp_path, capsys):
     out = tmp_path / "n"
     assert main(["run", str(SMOKE), "--teachers", "150", "--no-charts", "--no-confirm",
@@ -56,7 +69,8 @@ def test_bad_scenario_is_one_line_exit_2(args, message, capsys):
 
 
 @pytest.mark.parametrize("option", [["--teachers", "0"], ["--teachers", "many"],
-                                    ["--seed", "-1"], ["--replications", "0"]])
+                                    ["--seed", "-1"], ["--replications", "0"],
+                                    ["--shards", "0"], ["--workers", "x"]])
 def test_bad_options_exit_2(option, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["run", str(SMOKE), *option])

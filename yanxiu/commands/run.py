@@ -44,6 +44,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-simulated", type=_positive, default=None,
                         help="simulate at most this many participants one by one; above it a "
                              "weighted stratified sample (default 500,000)")
+    parser.add_argument("--shards", type=_positive, default=None,
+                        help="groups of teachers simulated side by side, coupled each minute "
+                             "through the platform (part of the run's identity, like the seed; "
+                             "default: 1 below 100,000 simulated teachers, else 2)")
+    parser.add_argument("--workers", type=_positive, default=None,
+                        help="processes running the shards (speed only; default: one per shard, "
+                             "at most the cores)")
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     parser.add_argument("--no-confirm", action="store_true",
                         help="skip the request-level confirmation of the busiest minutes")
@@ -74,7 +81,8 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
         bar.update(done - bar.n)
 
     try:
-        model_run = run_model(scenario, args.teachers, seed, cap, on_day=on_day)
+        model_run = run_model(scenario, args.teachers, seed, cap, on_day=on_day,
+                              shards=args.shards, workers=args.workers)
     finally:
         bar.close()
     extra = []
@@ -82,7 +90,7 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
         print(f"running {args.replications - 1} more replications"
               + (f" on {args.scheduler}" if args.scheduler else ""), file=sys.stderr)
         extra = replications.run_extra(scenario, args.teachers, seed, args.replications, cap,
-                                       args.scheduler)
+                                       args.scheduler, shards=model_run.shards)
     summary = outputs.write_results(model_run, out, charts=not args.no_charts,
                                     scenario_path=str(args.scenario))
     if extra:
