@@ -144,51 +144,89 @@ def run_shards(world, workers: int,
     """Run every shard through every minute; return the shards' results (in shard order)
     and the number of times the tiers model was asked for a state."""
     plan = groups(world.shards, workers)
-    children = [_start_child(world, indexes) for indexes in plan[1:]]
+    links = {(a, b): mp.Pipe() for a in range(len(plan)) for b in range(a + 1, len(plan))}
+    children = [_start_child(world, plan, links, rank) for rank in range(1, len(plan))]
+    exchange = _Exchange(0, links)
+    _close_others(links, 0)
     own = _Group(world, plan[0])
     try:
-        for minute in range(world.profile.minutes):
-            rows = [own.minute(minute)] + [_receive_rows(conn, width=own) for _, conn in children]
-            total = np.concatenate(rows).sum(axis=0)
-            payload = total.tobytes()
-            for _, conn in children:
-                conn.send_bytes(payload)
-            own.observe(minute, total)
-            if on_minute is not None:
-                on_minute(minute)
+        _advance(own, exchange, world.profile.minutes, on_minute)
         results = own.results()
-        for _, conn in children:
-            results += conn.recv()
+        for conn in exchange.links.values():
+            results += _receive(conn, pickled=True)
     finally:
-        for process, conn in children:
+        for conn in exchange.links.values():
             conn.close()
+        for process in children:
             process.join(timeout=5)
             if process.is_alive():
                 process.terminate()
     return sorted(results, key=lambda r: r.index), own.feedback.calls
 
 
-def _receive_rows(conn, width: _Group) -> np.ndarray:
+def _advance(group: _Group, exchange: _Exchange, minutes: int,
+             on_minute: Callable[[int], None] | None = None) -> None:
+    for minute in range(minutes):
+        rows = group.minute(minute)
+        if minute < group.window:  # after the window nobody reacts: no need to meet
+            group.observe(minute, exchange.total(rows))
+        if on_minute is not None:
+            on_minute(minute)
+
+
+class _Exchange:
+    """Every process sends its shards' rows of the minute to every other and adds all rows
+    up in shard order, so each computes the same total with no coordinator in between."""
+
+    def __init__(self, rank: int, links: dict) -> None:
+        self.rank = rank
+        self.links = {}  # other process's rank -> our end of the pipe to it
+        for (a, b), (end_a, end_b) in links.items():
+            if rank == a:
+                self.links[b] = end_a
+            elif rank == b:
+                self.links[a] = end_b
+
+    def total(self, rows: np.ndarray) -> np.ndarray:
+        if not self.links:
+            return rows.sum(axis=0)
+        payload = rows.tobytes()
+        for conn in self.links.values():  # small messages: a pipe's buffer takes them at once
+            conn.send_bytes(payload)
+        parts = {self.rank: rows}
+        for rank, conn in self.links.items():
+            parts[rank] = np.frombuffer(_receive(conn)).reshape(-1, rows.shape[1])
+        return np.concatenate([parts[r] for r in sorted(parts)]).sum(axis=0)
+
+
+def _receive(conn, pickled: bool = False):
     try:
-        data = conn.recv_bytes()
+        return conn.recv() if pickled else conn.recv_bytes()
     except EOFError:
         raise RuntimeError("a shard process stopped before the end of the run") from None
-    return np.frombuffer(data).reshape(-1, len(width.endpoints) + 1)
 
 
-def _start_child(world, indexes: list[int]):
-    parent, child = mp.Pipe()
-    process = mp.Process(target=_child, args=(child, world, indexes), daemon=True,
-                         name=f"yanxiu-shards-{indexes[0]}")
+def _start_child(world, plan: list[list[int]], links: dict, rank: int):
+    process = mp.Process(target=_child, args=(world, plan[rank], links, rank), daemon=True,
+                         name=f"yanxiu-shards-{plan[rank][0]}")
     process.start()
-    child.close()
-    return process, parent
+    return process
 
 
-def _child(conn, world, indexes: list[int]) -> None:
+def _child(world, indexes: list[int], links: dict, rank: int) -> None:
+    exchange = _Exchange(rank, links)
+    _close_others(links, rank)
     group = _Group(world, indexes)
-    for minute in range(world.profile.minutes):
-        conn.send_bytes(group.minute(minute).tobytes())
-        group.observe(minute, np.frombuffer(conn.recv_bytes()))
-    conn.send(group.results())
-    conn.close()
+    _advance(group, exchange, world.profile.minutes)
+    exchange.links[0].send(group.results())
+    for conn in exchange.links.values():
+        conn.close()
+
+
+def _close_others(links: dict, rank: int) -> None:
+    """Close the pipe ends this process inherited but does not own (so a peer that dies is
+    seen as the end of its pipe, not as silence)."""
+    for (a, b), ends in links.items():
+        for end, owner in zip(ends, (a, b), strict=True):
+            if owner != rank:
+                end.close()
