@@ -55,6 +55,11 @@ class Feedback:
         carried = any(state.backlog_s(name) > 0 for name, *_ in self._pools)
         self.previous = state if carried else None
 
+    def stays_idle(self, rates: list[float], egress_gbps: float) -> bool:
+        """Whether observing these rates would leave the platform idle (no state to ask for);
+        monotone: lower rates on every endpoint stay idle too."""
+        return self.previous is None and self._no_queueing(rates, egress_gbps)
+
     def _read(self, state) -> tuple:
         p_slow = [state.p_slower_than(name, self.patience_s) for name in self.endpoints]
         # below one request in 10^9 a failure never happens in any run we make

@@ -58,7 +58,8 @@ class ModelRun:
 @dataclass
 class World:
     """What every shard of a run shares: the scenario turned into typed parts, the
-    population and the run's background stream (drawn by shard 0 and after the run)."""
+    population and the run's background stream (administrators' views, drawn by shard 0 when
+    it is built, then certificate fetches after the run)."""
 
     scenario: Scenario
     seed: int
@@ -68,7 +69,8 @@ class World:
     population: Population
     tables: RuleTables
     platform: Platform
-    background: np.random.Generator
+    background_seed: int
+    background: np.random.Generator | None = None
     admins: float = 0.0
 
     def new_recorder(self) -> Recorder:
@@ -79,6 +81,9 @@ class World:
         return Recorder(self.platform.endpoints, profile.minutes, days, day0_s, heartbeat)
 
     def add_background(self, recorder: Recorder) -> None:
+        """Administrators' views into shard 0's recorder; the stream starts afresh each time
+        (a run that starts again must draw the same views)."""
+        self.background = np.random.default_rng(self.background_seed)
         self.admins = add_admin_views(self.scenario, self.profile, recorder,
                                       self.population.teachers, self.background)
 
@@ -100,7 +105,7 @@ def build_world(scenario: Scenario, teachers: int | None, seed: int, max_simulat
     if shards < 1:
         raise ValueError(f"shards: {shards} is below 1")
     return World(scenario, seed, shards, campaign, profile, population, RuleTables(campaign, scenario),
-                 Platform(scenario), np.random.default_rng(seeds["background"]))
+                 Platform(scenario), seeds["background"])
 
 
 def run_model(scenario: Scenario, teachers: int | None = None, seed: int | None = None,

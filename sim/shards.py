@@ -123,6 +123,13 @@ class _Group:
             rates = total.tolist()
             self.feedback.observe(rates[:-1], rates[-1])
 
+    def locally_idle(self, rows: np.ndarray, shards: int) -> bool:
+        """Whether the platform stays idle for each of our shards' rates as if every one of
+        the ``shards`` shards carried as much. Then it stays idle for the sum of all shards,
+        whatever the others carry, once all say so: each tier's load adds up over shards and
+        is at most ``shards`` times the largest shard's, and the idle test is monotone."""
+        return all(self.feedback.stays_idle(row[:-1], row[-1]) for row in (rows * shards).tolist())
+
     def results(self) -> list[ShardResult]:
         return [shard.result() for shard in self.shards]
 
@@ -142,18 +149,38 @@ def default_workers(shards: int) -> int:
 def run_shards(world, workers: int,
                on_minute: Callable[[int], None] | None = None) -> tuple[list[ShardResult], int]:
     """Run every shard through every minute; return the shards' results (in shard order)
-    and the number of times the tiers model was asked for a state."""
+    and the number of times the tiers model was asked for a state.
+
+    With several processes, meeting every minute costs more than a minute's work, so they
+    first run apart, each checking that its own shards keep the platform idle whatever the
+    others do (``_Group.locally_idle``): then no teacher anywhere can see the platform slow,
+    and apart is exactly what meeting would give. If some shard fails that check at minute f,
+    the run starts again, apart (and identical) until f, meeting every minute from f on."""
     plan = groups(world.shards, workers)
+    if len(plan) == 1:
+        return _run(world, plan, 0, on_minute)
+    first = _run(world, plan, None, on_minute)
+    if isinstance(first, int):
+        return _run(world, plan, first, on_minute)
+    return first
+
+
+def _run(world, plan: list[list[int]], meet_from: int | None, on_minute):
+    """One attempt; the results, or the first minute a shard was not locally idle."""
     links = {(a, b): mp.Pipe() for a in range(len(plan)) for b in range(a + 1, len(plan))}
-    children = [_start_child(world, plan, links, rank) for rank in range(1, len(plan))]
+    stop = mp.Value("q", NEVER)
+    children = [_start_child(world, plan, links, rank, meet_from, stop)
+                for rank in range(1, len(plan))]
     exchange = _Exchange(0, links)
     _close_others(links, 0)
-    own = _Group(world, plan[0])
     try:
-        _advance(own, exchange, world.profile.minutes, on_minute)
-        results = own.results()
+        own = _Group(world, plan[0])
+        ended = [_advance(own, exchange, world, meet_from, stop, on_minute)]
+        results = own.results() if ended[0] is None else []
         for conn in exchange.links.values():
-            results += _receive(conn, pickled=True)
+            done = _receive(conn, pickled=True)
+            ended.append(done if isinstance(done, int) else None)
+            results += [] if isinstance(done, int) else done
     finally:
         for conn in exchange.links.values():
             conn.close()
@@ -161,17 +188,36 @@ def run_shards(world, workers: int,
             process.join(timeout=5)
             if process.is_alive():
                 process.terminate()
+    failed = [minute for minute in ended if minute is not None and minute >= 0]
+    if failed:
+        return min(failed)
     return sorted(results, key=lambda r: r.index), own.feedback.calls
 
 
-def _advance(group: _Group, exchange: _Exchange, minutes: int,
-             on_minute: Callable[[int], None] | None = None) -> None:
-    for minute in range(minutes):
+NEVER = 2**62  # no shard has stopped
+STOPPED = -1  # stopped because another process's shard was not locally idle
+CHECK_EVERY = 64  # minutes between looks at whether another process stopped
+
+
+def _advance(group: _Group, exchange: _Exchange, world, meet_from: int | None, stop,
+             on_minute: Callable[[int], None] | None = None) -> int | None:
+    """Run the group through the horizon: None when done; else the minute at which one of
+    its shards was not locally idle (``STOPPED`` when another process's was)."""
+    shards, window = world.shards, group.window
+    for minute in range(world.profile.minutes):
         rows = group.minute(minute)
-        if minute < group.window:  # after the window nobody reacts: no need to meet
-            group.observe(minute, exchange.total(rows))
+        if minute < window:  # after the window nobody reacts: no need to meet
+            if meet_from is not None and minute >= meet_from:
+                group.observe(minute, exchange.total(rows))
+            elif not group.locally_idle(rows, shards):
+                with stop.get_lock():
+                    stop.value = min(stop.value, minute)
+                return minute
+            elif minute % CHECK_EVERY == 0 and stop.value < minute:
+                return STOPPED
         if on_minute is not None:
             on_minute(minute)
+    return None
 
 
 class _Exchange:
@@ -206,19 +252,19 @@ def _receive(conn, pickled: bool = False):
         raise RuntimeError("a shard process stopped before the end of the run") from None
 
 
-def _start_child(world, plan: list[list[int]], links: dict, rank: int):
-    process = mp.Process(target=_child, args=(world, plan[rank], links, rank), daemon=True,
-                         name=f"yanxiu-shards-{plan[rank][0]}")
+def _start_child(world, plan: list[list[int]], links: dict, rank: int, meet_from: int | None, stop):
+    process = mp.Process(target=_child, args=(world, plan[rank], links, rank, meet_from, stop),
+                         daemon=True, name=f"yanxiu-shards-{plan[rank][0]}")
     process.start()
     return process
 
 
-def _child(world, indexes: list[int], links: dict, rank: int) -> None:
+def _child(world, indexes: list[int], links: dict, rank: int, meet_from: int | None, stop) -> None:
     exchange = _Exchange(rank, links)
     _close_others(links, rank)
     group = _Group(world, indexes)
-    _advance(group, exchange, world.profile.minutes)
-    exchange.links[0].send(group.results())
+    ended = _advance(group, exchange, world, meet_from, stop)
+    exchange.links[0].send(group.results() if ended is None else ended)
     for conn in exchange.links.values():
         conn.close()
 

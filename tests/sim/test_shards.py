@@ -68,3 +68,28 @@ def test_feedback_observes_the_sum_of_the_shards(smoke, monkeypatch):
     np.testing.assert_allclose([s[0] for s in seen], login, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose([s[1] for s in seen], egress, rtol=1e-9, atol=1e-12)
     assert login.max() > 0
+
+
+def test_processes_that_must_meet_give_the_same_results(monkeypatch):
+    """A starved SMS gateway: shards cannot stay apart (the overload feedback engages), so the
+    run starts again meeting every minute from the first minute a shard is not locally idle;
+    one process (meeting every minute from the start) and two give the same bytes."""
+    import sim.shards
+
+    from tests.sim.test_behaviour import _smoke_with_gateway
+
+    attempts = []
+    original = sim.shards._run
+
+    def spy(world, plan, meet_from, on_minute):
+        attempts.append(meet_from)
+        return original(world, plan, meet_from, on_minute)
+
+    monkeypatch.setattr(sim.shards, "_run", spy)
+    starved = _smoke_with_gateway(1, 6_000)
+    one = run_model(starved, teachers=1500, seed=11, shards=2, workers=1)
+    two = run_model(starved, teachers=1500, seed=11, shards=2, workers=2)
+    assert attempts[0] == 0 and attempts[1] is None and attempts[2] > 0  # apart, then meeting
+    assert one.stats["feedback_calls"] == two.stats["feedback_calls"] > 0
+    for a, b in zip(_fingerprint(one), _fingerprint(two), strict=True):
+        np.testing.assert_array_equal(a, b)
