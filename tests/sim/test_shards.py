@@ -4,10 +4,12 @@ as one shard within sampling noise."""
 import numpy as np
 import pytest
 
+import sim.shards
 from sim.feedback import Feedback
 from sim.model import run_model
 from sim.outcomes import totals
 from sim.shards import default_shards, groups, shard_rows
+from tests.sim.test_behaviour import _smoke_with_gateway
 
 
 def test_shards_are_interleaved_rows_covering_everyone_once():
@@ -74,10 +76,6 @@ def test_processes_that_must_meet_give_the_same_results(monkeypatch):
     """A starved SMS gateway: shards cannot stay apart (the overload feedback engages), so the
     run starts again meeting every minute from the first minute a shard is not locally idle;
     one process (meeting every minute from the start) and two give the same bytes."""
-    import sim.shards
-
-    from tests.sim.test_behaviour import _smoke_with_gateway
-
     attempts = []
     original = sim.shards._run
 
