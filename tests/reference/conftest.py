@@ -61,6 +61,12 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'reference.sqlite'}"
     url = request.getfixturevalue("postgres_url")
+    empty_postgres(url)
+    return url
+
+
+def empty_postgres(url: str) -> None:
+    """The session's PostgreSQL database with every table created and emptied."""
     from reference.db import Database
     from reference.models import Base
 
@@ -70,7 +76,6 @@ def database_url(request, tmp_path):
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     db.dispose()
-    return url
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import schemathesis
 from hypothesis import HealthCheck
 
 from tests.conftest import SMOKE
-from tests.reference.conftest import PASSWORD, SECRET, START
+from tests.reference.conftest import PASSWORD, SECRET, START, empty_postgres
 
 DEFAULT_EXAMPLES = 8  # per operation and phase: keeps this file to ~20 s on a quiet machine
 SLOW_EXAMPLES = 150
@@ -80,15 +80,7 @@ def fuzzed(tmp_path):
 
 @pytest.fixture
 def fuzzed_pg(postgres_url):
-    from reference.db import Database
-    from reference.models import Base
-
-    db = Database(postgres_url)
-    Base.metadata.create_all(db.engine)
-    with db.engine.begin() as conn:
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    db.dispose()
+    empty_postgres(postgres_url)
     yield from _fuzzed(postgres_url)
 
 
