@@ -12,9 +12,12 @@ On SQLite the writer threads of all worker processes take turns on one file lock
 ``_FileLock``), and each takes in what queued while it waited. PostgreSQL benefits from the
 batching the same way (fewer WAL flushes).
 
-A job that raises ``ApiError`` has refused before writing anything (the heartbeat checks first),
-so only its own future fails. Any other error aborts the batch, which is then replayed one job
-per transaction so that one bad job cannot fail its neighbours.
+A job that raises ``ApiError`` has refused before writing anything, so only its own future
+fails. Any other error aborts the batch, which is then replayed one job per transaction so
+that one bad job cannot fail its neighbours. A job whose class has ``run_all(session, jobs)``
+(a ``BatchJob``, e.g. the heartbeat's) runs together with the other jobs of its class in the
+batch: one call, a few statements for all of them, one outcome (result or ``ApiError``) each;
+if ``run_all`` raises, the batch is replayed one job per transaction as above.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
@@ -40,7 +43,14 @@ from reference.db import Database
 from reference.errors import ApiError
 
 log = logging.getLogger("reference.committer")
-Job = Callable[[Session], Any]
+
+
+class BatchJob(Protocol):
+    @staticmethod
+    def run_all(session: Session, jobs: list[Any]) -> list[Any]: ...
+
+
+Job = Callable[[Session], Any] | BatchJob
 # Where an outcome goes: a Future of the event loop that awaits it.
 Item = tuple[Job, asyncio.AbstractEventLoop, asyncio.Future]
 SWITCH_INTERVAL_S = 0.0005
@@ -106,11 +116,9 @@ class GroupCommitter:
         outcomes: dict[asyncio.AbstractEventLoop, list] = defaultdict(list)
         try:
             with Session(bind=self._connect(), expire_on_commit=False) as session:
-                for job, loop, future in batch:
-                    try:
-                        outcomes[loop].append((future, True, job(session)))
-                    except ApiError as exc:
-                        outcomes[loop].append((future, False, exc))
+                for items, results in _run(session, batch):
+                    for (_job, loop, future), result in zip(items, results, strict=True):
+                        outcomes[loop].append((future, not isinstance(result, ApiError), result))
                 session.commit()
         except Exception as exc:
             self._disconnect()
@@ -143,6 +151,26 @@ class GroupCommitter:
             except Exception:  # already broken: nothing more to release
                 log.debug("closing a failed connection", exc_info=True)
             self._connection = None
+
+
+def _run(session: Session, batch: list[Item]):
+    """(items, their outcomes) per call: one call per batched kind, one per other job."""
+    kinds: dict[type, list[Item]] = defaultdict(list)
+    for item in batch:
+        run_all = getattr(type(item[0]), "run_all", None)
+        if run_all is None:
+            yield [item], [_outcome(item[0], session)]
+        else:
+            kinds[type(item[0])].append(item)
+    for kind, items in kinds.items():
+        yield items, kind.run_all(session, [job for job, _loop, _future in items])
+
+
+def _outcome(job: Callable[[Session], Any], session: Session) -> Any:
+    try:
+        return job(session)
+    except ApiError as refusal:
+        return refusal
 
 
 class _FileLock:

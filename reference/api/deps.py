@@ -102,7 +102,7 @@ def _current(claims: Annotated[Claims, Depends(_claims)], session: ReadSessionDe
     return claims
 
 
-# The heartbeat does the same check inside its write (reference.services.progress).
+# The heartbeat does the same check inside its write (reference.services.heartbeat).
 CurrentTeacher = Annotated[Claims, Depends(_current)]
 
 

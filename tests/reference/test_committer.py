@@ -73,6 +73,53 @@ def test_a_refusal_or_a_failure_touches_only_its_own_job(db):
         assert session.scalar(select(func.count()).select_from(SmsMessage)) == 2
 
 
+class _Message:
+    """A batched job: all of a batch's messages are written by one ``run_all`` call."""
+
+    calls: list[int] = []
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    @staticmethod
+    def run_all(session, jobs):
+        _Message.calls.append(len(jobs))
+        if any(job.n < 0 for job in jobs):
+            raise RuntimeError("a bad job in the batch")
+        outcomes = []
+        for job in jobs:
+            if job.n == 13:
+                outcomes.append(ApiError(409, "unlucky"))
+                continue
+            _add(job.n)(session)
+            outcomes.append(job.n)
+        return outcomes
+
+
+def test_batched_jobs_run_together_and_a_failure_is_replayed_one_by_one(db):
+    committer = GroupCommitter(db)
+    _Message.calls = []
+
+    async def scenario(numbers):
+        gate = threading.Event()
+        committer.submit(lambda session: gate.wait(5))  # holds the writer: one batch follows
+        futures = [committer.submit(_Message(n)) for n in numbers] + [committer.submit(_add(99))]
+        gate.set()
+        return await asyncio.gather(*futures, return_exceptions=True)
+
+    *answers, plain = asyncio.run(scenario([1, 13, 2, 3]))
+    assert (answers[0], answers[2:], plain) == (1, [2, 3], 99)
+    assert isinstance(answers[1], ApiError) and answers[1].status == 409
+    assert _Message.calls == [4]  # one call for the four, the plain job on its own
+    _Message.calls = []
+    answers = asyncio.run(scenario([4, -1, 5]))[:3]
+    assert answers[0] == 4 and answers[2] == 5 and isinstance(answers[1], RuntimeError)
+    assert _Message.calls == [3, 1, 1, 1]  # the batch failed, then each job alone
+    with db.session(write=False) as session:
+        texts = session.scalars(select(SmsMessage.text)).all()
+    assert sorted(texts) == sorted(["m1", "m2", "m3", "m99", "m4", "m5", "m99"])
+
+
 def test_a_batch_whose_loop_closed_is_not_run_again(db):
     committer = GroupCommitter(db)
     gate = threading.Event()

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from functools import partial
-
 from fastapi import APIRouter, Request, Response
 
 from reference.api.deps import (
@@ -13,7 +11,7 @@ from reference.api.deps import (
 )
 from reference.schemas.common import Problem
 from reference.schemas.progress import Heartbeat, HeartbeatResult
-from reference.services.progress import apply_heartbeat, check_heartbeat
+from reference.services.heartbeat import BeatWrite, check_heartbeat
 
 router = APIRouter(prefix="/progress", tags=["progress"])
 
@@ -33,7 +31,7 @@ router = APIRouter(prefix="/progress", tags=["progress"])
 )
 async def heartbeat(request: Request) -> Response:
     """The player's periodic report; credits at most the server-clock time since the last
-    accepted beat of this resource (see reference.services.progress). Answered only after
+    accepted beat of this resource (see reference.services.heartbeat). Answered only after
     the group commit that wrote it (see reference.committer). The hot path: the token, the
     body and the app state are read without FastAPI's dependency machinery and the answer
     skips response re-validation (each saves a measurable share of the request's CPU)."""
@@ -41,14 +39,6 @@ async def heartbeat(request: Request) -> Response:
     body = await read_body(request, Heartbeat)
     state = request.app.state.yanxiu
     resource = check_heartbeat(state.catalogue, body)
-    job = partial(
-        apply_heartbeat,
-        catalogue=state.catalogue,
-        resource=resource,
-        teacher_id=claims.account_id,
-        beat=body,
-        now=state.clock.now(),
-        token_version=claims.version,
-    )
+    job = BeatWrite(state.catalogue, resource, claims.account_id, body, state.clock.now(), claims.version)
     result: HeartbeatResult = await state.committer.submit(job)
     return Response(result.model_dump_json(), media_type="application/json")

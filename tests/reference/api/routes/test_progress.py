@@ -122,7 +122,7 @@ def test_unknown_resource_and_not_enrolled(platform):
 def test_concurrent_beats_credit_an_interval_once(app, platform, clock):
     """Many workers receiving beats of one player at once must not double-count."""
     from reference.schemas.progress import Heartbeat
-    from reference.services.progress import record_heartbeat
+    from reference.services.heartbeat import record_heartbeat
 
     teacher = platform.enrolled_teacher()
     platform.beat(teacher, "1.1", 0, 0)

@@ -1,0 +1,340 @@
+"""The heartbeat's durable write (the hot path), one group-commit batch at a time.
+
+Anti-spoofing: a heartbeat credits ``min(claimed elapsed, campaign.recordable_seconds(course,
+previous accepted beat, now))`` where ``now`` is the server's campaign clock, so a client can
+neither claim more time than really passed since its last beat for that resource, nor study a
+course before it opens or after the window closes. A beat whose ``seq`` is not above the last
+accepted one is a replay and changes nothing. The first beat of a resource only starts its
+clock.
+
+A batch (``reference.committer``) is written with four statements whatever its size: one read
+of the batch's rows, one of its teachers' course totals, then the updates as two
+``executemany``. The rules run in Python over the rows in the batch's order, exactly as if the
+beats had been written one after another (several beats of one resource in a batch chain).
+Rows are read ``FOR UPDATE`` on PostgreSQL (SQLite has one writer at a time) and the update
+is still compare-and-set on ``last_seq``: if another process got in between, the batch fails
+and the committer replays its jobs one per transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from reference.catalogue import Catalogue, ResourceInfo
+from reference.errors import ApiError
+from reference.models import CourseProgress as CourseRow
+from reference.models import ResourceProgress as ResourceRow
+from reference.models import Teacher
+from reference.schemas.progress import Heartbeat, HeartbeatResult
+from reference.security import TOKEN_REVOKED
+
+Outcome = HeartbeatResult | ApiError
+_RP, _CP, _TEACHERS = ResourceRow.__table__, CourseRow.__table__, Teacher.__table__
+
+
+def check_heartbeat(catalogue: Catalogue, beat: Heartbeat) -> ResourceInfo:
+    """The beat's resource, or the refusal; no database needed."""
+    resource = catalogue.resources.get(beat.resource_id)
+    if resource is None:
+        raise ApiError(404, f"resource_id: no resource {beat.resource_id!r} in {catalogue.name}")
+    if beat.position_s > resource.duration_s:
+        raise ApiError(
+            422,
+            f"position_s: {beat.position_s:g} is beyond the resource's end ({resource.duration_s:g} s)",
+        )
+    return resource
+
+
+@dataclass(frozen=True, slots=True)
+class BeatWrite:
+    """A checked heartbeat waiting for its group commit (a committer job of the batched kind)."""
+
+    catalogue: Catalogue
+    resource: ResourceInfo
+    teacher_id: int
+    beat: Heartbeat
+    now: dt.datetime
+    token_version: int
+
+    @staticmethod
+    def run_all(session: Session, writes: list[BeatWrite]) -> list[Outcome]:
+        return apply_heartbeats(session, writes)
+
+
+class _Row:
+    """A resource row as read, then as the batch's beats leave it."""
+
+    __slots__ = ("id", "watched", "seq", "read_seq", "beat_at", "position", "credit", "version")
+
+    def __init__(self, row_id, watched, seq, beat_at, version) -> None:
+        self.id, self.watched, self.seq, self.read_seq = row_id, watched, seq, seq
+        self.beat_at, self.position, self.credit, self.version = beat_at, None, 0.0, version
+
+
+def _padded(n: int) -> int:
+    """IN-lists are padded to a power of two: a handful of statement texts, all cached."""
+    return 1 << max(0, n - 1).bit_length()
+
+
+_UPDATE_ROW = (
+    update(_RP)
+    .where(_RP.c.id == bindparam("b_row_id"), _RP.c.last_seq == bindparam("b_old_seq"))
+    .values(
+        watched_s=_RP.c.watched_s + bindparam("b_credit"),
+        position_s=bindparam("b_position_s"),
+        last_seq=bindparam("b_seq"),
+        last_beat_at=bindparam("b_now", type_=_RP.c.last_beat_at.type),
+    )
+)
+_ADD_STUDY = (
+    update(_CP)
+    .where(
+        _CP.c.teacher_id == bindparam("b_teacher_id"),
+        _CP.c.campaign == bindparam("b_campaign"),
+        _CP.c.course_id == bindparam("b_course_id"),
+    )
+    .values(studied_s=_CP.c.studied_s + bindparam("b_credit"))
+)
+
+
+def _reads(teachers: int, resources: int):
+    """The batch's two reads for IN-lists of these sizes."""
+    teacher_ids = [bindparam(f"t{i}") for i in range(teachers)]
+    rows = (
+        select(_RP.c.teacher_id, _RP.c.resource_id, _RP.c.id, _RP.c.watched_s, _RP.c.last_seq)
+        .add_columns(_RP.c.last_beat_at, _TEACHERS.c.token_version)
+        .join_from(_RP, _TEACHERS, _TEACHERS.c.id == _RP.c.teacher_id)
+        .where(
+            _RP.c.teacher_id.in_(teacher_ids),
+            _RP.c.campaign == bindparam("campaign"),
+            _RP.c.resource_id.in_([bindparam(f"r{i}") for i in range(resources)]),
+        )
+        .order_by(_RP.c.id)  # PostgreSQL locks in one order: two batches cannot deadlock
+        .with_for_update(of=_RP)  # rendered as nothing on SQLite
+    )
+    courses = select(_CP.c.teacher_id, _CP.c.course_id, _CP.c.studied_s).where(
+        _CP.c.teacher_id.in_(teacher_ids), _CP.c.campaign == bindparam("campaign")
+    )
+    return rows, courses
+
+
+class _Sql:
+    """The statements compiled once per dialect (and IN-list sizes), run on the raw DBAPI
+    cursor: SQLAlchemy's execution layer cost more per statement than the database itself.
+    The SQL text still comes from the Core statements above (one definition for SQLite and
+    PostgreSQL); the one typed value, the instant, goes through its column type's processors."""
+
+    def __init__(self, dialect) -> None:
+        if dialect.name == "sqlite":  # named parameters, so both drivers take the same dicts
+            dialect = type(dialect)(paramstyle="named")
+        self.dialect = dialect
+        self.update_row = str(_UPDATE_ROW.compile(dialect=dialect))
+        self.add_study = str(_ADD_STUDY.compile(dialect=dialect))
+        instant = _RP.c.last_beat_at.type.dialect_impl(dialect)
+        self.bind_instant = instant.bind_processor(dialect) or _same
+        self.read_instant = instant.result_processor(dialect, None) or _same
+        self._reads: dict[tuple[int, int], tuple[str, str]] = {}
+
+    def reads(self, teachers: int, resources: int) -> tuple[str, str]:
+        found = self._reads.get((teachers, resources))
+        if found is None:
+            rows, courses = _reads(teachers, resources)
+            found = str(rows.compile(dialect=self.dialect)), str(courses.compile(dialect=self.dialect))
+            self._reads[(teachers, resources)] = found
+        return found
+
+
+def _same(value):
+    return value
+
+
+_compiled: dict[str, _Sql] = {}
+
+
+def _statements(session: Session) -> tuple[_Sql, object]:
+    # Once per transaction, kept in the session: Session.connection() walks the ORM's
+    # transaction state each time, which cost more than the statements together.
+    found = session.info.get("heartbeat_sql")
+    if found is None:
+        connection = session.connection()
+        sql = _compiled.get(connection.dialect.name)
+        if sql is None:
+            sql = _compiled[connection.dialect.name] = _Sql(connection.dialect)
+        found = session.info["heartbeat_sql"] = (sql, connection.connection.dbapi_connection.cursor())
+    return found
+
+
+class LostRace(ApiError):
+    """Another transaction changed a row of the batch between its read and its write."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(409, f"concurrent heartbeats for this resource ({what}); retry", retry_after_s=1)
+
+
+def apply_heartbeats(session: Session, writes: list[BeatWrite]) -> list[Outcome]:
+    """Write a batch of beats inside the caller's transaction (the caller commits). Each beat
+    gets its result or its refusal (401 if the teacher's tokens were revoked since its token
+    was issued, 403 if not enrolled); a refused beat writes nothing."""
+    sql, cursor = _statements(session)
+    campaign = writes[0].catalogue.name
+    rows, studied = _read(sql, cursor, campaign, writes)
+    outcomes: list[Outcome] = []
+    for write in writes:
+        key = (write.teacher_id, write.beat.resource_id)
+        try:
+            if key not in rows:
+                row = _first_beat(session, write)
+                if row is not None:
+                    rows[key] = row
+                    outcomes.append(_result(0.0, 0.0, studied, write))
+                    continue
+                rows.update(_read(sql, cursor, campaign, [write])[0])  # the beat that won
+            outcomes.append(_apply(rows[key], write, studied))
+        except ApiError as refusal:
+            outcomes.append(refusal)
+    _write(sql, cursor, campaign, rows, writes)
+    return outcomes
+
+
+def _read(sql: _Sql, cursor, campaign: str, writes: list[BeatWrite]):
+    teachers = sorted({w.teacher_id for w in writes})
+    resources = sorted({w.beat.resource_id for w in writes})
+    nt, nr = _padded(len(teachers)), _padded(len(resources))
+    params = {"campaign": campaign}
+    params.update({f"t{i}": t for i, t in enumerate(teachers + [-1] * (nt - len(teachers)))})
+    params.update({f"r{i}": r for i, r in enumerate(resources + [""] * (nr - len(resources)))})
+    rows_sql, courses_sql = sql.reads(nt, nr)
+    cursor.execute(rows_sql, params)
+    wanted = {(w.teacher_id, w.beat.resource_id) for w in writes}
+    rows = {
+        (t, r): _Row(row_id, watched, seq, sql.read_instant(at), version)
+        for t, r, row_id, watched, seq, at, version in cursor.fetchall()
+        if (t, r) in wanted
+    }
+    cursor.execute(courses_sql, {k: v for k, v in params.items() if k[0] != "r"})
+    studied = {(t, c): s for t, c, s in cursor.fetchall()}
+    return rows, studied
+
+
+def _apply(row: _Row, write: BeatWrite, studied: dict) -> Outcome:
+    if row.version != write.token_version:
+        raise ApiError(401, TOKEN_REVOKED)
+    beat = write.beat
+    if beat.seq <= row.seq:
+        return HeartbeatResult(
+            recorded_s=0.0,
+            resource_watched_s=row.watched,
+            replay=True,
+            course_studied_s=studied.get((write.teacher_id, write.resource.course_id), 0.0),
+        )
+    rules = write.catalogue.rules
+    credit = min(beat.elapsed_s, rules.recordable_seconds(write.resource.course_id, row.beat_at, write.now))
+    row.seq, row.beat_at, row.position = beat.seq, write.now, beat.position_s
+    row.watched += credit
+    row.credit += credit
+    return _result(credit, row.watched, studied, write)
+
+
+def _result(credit: float, watched: float, studied: dict, write: BeatWrite) -> HeartbeatResult:
+    course = (write.teacher_id, write.resource.course_id)
+    studied[course] = studied.get(course, 0.0) + credit
+    return HeartbeatResult(recorded_s=credit, resource_watched_s=watched, course_studied_s=studied[course])
+
+
+def _write(sql: _Sql, cursor, campaign: str, rows: dict, writes: list[BeatWrite]) -> None:
+    changed = [row for row in rows.values() if row.position is not None]
+    if not changed:
+        return
+    cursor.executemany(
+        sql.update_row,
+        [
+            {
+                "b_row_id": row.id,
+                "b_old_seq": row.read_seq,
+                "b_credit": row.credit,
+                "b_position_s": row.position,
+                "b_seq": row.seq,
+                "b_now": sql.bind_instant(row.beat_at),
+            }
+            for row in changed
+        ],
+    )
+    if cursor.rowcount != len(changed):
+        # Cannot happen under SQLite's single writer or PostgreSQL's FOR UPDATE; if it does,
+        # the batch fails and the committer replays its jobs one per transaction.
+        raise LostRace(f"{len(changed) - cursor.rowcount} row(s) changed after they were read")
+    credits: dict[tuple[int, int], float] = {}
+    course_of = {(w.teacher_id, w.beat.resource_id): w.resource.course_id for w in writes}
+    for key, row in rows.items():
+        if row.credit > 0:
+            course = (key[0], course_of[key])
+            credits[course] = credits.get(course, 0.0) + row.credit
+    if credits:
+        cursor.executemany(
+            sql.add_study,
+            [
+                {"b_teacher_id": t, "b_campaign": campaign, "b_course_id": c, "b_credit": credit}
+                for (t, c), credit in sorted(credits.items())  # one lock order on PostgreSQL
+            ],
+        )
+
+
+def _first_beat(session: Session, write: BeatWrite) -> _Row | None:
+    """Start the resource's clock: the new row, as the rest of the batch will see it; None
+    if a concurrent first beat of the same resource (another PostgreSQL transaction) won."""
+    teacher_id, beat = write.teacher_id, write.beat
+    if session.scalar(select(Teacher.token_version).where(Teacher.id == teacher_id)) != write.token_version:
+        raise ApiError(401, TOKEN_REVOKED)
+    course_id, campaign = write.resource.course_id, write.catalogue.name
+    enrolled = session.scalar(
+        select(CourseRow.id).where(
+            CourseRow.teacher_id == teacher_id,
+            CourseRow.campaign == campaign,
+            CourseRow.course_id == course_id,
+        )
+    )
+    if enrolled is None:
+        raise ApiError(403, f"not enrolled in {campaign}; POST /api/v1/campaigns/{campaign}/enrol")
+    try:
+        with session.begin_nested():
+            row_id = session.scalar(
+                insert(ResourceRow)
+                .values(
+                    teacher_id=teacher_id,
+                    campaign=campaign,
+                    resource_id=beat.resource_id,
+                    course_id=course_id,
+                    watched_s=0.0,
+                    position_s=beat.position_s,
+                    last_seq=beat.seq,
+                    last_beat_at=write.now,
+                )
+                .returning(ResourceRow.id)
+            )
+    except IntegrityError:
+        return None
+    return _Row(row_id, 0.0, beat.seq, write.now, write.token_version)
+
+
+def record_heartbeat(
+    session: Session,
+    catalogue: Catalogue,
+    teacher_id: int,
+    beat: Heartbeat,
+    now: dt.datetime,
+    token_version: int,
+) -> HeartbeatResult:
+    """Check, write and commit one beat in its own transaction (outside the committer)."""
+    write = BeatWrite(catalogue, check_heartbeat(catalogue, beat), teacher_id, beat, now, token_version)
+    (outcome,) = apply_heartbeats(session, [write])
+    if isinstance(outcome, ApiError):
+        session.rollback()
+        raise outcome
+    session.commit()
+    session.info.pop("heartbeat_sql", None)  # its cursor belongs to the transaction's connection
+    return outcome
