@@ -1,23 +1,33 @@
 """Group commit: many concurrent writes, one durable commit.
 
-With ``synchronous=FULL`` every SQLite commit waits for an fsync (about 3 ms on this machine),
-and SQLite has a single writer, so one transaction per heartbeat caps a server at a few
-hundred heartbeats a second however many cores it has — and threads queueing on the file lock
-back off for whole milliseconds. Instead each worker process has one writer thread: request
-handlers queue a job (a function of a Session) and await its future; the thread takes all
-jobs waiting, runs them in one transaction, commits once, and only then resolves the futures.
-An answered request is therefore still a committed one (durability is unchanged); the fsync
-is shared by the batch. The thread lingers up to 1 ms after a batch's first job for more.
-On SQLite the writer threads of all worker processes take turns on one file lock (see
-``_FileLock``), and each takes in what queued while it waited. PostgreSQL benefits from the
-batching the same way (fewer WAL flushes).
+With ``synchronous=FULL`` every SQLite commit waits for an fsync (about 0.5-3 ms here), and
+SQLite has a single writer, so one transaction per heartbeat caps a server at a few hundred
+heartbeats a second however many cores it has. Instead request handlers hand a job (a function
+of a Session) to the worker's committer and await a future; the committer takes all jobs
+waiting, runs them in one transaction, commits once, and only then resolves the futures. An
+answered request is therefore still a committed one (durability is unchanged); the fsync is
+shared by the batch. A job whose class has ``run_all(session, jobs)`` (a ``BatchJob``, e.g. the
+heartbeat's) runs together with the other jobs of its class: one call, a few statements for
+all of them, one outcome (result or ``ApiError``) each.
 
 A job that raises ``ApiError`` has refused before writing anything, so only its own future
-fails. Any other error aborts the batch, which is then replayed one job per transaction so
-that one bad job cannot fail its neighbours. A job whose class has ``run_all(session, jobs)``
-(a ``BatchJob``, e.g. the heartbeat's) runs together with the other jobs of its class in the
-batch: one call, a few statements for all of them, one outcome (result or ``ApiError``) each;
-if ``run_all`` raises, the batch is replayed one job per transaction as above.
+fails. Any other error (or a ``run_all`` that raises) aborts the batch, which is then replayed
+one job per transaction so that one bad job cannot fail its neighbours.
+
+Two drivers share that writer (``make_committer``):
+
+- ``LoopCommitter`` (SQLite files): the event loop runs the batch itself, 1 ms after its first
+  job, holding the database's write lock only for the statements and the commit. Measured
+  here, a writer thread spent half its time winning the GIL back from the busy event loop
+  after every SQLite call (each call releases it), and held the write lock all that while:
+  the other worker waited for it and the loops ran out of work. The loop pauses for the
+  commit's fsync (~0.5 ms here, once per batch).
+- ``ThreadCommitter`` (PostgreSQL, and SQLite by setting): a writer thread per worker, so a
+  slow database or a lock wait never pauses the event loop.
+
+On SQLite the writers of all worker processes take turns on one file lock (``_FileLock``):
+SQLite's own busy handler sleeps 1, 2, 5, 10... ms between retries, so two workers' writers
+used to starve each other (p99 over 100 ms).
 """
 
 from __future__ import annotations
@@ -32,17 +42,20 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from reference.db import Database
 from reference.errors import ApiError
 
 log = logging.getLogger("reference.committer")
+SWITCH_INTERVAL_S = 0.0005
+RETRY_S = 0.0002  # how soon a loop tries the write lock again while another process has it
 
 
 class BatchJob(Protocol):
@@ -53,21 +66,160 @@ class BatchJob(Protocol):
 Job = Callable[[Session], Any] | BatchJob
 # Where an outcome goes: a Future of the event loop that awaits it.
 Item = tuple[Job, asyncio.AbstractEventLoop, asyncio.Future]
-SWITCH_INTERVAL_S = 0.0005
+Outcome = tuple[bool, Any]  # (succeeded, result or exception)
 
 
-class GroupCommitter:
-    def __init__(self, db: Database, max_batch: int = 128, linger_s: float = 0.001) -> None:
+class Busy(Exception):
+    """Another connection holds SQLite's write lock (a route writing outside the committer)."""
+
+
+class _Writer:
+    """Runs batches on one long-lived connection: a pool checkout, its reset and a new Session
+    per batch cost about 0.2 ms of CPU each time (measured), as much as SQLite's commit."""
+
+    def __init__(self, db: Database, wait_for_lock: bool) -> None:
         self.db = db
+        self.wait_for_lock = wait_for_lock
+        self._connection: Connection | None = None
+        self.batches = 0
+        self.jobs = 0
+
+    def commit(self, batch: list[Item]) -> list[Outcome]:
+        """Run and commit ``batch``; on a failure, each job alone. The outcomes follow the
+        batch's order; they stop short where ``Busy`` stopped the writer (the database's
+        write lock taken by another connection, and this writer may not wait): the jobs
+        after that did not run and are to be submitted again."""
+        try:
+            return self._commit(batch)
+        except Busy:
+            return []
+        except Exception as exc:
+            if len(batch) == 1:
+                return [(False, exc)]
+            log.warning("batch of %d failed; replaying jobs one by one", len(batch), exc_info=True)
+        done: list[Outcome] = []
+        for item in batch:
+            outcome = self.commit([item])
+            if not outcome:
+                break
+            done += outcome
+        return done
+
+    def _commit(self, batch: list[Item]) -> list[Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        try:
+            with Session(bind=self._connect(), expire_on_commit=False) as session:
+                self._begin(session)
+                for indices, results in _run(session, [job for job, _loop, _future in batch]):
+                    for index, result in zip(indices, results, strict=True):
+                        outcomes[index] = (not isinstance(result, ApiError), result)
+                session.commit()
+        except Exception:
+            self._disconnect()
+            raise
+        self.batches += 1
+        self.jobs += len(batch)
+        return [outcomes[i] for i in range(len(batch))]
+
+    def _begin(self, session: Session) -> None:
+        try:
+            session.connection()  # BEGIN (IMMEDIATE on SQLite) now, before any job runs
+        except OperationalError as exc:
+            if not self.wait_for_lock and "locked" in str(exc.orig):
+                raise Busy from exc
+            raise
+
+    def _connect(self) -> Connection:
+        if self._connection is None:
+            self._connection = self.db.engine.connect()
+            if self.db.sqlite and not self.wait_for_lock:  # never sleep in the event loop
+                self._connection.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
+        return self._connection
+
+    def _disconnect(self) -> None:
+        """After any failure: drop the connection (and its transaction); reconnect next time."""
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()
+                self._connection.close()
+            except Exception:  # already broken: nothing more to release
+                log.debug("closing a failed connection", exc_info=True)
+            self._connection = None
+
+
+class LoopCommitter:
+    """Batches run by the event loop that submitted them (see the module's docstring)."""
+
+    def __init__(self, db: Database, max_batch: int = 128, linger_s: float = 0.001) -> None:
         self.max_batch = max_batch
         self.linger_s = linger_s
+        self._writer = _Writer(db, wait_for_lock=False)
+        self._lock = _writers_lock(db)
+        self._in_use = threading.Lock()  # one connection, and loops may live in several threads
+        self._pending: dict[asyncio.AbstractEventLoop, list[Item]] = {}
+        self._armed: set[asyncio.AbstractEventLoop] = set()
+
+    @property
+    def batches(self) -> int:
+        return self._writer.batches
+
+    def submit(self, job: Job) -> asyncio.Future:
+        """Queue ``job``; await the returned future (from a coroutine) for its result."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        pending = self._pending.setdefault(loop, [])
+        pending.append((job, loop, future))
+        if loop not in self._armed:
+            self._armed.add(loop)
+            # Linger a moment for the requests already on their way: measured here, 1 ms
+            # doubles the batch at 16 concurrent players and halves the CPU per heartbeat,
+            # for 1 ms more latency on a request sent every 20-600 s.
+            loop.call_later(self.linger_s, self._flush, loop)
+        return future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._armed.discard(loop)
+        pending = self._pending.get(loop)
+        if not pending:
+            return
+        batch = pending[: self.max_batch]
+        outcomes = self._try_commit(batch)
+        del pending[: len(outcomes)]
+        done = zip(batch[: len(outcomes)], outcomes, strict=True)
+        _settle([(future, ok, value) for (_job, _loop, future), (ok, value) in done])
+        if pending:  # the rest of a long queue, or the write lock was taken: again soon
+            self._armed.add(loop)
+            loop.call_later(0 if outcomes else RETRY_S, self._flush, loop)
+
+    def _try_commit(self, batch: list[Item]) -> list[Outcome]:
+        if not self._in_use.acquire(blocking=False):
+            return []
+        try:
+            if not self._lock.try_acquire():
+                return []
+            try:
+                return self._writer.commit(batch)
+            finally:
+                self._lock.release()
+        finally:
+            self._in_use.release()
+
+
+class ThreadCommitter:
+    """A writer thread per worker; the event loops only queue jobs and await futures."""
+
+    def __init__(self, db: Database, max_batch: int = 128, linger_s: float = 0.001) -> None:
+        self.max_batch = max_batch
+        self.linger_s = linger_s
+        self._writer = _Writer(db, wait_for_lock=True)
+        self._lock = _writers_lock(db)
         self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self._connection: Connection | None = None
-        self._writers = _writers_lock(db)
-        self.batches = 0
-        self.jobs = 0
+
+    @property
+    def batches(self) -> int:
+        return self._writer.batches
 
     def submit(self, job: Job) -> asyncio.Future:
         """Queue ``job``; await the returned future (from a coroutine) for its result."""
@@ -82,8 +234,7 @@ class GroupCommitter:
         with self._start_lock:
             if self._thread is None:
                 # The writer drops the GIL in every SQLite call and must win it back from a
-                # busy event loop, which by default keeps it up to 5 ms: measured here, 0.5 ms
-                # gave ~10% more heartbeats at 16 connections (p50 -35%), hello unchanged.
+                # busy event loop, which by default keeps it up to 5 ms.
                 sys.setswitchinterval(SWITCH_INTERVAL_S)
                 self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
                 self._thread.start()
@@ -91,18 +242,19 @@ class GroupCommitter:
     def _loop(self) -> None:
         while True:
             batch = [self._queue.get()]
-            # Linger a moment for the requests already on their way: measured here, 1 ms
-            # doubles the batch at 16 concurrent players and halves the CPU per heartbeat,
-            # for 1 ms more latency on a request sent every 20-600 s.
             self._gather(batch, self.linger_s)
-            with self._writers:
+            with self._lock:
                 self._gather(batch, 0.0)  # what queued while another process committed
+                outcomes = self._writer.commit(batch)  # waits for the lock: never short
+            # One wake-up per event loop and batch, not one per job.
+            by_loop = defaultdict(list)
+            for (_job, loop, future), (ok, value) in zip(batch, outcomes, strict=True):
+                by_loop[loop].append((future, ok, value))
+            for loop, outcomes in by_loop.items():
                 try:
-                    self._commit(batch)
-                except Exception:  # replay one by one: isolate the job that broke the batch
-                    log.warning("batch of %d failed; replaying jobs one by one", len(batch), exc_info=True)
-                    for item in batch:
-                        self._commit([item])
+                    loop.call_soon_threadsafe(_settle, outcomes)
+                except RuntimeError:  # that loop has closed: nobody waits (the batch is committed)
+                    log.debug("event loop closed before its batch was answered")
 
     def _gather(self, batch: list[Item], linger_s: float) -> None:
         deadline = time.monotonic() + linger_s
@@ -112,58 +264,27 @@ class GroupCommitter:
             except queue.Empty:
                 break
 
-    def _commit(self, batch: list[Item]) -> None:
-        outcomes: dict[asyncio.AbstractEventLoop, list] = defaultdict(list)
-        try:
-            with Session(bind=self._connect(), expire_on_commit=False) as session:
-                for items, results in _run(session, batch):
-                    for (_job, loop, future), result in zip(items, results, strict=True):
-                        outcomes[loop].append((future, not isinstance(result, ApiError), result))
-                session.commit()
-        except Exception as exc:
-            self._disconnect()
-            if len(batch) > 1:
-                raise
-            _job, loop, future = batch[0]
-            outcomes = {loop: [(future, False, exc)]}
-        self.batches += 1
-        self.jobs += len(batch)
-        # One wake-up per event loop and batch, not one per job.
-        for loop, settled in outcomes.items():
-            try:
-                loop.call_soon_threadsafe(_settle, settled)
-            except RuntimeError:  # that loop has closed: nobody waits (and the batch is committed)
-                log.debug("event loop closed before its batch was answered")
 
-    def _connect(self) -> Connection:
-        # The thread keeps one connection: a pool checkout, its reset and a new Session per
-        # batch cost about 0.2 ms of CPU each time (measured), as much as SQLite's commit.
-        if self._connection is None:
-            self._connection = self.db.engine.connect()
-        return self._connection
-
-    def _disconnect(self) -> None:
-        """After any failure: drop the connection (and its transaction); reconnect next time."""
-        if self._connection is not None:
-            try:
-                self._connection.invalidate()
-                self._connection.close()
-            except Exception:  # already broken: nothing more to release
-                log.debug("closing a failed connection", exc_info=True)
-            self._connection = None
+GroupCommitter = LoopCommitter | ThreadCommitter
 
 
-def _run(session: Session, batch: list[Item]):
-    """(items, their outcomes) per call: one call per batched kind, one per other job."""
-    kinds: dict[type, list[Item]] = defaultdict(list)
-    for item in batch:
-        run_all = getattr(type(item[0]), "run_all", None)
-        if run_all is None:
-            yield [item], [_outcome(item[0], session)]
+def make_committer(db: Database, mode: str = "auto") -> GroupCommitter:
+    """``auto``: the loop runs the batches on a SQLite file, a writer thread otherwise (a
+    PostgreSQL round trip or row-lock wait must not pause the loop)."""
+    on_loop = mode == "loop" or (mode == "auto" and isinstance(_writers_lock(db), _FileLock))
+    return LoopCommitter(db) if on_loop else ThreadCommitter(db)
+
+
+def _run(session: Session, jobs: list[Job]) -> Iterator[tuple[list[int], list[Any]]]:
+    """(jobs' indices, their results) per call: one call per batched kind, one per other job."""
+    kinds: dict[type, list[int]] = defaultdict(list)
+    for index, job in enumerate(jobs):
+        if getattr(type(job), "run_all", None) is None:
+            yield [index], [_outcome(job, session)]
         else:
-            kinds[type(item[0])].append(item)
-    for kind, items in kinds.items():
-        yield items, kind.run_all(session, [job for job, _loop, _future in items])
+            kinds[type(job)].append(index)
+    for kind, indices in kinds.items():
+        yield indices, kind.run_all(session, [jobs[i] for i in indices])
 
 
 def _outcome(job: Callable[[Session], Any], session: Session) -> Any:
@@ -174,31 +295,49 @@ def _outcome(job: Callable[[Session], Any], session: Session) -> Any:
 
 
 class _FileLock:
-    """An exclusive ``flock`` shared by the writer threads of all worker processes.
-
-    SQLite has one writer; a second process's ``BEGIN IMMEDIATE`` meeting the lock falls into
-    SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25 ms... between retries, so two
-    workers' committers starved each other (p99 over 100 ms). A blocked ``flock`` instead
-    wakes the moment the other process commits, and its queue has grown meanwhile.
-    """
+    """An exclusive ``flock`` shared by the writers of all worker processes. A blocked
+    ``flock`` wakes the moment the other process commits, and its queue has grown meanwhile."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._fd: int | None = None
 
-    def __enter__(self) -> None:
+    def _open(self) -> int:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+        return self._fd
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._open(), fcntl.LOCK_EX)  # releases the GIL while it waits
 
     def __exit__(self, *_exc) -> None:
+        self.release()
+
+    def try_acquire(self) -> bool:
+        try:
+            fcntl.flock(self._open(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-def _writers_lock(db: Database) -> contextlib.AbstractContextManager:
+class _NoLock(contextlib.nullcontext):
+    """PostgreSQL has row locks, not one writer; an in-memory SQLite database has one process."""
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def _writers_lock(db: Database) -> _FileLock | _NoLock:
     path = make_url(db.url).database if db.sqlite else None
-    if not path or path == ":memory:":  # PostgreSQL has row locks, not one writer
-        return contextlib.nullcontext()
+    if not path or path == ":memory:":
+        return _NoLock()
     return _FileLock(path + "-commit.lock")
 
 

@@ -13,6 +13,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -54,6 +55,9 @@ class Settings(BaseModel):
     sms_test_code: str | None = Field(default=None, pattern=r"^\d{4,8}$")
     sms_test_prefix: str = Field(default="", pattern=r"^\d{0,11}$")
     workers: int = Field(default=1, ge=1, le=64)
+    # Who runs the group commits (reference.committer): "auto" = the event loop on a SQLite
+    # file, a writer thread on PostgreSQL; "thread" keeps a slow disk's fsync off the loop.
+    committer: Literal["auto", "loop", "thread"] = "auto"
     # Create tables and start-up rows when the app is built; `yanxiu serve` does it once in
     # the parent and turns it off for the workers, which would otherwise race.
     init_db: bool = True

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from reference.bootstrap import bootstrap
 from reference.catalogue import Catalogue
 from reference.clock import Clock
-from reference.committer import GroupCommitter
+from reference.committer import GroupCommitter, make_committer
 from reference.db import Database
 from reference.security import TokenSigner, password_hasher
 from reference.settings import Settings
@@ -38,4 +38,5 @@ class AppState:
             settings.clock_start, settings.clock_origin, catalogue.rules.zone, settings.clock_rate
         )
         signer = TokenSigner(settings.secret, settings.token_ttl_s)
-        return cls(settings, db, catalogue, clock, signer, password_hasher(settings), GroupCommitter(db))
+        committer = make_committer(db, settings.committer)
+        return cls(settings, db, catalogue, clock, signer, password_hasher(settings), committer)

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from reference.committer import GroupCommitter
+from reference.committer import LoopCommitter, ThreadCommitter, make_committer
 from reference.db import Database
 from reference.errors import ApiError
 from reference.models import SmsMessage
@@ -22,6 +23,11 @@ def db(database_url):
     db.dispose()
 
 
+@pytest.fixture(params=[LoopCommitter, ThreadCommitter])
+def kind(request):
+    return request.param
+
+
 def _add(n: int):
     def job(session):
         import datetime as dt
@@ -33,8 +39,8 @@ def _add(n: int):
     return job
 
 
-def test_jobs_share_commits_and_each_gets_its_answer(db):
-    committer = GroupCommitter(db)
+def test_jobs_share_commits_and_each_gets_its_answer(db, kind):
+    committer = kind(db)
 
     async def scenario():
         gate = threading.Event()
@@ -50,8 +56,8 @@ def test_jobs_share_commits_and_each_gets_its_answer(db):
         assert session.scalar(select(func.count()).select_from(SmsMessage)) == 50
 
 
-def test_a_refusal_or_a_failure_touches_only_its_own_job(db):
-    committer = GroupCommitter(db)
+def test_a_refusal_or_a_failure_touches_only_its_own_job(db, kind):
+    committer = kind(db)
 
     def refuse(session):
         raise ApiError(403, "no")
@@ -96,8 +102,8 @@ class _Message:
         return outcomes
 
 
-def test_batched_jobs_run_together_and_a_failure_is_replayed_one_by_one(db):
-    committer = GroupCommitter(db)
+def test_batched_jobs_run_together_and_a_failure_is_replayed_one_by_one(db, kind):
+    committer = kind(db)
     _Message.calls = []
 
     async def scenario(numbers):
@@ -121,7 +127,7 @@ def test_batched_jobs_run_together_and_a_failure_is_replayed_one_by_one(db):
 
 
 def test_a_batch_whose_loop_closed_is_not_run_again(db):
-    committer = GroupCommitter(db)
+    committer = ThreadCommitter(db)
     gate = threading.Event()
     runs = []
 
@@ -144,11 +150,11 @@ def test_a_batch_whose_loop_closed_is_not_run_again(db):
         assert session.scalar(select(func.count()).select_from(SmsMessage)) == 1
 
 
-def test_two_committers_on_one_file_take_turns(db, database_url):
+def test_two_committers_on_one_file_take_turns(db, database_url, kind):
     """Two writers (as in two worker processes) on one database: every job of both commits;
     on SQLite they queue on the shared file lock rather than on SQLite's busy handler."""
     other_db = Database(database_url)
-    first, second = GroupCommitter(db), GroupCommitter(other_db)
+    first, second = kind(db), kind(other_db)
 
     async def scenario():
         jobs = [c.submit(_add(n)) for n in range(40) for c in (first, second)]
@@ -162,3 +168,38 @@ def test_two_committers_on_one_file_take_turns(db, database_url):
             assert Path(make_url(db.url).database + "-commit.lock").exists()
     finally:
         other_db.dispose()
+
+
+def test_the_loop_never_waits_for_a_writer_outside_the_committer(tmp_path):
+    """A route writing in its own transaction holds SQLite's write lock: the loop's batch
+    does not block the loop (busy timeout 0), it waits queued and commits after."""
+    db = Database(f"sqlite:///{tmp_path / 'busy.sqlite'}")
+    db.create_all()
+    committer = LoopCommitter(db)
+    other = db.engine.connect()
+    other.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: the write lock is taken
+
+    async def scenario():
+        futures = [committer.submit(_add(n)) for n in range(3)]
+        started, ticks = time.monotonic(), 0
+        for _ in range(20):  # the loop keeps running while the jobs wait
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert time.monotonic() - started < 2  # (SQLite's busy handler would sleep up to 10 s)
+        assert not any(f.done() for f in futures)
+        other.rollback()  # the other writer is done
+        return ticks, await asyncio.wait_for(asyncio.gather(*futures), 10)
+
+    try:
+        ticks, answers = asyncio.run(scenario())
+    finally:
+        other.close()
+        db.dispose()
+    assert ticks == 20 and answers == [0, 1, 2]
+
+
+def test_make_committer_runs_sqlite_files_on_the_loop(db):
+    expected = LoopCommitter if db.sqlite else ThreadCommitter
+    assert type(make_committer(db)) is expected
+    assert type(make_committer(db, "thread")) is ThreadCommitter
+    assert type(make_committer(db, "loop")) is LoopCommitter

@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="load tests only: every SMS code is this one (see --sms-test-prefix)",
     )
     parser.add_argument("--sms-test-prefix", help="mobiles the test code applies to (default all)")
+    parser.add_argument(
+        "--committer",
+        choices=["auto", "loop", "thread"],
+        help="who runs group commits: the event loop (SQLite default) or a writer thread "
+        "(PostgreSQL default; keeps a slow disk's fsync off the loop)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
 
 
@@ -62,6 +68,7 @@ def settings_from_args(args: argparse.Namespace):
             clock_rate=args.clock_rate,
             sms_test_code=args.sms_test_code,
             sms_test_prefix=args.sms_test_prefix,
+            committer=args.committer,
         )
     except SettingsError as exc:
         message = str(exc)
