@@ -56,7 +56,9 @@ def _yanxiu(*args: str) -> list[str]:
     return [sys.executable, "-m", "yanxiu.cli", *args]
 
 
-def start_server(url: str, scenario: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(
+    url: str, scenario: str, workers: int, log: Path, committer: str = "auto"
+) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     process = subprocess.Popen(
         _yanxiu(
@@ -71,6 +73,8 @@ def start_server(url: str, scenario: str, workers: int, log: Path) -> tuple[subp
             scenario,
             "--clock-start",
             CLOCK_START,
+            "--committer",
+            committer,
         ),
         cwd=ROOT,
         env=_env(),
@@ -270,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--teachers", type=int, default=64, help="distinct logged-in teachers")
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "winter-2023.yaml"))
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--committer",
+        choices=["auto", "loop", "thread"],
+        default="auto",
+        help="who runs the group commits (yanxiu serve --committer; default %(default)s)",
+    )
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--keep", type=Path, help="copy the raw profiles and server log here")
     args = parser.parse_args(argv)
@@ -300,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             capture_output=True,
             timeout=300,
         )
-        server, base = start_server(url, args.scenario, args.workers, out / "server.log")
+        server, base = start_server(url, args.scenario, args.workers, out / "server.log", args.committer)
         try:
             beats, logins = prepare(base, out / "accounts.csv", args.teachers, resources, out, scenario.name)
             runs: dict[str, list[dict]] = {"hello": [], "heartbeat": [], "login": []}
@@ -322,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 time.sleep(DRAIN_S)  # let the logins still queued in the server finish
             results = {name: _median(r) for name, r in runs.items()}
+            commits = commit_figures(base)
             layers = None if args.no_profile else profile(server, base, beats, args, out)
             syncs = fsync_census(server, base, beats, args, out) if "sqlite" in url else None
         finally:
@@ -332,7 +343,30 @@ def main(argv: list[str] | None = None) -> int:
                     shutil.copy(path, args.keep)
                 shutil.copy(out / "server.log", args.keep)
     report(results, layers, syncs, args, url)
+    if commits:
+        print(
+            f"group commits ({args.committer} committer): {commits['jobs']:.1f} heartbeats per "
+            f"commit, write lock held {commits['held_ms']:.2f} ms per commit "
+            f"({commits['held_ms'] / commits['jobs']:.3f} ms per heartbeat; /metrics)"
+        )
     return 0
+
+
+def commit_figures(base: str) -> dict | None:
+    """Mean jobs per group commit and write-lock time per commit, from the server's /metrics
+    (summed over its workers) after the interleaved rounds."""
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    value = {}
+    for name in ("yanxiu_commit_jobs_sum", "yanxiu_commit_jobs_count", "yanxiu_commit_seconds_sum"):
+        found = re.search(rf"^{name} (\S+)$", text, re.M)
+        value[name] = float(found.group(1)) if found else 0.0
+    commits = value["yanxiu_commit_jobs_count"]
+    if not commits:
+        return None
+    return {
+        "jobs": value["yanxiu_commit_jobs_sum"] / commits,
+        "held_ms": 1000 * value["yanxiu_commit_seconds_sum"] / commits,
+    }
 
 
 def fsync_census(

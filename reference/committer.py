@@ -50,6 +50,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from reference import metrics
 from reference.db import Database
 from reference.errors import ApiError
 
@@ -82,7 +83,6 @@ class _Writer:
         self.wait_for_lock = wait_for_lock
         self._connection: Connection | None = None
         self.batches = 0
-        self.jobs = 0
 
     def commit(self, batch: list[Item]) -> list[Outcome]:
         """Run and commit ``batch``; on a failure, each job alone. The outcomes follow the
@@ -107,6 +107,7 @@ class _Writer:
 
     def _commit(self, batch: list[Item]) -> list[Outcome]:
         outcomes: dict[int, Outcome] = {}
+        started = time.perf_counter()
         try:
             with Session(bind=self._connect(), expire_on_commit=False) as session:
                 self._begin(session)
@@ -117,8 +118,9 @@ class _Writer:
         except Exception:
             self._disconnect()
             raise
+        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+        metrics.COMMIT_JOBS.observe(len(batch))
         self.batches += 1
-        self.jobs += len(batch)
         return [outcomes[i] for i in range(len(batch))]
 
     def _begin(self, session: Session) -> None:

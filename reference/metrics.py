@@ -32,6 +32,18 @@ LATENCY = Histogram(
     ["endpoint"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+# Group commits (reference.committer): how many jobs share one durable commit, and how long
+# a batch held the database's write lock (its statements and the commit's fsync).
+COMMIT_JOBS = Histogram(
+    "yanxiu_commit_jobs",
+    "Jobs (heartbeats) written by one group commit",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+COMMIT_SECONDS = Histogram(
+    "yanxiu_commit_seconds",
+    "Time one group commit held the write lock: statements and commit",
+    buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
 
 
 class MetricsMiddleware:

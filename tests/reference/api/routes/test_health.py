@@ -27,6 +27,22 @@ def test_metrics_count_requests_per_endpoint(client, platform):
     assert 'yanxiu_request_seconds_bucket{endpoint="heartbeat"' in client.get("/metrics").text
 
 
+def test_metrics_show_the_group_commits(client, platform):
+    teacher = platform.enrolled_teacher()
+
+    def commits() -> float:
+        for line in client.get("/metrics").text.splitlines():
+            if line.startswith("yanxiu_commit_jobs_count "):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = commits()
+    for seq in range(3):  # one at a time: three commits
+        platform.beat(teacher, "1.2", seq, 0)
+    assert commits() == before + 3
+    assert "yanxiu_commit_seconds_bucket" in client.get("/metrics").text
+
+
 def test_unknown_paths_and_methods_are_4xx_json(client):
     assert client.get("/api/v1/nowhere").status_code == 404
     answer = client.put("/api/v1/campaign")
