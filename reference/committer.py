@@ -185,7 +185,11 @@ class LoopCommitter:
         if not pending:
             return
         batch = pending[: self.max_batch]
-        outcomes = self._try_commit(batch)
+        try:
+            outcomes = self._try_commit(batch)
+        except Exception as exc:  # e.g. the lock file cannot be opened: answer, never hang
+            log.exception("group commit failed before running its batch")
+            outcomes = [(False, exc)] * len(batch)
         del pending[: len(outcomes)]
         done = zip(batch[: len(outcomes)], outcomes, strict=True)
         _settle([(future, ok, value) for (_job, _loop, future), (ok, value) in done])

@@ -203,3 +203,18 @@ def test_make_committer_runs_sqlite_files_on_the_loop(db):
     assert type(make_committer(db)) is expected
     assert type(make_committer(db, "thread")) is ThreadCommitter
     assert type(make_committer(db, "loop")) is LoopCommitter
+
+
+def test_a_loop_commit_that_cannot_start_answers_its_jobs(db):
+    committer = LoopCommitter(db)
+
+    def broken() -> bool:
+        raise PermissionError("lock file not writable")
+
+    committer._lock.try_acquire = broken
+
+    async def scenario():
+        return await asyncio.wait_for(asyncio.gather(committer.submit(_add(1)), return_exceptions=True), 5)
+
+    (answer,) = asyncio.run(scenario())
+    assert isinstance(answer, PermissionError)
