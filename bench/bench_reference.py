@@ -3,7 +3,8 @@ by side with a hello-world endpoint on the same server (same uvicorn, FastAPI, w
 middleware), driven by wrk from a separate process over loopback; then where the time goes
 (py-spy samples of the workers during a heartbeat run, grouped by layer).
 
-    .venv/bin/python bench/bench_reference.py [--workers N] [--rounds 3] [--duration 5] [--connections 64]
+    .venv/bin/python bench/bench_reference.py [--workers N] [--rounds 3] [--duration 5] [--warmup 2]
+        [--connections 64] [--committer auto|loop|thread]
 
 64 connections by default, for all three endpoints alike: enough concurrent players that the
 server, not the round trip of a durable commit, is the limit (what requests/s capacity means;
@@ -269,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--duration", type=int, default=5, help="seconds per endpoint and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
+    parser.add_argument("--warmup", type=int, default=2, help="unreported seconds per endpoint first")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (all endpoints)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--teachers", type=int, default=64, help="distinct logged-in teachers")
@@ -313,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         server, base = start_server(url, args.scenario, args.workers, out / "server.log", args.committer)
         try:
             beats, logins = prepare(base, out / "accounts.csv", args.teachers, resources, out, scenario.name)
+            warm_up(base, beats, args)
             runs: dict[str, list[dict]] = {"hello": [], "heartbeat": [], "login": []}
             # Interleaved rounds, medians reported: the machine is shared, so noise hits all
             # three endpoints alike instead of one of them.
@@ -350,6 +353,16 @@ def main(argv: list[str] | None = None) -> int:
             f"({commits['held_ms'] / commits['jobs']:.3f} ms per heartbeat; /metrics)"
         )
     return 0
+
+
+def warm_up(base: str, beats: Path, args: argparse.Namespace) -> None:
+    """Unreported runs of hello-world and the heartbeat first: the first measured round used
+    to be 10-35% slower than the others (imports, caches, the first beat of each resource)."""
+    if args.warmup <= 0:
+        return
+    short = argparse.Namespace(**{**vars(args), "duration": args.warmup})
+    wrk(base, "/hello", short)
+    wrk(base, "/api/v1/progress/heartbeat", short, [str(beats), "heartbeat", str(10**6)])
 
 
 def commit_figures(base: str) -> dict | None:
