@@ -9,7 +9,7 @@ middleware), driven by wrk from a separate process over loopback; then where the
 64 connections by default, for all three endpoints alike: enough concurrent players that the
 server, not the round trip of a durable commit, is the limit (what requests/s capacity means;
 a real campaign has millions of players). With 16, the heartbeat is latency-bound: its answer
-waits for a group commit (1 ms linger + fsync) while hello-world is already CPU-bound.
+waits for its batch's commit and fsync while hello-world is already CPU-bound.
 
 Needs wrk (Debian: apt-get install -y wrk) and, for the profile, py-spy (pip). Every run is
 bounded by --duration; traffic goes to 127.0.0.1 only. Prints figures, asserts nothing.
