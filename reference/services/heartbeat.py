@@ -268,12 +268,7 @@ def _write(sql: _Sql, cursor, campaign: str, rows: dict, writes: list[BeatWrite]
         # Cannot happen under SQLite's single writer or PostgreSQL's FOR UPDATE; if it does,
         # the batch fails and the committer replays its jobs one per transaction.
         raise LostRace(f"{len(changed) - cursor.rowcount} row(s) changed after they were read")
-    credits: dict[tuple[int, int], float] = {}
-    course_of = {(w.teacher_id, w.beat.resource_id): w.resource.course_id for w in writes}
-    for key, row in rows.items():
-        if row.credit > 0:
-            course = (key[0], course_of[key])
-            credits[course] = credits.get(course, 0.0) + row.credit
+    credits = _course_credits(rows, writes)
     if credits:
         cursor.executemany(
             sql.add_study,
@@ -282,6 +277,17 @@ def _write(sql: _Sql, cursor, campaign: str, rows: dict, writes: list[BeatWrite]
                 for (t, c), credit in sorted(credits.items())  # one lock order on PostgreSQL
             ],
         )
+
+
+def _course_credits(rows: dict, writes: list[BeatWrite]) -> dict[tuple[int, int], float]:
+    """Seconds credited in the batch per (teacher, course)."""
+    course_of = {(w.teacher_id, w.beat.resource_id): w.resource.course_id for w in writes}
+    credits: dict[tuple[int, int], float] = {}
+    for key, row in rows.items():
+        if row.credit > 0:
+            course = (key[0], course_of[key])
+            credits[course] = credits.get(course, 0.0) + row.credit
+    return credits
 
 
 def _first_beat(session: Session, write: BeatWrite) -> _Row | None:
