@@ -150,21 +150,32 @@ class _Writer:
             self._connection = None
 
 
-class LoopCommitter:
-    """Batches run by the event loop that submitted them (see the module's docstring)."""
+class _Committer:
+    """What both drivers have: the batch limit, the linger, the writer and the file lock."""
 
-    def __init__(self, db: Database, max_batch: int = 128, linger_s: float = 0.0) -> None:
+    wait_for_lock = True
+
+    def __init__(self, db: Database, max_batch: int, linger_s: float) -> None:
         self.max_batch = max_batch
         self.linger_s = linger_s
-        self._writer = _Writer(db, wait_for_lock=False)
+        self._writer = _Writer(db, wait_for_lock=self.wait_for_lock)
         self._lock = _writers_lock(db)
-        self._in_use = threading.Lock()  # one connection, and loops may live in several threads
-        self._pending: dict[asyncio.AbstractEventLoop, list[Item]] = {}
-        self._armed: set[asyncio.AbstractEventLoop] = set()
 
     @property
     def batches(self) -> int:
         return self._writer.batches
+
+
+class LoopCommitter(_Committer):
+    """Batches run by the event loop that submitted them (see the module's docstring)."""
+
+    wait_for_lock = False
+
+    def __init__(self, db: Database, max_batch: int = 128, linger_s: float = 0.0) -> None:
+        super().__init__(db, max_batch, linger_s)
+        self._in_use = threading.Lock()  # one connection, and loops may live in several threads
+        self._pending: dict[asyncio.AbstractEventLoop, list[Item]] = {}
+        self._armed: set[asyncio.AbstractEventLoop] = set()
 
     def submit(self, job: Job) -> asyncio.Future:
         """Queue ``job``; await the returned future (from a coroutine) for its result."""
@@ -213,21 +224,14 @@ class LoopCommitter:
             self._in_use.release()
 
 
-class ThreadCommitter:
+class ThreadCommitter(_Committer):
     """A writer thread per worker; the event loops only queue jobs and await futures."""
 
     def __init__(self, db: Database, max_batch: int = 128, linger_s: float = 0.001) -> None:
-        self.max_batch = max_batch
-        self.linger_s = linger_s
-        self._writer = _Writer(db, wait_for_lock=True)
-        self._lock = _writers_lock(db)
+        super().__init__(db, max_batch, linger_s)
         self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-
-    @property
-    def batches(self) -> int:
-        return self._writer.batches
 
     def submit(self, job: Job) -> asyncio.Future:
         """Queue ``job``; await the returned future (from a coroutine) for its result."""
