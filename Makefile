@@ -20,7 +20,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 # The model's hot modules compiled with mypyc (sim/native.py); optional: without a C compiler
 # the model runs as plain Python, slower. Rebuilt whenever a model source changes.
-$(VENV)/.native: $(VENV)/.installed $(wildcard sim/*.py)
+$(VENV)/.native: $(VENV)/.installed $(wildcard sim/*.py sim/*/*.py domain/*.py)
 	$(BIN)/yanxiu compile || echo "make: continuing with plain-Python model modules"
 	touch $@
 

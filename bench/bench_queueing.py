@@ -21,9 +21,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.requestsim import serve  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from sim.tiers import Platform  # noqa: E402
+from domain.scenario import load_scenario  # noqa: E402
+from sim.tiers.platform import Platform  # noqa: E402
+from sim.tiers.requestsim import serve  # noqa: E402
 
 MINUTES = 89 * 24 * 60  # 2022-12-02 .. 2023-02-28
 

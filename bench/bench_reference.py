@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install -y wrk")
-    from sim.scenario import load_scenario
+    from domain.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     resources = [r.id for r in scenario.courses[0].resources][:4]

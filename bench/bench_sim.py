@@ -44,8 +44,8 @@ def simpy_timeouts_per_s(n: int = 1_000_000) -> float:
 def one_run(scenario_path: str, teachers: int, max_simulated: int | None,
             shards: int | None = None, workers: int | None = None) -> dict:
     import sim.native
+    from domain.scenario import load_scenario
     from sim.model import run_model
-    from sim.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)
     started = time.perf_counter()

@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim import queueing as q  # noqa: E402
-from sim.requestsim import run_workload  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from domain.scenario import load_scenario  # noqa: E402
+from sim.tiers import queueing as q  # noqa: E402
+from sim.tiers.requestsim import run_workload  # noqa: E402
 
 
 def main() -> None:

@@ -1,17 +1,17 @@
 """The simulated people: teachers and administrators as Locust ``FastHttpUser`` classes.
 
 One user instance is one *session* the model started (an arrival of the plan). A teacher
-session does what the model's session does (``sim.behaviour``): register on a first visit
+session does what the model's session does (``sim.sessions.behaviour``): register on a first visit
 (SMS code, school search, the form) or log in (password or SMS code); open the campaign
 page (which shows progress); study the course the model would pick, playing its resources
 with the player's heartbeats; take the course test once the rules unlock it, retrying until
 full marks; or, after the certificate batch, fetch the certificate. Administrators look at
 their teachers' progress.
 
-Decisions are the model's own functions (``sim.decisions``: sign-in kind, school searches,
+Decisions are the model's own functions (``domain.decisions``: sign-in kind, school searches,
 session budget, course choice, playlist, test readiness; ``loadtests.study`` feeds them the
 campaign page's state) on draws from the scenario's distributions, with the rules module
-(``sim.campaign.Campaign``) for test unlocks, credit and the chance of full marks on the n-th
+(``domain.campaign.Campaign``) for test unlocks, credit and the chance of full marks on the n-th
 attempt. Model time runs ``compress`` times faster: every think time and play time is
 divided by it, so the test's load is ``scale * compress`` times the model's.
 
@@ -32,9 +32,9 @@ from locust import SequentialTaskSet, constant, tag, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 
+from domain import decisions
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION
 from loadtests.study import PageState, study
-from sim import decisions
 
 MAX_ATTEMPTS = 100  # a safety bound: full-marks chances in scenarios reach ~1 within a few
 # What teachers type into the school box, by sub-platform (seeded names end in these).
@@ -225,7 +225,7 @@ class TeacherJourney(SequentialTaskSet):
     @tag("study")
     @task
     def study(self) -> None:
-        """The model's study loop (``loadtests.study`` on ``sim.decisions``): the course the
+        """The model's study loop (``loadtests.study`` on ``domain.decisions``): the course the
         model would pick, its playlist until the test unlocks and the credit minimum is
         reached (or the session's time or plays run out), its test until full marks, the
         next course."""

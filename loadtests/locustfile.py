@@ -35,10 +35,10 @@ def _arguments(parser, **_kw) -> None:
 
 def _context(environment):
     """Build the replay context, or end the process with one line naming the bad option."""
+    from domain.scenario import ScenarioError
     from loadtests.accounts import AccountsError
     from loadtests.plan import PlanError
     from loadtests.routes import RouteError
-    from sim.scenario import ScenarioError
 
     try:
         context = yanxiu_options.build_context(environment.parsed_options)
@@ -54,8 +54,8 @@ def _init(environment, runner=None, **_kw) -> None:
     if isinstance(runner, WorkerRunner):
         # options come from the master at test start; import the model's modules now so
         # that building the context then takes milliseconds, not the start's first second
-        import sim.campaign  # noqa: F401
-        import sim.progress  # noqa: F401
+        import domain.campaign  # noqa: F401
+        import sim.sessions.progress  # noqa: F401
         from loadtests import accounts, plan, routes, stretch  # noqa: F401
         runner.register_message(FINISH, _finish)
         return

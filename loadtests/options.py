@@ -100,7 +100,7 @@ class Context:
     seed: int
     mobile_base: int
     model_folder: Path | None = None
-    tables: object = None  # sim.progress.RuleTables: course slots, openings, targets
+    tables: object = None  # domain.rules.RuleTables: course slots, openings, targets
 
     @property
     def compress(self) -> float:
@@ -109,13 +109,13 @@ class Context:
 
 def build_context(options) -> Context:
     """Load and cross-check everything; raises one of the harness's one-line errors."""
+    from domain.campaign import Campaign
+    from domain.rules import RuleTables
+    from domain.scenario import load_scenario
     from loadtests.accounts import load_accounts, load_answers
     from loadtests.plan import Plan, PlanError, read_timeseries
     from loadtests.routes import route_table
     from loadtests.stretch import select
-    from sim.campaign import Campaign
-    from sim.progress import RuleTables
-    from sim.scenario import load_scenario
 
     scenario = load_scenario(options.scenario)
     folder = Path(options.model_results or Path("results") / scenario.name)

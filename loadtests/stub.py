@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     scenario = None
     if args.scenario:
-        from sim.scenario import load_scenario
+        from domain.scenario import load_scenario
 
         scenario = load_scenario(args.scenario)
     routes = route_table(scenario.platform.endpoints if scenario else (), args.route_map)

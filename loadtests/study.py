@@ -1,9 +1,9 @@
-"""A teacher's study within one session, decided by the model's own functions (``sim.decisions``).
+"""A teacher's study within one session, decided by the model's own functions (``domain.decisions``).
 
 The model keeps each teacher's state in arrays; a Locust teacher reads it off the target's
-campaign page. ``PageState`` turns the page into the arguments ``sim.decisions`` takes:
+campaign page. ``PageState`` turns the page into the arguments ``domain.decisions`` takes:
 
-- course slots in the rules' order (``sim.progress.RuleTables.course_ids``), their opening
+- course slots in the rules' order (``domain.rules.RuleTables.course_ids``), their opening
   offsets (``opens_s``) and the server's instant ``now`` mapped to an offset by
   ``Campaign.offset``; a course the page does not list counts as never opening;
 - the credited bit pattern: a course is credited when ``Campaign.course_credit`` says so for
@@ -12,7 +12,7 @@ campaign page. ``PageState`` turns the page into the arguments ``sim.decisions``
   moves on after a play cut short by the session's budget, so the page's "first resource not
   fully watched" would be a different rule).
 
-``study`` then runs the model's loop (``sim.behaviour``): pick a course, play its playlist,
+``study`` then runs the model's loop (``sim.sessions.behaviour``): pick a course, play its playlist,
 take the test once ready, next course, while the session's budget and plays last. Requests go
 through the caller's ``watch`` and ``take_test``; nothing here imports Locust, so the tests
 drive it directly.
@@ -25,8 +25,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim import decisions
-from sim.campaign import CourseProgress
+from domain import decisions
+from domain.campaign import CourseProgress
 
 NEVER = math.inf
 

@@ -1,12 +1,12 @@
 """The campaign as the server serves it: the scenario's courses and resources plus the rules
-object from ``sim.campaign`` (never a copy of the rules), built once at start-up."""
+object from ``domain.campaign`` (never a copy of the rules), built once at start-up."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.campaign import Campaign
-from sim.scenario import Course, Scenario, ScenarioError
+from domain.campaign import Campaign
+from domain.scenario import Course, Scenario, ScenarioError
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The certificate batch (``yanxiu certificates``): after the window, one certificate to every
 teacher who completed the campaign (结业, completion). Who completed and with how many credit
-hours is decided by the rules module (``sim.campaign.Campaign``), never here.
+hours is decided by the rules module (``domain.campaign.Campaign``), never here.
 
 Idempotent: a teacher who already holds this campaign's certificate is skipped, so the batch
 can be rerun after a crash. Progress rows are streamed in teacher order, so a million teachers
@@ -16,12 +16,12 @@ from itertools import groupby
 
 from sqlalchemy import select
 
+from domain.campaign import CourseProgress
 from reference.catalogue import Catalogue
 from reference.db import Database
-from reference.fixtures.bulk import db_constant, load_rows
 from reference.models import Certificate
 from reference.models import CourseProgress as CourseRow
-from sim.campaign import CourseProgress
+from reference.seeding.bulk import db_constant, load_rows
 
 STREAM_ROWS = 20_000
 

@@ -3,7 +3,7 @@
 Instants are stored as UTC (``UTCDateTime``: naive UTC in the column, aware UTC in Python);
 they are *campaign-clock* instants (see ``reference.clock``), not wall-clock ones.
 Campaign rules are never stored: courses, resources and durations come from the scenario
-file at run time (``sim.campaign``); rows only say what each teacher did.
+file at run time (``domain.campaign``); rows only say what each teacher did.
 
 Tables
 - ``schools``: id, name, province, county, sub_platform (basic|higher|vocational) and

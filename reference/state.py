@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
+from domain.scenario import load_scenario
 from reference.bootstrap import bootstrap
 from reference.catalogue import Catalogue
 from reference.clock import Clock
@@ -13,7 +14,6 @@ from reference.committer import GroupCommitter, make_committer
 from reference.db import Database
 from reference.security import TokenSigner, password_hasher
 from reference.settings import Settings
-from sim.scenario import load_scenario
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from reference.fixtures.identity import id_check_char
+from reference.seeding.identity import id_check_char
 
 
 def check_id_number(id_type: str, number: str) -> str:

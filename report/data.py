@@ -27,7 +27,7 @@ class ModelResults:
     days: np.ndarray  # datetime64[D]
     daily: dict[str, np.ndarray]
     attempts: list[dict]
-    scenario: object | None  # sim.scenario.Scenario when its file was found
+    scenario: object | None  # domain.scenario.Scenario when its file was found
     notes: list[str] = field(default_factory=list)
 
 
@@ -115,9 +115,9 @@ def _summary(folder: Path) -> dict:
 
 
 def _scenario(summary: dict, folder: Path, notes: list[str]):
+    from domain.scenario import load_scenario
     from gate.evaluate import GateError
     from gate.results import scenario_path
-    from sim.scenario import load_scenario
 
     try:
         return load_scenario(scenario_path(summary, folder))

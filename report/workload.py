@@ -1,7 +1,7 @@
 """The report of an open-workload queueing experiment (a ``workload:`` scenario run by
 ``yanxiu run``): per tier, every measured figure's mean over replications with its 95%
 confidence interval beside the queueing-theory value (Erlang C for one exponential class,
-Allen-Cunneen otherwise: ``sim.tiers``), and the replications drawn against it."""
+Allen-Cunneen otherwise: ``sim.tiers.platform``), and the replications drawn against it."""
 
 from __future__ import annotations
 

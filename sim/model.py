@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from domain.campaign import Campaign
+from domain.rules import RuleTables
+from domain.scenario import Scenario
 from sim import streams
-from sim.arrivals import Profile
-from sim.background import add_admin_views, add_certificate_fetches
-from sim.campaign import Campaign
-from sim.metrics import Recorder
-from sim.population import Population, build_population
-from sim.progress import Progress, RuleTables
-from sim.scenario import Scenario
+from sim.population.arrivals import Profile
+from sim.population.background import add_admin_views, add_certificate_fetches
+from sim.population.teachers import Population, build_population
+from sim.sessions.progress import Progress
+from sim.sessions.recorder import Recorder
 from sim.shards import default_shards, default_workers, run_shards, shard_rows
-from sim.tiers import Platform, TierSeries
+from sim.tiers.platform import Platform, TierSeries
 
 DEFAULT_MAX_SIMULATED = 500_000  # participants simulated one by one; above: a weighted sample
 TAIL_DAYS = 10.0  # days after the certificate batch kept in the series (certificate fetches)

@@ -27,7 +27,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-HOT = ("sim.behaviour", "sim.decisions", "sim.metrics", "sim.schedule", "sim.streams")
+HOT = (
+    "sim.sessions.behaviour", "domain.decisions", "sim.sessions.recorder", "sim.sessions.schedule",
+    "sim.streams",
+)
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "manifest.json"
 
@@ -108,10 +111,13 @@ def build(where: Path | None = None) -> Path:
     where = native_dir() if where is None else where
     with tempfile.TemporaryDirectory(prefix="yanxiu-mypyc-") as tmp:
         work = Path(tmp)
-        package = work / "sim"
-        shutil.copytree(SOURCE_ROOT / "sim", package, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-        (package / "__init__.py").write_text("")  # mypyc names modules by their package path
-        targets = [f"sim/{m.split('.')[1]}.py" for m in HOT]
+        for top in ("sim", "domain"):
+            shutil.copytree(SOURCE_ROOT / top, work / top,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+            # mypyc names modules by their package path; the copies must not import the finder
+            for init in (work / top).rglob("__init__.py"):
+                init.write_text("")
+        targets = [module.replace(".", "/") + ".py" for module in HOT]
         done = subprocess.run([sys.executable, "-m", "mypyc", *targets], cwd=work,
                               capture_output=True, text=True)
         if done.returncode != 0:
@@ -127,13 +133,14 @@ def _collect(work: Path, where: Path) -> dict[str, str]:
     """Copy the compiled libraries (one per hot module plus mypyc's shared group) to ``where``."""
     if where.exists():
         shutil.rmtree(where)
-    (where / "sim").mkdir(parents=True)
+    where.mkdir(parents=True)
     files = {}
     for lib in work.glob(f"*{_suffix()}"):
         shutil.copy2(lib, where / lib.name)
         files[lib.name[: -len(_suffix())]] = lib.name
     for module in HOT:
-        name = f"sim/{module.split('.')[1]}{_suffix()}"
+        name = module.replace(".", "/") + _suffix()
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(work / name, where / name)
         files[module] = name
     return files

@@ -18,7 +18,7 @@ import os
 import numpy as np
 from scipy import stats
 
-from sim.scenario import Scenario
+from domain.scenario import Scenario
 
 
 def replication_seed(seed: int, index: int) -> int:
@@ -29,7 +29,7 @@ def replication_seed(seed: int, index: int) -> int:
 
 def key_figures(run) -> dict[str, float]:
     """The figures replications compare: the gate's metrics and the outcome totals."""
-    from sim import outputs
+    from sim.outputs import writer as outputs
 
     labels = outputs.minute_labels(run)
     summary = outputs.summary(run, labels, outputs.timeseries(run))

@@ -6,7 +6,7 @@ own SimPy environment, calendar, journeys, recorder and random streams
 (``sim.streams.shard_seeds``). Teachers never meet each other; they meet only the platform.
 So the shards are coupled once per simulated minute: each shard closes its minute, the
 shards' full-scale rates are added up in shard order, and every shard's feedback observes the
-same total before the next minute starts (the one-minute lag of ``sim.feedback``).
+same total before the next minute starts (the one-minute lag of ``sim.tiers.feedback``).
 
 A process runs one *group* of shards; the first group runs in the calling process and owns
 shard 0 (which also carries the administrators' background load). Since the total is summed
@@ -25,11 +25,11 @@ import numpy as np
 import simpy
 
 from sim import streams
-from sim.behaviour import NO_FOCUS, Journeys
-from sim.feedback import Feedback
-from sim.population import Population
-from sim.progress import Progress
-from sim.schedule import Schedule
+from sim.population.teachers import Population
+from sim.sessions.behaviour import NO_FOCUS, Journeys
+from sim.sessions.progress import Progress
+from sim.sessions.schedule import Schedule
+from sim.tiers.feedback import Feedback
 
 MIN_SHARD_TEACHERS = 50_000  # below this many simulated teachers per shard, one shard
 DEFAULT_SHARDS = 2  # the benchmark machines have two cores

@@ -70,5 +70,5 @@ def uniform(rng: np.random.Generator) -> Draws:
 
 
 def of(distribution, rng: np.random.Generator) -> Draws:
-    """Draws from a scenario distribution (sim.distributions)."""
+    """Draws from a scenario distribution (domain.distributions)."""
     return Draws(lambda n: distribution.sample(rng, n))

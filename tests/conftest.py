@@ -11,20 +11,20 @@ SMOKE = ROOT / "scenarios" / "smoke.yaml"
 
 @pytest.fixture(scope="session")
 def winter():
-    from sim.scenario import load_scenario
+    from domain.scenario import load_scenario
 
     return load_scenario(WINTER)
 
 
 @pytest.fixture(scope="session")
 def smoke():
-    from sim.scenario import load_scenario
+    from domain.scenario import load_scenario
 
     return load_scenario(SMOKE)
 
 
 @pytest.fixture(scope="session")
 def campaign(winter):
-    from sim.campaign import Campaign
+    from domain.campaign import Campaign
 
     return Campaign(winter)

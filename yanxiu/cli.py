@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sim.scenario import ScenarioError
+    from domain.scenario import ScenarioError
     from yanxiu.errors import CommandError
 
     args = build_parser().parse_args(argv)

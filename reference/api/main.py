@@ -9,12 +9,12 @@ from reference.api.routes import (
     certificates,
     me,
     progress,
+    quizzes,
     schools,
     sms,
-    tests,
 )
 
 api_router = APIRouter()
 # The heartbeat first: routes are matched in order and it is by far the most frequent.
-for area in (progress, sms, schools, auth, me, campaign, tests, certificates, admin):
+for area in (progress, sms, schools, auth, me, campaign, quizzes, certificates, admin):
     api_router.include_router(area.router)

@@ -13,12 +13,12 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.campaign import CourseProgress
 from reference.catalogue import Catalogue
 from reference.errors import ApiError
 from reference.models import CourseProgress as CourseRow
 from reference.models import Enrolment, School, Teacher
 from reference.schemas.admin import AdminProgress, CourseCounts, Scope
-from sim.campaign import CourseProgress
 
 HOUR_S = 3600
 

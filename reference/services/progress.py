@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.campaign import CourseProgress
 from reference.catalogue import Catalogue
 from reference.models import CourseProgress as CourseRow
 from reference.models import ResourceProgress as ResourceRow
-from sim.campaign import CourseProgress
 
 
 def course_rows(session: Session, catalogue: Catalogue, teacher_id: int) -> dict[int, CourseRow]:

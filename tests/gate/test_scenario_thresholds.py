@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.scenario import ScenarioError, load_scenario
+from domain.scenario import ScenarioError, load_scenario
 from yanxiu.cli import main
 
 

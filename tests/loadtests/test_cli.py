@@ -111,8 +111,8 @@ def test_seeded_progress_instant_follows_the_stretch():
     import datetime as dt
     from types import SimpleNamespace
 
-    from sim.campaign import Campaign
-    from sim.scenario import load_scenario
+    from domain.campaign import Campaign
+    from domain.scenario import load_scenario
     from yanxiu.commands.loadtest import _progress_instant
 
     campaign = Campaign(load_scenario(SMOKE))  # window to 01-13, certificates 01-14 09:00

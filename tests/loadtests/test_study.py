@@ -1,5 +1,5 @@
 """The Locust teacher studies as the model's teacher does: same course, same resources, same
-test decision for the same state (``loadtests.study`` on ``sim.decisions``)."""
+test decision for the same state (``loadtests.study`` on ``domain.decisions``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import datetime as dt
 import numpy as np
 import pytest
 
-import sim.decisions
+import domain.decisions
+from domain import decisions
+from domain.campaign import Campaign
+from domain.rules import RuleTables
+from domain.scenario import load_scenario
 from loadtests.study import PageState, study
-from sim import decisions
-from sim.campaign import Campaign
-from sim.progress import RuleTables
-from sim.scenario import load_scenario
 from tests.loadtests.conftest import SMOKE
 
 ZONE = dt.timezone(dt.timedelta(hours=8))
@@ -62,7 +62,7 @@ class Recorder:
 
 
 def models_first_steps(tables, now_s, studied, passed, next_resource, budget, plays):
-    """What the model does first in ``sim.behaviour``'s study loop for this state: the
+    """What the model does first in ``sim.sessions.behaviour``'s study loop for this state: the
     course slot it picks and the resource indices of its playlist (the calls it makes)."""
     credited = 0
     for slot in range(len(studied)):
@@ -152,11 +152,11 @@ def test_test_taken_once_ready_then_next_course(tables):
 
 def test_the_journey_defers_to_the_shared_functions(tables, monkeypatch):
     """Change the model's rule and the Locust teacher changes with it: course choice and
-    playlist come from sim.decisions, not from a copy."""
+    playlist come from domain.decisions, not from a copy."""
     now = tables.campaign.rule(2).opens_at + dt.timedelta(hours=12)
     state = page(tables, now, [0.0, 0.0], [False, False], [0, 0])
-    monkeypatch.setattr(sim.decisions, "pick_course", lambda opens, credited, now, preferred=(): 1)
-    monkeypatch.setattr(sim.decisions, "playlist",
+    monkeypatch.setattr(domain.decisions, "pick_course", lambda opens, credited, now, preferred=(): 1)
+    monkeypatch.setattr(domain.decisions, "playlist",
                         lambda durations, k, need, budget, plays: (100.0, k + 1, 0))
     io = Recorder()
     study(tables, PageState.from_page(tables, state), 3600.0, 2, io.watch, io.take_test)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
+from domain.scenario import load_scenario
 from reference.bootstrap import bootstrap
 from reference.catalogue import Catalogue
 from reference.db import Database
-from sim.scenario import load_scenario
 from tests.conftest import SMOKE
 
 

@@ -78,9 +78,9 @@ def test_batch_issues_to_completers_only(platform, clock):
 def test_batch_agrees_with_the_rules_module_at_scale(platform, monkeypatch):
     """Many teachers with random progress, streamed in small chunks: the batch certifies
     exactly those the rules module calls complete, with its credit hours."""
+    from domain.campaign import CourseProgress as Progress
     from reference import certificates
     from reference.models import Certificate, CourseProgress, Enrolment, Teacher
-    from sim.campaign import CourseProgress as Progress
 
     monkeypatch.setattr(certificates, "STREAM_ROWS", 7)
     state = platform.state

@@ -17,10 +17,10 @@ TEACHERS = 600
 
 
 def _seed(settings, out, teachers=TEACHERS, seed=11, url=None):
+    from domain.scenario import load_scenario
     from reference.catalogue import Catalogue
     from reference.db import Database
-    from reference.seed import seed_platform
-    from sim.scenario import load_scenario
+    from reference.seeding.seed import seed_platform
 
     db = Database(url or settings.database_url)
     try:
@@ -43,7 +43,7 @@ def seeded(settings, tmp_path):
 def test_gb11643_check_character_known_examples():
     from faker import Faker
 
-    from reference.fixtures.identity import id_check_char, id_number_valid
+    from reference.seeding.identity import id_check_char, id_number_valid
 
     # The standard's own example, and a check sum of 10 (-> X) vs 0 (-> 1).
     assert id_check_char("11010519491231002") == "X"
@@ -83,8 +83,8 @@ def test_counts_roles_and_schools(seeded, settings):
 
 def test_identities_look_real_and_are_valid(seeded, settings):
     from reference.db import Database
-    from reference.fixtures.identity import id_number_valid
     from reference.models import Teacher
+    from reference.seeding.identity import id_number_valid
     from reference.validation import check_id_number
 
     db = Database(settings.database_url)
@@ -104,7 +104,7 @@ def test_identities_look_real_and_are_valid(seeded, settings):
 
 
 def test_unique_mobiles_at_scale():
-    from reference.fixtures.identity import draw_mobiles
+    from reference.seeding.identity import draw_mobiles
 
     mobiles = draw_mobiles(np.random.default_rng(5), 300_000)
     assert len(set(mobiles)) == 300_000
@@ -165,7 +165,7 @@ def test_answers_match_the_question_bank(seeded, settings, clock):
 
 
 def test_refuses_a_seeded_database(seeded, settings, tmp_path):
-    from reference.seed import SeedError
+    from reference.seeding.seed import SeedError
 
     with pytest.raises(SeedError, match="already holds"):
         _seed(settings, tmp_path / "again")
@@ -190,7 +190,7 @@ def test_population_follows_the_scenario(winter):
     """Teachers per province and sub-platform follow the scenario's weights and shares; the
     school count follows its teachers-per-school ratio."""
     from reference.catalogue import Catalogue
-    from reference.seed import _streams, plan_accounts
+    from reference.seeding.seed import _streams, plan_accounts
 
     catalogue = Catalogue(winter)
     teachers = 50_000
@@ -229,10 +229,10 @@ def _model_results(folder, participants=1000.0):
 def _seed_progress(settings, tmp_path, instant, teachers=1000, results=True):
     import datetime as dt
 
+    from domain.scenario import load_scenario
     from reference.catalogue import Catalogue
     from reference.db import Database
-    from reference.seed import seed_platform
-    from sim.scenario import load_scenario
+    from reference.seeding.seed import seed_platform
 
     catalogue = Catalogue(load_scenario(SMOKE))
     db = Database(settings.database_url)
@@ -260,7 +260,7 @@ def _progress_rows(settings):
 
 
 def _assert_valid_by_the_rules(catalogue, instant, courses, resources, attempts):
-    from sim.campaign import CourseProgress as Progress
+    from domain.campaign import CourseProgress as Progress
 
     rules = catalogue.rules
     watched = Counter()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.scenario import Scenario, load_scenario
+from domain.scenario import Scenario, load_scenario
 from tests.conftest import SMOKE
 
 PERCENTILE_STRETCH = {"p50": 0.7, "p95": 3.0, "p99": 4.6}  # exponential-ish response times

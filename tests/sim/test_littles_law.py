@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import outputs
 from sim.model import run_model
+from sim.outputs import writer as outputs
 
 API_SLOWDOWN = 280.0
 FLOAT = 1e-9  # relative: float rounding of sums over ~15,000 minutes

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim.model import run_model
-from sim.outputs import write_results
+from sim.outputs.writer import write_results
 
 SERIES = ("sessions", "viewers", "rps.total", "rps.heartbeat", "egress_gbps")
 

@@ -11,7 +11,7 @@ from sim import native
 
 RUN = """
 import hashlib, sys
-from sim.scenario import load_scenario
+from domain.scenario import load_scenario
 from sim.model import run_model
 import sim.native
 run = run_model(load_scenario("scenarios/smoke.yaml"), teachers=600, seed=7)
@@ -24,7 +24,7 @@ print(sim.native.active(), digest)
 def _fake_build(tmp_path, **changes):
     files = {}
     for module in native.HOT:
-        rel = f"sim/{module.split('.')[1]}{native._suffix()}"
+        rel = module.replace(".", "/") + native._suffix()
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"")
         files[module] = rel

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 import sim.shards
-from sim.feedback import Feedback
 from sim.model import run_model
-from sim.outcomes import totals
+from sim.outputs.outcomes import totals
 from sim.shards import default_shards, groups, shard_rows
-from tests.sim.test_behaviour import _smoke_with_gateway
+from sim.tiers.feedback import Feedback
+from tests.sim.sessions.test_behaviour import _smoke_with_gateway
 
 
 def test_shards_are_interleaved_rows_covering_everyone_once():

@@ -36,11 +36,11 @@ def _now(text: str | None, zone):
 
 
 def run(args: argparse.Namespace) -> int:
+    from domain.scenario import load_scenario
     from reference.catalogue import Catalogue
     from reference.certificates import CertificateError, issue_certificates
     from reference.db import Database
     from reference.settings import Settings, SettingsError
-    from sim.scenario import load_scenario
     from yanxiu.errors import CommandError
 
     try:

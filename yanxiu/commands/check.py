@@ -24,10 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from domain.scenario import load_scenario
     from gate import junit
     from gate.evaluate import GateError, compare, evaluate, parse_all, parse_fraction
     from gate.results import load_summary, scenario_path
-    from sim.scenario import load_scenario
     from yanxiu.errors import CommandError
 
     try:

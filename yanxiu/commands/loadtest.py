@@ -54,10 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from domain.scenario import load_scenario
     from loadtests.accounts import AccountsError
     from loadtests.plan import PlanError
     from loadtests.routes import RouteError
-    from sim.scenario import load_scenario
     from yanxiu.errors import CommandError
 
     _check_numbers(args)

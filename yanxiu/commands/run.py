@@ -57,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
+    from domain.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     out = args.out or Path("results") / scenario.name
@@ -69,8 +69,9 @@ def run(args: argparse.Namespace) -> int:
 def _model(scenario, args: argparse.Namespace, out: Path) -> int:
     from tqdm import tqdm
 
-    from sim import outputs, replications
+    from sim import replications
     from sim.model import DEFAULT_MAX_SIMULATED, run_model
+    from sim.outputs import writer as outputs
 
     cap = args.max_simulated or DEFAULT_MAX_SIMULATED
     seed = scenario.seed if args.seed is None else args.seed
@@ -145,7 +146,7 @@ def _confirmation_lines(minute: dict) -> None:
 
 
 def _workload(scenario, args: argparse.Namespace, out: Path) -> int:
-    from sim.requestsim import run_workload, write_workload
+    from sim.tiers.requestsim import run_workload, write_workload
 
     result = run_workload(scenario, args.seed, args.replications if args.replications > 1
                           else None)

@@ -44,12 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from domain.scenario import load_scenario
     from reference.catalogue import Catalogue
     from reference.db import Database
-    from reference.fixtures.progress import ProgressError
-    from reference.seed import DEFAULT_PASSWORD, SeedError, seed_platform
+    from reference.seeding.progress import ProgressError
+    from reference.seeding.seed import DEFAULT_PASSWORD, SeedError, seed_platform
     from reference.settings import Settings, SettingsError
-    from sim.scenario import load_scenario
     from yanxiu.errors import CommandError
 
     try:

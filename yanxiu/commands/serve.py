@@ -82,10 +82,10 @@ def settings_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from domain.scenario import load_scenario
     from reference.bootstrap import bootstrap
     from reference.catalogue import Catalogue
     from reference.db import Database
-    from sim.scenario import load_scenario
     from yanxiu.errors import CommandError
 
     if not 0 < args.port < 65536:

@@ -11,7 +11,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
+    from domain.scenario import load_scenario
 
     print(describe(load_scenario(args.scenario)))
     return 0

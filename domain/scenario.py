@@ -1,0 +1,492 @@
+"""Scenario files: load a campaign YAML, fill defaults, cross-check, build typed objects.
+
+Everything after ``load_scenario`` works on these frozen models, never on raw dicts.
+A bad file raises ``ScenarioError`` whose message names the file, the field path
+and what is wrong, in one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from domain.distributions import Distribution
+
+SubPlatform = Literal["basic", "higher", "vocational"]
+Device = Literal["app", "web"]
+SHARE_TOLERANCE = 1e-6
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; str() is the one-line message."""
+
+
+def _parse_duration(value: object) -> object:
+    """Accept seconds (number) or 'MM:SS' / 'HH:MM:SS' as the seeds print them."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+(:\d{1,2}){1,2}", value.strip()):
+        sign = -1 if value.strip().startswith("-") else 1
+        seconds = 0
+        for part in value.strip().lstrip("-").split(":"):
+            seconds = seconds * 60 + int(part)
+        return sign * seconds
+    return value
+
+
+def _non_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError(f"negative duration {value}")
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(_parse_duration), AfterValidator(_non_negative)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+def _check_shares(shares: dict[str, float]) -> dict[str, float]:
+    total = sum(shares.values())
+    if not math.isclose(total, 1.0, abs_tol=SHARE_TOLERANCE):
+        raise ValueError(f"shares must sum to 1 (got {total:g})")
+    return shares
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- calendar -------------------------------------------------------------------------------
+
+
+class DateRange(Strict):
+    name: str = ""
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+class Calendar(Strict):
+    timezone: str = "Asia/Shanghai"
+    start: dt.datetime
+    end: dt.datetime
+    winter_break: DateRange
+    holidays: list[DateRange] = []
+    makeup_workdays: list[dt.date] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Calendar:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def localize(self, moment: dt.datetime) -> dt.datetime:
+        return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+
+    @property
+    def start_at(self) -> dt.datetime:
+        return self.localize(self.start)
+
+    @property
+    def end_at(self) -> dt.datetime:
+        """Exclusive end of the study window."""
+        return self.localize(self.end)
+
+    @property
+    def window_seconds(self) -> float:
+        return (self.end_at - self.start_at).total_seconds()
+
+    def is_holiday(self, day: dt.date) -> bool:
+        return any(h.contains(day) for h in self.holidays)
+
+    def is_workday(self, day: dt.date) -> bool:
+        if day in self.makeup_workdays:
+            return True
+        return day.weekday() < 5 and not self.is_holiday(day)
+
+
+# --- population -----------------------------------------------------------------------------
+
+
+class Province(Strict):
+    name: str
+    weight: PositiveFloat
+
+
+class Population(Strict):
+    teachers: PositiveInt
+    participation: Share
+    returning_share: Share
+    sub_platforms: dict[SubPlatform, Share]
+    devices: dict[Device, Share]
+    provinces: list[Province] = Field(min_length=1)
+    schools: PositiveInt
+
+    _shares = field_validator("sub_platforms", "devices")(_check_shares)
+
+    @property
+    def participants(self) -> int:
+        return round(self.teachers * self.participation)
+
+
+# --- courses --------------------------------------------------------------------------------
+
+
+class Resource(Strict):
+    id: str
+    title: str
+    duration_s: Seconds = Field(gt=0)
+
+
+class CreditRule(Strict):
+    hours: PositiveFloat
+    min_study_minutes: PositiveFloat
+
+
+class CourseTest(Strict):
+    questions: PositiveInt
+    attempt_minutes: PositiveFloat
+    unlock_after_minutes: NonNegativeFloat | None = None
+    full_marks_probability: list[Share] = Field(min_length=1)
+
+
+class Course(Strict):
+    id: PositiveInt
+    name: str
+    name_zh: str = ""
+    opens: dt.date
+    resources: list[Resource] = Field(min_length=1)
+    credit: CreditRule
+    test: CourseTest
+
+
+class Rules(Strict):
+    credit_cap_hours: PositiveFloat
+    completion_hours: PositiveFloat
+    completion_courses: list[PositiveInt] | Literal["all"] = "all"
+    certificates_issued: dt.datetime
+    credit_hour_seconds: PositiveFloat = 2700
+
+
+# --- behaviour ------------------------------------------------------------------------------
+
+
+class Wave(Strict):
+    name: str
+    start: dt.date
+    days: PositiveFloat
+    share: Share
+    provinces: list[str] = []
+    courses: list[PositiveInt] = []
+
+
+class DeadlineRush(Strict):
+    days: PositiveFloat
+    factor: float = Field(ge=1)
+
+
+class Sessions(Strict):
+    length_minutes: Distribution
+    gap_hours: Distribution
+    resources_per_session: Distribution
+
+
+class OverloadReaction(Strict):
+    abandon_after_s: Seconds
+    retry_probability: Share
+    max_retries: NonNegativeInt
+    come_back_after_hours: Distribution
+    sms_resend_after_s: Seconds
+
+
+class Registration(Strict):
+    code_entry_s: Distribution
+    school_searches: Distribution
+    form_s: Distribution
+
+
+class Administrators(Strict):
+    per_school: NonNegativeFloat
+    progress_views_per_day: NonNegativeFloat
+
+
+class Behaviour(Strict):
+    daily_profile: list[NonNegativeFloat] = Field(min_length=24, max_length=24)
+    weekly_profile: list[NonNegativeFloat] = Field(min_length=7, max_length=7)
+    winter_break_factor: PositiveFloat
+    holiday_factor: PositiveFloat
+    opening_boost: PositiveFloat
+    opening_decay_days: PositiveFloat
+    waves: list[Wave] = []
+    start_delay_days: Distribution
+    deadline_rush: DeadlineRush
+    dropout: Share
+    password_login_share: Share
+    sessions: Sessions
+    registration: Registration
+    overload: OverloadReaction
+    administrators: Administrators
+
+    @field_validator("daily_profile", "weekly_profile")
+    @classmethod
+    def _some_activity(cls, profile: list[float]) -> list[float]:
+        if sum(profile) <= 0:
+            raise ValueError("profile has no activity (all weights are 0)")
+        return profile
+
+
+# --- platform -------------------------------------------------------------------------------
+
+
+class PoolTier(Strict):
+    """Servers (cores, connections, gateway channels) that each serve one request at a time."""
+
+    name: str
+    kind: Literal["pool"] = "pool"
+    servers: PositiveInt
+    # Service-time distribution of a request around its endpoint's demand_ms (the mean).
+    service: Literal["exponential", "deterministic"] = "exponential"
+
+
+class BandwidthTier(Strict):
+    name: str
+    kind: Literal["bandwidth"] = "bandwidth"
+    capacity_gbps: PositiveFloat
+
+
+Tier = Annotated[PoolTier | BandwidthTier, Field(discriminator="kind")]
+
+
+class Endpoint(Strict):
+    name: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    demand_ms: dict[str, NonNegativeFloat]
+
+
+class Bitrate(Strict):
+    name: str
+    kbps: PositiveFloat
+    share: Share
+
+
+class Platform(Strict):
+    heartbeat_interval_s: dict[SubPlatform, Seconds]
+    video_bitrates: list[Bitrate] = Field(min_length=1)
+    audio_kbps: NonNegativeFloat = 0
+    tiers: list[Tier] = Field(min_length=1)
+    endpoints: list[Endpoint] = Field(min_length=1)
+
+    @field_validator("video_bitrates")
+    @classmethod
+    def _bitrate_shares(cls, rates: list[Bitrate]) -> list[Bitrate]:
+        _check_shares({r.name: r.share for r in rates})
+        return rates
+
+    def tier(self, name: str) -> PoolTier | BandwidthTier:
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        raise KeyError(name)
+
+    def endpoint(self, name: str) -> Endpoint:
+        for endpoint in self.endpoints:
+            if endpoint.name == name:
+                return endpoint
+        raise KeyError(name)
+
+
+class TierSlo(Strict):
+    p50_ms: PositiveFloat | None = None
+    p95_ms: PositiveFloat | None = None
+    p99_ms: PositiveFloat | None = None
+    max_utilisation: Annotated[float, Field(gt=0, le=1)] = 0.8
+
+
+class ServiceLevels(Strict):
+    tiers: dict[str, TierSlo]
+    error_rate: Share
+
+
+class Workload(Strict):
+    """Open workload for queueing experiments: Poisson arrivals at one endpoint, served by the
+    tiers at request level (``sim.tiers.requestsim``) instead of simulating the teacher population."""
+
+    kind: Literal["poisson"] = "poisson"
+    rate_per_s: PositiveFloat
+    endpoint: str
+    duration_s: Seconds = Field(gt=0)
+    warmup_s: Seconds = 0
+    replications: PositiveInt = 10
+
+
+# --- the whole scenario ---------------------------------------------------------------------
+
+
+class Scenario(Strict):
+    name: str
+    description: str = ""
+    seed: NonNegativeInt = 0
+    calendar: Calendar
+    population: Population
+    courses: list[Course] = Field(min_length=1)
+    rules: Rules
+    behaviour: Behaviour
+    platform: Platform
+    service_levels: ServiceLevels
+    thresholds: list[str] = []
+    workload: Workload | None = None
+
+    @field_validator("thresholds")
+    @classmethod
+    def _parse_thresholds(cls, texts: list[str]) -> list[str]:
+        from gate.expr import ThresholdError, parse_threshold  # the gate owns the language
+
+        for i, text in enumerate(texts):
+            try:
+                parse_threshold(text)
+            except ThresholdError as exc:
+                raise ValueError(f"@thresholds[{i}]: {exc} (in {text!r})") from None
+        return texts
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Scenario:
+        _cross_check(self)
+        return self
+
+    def course(self, course_id: int) -> Course:
+        for course in self.courses:
+            if course.id == course_id:
+                return course
+        raise KeyError(course_id)
+
+
+def _fail(path: str, message: str) -> None:
+    raise ValueError(f"@{path}: {message}")
+
+
+def _cross_check(s: Scenario) -> None:
+    """Checks that span sections; each names the field path it is about."""
+    ids = [c.id for c in s.courses]
+    if len(set(ids)) != len(ids):
+        _fail("courses", f"duplicate course ids {sorted(ids)}")
+    window = (s.calendar.start.date(), s.calendar.end.date())
+    for i, course in enumerate(s.courses):
+        if not window[0] <= course.opens < window[1]:
+            _fail(f"courses[{i}].opens", f"{course.opens} is outside the window {window[0]}..{window[1]}")
+    if s.rules.completion_courses != "all":
+        for cid in s.rules.completion_courses:
+            if cid not in ids:
+                _fail("rules.completion_courses", f"unknown course id {cid}")
+    if s.calendar.localize(s.rules.certificates_issued) < s.calendar.end_at:
+        _fail("rules.certificates_issued", "certificates are issued only after the window ends")
+    provinces = {p.name for p in s.population.provinces}
+    for i, wave in enumerate(s.behaviour.waves):
+        for name in wave.provinces:
+            if name not in provinces:
+                _fail(f"behaviour.waves[{i}].provinces", f"unknown province {name!r}")
+        for cid in wave.courses:
+            if cid not in ids:
+                _fail(f"behaviour.waves[{i}].courses", f"unknown course id {cid}")
+    tiers = {t.name for t in s.platform.tiers}
+    for i, endpoint in enumerate(s.platform.endpoints):
+        for tier in endpoint.demand_ms:
+            if tier not in tiers:
+                _fail(f"platform.endpoints[{i}].demand_ms", f"unknown tier {tier!r}")
+    for tier in s.service_levels.tiers:
+        if tier not in tiers:
+            _fail("service_levels.tiers", f"unknown tier {tier!r}")
+    for sub in s.population.sub_platforms:
+        if sub not in s.platform.heartbeat_interval_s:
+            _fail("platform.heartbeat_interval_s", f"missing sub-platform {sub!r}")
+    if s.workload is not None:
+        names = [e.name for e in s.platform.endpoints]
+        if s.workload.endpoint not in names:
+            _fail("workload.endpoint", f"unknown endpoint {s.workload.endpoint!r}")
+        pools = {t.name for t in s.platform.tiers if t.kind == "pool"}
+        demand = s.platform.endpoint(s.workload.endpoint).demand_ms
+        if not any(ms > 0 and tier in pools for tier, ms in demand.items()):
+            _fail("workload.endpoint", f"{s.workload.endpoint!r} has no demand on any pool tier")
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def _format_error(error: dict) -> str:
+    path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in error["loc"])
+    path = path.replace(".[", "[")
+    message = error["msg"].removeprefix("Value error, ")
+    if message.startswith("@"):  # a cross-check that names its own path
+        path, message = message[1:].split(": ", 1)
+    if error["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif error["type"] == "missing":
+        message = "missing field"
+    elif "input" in error and error["type"] not in ("value_error",) and not isinstance(
+        error["input"], dict | list
+    ):
+        message = f"{message} (got {error['input']!r})"
+    # Discriminated unions add the chosen tag to the path; it is not a field name.
+    return f"{path or '<top>'}: {message}"
+
+
+def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: <top>: expected a mapping of sections, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{source}: {_format_error(exc.errors()[0])}") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise ScenarioError(f"{path}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
+    return parse_scenario(data, str(path))

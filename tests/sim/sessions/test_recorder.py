@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from sim.sessions.recorder import Recorder
+
+ENDPOINTS = ["login", "heartbeat"]
+
+
+def _recorder(minutes=10):
+    return Recorder(ENDPOINTS, minutes, days=1, day0_s=0.0,
+                    heartbeat_s={"basic": 600.0, "higher": 20.0, "vocational": 20.0})
+
+
+def _close_all(rec):
+    for _ in range(rec.minutes):
+        rec.close_minute()
+    rec.finish()
+
+
+def test_span_counts_fractional_minutes():
+    rec = _recorder()
+    rec.open("sessions", 30.0, 2.0)
+    rec.close("sessions", 150.0, 2.0)
+    _close_all(rec)
+    np.testing.assert_allclose(rec.spans["sessions"][:4], [1.0, 2.0, 1.0, 0.0])
+
+
+def test_heartbeats_are_viewers_over_interval():
+    rec = _recorder()
+    rec.open("viewers.higher", 0.0, 10.0)  # 10 viewers all minute, 20 s interval
+    rec.open("viewers.basic", 0.0, 60.0)  # 60 viewers, 600 s interval
+    _close_all(rec)
+    assert rec.counts[1, 0] == pytest.approx(10 * 3 + 60 * 0.1)
+
+
+def test_requests_planned_for_later_minutes_land_there():
+    rec = _recorder()
+    rec.hit_at(0, 10.0, 1.0)
+    rec.hit_at(0, 185.0, 3.0)
+    rates = rec.close_minute()
+    assert rates[0] == pytest.approx(1 / 60)  # login, then heartbeat, then egress
+    assert len(rates) == len(ENDPOINTS) + 1
+    for _ in range(rec.minutes - 1):
+        rec.close_minute()
+    rec.finish()
+    assert list(rec.counts[0, :4]) == [1.0, 0.0, 0.0, 3.0]
+
+
+def test_littles_law_on_random_spans():
+    rng = np.random.default_rng(5)
+    rec = _recorder(minutes=600)
+    starts = rng.uniform(0, 500 * 60, 2000)
+    durations = rng.exponential(600.0, 2000)
+    for s, d in zip(starts, durations, strict=True):
+        rec.open("sessions", s, 1.0)
+        rec.close("sessions", min(s + d, 600 * 60 - 1e-6), 1.0)
+    _close_all(rec)
+    kept = np.minimum(starts + durations, 600 * 60 - 1e-6) - starts
+    arrival_rate = 2000 / (600 * 60)
+    assert rec.spans["sessions"].mean() == pytest.approx(arrival_rate * kept.mean(), rel=1e-9)

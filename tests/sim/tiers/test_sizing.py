@@ -1,0 +1,104 @@
+"""Sizing: the capacity found meets the SLO and one server fewer does not."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.tiers.platform import Platform
+from sim.tiers.sizing import compliance, servers_needed, size, violations
+
+
+def _run(platform: Platform, peak: float) -> dict[str, np.ndarray]:
+    shape = np.array([0.1, 0.4, 1.0, 0.7, 0.2])
+    base = {"heartbeat": 3000.0, "login": 400.0, "campaign_page": 900.0, "sms_send": 250.0,
+            "school_search": 300.0, "register": 120.0, "admin_progress": 20.0}
+    return {k: v * peak * shape for k, v in base.items()}
+
+
+@pytest.mark.parametrize("peak", [0.3, 1.0, 4.0])
+def test_needed_servers_meet_the_slo_and_one_fewer_does_not(winter, peak):
+    platform = Platform(winter)
+    rps = _run(platform, peak)
+    capacity = size(platform, rps, np.full(5, 100.0))
+    matrix = platform.matrix(rps)
+    for name in ("api", "database", "sms_gateway"):
+        found = capacity[name]
+        tier = platform.tier(name)
+        minute = matrix[:, [found.at]]
+        assert found.unit == "servers" and found.needed >= 1
+        assert violations(tier, minute, int(found.needed)) == []
+        assert found.binding in violations(tier, minute, int(found.needed) - 1)
+        # every other candidate minute is also fine with that many servers
+        for m in range(5):
+            assert violations(tier, matrix[:, [m]], int(found.needed)) == []
+        assert found.margin == pytest.approx(tier.servers / found.needed - 1)
+
+
+def test_latency_target_can_bind_before_utilisation(smoke):
+    """The single-server SMS gateway: 250 ms codes, p95 <= 3 s; at low load the utilisation cap
+    (80%) is loose and the p95 target sets the count, or vice versa."""
+    platform = Platform(smoke)
+    tier = platform.tier("sms_gateway")
+    minute = platform.matrix({"sms_send": np.array([30.0])})  # 7.5 Erlangs
+    servers, binding = servers_needed(tier, minute)
+    assert servers >= math.ceil(7.5 / 0.8)
+    assert violations(tier, minute, servers) == [] and violations(tier, minute, servers - 1)
+    assert binding in ("max_utilisation", "p95_ms")
+
+
+def test_unreachable_latency_target_needs_infinite_servers(smoke):
+    platform = Platform(smoke)
+    api = platform.tier("api")
+    strict = api.slo.model_copy(update={"p95_ms": 50.0})  # login's service alone has p95 165 ms
+    api.slo = strict
+    try:
+        servers, binding = servers_needed(api, platform.matrix({"login": np.array([10.0])}))
+    finally:
+        api.slo = platform.scenario.service_levels.tiers["api"]
+    assert math.isinf(servers) and binding == "p95_ms"
+
+
+def test_bandwidth_needed_is_peak_over_max_utilisation(smoke):
+    platform = Platform(smoke)
+    egress = np.array([0.2, 1.6, 0.9])
+    video = size(platform, {}, egress)["video_cdn"]
+    assert video.unit == "Gbps" and video.at == 1
+    assert video.needed == pytest.approx(1.6 / 0.8)
+    assert video.margin == pytest.approx(1.0 / 2.0 - 1)
+
+
+def test_compliance_counts_minutes_meeting_every_target(smoke):
+    platform = Platform(smoke)
+    rates = np.array([0.5, 10.0, 40.0, 70.0, 90.0])  # api 4 x 55 ms: the last two are hot
+    series = platform.evaluate({"login": rates}, np.zeros(5))
+    report = compliance(platform, series)["api"]
+    p95, p99 = series["api"].p95_ms[1:], series["api"].p99_ms[1:]
+    ok = (p95 <= 300) & (p99 <= 1000)
+    assert report.judged_minutes == 4  # 0.5 requests/s is too thin to judge
+    assert report.compliant_minutes_share == pytest.approx(ok.mean())
+    assert report.compliant_requests_share == pytest.approx(rates[1:][ok].sum() / rates[1:].sum())
+    assert 0 < report.compliant_minutes_share < 1 and not report.compliant
+    assert report.worst["p95_ms"] == pytest.approx(p95.max())
+
+
+def test_summary_sections_follow_the_results_contract(smoke):
+    from sim.tiers.sizing import summary_sections
+
+    platform = Platform(smoke)
+    rates = {"login": np.array([10.0, 40.0, 70.0]), "sms_send": np.array([0.5, 1.0, 2.0])}
+    egress = np.array([0.2, 0.5, 0.9])
+    series = platform.evaluate(rates, egress)
+    labels = ["2023-01-03T00:00", "2023-01-03T00:01", "2023-01-03T00:02"]
+    out = summary_sections(platform, rates, egress, series, labels)
+    assert set(out["slo"]) == set(out["capacity"]) == {"api", "database", "sms_gateway",
+                                                       "video_cdn"}
+    api = out["slo"]["api"]
+    assert {"p95_ms", "target_p95_ms", "compliant_minutes_share", "compliant"} <= set(api)
+    assert series["api"].p95_ms.min() <= api["p95_ms"] <= series["api"].p95_ms.max()
+    assert {"needed", "provided", "unit", "margin", "at"} <= set(out["capacity"]["api"])
+    assert out["capacity"]["video_cdn"]["at"] == labels[2]
+    assert out["metrics"]["p95(latency.api)"] == api["p95_ms"]
+    assert out["metrics"]["max(utilisation.api)"] == pytest.approx((70 * 0.055 + 2 * 0.006) / 4)
