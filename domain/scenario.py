@@ -378,7 +378,7 @@ class Scenario(Strict):
     @field_validator("thresholds")
     @classmethod
     def _parse_thresholds(cls, texts: list[str]) -> list[str]:
-        from gate.expr import ThresholdError, parse_threshold  # the gate owns the language
+        from domain.thresholds import ThresholdError, parse_threshold  # the gate evaluates what this language states
 
         for i, text in enumerate(texts):
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from gate.expr import Threshold, ThresholdError, metric_direction, parse_threshold
+from domain.thresholds import Threshold, ThresholdError, metric_direction, parse_threshold
 
 
 class GateError(ValueError):
@@ -77,7 +77,7 @@ def evaluate(thresholds: list[Threshold], metrics: dict, allow_missing: bool = F
 
 def compare(current: dict, baseline: dict, max_regression: float) -> list[Regression]:
     """Every numeric metric present in both maps whose function has a direction
-    (gate.expr.FUNCTIONS, pNN): a regression is a move in the worse direction by more than
+    (domain.thresholds.FUNCTIONS, pNN): a regression is a move in the worse direction by more than
     ``max_regression`` (a fraction) of the baseline value."""
     results = []
     for metric in sorted(set(current) & set(baseline)):

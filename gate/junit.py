@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from gate.evaluate import Outcome, Regression
-from gate.expr import format_value
+from domain.thresholds import format_value
 
 
 def _case(suite: ET.Element, classname: str, name: str, failure: str | None, output: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gate.expr import ThresholdError, direction, format_value, parse_threshold
+from domain.thresholds import ThresholdError, direction, format_value, parse_threshold
 
 
 @pytest.mark.parametrize(
