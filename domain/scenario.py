@@ -378,7 +378,10 @@ class Scenario(Strict):
     @field_validator("thresholds")
     @classmethod
     def _parse_thresholds(cls, texts: list[str]) -> list[str]:
-        from domain.thresholds import ThresholdError, parse_threshold  # the gate evaluates what this language states
+        from domain.thresholds import (  # the gate evaluates what this language states
+            ThresholdError,
+            parse_threshold,
+        )
 
         for i, text in enumerate(texts):
             try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from gate.evaluate import Outcome, Regression
 from domain.thresholds import format_value
+from gate.evaluate import Outcome, Regression
 
 
 def _case(suite: ET.Element, classname: str, name: str, failure: str | None, output: str,

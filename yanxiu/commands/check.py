@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(outcomes: list, regressions: list, limit: float, scenario: str, results: str) -> str:
-    from gate.expr import format_value
+    from domain.thresholds import format_value
 
     lines = [f"thresholds of scenario {scenario} on {results}:"]
     if not outcomes:
