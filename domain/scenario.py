@@ -59,6 +59,17 @@ def _non_negative(value: float) -> float:
 
 
 Seconds = Annotated[float, BeforeValidator(_parse_duration), AfterValidator(_non_negative)]
+
+
+def _not_a_number(value: object) -> object:
+    """Pydantic reads a bare number as seconds since 1970; in a scenario it is always a slip."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"expected a date such as 2023-01-03, got the number {value!r}")
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_not_a_number)]
+Moment = Annotated[dt.datetime, BeforeValidator(_not_a_number)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -78,8 +89,8 @@ class Strict(BaseModel):
 
 class DateRange(Strict):
     name: str = ""
-    start: dt.date
-    end: dt.date
+    start: Day
+    end: Day
 
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:
@@ -93,11 +104,11 @@ class DateRange(Strict):
 
 class Calendar(Strict):
     timezone: str = "Asia/Shanghai"
-    start: dt.datetime
-    end: dt.datetime
+    start: Moment
+    end: Moment
     winter_break: DateRange
     holidays: list[DateRange] = []
-    makeup_workdays: list[dt.date] = []
+    makeup_workdays: list[Day] = []
 
     @field_validator("timezone")
     @classmethod
@@ -110,7 +121,7 @@ class Calendar(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Calendar:
-        if self.end <= self.start:
+        if self.end_at <= self.start_at:  # localized: either may carry its own UTC offset
             raise ValueError(f"end {self.end} is not after start {self.start}")
         return self
 
@@ -192,7 +203,7 @@ class Course(Strict):
     id: PositiveInt
     name: str
     name_zh: str = ""
-    opens: dt.date
+    opens: Day
     resources: list[Resource] = Field(min_length=1)
     credit: CreditRule
     test: CourseTest
@@ -202,7 +213,7 @@ class Rules(Strict):
     credit_cap_hours: PositiveFloat
     completion_hours: PositiveFloat
     completion_courses: list[PositiveInt] | Literal["all"] = "all"
-    certificates_issued: dt.datetime
+    certificates_issued: Moment
     credit_hour_seconds: PositiveFloat = 2700
 
 
@@ -211,7 +222,7 @@ class Rules(Strict):
 
 class Wave(Strict):
     name: str
-    start: dt.date
+    start: Day
     days: PositiveFloat
     share: Share
     provinces: list[str] = []
@@ -471,13 +482,46 @@ def _format_error(error: dict) -> str:
     return f"{path or '<top>'}: {message}"
 
 
+def _first_non_finite(value: object, path: str = "") -> str | None:
+    """The path of the first NaN or infinity. They pass pydantic's float bounds (inf > 0) and no
+    scenario number means either, so they are refused before validation, wherever they sit."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "<top>"
+    if isinstance(value, dict):
+        children = [(f"{path}.{key}".lstrip("."), child) for key, child in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{path}[{i}]", child) for i, child in enumerate(value)]
+    else:
+        children = []
+    for child_path, child in children:
+        if (found := _first_non_finite(child, child_path)) is not None:
+            return found
+    return None
+
+
 def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: <top>: expected a mapping of sections, got {type(data).__name__}")
+    if (where := _first_non_finite(data)) is not None:
+        raise ScenarioError(f"{source}: {where}: expected a finite number, got NaN or infinity")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(f"{source}: {_format_error(exc.errors()[0])}") from None
+
+
+class _ScenarioLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML whose impossible dates (``2023-13-05``) stay text, so the field they sit in
+    names the problem instead of the YAML library raising ValueError from deep inside."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> object:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+        except (ValueError, OverflowError):
+            return self.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", _ScenarioLoader.construct_yaml_timestamp)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -487,7 +531,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_ScenarioLoader)  # noqa: S506 - safe: a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"
