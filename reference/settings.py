@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -64,11 +65,11 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
-        environ = os.environ if environ is None else environ
+        env: Mapping[str, str] = os.environ if environ is None else environ
         values = {
-            name: environ[ENV_PREFIX + name.upper()]
+            name: env[ENV_PREFIX + name.upper()]
             for name in cls.model_fields
-            if ENV_PREFIX + name.upper() in environ
+            if ENV_PREFIX + name.upper() in env
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 SubPlatform = Literal["basic", "higher", "vocational"]
+# the shape FastAPI takes for a route's documented error answers
+Responses = dict[int | str, dict[str, Any]]
 # Mainland mobile numbers: 11 digits, 1 then 3-9.
 Mobile = Annotated[str, StringConstraints(pattern=r"^1[3-9]\d{9}$")]
 Code = Annotated[str, StringConstraints(pattern=r"^\d{4,8}$")]

@@ -7,11 +7,11 @@ from fastapi import APIRouter, Path, Query
 from reference.api.deps import CurrentAdmin, ReadSessionDep, SessionDep, StateDep
 from reference.models import Teacher
 from reference.schemas.admin import AdminProgress, TeacherChanged
-from reference.schemas.common import DbId, Keyword, Problem
+from reference.schemas.common import DbId, Keyword, Problem, Responses
 from reference.services.admin import own_teacher, progress, resolve_scope
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-ERRORS = {403: {"model": Problem}, 404: {"model": Problem}}
+ERRORS: Responses = {403: {"model": Problem}, 404: {"model": Problem}}
 TeacherId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

@@ -7,12 +7,12 @@ from reference.api.deps import ReadSessionDep, SessionDep, StateDep
 from reference.errors import ApiError
 from reference.models import School, Teacher
 from reference.schemas.auth import Done, LoggedIn, Login, Register, Registered, ResetPassword
-from reference.schemas.common import Problem
+from reference.schemas.common import Problem, Responses
 from reference.security import hash_password, verify_password
 from reference.services.sms import verify_code
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-ERRORS = {
+ERRORS: Responses = {
     400: {"model": Problem},
     401: {"model": Problem},
     409: {"model": Problem},

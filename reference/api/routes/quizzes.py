@@ -9,13 +9,13 @@ from reference.api.deps import CurrentTeacher, ReadSessionDep, SessionDep, State
 from reference.errors import ApiError
 from reference.models import Attempt, Question
 from reference.models import CourseProgress as CourseRow
-from reference.schemas.common import Problem
+from reference.schemas.common import Problem, Responses
 from reference.schemas.quizzes import Marked, QuestionOut, Submission, TestPaper
 from reference.services.progress import course_rows, rules_progress
 
 router = APIRouter(prefix="/tests", tags=["tests"])
 CourseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-ERRORS = {403: {"model": Problem}, 404: {"model": Problem}}
+ERRORS: Responses = {403: {"model": Problem}, 404: {"model": Problem}}
 
 
 def _unlocked_row(session, state, teacher_id: int, course_id: int) -> CourseRow:
