@@ -29,6 +29,7 @@ from gevent.pool import Group
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.accounts import Roster
+from loadtests.plan import KINDS
 from loadtests.timing import FINISH_WAIT_S, LEAD_S
 
 REPORT = "yanxiu_report"
@@ -48,6 +49,9 @@ class Tally:
         self.by_process: dict[str, int] = {}
         self.cut = 0  # sessions still running when the replay ended, stopped there
         self.finals: set[str] = set()  # processes whose last report is in
+        self.idle = 0  # sessions that ended without a request (loadtests.verdict)
+        self.no_account: dict[str, int] = {}  # arrival kind -> arrivals with no account of it
+        self.untasked: dict[str, int] = {}  # kind -> arrivals whose user class tags left taskless
 
     def add(self, node: str, data: dict) -> None:
         self.starts.extend(data.get("starts", ()))
@@ -58,6 +62,11 @@ class Tally:
         self.dropped += int(data.get("dropped", 0))
         self.late_s_max = max(self.late_s_max, float(data.get("late_s_max", 0.0)))
         self.cpu.setdefault(node, []).extend(data.get("cpu", ()))
+        self.idle += int(data.get("idle", 0))
+        for name in ("no_account", "untasked"):
+            counts = getattr(self, name)
+            for kind, n in (data.get(name) or {}).items():
+                counts[kind] = counts.get(kind, 0) + int(n)
 
 
 class Replay:
@@ -72,6 +81,19 @@ class Replay:
         self._pending = _empty()
         self._greenlets: list[gevent.Greenlet] = []
         self._finished = False
+
+    @property
+    def stopping(self) -> bool:
+        """True once the replay ended: sessions stopping now were cut, not finished."""
+        return self._finished
+
+    def note_idle(self) -> None:
+        """A session ended without sending a request."""
+        self._pending["idle"] += 1
+
+    def note_no_account(self, kind: int) -> None:
+        """An arrival found no account of its kind (teacher or administrator) to sign in as."""
+        _count(self._pending["no_account"], KINDS[kind])
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -113,11 +135,16 @@ class Replay:
         limit = ctx.options.max_sessions
         for kind in {a.kind for a in mine}:
             user_class_for(kind).host = self.environment.host  # Locust does this only for users it spawns
+        # --tags/--exclude-tags may leave a class no task; Locust would loop on "No tasks defined"
+        untasked = {kind for kind in {a.kind for a in mine} if not user_class_for(kind).tasks}
         for arrival in mine:
             wait = self.t0 + arrival.at - time.time()
             if wait > 0:
                 gevent.sleep(wait)
             now = time.time() - self.t0
+            if arrival.kind in untasked:
+                _count(self._pending["untasked"], KINDS[arrival.kind])
+                continue
             if len(self.sessions) >= limit:
                 self._pending["dropped"] += 1
                 continue
@@ -141,12 +168,17 @@ class Replay:
 
     def _flush(self, always: bool = False) -> None:
         data, self._pending = self._pending, _empty()
-        if always or data["starts"] or data["dropped"] or data["cpu"]:
+        if always or any(data[k] for k in ("starts", "dropped", "cpu", "idle", "no_account", "untasked")):
             self._sink(data)
 
 
 def _empty() -> dict:
-    return {"starts": [], "dropped": 0, "late_s_max": 0.0, "cpu": []}
+    return {"starts": [], "dropped": 0, "late_s_max": 0.0, "cpu": [], "idle": 0, "no_account": {},
+            "untasked": {}}
+
+
+def _count(counts: dict[str, int], kind: str) -> None:
+    counts[kind] = counts.get(kind, 0) + 1
 
 
 def partition(environment) -> tuple[int, int]:

@@ -33,7 +33,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 
 from domain import decisions
-from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION
+from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION
 from loadtests.study import PageState, study
 
 MAX_ATTEMPTS = 100  # a safety bound: full-marks chances in scenarios reach ~1 within a few
@@ -50,6 +50,7 @@ class Api:
 
     def __init__(self, user: FastHttpUser, routes: dict) -> None:
         self.user, self.routes, self.token = user, routes, None
+        self.requests = 0  # sent by this session (a session that sends none is counted)
 
     def call(self, endpoint: str, body=None, query=None, ok=(200, 201, 202), expected=(),
              fast: bool = False, parse: bool = True, **path) -> dict | None:
@@ -58,6 +59,7 @@ class Api:
         if query:
             url = f"{url}?{urlencode(query)}"
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        self.requests += 1
         if fast:
             # the hot path (heartbeats): Locust itself counts a 4xx/5xx as a failure, and the
             # answer is parsed only when the caller needs it
@@ -102,6 +104,16 @@ class Session(FastHttpUser):
         self.api = Api(self, self.ctx.routes)
         index = self.arrival.index if self.arrival is not None else int(time.time() * 1e6)
         self.rng = np.random.default_rng([self.ctx.seed, index])
+
+    def on_stop(self) -> None:
+        api = getattr(self, "api", None)
+        if api is not None and api.requests == 0 and not self.replay.stopping:
+            self.replay.note_idle()  # ended by itself without touching the target
+
+    def no_account(self) -> None:
+        """This arrival found no account of its kind: counted, and the session ends."""
+        self.replay.note_no_account(self.arrival.kind if self.arrival is not None else SESSION)
+        raise StopUser()
 
     def pause(self, model_seconds: float) -> None:
         """Think or play time of the model, compressed."""
@@ -189,7 +201,7 @@ class TeacherJourney(SequentialTaskSet):
         user = self.user
         self.account = user.replay.roster.teacher()
         if self.account is None:
-            raise StopUser()
+            user.no_account()
         self.sub = self.account.sub_platform
         if by_password:
             body = {"mobile": self.account.mobile, "password": self.account.password}
@@ -306,7 +318,9 @@ class TeacherJourney(SequentialTaskSet):
         if self.kind != CERTIFICATE:
             return
         account = self.user.replay.roster.teacher()
-        if account is None or not self.user.sign_in_with_password(account):
+        if account is None:
+            self.user.no_account()
+        if not self.user.sign_in_with_password(account):
             raise StopUser()
         # before the batch, or for a non-completer, "no certificate" is the right answer
         self.user.api.call("certificate", expected=(404,))
@@ -345,7 +359,9 @@ class AdminJourney(SequentialTaskSet):
     def progress(self) -> None:
         user = self.user
         account = user.replay.roster.admin()
-        if account is None or not user.sign_in_with_password(account):
+        if account is None:
+            user.no_account()
+        if not user.sign_in_with_password(account):
             raise StopUser()
         query = {"school_id": account.school_id} if account.school_id else {}
         user.api.call("admin_progress", query=query)

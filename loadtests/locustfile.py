@@ -110,12 +110,15 @@ def _quitting(environment, **_kw) -> None:
     summary, table = build_summary(environment, environment.yanxiu_context,
                                    environment.yanxiu_tally, environment.host)
     write_results(folder, summary, table)
-    if summary["arrivals"]["planned"] >= 1 and summary["arrivals"]["achieved"] == 0:
+    arrivals = summary.arrivals
+    if arrivals.planned >= 1 and arrivals.achieved == 0:
         environment.process_exit_code = 1  # nothing was replayed: a broken run, not a result
-    arrivals = summary["arrivals"]
+    if not summary.trustworthy:
+        environment.process_exit_code = 1  # plain `locust` fails a broken run too
+    verdict = "trustworthy" if summary.trustworthy else "NOT trustworthy: " + "; ".join(summary.verdict)
     log.info("arrivals: %s of %.1f planned, max bin error %.1f%%; generator CPU max %s%%; %s",
-             arrivals["achieved"], arrivals["planned"], 100 * arrivals["max_bin_error"],
-             summary["generator_cpu"]["max"], "trustworthy" if summary["trustworthy"] else "NOT trustworthy")
+             arrivals.achieved, arrivals.planned, 100 * arrivals.max_bin_error,
+             summary.generator_cpu.max, verdict)
 
 
 def _results_dir(options) -> str:

@@ -4,20 +4,21 @@ Built in the master (or the single local process) when Locust quits, from Locust
 statistics (``environment.stats``) and the arrivals and CPU samples the load-generating
 processes reported (``loadtests.arrivals.Tally``).
 
-A run is *trustworthy* when the generator kept up: every bin's achieved arrivals within 10%
-of the plan, no arrival dropped, and no process's CPU above 90% for three samples running
-(a saturated generator measures itself, not the target).
+A run is *trustworthy* when the generator kept up and the sessions really exercised the
+target (``loadtests.verdict``: the reasons it is not are listed in ``verdict``).
 """
 
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
 
 from loadtests.plan import TOLERANCE, achieved_per_bin, bin_errors
+from loadtests.verdict import SessionHealth, exception_health, judge
+from records import LoadtestSummary, build, write_summary
+from records.tables import LOADTEST_ARRIVALS
 
 SATURATED_PCT = 90.0
 SATURATION_RUN = 3  # consecutive one-second samples
@@ -65,7 +66,7 @@ def _figures(entry) -> dict:
             "p50_ms": p50, "p95_ms": p95, "p99_ms": p99}
 
 
-def build_summary(environment, context, tally, host: str | None) -> tuple[dict, list[dict]]:
+def build_summary(environment, context, tally, host: str | None) -> tuple[LoadtestSummary, list[dict]]:
     plan, options = context.plan, context.options
     table = arrivals_table(plan, tally.starts, options.bin_seconds)
     max_error = max((row["error"] for row in table), default=0.0)
@@ -74,6 +75,10 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[dict, 
     endpoints = endpoint_figures(environment.stats)
     total = _figures(environment.stats.total)
     metrics = _metrics(endpoints, total, max_error, cpu)
+    health = session_health(environment.runner, tally)
+    verdict = judge(within=within, max_bin_error=max_error, dropped=tally.dropped, saturated=cpu["saturated"],
+                    health=health, error_rate=total["error_rate"], requests=total["requests"],
+                    thresholds=list(context.scenario.thresholds))
     summary = {
         "kind": "loadtest",
         "scenario": context.scenario.name,
@@ -89,15 +94,23 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[dict, 
         "total": total,
         "arrivals": {"planned": round(plan.total(), 3), "achieved": len(tally.starts),
                      "dropped": tally.dropped, "by_process": dict(tally.by_process),
-                     "cut": tally.cut,
+                     "cut": tally.cut, "idle": health.idle_sessions,
+                     "no_account": dict(health.no_account), "untasked": dict(health.untasked),
                      "late_s_max": round(tally.late_s_max, 3),
                      "bin_s": options.bin_seconds, "max_bin_error": round(max_error, 4),
                      "within_10pct": bool(within)},
         "generator_cpu": cpu,
-        "trustworthy": bool(within and not cpu["saturated"]),
+        "exceptions": {"count": health.exceptions, "top": health.top_exception},
+        "trustworthy": verdict.trustworthy,
+        "verdict": verdict.reasons,
         "metrics": metrics,
     }
-    return summary, table
+    return build(LoadtestSummary, summary), table
+
+
+def session_health(runner, tally) -> SessionHealth:
+    count, top = exception_health(getattr(runner, "exceptions", None) or {})
+    return SessionHealth(count, top, tally.idle, dict(tally.no_account), dict(tally.untasked))
 
 
 def _metrics(endpoints: dict, total: dict, max_error: float, cpu: dict) -> dict:
@@ -114,12 +127,13 @@ def _metrics(endpoints: dict, total: dict, max_error: float, cpu: dict) -> dict:
     return metrics
 
 
-def write_results(folder: str | Path, summary: dict, table: list[dict] | None = None) -> None:
+def write_results(folder: str | Path, summary: LoadtestSummary, table: list[dict] | None = None) -> None:
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    write_summary(folder, summary)
     if table is not None:
-        with (folder / "arrivals.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(table[0]) if table else ["bin"])
+        fields = list(table[0]) if table else list(LOADTEST_ARRIVALS.required)
+        LOADTEST_ARRIVALS.check(fields, folder / LOADTEST_ARRIVALS.file)
+        with (folder / LOADTEST_ARRIVALS.file).open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(table)

@@ -1,8 +1,9 @@
 """``yanxiu check RESULTS_DIR``: the regression gate for CI.
 
-Evaluates the scenario's ``thresholds:`` on ``summary.json["metrics"]`` and, with
-``--baseline``, compares every metric present in both folders. Exit 0 when all hold, 1 on
-any breach or regression, 2 on bad input. The language is in docs/report-gate.md.
+Evaluates the scenario's ``thresholds:`` on ``summary.json["metrics"]`` and the service levels
+the run judged (``summary.json["slo"]``) and, with ``--baseline``, compares every metric present
+in both folders, beyond seed noise when both have replications. Exit 0 when all hold, 1 on any
+breach, missed service level or regression, 2 on bad input. The rules are in docs/report-gate.md.
 """
 
 from __future__ import annotations
@@ -16,17 +17,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scenario whose thresholds to apply (default: the one summary.json names)")
     parser.add_argument("--baseline", metavar="OTHER_DIR", help="results folder to compare against")
     parser.add_argument("--max-regression", metavar="PCT", default="10%",
-                        help="how much worse than the baseline a metric may get (default 10%%)")
+                        help="how much worse than the baseline a metric may get: 10%% or 0.10 "
+                             "(default 10%%); with replications it must also exceed seed noise")
+    parser.add_argument("--write-baseline", metavar="DIR",
+                        help="when the gate passes, save these results' summary.json as the baseline "
+                             "in DIR (creates or refreshes it)")
+    parser.add_argument("--skip-slo", action="store_true",
+                        help="do not gate the service levels the run judged (summary.json slo)")
     parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
     parser.add_argument("--allow-missing", action="store_true",
-                        help="skip thresholds on metrics these results do not have (e.g. model-only "
-                             "metrics when checking a load test) instead of failing with exit 2")
+                        help="skip thresholds on metrics these results do not have instead of failing "
+                             "with exit 2 (a load test's results always skip the model-only ones)")
 
 
 def run(args: argparse.Namespace) -> int:
     from domain.scenario import load_scenario
     from gate import junit
-    from gate.evaluate import GateError, compare, evaluate, parse_all, parse_fraction
+    from gate.evaluate import GateError, compare, evaluate, parse_all, parse_fraction, slo_outcomes
     from gate.results import load_summary, scenario_path
     from yanxiu.errors import CommandError
 
@@ -34,21 +41,67 @@ def run(args: argparse.Namespace) -> int:
         limit = parse_fraction(args.max_regression)
         summary = load_summary(args.results)
         scenario = load_scenario(scenario_path(summary, args.results, args.scenario))
-        outcomes = evaluate(parse_all(scenario.thresholds), summary["metrics"], args.allow_missing)
-        regressions = []
+        untrusted = untrusted_reason(summary)
+        # a load test that measured nothing fails on that, whatever metrics it lacks
+        # a load test measures endpoints, not the model's tiers and teachers: skip what it lacks
+        skip_missing = args.allow_missing or bool(untrusted) or summary.get("kind") == "loadtest"
+        outcomes = evaluate(parse_all(scenario.thresholds), summary["metrics"], skip_missing)
+        slos = [] if args.skip_slo else slo_outcomes(summary.get("slo") or {})
+        regressions, baseline = [], None
         if args.baseline:
-            regressions = compare(summary["metrics"], load_summary(args.baseline)["metrics"], limit)
+            baseline = load_summary(args.baseline)
+            regressions = compare(summary["metrics"], baseline["metrics"], limit,
+                                  _intervals(summary), _intervals(baseline))
     except GateError as exc:
         raise CommandError(str(exc)) from None
-    print(render(outcomes, regressions, limit, scenario.name, args.results))
+    print(render(outcomes, regressions, limit, scenario.name, args.results, slos))
+    if baseline is not None and not (_intervals(summary) and _intervals(baseline)):
+        print("note: no replication intervals in both runs, so seed noise counts as change; "
+              "run both with --replications 5 to judge regressions beyond it")
+    if untrusted:
+        print(f"FAIL  the load test is NOT trustworthy: {untrusted}; GATE FAILS")
     if args.junit:
         junit.write(args.junit, junit.build(outcomes, regressions, args.results,
-                                            limit if args.baseline else None))
-    failed = any(not o.passed for o in outcomes) or any(r.regressed for r in regressions)
+                                            limit if args.baseline else None, slos))
+    failed = (any(not o.passed for o in outcomes) or any(r.regressed for r in regressions)
+              or any(not s.compliant for s in slos) or bool(untrusted))
+    if args.write_baseline:
+        _write_baseline(args.results, args.write_baseline, failed)
     return 1 if failed else 0
 
 
-def render(outcomes: list, regressions: list, limit: float, scenario: str, results: str) -> str:
+def _intervals(summary: dict) -> dict:
+    """summary.json replications.ci95 ({} for a single run)."""
+    replications = summary.get("replications")
+    ci95 = replications.get("ci95") if isinstance(replications, dict) else None
+    return ci95 if isinstance(ci95, dict) else {}
+
+
+def _write_baseline(results: str, target: str, failed: bool) -> None:
+    """The gate compares summary.json only, so that file is the whole baseline."""
+    import shutil
+    from pathlib import Path
+
+    if failed:
+        print(f"baseline NOT written to {target}: the gate failed")
+        return
+    folder = Path(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(results) / "summary.json", folder / "summary.json")
+    print(f"baseline written: {folder / 'summary.json'} (from {results})")
+
+
+def untrusted_reason(summary: dict) -> str:
+    """Why a load-test run cannot be used (its ``verdict``), or '' for a usable run or a model
+    run. A load-test summary without the field (older runs) counts as unusable only when it
+    says so in ``trustworthy``."""
+    if summary.get("kind") != "loadtest" or summary.get("trustworthy", True):
+        return ""
+    return "; ".join(str(r) for r in summary.get("verdict") or ()) or "trustworthy is false in summary.json"
+
+
+def render(outcomes: list, regressions: list, limit: float, scenario: str, results: str,
+           slos: list | None = None) -> str:
     from domain.thresholds import format_value
 
     lines = [f"thresholds of scenario {scenario} on {results}:"]
@@ -63,16 +116,26 @@ def render(outcomes: list, regressions: list, limit: float, scenario: str, resul
         verdict = "pass" if o.passed else "FAIL"
         actual = format_value(o.actual, o.threshold.unit)
         lines.append(f"  {verdict:<4}  {o.threshold.text:<{width}}  actual {actual}")
+    slos = slos or []
+    if slos:
+        lines.append("service levels the run judged (every judged minute within target, peak "
+                     "utilisation within its cap):")
+    for s in slos:
+        lines.append(f"  {'pass' if s.compliant else 'FAIL':<4}  {s.name:<{width}}  "
+                     f"{'met' if s.compliant else 'MISSED'}: {s.detail}")
     if regressions:
-        lines.append(f"regressions against the baseline (limit {limit:.1%} worse):")
+        means = " (replication means; seed noise = combined 95% intervals)" if any(
+            r.noise is not None for r in regressions) else ""
+        lines.append(f"regressions against the baseline (limit {limit:.1%} worse){means}:")
         width = max(len(r.metric) for r in regressions)
         for r in regressions:
             verdict = "FAIL" if r.regressed else "pass"
             lines.append(f"  {verdict:<4}  {r.metric:<{width}}  baseline {r.baseline:<12.6g} "
-                         f"now {r.current:<12.6g} worse by {r.change:+.1%}")
-    breaches = sum(not o.passed for o in outcomes) + sum(r.regressed for r in regressions)
+                         f"now {r.current:<12.6g} {r.describe()}")
+    breaches = (sum(not o.passed for o in outcomes) + sum(r.regressed for r in regressions)
+                + sum(not s.compliant for s in slos))
     skipped = sum(o.skipped for o in outcomes)
-    checks = len(outcomes) + len(regressions) - skipped
+    checks = len(outcomes) + len(regressions) + len(slos) - skipped
     lines.append(f"{checks - breaches} of {checks} checks pass" + (f", {skipped} skipped" if skipped else "")
                  + ("" if not breaches else "; GATE FAILS"))
     return "\n".join(lines)

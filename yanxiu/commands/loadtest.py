@@ -12,7 +12,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import math
+import sys
 from pathlib import Path
+
+from records import LoadtestSummary
 
 RESULTS = Path("results")
 
@@ -192,9 +195,8 @@ def _clock_rate(compress: float) -> float | None:
 
 
 def _replay(args, context, model: Path, out: Path, host: str, accounts, answers) -> int:
-    import json
-
     from loadtests.run import LocustRun
+    from records import read_summary
     from yanxiu.errors import CommandError
 
     plan = context.plan
@@ -213,23 +215,31 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers)
     if code not in (0, 1) or not summary_path.is_file():
         tail = " / ".join(locust.log_tail(2)) or "no output"
         raise CommandError(f"locust failed (exit {code}): {tail} (log: {out / 'locust.log'})")
-    summary = json.loads(summary_path.read_text())
-    summary["model_results"] = str(model)
-    summary_path.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    # locust wrote the summary (loadtests.summary, model_results included); read it back typed
+    summary = read_summary(out, LoadtestSummary)
     _print(summary, out)
+    if not summary.trustworthy:
+        # one line, so a CI log shows why the run cannot be used (the details: summary.json)
+        reasons = "; ".join(summary.verdict or ["see summary.json"])
+        print(f"yanxiu loadtest: NOT trustworthy: {reasons}", file=sys.stderr)
+        return 1
     return 0
 
 
-def _print(summary: dict, out: Path) -> None:
-    a, t, cpu = summary["arrivals"], summary["total"], summary["generator_cpu"]
-    within = "within" if a["within_10pct"] else "NOT within"
-    print(f"arrivals   {a['achieved']} of {a['planned']:.1f} planned, {a['dropped']} dropped, "
-          f"max bin error {100 * a['max_bin_error']:.1f}% ({within} 10%)")
-    if t["requests"]:
-        print(f"requests   {t['requests']}, {t['rps']:.1f}/s, errors {100 * t['error_rate']:.2f}%, "
-              f"p50 {t['p50_ms']:.0f} ms, p95 {t['p95_ms']:.0f} ms, p99 {t['p99_ms']:.0f} ms")
-    print(f"generator  CPU max {cpu['max']}%, mean {cpu['mean']}%: "
-          f"{'trustworthy' if summary['trustworthy'] else 'NOT trustworthy'}")
+def _print(summary: LoadtestSummary, out: Path) -> None:
+    a, t, cpu = summary.arrivals, summary.total, summary.generator_cpu
+    within = "within" if a.within_10pct else "NOT within"
+    print(f"arrivals   {a.achieved} of {a.planned:.1f} planned, {a.dropped} dropped, "
+          f"max bin error {100 * a.max_bin_error:.1f}% ({within} 10%)")
+    if t.requests:
+        print(f"requests   {t.requests}, {t.rps:.1f}/s, errors {100 * t.error_rate:.2f}%, "
+              f"p50 {t.p50_ms:.0f} ms, p95 {t.p95_ms:.0f} ms, p99 {t.p99_ms:.0f} ms")
+    print(f"generator  CPU max {cpu.max}%, mean {cpu.mean}%")
+    problems = summary.exceptions.count if summary.exceptions else 0
+    if problems or a.idle or a.no_account or a.untasked:
+        print(f"sessions   {problems} exceptions, {a.idle} without a request, no account: "
+              f"{a.no_account or 0}, not started (no task): {a.untasked or 0}")
+    print(f"verdict    {'trustworthy' if summary.trustworthy else 'NOT trustworthy'}")
     print(f"results in {out}")
 
 

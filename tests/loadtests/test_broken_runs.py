@@ -1,0 +1,96 @@
+"""Broken runs are never called trustworthy: each case ends ``yanxiu loadtest`` non-zero with a
+one-line reason, and ``yanxiu check`` fails the results without extra flags.
+
+Each replays 2 s of a small plan against the stub on 127.0.0.1 (a few seconds with Locust's
+start-up)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+from tests.loadtests.conftest import ROOT, SMOKE, read_summary, start_stub, write_series
+from tests.loadtests.test_cli import STAGING_MAP
+
+
+def yanxiu(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "yanxiu.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def model(tmp_path):
+    # teachers logging in and administrators; at compress 360 a model minute lasts 1/6 s
+    return write_series(tmp_path / "model", [30.0] * 24, admin_rps=[0.2] * 24)
+
+
+def replay(model, target, out, accounts, *extra: str) -> subprocess.CompletedProcess:
+    return yanxiu("loadtest", str(SMOKE), "--model-results", str(model), "--stretch", "window",
+                  "--compress", "360", "--scale", "1", "--duration", "2", "--host", target.url,
+                  "--accounts", str(accounts), "--answers", str(target.answers), "--out", str(out),
+                  "--tags", "login", "campaign", "admin", *extra)
+
+
+def assert_fails(done: subprocess.CompletedProcess, out, words: str) -> dict:
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("yanxiu loadtest: NOT trustworthy: "), done.stderr
+    assert words in lines[0], lines[0]
+    summary = read_summary(out)
+    assert summary["trustworthy"] is False and any(words in r for r in summary["verdict"])
+    check = yanxiu("check", str(out))  # no --allow-missing: the verdict fails it first
+    assert check.returncode == 1 and "NOT trustworthy" in check.stdout, check.stdout + check.stderr
+    return summary
+
+
+@pytest.mark.slow
+def test_a_clean_run_passes(tmp_path, model, stub, accounts):
+    out = tmp_path / "run"
+    done = replay(model, stub, out, accounts)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = read_summary(out)
+    assert summary["trustworthy"] and summary["verdict"] == [] and summary["exceptions"]["count"] == 0
+    assert summary["arrivals"]["idle"] == 0 and summary["arrivals"]["no_account"] == {}
+
+
+@pytest.mark.slow
+def test_every_request_failing_is_not_trustworthy(tmp_path, model, accounts):
+    """The target knows other paths (a staging map the run was not given): 100% errors."""
+    route_map = tmp_path / "staging.yaml"
+    route_map.write_text(STAGING_MAP)
+    target = start_stub(tmp_path, "--route-map", str(route_map))
+    try:
+        out = tmp_path / "run"
+        done = replay(model, target, out, accounts)
+    finally:
+        target.process.terminate()
+        target.process.wait(10)
+    summary = assert_fails(done, out, "error rate 100.00% breaches rate(errors) < 1%")
+    assert summary["total"]["error_rate"] == 1.0
+
+
+@pytest.mark.slow
+def test_a_user_class_left_without_tasks_is_not_spawned(tmp_path, model, stub, accounts):
+    """--tags login leaves the administrators no task: their arrivals are not started (no
+    "No tasks defined" loop), counted, and the run fails."""
+    out = tmp_path / "run"
+    done = replay(model, stub, out, accounts, "--tags", "login")
+    summary = assert_fails(done, out, "admin arrivals not started: --tags/--exclude-tags left them no task")
+    assert summary["exceptions"]["count"] == 0
+    assert summary["arrivals"]["untasked"]["admin"] >= 1
+
+
+@pytest.mark.slow
+def test_arrivals_without_an_account_of_their_kind(tmp_path, model, stub, accounts):
+    """Administrators arrive but the accounts file has teachers only."""
+    teachers_only = tmp_path / "teachers.csv"
+    with accounts.open(newline="") as source, teachers_only.open("w", newline="") as sink:
+        rows = list(csv.reader(source))
+        csv.writer(sink).writerows([rows[0], *(r for r in rows[1:] if r[-1] == "teacher")])
+    out = tmp_path / "run"
+    done = replay(model, stub, out, teachers_only)
+    summary = assert_fails(done, out, "admin arrivals found no account of their kind")
+    assert summary["arrivals"]["idle"] >= summary["arrivals"]["no_account"]["admin"] >= 1
