@@ -47,6 +47,10 @@ class Campaign:
         self.courses: dict[int, CourseRule] = {c.id: _course_rule(c, cal) for c in scenario.courses}
         required = scenario.rules.completion_courses
         self.required_courses = tuple(self.courses) if required == "all" else tuple(required)
+        self.name = scenario.name
+        # resource id -> (course id, length in seconds): what shared credit is routed by
+        self.resources: dict[str, tuple[int, float]] = {
+            r.id: (c.id, float(r.duration_s)) for c in scenario.courses for r in c.resources}
 
     # --- time ---------------------------------------------------------------------------
 
@@ -73,9 +77,14 @@ class Campaign:
     def recordable_seconds(self, course_id: int, since: dt.datetime, until: dt.datetime) -> float:
         """Study time between two instants that may be recorded for a course:
         only while the course is open and the window has not closed."""
-        lo = max(self.at(since), self._rule(course_id).opens_at, self.start_at)
-        hi = min(self.at(until), self.end_at)
+        opens, closes = self.recordable_span(course_id)
+        lo = max(self.at(since), opens)
+        hi = min(self.at(until), closes)
         return max(0.0, (hi - lo).total_seconds())
+
+    def recordable_span(self, course_id: int) -> tuple[dt.datetime, dt.datetime]:
+        """The instants between which study of a course is recorded (opening, window end)."""
+        return max(self._rule(course_id).opens_at, self.start_at), self.end_at
 
     # --- tests --------------------------------------------------------------------------
 
@@ -161,3 +170,76 @@ def _course_rule(course, cal) -> CourseRule:
         test_unlock_s=min_study_s if unlock is None else unlock * 60,
         full_marks_probability=tuple(course.test.full_marks_probability),
     )
+
+
+# --- several campaigns on one platform ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SharedCourse:
+    """Where study of one course also counts: ``fraction`` of the course's resource time is
+    on resources of ``course_id`` in ``campaign``, which records it between ``opens_at`` and
+    ``closes_at`` (its ``recordable_span``)."""
+
+    campaign: str
+    course_id: int
+    fraction: float
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+
+
+class SharedCredit:
+    """Credit shared between campaigns on one platform: one study second on a resource
+    counts in every campaign that has the resource in a course and whose rules accept the
+    second (``Campaign.recordable_seconds``: the course is open and the window not closed).
+    A resource is the same resource in two campaigns when it has the same id (the platform
+    scenario refuses the same id with two lengths). The model, the reference server and the
+    load tests all route study time through this one class."""
+
+    def __init__(self, campaigns: Iterable[Campaign]) -> None:
+        self.campaigns: dict[str, Campaign] = {}
+        for campaign in campaigns:
+            if campaign.name in self.campaigns:
+                raise ValueError(f"campaign {campaign.name!r} is given twice")
+            self.campaigns[campaign.name] = campaign
+        # resource id -> ((campaign, course id), ...) in campaign order
+        self.holders: dict[str, tuple[tuple[str, int], ...]] = {}
+        for name, campaign in self.campaigns.items():
+            for rid, (cid, _length) in campaign.resources.items():
+                self.holders[rid] = self.holders.get(rid, ()) + ((name, cid),)
+
+    def accepting(self, resource_id: str) -> tuple[tuple[str, int], ...]:
+        """(campaign, course id) of every campaign that has the resource."""
+        return self.holders.get(resource_id, ())
+
+    def route(self, resource_id: str, seconds: float, since: dt.datetime,
+              until: dt.datetime) -> dict[str, tuple[int, float]]:
+        """Campaign -> (course id, seconds credited there) for ``seconds`` of study of the
+        resource between two instants: each campaign takes what its own rules record of the
+        claim (at most ``seconds``, at most the time its course was open in between)."""
+        out: dict[str, tuple[int, float]] = {}
+        for name, cid in self.accepting(resource_id):
+            credited = min(seconds, self.campaigns[name].recordable_seconds(cid, since, until))
+            if credited > 0:
+                out[name] = (cid, credited)
+        return out
+
+    def shared_courses(self, name: str) -> dict[int, list[SharedCourse]]:
+        """For each course of campaign ``name``: the other campaigns' courses its study also
+        counts in, with the share of its resource time that is shared (the model routes a
+        course's study seconds by this share: it does not track single resources)."""
+        own = self.campaigns[name]
+        totals: dict[int, float] = {}
+        for cid, length in own.resources.values():
+            totals[cid] = totals.get(cid, 0.0) + length
+        shared: dict[tuple[int, str, int], float] = {}
+        for rid, (cid, length) in own.resources.items():
+            for other, other_cid in self.accepting(rid):
+                if other != name:
+                    key = (cid, other, other_cid)
+                    shared[key] = shared.get(key, 0.0) + length
+        out: dict[int, list[SharedCourse]] = {cid: [] for cid in own.courses}
+        for (cid, other, other_cid), length in shared.items():
+            opens, closes = self.campaigns[other].recordable_span(other_cid)
+            out[cid].append(SharedCourse(other, other_cid, length / totals[cid], opens, closes))
+        return out

@@ -109,6 +109,11 @@ class Calendar(Strict):
     winter_break: DateRange
     holidays: list[DateRange] = []
     makeup_workdays: list[Day] = []
+    # Maintenance closures and gaps between windows: access is shut, nobody can use the system.
+    closures: list[DateRange] = []
+    # Days a stage of the campaign ends on (e.g. an online application window); they must be
+    # working days of this calendar (the qualification notice forbids weekends and holidays).
+    deadlines: list[Day] = []
 
     @field_validator("timezone")
     @classmethod
@@ -152,6 +157,9 @@ class Calendar(Strict):
         if day in self.makeup_workdays:
             return True
         return day.weekday() < 5 and not self.is_holiday(day)
+
+    def is_closed(self, day: dt.date) -> bool:
+        return any(c.contains(day) for c in self.closures)
 
 
 # --- population -----------------------------------------------------------------------------
@@ -207,6 +215,9 @@ class Course(Strict):
     resources: list[Resource] = Field(min_length=1)
     credit: CreditRule
     test: CourseTest
+    # False for a course whose "resources" are forms rather than videos (no player, no
+    # heartbeats, no video bytes), e.g. the qualification application.
+    video: bool = True
 
 
 class Rules(Strict):
@@ -275,6 +286,9 @@ class Behaviour(Strict):
     registration: Registration
     overload: OverloadReaction
     administrators: Administrators
+    # Requests every session makes besides the study journey (endpoint -> requests per
+    # session), e.g. the qualification application's photo upload.
+    session_requests: dict[str, NonNegativeFloat] = {}
 
     @field_validator("daily_profile", "weekly_profile")
     @classmethod
@@ -311,6 +325,8 @@ class Endpoint(Strict):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
     demand_ms: dict[str, NonNegativeFloat]
+    # Bytes each request carries (e.g. a photo upload), counted on the bandwidth tiers.
+    request_kb: NonNegativeFloat = 0
 
 
 class Bitrate(Strict):
@@ -451,6 +467,11 @@ def _cross_check(s: Scenario) -> None:
     for sub in s.population.sub_platforms:
         if sub not in s.platform.heartbeat_interval_s:
             _fail("platform.heartbeat_interval_s", f"missing sub-platform {sub!r}")
+    _check_closures(s)
+    endpoints = {e.name for e in s.platform.endpoints}
+    for name in s.behaviour.session_requests:
+        if name not in endpoints:
+            _fail("behaviour.session_requests", f"unknown endpoint {name!r}")
     if s.workload is not None:
         names = [e.name for e in s.platform.endpoints]
         if s.workload.endpoint not in names:
@@ -459,6 +480,20 @@ def _cross_check(s: Scenario) -> None:
         demand = s.platform.endpoint(s.workload.endpoint).demand_ms
         if not any(ms > 0 and tier in pools for tier, ms in demand.items()):
             _fail("workload.endpoint", f"{s.workload.endpoint!r} has no demand on any pool tier")
+
+
+def _check_closures(s: Scenario) -> None:
+    cal = s.calendar
+    first, last = cal.start.date(), cal.end.date()
+    for i, closure in enumerate(cal.closures):
+        if closure.start < first or closure.end >= last:
+            _fail(f"calendar.closures[{i}]", f"{closure.start}..{closure.end} is outside the window "
+                  f"{first}..{last}")
+    for i, day in enumerate(cal.deadlines):
+        if not first <= day < last:
+            _fail(f"calendar.deadlines[{i}]", f"{day} is outside the window {first}..{last}")
+        if not cal.is_workday(day) or cal.is_closed(day):
+            _fail(f"calendar.deadlines[{i}]", f"{day} is not a working day")
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -525,6 +560,11 @@ _ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", _ScenarioLoader.c
 
 
 def load_scenario(path: str | Path) -> Scenario:
+    return parse_scenario(read_document(path), str(path))
+
+
+def read_document(path: str | Path) -> object:
+    """A scenario file's YAML as plain data (``ScenarioError`` naming the file when unreadable)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -536,4 +576,4 @@ def load_scenario(path: str | Path) -> Scenario:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"
         raise ScenarioError(f"{path}: not valid YAML at {where}: {getattr(exc, 'problem', exc)}") from None
-    return parse_scenario(data, str(path))
+    return data

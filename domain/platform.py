@@ -1,0 +1,151 @@
+"""Platform scenarios: several campaign files served by one platform at once.
+
+A platform scenario (``kind: platform``) names its campaign files and states the shared
+``platform:`` (tiers, endpoints, sub-platforms as the keys of ``heartbeat_interval_s``) and
+``service_levels:`` once; each campaign file keeps its own calendar, population, courses,
+rules and behaviour (a ``platform:`` section it carries for running alone is replaced by the
+platform scenario's). Campaign files are found relative to the platform file.
+
+Contradictions between the campaigns are refused in one line naming the file and the field:
+two campaigns with one name, different time zones, a course id in two campaigns, a shared
+resource (the same id) with two lengths, a sub-platform that is not on the platform.
+Credit on shared resources is shared: ``domain.campaign.SharedCredit``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import NonNegativeInt, ValidationError
+
+from domain.campaign import Campaign, SharedCredit
+from domain.scenario import (
+    Platform,
+    Scenario,
+    ScenarioError,
+    ServiceLevels,
+    Strict,
+    _format_error,
+    parse_scenario,
+    read_document,
+)
+
+
+class PlatformSection(Strict):
+    """The platform scenario file itself, before its campaigns are read."""
+
+    kind: Literal["platform"]
+    name: str
+    description: str = ""
+    seed: NonNegativeInt = 0
+    campaigns: list[str]
+    platform: Platform
+    service_levels: ServiceLevels
+
+
+@dataclass(frozen=True)
+class PlatformScenario:
+    """Campaigns on one platform; every campaign's ``platform`` and ``service_levels`` are
+    the platform scenario's."""
+
+    name: str
+    description: str
+    seed: int
+    platform: Platform
+    service_levels: ServiceLevels
+    campaigns: tuple[Scenario, ...]
+    files: tuple[str, ...]
+
+    def shared_credit(self) -> SharedCredit:
+        return SharedCredit(Campaign(s) for s in self.campaigns)
+
+    def campaign(self, name: str) -> Scenario:
+        for scenario in self.campaigns:
+            if scenario.name == name:
+                return scenario
+        raise KeyError(name)
+
+
+def is_platform_document(data: object) -> bool:
+    return isinstance(data, dict) and data.get("kind") == "platform"
+
+
+def load_any(path: str | Path) -> Scenario | PlatformScenario:
+    """A campaign scenario, or a platform scenario when the file says ``kind: platform``."""
+    data = read_document(path)
+    if is_platform_document(data):
+        return parse_platform(data, Path(path))
+    return parse_scenario(data, str(path))
+
+
+def load_platform(path: str | Path) -> PlatformScenario:
+    data = read_document(path)
+    if not is_platform_document(data):
+        raise ScenarioError(f"{path}: kind: expected 'platform' for a platform scenario")
+    return parse_platform(data, Path(path))
+
+
+def parse_platform(data: dict, path: Path) -> PlatformScenario:
+    source = str(path)
+    if len(data.get("campaigns") or []) == 0 and isinstance(data.get("campaigns"), list):
+        raise ScenarioError(f"{source}: campaigns: names no campaign file")
+    try:
+        section = PlatformSection.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{source}: {_format_error(exc.errors()[0])}") from None
+    subs = set(section.platform.heartbeat_interval_s)
+    scenarios = []
+    for i, name in enumerate(section.campaigns):
+        where = f"{source}: campaigns[{i}] ({name})"
+        file = path.parent / name
+        raw = read_document(file)
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"{file}: <top>: expected a mapping of sections")
+        _check_sub_platforms(raw, subs, where)
+        raw = copy.deepcopy(raw)
+        raw["platform"] = data["platform"]
+        raw["service_levels"] = data["service_levels"]
+        scenarios.append(parse_scenario(raw, str(file)))
+    _cross_check(scenarios, source)
+    return PlatformScenario(section.name, section.description, section.seed, section.platform,
+                            section.service_levels, tuple(scenarios), tuple(section.campaigns))
+
+
+def _check_sub_platforms(raw: dict, subs: set[str], where: str) -> None:
+    population = raw.get("population")
+    shares = population.get("sub_platforms") if isinstance(population, dict) else None
+    for sub, share in (shares.items() if isinstance(shares, dict) else ()):
+        if share and sub not in subs:
+            raise ScenarioError(f"{where}: population.sub_platforms: sub-platform {sub!r} is not on "
+                                "the platform (platform.heartbeat_interval_s)")
+
+
+def _cross_check(scenarios: list[Scenario], source: str) -> None:
+    """Contradictions between campaigns, each in one line."""
+    seen_names: dict[str, int] = {}
+    courses: dict[int, str] = {}
+    resources: dict[str, tuple[float, str]] = {}
+    zone = scenarios[0].calendar.timezone
+    for i, s in enumerate(scenarios):
+        where = f"{source}: campaigns[{i}] ({s.name})"
+        if s.name in seen_names:
+            raise ScenarioError(f"{where}: name: campaign name {s.name!r} is used twice")
+        seen_names[s.name] = i
+        if s.calendar.timezone != zone:
+            raise ScenarioError(f"{where}: calendar.timezone: {s.calendar.timezone} differs from "
+                                f"{zone} (one platform, one clock)")
+        for j, course in enumerate(s.courses):
+            if course.id in courses:
+                raise ScenarioError(f"{where}: courses[{j}].id: course id {course.id} is also a course "
+                                    f"of {courses[course.id]}")
+            courses[course.id] = s.name
+            for k, r in enumerate(course.resources):
+                length, owner = resources.get(r.id, (r.duration_s, s.name))
+                if length != r.duration_s:
+                    raise ScenarioError(
+                        f"{where}: courses[{j}].resources[{k}].duration_s: shared resource {r.id!r} "
+                        f"lasts {r.duration_s:g} s here but {length:g} s in {owner}")
+                resources[r.id] = (length, owner)
