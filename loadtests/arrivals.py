@@ -76,7 +76,7 @@ class Replay:
         self.environment, self.context = environment, context
         self.part, self.parts, self.t0 = part, parts, t0
         self.roster = Roster(context.accounts, part, parts)
-        self.tokens: dict[str, str] = {}
+        self.tokens: dict[str, dict] = {}  # mobile -> token and ids of its sign-in (journeys.Api)
         self.sessions = Group()
         self._pending = _empty()
         self._greenlets: list[gevent.Greenlet] = []

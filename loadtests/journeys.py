@@ -48,14 +48,36 @@ SCHOOL_KEYWORDS = {
 class Api:
     """Named requests: route lookup, bearer token, expected statuses, JSON out."""
 
-    def __init__(self, user: FastHttpUser, routes: dict) -> None:
+    def __init__(self, user: FastHttpUser, routes: dict, campaign: str = "") -> None:
         self.user, self.routes, self.token = user, routes, None
         self.requests = 0  # sent by this session (a session that sends none is counted)
+        self.ids: dict[str, object] = {"campaign": campaign}  # what route placeholders are filled with
+
+    def signed_in(self, answer: dict, account=None) -> dict:
+        """Keep a sign-in answer's token and the ids route maps may use (loadtests.routes);
+        returns them, so that a token reused later brings its ids along."""
+        self.token = answer.get("token")
+        user_id = answer.get("user_id", answer.get("teacher_id"))
+        teacher_id = answer.get("teacher_id")
+        if account is not None and account.teacher_id:
+            teacher_id = account.teacher_id
+        for key, value in (("user_id", user_id), ("teacher_id", teacher_id)):
+            if value is not None:
+                self.ids[key] = value
+        return {"token": self.token, **self.ids}
+
+    def reuse(self, saved: dict) -> None:
+        self.token = saved["token"]
+        self.ids.update({k: v for k, v in saved.items() if k != "token"})
 
     def call(self, endpoint: str, body=None, query=None, ok=(200, 201, 202), expected=(),
              fast: bool = False, parse: bool = True, **path) -> dict | None:
         route = self.routes[endpoint]
-        url = route.url(**path)
+        try:
+            url = route.url(**{**self.ids, **path})
+        except KeyError as missing:
+            raise LookupError(f"{endpoint}: no {{{missing.args[0]}}} to fill in {route.path!r}: "
+                              "the sign-in answer did not give it") from None
         if query:
             url = f"{url}?{urlencode(query)}"
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
@@ -101,7 +123,7 @@ class Session(FastHttpUser):
     def on_start(self) -> None:
         self.replay = self.environment.yanxiu
         self.ctx = self.replay.context
-        self.api = Api(self, self.ctx.routes)
+        self.api = Api(self, self.ctx.routes, self.ctx.scenario.name)
         index = self.arrival.index if self.arrival is not None else int(time.time() * 1e6)
         self.rng = np.random.default_rng([self.ctx.seed, index])
 
@@ -124,14 +146,14 @@ class Session(FastHttpUser):
 
     def sign_in_with_password(self, account) -> bool:
         """Log in with the account's password, reusing this process's token for it if any."""
-        token = self.replay.tokens.get(account.mobile)
-        if token is None:
+        saved = self.replay.tokens.get(account.mobile)
+        if saved is None:
             answer = self.api.call("login", {"mobile": account.mobile, "password": account.password})
             if answer is None:
                 return False
-            token = answer.get("token")
-            self.replay.tokens[account.mobile] = token
-        self.api.token = token
+            self.replay.tokens[account.mobile] = self.api.signed_in(answer, account)
+        else:
+            self.api.reuse(saved)
         return True
 
 
@@ -185,7 +207,7 @@ class TeacherJourney(SequentialTaskSet):
             "school_id": school["id"], "sub_platform": school.get("sub_platform", sub)})
         if answer is None:
             raise StopUser()
-        user.api.token = answer.get("token")
+        user.api.signed_in(answer)
         self.sub = school.get("sub_platform", sub)
         user.api.call("enrol", campaign=self.ctx.scenario.name)
 
@@ -213,7 +235,7 @@ class TeacherJourney(SequentialTaskSet):
         answer = user.api.call("login", body)
         if answer is None:
             raise StopUser()
-        user.api.token = answer.get("token")
+        user.api.signed_in(answer, self.account)
 
     def _signed_in(self) -> None:
         """A step whose sign-in step was filtered out by tags signs in by password."""
@@ -261,8 +283,8 @@ class TeacherJourney(SequentialTaskSet):
         interval = float(self.ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
         position, seq = 0.0, _seq()
         beat = {"resource_id": resource["id"], "position_s": 0.0, "elapsed_s": 0.0, "seq": seq}
-        api = self.user.api
-        api.call("heartbeat", beat, fast=True, parse=False)  # the first beat starts the clock
+        api, where = self.user.api, {"resource_id": resource["id"], "course_id": course.cid}
+        api.call("heartbeat", beat, fast=True, parse=False, **where)  # the first beat starts the clock
         while position < seconds:
             step = min(interval, seconds - position)
             self.user.pause(step)
@@ -271,7 +293,7 @@ class TeacherJourney(SequentialTaskSet):
             last = position >= seconds
             answer = api.call("heartbeat", {
                 "resource_id": resource["id"], "position_s": round(position, 3),
-                "elapsed_s": round(step, 3), "seq": seq}, fast=True, parse=last)
+                "elapsed_s": round(step, 3), "seq": seq}, fast=True, parse=last, **where)
             if last and answer:
                 studied = float(answer.get("course_studied_s", studied))
         return studied

@@ -8,9 +8,13 @@ file for a staging system whose paths differ. A route-map file is YAML or JSON::
     test_submit: {method: POST, path: "/exam/{course_id}/answers"}
     campaign_page: /study/home          # a bare string keeps the default method
 
-Templates may use ``{course_id}``, ``{campaign}`` and ``{teacher_id}``. The request's
-*name* in Locust's statistics stays the endpoint name, so the numbers line up with the
-model's whatever the paths are.
+A template may use only the placeholders the journeys fill for that endpoint (``FILLED``):
+``{campaign}`` anywhere (the scenario's name); once signed in, ``{teacher_id}`` (the
+account's, or the sign-in answer's) and ``{user_id}`` (the sign-in answer's ``user_id``, else
+its ``teacher_id``); ``{course_id}`` in tests and heartbeats; ``{resource_id}`` in heartbeats.
+Any other placeholder is refused when the file is loaded, in one line naming the entry, so a
+run never finds out at its first request. The request's *name* in Locust's statistics stays
+the endpoint name, so the numbers line up with the model's whatever the paths are.
 """
 
 from __future__ import annotations
@@ -23,7 +27,18 @@ from pathlib import Path
 import yaml
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-PLACEHOLDERS = {"course_id", "campaign", "teacher_id"}
+BEFORE_SIGN_IN = frozenset({"campaign"})
+SIGNED_IN = BEFORE_SIGN_IN | {"teacher_id", "user_id"}
+# what the journeys know when they send each endpoint's request
+FILLED: dict[str, frozenset[str]] = {
+    "sms_send": BEFORE_SIGN_IN, "school_search": BEFORE_SIGN_IN, "register": BEFORE_SIGN_IN,
+    "login": BEFORE_SIGN_IN, "password_reset": BEFORE_SIGN_IN, "health": BEFORE_SIGN_IN,
+    "profile": SIGNED_IN, "enrol": SIGNED_IN, "campaign_page": SIGNED_IN, "certificate": SIGNED_IN,
+    "admin_progress": SIGNED_IN,
+    "heartbeat": SIGNED_IN | {"resource_id", "course_id"},
+    "test_fetch": SIGNED_IN | {"course_id"}, "test_submit": SIGNED_IN | {"course_id"},
+}
+PLACEHOLDERS = frozenset().union(*FILLED.values())
 
 DEFAULTS: dict[str, tuple[str, str]] = {
     "sms_send": ("POST", "/api/v1/sms/send"),
@@ -54,6 +69,10 @@ class Route:
 
     def url(self, **values: object) -> str:
         return self.path.format(**values) if "{" in self.path else self.path
+
+    @property
+    def placeholders(self) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(self.path) if f is not None}
 
 
 def route_table(scenario_endpoints=(), route_map: str | Path | None = None) -> dict[str, Route]:
@@ -99,7 +118,9 @@ def _route(path: Path, name: str, entry: object, known: dict[str, Route]) -> Rou
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as exc:
         raise RouteError(f"{where}: path {template!r}: {exc}") from None
-    if fields - PLACEHOLDERS:
-        raise RouteError(f"{where}: unknown placeholder(s) {sorted(fields - PLACEHOLDERS)} "
-                         f"(allowed: {sorted(PLACEHOLDERS)})")
+    filled = FILLED.get(name, BEFORE_SIGN_IN)
+    if fields - filled:
+        unknown = ", ".join("{" + f + "}" for f in sorted(fields - filled))
+        raise RouteError(f"{where}: path {template!r}: placeholder {unknown} is not filled for this endpoint "
+                         f"(filled here: {', '.join('{' + f + '}' for f in sorted(filled))})")
     return Route(method, template)
