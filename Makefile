@@ -8,7 +8,7 @@ SCENARIO ?= scenarios/winter-2023.yaml
 TEACHERS ?= 20000
 RESULTS ?= results/$(basename $(notdir $(SCENARIO)))
 
-.PHONY: run test test-all lint bench clean
+.PHONY: run test test-all lint bench clean baseline
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ $(VENV)/.native: $(VENV)/.installed $(wildcard sim/*.py sim/*/*.py domain/*.py)
 run: $(VENV)/.native
 	$(BIN)/yanxiu run $(SCENARIO) --teachers $(TEACHERS) --out $(RESULTS)
 	$(BIN)/yanxiu report $(RESULTS)
+
+# The gate's baseline (docs/report-gate.md): the CI scenario with replications, so the gate can
+# tell a regression from seed noise. Run again to refresh it.
+baseline: $(VENV)/.native
+	$(BIN)/yanxiu run scenarios/smoke.yaml --replications 5 --out results/baseline
 
 test: $(VENV)/.native
 	$(BIN)/python -m pytest

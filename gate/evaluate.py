@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 
@@ -30,6 +31,40 @@ class Regression:
     current: float
     change: float  # relative, signed so that > 0 is worse; inf when worse from a zero baseline
     regressed: bool
+    # Half-width of the combined 95% replication intervals, in the metric's units: a move
+    # smaller than this is seed noise. None when either run has no interval for the metric.
+    noise: float | None = None
+
+    @property
+    def within_noise(self) -> bool:
+        return self.noise is not None and abs(self.current - self.baseline) <= self.noise
+
+    @property
+    def improved(self) -> bool:
+        return self.change < 0 and not self.within_noise
+
+    def describe(self) -> str:
+        """'worse by +30.0%', 'better by 15.4%', 'within noise (±2.1)' or 'unchanged'."""
+        if self.within_noise:
+            return f"within seed noise (±{self.noise:.3g})"
+        if self.change == 0:
+            return "unchanged"
+        direction = "worse" if self.change > 0 else "better"
+        return f"{direction} by {abs(self.change):.1%}"
+
+
+@dataclass(frozen=True)
+class SloOutcome:
+    """A tier's service level as the run judged it (summary.json ``slo``): the gate fails on a
+    missed one, so MISSED in the report and a failing gate say the same thing."""
+
+    tier: str
+    compliant: bool
+    detail: str
+
+    @property
+    def name(self) -> str:
+        return f"slo({self.tier})"
 
 
 def parse_all(texts: list[str], source: str = "thresholds") -> list[Threshold]:
@@ -60,11 +95,8 @@ def evaluate(thresholds: list[Threshold], metrics: dict, allow_missing: bool = F
             outcomes.append(Outcome(threshold, None, True))
             continue
         if threshold.metric not in metrics:
-            known = ", ".join(sorted(metrics)) or "none"
-            raise GateError(
-                f"thresholds[{i}] {threshold.text!r}: no metric {threshold.metric!r} in the results "
-                f"(known: {known})"
-            )
+            raise GateError(f"thresholds[{i}] {threshold.text!r}: no metric {threshold.metric!r} in the "
+                            f"results ({_known(threshold.metric, metrics)})")
         actual = _number(metrics, threshold.metric)
         if actual is None or math.isnan(actual):
             raise GateError(
@@ -75,32 +107,96 @@ def evaluate(thresholds: list[Threshold], metrics: dict, allow_missing: bool = F
     return outcomes
 
 
-def compare(current: dict, baseline: dict, max_regression: float) -> list[Regression]:
+Intervals = dict[str, list]  # metric -> [lo, hi]: summary.json replications.ci95
+
+
+def _interval(intervals: Intervals | None, metric: str) -> tuple[float, float] | None:
+    """(mean, half-width) of a replication interval (Student-t, so symmetric about the mean)."""
+    pair = (intervals or {}).get(metric)
+    if not isinstance(pair, list | tuple) or len(pair) != 2:
+        return None
+    lo, hi = (_number({"v": v}, "v") for v in pair)
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    return (lo + hi) / 2, (hi - lo) / 2
+
+
+def _known(metric: str, metrics: dict) -> str:
+    """A short hint (the closest names), not the whole map: a results file has dozens."""
+    close = difflib.get_close_matches(metric, sorted(metrics), n=3, cutoff=0.5)
+    if close:
+        return "did you mean " + " or ".join(close) + "?"
+    return f"{len(metrics)} metrics in summary.json, none like it"
+
+
+def compare(current: dict, baseline: dict, max_regression: float,
+            current_ci: Intervals | None = None, baseline_ci: Intervals | None = None) -> list[Regression]:
     """Every numeric metric present in both maps whose function has a direction
-    (domain.thresholds.FUNCTIONS, pNN): a regression is a move in the worse direction by more than
-    ``max_regression`` (a fraction) of the baseline value."""
+    (domain.thresholds.FUNCTIONS, pNN). A regression is a move in the worse direction by more than
+    ``max_regression`` (a fraction) of the baseline value and, when both runs have replication
+    intervals for the metric, by more than their combined half-width sqrt(h1² + h2²) (then the
+    replication means are compared): a change of seed alone moves figures within that."""
     results = []
     for metric in sorted(set(current) & set(baseline)):
         sign = metric_direction(metric)
         now, before = _number(current, metric), _number(baseline, metric)
         if sign is None or now is None or before is None or math.isnan(now) or math.isnan(before):
             continue
+        noise = None
+        spread_now, spread_before = _interval(current_ci, metric), _interval(baseline_ci, metric)
+        if spread_now is not None and spread_before is not None:
+            (now, half_now), (before, half_before) = spread_now, spread_before
+            noise = math.hypot(half_now, half_before)
         worse_by = sign * (now - before) + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
         if before != 0:
             change = worse_by / abs(before)
         else:
             change = math.inf if worse_by > 0 else (-math.inf if worse_by < 0 else 0.0)
-        results.append(Regression(metric, before, now, change, change > max_regression))
+        regressed = change > max_regression and (noise is None or worse_by > noise)
+        results.append(Regression(metric, before, now, change, regressed, noise))
     return results
 
 
+def slo_outcomes(slo: dict) -> list[SloOutcome]:
+    """One outcome per tier of summary.json ``slo``: met when every judged minute met every
+    latency target and the peak utilisation stayed within its cap (sim.tiers.sizing)."""
+    outcomes = []
+    for tier, record in sorted(slo.items()):
+        if not isinstance(record, dict) or not isinstance(record.get("compliant"), bool):
+            raise GateError(f"summary.json: slo.{tier}.compliant: missing or not true/false")
+        outcomes.append(SloOutcome(tier, record["compliant"], _slo_detail(record)))
+    return outcomes
+
+
+def _slo_detail(record: dict) -> str:
+    parts = []
+    share = _number(record, "compliant_minutes_share")
+    judged = _number(record, "judged_minutes")
+    if share is not None:
+        of = f" of {judged:,.0f} judged minutes" if judged is not None else " of judged minutes"
+        parts.append(f"{share:.2%}{of} within target")
+    worst, target = _number(record, "worst_minute_p95_ms"), _number(record, "target_p95_ms")
+    if worst is not None and target is not None:
+        parts.append(f"worst-minute p95 {worst:.4g} ms vs {target:.4g} ms")
+    peak, cap = _number(record, "max_utilisation"), _number(record, "target_max_utilisation")
+    if peak is not None and cap is not None:
+        parts.append(f"peak utilisation {peak:.0%} vs cap {cap:.0%}")
+    return "; ".join(parts)
+
+
 def parse_fraction(text: str) -> float:
-    """'10%' -> 0.1, '0.1' -> 0.1; for --max-regression."""
+    """'10%' -> 0.1, '0.1' -> 0.1; for --max-regression. A bare number of 1 or more ('10') is
+    refused: it could mean 10% or 1000%, and guessing wrong silently loosens the gate."""
     raw = text.strip()
+    percent = raw.endswith("%")
     try:
-        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+        value = float(raw[:-1]) / 100 if percent else float(raw)
     except ValueError:
-        raise GateError(f"--max-regression: expected a percentage like 10% (got {text!r})") from None
+        raise GateError(f"--max-regression: expected a percentage like 10% or a fraction like 0.10 "
+                        f"(got {text!r})") from None
     if not math.isfinite(value) or value < 0:
         raise GateError(f"--max-regression: must be a non-negative percentage (got {text!r})")
+    if not percent and value >= 1:
+        raise GateError(f"--max-regression: {text!r} is ambiguous; write {raw}% or {value / 100:g} "
+                        f"for {raw}%")
     return value

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from domain.thresholds import format_value
-from gate.evaluate import Outcome, Regression
+from gate.evaluate import Outcome, Regression, SloOutcome
 
 
 def _case(suite: ET.Element, classname: str, name: str, failure: str | None, output: str,
@@ -20,9 +20,11 @@ def _case(suite: ET.Element, classname: str, name: str, failure: str | None, out
 
 
 def build(outcomes: list[Outcome], regressions: list[Regression], results: str,
-          max_regression: float | None) -> ET.ElementTree:
-    failures = sum(not o.passed for o in outcomes) + sum(r.regressed for r in regressions)
-    tests = len(outcomes) + len(regressions)
+          max_regression: float | None, slos: list[SloOutcome] | None = None) -> ET.ElementTree:
+    slos = slos or []
+    failures = (sum(not o.passed for o in outcomes) + sum(r.regressed for r in regressions)
+                + sum(not s.compliant for s in slos))
+    tests = len(outcomes) + len(regressions) + len(slos)
     skipped = sum(o.skipped for o in outcomes)
     root = ET.Element("testsuites", name="yanxiu check", tests=str(tests), failures=str(failures))
     suite = ET.SubElement(root, "testsuite", name=f"yanxiu check {results}", tests=str(tests),
@@ -34,8 +36,10 @@ def build(outcomes: list[Outcome], regressions: list[Regression], results: str,
         actual = format_value(o.actual, o.threshold.unit)
         text = f"{o.threshold.metric} = {actual}"
         _case(suite, "thresholds", o.threshold.text, None if o.passed else f"breach: {text}", text)
+    for s in slos:
+        _case(suite, "slo", s.name, None if s.compliant else f"missed: {s.detail}", s.detail)
     for r in regressions:
-        text = f"{r.metric}: baseline {r.baseline:.6g}, now {r.current:.6g}, worse by {r.change:+.1%}"
+        text = f"{r.metric}: baseline {r.baseline:.6g}, now {r.current:.6g}, {r.describe()}"
         limit = f" (limit {max_regression:.1%})" if max_regression is not None else ""
         _case(suite, "regression", r.metric, f"regression: {text}{limit}" if r.regressed else None, text)
     ET.indent(root)
