@@ -23,14 +23,16 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     NonNegativeInt,
+    PlainValidator,
     PositiveFloat,
     PositiveInt,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from domain.distributions import Distribution
+from domain.distributions import Distribution, ServiceShape
 
 SubPlatform = Literal["basic", "higher", "vocational"]
 Device = Literal["app", "web"]
@@ -301,14 +303,39 @@ class Behaviour(Strict):
 # --- platform -------------------------------------------------------------------------------
 
 
+_SHAPES: TypeAdapter = TypeAdapter(ServiceShape)
+
+
+def _service(value: object) -> object:
+    """``service:`` as one clear message: a name, or a shape mapping checked on its own."""
+    if isinstance(value, str):
+        if value not in ("exponential", "deterministic"):
+            raise ValueError(f"expected exponential, deterministic or a shape mapping "
+                             f"{{kind: lognormal|gamma|hyperexponential|empirical, ...}} (got {value!r})")
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a name or a mapping (got {type(value).__name__})")
+    try:
+        return _SHAPES.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:])
+        message = first["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{where}: {message}" if where else message) from None
+
+
 class PoolTier(Strict):
     """Servers (cores, connections, gateway channels) that each serve one request at a time."""
 
     name: str
     kind: Literal["pool"] = "pool"
     servers: PositiveInt
-    # Service-time distribution of a request around its endpoint's demand_ms (the mean).
-    service: Literal["exponential", "deterministic"] = "exponential"
+    # Service-time distribution of a request around its endpoint's demand_ms (the mean):
+    # exponential, deterministic, or a mean-1 shape scaled to each endpoint's demand,
+    # e.g. {kind: lognormal, scv: 4}, {kind: gamma, scv: 0.5}, {kind: hyperexponential, scv: 4},
+    # {kind: empirical, samples: [measured times]} (domain.distributions).
+    service: Annotated[Literal["exponential", "deterministic"] | ServiceShape,
+                       PlainValidator(_service)] = "exponential"
 
 
 class BandwidthTier(Strict):
@@ -374,15 +401,35 @@ class ServiceLevels(Strict):
 
 
 class Workload(Strict):
-    """Open workload for queueing experiments: Poisson arrivals at one endpoint, served by the
-    tiers at request level (``sim.tiers.requestsim``) instead of simulating the teacher population."""
+    """Open workload for queueing experiments: Poisson arrivals at one endpoint (``endpoint``
+    and ``rate_per_s``) or at several (``rates_per_s: {endpoint: rate}``), served by the tiers
+    at request level (``sim.tiers.requestsim``) instead of simulating the teacher population."""
 
     kind: Literal["poisson"] = "poisson"
-    rate_per_s: PositiveFloat
-    endpoint: str
+    rate_per_s: PositiveFloat | None = None
+    endpoint: str | None = None
+    rates_per_s: dict[str, PositiveFloat] | None = None
     duration_s: Seconds = Field(gt=0)
     warmup_s: Seconds = 0
     replications: PositiveInt = 10
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Workload:
+        single = self.endpoint is not None or self.rate_per_s is not None
+        if single and self.rates_per_s is not None:
+            raise ValueError("give either endpoint + rate_per_s or rates_per_s, not both")
+        if self.rates_per_s is None and (self.endpoint is None or self.rate_per_s is None):
+            raise ValueError("needs endpoint and rate_per_s (or rates_per_s for several endpoints)")
+        if self.rates_per_s is not None and not self.rates_per_s:
+            raise ValueError("rates_per_s: names no endpoint")
+        return self
+
+    @property
+    def rates(self) -> dict[str, float]:
+        """Arrival rate per endpoint (requests/s)."""
+        if self.rates_per_s is not None:
+            return dict(self.rates_per_s)
+        return {str(self.endpoint): float(self.rate_per_s or 0.0)}
 
 
 # --- the whole scenario ---------------------------------------------------------------------
@@ -473,13 +520,21 @@ def _cross_check(s: Scenario) -> None:
         if name not in endpoints:
             _fail("behaviour.session_requests", f"unknown endpoint {name!r}")
     if s.workload is not None:
-        names = [e.name for e in s.platform.endpoints]
-        if s.workload.endpoint not in names:
-            _fail("workload.endpoint", f"unknown endpoint {s.workload.endpoint!r}")
-        pools = {t.name for t in s.platform.tiers if t.kind == "pool"}
-        demand = s.platform.endpoint(s.workload.endpoint).demand_ms
+        _check_workload(s)
+
+
+def _check_workload(s: Scenario) -> None:
+    workload = s.workload
+    assert workload is not None
+    field = "workload.endpoint" if workload.rates_per_s is None else "workload.rates_per_s"
+    names = [e.name for e in s.platform.endpoints]
+    pools = {t.name for t in s.platform.tiers if t.kind == "pool"}
+    for endpoint in workload.rates:
+        if endpoint not in names:
+            _fail(field, f"unknown endpoint {endpoint!r}")
+        demand = s.platform.endpoint(endpoint).demand_ms
         if not any(ms > 0 and tier in pools for tier, ms in demand.items()):
-            _fail("workload.endpoint", f"{s.workload.endpoint!r} has no demand on any pool tier")
+            _fail(field, f"{endpoint!r} has no demand on any pool tier")
 
 
 def _check_closures(s: Scenario) -> None:

@@ -23,6 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from sim.tiers import queueing as q
+from sim.tiers import service as general
 
 MINUTE_S = 60.0
 _NEGLIGIBLE = 1e-15  # probabilities below this do not move any percentile
@@ -30,7 +31,7 @@ PRECISION = 1e-4  # relative precision of latency percentiles (0.1 ms in a secon
 
 
 class PoolPerformance:
-    def __init__(self, rates: np.ndarray, demand_s: np.ndarray, servers: int, service: str,
+    def __init__(self, rates: np.ndarray, demand_s: np.ndarray, servers: int, service: general.Service,
                  backlog_s: float = 0.0, patience_s: float = np.inf) -> None:
         """``rates``: (endpoints × minutes) requests/s; ``backlog_s``: wait carried in (s)."""
         served = demand_s > 0
@@ -46,7 +47,7 @@ class PoolPerformance:
         with np.errstate(invalid="ignore", divide="ignore"):
             self.weights = np.where(self.load > 0, self.rates / self.load, 0.0)
             self.mean_s = np.where(self.load > 0, self.erlangs / self.load, 1.0)
-            second = 2.0 if service == "exponential" else 1.0
+            second = general.second_moment(service)
             moment2 = (self.weights * second * self.demand_s[:, None] ** 2).sum(axis=0)
             self.scv = np.where(self.load > 0, moment2 / self.mean_s**2 - 1.0, 1.0)
         # Endpoints with the same demand behave alike: the mix's tail sums over demands.
@@ -102,7 +103,11 @@ class PoolPerformance:
 
     def _bare_tail(self, x: np.ndarray, d: float) -> np.ndarray:
         """P(S > x): the service alone, as in a minute where nobody waits."""
-        return np.exp(-x / d) if self.service == "exponential" else (x < d).astype(float)
+        if self.service == "exponential":
+            return np.exp(-x / d)
+        if self.service == "deterministic":
+            return (x < d).astype(float)
+        return general.unit_tail(self.service, x / d)
 
     def _demand_tail(self, x: np.ndarray, d: float, part: _Part | None = None) -> np.ndarray:
         """P(wait + S > x) for service mean ``d``; ``x`` covers all minutes, or only those of
@@ -115,8 +120,10 @@ class PoolPerformance:
             xi, pw, th = x[i], self.p_wait[full], self.theta[full]
             if self.service == "exponential":
                 waited = pw * (q.exp_plus_exp_tail(xi, 1.0 / d, th) - out[i])
-            else:
+            elif self.service == "deterministic":
                 waited = np.where(xi < d, 0.0, pw * np.exp(-th * (xi - d)))
+            else:
+                waited = pw * (general.exp_wait_plus_service_tail(self.service, xi, d, th) - out[i])
             out[i] += waited
         j, full = part.fluid
         if j.size:
@@ -138,11 +145,13 @@ class PoolPerformance:
         """A true lower bound of every minute's quantile: P(W + S > x) >= P(S > x), and a
         mix of services is never faster than its fastest class."""
         fastest = float(self.demand_s.min())
-        return fastest * (-np.log(1.0 - probability) if self.service == "exponential" else 1.0)
+        if self.service in ("exponential", "deterministic"):
+            return fastest * (-np.log(1.0 - probability) if self.service == "exponential" else 1.0)
+        return 0.0  # no simple bound for a general shape: the search starts from its floor
 
     def _upper(self, probability: float, demand_s: float) -> np.ndarray:
         slack = (1.0 - probability) / 2.0
-        service = demand_s * (-np.log(slack) if self.service == "exponential" else 1.0)
+        service = demand_s * general.unit_quantile(self.service, 1.0 - slack)
         with np.errstate(divide="ignore", invalid="ignore"):
             wait = np.where(self.p_wait > slack, np.log(self.p_wait / slack) / self.theta, 0.0)
         wait = np.where(self.fluid_share < 1.0, wait, 0.0)
@@ -215,8 +224,14 @@ class _Part:
 
 
 def _uniform_plus_service_tail(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, d: float,
-                               service: str) -> np.ndarray:
+                               service: general.Service) -> np.ndarray:
     """P(U + S > x) with U uniform on [lo, hi] and S the service (mean d)."""
+    if isinstance(service, general.HyperexponentialShape):  # a mix of two exponentials
+        p, m1, m2 = service.unit().phases()
+        return (p * _uniform_plus_service_tail(x, lo, hi, d * m1, "exponential")
+                + (1.0 - p) * _uniform_plus_service_tail(x, lo, hi, d * m2, "exponential"))
+    if service not in ("exponential", "deterministic"):
+        return general.uniform_plus_service_tail(service, x, lo, hi, d)
     width = hi - lo
     point = width <= 1e-12
     if service == "exponential":

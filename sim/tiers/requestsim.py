@@ -2,7 +2,7 @@
 
 Every request is an individual customer: Poisson arrivals (per endpoint), first-come
 first-served queues with c servers per tier, service times drawn around each endpoint's
-demand (exponential or deterministic, as the tier says), visiting the endpoint's tiers in the
+demand (exponential, deterministic or a general shape, as the tier says), visiting the endpoint's tiers in the
 platform's order. Nothing is scaled: it always runs at full-scale rates on all the servers,
 so it is used on a sampled minute (or a few seconds of one) to confirm the analytic
 per-minute figures of ``sim.tiers.platform``, and for open-workload scenarios (``workload:``).
@@ -24,6 +24,9 @@ import numpy as np
 import simpy
 
 from domain import scenario as sc
+from records import WorkloadSummary, build, write_summary
+from records.tables import REPLICATIONS
+from sim.tiers import service as general
 
 PERCENTILES = (0.50, 0.95, 0.99)
 
@@ -51,7 +54,7 @@ class TierStats:
 class _Pool:
     name: str
     servers: int
-    service: str
+    service: general.Service
     demand_s: np.ndarray  # per endpoint, 0 where the endpoint does not use the tier
 
 
@@ -72,10 +75,7 @@ def _arrivals(rates: np.ndarray, horizon_s: float, rng: np.random.Generator):
 
 
 def _service_times(pool: _Pool, kinds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    mean = pool.demand_s[kinds]
-    if pool.service == "exponential":
-        return rng.exponential(1.0, kinds.size) * mean
-    return mean.copy()
+    return general.draw(pool.service, rng, kinds.size) * pool.demand_s[kinds]
 
 
 def serve(arrivals: list[float], service: list[float], servers: int) -> tuple[list, list]:
@@ -227,15 +227,17 @@ class Estimate:
 class WorkloadResult:
     scenario: str
     seed: int
-    endpoint: str
-    rate_per_s: float
+    endpoint: str  # the endpoint, or the endpoints joined by "+"
+    rate_per_s: float  # total
     replications: int
     measured: dict[str, dict[str, Estimate]]  # tier -> metric -> estimate
     theory: dict[str, dict[str, float]]  # tier -> metric -> analytic value (sim.tiers.platform)
     runs: tuple[dict[str, TierStats], ...]
+    rates: Mapping[str, float] = dataclasses.field(default_factory=dict)  # per endpoint
+    services: Mapping[str, object] = dataclasses.field(default_factory=dict)  # tier -> shape
 
-    def summary(self, scenario_path: str | None = None) -> dict:
-        tiers = {}
+    def summary(self, scenario_path: str | None = None) -> WorkloadSummary:
+        tiers: dict[str, dict[str, dict]] = {}
         for tier, metrics in self.measured.items():
             tiers[tier] = {}
             for name, est in metrics.items():
@@ -245,9 +247,11 @@ class WorkloadResult:
                     "relative_error": (est.mean / exact - 1.0) if exact else None,
                     "theory_in_ci95": est.covers(exact) if exact is not None else None,
                 }
-        return {"kind": "workload", "scenario": self.scenario, "scenario_path": scenario_path,
-                "seed": self.seed, "endpoint": self.endpoint, "rate_per_s": self.rate_per_s,
-                "replications": self.replications, "tiers": tiers, "metrics": self.metrics()}
+        return build(WorkloadSummary, {
+            "scenario": self.scenario, "scenario_path": scenario_path, "seed": self.seed,
+            "endpoint": self.endpoint, "rate_per_s": self.rate_per_s,
+            "rates_per_s": dict(self.rates), "service": self.services,
+            "replications": self.replications, "tiers": tiers, "metrics": self.metrics()})
 
     def metrics(self) -> dict[str, float]:
         """The gate's map (docs/results.md), measured means: latency in ms, utilisation a
@@ -266,20 +270,19 @@ def write_workload(result: WorkloadResult, out_dir: str | Path,
     """Write a workload run's ``summary.json`` and ``replications.csv`` (one row per
     replication and tier, every measured figure) into ``out_dir``; returns the summary path."""
     import csv
-    import json
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fields = [f.name for f in dataclasses.fields(TierStats)]
+    header = ["replication", "tier", *fields]
+    REPLICATIONS.check(header)
     with (out / "replications.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["replication", "tier", *fields])
+        writer.writerow(header)
         for i, run in enumerate(result.runs):
             for tier, stats in run.items():
                 writer.writerow([i, tier, *(getattr(stats, f) for f in fields)])
-    path = out / "summary.json"
-    path.write_text(json.dumps(result.summary(scenario_path), indent=2) + "\n", encoding="utf-8")
-    return path
+    return write_summary(out, result.summary(scenario_path))
 
 
 def analytic(scenario: sc.Scenario, rps: Mapping[str, float], endpoint: str | None = None
@@ -346,17 +349,20 @@ def _estimates(stats: list[TierStats]) -> dict[str, Estimate]:
 
 def run_workload(scenario: sc.Scenario, seed: int | None = None,
                  replications: int | None = None) -> WorkloadResult:
-    """The open-workload mode of ``yanxiu run``: Poisson arrivals at ``workload.endpoint``."""
+    """The open-workload mode of ``yanxiu run``: Poisson arrivals at the workload's endpoints."""
     workload = scenario.workload
     if workload is None:
         raise ValueError(f"{scenario.name}: workload: missing section (not a workload scenario)")
     seed = scenario.seed if seed is None else seed
     count = replications or workload.replications
-    rps = {workload.endpoint: workload.rate_per_s}
+    rps = workload.rates
     runs = replicate(scenario, rps, workload.duration_s, workload.warmup_s, seed, count)
     measured = {tier: _estimates([run[tier] for run in runs]) for tier in runs[0]}
-    return WorkloadResult(scenario.name, seed, workload.endpoint, workload.rate_per_s, count,
-                          measured, analytic(scenario, rps, workload.endpoint), tuple(runs))
+    single = next(iter(rps)) if len(rps) == 1 else None
+    services = {p.name: p.service if isinstance(p.service, str) else p.service.model_dump()
+                for p in pools(scenario)}
+    return WorkloadResult(scenario.name, seed, "+".join(rps), float(sum(rps.values())), count,
+                          measured, analytic(scenario, rps, single), tuple(runs), rps, services)
 
 
 def confirm_minute(scenario: sc.Scenario, rps: Mapping[str, float], seconds: float = 60.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import re
 from pathlib import Path
 
 import numpy as np
@@ -180,7 +181,16 @@ def test_control_variate_interval_is_a_regression_interval():
     (lambda d: d["workload"].__setitem__("kind", "bursty"), "workload.kind: Input should be"),
     (lambda d: d["workload"].pop("duration_s"), "workload.duration_s: missing field"),
     (lambda d: d["platform"]["tiers"][0].__setitem__("service", "lognormal"),
-     "service: Input should be 'exponential' or 'deterministic'"),
+     "platform.tiers[0].pool.service: expected exponential, deterministic or a shape mapping"),
+    (lambda d: d["platform"]["tiers"][0].__setitem__("service", {"kind": "gamma", "scv": -2}),
+     "platform.tiers[0].pool.service: scv: Input should be greater than 0"),
+    (lambda d: d["platform"]["tiers"][0].__setitem__("service", {"kind": "hyperexponential", "scv": 0.5}),
+     "platform.tiers[0].pool.service: scv: Input should be greater than or equal to 1"),
+    (lambda d: d["workload"].__setitem__("rates_per_s", {"request": 1.0}),
+     "workload: give either endpoint + rate_per_s or rates_per_s, not both"),
+    (lambda d: (d["workload"].pop("endpoint"), d["workload"].pop("rate_per_s"),
+                d["workload"].__setitem__("rates_per_s", {"nope": 1.0})),
+     "workload.rates_per_s: unknown endpoint 'nope'"),
     (lambda d: d["platform"]["endpoints"][0].__setitem__("demand_ms", {"server": 0}),
      "workload.endpoint: 'request' has no demand on any pool tier"),
 ])
@@ -191,7 +201,7 @@ def test_bad_workload_sections_get_one_line_naming_the_field(change, message):
 
     data = yaml.safe_load((SCENARIOS / "erlang-mm1-rho50.yaml").read_text())
     change(data)
-    with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ScenarioError, match=re.escape(message)):
         parse_scenario(data, "x.yaml")
 
 
