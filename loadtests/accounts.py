@@ -64,14 +64,15 @@ def _account(path: Path, line: int, row: dict[str, str]) -> Account:
         raise AccountsError(f"--accounts: {path}: line {line}: {exc}") from None
 
 
-def load_answers(path: str | Path | None) -> dict[int, int]:
-    """``{question_id: correct choice}``; empty when no file is given (staging may have none)."""
+def load_answers(path: str | Path | None) -> dict[str, int]:
+    """``{question_id: correct choice}``, ids as text (a target's ids may be UUIDs); empty when
+    no file is given (staging may have none)."""
     if not path:
         return {}
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return {int(q): int(a) for q, a in data.items()}
+        return {str(q): int(a) for q, a in data.items()}
     except OSError as exc:
         raise AccountsError(f"--answers: cannot read {path}: {exc.strerror}") from None
     except (ValueError, AttributeError, TypeError) as exc:

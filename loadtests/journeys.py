@@ -24,7 +24,6 @@ successes; anything else outside 2xx is a failure in Locust's statistics.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlencode
 
 import gevent
 import numpy as np
@@ -33,6 +32,7 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 
 from domain import decisions
+from loadtests.adapters import Client, Registration
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION
 from loadtests.study import PageState, study
 
@@ -45,74 +45,6 @@ SCHOOL_KEYWORDS = {
 }
 
 
-class Api:
-    """Named requests: route lookup, bearer token, expected statuses, JSON out."""
-
-    def __init__(self, user: FastHttpUser, routes: dict, campaign: str = "") -> None:
-        self.user, self.routes, self.token = user, routes, None
-        self.requests = 0  # sent by this session (a session that sends none is counted)
-        self.ids: dict[str, object] = {"campaign": campaign}  # what route placeholders are filled with
-
-    def signed_in(self, answer: dict, account=None) -> dict:
-        """Keep a sign-in answer's token and the ids route maps may use (loadtests.routes);
-        returns them, so that a token reused later brings its ids along."""
-        self.token = answer.get("token")
-        user_id = answer.get("user_id", answer.get("teacher_id"))
-        teacher_id = answer.get("teacher_id")
-        if account is not None and account.teacher_id:
-            teacher_id = account.teacher_id
-        for key, value in (("user_id", user_id), ("teacher_id", teacher_id)):
-            if value is not None:
-                self.ids[key] = value
-        return {"token": self.token, **self.ids}
-
-    def reuse(self, saved: dict) -> None:
-        self.token = saved["token"]
-        self.ids.update({k: v for k, v in saved.items() if k != "token"})
-
-    def call(self, endpoint: str, body=None, query=None, ok=(200, 201, 202), expected=(),
-             fast: bool = False, parse: bool = True, **path) -> dict | None:
-        route = self.routes[endpoint]
-        try:
-            url = route.url(**{**self.ids, **path})
-        except KeyError as missing:
-            raise LookupError(f"{endpoint}: no {{{missing.args[0]}}} to fill in {route.path!r}: "
-                              "the sign-in answer did not give it") from None
-        if query:
-            url = f"{url}?{urlencode(query)}"
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        self.requests += 1
-        if fast:
-            # the hot path (heartbeats): Locust itself counts a 4xx/5xx as a failure, and the
-            # answer is parsed only when the caller needs it
-            resp = self.user.client.request(route.method, url, name=endpoint, json=body, headers=headers)
-            if resp.status_code not in ok:
-                return None
-            return (resp.json() if resp.content else {}) if parse else {}
-        with self.user.client.request(route.method, url, name=endpoint, json=body, headers=headers,
-                                      catch_response=True) as resp:
-            if resp.status_code in ok:
-                try:
-                    return resp.json() if resp.content else {}
-                except ValueError:
-                    resp.failure(f"{endpoint}: answer is not JSON")
-                    return None
-            if resp.status_code in expected:
-                resp.success()
-                return None
-            resp.failure(f"{endpoint}: HTTP {resp.status_code}{_detail(resp)}")
-            return None
-
-
-def _detail(resp) -> str:
-    """The answer's ``detail`` (docs/api.md errors), cut short, for Locust's failures table."""
-    try:
-        detail = resp.json().get("detail") if resp.content else None
-    except (ValueError, AttributeError):
-        detail = None
-    return f": {str(detail)[:80]}" if detail else ""
-
-
 class Session(FastHttpUser):
     """A session launched by the arrival scheduler (``loadtests.arrivals``)."""
 
@@ -123,13 +55,15 @@ class Session(FastHttpUser):
     def on_start(self) -> None:
         self.replay = self.environment.yanxiu
         self.ctx = self.replay.context
-        self.api = Api(self, self.ctx.routes, self.ctx.scenario.name)
+        # the target's API: the reference's, or --api's adapter (loadtests.adapters)
+        self.api = self.ctx.adapter(Client(self.client), self.ctx.target(self.host))
+        self.signed_in = False
         index = self.arrival.index if self.arrival is not None else int(time.time() * 1e6)
         self.rng = np.random.default_rng([self.ctx.seed, index])
 
     def on_stop(self) -> None:
         api = getattr(self, "api", None)
-        if api is not None and api.requests == 0 and not self.replay.stopping:
+        if api is not None and api.client.requests == 0 and not self.replay.stopping:
             self.replay.note_idle()  # ended by itself without touching the target
 
     def no_account(self) -> None:
@@ -148,12 +82,12 @@ class Session(FastHttpUser):
         """Log in with the account's password, reusing this process's token for it if any."""
         saved = self.replay.tokens.get(account.mobile)
         if saved is None:
-            answer = self.api.call("login", {"mobile": account.mobile, "password": account.password})
-            if answer is None:
+            if not self.api.log_in(account, password=account.password):
                 return False
-            self.replay.tokens[account.mobile] = self.api.signed_in(answer, account)
+            self.replay.tokens[account.mobile] = self.api.credentials()
         else:
-            self.api.reuse(saved)
+            self.api.resume(saved)
+        self.signed_in = True
         return True
 
 
@@ -186,35 +120,32 @@ class TeacherJourney(SequentialTaskSet):
         user, reg = self.user, self.ctx.scenario.behaviour.registration
         mobile = user.replay.roster.new_mobile(self.ctx.mobile_base)
         sub = self._sub_platform()
-        if user.api.call("sms_send", {"mobile": mobile, "purpose": "register"}) is None:
+        if not user.api.send_code(mobile, "register"):
             raise StopUser()
         user.pause(user.draw(reg.code_entry_s))
         school = None
         for _ in range(decisions.school_searches(user.draw(reg.school_searches))):
             keywords = SCHOOL_KEYWORDS.get(sub, SCHOOL_KEYWORDS["basic"])
             keyword = keywords[int(user.rng.integers(len(keywords)))]
-            found = user.api.call("school_search", query={"q": keyword, "sub_platform": sub, "limit": 20})
-            schools = (found or {}).get("schools") or []
+            schools = user.api.find_schools(keyword, sub) or []
             if schools:
                 school = schools[int(user.rng.integers(len(schools)))]
         if school is None:
             raise StopUser()
         user.pause(user.draw(reg.form_s))
         serial = int(user.rng.integers(10**9))
-        answer = user.api.call("register", {
-            "mobile": mobile, "code": self.ctx.options.sms_code, "password": "Yanxiu@2023",
-            "real_name": "测试教师", "id_type": "resident_id", "id_number": _resident_id(serial),
-            "school_id": school["id"], "sub_platform": school.get("sub_platform", sub)})
-        if answer is None:
-            raise StopUser()
-        user.api.signed_in(answer)
         self.sub = school.get("sub_platform", sub)
-        user.api.call("enrol", campaign=self.ctx.scenario.name)
+        form = Registration(mobile, self.ctx.options.sms_code, "Yanxiu@2023", "测试教师", "resident_id",
+                            _resident_id(serial), school, self.sub)
+        if not user.api.register(form):
+            raise StopUser()
+        user.signed_in = True
+        user.api.enrol()
 
     @tag("login")
     @task
     def login(self) -> None:
-        if self.kind == REGISTRATION or self.user.api.token:
+        if self.kind == REGISTRATION or self.user.signed_in:
             return
         share = self.ctx.scenario.behaviour.password_login_share
         self._log_in(by_password=decisions.signs_in_with_password(self.user.rng.random(), share))
@@ -226,20 +157,19 @@ class TeacherJourney(SequentialTaskSet):
             user.no_account()
         self.sub = self.account.sub_platform
         if by_password:
-            body = {"mobile": self.account.mobile, "password": self.account.password}
+            signed_in = user.api.log_in(self.account, password=self.account.password)
         else:
-            if user.api.call("sms_send", {"mobile": self.account.mobile, "purpose": "login"}) is None:
+            if not user.api.send_code(self.account.mobile, "login"):
                 raise StopUser()
             user.pause(user.draw(self.ctx.scenario.behaviour.registration.code_entry_s))
-            body = {"mobile": self.account.mobile, "code": self.ctx.options.sms_code}
-        answer = user.api.call("login", body)
-        if answer is None:
+            signed_in = user.api.log_in(self.account, code=self.ctx.options.sms_code)
+        if not signed_in:
             raise StopUser()
-        user.api.signed_in(answer, self.account)
+        user.signed_in = True
 
     def _signed_in(self) -> None:
         """A step whose sign-in step was filtered out by tags signs in by password."""
-        if not self.user.api.token:
+        if not self.user.signed_in:
             self._log_in(by_password=True)
 
     # --- the campaign page, study and tests ------------------------------------------------
@@ -250,11 +180,11 @@ class TeacherJourney(SequentialTaskSet):
         if self.kind == CERTIFICATE:
             return
         self._signed_in()
-        self.page = self.user.api.call("campaign_page")
+        self.page = self.user.api.study_state()
         if self.page is None:
             raise StopUser()
         if not self.page.get("enrolled", True):
-            self.user.api.call("enrol", campaign=self.ctx.scenario.name)
+            self.user.api.enrol()
 
     @tag("study")
     @task
@@ -279,24 +209,17 @@ class TeacherJourney(SequentialTaskSet):
     def _watch(self, course, resource: dict, seconds: float) -> float:
         """Play ``seconds`` of a resource with the sub-platform's heartbeat interval; the
         course's study time as the server counts it."""
-        studied = course.studied_s
         interval = float(self.ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
-        position, seq = 0.0, _seq()
-        beat = {"resource_id": resource["id"], "position_s": 0.0, "elapsed_s": 0.0, "seq": seq}
-        api, where = self.user.api, {"resource_id": resource["id"], "course_id": course.cid}
-        api.call("heartbeat", beat, fast=True, parse=False, **where)  # the first beat starts the clock
+        position, api = 0.0, self.user.api
+        api.start_play(course.cid, resource)
+        counted = None
         while position < seconds:
             step = min(interval, seconds - position)
             self.user.pause(step)
             position += step
-            seq = max(seq + 1, _seq())
-            last = position >= seconds
-            answer = api.call("heartbeat", {
-                "resource_id": resource["id"], "position_s": round(position, 3),
-                "elapsed_s": round(step, 3), "seq": seq}, fast=True, parse=last, **where)
-            if last and answer:
-                studied = float(answer.get("course_studied_s", studied))
-        return studied
+            counted = api.report_progress(course.cid, resource, position, step, position >= seconds)
+        # the target's count when it gives one, else the seconds played
+        return course.studied_s + seconds if counted is None else counted
 
     @tag("test")
     @task
@@ -321,16 +244,16 @@ class TeacherJourney(SequentialTaskSet):
         True once passed."""
         user, minutes = self.user, _attempt_minutes(self.ctx.scenario, cid)
         for attempt in range(done + 1, done + 1 + MAX_ATTEMPTS):
-            paper = user.api.call("test_fetch", course_id=cid)
+            paper = user.api.fetch_test(cid)
             if paper is None:
                 return False
             user.pause(minutes * 60.0)
             full = user.rng.random() < self.ctx.campaign.full_marks_probability(cid, attempt)
             answers = _answers(paper, self.ctx.answers, full, user.rng)
-            marked = user.api.call("test_submit", {"answers": answers}, course_id=cid)
-            if marked is None:
+            passed = user.api.submit_test(cid, answers)
+            if passed is None:
                 return False
-            if marked.get("passed"):
+            if passed:
                 return True
         return False
 
@@ -344,14 +267,13 @@ class TeacherJourney(SequentialTaskSet):
             self.user.no_account()
         if not self.user.sign_in_with_password(account):
             raise StopUser()
-        # before the batch, or for a non-completer, "no certificate" is the right answer
-        self.user.api.call("certificate", expected=(404,))
+        self.user.api.certificate()
 
     # --- helpers ----------------------------------------------------------------------------
 
     def _page(self) -> dict:
         if self.page is None:  # the campaign step was filtered out by tags
-            self.page = self.user.api.call("campaign_page") or {}
+            self.page = self.user.api.study_state() or {}
         return self.page
 
     def _sub_platform(self) -> str:
@@ -385,8 +307,7 @@ class AdminJourney(SequentialTaskSet):
             user.no_account()
         if not user.sign_in_with_password(account):
             raise StopUser()
-        query = {"school_id": account.school_id} if account.school_id else {}
-        user.api.call("admin_progress", query=query)
+        user.api.admin_progress(account)
 
 
 class AdminUser(Session):
@@ -399,10 +320,10 @@ def user_class_for(kind: int) -> type[Session]:
     return AdminUser if kind == ADMIN else TeacherUser
 
 
-def _answers(paper: dict, key: dict[int, int], full: bool, rng: np.random.Generator) -> dict[str, int]:
-    """All correct (from answers.json) for full marks, else one wrong answer."""
+def _answers(paper: dict, key: dict[str, int], full: bool, rng: np.random.Generator) -> dict[str, int]:
+    """All correct (from answers.json, by question id) for full marks, else one wrong answer."""
     questions = paper.get("questions") or []
-    answers = {str(q["id"]): key.get(int(q["id"]), 0) for q in questions}
+    answers = {str(q["id"]): key.get(str(q["id"]), 0) for q in questions}
     if not full and questions:
         q = questions[int(rng.integers(len(questions)))]
         choices = max(2, len(q.get("choices") or ()))
@@ -412,11 +333,6 @@ def _answers(paper: dict, key: dict[int, int], full: bool, rng: np.random.Genera
 
 def _attempt_minutes(scenario, cid: int) -> float:
     return next(c.test.attempt_minutes for c in scenario.courses if c.id == cid)
-
-
-def _seq() -> int:
-    """Heartbeat sequence numbers rise across sessions too (50 ms ticks since 2025-06)."""
-    return int((time.time() - 1.75e9) * 20)
 
 
 def _resident_id(serial: int) -> str:

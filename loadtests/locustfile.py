@@ -37,6 +37,7 @@ def _context(environment):
     """Build the replay context, or end the process with one line naming the bad option."""
     from domain.scenario import ScenarioError
     from loadtests.accounts import AccountsError
+    from loadtests.adapters import AdapterError
     from loadtests.plan import PlanError
     from loadtests.routes import RouteError
 
@@ -44,7 +45,7 @@ def _context(environment):
         context = yanxiu_options.build_context(environment.parsed_options)
         yanxiu_options.check_accounts(context)
         return context
-    except (PlanError, RouteError, AccountsError, ScenarioError, OSError) as exc:
+    except (PlanError, RouteError, AccountsError, AdapterError, ScenarioError, OSError) as exc:
         print(f"locust: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
 

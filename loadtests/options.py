@@ -45,6 +45,8 @@ def add_arguments(parser) -> None:
     option("--accounts", default="", help="accounts.csv of pre-registered teachers and admins")
     option("--answers", default="", help="answers.json {question_id: choice} (full marks)")
     option("--route-map", default="", help="YAML/JSON endpoint name -> {method, path}")
+    option("--api", default="", help="adapter for the target's API, module:Class (default: the reference "
+           "platform's, loadtests.adapters.reference:ReferenceAdapter; see docs/loadtests.md)")
     option("--sms-code", default=DEFAULTS["sms_code"],
            help="the fixed SMS code the target gives test mobiles (default %(default)s)")
     option("--arrival-process", choices=["deterministic", "poisson"],
@@ -101,10 +103,18 @@ class Context:
     mobile_base: int
     model_folder: Path | None = None
     tables: object = None  # domain.rules.RuleTables: course slots, openings, targets
+    adapter: type | None = None  # loadtests.adapters.Adapter subclass (--api)
 
     @property
     def compress(self) -> float:
         return self.plan.compress
+
+    def target(self, host: str):
+        """What an adapter knows about the run (``loadtests.adapters.Target``)."""
+        from loadtests.adapters import Target
+
+        return Target(self.scenario.name, tuple(self.tables.course_ids), self.options.sms_code,
+                      self.routes, host or "")
 
 
 def build_context(options) -> Context:
@@ -113,6 +123,7 @@ def build_context(options) -> Context:
     from domain.rules import RuleTables
     from domain.scenario import load_scenario
     from loadtests.accounts import load_accounts, load_answers
+    from loadtests.adapters import load_adapter
     from loadtests.plan import Plan, PlanError, read_timeseries
     from loadtests.routes import route_table
     from loadtests.stretch import select
@@ -140,7 +151,8 @@ def build_context(options) -> Context:
     if base is None:
         base = int(time.time() * 10) % 10**8
     campaign = Campaign(scenario)
+    adapter = load_adapter(getattr(options, "api", "") or None)
     return Context(options, scenario, campaign, plan, stretch,
                    route_table(scenario.platform.endpoints, options.route_map or None),
                    accounts, load_answers(options.answers or None), seed, int(base), folder,
-                   RuleTables(campaign, scenario))
+                   RuleTables(campaign, scenario), adapter)

@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-results", type=Path,
                         help="model results folder (default results/<scenario>)")
     parser.add_argument("--route-map", type=Path, help="YAML/JSON endpoint name -> {method, path}")
+    parser.add_argument("--api", metavar="MODULE:CLASS",
+                        help="adapter for the target's API (default: the reference platform's; "
+                        "docs/loadtests.md, Staging)")
     parser.add_argument("--accounts", type=Path, help="accounts.csv of pre-registered teachers (with --host)")
     parser.add_argument("--answers", type=Path, help="answers.json {question_id: choice} (with --host)")
     parser.add_argument("--sms-code", default="246810", help="fixed SMS code of test mobiles")
@@ -59,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from domain.scenario import load_scenario
     from loadtests.accounts import AccountsError
+    from loadtests.adapters import AdapterError
     from loadtests.plan import PlanError
     from loadtests.routes import RouteError
     from yanxiu.errors import CommandError
@@ -70,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         _run_model(args.scenario, model)
     try:
         context = _context(args, model)
-    except (PlanError, RouteError, AccountsError) as exc:
+    except (PlanError, RouteError, AccountsError, AdapterError) as exc:
         raise CommandError(str(exc)) from None
     out = args.out or RESULTS / f"loadtest-{scenario.name}-{_now_slug()}"
     if args.host:
@@ -137,7 +141,7 @@ def _context(args: argparse.Namespace, model: Path):
     return build_context(argparse.Namespace(
         scenario=args.scenario, model_results=str(model), stretch=args.stretch,
         compress=args.compress, scale=args.scale, accounts="", answers="",
-        route_map=str(args.route_map or ""), bin_seconds=args.bin_seconds, max_sessions=1,
+        route_map=str(args.route_map or ""), api=args.api or "", bin_seconds=args.bin_seconds, max_sessions=1,
         seed=args.seed, mobile_base=0, arrival_process=args.arrival_process,
         max_duration=args.duration))
 
@@ -203,7 +207,8 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers)
     options = {
         "scenario": args.scenario, "model_results": model, "stretch": args.stretch,
         "compress": args.compress, "scale": plan.scale, "accounts": accounts, "answers": answers or "",
-        "route_map": args.route_map or "", "sms_code": args.sms_code, "arrival_process": args.arrival_process,
+        "route_map": args.route_map or "", "api": args.api or "", "sms_code": args.sms_code,
+        "arrival_process": args.arrival_process,
         "bin_seconds": args.bin_seconds, "seed": args.seed, "max_duration": args.duration,
     }
     print(f"yanxiu loadtest: {context.scenario.name} {context.stretch.label}: {plan.minutes} model minutes "
