@@ -8,7 +8,7 @@ SCENARIO ?= scenarios/winter-2023.yaml
 TEACHERS ?= 20000
 RESULTS ?= results/$(basename $(notdir $(SCENARIO)))
 
-.PHONY: run test test-all lint bench clean baseline
+.PHONY: run test test-all lint bench clean mutation baseline
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,17 @@ test: $(VENV)/.native
 
 test-all: $(VENV)/.native
 	$(BIN)/python -m pytest -m ""
+
+# Mutation testing of one module against the tests that cover it (tools/mutation.toml), e.g.
+#   make mutation MODULE=domain/campaign.py
+# CPU-heavy (minutes per module): run one module at a time; not part of `make test`.
+$(VENV)/.mutation: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[mutation]"
+	touch $@
+
+mutation: $(VENV)/.mutation
+	@test -n "$(MODULE)" || { echo "make mutation: say which module, e.g. MODULE=domain/campaign.py" >&2; exit 2; }
+	$(BIN)/python tools/mutation.py $(MODULE)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

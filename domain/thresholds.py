@@ -54,7 +54,7 @@ TOKEN = re.compile(
     r"\s*(?:"
     r"(?P<number>[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+)"
     r"|(?P<op><=|>=|==|!=|<|>)"
-    r"|(?P<ident>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<ident>p[0-9]+\.[0-9]+(?=\()|[A-Za-z_][A-Za-z0-9_]*)"  # p99.9( is one function name
     r"|(?P<lparen>\()"
     r"|(?P<rparen>\))"
     r"|(?P<name>[A-Za-z0-9_.\-:]+)"

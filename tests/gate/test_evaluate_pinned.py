@@ -1,0 +1,175 @@
+"""gate/evaluate.py pinned at its boundaries, against the behaviour its docstrings and
+docs/report-gate.md state:
+
+- a regression is a move in the worse direction by MORE than ``max_regression`` of the baseline
+  (exactly at the limit passes); higher is worse for peak/mean/max/rate/pNN, lower for share/min;
+- from a zero baseline any move the worse way is an infinite change (a regression at any
+  finite limit), any move the better way minus infinity, no move zero;
+- metrics that are not numbers (NaN, booleans, strings) are never compared; a threshold on one
+  is bad input (GateError), as is an unknown metric unless missing metrics are allowed;
+- ``--max-regression`` takes a percentage or a fraction below 1, never a negative, infinite or
+  NaN one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from domain.thresholds import parse_threshold
+from gate.evaluate import GateError, Regression, compare, evaluate, parse_all, parse_fraction
+
+
+def one(current: dict, baseline: dict, limit: float = 0.1) -> Regression:
+    (result,) = compare(current, baseline, limit)
+    return result
+
+
+# --- compare: the zero baseline ------------------------------------------------------------
+
+
+def test_errors_rising_from_zero_is_an_infinite_regression():
+    result = one({"rate(errors)": 0.005}, {"rate(errors)": 0.0})
+    assert result.change == math.inf and result.regressed
+    assert (result.baseline, result.current) == (0.0, 0.005)
+    # however loose the limit
+    assert one({"rate(errors)": 0.005}, {"rate(errors)": 0.0}, limit=1e9).regressed
+
+
+def test_errors_falling_to_zero_is_a_full_improvement():
+    result = one({"rate(errors)": 0.0}, {"rate(errors)": 0.005})
+    assert result.change == -1.0 and not result.regressed
+
+
+def test_zero_to_zero_is_no_change():
+    result = one({"rate(errors)": 0.0}, {"rate(errors)": 0.0}, limit=0.0)
+    assert result.change == 0.0 and not result.regressed
+    assert math.copysign(1.0, result.change) == 1.0  # never printed as -0.0
+
+
+def test_lower_is_worse_from_a_zero_baseline():
+    # share(certified) rising from 0 is better: minus infinity, no regression
+    better = one({"share(certified)": 0.2}, {"share(certified)": 0.0})
+    assert better.change == -math.inf and not better.regressed
+    worse = one({"min(free.api)": -1.0}, {"min(free.api)": 0.0})
+    assert worse.change == math.inf and worse.regressed
+
+
+# --- compare: the limit, the directions ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("metric", "before", "now", "change"),
+    [
+        ("peak(rps.total)", 100.0, 120.0, 0.2),
+        ("mean(latency.api)", 50.0, 40.0, -0.2),
+        ("max(queue.db)", 10.0, 15.0, 0.5),
+        ("rate(errors)", 0.02, 0.03, 0.5),
+        ("p95(latency.api)", 200.0, 300.0, 0.5),
+        ("p99.9(latency.api)", 200.0, 100.0, -0.5),
+        ("share(certified)", 0.8, 0.6, 0.25),
+        ("share(certified)", 0.5, 0.6, -0.2),
+        ("min(free.api)", 10.0, 8.0, 0.2),
+        ("min(free.api)", 10.0, 12.0, -0.2),
+        ("peak(rps.total)", -10.0, -5.0, 0.5),  # relative to |baseline|
+    ],
+)
+def test_change_is_signed_so_that_worse_is_positive(metric, before, now, change):
+    result = one({metric: now}, {metric: before})
+    assert result.change == pytest.approx(change)
+    assert result.regressed is (change > 0.1)
+
+
+def test_a_change_exactly_at_the_limit_passes():
+    assert not one({"peak(rps.total)": 110.0}, {"peak(rps.total)": 100.0}, limit=0.1).regressed
+    assert one({"peak(rps.total)": 110.001}, {"peak(rps.total)": 100.0}, limit=0.1).regressed
+    assert not one({"peak(rps.total)": 100.0}, {"peak(rps.total)": 100.0}, limit=0.0).regressed
+    assert one({"peak(rps.total)": 100.001}, {"peak(rps.total)": 100.0}, limit=0.0).regressed
+
+
+@pytest.mark.parametrize("bad", [math.nan, True, False, "12", None, [1.0]])
+def test_metrics_that_are_not_numbers_are_never_compared(bad):
+    assert compare({"peak(x)": bad}, {"peak(x)": 1.0}, 0.1) == []
+    assert compare({"peak(x)": 1.0}, {"peak(x)": bad}, 0.1) == []
+
+
+def test_only_metrics_with_a_direction_in_both_maps_are_compared():
+    current = {"peak(a)": 2.0, "count(b)": 9.0, "peak(only.now)": 1.0, "label": 3}
+    baseline = {"peak(a)": 1.0, "count(b)": 1.0, "peak(only.before)": 1.0, "label": 1}
+    assert [r.metric for r in compare(current, baseline, 0.1)] == ["peak(a)"]
+
+
+def test_results_are_sorted_by_metric():
+    metrics = {"rate(z)": 1.0, "peak(a)": 1.0, "p95(m)": 1.0}
+    assert [r.metric for r in compare(metrics, metrics, 0.1)] == ["p95(m)", "peak(a)", "rate(z)"]
+
+
+def test_integers_compare_like_floats():
+    result = one({"peak(rps.total)": 12}, {"peak(rps.total)": 10})
+    assert result.change == pytest.approx(0.2) and result.regressed
+
+
+# --- evaluate ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "actual", "holds"),
+    [
+        ("p95(latency.api) < 300ms", 300.0, False),
+        ("p95(latency.api) < 300ms", 299.999, True),
+        ("p95(latency.api) <= 300ms", 300.0, True),
+        ("p95(latency.api) <= 0.3s", 300.0001, False),
+        ("share(certified) >= 95%", 0.95, True),
+        ("share(certified) > 95%", 0.95, False),
+        ("rate(errors) == 0", 0.0, True),
+        ("rate(errors) != 0", 0.0, False),
+    ],
+)
+def test_thresholds_hold_at_their_limits(text, actual, holds):
+    threshold = parse_threshold(text)
+    (outcome,) = evaluate([threshold], {threshold.metric: actual})
+    assert outcome.passed is holds and outcome.actual == actual and not outcome.skipped
+
+
+def test_a_missing_metric_is_skipped_only_when_allowed():
+    thresholds = parse_all(["p95(latency.api) < 300ms", "rate(errors) < 1%"])
+    metrics = {"p95(latency.api)": 100.0}
+    first, second = evaluate(thresholds, metrics, allow_missing=True)
+    assert first.passed and not first.skipped
+    assert second.skipped and second.passed and second.actual is None
+    missing = r"^thresholds\[1\] 'rate\(errors\) < 1%': no metric 'rate\(errors\)'"
+    with pytest.raises(GateError, match=missing):
+        evaluate(thresholds, metrics)
+
+
+@pytest.mark.parametrize("bad", [math.nan, True, "300", None])
+def test_a_threshold_on_a_value_that_is_not_a_number_is_bad_input(bad):
+    thresholds = parse_all(["p95(latency.api) < 300ms"])
+    for allow_missing in (False, True):
+        with pytest.raises(GateError, match=r"thresholds\[0\] .*is not a number"):
+            evaluate(thresholds, {"p95(latency.api)": bad}, allow_missing=allow_missing)
+
+
+def test_parse_all_names_the_entry_and_source():
+    with pytest.raises(GateError, match=r"^scenario\.thresholds\[2\] 'peak\(x\) <': "):
+        parse_all(["peak(a) < 1", "peak(b) < 2", "peak(x) <"], source="scenario.thresholds")
+    assert [t.metric for t in parse_all(["peak(a) < 1", "share(b) > 5%"])] == ["peak(a)", "share(b)"]
+
+
+# --- --max-regression ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("10%", 0.10), (" 5% ", 0.05), ("0%", 0.0), ("0", 0.0), ("0.25", 0.25), ("150%", 1.5), ("0.999", 0.999)],
+)
+def test_max_regression_accepted(text, value):
+    assert parse_fraction(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["-5%", "-0.1", "inf", "inf%", "-inf", "nan", "nan%", "", "%", "ten%",
+                                  "5 %%"])
+def test_max_regression_refused(text):
+    with pytest.raises(GateError, match="^--max-regression: "):
+        parse_fraction(text)
