@@ -73,13 +73,20 @@ class World:
     background_seed: int
     background: np.random.Generator | None = None
     admins: float = 0.0
+    # on a platform of several campaigns (sim.campaigns): the shared-credit routes per course
+    # slot (Journeys.routes) and how many campaigns they may name
+    routes: list[list[tuple[int, float, float, float]]] | None = None
+    campaigns: int = 1
 
     def new_recorder(self) -> Recorder:
         start, profile = self.campaign.start_at, self.profile
         day0_s = (start - dt.datetime.combine(start.date(), dt.time(), start.tzinfo)).total_seconds()
         days = int(math.ceil((profile.minutes * 60.0 + day0_s) / 86400.0))
         heartbeat = {sub: float(s) for sub, s in self.scenario.platform.heartbeat_interval_s.items()}
-        return Recorder(self.platform.endpoints, profile.minutes, days, day0_s, heartbeat)
+        request_kb = {e.name: float(e.request_kb) for e in self.scenario.platform.endpoints}
+        shut = profile.shut_minutes() if profile.closures else None
+        return Recorder(self.platform.endpoints, profile.minutes, days, day0_s, heartbeat, request_kb,
+                        shut)
 
     def add_background(self, recorder: Recorder) -> None:
         """Administrators' views into shard 0's recorder; the stream starts afresh each time

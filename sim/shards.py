@@ -12,6 +12,11 @@ A process runs one *group* of shards; the first group runs in the calling proces
 shard 0 (which also carries the administrators' background load). Since the total is summed
 in shard order whatever the grouping, a run's results depend on its seed and its number of
 shards, never on the number of processes that ran them.
+
+Several campaigns on one platform (``sim.campaigns``) are a ``Fleet``: every campaign's world
+with its own shards, placed on one platform clock (campaign c's minute 0 is platform minute
+``offsets[c]``). All shards of all campaigns are coupled the same way, through the summed
+rates; a shard outside its campaign's horizon adds nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -50,6 +55,52 @@ class ShardResult:
     index: int
     totals: dict  # Recorder.totals()
     progress: Progress
+    campaign: int = 0
+    routed: list[float] = field(default_factory=list)  # shared-credit seconds per campaign
+
+
+@dataclass
+class Fleet:
+    """The worlds of the campaigns on one platform, each placed on the platform clock."""
+
+    worlds: list
+    offsets: list[int]
+
+    @classmethod
+    def of(cls, world) -> Fleet:
+        return cls([world], [0])
+
+    @property
+    def shards(self) -> int:
+        return sum(w.shards for w in self.worlds)
+
+    @property
+    def minutes(self) -> int:
+        return max(o + w.profile.minutes for o, w in zip(self.offsets, self.worlds, strict=True))
+
+    @property
+    def window(self) -> int:
+        return max(o + w.profile.window_minutes for o, w in zip(self.offsets, self.worlds, strict=True))
+
+    def members(self) -> list[tuple[int, int]]:
+        """(campaign, shard) of every shard, in the order their rows are summed."""
+        return [(c, k) for c, w in enumerate(self.worlds) for k in range(w.shards)]
+
+    def plan(self, workers: int) -> list[list[int]]:
+        """Shards (indexes into ``members``) per process. One campaign: contiguous groups;
+        several: balanced by simulated teachers (largest shard first to the lightest process),
+        since a small campaign's shard costs far less than a large one's."""
+        if len(self.worlds) == 1:
+            return groups(self.shards, workers)
+        members = self.members()
+        load = [self.worlds[c].population.size / self.worlds[c].shards for c, _ in members]
+        bins: list[list[int]] = [[] for _ in range(max(1, min(workers, len(members))))]
+        totals = [0.0] * len(bins)
+        for g in sorted(range(len(members)), key=lambda g: (-load[g], g)):
+            lightest = totals.index(min(totals))
+            bins[lightest].append(g)
+            totals[lightest] += load[g]
+        return sorted(sorted(b) for b in bins)
 
 
 class _Shard:
@@ -68,6 +119,9 @@ class _Shard:
         self.journeys = Journeys(self.env, world.scenario, world.tables, population, world.profile,
                                  self.recorder, feedback, self.schedule, rngs)
         self.schedule.bind(self.journeys.start)
+        if world.routes is not None:
+            self.journeys.routes = world.routes
+            self.journeys.routed = [0.0] * world.campaigns
         first_sessions(population, world, self.schedule)
 
     def minute(self, minute: int) -> list[float]:
@@ -79,9 +133,10 @@ class _Shard:
             self.env.run(until=until)
         return self.recorder.close_minute()
 
-    def result(self) -> ShardResult:
+    def result(self, campaign: int = 0) -> ShardResult:
         self.recorder.finish()
-        return ShardResult(self.index, self.recorder.totals(), self.journeys.ledger.to_progress())
+        return ShardResult(self.index, self.recorder.totals(), self.journeys.ledger.to_progress(),
+                           campaign, list(self.journeys.routed))
 
 
 def first_sessions(pop: Population, world, schedule: Schedule) -> None:
@@ -104,34 +159,58 @@ def first_sessions(pop: Population, world, schedule: Schedule) -> None:
 
 
 class _Group:
-    """The shards one process runs; they share one ``Feedback`` (all observe the same total)."""
+    """The shards one process runs; the shards of one campaign share one ``Feedback`` (all
+    observe the same total; campaigns differ in their teachers' patience)."""
 
-    def __init__(self, world, indexes: list[int]) -> None:
-        platform = world.platform
+    def __init__(self, fleet: Fleet, indexes: list[int]) -> None:
+        platform = fleet.worlds[0].platform
         self.endpoints = list(platform.endpoints)
-        self.window = world.profile.window_minutes
-        self.feedback = Feedback(platform, self.endpoints,
-                                 world.scenario.behaviour.overload.abandon_after_s)
-        self.shards = [_Shard(world, k, self.feedback) for k in indexes]
+        self.window = fleet.window
+        self.width = len(self.endpoints) + 1
+        self.feedbacks: dict[int, tuple[Feedback, int]] = {}  # campaign -> (feedback, window end)
+        self.shards: list[tuple[_Shard, int, int, int]] = []  # shard, campaign, offset, minutes
+        members = fleet.members()
+        for g in indexes:
+            c, k = members[g]
+            world, offset = fleet.worlds[c], fleet.offsets[c]
+            if c not in self.feedbacks:
+                feedback = Feedback(world.platform, self.endpoints,
+                                    world.scenario.behaviour.overload.abandon_after_s)
+                self.feedbacks[c] = (feedback, offset + world.profile.window_minutes)
+            shard = _Shard(world, k, self.feedbacks[c][0])
+            self.shards.append((shard, c, offset, world.profile.minutes))
+
+    @property
+    def calls(self) -> int:
+        return sum(feedback.calls for feedback, _ in self.feedbacks.values())
 
     def minute(self, minute: int) -> np.ndarray:
-        """Each shard's full-scale rates for the minute: requests/s per endpoint, then Gbps."""
-        return np.array([shard.minute(minute) for shard in self.shards])
+        """Each shard's full-scale rates for the minute: requests/s per endpoint, then Gbps
+        (zeros outside its campaign's horizon)."""
+        rows = []
+        for shard, _c, offset, minutes in self.shards:
+            local = minute - offset
+            rows.append(shard.minute(local) if 0 <= local < minutes else [0.0] * self.width)
+        return np.array(rows)
 
     def observe(self, minute: int, total: np.ndarray) -> None:
-        if minute < self.window:
-            rates = total.tolist()
-            self.feedback.observe(rates[:-1], rates[-1])
+        rates = None
+        for feedback, window in self.feedbacks.values():
+            if minute < window:
+                rates = total.tolist() if rates is None else rates
+                feedback.observe(rates[:-1], rates[-1])
 
     def locally_idle(self, rows: np.ndarray, shards: int) -> bool:
         """Whether the platform stays idle for each of our shards' rates as if every one of
         the ``shards`` shards carried as much. Then it stays idle for the sum of all shards,
         whatever the others carry, once all say so: each tier's load adds up over shards and
         is at most ``shards`` times the largest shard's, and the idle test is monotone."""
-        return all(self.feedback.stays_idle(row[:-1], row[-1]) for row in (rows * shards).tolist())
+        scaled = (rows * shards).tolist()
+        return all(feedback.stays_idle(row[:-1], row[-1])
+                   for feedback, _ in self.feedbacks.values() for row in scaled)
 
     def results(self) -> list[ShardResult]:
-        return [shard.result() for shard in self.shards]
+        return [shard.result(c) for shard, c, _, _ in self.shards]
 
 
 def groups(shards: int, workers: int) -> list[list[int]]:
@@ -155,23 +234,25 @@ def run_shards(world, workers: int,
     first run apart, each checking that its own shards keep the platform idle whatever the
     others do (``_Group.locally_idle``): then no teacher anywhere can see the platform slow,
     and apart is exactly what meeting would give. If some shard fails that check at minute f,
-    the run starts again, apart (and identical) until f, meeting every minute from f on."""
-    plan = groups(world.shards, workers)
+    the run starts again, apart (and identical) until f, meeting every minute from f on.
+    ``world`` may be a ``Fleet`` of several campaigns."""
+    fleet = world if isinstance(world, Fleet) else Fleet.of(world)
+    plan = fleet.plan(workers)
     if len(plan) == 1:
-        return _run(world, plan, 0, on_minute)
-    first = _run(world, plan, None, on_minute)
+        return _run(fleet, plan, 0, on_minute)
+    first = _run(fleet, plan, None, on_minute)
     if isinstance(first, int):
-        return _run(world, plan, first, on_minute)
+        return _run(fleet, plan, first, on_minute)
     return first
 
 
-def _run(world, plan: list[list[int]], meet_from: int | None, on_minute):
+def _run(world: Fleet, plan: list[list[int]], meet_from: int | None, on_minute):
     """One attempt; the results, or the first minute a shard was not locally idle."""
     links = {(a, b): mp.Pipe() for a in range(len(plan)) for b in range(a + 1, len(plan))}
     stop = mp.Value("q", NEVER)
     children = [_start_child(world, plan, links, rank, meet_from, stop)
                 for rank in range(1, len(plan))]
-    exchange = _Exchange(0, links)
+    exchange = _Exchange(0, links, plan)
     _close_others(links, 0)
     try:
         own = _Group(world, plan[0])
@@ -191,7 +272,7 @@ def _run(world, plan: list[list[int]], meet_from: int | None, on_minute):
     failed = [minute for minute in ended if minute is not None and minute >= 0]
     if failed:
         return min(failed)
-    return sorted(results, key=lambda r: r.index), own.feedback.calls
+    return sorted(results, key=lambda r: (r.campaign, r.index)), own.calls
 
 
 NEVER = 2**62  # no shard has stopped
@@ -199,12 +280,12 @@ STOPPED = -1  # stopped because another process's shard was not locally idle
 CHECK_EVERY = 64  # minutes between looks at whether another process stopped
 
 
-def _advance(group: _Group, exchange: _Exchange, world, meet_from: int | None, stop,
+def _advance(group: _Group, exchange: _Exchange, world: Fleet, meet_from: int | None, stop,
              on_minute: Callable[[int], None] | None = None) -> int | None:
     """Run the group through the horizon: None when done; else the minute at which one of
     its shards was not locally idle (``STOPPED`` when another process's was)."""
     shards, window = world.shards, group.window
-    for minute in range(world.profile.minutes):
+    for minute in range(world.minutes):
         rows = group.minute(minute)
         if minute < window:  # after the window nobody reacts: no need to meet
             if meet_from is not None and minute >= meet_from:
@@ -224,8 +305,11 @@ class _Exchange:
     """Every process sends its shards' rows of the minute to every other and adds all rows
     up in shard order, so each computes the same total with no coordinator in between."""
 
-    def __init__(self, rank: int, links: dict) -> None:
+    def __init__(self, rank: int, links: dict, plan: list[list[int]]) -> None:
         self.rank = rank
+        # rows arrive in process order; this puts them back in shard order before adding
+        self.order = np.argsort(np.concatenate([np.asarray(p, dtype=np.int64) for p in plan]),
+                                kind="stable")
         self.links = {}  # other process's rank -> our end of the pipe to it
         for (a, b), (end_a, end_b) in links.items():
             if rank == a:
@@ -242,7 +326,7 @@ class _Exchange:
         parts = {self.rank: rows}
         for rank, conn in self.links.items():
             parts[rank] = np.frombuffer(_receive(conn)).reshape(-1, rows.shape[1])
-        return np.concatenate([parts[r] for r in sorted(parts)]).sum(axis=0)
+        return np.concatenate([parts[r] for r in sorted(parts)])[self.order].sum(axis=0)
 
 
 def _receive(conn, pickled: bool = False):
@@ -253,16 +337,17 @@ def _receive(conn, pickled: bool = False):
 
 
 def _start_child(world, plan: list[list[int]], links: dict, rank: int, meet_from: int | None, stop):
-    process = mp.Process(target=_child, args=(world, plan[rank], links, rank, meet_from, stop),
+    process = mp.Process(target=_child, args=(world, plan, links, rank, meet_from, stop),
                          daemon=True, name=f"yanxiu-shards-{plan[rank][0]}")
     process.start()
     return process
 
 
-def _child(world, indexes: list[int], links: dict, rank: int, meet_from: int | None, stop) -> None:
-    exchange = _Exchange(rank, links)
+def _child(world, plan: list[list[int]], links: dict, rank: int, meet_from: int | None,
+           stop) -> None:
+    exchange = _Exchange(rank, links, plan)
     _close_others(links, rank)
-    group = _Group(world, indexes)
+    group = _Group(world, plan[rank])
     ended = _advance(group, exchange, world, meet_from, stop)
     exchange.links[0].send(group.results() if ended is None else ended)
     for conn in exchange.links.values():

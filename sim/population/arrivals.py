@@ -51,6 +51,39 @@ class Profile:
         self.cum_hours = np.concatenate(([0.0], np.cumsum(self.intensity) / 60.0))
         self._edges_s = np.arange(self.minutes + 1, dtype=np.float64) * MINUTE
         self._cum = self.cum_hours.tolist()  # for the scalar versions used per session
+        self.closures = self._closures()  # (start, end) offsets in seconds, in order
+
+    def _closures(self) -> list[tuple[float, float]]:
+        """Maintenance closures as offsets: access shut from local midnight of the first day
+        to local midnight after the last."""
+        return sorted((day_offset(self.campaign, c.start),
+                       day_offset(self.campaign, c.end + dt.timedelta(days=1)))
+                      for c in self.scenario.calendar.closures)
+
+    def open_until(self, t_s: float) -> float:
+        """When the platform next shuts after ``t_s`` (the next closure, else the window's
+        end); ``t_s`` itself when it falls in a closure."""
+        for lo, hi in self.closures:
+            if t_s < lo:
+                return lo
+            if t_s < hi:
+                return t_s
+        return self.window_s
+
+    def reopens_at(self, t_s: float) -> float:
+        """The end of the closure ``t_s`` falls in (``t_s`` when none)."""
+        for lo, hi in self.closures:
+            if lo <= t_s < hi:
+                return hi
+        return t_s
+
+    def shut_minutes(self) -> list[bool]:
+        """Per minute of the horizon: inside a closure (no request reaches the platform)."""
+        shut = [False] * self.minutes
+        for lo, hi in self.closures:
+            for m in range(int(lo // MINUTE), min(int(math.ceil(hi / MINUTE)), self.minutes)):
+                shut[m] = True
+        return shut
 
     # --- construction ------------------------------------------------------------------
 
@@ -90,6 +123,8 @@ class Profile:
                 factor *= beh.holiday_factor
             if rush_from <= day < self.campaign.end_at.date():
                 factor *= beh.deadline_rush.factor
+            if cal.is_closed(day):
+                factor = 0.0  # access shut: nobody can start anything
             table[int(ordinal)] = factor
         return np.array([table[int(o)] for o in ordinals], dtype=np.float64)
 
@@ -149,6 +184,8 @@ class Profile:
         rush = camp.end_at - dt.timedelta(days=self.scenario.behaviour.deadline_rush.days)
         marks.append(Marker(camp.offset(rush), "deadline rush", "deadline", camp.offset(camp.end_at)))
         marks.append(Marker(camp.offset(camp.end_at), "window closes", "deadline"))
+        for closure in cal.closures:
+            marks.append(self._day_span(closure.start, closure.end, closure.name or "closed", "holiday"))
         return marks
 
     def _day_span(self, start: dt.date, end: dt.date, label: str, kind: str) -> Marker:

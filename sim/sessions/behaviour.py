@@ -68,6 +68,11 @@ class Journeys:
         self.sub_span = [viewer_span(s) for s in population.sub.tolist()]
         self.wave_u = population.wave_u.tolist()  # per teacher: operational hour of each push
         self.window_end = profile.window_s
+        self.closures = bool(profile.closures)  # sessions end when the platform shuts
+        # shared credit (sim.campaigns): per course slot, (campaign, share, from_s, until_s)
+        # of the other campaigns its study also counts in; seconds so routed, per campaign
+        self.routes: list[list[tuple[int, float, float, float]]] = [[] for _ in range(self.courses)]
+        self.routed: list[float] = []
         self._constants(scenario)
         self._draws(scenario, rngs)
 
@@ -87,6 +92,9 @@ class Journeys:
         self.kbps = [b.kbps + plat.audio_kbps for b in plat.video_bitrates]
         self.kbps_cum = np.cumsum([b.share for b in plat.video_bitrates]).tolist()
         self.waves = [[self.tables.course_ids.index(c) for c in w.courses] for w in beh.waves]
+        self.video = [scenario.course(cid).video for cid in self.tables.course_ids]
+        self.extra = [(self.rec.index.get(name, self.rec.sink), float(n))
+                      for name, n in beh.session_requests.items() if n > 0]
 
     def _draws(self, scenario: Scenario, rngs: dict[str, np.random.Generator]) -> None:
         beh = scenario.behaviour
@@ -108,6 +116,9 @@ class Journeys:
         """Begin a session at ``at`` (now or later in the current minute). When no request
         can fail (``Feedback.healthy``) the session cannot be affected by the platform, so it
         is planned whole right away, without a process; otherwise it runs as a process."""
+        if self.closures and self.profile.reopens_at(at) > at:
+            self.schedule.add(tid, self.profile.reopens_at(at), focus)  # shut: come back later
+            return
         if self.fb.healthy:
             if at < self.window_end:
                 clock = self._begin(tid, at, focus)
@@ -140,10 +151,13 @@ class Journeys:
         rec.session_started(now, w, last[tid] != day)
         last[tid] = day
         rec.open_session(now, w)
-        return [now, True]  # the journey's own clock and its outcome
+        cut = self.profile.open_until(now) if self.closures else self.window_end
+        return [now, True, cut]  # the journey's own clock, its outcome, when study must stop
 
     def _end(self, tid: int, focus: int, clock: list) -> None:
         end, w = clock[0], self.weight[tid]
+        if self.closures:
+            end = min(end, clock[2])  # the platform shut: the session is over
         self.rec.close_session(end, w)
         if clock[1]:
             self._plan_next(tid, end)
@@ -163,6 +177,8 @@ class Journeys:
         if ok:
             ok = self._ok(self.PAGE, w, clock) or (yield from self._request(self.PAGE, w, clock))
         if ok:
+            for endpoint, per_session in self.extra:
+                self.rec.hit_at(endpoint, clock[0], w * per_session)
             ok = yield from self._study(tid, w, focus, clock)
         clock[1] = ok
 
@@ -237,7 +253,7 @@ class Journeys:
 
     def _study(self, tid: int, w: float, focus: int, clock: list):
         budget, plays = decisions.session_budget(self.length_min(), self.resources())
-        t, led, window_end = self.tables, self.ledger, self.window_end
+        t, led, window_end = self.tables, self.ledger, clock[2]
         preferred = self.waves[focus] if focus >= 0 else ()
         base = tid * self.courses
         while budget > 0.0 and plays > 0 and clock[0] < window_end:
@@ -276,12 +292,14 @@ class Journeys:
         if stalled:
             seconds = min(seconds, self.patience_s)
         kbps = self.kbps[min(bisect.bisect_right(self.kbps_cum, self.u()), len(self.kbps) - 1)]
-        span, start = self.sub_span[tid], clock[0]
-        rec.open_view(span, start, w, w * kbps)
+        span, start, video = self.sub_span[tid], clock[0], self.video[slot]
+        if video:
+            rec.open_view(span, start, w, w * kbps)
         busy = seconds
         clock[0] += busy
         yield busy
-        rec.open_view(span, clock[0], -w, -w * kbps)
+        if video:
+            rec.open_view(span, clock[0], -w, -w * kbps)
         if stalled:
             rec.error_at(clock[0], w)
             return False
@@ -297,6 +315,10 @@ class Journeys:
         studied = led.studied[cell] + seconds
         led.studied[cell] = studied
         self.total_s[tid] += seconds
+        for target, share, lo, hi in self.routes[slot]:
+            overlap = min(end, hi) - max(start, lo)
+            if overlap > 0.0:
+                self.routed[target] += self.weight[tid] * share * min(seconds, overlap)
         if studied >= self.tables.min_study_s[slot] and led.min_reached_at[cell] == INF:
             led.min_reached_at[cell] = end
             if led.passed_at[cell] < INF:
@@ -313,7 +335,7 @@ class Journeys:
             busy = t.attempt_s[slot]
             clock[0] += busy
             yield busy
-            if clock[0] >= self.window_end:
+            if clock[0] >= clock[2]:
                 return True
             ok = self._ok(self.SUBMIT, w, clock) or (
                 yield from self._request(self.SUBMIT, w, clock))

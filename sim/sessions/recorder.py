@@ -31,7 +31,8 @@ class Recorder:
     """Accumulates one run; ``close_minute`` is called once per simulated minute, in order."""
 
     def __init__(self, endpoints: list[str], minutes: int, days: int, day0_s: float,
-                 heartbeat_s: dict[str, float]) -> None:
+                 heartbeat_s: dict[str, float], request_kb: dict[str, float] | None = None,
+                 shut: list[bool] | None = None) -> None:
         self.endpoints = list(endpoints)
         self.index = {name: i for i, name in enumerate(self.endpoints)}
         self.sink = len(self.endpoints)  # hits on endpoints the scenario does not define
@@ -55,6 +56,10 @@ class Recorder:
             name: [0.0] * days for name in ("sessions", "sessions_lost", "active", "registered")}
         self._sessions_daily = self._daily["sessions"]
         self._active_daily = self._daily["active"]
+        # bytes some requests carry (kilobits per request), counted with the video egress
+        self._kbits = [(self.index[name], kb * 8.0) for name, kb in (request_kb or {}).items()
+                       if kb > 0 and name in self.index]
+        self.shut = shut or []  # minutes the platform is closed: no request reaches it
         self.closed = 0
         self.sessions_simulated = 0  # session processes, unweighted
         self.session_seconds = 0.0  # weighted study-session time (Little's law's W)
@@ -160,12 +165,19 @@ class Recorder:
             for span, per_min in self._beats:
                 beats += running[span] * per_min
             hits[self._beat_index] += max(beats, 0.0)  # running sums carry float noise
+        errors = self._errors + future[-1][m]
+        if self.shut and self.shut[m]:
+            hits = [0.0] * (self.sink + 1)
+            errors = 0.0
         row = hits[: self.sink]
-        row.append(self._errors + future[-1][m])
+        row.append(errors)
         row.extend(self._arrivals)
         self._rows.append(row)
         rates = [h / 60.0 for h in hits[: self.sink]]
-        rates.append(max(running[EGRESS], 0.0) * 1e-6)
+        egress_kbps = max(running[EGRESS], 0.0)
+        for i, kbits in self._kbits:
+            egress_kbps += rates[i] * kbits
+        rates.append(egress_kbps * 1e-6)
         self._hits = [0.0] * (self.sink + 1)
         self._errors = 0.0
         self._arrivals = [0.0, 0.0]
@@ -220,7 +232,10 @@ class Recorder:
         cols["rps.total"] = self.counts.sum(axis=0) / 60.0
         cols["sessions"] = self.spans["sessions"]
         cols["viewers"] = sum(self.spans[f"viewers.{s}"] for s in SUBS)
-        cols["egress_gbps"] = self.spans["egress_kbps"] * 1e-6
+        egress_kbps = self.spans["egress_kbps"]
+        for i, kbits in self._kbits:
+            egress_kbps = egress_kbps + self.counts[i] / 60.0 * kbits
+        cols["egress_gbps"] = egress_kbps * 1e-6
         sms = self.index.get("sms_send")
         cols["sms_per_s"] = self.counts[sms] / 60.0 if sms is not None else np.zeros(self.minutes)
         cols["arrivals.sessions"] = self.arrivals[0]

@@ -1,0 +1,237 @@
+"""Several campaigns on one platform at once (a platform scenario, ``domain.platform``).
+
+Each campaign is a world of its own (calendar, population, courses, rules, behaviour, random
+streams seeded from the platform's seed and its place in the list), simulated in its own
+shards. All shards of all campaigns run on one platform clock (``sim.shards.Fleet``: minute 0
+is the earliest campaign's start) and are coupled the way one campaign's shards are: every
+minute the platform's state comes from the sum of every campaign's rates, so one campaign's
+overload is felt by the teachers of all.
+
+Outputs by campaign and in total: each campaign's load on the platform clock, added up in
+campaign order into the platform's load (so the parts sum to the total by construction, and
+the tests check it); the tiers evaluated on the total (what the platform needs) and on each
+campaign alone (what it would need by itself); each campaign's share of the shared peak and
+which campaign sets each tier's need.
+
+Shared credit (``domain.campaign.SharedCredit``): study of a course whose resources are also
+another campaign's counts there too while that campaign's rules record it. The populations
+are simulated apart, so the model reports these seconds (``routed_hours``) rather than
+feeding them into the other campaign's teachers' progress.
+
+Sampling: above ``max_simulated`` participants in all, each campaign simulates a share of the
+budget in proportion to its participants, so a platform run costs about what its largest
+campaign costs alone (bench/bench_multi.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from domain.platform import PlatformScenario
+from sim.model import DEFAULT_MAX_SIMULATED, ModelRun, World, _daily, _seeds, build_world
+from sim.population.background import add_certificate_fetches
+from sim.sessions.progress import Progress
+from sim.shards import Fleet, ShardResult, default_workers, run_shards, shard_rows
+from sim.tiers import sizing
+from sim.tiers.platform import Platform, TierSeries
+
+LOAD_COLUMNS = ("rps.total", "sessions", "viewers", "egress_gbps", "errors_per_s")
+
+
+@dataclass
+class CampaignPart:
+    """One campaign of a platform run: its own run (outcomes; tiers evaluated on its load
+    alone) and its load on the platform clock."""
+
+    run: ModelRun
+    offset: int  # platform minute of the campaign's minute 0
+    series: dict[str, np.ndarray]  # Recorder.series() placed on the platform clock
+    routed_hours: dict[str, float]  # study hours that also count in another campaign
+
+    @property
+    def name(self) -> str:
+        return self.run.scenario.name
+
+
+@dataclass
+class PlatformRun:
+    plan: PlatformScenario
+    seed: int
+    start_at: dt.datetime
+    minutes: int
+    parts: list[CampaignPart]
+    series: dict[str, np.ndarray]  # the platform's load: the parts added up in campaign order
+    tiers: TierSeries
+    platform: Platform
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def part(self, name: str) -> CampaignPart:
+        for part in self.parts:
+            if part.name == name:
+                return part
+        raise KeyError(name)
+
+
+def campaign_seed(seed: int, index: int) -> int:
+    """The seed of the ``index``-th campaign of a platform run seeded ``seed``."""
+    return int(np.random.SeedSequence([seed, 0x17, index]).generate_state(1)[0])
+
+
+def budgets(plan: PlatformScenario, scale: float, max_simulated: int | None) -> list[int | None]:
+    """Simulated teachers per campaign: the budget shared in proportion to participants."""
+    participants = [s.population.teachers * scale * float(s.population.participation or 1.0)
+                    for s in plan.campaigns]
+    if max_simulated is None:
+        return [None] * len(participants)
+    total = sum(participants)
+    return [max(1, int(max_simulated * p / total)) for p in participants]
+
+
+def run_platform(plan: PlatformScenario, scale: float = 1.0, seed: int | None = None,
+                 max_simulated: int | None = DEFAULT_MAX_SIMULATED,
+                 on_day: Callable[[int, int], None] | None = None,
+                 shards: int | None = None, workers: int | None = None) -> PlatformRun:
+    """Simulate every campaign of ``plan`` on its one platform; ``scale`` multiplies every
+    campaign's teachers (1: the scenario's)."""
+    if not scale > 0:
+        raise ValueError(f"scale: {scale} is not above 0")
+    started = time.perf_counter()
+    seed = plan.seed if seed is None else int(seed)
+    worlds = _worlds(plan, scale, seed, max_simulated, shards)
+    start_at = min(w.campaign.start_at for w in worlds)
+    offsets = [_whole_minutes(w.campaign.start_at - start_at, w.scenario.name) for w in worlds]
+    fleet = Fleet(worlds, offsets)
+    workers = default_workers(fleet.shards) if workers is None else int(workers)
+    built = time.perf_counter()
+    results, calls = run_shards(fleet, workers, _daily(on_day, fleet.minutes))
+    simulated = time.perf_counter()
+    parts = [_part(world, c, offsets[c], fleet.minutes, [r for r in results if r.campaign == c], plan)
+             for c, world in enumerate(worlds)]
+    total = add_up([p.series for p in parts])
+    platform = worlds[0].platform
+    tiers = platform.evaluate(_rps(platform, total), total["egress_gbps"])
+    stats = {"build_s": built - started, "simulate_s": simulated - built,
+             "tiers_s": time.perf_counter() - simulated, "feedback_calls": float(calls),
+             "shards": float(fleet.shards), "workers": float(min(workers, fleet.shards))}
+    return PlatformRun(plan, seed, start_at, fleet.minutes, parts, total, tiers, platform, stats)
+
+
+def _worlds(plan: PlatformScenario, scale: float, seed: int, max_simulated: int | None,
+            shards: int | None) -> list[World]:
+    credit = plan.shared_credit()
+    names = [s.name for s in plan.campaigns]
+    worlds = []
+    for c, (scenario, cap) in enumerate(zip(plan.campaigns, budgets(plan, scale, max_simulated),
+                                            strict=True)):
+        teachers = max(1, round(scenario.population.teachers * scale))
+        world = build_world(scenario, teachers, campaign_seed(seed, c), cap, shards)
+        shared = credit.shared_courses(scenario.name)
+        world.routes = [[(names.index(s.campaign), s.fraction, world.campaign.offset(s.opens_at),
+                          world.campaign.offset(s.closes_at)) for s in shared[cid]]
+                        for cid in world.tables.course_ids]
+        world.campaigns = len(names)
+        worlds.append(world)
+    return worlds
+
+
+def _whole_minutes(delta: dt.timedelta, name: str) -> int:
+    seconds = delta.total_seconds()
+    if seconds % 60:
+        raise ValueError(f"{name}: calendar.start: campaigns must start on whole minutes of one clock")
+    return int(seconds // 60)
+
+
+def _part(world: World, index: int, offset: int, minutes: int, results: list[ShardResult],
+          plan: PlatformScenario) -> CampaignPart:
+    """One campaign's results gathered from its shards, as ``sim.model.run_model`` does."""
+    recorder = world.new_recorder()
+    for result in results:
+        recorder.absorb(result.totals)
+    rows = shard_rows(world.population.size, world.shards)
+    progress = Progress.gather([r.progress for r in results], rows, world.population.size)
+    completed_at = progress.completed_at(world.tables)
+    if world.background is None:  # its shard 0 ran in another process: draw the same stream here
+        world.add_background(world.new_recorder())
+    certificate_at = add_certificate_fetches(world.scenario, world.tables, world.profile, recorder,
+                                             completed_at, world.population.weight, world.background)
+    own = recorder.series()
+    tiers = world.platform.evaluate(_rps(world.platform, own), own["egress_gbps"])
+    stats = {"sessions_simulated": float(recorder.sessions_simulated), "feedback_calls": 0.0,
+             "shards": float(world.shards)}
+    run = ModelRun(world.scenario, world.seed, _seeds(world.seed, world.shards), world.campaign,
+                   world.profile, world.population, world.tables, recorder, progress, completed_at,
+                   certificate_at, tiers, world.platform, world.admins, world.shards, stats)
+    routed = np.sum([r.routed for r in results], axis=0) if results else np.zeros(len(plan.campaigns))
+    hours = {plan.campaigns[c].name: float(s) / 3600.0 for c, s in enumerate(routed) if c != index}
+    return CampaignPart(run, offset, {k: place(v, offset, minutes) for k, v in own.items()}, hours)
+
+
+def place(values: np.ndarray, offset: int, minutes: int) -> np.ndarray:
+    """A campaign's per-minute column on the platform clock (zero outside its horizon)."""
+    out = np.zeros(minutes)
+    out[offset:offset + values.size] = values
+    return out
+
+
+def add_up(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The platform's columns: the campaigns' columns added in campaign order."""
+    total = {name: np.zeros_like(values) for name, values in parts[0].items()}
+    for part in parts:
+        for name, values in part.items():
+            total[name] += values
+    return total
+
+
+def _rps(platform: Platform, series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {name: series[f"rps.{name}"] for name in platform.endpoints}
+
+
+def contributions(run: PlatformRun) -> dict:
+    """How much each campaign adds to the shared peak and which campaign sets each tier's need.
+
+    ``peak``: at the minute of the platform's busiest ``rps.total``, each campaign's requests/s
+    there (they add up to the peak) and how much lower the peak would be without it.
+    ``tiers``: for each sized tier, the capacity the platform needs, what it would need
+    without each campaign, and the campaign whose removal lowers the need most (``set_by``;
+    the busiest campaign at the tier's hardest minute when no removal changes it)."""
+    total = run.series["rps.total"]
+    at = int(np.argmax(total))
+    peak = {"value": float(total[at]), "minute": at, "by_campaign": {}}
+    for part in run.parts:
+        without = total - part.series["rps.total"]
+        peak["by_campaign"][part.name] = {
+            "at_peak": float(part.series["rps.total"][at]),
+            "share_at_peak": float(part.series["rps.total"][at] / total[at]) if total[at] else 0.0,
+            "peak_alone": float(part.series["rps.total"].max()),
+            "peak_lowered_without": float(total[at] - without.max())}
+    return {"peak": peak, "tiers": _tier_needs(run)}
+
+
+def _tier_needs(run: PlatformRun) -> dict:
+    platform = run.platform
+    need = sizing.size(platform, _rps(platform, run.series), run.series["egress_gbps"], run.tiers)
+    out = {}
+    without = {}
+    for part in run.parts:
+        rest = {k: run.series[k] - part.series[k] for k in run.series}
+        without[part.name] = sizing.size(platform, _rps(platform, rest), rest["egress_gbps"])
+    for tier, capacity in need.items():
+        lowered = {name: capacity.needed - sized[tier].needed for name, sized in without.items()}
+        busiest = max(run.parts, key=lambda p: _tier_load(platform, tier, p.series, capacity.at))
+        setter = max(lowered, key=lambda name: lowered[name])
+        out[tier] = {"needed": capacity.needed, "unit": capacity.unit, "at": capacity.at,
+                     "needed_without": {name: sized[tier].needed for name, sized in without.items()},
+                     "busiest_at_hardest_minute": busiest.name,
+                     "set_by": setter if lowered[setter] > 0 else busiest.name}
+    return out
+
+
+def _tier_load(platform: Platform, tier: str, series: dict[str, np.ndarray], minute: int) -> float:
+    rps = {name: series[f"rps.{name}"][minute:minute + 1] for name in platform.endpoints}
+    metrics = platform.evaluate(rps, series["egress_gbps"][minute:minute + 1])
+    return float(metrics[tier].load[0])
