@@ -33,8 +33,8 @@ def key_figures(run) -> dict[str, float]:
 
     labels = outputs.minute_labels(run)
     summary = outputs.summary(run, labels, outputs.timeseries(run))
-    figures = {k: v for k, v in summary["metrics"].items() if v is not None}
-    figures.update({f"outcomes.{k}": v for k, v in summary["outcomes"].items()})
+    figures = {k: float(v) for k, v in summary.metrics.items() if v is not None}
+    figures.update({f"outcomes.{k}": float(v) for k, v in summary.outcomes.items()})
     return figures
 
 

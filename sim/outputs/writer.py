@@ -1,19 +1,22 @@
 """Write a model run's results folder exactly as docs/results.md describes it.
 
-``timeseries.csv``, ``outcomes_daily.csv``, ``attempts.csv`` and ``summary.json``; charts
-come from ``sim.outputs.charts``. Columnar CSV written with NumPy (pandas is not a dependency).
-Numbers are printed with 9 significant digits, so the same seed gives the same bytes.
+``timeseries.csv``, ``outcomes_daily.csv``, ``attempts.csv`` (column sets in
+``records.tables``) and ``summary.json`` (``records.ModelSummary``, built once with the
+replications and the confirmation, written once); charts come from ``sim.outputs.charts``.
+Columnar CSV written with NumPy (pandas is not a dependency). Numbers are printed with 9
+significant digits, so the same seed gives the same bytes.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from records import ModelSummary, build, write_summary
+from records.tables import ATTEMPTS, OUTCOMES_DAILY, TIMESERIES, Columns
 from sim.outputs import outcomes
 from sim.tiers import sizing
 
@@ -36,8 +39,11 @@ def timeseries(run) -> dict[str, np.ndarray]:
     return cols
 
 
-def write_csv(path: Path, columns: dict[str, object], comment: str | None = None) -> None:
+def write_csv(path: Path, columns: dict[str, object], comment: str | None = None,
+              spec: Columns | None = None) -> None:
     names = list(columns)
+    if spec is not None:
+        spec.check(names, path)
     text_cols = [n for n in names if not isinstance(columns[n], np.ndarray)]
     numeric = [n for n in names if n not in text_cols]
     buf = io.StringIO()
@@ -69,7 +75,10 @@ def peaks(columns: dict[str, np.ndarray], labels: list[str]) -> dict[str, dict]:
 
 
 def summary(run, labels: list[str], series: dict[str, np.ndarray],
-            scenario_path: str | None = None) -> dict:
+            scenario_path: str | None = None, replications: dict | None = None,
+            confirmation: dict | None = None) -> ModelSummary:
+    """The run's summary record; ``replications`` (``sim.replications.confidence`` with the
+    seeds) and ``confirmation`` (``confirmation`` below) when they were computed."""
     platform = run.platform
     rps = {name: series[f"rps.{name}"] for name in platform.endpoints}
     sections = sizing.summary_sections(platform, rps, series["egress_gbps"], run.tiers, labels)
@@ -87,18 +96,21 @@ def summary(run, labels: list[str], series: dict[str, np.ndarray],
         "rate(sessions_lost)": totals["rate_sessions_lost"],
     })
     pop = run.population
-    return {
-        "kind": "model", "scenario": run.scenario.name, "scenario_path": scenario_path,
+    figures = {
+        "scenario": run.scenario.name, "scenario_path": scenario_path,
         "seed": run.seed, "seeds": run.seeds,
         "teachers": pop.teachers, "participants": pop.participants, "simulated": pop.size,
         "weight": float(pop.weight.mean()), "sampled": pop.sampled,
         "window": {"start": labels[0], "minutes": window, "horizon_minutes": len(labels)},
         "peaks": peaks(series, labels), "slo": sections["slo"], "capacity": sections["capacity"],
-        "outcomes": totals, "replications": None, "metrics": _clean(metrics),
+        "outcomes": totals, "replications": replications, "metrics": metrics,
         # counts only: timings would break byte-for-byte reproducibility
         "model": {"sessions_simulated": run.stats["sessions_simulated"],
                   "feedback_calls": run.stats["feedback_calls"], "shards": run.shards},
     }
+    if confirmation is not None:
+        figures["confirmation"] = confirmation
+    return build(ModelSummary, _clean(figures))
 
 
 def _clean(value):
@@ -167,30 +179,28 @@ def _backlog_before(run, minute: int) -> bool:
                for t in run.platform.tiers if t.kind == "pool")
 
 
-def write_results(run, out_dir: Path, charts: bool = True,
-                  scenario_path: str | None = None) -> dict:
+def write_results(run, out_dir: Path, charts: bool = True, scenario_path: str | None = None,
+                  replications: dict | None = None, confirm: bool = False) -> ModelSummary:
     """Write the whole folder; return the summary. ``scenario_path``: the scenario file as the
-    user gave it (``yanxiu report`` and ``check`` find the scenario through it)."""
+    user gave it (``yanxiu report`` and ``check`` find the scenario through it);
+    ``replications``: their confidence intervals and seeds; ``confirm``: run the request-level
+    confirmation of the busiest minutes into the summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = minute_labels(run)
     series = timeseries(run)
     head = {"minute": labels, "offset_min": np.arange(len(labels), dtype=np.float64)}
-    write_csv(out_dir / "timeseries.csv", {**head, **series})
-    write_csv(out_dir / "outcomes_daily.csv", outcomes.daily(run), outcomes.COMMENT)
+    write_csv(out_dir / "timeseries.csv", {**head, **series}, spec=TIMESERIES)
+    write_csv(out_dir / "outcomes_daily.csv", outcomes.daily(run), outcomes.COMMENT, OUTCOMES_DAILY)
     rows = outcomes.attempts(run)
     write_csv(out_dir / "attempts.csv", {
         "course": np.array([r[0] for r in rows], float),
         "attempts": np.array([r[1] for r in rows], float),
-        "teachers": np.array([round(r[2]) for r in rows], float)})
-    result = summary(run, labels, series, scenario_path)
+        "teachers": np.array([round(r[2]) for r in rows], float)}, spec=ATTEMPTS)
+    section = confirmation(run, series, labels) if confirm else None
+    result = summary(run, labels, series, scenario_path, replications, section)
     write_summary(out_dir, result)
     if charts:
         from sim.outputs import charts as charts_module
 
         charts_module.write_all(run, series, out_dir)
     return result
-
-
-def write_summary(out_dir: Path, result: dict) -> None:
-    text = json.dumps(_clean(result), indent=2, sort_keys=False, allow_nan=False)
-    (out_dir / "summary.json").write_text(text + "\n", encoding="utf-8")

@@ -52,11 +52,12 @@ def test_sampled_run_agrees_with_full_run_within_the_stated_bound(smoke):
 
 def test_summary_follows_the_results_contract(smoke, tmp_path):
     run = run_model(smoke, teachers=300, seed=2)
-    summary = write_results(run, tmp_path, charts=True)
-    for key in ("kind", "scenario", "seed", "seeds", "teachers", "weight", "peaks", "slo",
+    summary = write_results(run, tmp_path, charts=True).as_json()
+    for key in ("kind", "version", "scenario", "seed", "seeds", "teachers", "weight", "peaks", "slo",
                 "capacity", "outcomes", "replications", "metrics"):
         assert key in summary
     assert summary["kind"] == "model" and summary["replications"] is None
+    assert "confirmation" not in summary  # not asked for
     assert set(summary["seeds"]) >= {"population", "sessions", "tests"}
     assert summary["peaks"]["rps.total"]["at"].startswith("2023-01-")
     for name in ("p95(latency.api)", "peak(sms_per_s)", "share(certified)", "rate(errors)",

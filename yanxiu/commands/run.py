@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from records.model import Comparison, ConfirmedMinute, ModelSummary
+
 
 def _whole_number(minimum: int):
     """An argparse type: an integer no smaller than ``minimum``."""
@@ -86,63 +88,55 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
                               shards=args.shards, workers=args.workers)
     finally:
         bar.close()
-    extra = []
+    intervals = None
     if args.replications > 1:
         print(f"running {args.replications - 1} more replications"
               + (f" on {args.scheduler}" if args.scheduler else ""), file=sys.stderr)
         extra = replications.run_extra(scenario, args.teachers, seed, args.replications, cap,
                                        args.scheduler, shards=model_run.shards)
+        intervals = replications.confidence([replications.key_figures(model_run), *extra])
+        intervals["seeds"] = [replications.replication_seed(seed, i) for i in range(args.replications)]
     summary = outputs.write_results(model_run, out, charts=not args.no_charts,
-                                    scenario_path=str(args.scenario))
-    if extra:
-        figures = [replications.key_figures(model_run)] + extra
-        summary["replications"] = replications.confidence(figures)
-        summary["replications"]["seeds"] = [replications.replication_seed(seed, i)
-                                            for i in range(args.replications)]
-    if not args.no_confirm:
-        summary["confirmation"] = outputs.confirmation(
-            model_run, outputs.timeseries(model_run), outputs.minute_labels(model_run))
-    if extra or not args.no_confirm:
-        outputs.write_summary(out, summary)
+                                    scenario_path=str(args.scenario), replications=intervals,
+                                    confirm=not args.no_confirm)
     _report(summary, out)
     return 0
 
 
-def _report(summary: dict, out: Path) -> None:
-    o = summary["outcomes"]
-    peaks = summary["peaks"]
-    print(f"{summary['scenario']}: {summary['participants']:,} participants "
-          f"({summary['simulated']:,} simulated, weight {summary['weight']:.3g})")
-    print(f"  peak requests/s {peaks['rps.total']['value']:,.0f} at {peaks['rps.total']['at']}; "
-          f"peak sessions {peaks['sessions']['value']:,.0f}; "
-          f"peak egress {peaks['egress_gbps']['value']:,.1f} Gbps")
+def _report(summary: ModelSummary, out: Path) -> None:
+    o = summary.outcomes
+    peaks = summary.peaks
+    print(f"{summary.scenario}: {summary.participants:,} participants "
+          f"({summary.simulated:,} simulated, weight {summary.weight:.3g})")
+    print(f"  peak requests/s {peaks['rps.total'].value:,.0f} at {peaks['rps.total'].at}; "
+          f"peak sessions {peaks['sessions'].value:,.0f}; "
+          f"peak egress {peaks['egress_gbps'].value:,.1f} Gbps")
     print(f"  completed {o['share_completed']:.1%}, errors {o['rate_errors']:.2%}, "
           f"sessions lost {o['rate_sessions_lost']:.2%}")
-    for tier, cap in summary["capacity"].items():
-        print(f"  {tier}: needs {cap['needed']:,.4g} {cap['unit']} (provided {cap['provided']:,.4g})")
-    if summary.get("confirmation"):
-        _confirmation_lines(summary["confirmation"]["minutes"][0])
+    for tier, cap in summary.capacity.items():
+        needed = "an unbounded amount of" if cap.needed is None else f"{cap.needed:,.4g}"  # None: inf
+        print(f"  {tier}: needs {needed} {cap.unit} (provided {cap.provided:,.4g})")
+    if summary.confirmation is not None and summary.confirmation.minutes:
+        _confirmation_lines(summary.confirmation.minutes[0])
     print(f"results in {out}/")
 
 
-def _ms(figure: dict) -> str:
-    lo, hi = (x * 1000 for x in figure["ci95"])
-    return (f"{figure['model'] * 1000:.4g} / {figure['simulated'] * 1000:.4g} "
-            f"[{lo:.4g}, {hi:.4g}] ms")
-
-
-def _confirmation_lines(minute: dict) -> None:
+def _confirmation_lines(minute: ConfirmedMinute) -> None:
     """One line per tier: the tier model against the request-level simulation of the minute."""
-    if minute.get("skipped"):
-        print(f"  request-level check of {minute['at']} skipped: {minute['skipped']}")
+    if minute.skipped:
+        print(f"  request-level check of {minute.at} skipped: {minute.skipped}")
         return
-    print(f"  request-level check of {minute['at']} ({minute['seconds']:.4g} s at its rates, "
-          f"{minute['replications']} replications; model / simulated [95% CI]):")
-    for tier, f in minute["tiers"].items():
-        util = f["utilisation"]
-        print(f"    {tier}: {f['requests']:,.0f} requests, utilisation {util['model']:.3%} / "
-              f"{util['simulated']:.3%}; wait {_ms(f['mean_wait_s'])}; p95 {_ms(f['p95_s'])}; "
-              f"p99 {_ms(f['p99_s'])}")
+    print(f"  request-level check of {minute.at} ({minute.seconds:.4g} s at its rates, "
+          f"{minute.replications} replications; model / simulated [95% CI]):")
+    for tier, f in minute.tiers.items():
+        util = f.utilisation
+        print(f"    {tier}: {f.requests:,.0f} requests, utilisation {util.model:.3%} / "
+              f"{util.simulated:.3%}; wait {_ms(f.mean_wait_s)}; p95 {_ms(f.p95_s)}; "
+              f"p99 {_ms(f.p99_s)}")
+
+
+def _ms(figure: Comparison) -> str:
+    return f"{figure.model_simulated()} ms"
 
 
 def _workload(scenario, args: argparse.Namespace, out: Path) -> int:

@@ -1,0 +1,69 @@
+"""``summary.json`` of a load-test run (``yanxiu loadtest``, built in ``loadtests.summary``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from records.base import Number, Part, Record
+
+
+class EndpointFigures(Part):
+    requests: int
+    failures: int
+    rps: Number
+    error_rate: Number
+    p50_ms: Number | None
+    p95_ms: Number | None
+    p99_ms: Number | None
+
+
+class Arrivals(Part):
+    planned: Number
+    achieved: int
+    dropped: int
+    by_process: dict[str, int] = {}
+    cut: int = 0  # sessions still running when the replay ended
+    idle: int = 0  # sessions that ended without a request
+    no_account: dict[str, int] = {}  # arrival kind -> arrivals with no account of it
+    untasked: dict[str, int] = {}  # arrival kind -> arrivals whose class had no task left
+    late_s_max: Number = 0.0
+    bin_s: Number
+    max_bin_error: Number
+    within_10pct: bool
+
+
+class GeneratorCpu(Part):
+    max: Number | None
+    mean: Number | None
+    saturated: bool
+    processes: int = 0
+    threshold_pct: Number | None = None
+
+
+class Exceptions(Part):
+    count: int
+    top: str = ""  # the most frequent one's message, cut short
+
+
+class LoadtestSummary(Record):
+    json_indent: ClassVar[int] = 1
+    json_ascii: ClassVar[bool] = False
+
+    kind: Literal["loadtest"] = "loadtest"
+    scenario: str
+    model_results: str | None = None  # the model run's results folder the test replayed
+    stretch: str
+    stretch_first_minute: str | None = None
+    compress: Number
+    scale: Number
+    host: str | None = None
+    duration_s: Number
+    arrival_process: str | None = None
+    endpoints: dict[str, EndpointFigures]
+    total: EndpointFigures
+    arrivals: Arrivals
+    generator_cpu: GeneratorCpu
+    exceptions: Exceptions | None = None
+    trustworthy: bool
+    verdict: list[str] = []  # why the run is not trustworthy (loadtests.verdict)
+    metrics: dict[str, Number | None]

@@ -1,0 +1,160 @@
+"""``summary.json`` of a model run (``yanxiu run`` on a campaign scenario): docs/results.md."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import field_validator
+
+from records.base import Number, Part, Record
+
+
+class Window(Part):
+    start: str  # local ISO time of the first minute
+    minutes: int  # the campaign window
+    horizon_minutes: int  # the simulated horizon (window + certificate tail)
+
+
+class Peak(Part):
+    value: Number | None  # None when the series never had a finite value
+    at: str
+
+
+class Slo(Part):
+    p95_ms: Number | None
+    target_p95_ms: Number | None = None
+    worst_minute_p95_ms: Number | None = None
+    targets_ms: dict[str, Number] = {}
+    max_utilisation: Number | None = None
+    target_max_utilisation: Number | None = None
+    compliant_minutes_share: Number
+    compliant_requests_share: Number | None = None
+    judged_minutes: int | None = None
+    compliant: bool
+
+
+class Capacity(Part):
+    unit: str
+    needed: Number | None
+    provided: Number | None
+    margin: Number | None = None
+    at: str | int
+    binding: str | None = None
+    throughput_per_s: Number | None = None
+
+
+class Replications(Part):
+    count: int
+    mean: dict[str, Number] = {}
+    ci95: dict[str, list[Number | None]]
+    seeds: list[int] = []
+
+
+class Range(Part):
+    """A figure over draws from a fitted posterior (fit.ranges): median and 90% interval, and
+    the parameter whose rank correlation with the figure is largest (its driver)."""
+
+    central: Number
+    p05: Number
+    p95: Number
+    driver: str | None = None
+    sensitivity: dict[str, Number] = {}  # parameter -> Spearman rank correlation
+
+
+class Ranges(Part):
+    draws: int
+    posterior: str  # the behaviour file the draws came from
+    parameters: list[str]
+    seeds: list[int] = []
+    figures: dict[str, Range]
+
+
+class ModelStats(Part):
+    sessions_simulated: Number
+    feedback_calls: int
+    shards: int
+
+
+class Comparison(Part):
+    """The tier model's figure beside the request-level simulation's mean and 95% interval."""
+
+    model: Number
+    simulated: Number
+    ci95: list[Number]
+    relative_error: Number | None
+    model_in_ci95: bool
+
+    def model_simulated(self, shown: Callable[[float], str] = "{:.4g}".format, scale: float = 1000.0) -> str:
+        """"model / simulated [lo, hi]", each figure times ``scale`` (seconds to ms by default):
+        how the CLI and the report show a confirmed figure."""
+        lo, hi = (shown(x * scale) for x in self.ci95)
+        return f"{shown(self.model * scale)} / {shown(self.simulated * scale)} [{lo}, {hi}]"
+
+
+class ConfirmedTier(Part):
+    requests: Number
+    utilisation: Comparison
+    mean_wait_s: Comparison
+    mean_response_s: Comparison
+    mean_in_system: Comparison
+    p50_s: Comparison
+    p95_s: Comparison
+    p99_s: Comparison
+
+
+class ConfirmedMinute(Part):
+    minute: int
+    at: str
+    why: list[str]
+    seed: int
+    rps_total: Number
+    backlog_carried: bool
+    seconds: Number
+    replications: int
+    tiers: dict[str, ConfirmedTier]
+    skipped: str | None = None  # why an overloaded minute was not simulated
+
+
+class Confirmation(Part):
+    minutes: list[ConfirmedMinute]
+
+
+# outcome totals every reader may rely on; the map also holds completed.<course> and
+# mean_attempts.<course>
+OUTCOME_KEYS = ("participants", "certified", "share_registered", "share_completed", "share_certified",
+                "rate_errors", "rate_sessions_lost")
+
+
+class ModelSummary(Record):
+    kind: Literal["model"] = "model"
+    scenario: str
+    scenario_path: str | None = None
+    seed: int
+    seeds: dict[str, int]
+    teachers: int
+    participants: int
+    simulated: int
+    weight: Number
+    sampled: bool
+    window: Window
+    peaks: dict[str, Peak]
+    slo: dict[str, Slo]
+    capacity: dict[str, Capacity]
+    outcomes: dict[str, Number]
+    replications: Replications | None = None
+    metrics: dict[str, Number | None]
+    model: ModelStats
+    confirmation: Confirmation | None = None
+    ranges: Ranges | None = None  # yanxiu run --ranges: behaviour uncertainty + seed noise
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcomes_complete(cls, value: dict[str, Number]) -> dict[str, Number]:
+        missing = [key for key in OUTCOME_KEYS if key not in value]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
+        return value
+
+    def peak(self, series: str) -> Peak | None:
+        return self.peaks.get(series)
