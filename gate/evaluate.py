@@ -45,10 +45,10 @@ class Regression:
 
     def describe(self) -> str:
         """'worse by +30.0%', 'better by 15.4%', 'within noise (±2.1)' or 'unchanged'."""
-        if self.within_noise:
-            return f"within seed noise (±{self.noise:.3g})"
         if self.change == 0:
             return "unchanged"
+        if self.within_noise:
+            return f"within seed noise (±{self.noise:.3g})"
         direction = "worse" if self.change > 0 else "better"
         return f"{direction} by {abs(self.change):.1%}"
 
@@ -172,15 +172,17 @@ def _slo_detail(record: dict) -> str:
     parts = []
     share = _number(record, "compliant_minutes_share")
     judged = _number(record, "judged_minutes")
-    if share is not None:
+    if judged == 0:
+        parts.append("no minute busy enough to judge latency (every one under 1 request/s)")
+    elif share is not None:
         of = f" of {judged:,.0f} judged minutes" if judged is not None else " of judged minutes"
         parts.append(f"{share:.2%}{of} within target")
     worst, target = _number(record, "worst_minute_p95_ms"), _number(record, "target_p95_ms")
-    if worst is not None and target is not None:
+    if worst is not None and target is not None and judged != 0:
         parts.append(f"worst-minute p95 {worst:.4g} ms vs {target:.4g} ms")
     peak, cap = _number(record, "max_utilisation"), _number(record, "target_max_utilisation")
     if peak is not None and cap is not None:
-        parts.append(f"peak utilisation {peak:.0%} vs cap {cap:.0%}")
+        parts.append(f"peak utilisation {peak:.2g} vs cap {cap:.2g}")
     return "; ".join(parts)
 
 

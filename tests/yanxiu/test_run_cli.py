@@ -53,7 +53,7 @@ def test_no_confirm_skips_the_request_level_check(tmp_path, capsys):
     assert "request-level check" not in capsys.readouterr().out
 
 
-def test_default_folder_is_results_slash_scenario_name(tmp_path, monkeypatch):
+def test_default_folder_is_results_slash_scenario_file_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["run", str(SMOKE), "--teachers", "200", "--no-charts", "--no-confirm"]) == 0
     assert (tmp_path / "results" / "smoke" / "summary.json").exists()

@@ -1,6 +1,8 @@
 """``yanxiu run SCENARIO``: simulate a campaign and size the platform.
 
-Writes ``results/<scenario>/`` (docs/results.md): per-minute time series, daily outcomes,
+Writes ``results/<scenario file name>/`` (docs/results.md; a copied scenario never writes over
+the original's results), replacing an earlier run's folder whole so no stale report is left
+beside new results: per-minute time series, daily outcomes,
 test attempts, summary.json with peaks, SLO compliance and capacity, and charts.
 A scenario with a ``workload:`` section runs the request-level queueing experiment instead.
 """
@@ -38,7 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teachers", type=_positive,
                         help="teachers in the population (default: the scenario's)")
     parser.add_argument("--seed", type=_seed, help="random seed (default: the scenario's)")
-    parser.add_argument("--out", type=Path, help="results folder (default: results/<scenario>)")
+    parser.add_argument("--out", type=Path,
+                        help="results folder (default: results/<scenario file name>); an earlier "
+                             "run's folder there is replaced whole")
     parser.add_argument("--replications", type=_positive, default=1,
                         help="independent replications for 95%% confidence intervals")
     parser.add_argument("--scheduler", metavar="ADDR",
@@ -62,10 +66,30 @@ def run(args: argparse.Namespace) -> int:
     from domain.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    out = args.out or Path("results") / scenario.name
+    out = args.out or Path("results") / Path(args.scenario).stem
+    clear_results_folder(out)
     if scenario.workload is not None:
         return _workload(scenario, args, out)
     return _model(scenario, args, out)
+
+
+def clear_results_folder(out: Path) -> None:
+    """Make ``out`` ready for a new run. An earlier run's folder (it has summary.json) is removed
+    whole, report included, and the run says so: new results never sit beside a stale report.
+    A folder of anything else is refused rather than emptied."""
+    import shutil
+
+    from yanxiu.errors import CommandError
+
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out}: exists and is not a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if not (out / "summary.json").is_file():
+        raise CommandError(f"--out {out}: not empty and not a results folder (no summary.json); "
+                           "choose an empty or new folder")
+    shutil.rmtree(out)
+    print(f"replacing the earlier results in {out}/ (its files and report removed)", file=sys.stderr)
 
 
 def _model(scenario, args: argparse.Namespace, out: Path) -> int:
