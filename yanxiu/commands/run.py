@@ -171,4 +171,20 @@ def _workload(scenario, args: argparse.Namespace, out: Path) -> int:
     write_workload(result, out, scenario_path=str(args.scenario))
     print(f"{scenario.name}: Poisson workload at {result.rate_per_s:g}/s on {result.endpoint}, "
           f"{result.replications} replications; results in {out}/")
+    _print_workload(result)
     return 0
+
+
+def _print_workload(result) -> None:
+    """Each tier's measured figures with their 95% CI beside the queueing theory."""
+    names = {"utilisation": "utilisation", "mean_wait_s": "mean wait", "mean_response_s": "mean response",
+             "p95_s": "p95 response", "p99_s": "p99 response"}
+    for tier, metrics in result.measured.items():
+        print(f"  {tier} (measured [95% CI] / theory, error):")
+        for key, label in names.items():
+            est, exact = metrics[key], result.theory[tier].get(key)
+            scale, unit = (1.0, "") if key == "utilisation" else (1000.0, " ms")
+            theory = f"{exact * scale:.4g}{unit}" if exact is not None else "-"
+            error = f", {100 * (est.mean / exact - 1):+.1f}%" if exact else ""
+            print(f"    {label:<14} {est.mean * scale:.4g}{unit} [{est.lo * scale:.4g}, {est.hi * scale:.4g}]"
+                  f" / {theory}{error}")
