@@ -62,9 +62,10 @@ def load_config(module: str) -> tuple[list[str], list[str], float]:
     if module not in modules:
         raise MutationError(f"MODULE: {module!r} has no test mapping in {CONFIG.relative_to(ROOT)}")
     tests = list(modules[module]["tests"])
-    missing = [t for t in tests if not (ROOT / t).exists()]
+    missing = [t for t in tests if not (ROOT / t.split("::")[0]).exists()]
     if missing:
         raise MutationError(f"{CONFIG.relative_to(ROOT)}: {module}: no such test file {missing[0]}")
+    tests += modules[module].get("pytest_args", [])  # e.g. a -m marker expression
     return tests, list(config["operators"]["exclude"]), float(config["run"]["timeout_s"])
 
 

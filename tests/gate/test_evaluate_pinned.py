@@ -173,3 +173,81 @@ def test_max_regression_accepted(text, value):
 def test_max_regression_refused(text):
     with pytest.raises(GateError, match="^--max-regression: "):
         parse_fraction(text)
+
+
+@pytest.mark.parametrize("text", ["1", "1.0", "10", "2.5"])
+def test_a_bare_number_of_one_or_more_is_ambiguous(text):
+    with pytest.raises(GateError, match="ambiguous"):
+        parse_fraction(text)
+
+
+# --- replication intervals: seed noise ------------------------------------------------------
+
+
+def with_intervals(now: float, now_ci: list, before: float, before_ci: list, limit: float = 0.1):
+    (result,) = compare({"peak(x)": now}, {"peak(x)": before}, limit, {"peak(x)": now_ci},
+                        {"peak(x)": before_ci})
+    return result
+
+
+def test_with_intervals_the_replication_means_are_compared():
+    result = with_intervals(999.0, [120.0, 140.0], -5.0, [90.0, 110.0])
+    assert (result.current, result.baseline) == (130.0, 100.0)
+    assert result.noise == pytest.approx(math.hypot(10.0, 10.0))
+    assert result.change == pytest.approx(0.3) and result.regressed and not result.within_noise
+
+
+def test_a_move_within_the_combined_half_width_is_seed_noise():
+    # +12%: beyond the 10% limit, within sqrt(10² + 10²) = 14.1 of noise
+    result = with_intervals(0.0, [102.0, 122.0], 0.0, [90.0, 110.0])
+    assert result.change == pytest.approx(0.12) and not result.regressed
+    assert result.within_noise and not result.improved
+    assert result.describe() == "within seed noise (±14.1)"
+
+
+def test_a_move_exactly_at_the_noise_is_not_a_regression():
+    # half-widths 3 and 4 combine to exactly 5; a worse move of 5 is noise, of 5.5 is not
+    assert not with_intervals(0.0, [102.0, 108.0], 0.0, [96.0, 104.0], limit=0.0).regressed
+    assert with_intervals(0.0, [102.5, 108.5], 0.0, [96.0, 104.0], limit=0.0).regressed
+
+
+@pytest.mark.parametrize("bad", [[1.0], [1.0, 2.0, 3.0], "12", None, [math.nan, 1.0], [1.0, math.inf],
+                                 [True, 2.0], ("a", 1.0)])
+def test_an_unusable_interval_is_no_interval(bad):
+    result = with_intervals(130.0, bad, 100.0, [90.0, 110.0])
+    assert result.noise is None and (result.current, result.baseline) == (130.0, 100.0)
+    assert result.regressed
+    other = with_intervals(130.0, [120.0, 140.0], 100.0, bad)
+    assert other.noise is None and other.current == 130.0
+
+
+def test_an_interval_given_as_a_tuple_counts():
+    result = with_intervals(0.0, (120.0, 140.0), 0.0, (90.0, 110.0))
+    assert result.noise == pytest.approx(math.hypot(10.0, 10.0))
+
+
+@pytest.mark.parametrize(
+    ("now", "before", "text", "improved"),
+    [(130.0, 100.0, "worse by 30.0%", False), (84.6, 100.0, "better by 15.4%", True),
+     (100.0, 100.0, "unchanged", False)],
+)
+def test_describe_says_which_way(now, before, text, improved):
+    result = one({"peak(x)": now}, {"peak(x)": before})
+    assert result.describe() == text and result.improved is improved
+
+
+# --- the unknown-metric hint ----------------------------------------------------------------
+
+
+def test_an_unknown_metric_suggests_the_three_closest():
+    metrics = {"p95(latency.api1)": 1.0, "p95(latency.api2)": 1.0, "p95(latency.api3)": 1.0,
+               "p95(latency.api4)": 1.0, "share(certified)": 1.0}
+    with pytest.raises(GateError) as info:
+        evaluate(parse_all(["p95(latency.api) < 3s"]), metrics)
+    hint = str(info.value).split("(", 2)[-1]
+    assert hint.count(" or ") == 2 and "did you mean" in str(info.value)
+
+
+def test_an_unknown_metric_with_nothing_close_counts_the_metrics():
+    with pytest.raises(GateError, match=r"\(2 metrics in summary.json, none like it\)"):
+        evaluate(parse_all(["p95(latency.api) < 3s"]), {"share(certified)": 1.0, "peak(bw)": 2.0})

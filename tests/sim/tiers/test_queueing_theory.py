@@ -54,6 +54,8 @@ def test_erlang_b_and_c_against_their_sums(c, a):
 
 def test_erlang_b_at_no_load_and_infinite_load():
     assert float(q.erlang_b(5, 0.0)) == 0.0
+    assert float(q.erlang_b(0, 0.0)) == 0.0  # no load, nothing blocked
+    assert float(q.erlang_b(0, 2.0)) == 1.0  # no server blocks every arrival
     assert float(q.erlang_b(5, np.inf)) == 1.0
     assert float(q.erlang_c(5, 0.0)) == 0.0
 
@@ -89,7 +91,7 @@ def test_mean_wait_without_arrivals_is_zero_and_saturated_is_infinite():
     assert math.isinf(float(q.mean_wait(12.0, 0.1, 1, scv=0.0)))
 
 
-@pytest.mark.parametrize(("lam", "s", "c"), [(7.0, 0.1, 1), (3.0, 1.0, 4), (45.0, 0.2, 10)])
+@pytest.mark.parametrize(("lam", "s", "c"), [(7.0, 0.1, 1), (3.0, 1.0, 4), (45.0, 0.2, 10), (0.5, 1.0, 1)])
 @pytest.mark.parametrize("t", [0.0, 0.05, 0.4, 2.0])
 def test_mmc_wait_tail_stable(lam, s, c, t):
     # P(W > t) = C · exp(-(c·mu - lambda) t)
@@ -145,6 +147,13 @@ def test_deterministic_response_percentile(p, lam):
     assert got == pytest.approx(expected, rel=1e-4)
 
 
+@pytest.mark.parametrize("t", [0.5, 1.0, 3.0, 20.0])
+def test_deterministic_response_tail_near_saturation(t):
+    lam, s = 0.9, 1.0  # rho = 0.9: the conditional wait decays at 2 (mu - lambda) = 0.2 per second
+    expected = 1.0 if t < s else 0.9 * math.exp(-0.2 * (t - s))
+    assert float(q.response_tail(t, lam, s, 1, service="deterministic")) == pytest.approx(expected, rel=1e-9)
+
+
 def test_deterministic_response_is_infinite_when_saturated():
     assert float(q.response_tail(5.0, 10.0, 0.1, 1, service="deterministic")) == 1.0
     assert math.isinf(float(q.response_percentile(0.95, 10.0, 0.1, 1, service="deterministic")))
@@ -169,6 +178,11 @@ def test_exp_plus_exp_tail_is_hypoexponential(a, b, t):
     else:
         expected = (b * math.exp(-a * t) - a * math.exp(-b * t)) / (b - a)
     assert float(q.exp_plus_exp_tail(t, a, b)) == pytest.approx(expected, rel=1e-4, abs=1e-300)
+
+
+def test_exp_plus_exp_tail_at_infinity_is_zero():
+    tail = q.exp_plus_exp_tail(np.inf, np.array([2.0, 1.0]), np.array([2.0, 3.0]))
+    np.testing.assert_array_equal(tail, [0, 0])
 
 
 def test_quantile_with_a_lower_bound_and_infinite_upper():
