@@ -174,7 +174,8 @@ class Province(Strict):
 
 class Population(Strict):
     teachers: PositiveInt
-    participation: Share
+    # An input, or None when behaviour.participation is "emergent" (then it is an outcome).
+    participation: Share | None = None
     returning_share: Share
     sub_platforms: dict[SubPlatform, Share]
     devices: dict[Device, Share]
@@ -184,7 +185,10 @@ class Population(Strict):
     _shares = field_validator("sub_platforms", "devices")(_check_shares)
 
     @property
-    def participants(self) -> int:
+    def participants(self) -> int | None:
+        """Participants when participation is an input; None when it is an outcome."""
+        if self.participation is None:
+            return None
         return round(self.teachers * self.participation)
 
 
@@ -281,6 +285,10 @@ class Behaviour(Strict):
     opening_decay_days: PositiveFloat
     waves: list[Wave] = []
     start_delay_days: Distribution
+    # "input": population.participation says who takes part and every participant starts.
+    # "emergent": every teacher may take part; one whose procrastination (start_delay_days)
+    # outlasts the window and whom no wave pushes never starts (sim.population.teachers).
+    participation: Literal["input", "emergent"] = "input"
     deadline_rush: DeadlineRush
     dropout: Share
     password_login_share: Share
@@ -448,6 +456,8 @@ class Scenario(Strict):
     service_levels: ServiceLevels
     thresholds: list[str] = []
     workload: Workload | None = None
+    # the fitted behaviour file merged in (load_scenario resolves the path), with its posterior
+    behaviour_file: str | None = None
 
     @field_validator("thresholds")
     @classmethod
@@ -495,6 +505,7 @@ def _cross_check(s: Scenario) -> None:
                 _fail("rules.completion_courses", f"unknown course id {cid}")
     if s.calendar.localize(s.rules.certificates_issued) < s.calendar.end_at:
         _fail("rules.certificates_issued", "certificates are issued only after the window ends")
+    _check_participation(s)
     provinces = {p.name for p in s.population.provinces}
     for i, wave in enumerate(s.behaviour.waves):
         for name in wave.provinces:
@@ -535,6 +546,15 @@ def _check_workload(s: Scenario) -> None:
         demand = s.platform.endpoint(endpoint).demand_ms
         if not any(ms > 0 and tier in pools for tier, ms in demand.items()):
             _fail(field, f"{endpoint!r} has no demand on any pool tier")
+
+
+def _check_participation(s: Scenario) -> None:
+    given = s.population.participation is not None
+    if s.behaviour.participation == "input" and not given:
+        _fail("population.participation", "missing (needed unless behaviour.participation is emergent)")
+    if s.behaviour.participation == "emergent" and given:
+        _fail("population.participation", "must be null when behaviour.participation is emergent "
+              "(participation is then an outcome)")
 
 
 def _check_closures(s: Scenario) -> None:
@@ -615,7 +635,60 @@ _ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", _ScenarioLoader.c
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    return parse_scenario(read_document(path), str(path))
+    return parse_scenario(compose_document(path), str(path))
+
+
+# Sections of a fitted behaviour file (``yanxiu fit``) that a scenario takes over; the rest of
+# that file (provenance, posterior, fit) is the fit's record, read by ``yanxiu run --ranges``.
+BEHAVIOUR_FILE_SECTIONS = ("behaviour", "platform", "population")
+
+
+def compose_document(path: str | Path, _seen: tuple[Path, ...] = ()) -> object:
+    """A scenario's YAML with its includes resolved: ``extends: FILE`` (a base scenario, merged
+    under this one) and ``behaviour_file: FILE`` (a fitted behaviour file, merged over the base
+    and under this file's own keys); paths are relative to the including file. Mappings merge
+    key by key, anything else is replaced."""
+    path = Path(path)
+    data = read_document(path)
+    if not isinstance(data, dict) or not ({"extends", "behaviour_file"} & data.keys()):
+        return data
+    if path.resolve() in _seen:
+        raise ScenarioError(f"{path}: extends: includes itself (cycle)")
+    seen = (*_seen, path.resolve())
+    own = dict(data)
+    base: dict = {}
+    if "extends" in own:
+        base = _included(path, own.pop("extends"), "extends", seen)
+    if own.get("behaviour_file") is not None:
+        fitted = _included(path, own["behaviour_file"], "behaviour_file", seen)
+        unknown = set(fitted) - set(BEHAVIOUR_FILE_SECTIONS) - {"provenance", "posterior", "fit"}
+        if unknown:
+            raise ScenarioError(f"{path}: behaviour_file: {sorted(unknown)[0]}: unknown section")
+        base = _merge(base, {k: fitted[k] for k in BEHAVIOUR_FILE_SECTIONS if k in fitted})
+        own["behaviour_file"] = str((path.parent / str(own["behaviour_file"])).resolve())
+    return _merge(base, own)
+
+
+def _included(path: Path, name: object, key: str, seen: tuple[Path, ...]) -> dict:
+    if not isinstance(name, str) or not name:
+        raise ScenarioError(f"{path}: {key}: expected a file path")
+    try:
+        data = compose_document(path.parent / name, seen)
+    except ScenarioError as exc:  # name the including file first: that is the one the user gave
+        raise ScenarioError(f"{path}: {key}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: {key}: {name} is not a mapping")
+    return data
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def read_document(path: str | Path) -> object:

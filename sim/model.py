@@ -125,18 +125,9 @@ def run_model(scenario: Scenario, teachers: int | None = None, seed: int | None 
     the seed and the shards only. ``on_day(done, total)`` reports once a simulated day."""
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
-    world = build_world(scenario, teachers, seed, max_simulated, shards)
-    workers = default_workers(world.shards) if workers is None else int(workers)
-    built = time.perf_counter()
-    results, calls = run_shards(world, workers, _daily(on_day, world.profile.minutes))
-    simulated = time.perf_counter()
-    recorder = world.new_recorder()
-    for part in results:
-        recorder.absorb(part.totals)
-    rows = shard_rows(world.population.size, world.shards)
-    progress = Progress.gather([r.progress for r in results], rows, world.population.size)
-    tables = world.tables
-    completed_at = progress.completed_at(tables)
+    sim = simulate(scenario, teachers, seed, max_simulated, on_day, shards, workers)
+    world, recorder, progress, completed_at = sim.world, sim.recorder, sim.progress, sim.completed_at
+    built, simulated, calls, workers, tables = sim.built, sim.simulated, sim.calls, sim.workers, world.tables
     certificate_at = add_certificate_fetches(scenario, tables, world.profile, recorder, completed_at,
                                              world.population.weight, world.background)
     series = recorder.series()
@@ -149,6 +140,40 @@ def run_model(scenario: Scenario, teachers: int | None = None, seed: int | None 
     return ModelRun(scenario, seed, _seeds(seed, world.shards), world.campaign, world.profile,
                     world.population, tables, recorder, progress, completed_at, certificate_at,
                     tiers, world.platform, world.admins, world.shards, stats)
+
+
+@dataclass
+class Simulated:
+    """The teachers' part of a run, before certificates and tiers (what a fit needs)."""
+
+    world: World
+    recorder: Recorder
+    progress: Progress
+    completed_at: np.ndarray
+    calls: float
+    workers: int
+    built: float  # perf_counter() stamps, for the run's timings
+    simulated: float
+
+
+def simulate(scenario: Scenario, teachers: int | None = None, seed: int | None = None,
+             max_simulated: int | None = DEFAULT_MAX_SIMULATED,
+             on_day: Callable[[int, int], None] | None = None,
+             shards: int | None = None, workers: int | None = None) -> Simulated:
+    """Build the world and run its shards; the recorder holds the teachers' load only."""
+    seed = scenario.seed if seed is None else int(seed)
+    world = build_world(scenario, teachers, seed, max_simulated, shards)
+    workers = default_workers(world.shards) if workers is None else int(workers)
+    built = time.perf_counter()
+    results, calls = run_shards(world, workers, _daily(on_day, world.profile.minutes))
+    simulated = time.perf_counter()
+    recorder = world.new_recorder()
+    for part in results:
+        recorder.absorb(part.totals)
+    rows = shard_rows(world.population.size, world.shards)
+    progress = Progress.gather([r.progress for r in results], rows, world.population.size)
+    return Simulated(world, recorder, progress, progress.completed_at(world.tables), calls, workers,
+                     built, simulated)
 
 
 def _seeds(seed: int, shards: int) -> dict[str, int]:

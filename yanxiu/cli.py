@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "report": "write an HTML report of a results folder",
     "check": "evaluate a results folder against the scenario's thresholds",
     "compile": "compile the model's hot modules with mypyc (optional, faster runs)",
+    "fit": "fit the teachers' behaviour to public figures (targets file)",
 }
 
 EXIT_BAD_INPUT = 2

@@ -91,8 +91,13 @@ def build_population(
     """Draw the simulated teachers; a sample when participants exceed ``max_simulated``."""
     pop = scenario.population
     n_teachers = int(teachers if teachers is not None else pop.teachers)
-    participants = int(round(n_teachers * pop.participation))
     shares = strata_shares(scenario)
+    emergent = scenario.behaviour.participation == "emergent"
+    if emergent:  # participants are the teachers who ever start: an outcome of behaviour
+        shares = shares * start_probability(scenario, profile)[None, :, None, None]
+        participants = int(round(n_teachers * shares.sum()))
+    else:
+        participants = int(round(n_teachers * float(pop.participation or 0.0)))
     full = apportion(participants, shares.ravel())
     if max_simulated is None or participants <= max_simulated:
         sample = full
@@ -104,6 +109,12 @@ def build_population(
     stratum = np.repeat(np.arange(full.size), sample)
     sub, prov, dev, ret = np.unravel_index(stratum, shares.shape)
     n = stratum.size
+    # drawn in this order from one stream (same bytes as before participation could emerge)
+    school = _schools(scenario, prov, n_teachers, rng)
+    first_u, wave_u = _first_sessions(scenario, profile, rng, n), _waves(scenario, profile, prov, rng)
+    quit_share = _quitters(scenario, rng, n)
+    if emergent:
+        _condition_on_starting(scenario, profile, prov, rng, first_u, wave_u)
     return Population(
         participants=participants,
         teachers=n_teachers,
@@ -111,11 +122,11 @@ def build_population(
         province=prov.astype(np.int16),
         device=dev.astype(np.int8),
         returning=ret.astype(bool),
-        school=_schools(scenario, prov, n_teachers, rng),
+        school=school,
         weight=weights[stratum],
-        first_u=_first_sessions(scenario, profile, rng, n),
-        wave_u=_waves(scenario, profile, prov, rng),
-        quit_share=_quitters(scenario, rng, n),
+        first_u=first_u,
+        wave_u=wave_u,
+        quit_share=quit_share,
     )
 
 
@@ -159,3 +170,78 @@ def _quitters(scenario: Scenario, rng, n: int) -> np.ndarray:
     share = np.full(n, np.inf)
     share[quits] = rng.random(int(quits.sum()))
     return share
+
+
+# --- participation as an outcome (behaviour.participation: emergent) ---------------------------
+
+MAX_REDRAWS = 200  # rounds of redrawing teachers who would never start (P(start) >= ~2%)
+
+
+def _start_horizon(profile: Profile) -> float:
+    """Operational hours of procrastination after which a teacher starts too late: the first
+    session is counted from the first opening (sim.shards.first_sessions)."""
+    first_open = min(profile.campaign.offset(r.opens_at) for r in profile.campaign.courses.values())
+    return float(profile.op_hours(profile.window_s) - profile.op_hours(first_open))
+
+
+def _wave_hit(scenario: Scenario, profile: Profile) -> np.ndarray:
+    """Per wave: the share of the wave's span (operational time) inside the window."""
+    end = float(profile.op_hours(profile.window_s))
+    out = []
+    for wave in scenario.behaviour.waves:
+        lo = float(profile.op_hours(day_offset(profile.campaign, wave.start)))
+        hi = float(profile.op_hours(day_offset(profile.campaign, wave.start) + wave.days * 86400.0))
+        out.append(1.0 if hi <= end else max(end - lo, 0.0) / (hi - lo) if hi > lo else 0.0)
+    return np.array(out)
+
+
+def start_probability(scenario: Scenario, profile: Profile) -> np.ndarray:
+    """P(a teacher of each province ever starts) = 1 - P(procrastinates past the window) x
+    P(no wave pushes them inside it); exact for the scenario's distributions."""
+    late = survival(scenario.behaviour.start_delay_days, _start_horizon(profile) / 24.0)
+    names = [p.name for p in scenario.population.provinces]
+    unpushed = np.ones(len(names))
+    for wave, inside in zip(scenario.behaviour.waves, _wave_hit(scenario, profile), strict=True):
+        eligible = np.isin(names, wave.provinces) if wave.provinces else np.ones(len(names), bool)
+        unpushed[eligible] *= 1.0 - wave.share * inside
+    return 1.0 - late * unpushed
+
+
+def survival(dist, x: float) -> float:
+    """P(X > x) for a scenario distribution (closed forms; a large seeded sample otherwise)."""
+    from scipy import stats
+
+    kind = getattr(dist, "kind", "")
+    if kind == "deterministic":
+        return float(dist.value > x)
+    if kind == "exponential":
+        return float(np.exp(-x / dist.mean))
+    if kind == "uniform":
+        return float(np.clip((dist.high - x) / (dist.high - dist.low), 0, 1)) if dist.high > dist.low \
+            else float(dist.low > x)
+    if kind == "lognormal":
+        mu, sigma = dist._log_params()
+        return float(stats.norm.sf((np.log(x) - mu) / sigma)) if x > 0 else 1.0
+    if kind == "gamma":
+        shape = (dist.mean / dist.sd) ** 2
+        return float(stats.gamma.sf(x, shape, scale=dist.variance / dist.mean))
+    draws = np.asarray(dist.sample(np.random.default_rng(0), 1 << 20), dtype=np.float64)
+    return float((draws > x).mean())
+
+
+def _condition_on_starting(scenario: Scenario, profile: Profile, prov: np.ndarray, rng,
+                           first_u: np.ndarray, wave_u: np.ndarray) -> None:
+    """Redraw, in place, the delays and pushes of simulated teachers who would never start,
+    so the rows are drawn from the starters alone (rejection sampling); their weight already
+    counts starters only."""
+    horizon = _start_horizon(profile)
+    end = float(profile.op_hours(profile.window_s))
+    for _ in range(MAX_REDRAWS):
+        pushed = wave_u.min(axis=1) < end if wave_u.shape[1] else np.zeros(prov.size, bool)
+        never = np.flatnonzero((first_u >= horizon) & ~pushed)
+        if never.size == 0:
+            return
+        first_u[never] = _first_sessions(scenario, profile, rng, never.size)
+        wave_u[never] = _waves(scenario, profile, prov[never], rng)
+    raise ValueError("behaviour.participation: emergent: almost no teacher ever starts "
+                     "(start_delay_days outlasts the window and no wave pushes)")

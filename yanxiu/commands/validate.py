@@ -24,8 +24,10 @@ def describe(scenario) -> str:
         f"scenario {scenario.name}: {scenario.description}".rstrip(": "),
         f"window      {cal.start_at:%Y-%m-%d %H:%M} .. {cal.end_at:%Y-%m-%d %H:%M} "
         f"{cal.timezone} ({days:g} days)",
-        f"population  {pop.teachers:,} teachers, {pop.participation:.1%} take part "
-        f"= {pop.participants:,}; {pop.returning_share:.0%} returning (skip registration)",
+        f"population  {pop.teachers:,} teachers, " + (
+            f"{pop.participation:.1%} take part = {pop.participants:,}"
+            if pop.participation is not None else "participation an outcome of behaviour (fitted)")
+        + f"; {pop.returning_share:.0%} returning (skip registration)",
         "            " + ", ".join(f"{k} {v:.1%}" for k, v in pop.sub_platforms.items())
         + "; devices " + ", ".join(f"{k} {v:.1%}" for k, v in pop.devices.items())
         + f"; {len(pop.provinces)} provinces, {pop.schools:,} schools",
