@@ -128,16 +128,23 @@ def summarise(names: list[str], vectors: np.ndarray, results: list[dict[str, flo
     return out
 
 
+def posterior_file(scenario: Scenario, given: str | Path | None) -> str | Path:
+    """The behaviour file whose posterior --ranges draws from (checked before any run)."""
+    path = given or scenario.behaviour_file
+    if path is None:
+        raise FitError("--ranges needs a fitted posterior: --posterior FILE, or a scenario with "
+                       "behaviour_file")
+    load_posterior(path)
+    return path
+
+
 def ranges_record(scenario: Scenario, posterior_path: str | Path | None, count: int,
                   teachers: int | None, seed: int, max_simulated: int | None,
                   scheduler: str | None = None):
     """The summary's ``ranges`` section (records.model.Ranges) for ``count`` draws."""
     from records.model import Range, Ranges
 
-    path = posterior_path or scenario.behaviour_file
-    if path is None:
-        raise FitError("--ranges needs a fitted posterior: --posterior FILE, or a scenario with "
-                       "behaviour_file")
+    path = posterior_file(scenario, posterior_path)
     posterior = load_posterior(path)
     vectors, seeds, results = run_draws(scenario, posterior, count, teachers, seed, max_simulated,
                                         scheduler=scheduler)

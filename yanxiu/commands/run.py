@@ -58,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes running the shards (speed only; default: one per shard, "
                              "at most the cores)")
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    parser.add_argument("--ranges", type=_positive, metavar="N",
+                        help="N more runs, each with parameters drawn from the fitted posterior and "
+                             "its own seed: every peak and capacity need as a 90%% range (docs/fit.md)")
+    parser.add_argument("--posterior", type=Path, metavar="FILE",
+                        help="fitted behaviour file for --ranges (default: the scenario's behaviour_file)")
     parser.add_argument("--no-confirm", action="store_true",
                         help="skip the request-level confirmation of the busiest minutes")
 
@@ -100,6 +105,8 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
     from sim.outputs import writer as outputs
 
     cap = args.max_simulated or DEFAULT_MAX_SIMULATED
+    if args.ranges:  # a missing or malformed posterior fails before the long runs
+        _posterior_or_fail(scenario, args)
     seed = scenario.seed if args.seed is None else args.seed
     bar = tqdm(desc="simulated days", unit="day", file=sys.stderr, disable=None, leave=False)
 
@@ -123,8 +130,41 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
     summary = outputs.write_results(model_run, out, charts=not args.no_charts,
                                     scenario_path=str(args.scenario), replications=intervals,
                                     confirm=not args.no_confirm)
+    if args.ranges:
+        summary = _ranges(scenario, args, seed, cap, out, summary)
     _report(summary, out)
     return 0
+
+
+def _posterior_or_fail(scenario, args: argparse.Namespace) -> None:
+    from fit.errors import FitError
+    from fit.ranges import posterior_file
+    from yanxiu.errors import CommandError
+
+    try:
+        posterior_file(scenario, args.posterior)
+    except FitError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _ranges(scenario, args: argparse.Namespace, seed: int, cap: int, out: Path, summary):
+    """Draws from the fitted posterior added to summary.json (fit.ranges)."""
+    from fit import ranges
+    from fit.errors import FitError
+    from records import write_summary
+    from yanxiu.errors import CommandError
+
+    print(f"running {args.ranges} posterior draws" + (f" on {args.scheduler}" if args.scheduler else ""),
+          file=sys.stderr)
+    try:
+        record = ranges.ranges_record(scenario, args.posterior, args.ranges, args.teachers, seed, cap,
+                                      args.scheduler)
+    except FitError as exc:
+        raise CommandError(str(exc)) from None
+    summary = summary.model_copy(update={"ranges": record})
+    write_summary(out, summary)
+    print("\n".join(ranges.lines(record)))
+    return summary
 
 
 def _report(summary: ModelSummary, out: Path) -> None:
