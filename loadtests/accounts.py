@@ -5,7 +5,9 @@ from ``yanxiu seed --out`` for the reference platform, or from whoever prepared 
 system. Returning teachers and administrators log in with these, taken in turn so that one
 phone is not asked for SMS codes faster than the platform allows. New teachers (the model's
 registrations) get fresh mobiles in a range seeding never uses (166…, not a Faker prefix)
-and a well-formed resident ID number.
+and a well-formed resident ID number, unless ``--registrations`` names a file of mobiles to
+register with (numbers a staging system routes to its test SMS gateway): then each is used
+once, and a registration that finds none left is counted, not sent to a made-up number.
 """
 
 from __future__ import annotations
@@ -64,6 +66,23 @@ def _account(path: Path, line: int, row: dict[str, str]) -> Account:
         raise AccountsError(f"--accounts: {path}: line {line}: {exc}") from None
 
 
+def load_registrations(path: str | Path) -> list[str]:
+    """Mobiles for new teachers, one column ``mobile``, each used once."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if "mobile" not in (reader.fieldnames or ()):
+                raise AccountsError(f"--registrations: {path}: missing column 'mobile' "
+                                    f"(header: {','.join(reader.fieldnames or ()) or 'empty'})")
+            mobiles = [row["mobile"].strip() for row in reader if (row.get("mobile") or "").strip()]
+    except OSError as exc:
+        raise AccountsError(f"--registrations: cannot read {path}: {exc.strerror}") from None
+    if not mobiles:
+        raise AccountsError(f"--registrations: {path}: no mobiles")
+    return mobiles
+
+
 def load_answers(path: str | Path | None) -> dict[str, int]:
     """``{question_id: correct choice}``, ids as text (a target's ids may be UUIDs); empty when
     no file is given (staging may have none)."""
@@ -83,14 +102,18 @@ class Roster:
     """Accounts handed out in turn, teachers and administrators apart; one per process slice
     so that two processes of a distributed run do not share phones."""
 
-    def __init__(self, accounts: list[Account], part: int = 0, parts: int = 1) -> None:
-        mine = accounts[part::parts] or accounts
-        self.teachers = [a for a in mine if a.role == TEACHER]
-        self.admins = [a for a in mine if a.role != TEACHER]
+    def __init__(self, accounts: list[Account], part: int = 0, parts: int = 1,
+                 registrations: list[str] | None = None) -> None:
+        # teachers and administrators sliced apart, so that every process gets some of each
+        teachers = [a for a in accounts if a.role == TEACHER]
+        admins = [a for a in accounts if a.role != TEACHER]
+        self.teachers = teachers[part::parts] or teachers
+        self.admins = admins[part::parts] or admins
         self._teachers = itertools.cycle(self.teachers) if self.teachers else None
         self._admins = itertools.cycle(self.admins) if self.admins else None
         self.part, self.parts = part, parts
         self._new = itertools.count()
+        self._registrations = iter((registrations or [])[part::parts]) if registrations is not None else None
 
     def teacher(self) -> Account | None:
         return next(self._teachers) if self._teachers else None
@@ -98,8 +121,11 @@ class Roster:
     def admin(self) -> Account | None:
         return next(self._admins) if self._admins else None
 
-    def new_mobile(self, run_base: int) -> str:
-        """A phone number no seeded account has: 166 and eight digits unique to this run."""
+    def new_mobile(self, run_base: int) -> str | None:
+        """The next mobile of ``--registrations`` (None when used up), else a phone number no
+        seeded account has: 166 and eight digits unique to this run."""
+        if self._registrations is not None:
+            return next(self._registrations, None)
         k = next(self._new) * self.parts + self.part
         return f"{NEW_MOBILE_PREFIX}{(run_base + k) % 10**8:08d}"
 

@@ -75,7 +75,7 @@ class Replay:
     def __init__(self, environment, context, part: int, parts: int, t0: float) -> None:
         self.environment, self.context = environment, context
         self.part, self.parts, self.t0 = part, parts, t0
-        self.roster = Roster(context.accounts, part, parts)
+        self.roster = Roster(context.accounts, part, parts, context.registrations)
         self.tokens: dict[str, dict] = {}  # mobile -> token and ids of its sign-in (journeys.Api)
         self.sessions = Group()
         self._pending = _empty()

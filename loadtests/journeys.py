@@ -119,6 +119,8 @@ class TeacherJourney(SequentialTaskSet):
             return
         user, reg = self.user, self.ctx.scenario.behaviour.registration
         mobile = user.replay.roster.new_mobile(self.ctx.mobile_base)
+        if mobile is None:
+            user.no_account()  # --registrations used up: no made-up number instead
         sub = self._sub_platform()
         if not user.api.send_code(mobile, "register"):
             raise StopUser()

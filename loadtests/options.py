@@ -44,6 +44,8 @@ def add_arguments(parser) -> None:
            f"{AUTO_SCALE_TEACHERS:,}-teacher campaign's worth (default %(default)s)")
     option("--accounts", default="", help="accounts.csv of pre-registered teachers and admins")
     option("--answers", default="", help="answers.json {question_id: choice} (full marks)")
+    option("--registrations", default="", help="CSV with a mobile column: numbers new teachers register "
+           "with, each once (default: made-up 166 numbers)")
     option("--route-map", default="", help="YAML/JSON endpoint name -> {method, path}")
     option("--api", default="", help="adapter for the target's API, module:Class (default: the reference "
            "platform's, loadtests.adapters.reference:ReferenceAdapter; see docs/loadtests.md)")
@@ -65,7 +67,7 @@ def add_arguments(parser) -> None:
 
 def check_accounts(context: Context) -> None:
     """Returning teachers, administrators and certificate fetchers need accounts to log in."""
-    from loadtests.accounts import AccountsError
+    from loadtests.accounts import TEACHER, AccountsError
     from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION
 
     pm = context.plan.per_minute
@@ -73,6 +75,15 @@ def check_accounts(context: Context) -> None:
     if logins > 0 and not context.accounts:
         raise AccountsError(f"--accounts: needed: the stretch has {logins:.0f} sessions of people who "
                             "log in (pre-registered teachers and administrators)")
+    if not context.accounts:
+        return
+    teachers = sum(1 for a in context.accounts if a.role == TEACHER)
+    needs = {"teacher": ((pm[SESSION] - pm[REGISTRATION] + pm[CERTIFICATE]).sum(), teachers),
+             "administrator": (pm[ADMIN].sum(), len(context.accounts) - teachers)}
+    for who, (sessions, accounts) in needs.items():
+        if sessions >= 0.5 and accounts == 0:
+            raise AccountsError(f"--accounts: no {who} accounts, but the stretch plans {sessions:.0f} "
+                                f"{who} sessions")
 
 
 def resolve_scale(value, teachers: int) -> float:
@@ -104,6 +115,7 @@ class Context:
     model_folder: Path | None = None
     tables: object = None  # domain.rules.RuleTables: course slots, openings, targets
     adapter: type | None = None  # loadtests.adapters.Adapter subclass (--api)
+    registrations: list[str] | None = None  # --registrations: mobiles new teachers sign up with
 
     @property
     def compress(self) -> float:
@@ -122,7 +134,7 @@ def build_context(options) -> Context:
     from domain.campaign import Campaign
     from domain.rules import RuleTables
     from domain.scenario import load_scenario
-    from loadtests.accounts import load_accounts, load_answers
+    from loadtests.accounts import load_accounts, load_answers, load_registrations
     from loadtests.adapters import load_adapter
     from loadtests.plan import Plan, PlanError, read_timeseries
     from loadtests.routes import route_table
@@ -152,7 +164,9 @@ def build_context(options) -> Context:
         base = int(time.time() * 10) % 10**8
     campaign = Campaign(scenario)
     adapter = load_adapter(getattr(options, "api", "") or None)
+    registrations = getattr(options, "registrations", "")
     return Context(options, scenario, campaign, plan, stretch,
                    route_table(scenario.platform.endpoints, options.route_map or None),
                    accounts, load_answers(options.answers or None), seed, int(base), folder,
-                   RuleTables(campaign, scenario), adapter)
+                   RuleTables(campaign, scenario), adapter,
+                   load_registrations(registrations) if registrations else None)

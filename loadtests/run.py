@@ -32,6 +32,14 @@ class LocustRun:
     tags: list[str] = field(default_factory=list)
     exclude_tags: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    wait_s: float = 0.0  # a master's wait for its workers, on top of the run
+
+    def as_master(self, workers: int, bind_host: str, bind_port: int, wait_s: float) -> None:
+        """Locust's master for workers on other hosts (``run_worker`` there): it waits for
+        them, hands each a slice of the arrivals and merges their statistics."""
+        self.extra += ["--master", "--expect-workers", str(workers), "--expect-workers-max-wait",
+                       f"{wait_s:g}", "--master-bind-host", bind_host, "--master-bind-port", str(bind_port)]
+        self.wait_s = wait_s
 
     def run_time_s(self) -> int:
         """How long the replay should take; the shape ends it (Locust ignores --run-time with
@@ -60,7 +68,7 @@ class LocustRun:
         with open(self.out / "locust.log", "w") as log:
             try:
                 done = subprocess.run(self.argv(), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                      timeout=self.run_time_s() + START_UP_S + KILL_MARGIN_S)
+                                      timeout=self.run_time_s() + START_UP_S + KILL_MARGIN_S + self.wait_s)
             except subprocess.TimeoutExpired:
                 return 124
         self.tidy()
@@ -75,3 +83,13 @@ class LocustRun:
     def log_tail(self, lines: int = 5) -> list[str]:
         path = self.out / "locust.log"
         return path.read_text(errors="replace").strip().splitlines()[-lines:] if path.exists() else []
+
+
+def run_worker(master_host: str, master_port: int, cwd: Path) -> int:
+    """A Locust worker of a master on ``master_host``: the options (scenario, model results,
+    accounts, ...) come from the master, and name files that must be at the same paths here.
+    The worker stops when the master does; its exit code is Locust's."""
+    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", master_host,
+            "--master-port", str(master_port), "--loglevel", "WARNING"]
+    print(f"worker of {master_host}:{master_port}", flush=True)
+    return subprocess.run(argv, cwd=cwd).returncode

@@ -42,11 +42,13 @@ def free_port() -> int:
 class ReferenceTarget:
     def __init__(self, scenario_path: Path, teachers: int, clock_start: str, sms_code: str,
                  workers: int = 1, clock_rate: float | None = None, say=print,
-                 progress_at: str | None = None, model_results: Path | None = None) -> None:
+                 progress_at: str | None = None, model_results: Path | None = None,
+                 database_url: str | None = None) -> None:
         self.scenario_path, self.teachers = Path(scenario_path), teachers
         self.progress_at, self.model_results = progress_at, model_results
         self.clock_start, self.sms_code, self.workers = clock_start, sms_code, workers
         self.clock_rate, self.say = clock_rate, say
+        self.database_url = database_url  # an empty database to seed and serve; default SQLite here
         self.folder: Path | None = None
         self.process: subprocess.Popen | None = None
         self.url = ""
@@ -82,7 +84,7 @@ class ReferenceTarget:
                 signal.signal(sig, handler)
 
     def _database(self) -> str:
-        return f"sqlite:///{self.folder / 'yanxiu.sqlite'}"
+        return self.database_url or f"sqlite:///{self.folder / 'yanxiu.sqlite'}"
 
     def _seed(self) -> None:
         progress = f", study progress as the model has it at {self.progress_at}" if self.progress_at else ""
