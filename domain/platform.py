@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import NonNegativeInt, ValidationError
+from pydantic import Field, NonNegativeInt, ValidationError
 
 from domain.campaign import Campaign, SharedCredit
 from domain.scenario import (
@@ -41,7 +41,7 @@ class PlatformSection(Strict):
     name: str
     description: str = ""
     seed: NonNegativeInt = 0
-    campaigns: list[str]
+    campaigns: list[str] = Field(min_length=1)
     platform: Platform
     service_levels: ServiceLevels
 
@@ -90,8 +90,6 @@ def load_platform(path: str | Path) -> PlatformScenario:
 
 def parse_platform(data: dict, path: Path) -> PlatformScenario:
     source = str(path)
-    if len(data.get("campaigns") or []) == 0 and isinstance(data.get("campaigns"), list):
-        raise ScenarioError(f"{source}: campaigns: names no campaign file")
     try:
         section = PlatformSection.model_validate(data)
     except ValidationError as exc:
@@ -100,18 +98,25 @@ def parse_platform(data: dict, path: Path) -> PlatformScenario:
     scenarios = []
     for i, name in enumerate(section.campaigns):
         where = f"{source}: campaigns[{i}] ({name})"
-        file = path.parent / name
-        raw = read_document(file)
-        if not isinstance(raw, dict):
-            raise ScenarioError(f"{file}: <top>: expected a mapping of sections")
-        _check_sub_platforms(raw, subs, where)
-        raw = copy.deepcopy(raw)
-        raw["platform"] = data["platform"]
-        raw["service_levels"] = data["service_levels"]
-        scenarios.append(parse_scenario(raw, str(file)))
+        try:
+            scenarios.append(_campaign(path.parent / name, data, subs, where))
+        except ScenarioError as exc:  # one line that names the platform file and the campaign
+            message = str(exc)
+            raise ScenarioError(message if message.startswith(where) else f"{where}: {message}") from None
     _cross_check(scenarios, source)
     return PlatformScenario(section.name, section.description, section.seed, section.platform,
                             section.service_levels, tuple(scenarios), tuple(section.campaigns))
+
+
+def _campaign(file: Path, data: dict, subs: set[str], where: str) -> Scenario:
+    raw = read_document(file)
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{file}: <top>: expected a mapping of sections")
+    _check_sub_platforms(raw, subs, where)
+    raw = copy.deepcopy(raw)
+    raw["platform"] = data["platform"]
+    raw["service_levels"] = data["service_levels"]
+    return parse_scenario(raw, str(file))
 
 
 def _check_sub_platforms(raw: dict, subs: set[str], where: str) -> None:
