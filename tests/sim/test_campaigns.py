@@ -89,3 +89,22 @@ def test_a_campaign_off_the_minute_grid_is_refused(tmp_path):
     (tmp_path / "second.yaml").write_text(yaml.safe_dump(second), encoding="utf-8")
     with pytest.raises(ValueError, match="whole minutes"):
         run_platform(load_platform(path), scale=0.1)
+
+
+def test_the_results_folder_splits_by_campaign(run, tmp_path):
+    from records import read_summary
+    from sim.outputs.platform import write_platform_results
+
+    write_platform_results(run, tmp_path, charts=False)
+    table = np.genfromtxt(tmp_path / "timeseries.csv", delimiter=",", names=True, dtype=None,
+                          encoding="utf-8", deletechars="")
+    for column in ("rps.total", "sessions", "egress_gbps"):
+        parts = table[f"campaign.smoke.{column}"] + table[f"campaign.second.{column}"]
+        assert np.allclose(parts, table[column], rtol=1e-8, atol=1e-12), column
+    summary = read_summary(tmp_path)
+    each = summary.campaigns["each"]
+    assert set(each) == {"smoke", "second"}
+    assert summary.participants == sum(c["participants"] for c in each.values())
+    assert each["second"]["starts"].startswith("2023-01-05T00:00")
+    for name in each:
+        assert read_summary(tmp_path / "campaigns" / name).scenario == name

@@ -68,11 +68,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from domain.scenario import load_scenario
+    from domain.platform import PlatformScenario, load_any
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_any(args.scenario)
     out = args.out or Path("results") / Path(args.scenario).stem
     clear_results_folder(out)
+    if isinstance(scenario, PlatformScenario):  # several campaigns on one platform
+        from yanxiu.commands import run_platform
+
+        return run_platform.run(scenario, args, out)
     if scenario.workload is not None:
         return _workload(scenario, args, out)
     return _model(scenario, args, out)

@@ -11,10 +11,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from domain.scenario import load_scenario
+    from domain.platform import PlatformScenario, load_any
 
-    print(describe(load_scenario(args.scenario)))
+    scenario = load_any(args.scenario)
+    print(describe_platform(scenario) if isinstance(scenario, PlatformScenario) else describe(scenario))
     return 0
+
+
+def describe_platform(plan) -> str:
+    """A platform scenario: its campaigns one after the other, then what they share."""
+    credit = plan.shared_credit()
+    names = ", ".join(f"{s.name} ({f})" for s, f in zip(plan.campaigns, plan.files, strict=True))
+    lines = [f"platform scenario {plan.name}: {plan.description}".rstrip(": "), f"campaigns   {names}"]
+    for scenario in plan.campaigns:
+        lines.append("")
+        lines.extend(describe(scenario).splitlines())
+    shared = {rid: holders for rid, holders in credit.holders.items() if len(holders) > 1}
+    lines.append("")
+    lines.append(f"shared      {len(shared)} resources count in several campaigns" + "".join(
+        f"\n  {rid}: " + ", ".join(f"{name} course {cid}" for name, cid in holders)
+        for rid, holders in sorted(shared.items())))
+    return "\n".join(lines)
 
 
 def describe(scenario) -> str:

@@ -1,0 +1,136 @@
+"""Write a platform run's results folder (several campaigns on one platform), docs/multi-campaign.md.
+
+- ``timeseries.csv`` on the platform clock (minute 0 = the earliest campaign's start): the
+  platform's load (every campaign added up) with the tiers evaluated on it, then each
+  campaign's share of the load as ``campaign.<name>.<column>`` (``LOAD_COLUMNS``); the shares
+  add up to the totals.
+- ``summary.json``: a model summary of the platform (peaks, SLOs, capacity on the total load;
+  outcomes added up over the campaigns) with a ``campaigns`` section: each campaign's figures,
+  the capacity it would need alone, the study hours it shares with others, its share of the
+  shared peak and which campaign sets each tier's need (``sim.campaigns.contributions``).
+- ``campaigns/<name>/``: each campaign's own results folder (docs/results.md) on its own
+  clock, its tiers evaluated on its load alone; ``yanxiu report`` and ``check`` read it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from records import ModelSummary, build, write_summary
+from records.tables import TIMESERIES
+from sim.campaigns import LOAD_COLUMNS, PlatformRun, contributions
+from sim.outputs import writer
+from sim.tiers import sizing
+
+COUNTS = ("teachers", "participants", "new_registrations_needed", "registered_new", "studied",
+          "completed_all", "certified", "certificates_fetched", "sessions", "sessions_lost",
+          "requests", "errors", "administrators")
+
+
+def minute_labels(run: PlatformRun) -> list[str]:
+    start = run.start_at
+    offset = start.strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}"
+    base = np.datetime64(start.replace(tzinfo=None), "m")
+    stamps = base + np.arange(run.minutes).astype("timedelta64[m]")
+    return [f"{s}{offset}" for s in np.datetime_as_string(stamps, unit="m")]
+
+
+def columns(run: PlatformRun) -> dict[str, np.ndarray]:
+    """The platform's columns, then every campaign's share of the load."""
+    cols = dict(run.series)
+    cols.update(run.tiers.columns())
+    for part in run.parts:
+        for name in LOAD_COLUMNS:
+            cols[f"campaign.{part.name}.{name}"] = part.series[name]
+    return cols
+
+
+def write_platform_results(run: PlatformRun, out_dir: Path, charts: bool = True,
+                           scenario_path: str | None = None) -> ModelSummary:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    own: dict[str, ModelSummary] = {}
+    for part, file in zip(run.parts, run.plan.files, strict=True):
+        path = str(Path(scenario_path).parent / file) if scenario_path else None
+        own[part.name] = writer.write_results(part.run, out_dir / "campaigns" / part.name,
+                                              charts=charts, scenario_path=path)
+    labels = minute_labels(run)
+    cols = columns(run)
+    head = {"minute": labels, "offset_min": np.arange(len(labels), dtype=np.float64)}
+    writer.write_csv(out_dir / "timeseries.csv", {**head, **cols}, spec=TIMESERIES)
+    summary = platform_summary(run, labels, cols, own, scenario_path)
+    write_summary(out_dir, summary)
+    return summary
+
+
+def platform_summary(run: PlatformRun, labels: list[str], cols: dict[str, np.ndarray],
+                     own: dict[str, ModelSummary], scenario_path: str | None) -> ModelSummary:
+    platform = run.platform
+    rps = {name: cols[f"rps.{name}"] for name in platform.endpoints}
+    sections = sizing.summary_sections(platform, rps, cols["egress_gbps"], run.tiers, labels)
+    window = max(p.offset + p.run.profile.window_minutes for p in run.parts)
+    outcomes = added_outcomes([s.outcomes for s in own.values()])
+    metrics = dict(sections["metrics"])
+    for name, values in cols.items():
+        if not name.startswith("tier."):
+            metrics[f"peak({name})"] = float(np.max(values))
+            metrics[f"mean({name})"] = float(np.mean(values[:window]))
+    metrics.update({"share(completed)": outcomes["share_completed"],
+                    "share(certified)": outcomes["share_certified"],
+                    "share(registered)": outcomes["share_registered"],
+                    "rate(errors)": outcomes["rate_errors"],
+                    "rate(sessions_lost)": outcomes["rate_sessions_lost"]})
+    pops = [p.run.population for p in run.parts]
+    simulated = sum(p.size for p in pops)
+    participants = sum(p.participants for p in pops)
+    figures = {
+        "scenario": run.plan.name, "scenario_path": scenario_path, "seed": run.seed,
+        "seeds": {f"{p.name}.{k}": v for p in run.parts for k, v in p.run.seeds.items()},
+        "teachers": sum(p.teachers for p in pops), "participants": participants,
+        "simulated": simulated, "weight": participants / simulated if simulated else 0.0,
+        "sampled": any(p.sampled for p in pops),
+        "window": {"start": labels[0], "minutes": window, "horizon_minutes": len(labels)},
+        "peaks": writer.peaks(cols, labels), "slo": sections["slo"], "capacity": sections["capacity"],
+        "outcomes": outcomes, "metrics": metrics,
+        "model": {"sessions_simulated": sum(s.model.sessions_simulated for s in own.values()),
+                  "feedback_calls": int(run.stats["feedback_calls"]),
+                  "shards": int(run.stats["shards"])},
+        "campaigns": campaigns_section(run, own, labels),
+    }
+    return build(ModelSummary, writer._clean(figures))
+
+
+def added_outcomes(parts: list[dict[str, float]]) -> dict[str, float]:
+    """Counts added over the campaigns; shares and rates recomputed from the sums."""
+    out = {key: float(sum(p.get(key, 0.0) for p in parts)) for key in COUNTS}
+    needing, participants = out["new_registrations_needed"], out["participants"]
+    out["share_registered"] = out["registered_new"] / needing if needing else 1.0
+    out["share_completed"] = out["completed_all"] / participants if participants else 0.0
+    out["share_certified"] = out["certified"] / participants if participants else 0.0
+    out["rate_errors"] = out["errors"] / out["requests"] if out["requests"] else 0.0
+    out["rate_sessions_lost"] = out["sessions_lost"] / out["sessions"] if out["sessions"] else 0.0
+    return out
+
+
+def campaigns_section(run: PlatformRun, own: dict[str, ModelSummary], labels: list[str]) -> dict:
+    shares = contributions(run)
+    peak = shares["peak"]
+    peak["at"] = labels[peak.pop("minute")]
+    for tier in shares["tiers"].values():
+        tier["at"] = labels[tier["at"]]
+    each = {}
+    for part, file in zip(run.parts, run.plan.files, strict=True):
+        summary = own[part.name]
+        each[part.name] = {
+            "file": file, "folder": f"campaigns/{part.name}", "starts": labels[part.offset],
+            "participants": summary.participants, "simulated": summary.simulated,
+            "peak_rps": float(part.series["rps.total"].max()),
+            "peak_sessions": float(part.series["sessions"].max()),
+            "peak_egress_gbps": float(part.series["egress_gbps"].max()),
+            "share_completed": summary.outcomes["share_completed"],
+            "capacity_alone": {tier: c.needed for tier, c in summary.capacity.items()},
+            "shared_study_hours": part.routed_hours,
+        }
+    return {"each": each, "peak": peak, "tiers": shares["tiers"]}

@@ -1,0 +1,58 @@
+"""``yanxiu run`` on a platform scenario (``kind: platform``): several campaigns on one platform.
+
+Not a subcommand of its own: ``yanxiu run`` hands a platform scenario here. ``--teachers N``
+scales every campaign alike (N is the teachers of all campaigns together); replications,
+ranges and the request-level confirmation are for single campaigns and are refused here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def run(plan, args: argparse.Namespace, out: Path) -> int:
+    from tqdm import tqdm
+
+    from sim.campaigns import run_platform
+    from sim.model import DEFAULT_MAX_SIMULATED
+    from sim.outputs.platform import write_platform_results
+    from yanxiu.errors import CommandError
+
+    if args.replications > 1 or getattr(args, "ranges", None):
+        raise CommandError("--replications/--ranges: not available for a platform scenario yet")
+    teachers = sum(s.population.teachers for s in plan.campaigns)
+    scale = args.teachers / teachers if args.teachers else 1.0
+    bar = tqdm(desc="simulated days", unit="day", file=sys.stderr, disable=None, leave=False)
+
+    def on_day(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = run_platform(plan, scale, args.seed, args.max_simulated or DEFAULT_MAX_SIMULATED,
+                              on_day=on_day, shards=args.shards, workers=args.workers)
+    finally:
+        bar.close()
+    summary = write_platform_results(result, out, charts=not args.no_charts,
+                                     scenario_path=str(args.scenario))
+    print(lines(summary, out))
+    return 0
+
+
+def lines(summary, out: Path) -> str:
+    """What a platform run prints: the platform's peak and needs, then each campaign's part."""
+    section = summary.campaigns  # an extra section of the model summary
+    peak = section["peak"]
+    text = [f"{summary.scenario}: {len(section['each'])} campaigns on one platform, "
+            f"{summary.participants:,} participants ({summary.simulated:,} simulated)",
+            f"  shared peak {peak['value']:,.0f} requests/s at {peak['at']}"]
+    for name, figures in peak["by_campaign"].items():
+        text.append(f"    {name}: {figures['at_peak']:,.0f}/s there ({figures['share_at_peak']:.1%}); "
+                    f"alone peaks at {figures['peak_alone']:,.0f}/s; without it the peak is "
+                    f"{figures['peak_lowered_without']:,.0f}/s lower")
+    for tier, need in section["tiers"].items():
+        text.append(f"  {tier}: needs {need['needed']:,.4g} {need['unit']}, set by {need['set_by']}")
+    text.append(f"results in {out}/ (each campaign in {out}/campaigns/<name>/)")
+    return "\n".join(text)
