@@ -224,3 +224,30 @@ def test_course_lookup(campaign):
         campaign.rule(6)
     with pytest.raises(KeyError, match="unknown course 0"):
         campaign.test_unlocked(0, 1e9)
+
+
+# --- the value types ----------------------------------------------------------------------
+
+
+def test_progress_defaults_to_nothing_done():
+    assert CourseProgress() == CourseProgress(studied_s=0.0, test_passed=False)
+
+
+def test_rule_values_are_immutable_and_hashable(campaign):
+    """Rules and progress are shared between the model's processes and the server's threads."""
+    import dataclasses
+
+    from domain.campaign import PlaybackRules, PlayState
+
+    values = [CourseProgress(), campaign.rule(1), PlaybackRules(), PlayState(campaign.start_at, 0.0, 0.0)]
+    for value in values:
+        hash(value)
+        field = dataclasses.fields(value)[0].name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, field, None)
+
+
+def test_playback_defaults_are_the_scenario_defaults():
+    from domain.campaign import PlaybackRules
+
+    assert PlaybackRules() == PlaybackRules(max_rate=2.0, max_credit_multiple=2.0, one_study_clock=True)

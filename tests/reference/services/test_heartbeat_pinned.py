@@ -181,3 +181,97 @@ def test_several_beats_of_one_resource_in_one_batch_chain(state, player):
     assert [r.resource_watched_s for r in results] == [10, 30, 60]
     assert [r.course_studied_s for r in results] == [10, 30, 60]
     assert stored(state, player.teacher_id) == (60, 60)
+
+
+def test_a_zero_credit_beat_does_not_move_the_study_clock(state, platform):
+    """One study clock per teacher: only a credit moves it. A paused beat of another play in
+    between must not eat into this play's wall time."""
+    teacher = platform.enrolled_teacher()["teacher_id"]
+    a, b = Player(state, teacher, "1.1"), Player(state, teacher, "1.2")
+    a.beat(0)
+    assert a.beat(60).recorded_s == 60  # the clock is at +60
+    b.now = a.now
+    b.beat(0)  # starts b's clock at +60
+    paused = b.beat(30, position=0.0)  # +90, no advance: nothing
+    assert paused.recorded_s == 0 and paused.limited_by == "paused"
+    # at +120 a claims 60 s played: 60 s since its last beat and since the clock (b's paused
+    # beat at +90 moved nothing)
+    body = Heartbeat(resource_id="1.1", position_s=a.position + 60, elapsed_s=60, seq=a.seq + 1)
+    with state.db.writer() as session:
+        at_120 = b.now + dt.timedelta(seconds=30)
+        result = record_heartbeat(session, state.catalogue, teacher, body, at_120, 0)
+    assert result.recorded_s == 60
+
+
+def test_the_window_end(state, player):
+    rules = state.catalogue.rules
+    player.now = rules.end_at - dt.timedelta(seconds=30)
+    player.beat(0)
+    # a beat after the end is still credited the study up to the end, once
+    assert player.beat(40).recorded_s == 30
+    with pytest.raises(ApiError) as refused:
+        player.beat(10)
+    assert refused.value.status == 403 and refused.value.extra["reason"] == "window_closed"
+
+
+def test_a_first_beat_at_the_end_is_refused(state, player):
+    player.now = state.catalogue.rules.end_at
+    with pytest.raises(ApiError) as refused:
+        player.beat(0)
+    assert refused.value.status == 403 and refused.value.extra["reason"] == "window_closed"
+    assert stored(state, player.teacher_id) == (None, 0)
+
+
+def test_a_paused_beat_at_the_end_is_refused(state, player):
+    player.now = state.catalogue.rules.end_at - dt.timedelta(seconds=30)
+    player.beat(0)
+    with pytest.raises(ApiError) as refused:
+        player.beat(30, position=player.position)  # exactly at the end, no advance: nothing
+    assert refused.value.status == 403
+
+
+def test_a_course_not_open_yet_is_refused_with_its_opening(state):
+    opens = state.catalogue.rules.rule(2).opens_at
+    body = Heartbeat(resource_id="2.1", position_s=0.0, elapsed_s=0, seq=1)
+    with pytest.raises(ApiError) as refused:
+        check_heartbeat(state.catalogue, body, opens - dt.timedelta(seconds=1))
+    assert refused.value.status == 403 and refused.value.extra["reason"] == "course_not_open"
+    assert refused.value.extra["opens_at"] == opens.isoformat()
+    assert check_heartbeat(state.catalogue, body, opens).course_id == 2
+
+
+def test_before_the_window_is_refused_as_closed(state):
+    start = state.catalogue.rules.start_at
+    body = Heartbeat(resource_id=RESOURCE, position_s=0.0, elapsed_s=0, seq=1)
+    with pytest.raises(ApiError) as refused:
+        check_heartbeat(state.catalogue, body, start - dt.timedelta(seconds=1))
+    assert refused.value.extra["reason"] == "window_closed"
+    assert check_heartbeat(state.catalogue, body, start).id == RESOURCE
+
+
+def test_in_lists_are_padded_to_the_next_power_of_two():
+    from reference.services.heartbeat import _padded
+
+    assert [_padded(n) for n in range(1, 10)] == [1, 2, 4, 4, 8, 8, 8, 8, 16]
+
+
+def test_a_row_changed_between_read_and_write_fails_the_batch(state, player, monkeypatch):
+    """The update is compare-and-set on last_seq: a row another transaction moved after the
+    batch read it fails the batch with 409 (the committer then replays its jobs)."""
+    from reference.services import heartbeat
+
+    player.beat(0)
+    read = heartbeat._read
+
+    def read_then_interfere(sql, cursor, campaign, writes):
+        found = read(sql, cursor, campaign, writes)
+        cursor.execute("UPDATE resource_progress SET last_seq = last_seq + 100")
+        return found
+
+    monkeypatch.setattr(heartbeat, "_read", read_then_interfere)
+    with state.db.writer() as session:
+        with pytest.raises(heartbeat.LostRace) as lost:
+            apply_heartbeats(session, [player.write(30)])
+        session.rollback()
+    assert lost.value.status == 409 and lost.value.extra["retry_after_s"] == 1
+    assert "1 row(s) changed after they were read" in lost.value.detail
