@@ -46,9 +46,15 @@ FUNCTIONS: dict[str, int] = {
     "rate": +1,
     "share": -1,
     "min": -1,
+    # |predicted / measured - 1| of another metric, e.g. prediction_error(p95(latency.heartbeat))
+    # (calibrate.compare): the model's error against a load test; absent when not comparable
+    "prediction_error": +1,
 }
+# functions whose argument is itself fn(metric)
+NESTING = {"prediction_error"}
+NESTED_NAME = re.compile(r"[A-Za-z0-9_.]+\([A-Za-z0-9_][A-Za-z0-9_.\-:]*\)")
 PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
-UNIT_KINDS_FOR = {"share": {"fraction"}, "rate": {"fraction", "per_second"}}
+UNIT_KINDS_FOR = {"share": {"fraction"}, "rate": {"fraction", "per_second"}, "prediction_error": {"fraction"}}
 
 TOKEN = re.compile(
     r"\s*(?:"
@@ -178,8 +184,10 @@ def parse_threshold(text: str) -> Threshold:
         close = kinds.index("rparen")
     except ValueError:
         raise ThresholdError(f"missing ')' after {fn}(") from None
+    if fn in NESTING and close + 1 < len(kinds) and kinds[close + 1] == "rparen":
+        close += 1  # fn(inner(metric)): the argument ends at the second ')'
     name = text[tokens[1].start + 1: tokens[close].start].strip()  # raw: no spaces inside
-    if not METRIC_NAME.fullmatch(name):
+    if not (METRIC_NAME.fullmatch(name) or (fn in NESTING and NESTED_NAME.fullmatch(name))):
         raise ThresholdError(f"bad metric name {name!r} in {fn}(...)")
     rest = tokens[close + 1:]
     if not rest or rest[0].kind != "op":

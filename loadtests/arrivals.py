@@ -29,7 +29,7 @@ from gevent.pool import Group
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.accounts import Roster
-from loadtests.plan import KINDS
+from loadtests.plan import KINDS, resumed_draw
 from loadtests.timing import FINISH_WAIT_S, LEAD_S
 
 REPORT = "yanxiu_report"
@@ -50,6 +50,7 @@ class Tally:
         self.cut = 0  # sessions still running when the replay ended, stopped there
         self.finals: set[str] = set()  # processes whose last report is in
         self.idle = 0  # sessions that ended without a request (loadtests.verdict)
+        self.resumed = 0  # sessions the model had in progress at the start, resumed there
         self.no_account: dict[str, int] = {}  # arrival kind -> arrivals with no account of it
         self.untasked: dict[str, int] = {}  # kind -> arrivals whose user class tags left taskless
 
@@ -63,6 +64,7 @@ class Tally:
         self.late_s_max = max(self.late_s_max, float(data.get("late_s_max", 0.0)))
         self.cpu.setdefault(node, []).extend(data.get("cpu", ()))
         self.idle += int(data.get("idle", 0))
+        self.resumed += int(data.get("resumed", 0))
         for name in ("no_account", "untasked"):
             counts = getattr(self, name)
             for kind, n in (data.get(name) or {}).items():
@@ -75,7 +77,7 @@ class Replay:
     def __init__(self, environment, context, part: int, parts: int, t0: float) -> None:
         self.environment, self.context = environment, context
         self.part, self.parts, self.t0 = part, parts, t0
-        self.roster = Roster(context.accounts, part, parts, context.registrations)
+        self.roster = Roster(context.accounts, part, parts)
         self.tokens: dict[str, dict] = {}  # mobile -> token and ids of its sign-in (journeys.Api)
         self.sessions = Group()
         self._pending = _empty()
@@ -131,7 +133,16 @@ class Replay:
             import numpy as np
 
             rng = np.random.default_rng([ctx.seed, 0xA441])
-        mine = ctx.plan.schedule(ctx.options.arrival_process, rng)[self.part::self.parts]
+        mine = ctx.plan.schedule(ctx.options.arrival_process, rng)
+        if getattr(ctx.options, "resume_sessions", False):
+            # the sessions the model has in progress at the first minute start first, so that
+            # requests per endpoint match the model's from the first bin (not a ramp from empty)
+            import numpy as np
+
+            resumed = ctx.plan.resumed(ctx.scenario.behaviour.sessions.length_minutes,
+                                       np.random.default_rng([ctx.seed, 0x5E55]))
+            mine = sorted(resumed + mine, key=lambda a: a.at)
+        mine = mine[self.part::self.parts]
         limit = ctx.options.max_sessions
         for kind in {a.kind for a in mine}:
             user_class_for(kind).host = self.environment.host  # Locust does this only for users it spawns
@@ -150,8 +161,14 @@ class Replay:
                 continue
             user = user_class_for(arrival.kind)(self.environment)
             user.arrival = arrival
+            if arrival.remaining_minutes is not None:
+                user.draw = resumed_draw(user.draw, ctx.scenario.behaviour.sessions.length_minutes,
+                                         arrival.remaining_minutes)
             user.start(self.sessions)
-            self._pending["starts"].append(now)
+            if arrival.remaining_minutes is None:
+                self._pending["starts"].append(now)
+            else:  # not a planned arrival: kept out of the achieved-vs-planned check
+                self._pending["resumed"] += 1
             late = now - arrival.at
             if late > self._pending["late_s_max"]:
                 self._pending["late_s_max"] = late
@@ -168,13 +185,14 @@ class Replay:
 
     def _flush(self, always: bool = False) -> None:
         data, self._pending = self._pending, _empty()
-        if always or any(data[k] for k in ("starts", "dropped", "cpu", "idle", "no_account", "untasked")):
+        if always or any(data[k] for k in ("starts", "dropped", "cpu", "idle", "no_account", "untasked",
+                                           "resumed")):
             self._sink(data)
 
 
 def _empty() -> dict:
     return {"starts": [], "dropped": 0, "late_s_max": 0.0, "cpu": [], "idle": 0, "no_account": {},
-            "untasked": {}}
+            "untasked": {}, "resumed": 0}
 
 
 def _count(counts: dict[str, int], kind: str) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 KINDS = ("session", "registration", "admin", "certificate")
 SESSION, REGISTRATION, ADMIN, CERTIFICATE = range(4)
 TOLERANCE = 0.10  # the issue's "within 10% per bin"
+RESUMED_INDEX_BASE = 1_000_000_000  # sequence numbers of the sessions resumed at the start
 
 
 class PlanError(ValueError):
@@ -43,6 +44,7 @@ class Series:
     registrations: np.ndarray
     admin: np.ndarray  # administrators' progress views per minute
     certificates: np.ndarray  # certificate fetches per minute
+    in_progress: np.ndarray | None = None  # concurrent study sessions (``sessions`` column)
 
     def __len__(self) -> int:
         return len(self.minutes)
@@ -70,7 +72,8 @@ def read_timeseries(path: str | Path) -> Series:
         minutes = [dt.datetime.fromisoformat(r["minute"]) for r in rows]
         sessions = column("arrivals.sessions")
         return Series(minutes, sessions, np.minimum(column("arrivals.registrations"), sessions),
-                      column("rps.admin_progress", 60.0), column("rps.certificate", 60.0))
+                      column("rps.admin_progress", 60.0), column("rps.certificate", 60.0),
+                      column("sessions"))
     except ValueError as exc:
         raise PlanError(f"{path}: {exc}") from None
 
@@ -82,6 +85,9 @@ class Arrival:
     at: float
     kind: int
     index: int
+    # a session the model has in progress when the stretch starts: it resumes with this many
+    # model minutes left (None: a new arrival, whose length the journey draws itself)
+    remaining_minutes: float | None = None
 
 
 class Plan:
@@ -163,6 +169,36 @@ class Plan:
         choice = (u[None, :] >= bounds).sum(axis=0)
         return np.array([SESSION, REGISTRATION, ADMIN, CERTIFICATE])[np.minimum(choice, 3)]
 
+    # --- the initial condition ----------------------------------------------------------
+
+    def in_progress_at_start(self) -> float:
+        """Sessions the model has running at the stretch's first minute, at test scale, not
+        counting those that start in that minute (the schedule starts them)."""
+        if self.series.in_progress is None:
+            return 0.0
+        running = self.series.in_progress[self.start] - self.series.sessions[self.start]
+        return max(0.0, float(running)) * self.scale
+
+    def resumed(self, length_minutes, rng: np.random.Generator) -> list[Arrival]:
+        """The sessions in progress at the start, spread over the first model minute, each
+        with the time it has left drawn as the model has it: a session running at a given
+        instant is length-biased (a long one is more likely to be running), and the instant
+        falls uniformly inside it, so its remaining time is U·L with L drawn with probability
+        proportional to its length (renewal theory's equilibrium residual life).
+        ``length_minutes`` is the scenario's session-length distribution."""
+        count = int(math.floor(self.in_progress_at_start() + 0.5))
+        if count == 0:
+            return []
+        pool = np.asarray(length_minutes.sample(rng, 20 * count + 100), float)
+        pool = pool[pool > 0]
+        chosen = rng.choice(pool, size=count, p=pool / pool.sum())
+        remaining = rng.uniform(0.0, 1.0, count) * chosen
+        at = (np.arange(count) + 0.5) / count * self.minute_s
+        # indices above the schedule's own: each session seeds its own random stream with it
+        first = RESUMED_INDEX_BASE
+        return [Arrival(float(t), SESSION, first + i, float(r))
+                for i, (t, r) in enumerate(zip(at, remaining, strict=True))]
+
     # --- checking a run -----------------------------------------------------------------
 
     def bins(self, bin_s: float) -> np.ndarray:
@@ -176,6 +212,19 @@ class Plan:
 
     def planned_per_bin(self, edges: np.ndarray) -> np.ndarray:
         return np.diff(self.cumulative(edges))
+
+
+def resumed_draw(draw, length_minutes, remaining: float):
+    """A resumed session's ``draw``: its first session length is the time it has left, every
+    other draw is the user's own."""
+    pending = [remaining]
+
+    def resumed(distribution) -> float:
+        if distribution is length_minutes and pending:
+            return pending.pop()
+        return draw(distribution)
+
+    return resumed
 
 
 def achieved_per_bin(times: list[float] | np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -94,7 +94,7 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[Loadte
         "total": total,
         "arrivals": {"planned": round(plan.total(), 3), "achieved": len(tally.starts),
                      "dropped": tally.dropped, "by_process": dict(tally.by_process),
-                     "cut": tally.cut, "idle": health.idle_sessions,
+                     "cut": tally.cut, "idle": health.idle_sessions, "resumed": tally.resumed,
                      "no_account": dict(health.no_account), "untasked": dict(health.untasked),
                      "late_s_max": round(tally.late_s_max, 3),
                      "bin_s": options.bin_seconds, "max_bin_error": round(max_error, 4),

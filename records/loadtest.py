@@ -24,6 +24,7 @@ class Arrivals(Part):
     by_process: dict[str, int] = {}
     cut: int = 0  # sessions still running when the replay ended
     idle: int = 0  # sessions that ended without a request
+    resumed: int = 0  # sessions the model had in progress at the first minute, started first
     no_account: dict[str, int] = {}  # arrival kind -> arrivals with no account of it
     untasked: dict[str, int] = {}  # arrival kind -> arrivals whose class had no task left
     late_s_max: Number = 0.0
@@ -43,6 +44,23 @@ class GeneratorCpu(Part):
 class Exceptions(Part):
     count: int
     top: str = ""  # the most frequent one's message, cut short
+
+
+class Prediction(Part):
+    """The model's prediction for this load beside the measurement (calibrate.compare): per
+    endpoint and figure {predicted, measured, relative_error}; per tier {predicted, measured,
+    error_pp}; not ``comparable`` (and no errors) when the generator saturated or the target
+    is not the calibrated one."""
+
+    comparable: bool
+    reason: str = ""
+    calibrated_target: str
+    tested_target: str
+    platform_file: str | None = None
+    endpoints: dict[str, dict[str, dict]] = {}
+    tiers: dict[str, dict] = {}
+    planned_vs_achieved: dict[str, dict] = {}  # endpoint -> {planned, achieved, ratio} requests
+    metrics: dict[str, Number] = {}
 
 
 class LoadtestSummary(Record):
@@ -67,3 +85,4 @@ class LoadtestSummary(Record):
     trustworthy: bool
     verdict: list[str] = []  # why the run is not trustworthy (loadtests.verdict)
     metrics: dict[str, Number | None]
+    prediction: Prediction | None = None  # with --platform (yanxiu calibrate's platform file)

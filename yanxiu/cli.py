@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "seed": "fill the reference platform with provinces, schools and teachers",
     "certificates": "issue certificates on the reference platform after the window",
     "loadtest": "replay a stretch of the simulated campaign against a live system",
+    "calibrate": "measure the platform's service demands and knee, write a platform file",
     "report": "write an HTML report of a results folder",
     "check": "evaluate a results folder against the scenario's thresholds",
     "compile": "compile the model's hot modules with mypyc (optional, faster runs)",

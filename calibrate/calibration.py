@@ -1,0 +1,233 @@
+"""``calibrate``: the whole run. Target up, idle reading, steps, fit, knee, platform file.
+
+Steps, in order: one per journey group (``MIX_TAGS``: mixes that differ, so that the fit
+can tell endpoints apart), then the staircase on the scenario's own mix at rising scales
+until a step breaks the SLO (p95 of all requests above the front tier's ``p95_ms``, or errors
+above ``service_levels.error_rate``), the generator saturates, or ``max_steps`` is reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from calibrate import fit as fitting
+from calibrate import platform_file
+from calibrate.errors import CalibrationError
+from calibrate.steps import StepRun, StepSpec, run_step
+from calibrate.target import Target, host, reference
+
+# (the campaign page enrols: study and test journeys need it before their first request)
+# and the multiple of the base scale each runs at (its journeys are a part of all: registrations
+# are a few percent of the sessions, so their step needs a larger scale to finish enough requests)
+MIX_TAGS: tuple[tuple[str, ...], ...] = (("campaign", "study"), ("campaign", "test"), ("register",))
+MIX_SCALE: tuple[float, ...] = (3.0, 3.0, 100.0)
+GROWTH = 1.7  # the staircase's ratio between steps
+IDLE_S = 4.0
+
+
+@dataclass
+class Config:
+    scenario_path: Path
+    model_results: Path
+    out: Path  # the platform file
+    force: bool = False
+    host: str | None = None
+    route_map: Path | None = None
+    accounts: Path | None = None
+    answers: Path | None = None
+    database_url: str | None = None
+    server_workers: int = 2
+    stretch: str = "peak-hour"
+    compress: float = 144.0
+    base_scale: float = 0.1
+    step_seconds: float = 25.0
+    bin_seconds: float = 5.0
+    max_steps: int = 10
+    seed: int = 0
+    sms_code: str = "246810"
+    teachers: int | None = None
+    work_dir: Path | None = None
+    extra_options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Result:
+    platform_path: Path
+    provenance_path: Path
+    fits: dict[str, fitting.TierFit]
+    knee: fitting.Knee
+    steps: list[StepRun]
+    wall_s: float
+
+
+def calibrate(config: Config, context, say: Callable[[str], None] = print) -> Result:
+    """``context`` is the replay's ``loadtests.options.Context`` (plan, scenario, routes)."""
+    started = time.monotonic()
+    platform_file.check_writable(config.out, config.force)
+    scenario = context.scenario
+    _check_routes(scenario, config.route_map, context.routes)
+    work = config.work_dir or config.out.parent / f"{config.out.stem}-steps"
+    work.mkdir(parents=True, exist_ok=True)
+    with _target(config, context, say) as target:
+        runs, idle_rows = _measure(config, context, target, work, say)
+    fits = _fit(scenario, target, idle_rows, runs, config.seed)
+    slo_p95, slo_errors = _slo(scenario)
+    knee = fitting.knee([r.result for r in runs], slo_p95, slo_errors)
+    provenance = _provenance(config, target, runs, fits, knee, time.monotonic() - started)
+    tiers, demands = _tier_lines(scenario, target, fits), _demand_lines(scenario, fits)
+    text = platform_file.render(scenario, config.scenario_path, config.out, tiers, demands, provenance)
+    path, side = platform_file.write(config.out, text, provenance, config.force)
+    return Result(path, side, fits, knee, runs, time.monotonic() - started)
+
+
+def _check_routes(scenario, route_map: Path | None, routes: dict) -> None:
+    if route_map is None:
+        return
+    import yaml
+
+    named = yaml.safe_load(route_map.read_text(encoding="utf-8")) or {}
+    missing = [e.name for e in scenario.platform.endpoints if e.name not in named]
+    if missing:
+        raise CalibrationError(f"--route-map: {route_map}: missing endpoint {missing[0]!r} "
+                               "(a calibration maps every endpoint of the scenario)")
+
+
+@contextlib.contextmanager
+def _target(config: Config, context, say):
+    if config.host:
+        yield host(config.host, config.accounts, config.answers, config.database_url)
+        return
+    plan = context.plan
+    clock = plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
+    teachers = config.teachers or 400
+    with reference(config.scenario_path, teachers, clock, config.sms_code, config.server_workers,
+                   plan.compress, clock, config.model_results, config.database_url, say) as target:
+        yield target
+
+
+def _options(config: Config, context, target: Target) -> dict:
+    return {"scenario": str(config.scenario_path), "model_results": str(config.model_results),
+            "stretch": config.stretch, "compress": config.compress, "accounts": str(target.accounts),
+            "answers": str(target.answers or ""), "route_map": str(config.route_map or ""),
+            "sms_code": config.sms_code, "arrival_process": "deterministic", "bin_seconds": 10.0,
+            "seed": config.seed, **config.extra_options}
+
+
+def _measure(config: Config, context, target: Target, work: Path, say) -> tuple[list[StepRun], list]:
+    from calibrate.steps import Sampler
+
+    with Sampler(target.probes, IDLE_S / 2) as idle:
+        time.sleep(IDLE_S)
+    idle_rows = idle.rows(-1)
+    options = _options(config, context, target)
+    slo_p95, slo_errors = _slo(context.scenario)
+    specs = [StepSpec("mix-" + "-".join(tags), config.base_scale * factor, tags, on_mix=False)
+             for tags, factor in zip(MIX_TAGS, MIX_SCALE, strict=True)]
+    runs: list[StepRun] = []
+    for i, spec in enumerate(specs):
+        runs.append(run_step(i, spec, options, target.url, work, target.probes, config.step_seconds,
+                             config.bin_seconds, say))
+    scale = config.base_scale
+    while len(runs) < config.max_steps:
+        spec = StepSpec(f"stair-{scale:.3g}", scale)
+        run = run_step(len(runs), spec, options, target.url, work, target.probes, config.step_seconds,
+                       config.bin_seconds, say)
+        runs.append(run)
+        r = run.result
+        if not r.trustworthy or r.error_rate > slo_errors or (r.p95_ms or 0.0) > slo_p95:
+            break
+        scale *= GROWTH
+    return runs, idle_rows
+
+
+def _slo(scenario) -> tuple[float, float]:
+    """The front tier's p95 (the first pool tier with a p95 target: every request passes it)
+    and the scenario's error rate."""
+    for tier in scenario.platform.tiers:
+        slo = scenario.service_levels.tiers.get(tier.name)
+        if tier.kind == "pool" and slo is not None and slo.p95_ms is not None:
+            return float(slo.p95_ms), float(scenario.service_levels.error_rate)
+    raise CalibrationError("service_levels: no pool tier has a p95_ms target to find the knee against")
+
+
+def _fit(scenario, target: Target, idle_rows: list, runs: list[StepRun],
+         seed: int) -> dict[str, fitting.TierFit]:
+    endpoints = [e.name for e in scenario.platform.endpoints]
+    rows = list(idle_rows) + [row for run in runs for row in run.rows]
+    rng = np.random.default_rng(seed)
+    fits = {}
+    for tier in (target.probes.api_tier, target.probes.database_tier):
+        if any(tier in row.busy_s for row in rows):
+            fits[tier] = fitting.fit_tier(tier, rows, endpoints, rng)
+    return fits
+
+
+def _tier_lines(scenario, target: Target, fits: dict[str, fitting.TierFit]) -> dict[str, dict]:
+    out = {}
+    api, db = target.probes.api_tier, target.probes.database_tier
+    if api in fits:
+        servers = target.api_servers or scenario.platform.tier(api).servers
+        out[api] = {"servers": servers, "service": "exponential",
+                    "note": f"servers: worker processes ({target.probes.sources.get('api')}); idle "
+                            f"{fits[api].idle_rate:.3f} core, R² {fits[api].r2:.3f}"}
+    if db in fits:
+        sqlite = "commit" in target.probes.sources.get("database", "")
+        servers = 1 if sqlite else scenario.platform.tier(db).servers
+        out[db] = {"servers": servers, "service": "exponential",
+                   "note": ("servers 1: SQLite has one writer; " if sqlite else "servers: the scenario's; ")
+                   + f"busy time from {target.probes.sources.get('database')}, R² {fits[db].r2:.3f}"}
+    return out
+
+
+def _demand_lines(scenario, fits: dict[str, fitting.TierFit]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for endpoint in scenario.platform.endpoints:
+        out[endpoint.name] = {}
+        for tier in endpoint.demand_ms:
+            if tier not in fits:
+                continue
+            d = fits[tier].demands[endpoint.name]
+            measured = d.requests >= 30
+            out[endpoint.name][tier] = {"ms": d.ms, "lo": d.lo_ms, "hi": d.hi_ms, "requests": d.requests,
+                                        "measured": measured,
+                                        "why": "" if measured else f"{d.requests} requests seen"}
+    return out
+
+
+def _git_commit() -> str:
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, timeout=10)
+        return done.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "") or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict, knee: fitting.Knee,
+                wall_s: float) -> dict:
+    return {
+        "kind": "calibration", "version": 1,
+        "target": target.url if config.host else target.kind, "target_kind": target.kind,
+        "target_url": target.url, "commit": _git_commit(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scenario": str(config.scenario_path), "stretch": config.stretch, "compress": config.compress,
+        "steps": len(runs), "step_seconds": config.step_seconds, "bin_seconds": config.bin_seconds,
+        "requests": int(sum(sum(r.server_requests.values()) for r in runs)),
+        "busy_time_sources": target.probes.sources, "wall_s": round(wall_s, 1),
+        "step_results": [{**r.result.__dict__, "scale": r.spec.scale, "tags": list(r.spec.tags),
+                          "server_requests": r.server_requests} for r in runs],
+        "fits": {tier: {"idle_rate": f.idle_rate, "r2": f.r2, "rows": f.rows,
+                        "demands_ms": {e: d.__dict__ for e, d in f.demands.items()}}
+                 for tier, f in fits.items()},
+        "knee": knee.__dict__,
+    }

@@ -1,0 +1,124 @@
+"""Service demands from busy time by the utilisation law, and the knee of the staircase.
+
+The utilisation law U = X·D, summed over a window of T seconds and over endpoints, is
+``busy_s = idle_rate·T + Σ_e N_e·D_e``: the busy seconds a tier spent equal the requests each
+endpoint finished times its mean demand, plus what the tier burns with no requests (timers,
+the event loop's housekeeping). It holds for any window, steady or not, so each bin of each
+step is one row. ``scipy.optimize.nnls`` fits the non-negative demands; a block bootstrap over
+the steps (a step's bins move together) gives 95% intervals that include the collinearity of
+endpoints that always come together (an endpoint seen in one fixed ratio to another cannot be
+told apart from it, and its interval says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import nnls
+
+from calibrate.errors import CalibrationError
+
+BOOTSTRAP = 400
+
+
+@dataclass(frozen=True)
+class Row:
+    """One bin of one step: its length, requests finished per endpoint, busy seconds per tier."""
+
+    step: int
+    seconds: float
+    requests: dict[str, float]
+    busy_s: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Demand:
+    ms: float
+    lo_ms: float
+    hi_ms: float
+    requests: int  # requests of the endpoint the fit saw
+
+
+@dataclass(frozen=True)
+class TierFit:
+    tier: str
+    idle_rate: float  # busy seconds per second with no requests
+    demands: dict[str, Demand]
+    r2: float  # share of the busy time's variance across rows that the fit explains
+    rows: int
+
+
+def _solve(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    # scale columns to unit norm: nnls is better conditioned and the answer is the same
+    norms = np.linalg.norm(design, axis=0)
+    norms[norms == 0] = 1.0
+    coef, _ = nnls(design / norms, target)
+    return coef / norms
+
+
+def fit_tier(tier: str, rows: list[Row], endpoints: list[str], rng: np.random.Generator) -> TierFit:
+    """Non-negative demands (ms) of every endpoint at one tier, with bootstrap 95% intervals."""
+    rows = [r for r in rows if tier in r.busy_s]
+    if len(rows) < 3:
+        raise CalibrationError(f"tier {tier}: busy time measured in {len(rows)} bins, too few to fit")
+    design = np.array([[r.seconds, *(r.requests.get(e, 0.0) for e in endpoints)] for r in rows])
+    target = np.array([r.busy_s[tier] for r in rows])
+    coef = _solve(design, target)
+    residual = target - design @ coef
+    spread = float(((target - target.mean()) ** 2).sum())
+    r2 = 1.0 - float((residual**2).sum()) / spread if spread > 0 else 0.0
+    steps = np.array([r.step for r in rows])
+    blocks = [np.flatnonzero(steps == s) for s in np.unique(steps)]
+    draws = np.empty((BOOTSTRAP, coef.size))
+    for b in range(BOOTSTRAP):
+        chosen = np.concatenate([blocks[i] for i in rng.integers(0, len(blocks), len(blocks))])
+        draws[b] = _solve(design[chosen], target[chosen])
+    lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
+    counts = design[:, 1:].sum(axis=0)
+    demands = {e: Demand(float(coef[i + 1] * 1000), float(lo[i + 1] * 1000), float(hi[i + 1] * 1000),
+                         int(round(counts[i])))
+               for i, e in enumerate(endpoints)}
+    return TierFit(tier, float(coef[0]), demands, r2, len(rows))
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step of the staircase measured at the client."""
+
+    name: str
+    offered_rps: float  # requests/s the step's plan asked for (all endpoints)
+    achieved_rps: float  # requests/s finished
+    p95_ms: float | None
+    error_rate: float
+    trustworthy: bool  # the generator kept up (loadtests.summary)
+    on_mix: bool  # a staircase step on the scenario's own mix (knee candidates)
+
+
+@dataclass(frozen=True)
+class Knee:
+    rate_rps: float | None  # highest achieved rate meeting the SLO; None if no step met it
+    step: str | None
+    slo_p95_ms: float
+    slo_error_rate: float
+    reached: bool  # some step on the mix broke the SLO (else the knee is only a lower bound)
+    note: str
+
+
+def knee(steps: list[StepResult], slo_p95_ms: float, slo_error_rate: float) -> Knee:
+    """The highest rate on the scenario's mix whose p95 and error rate meet the SLO. Steps
+    whose generator saturated are left out: their latency measures the generator."""
+    mix = [s for s in steps if s.on_mix]
+    trusted = [s for s in mix if s.trustworthy]
+    good = [s for s in trusted if s.p95_ms is not None and s.p95_ms <= slo_p95_ms
+            and s.error_rate <= slo_error_rate]
+    broken = [s for s in trusted if s not in good]
+    best = max(good, key=lambda s: s.achieved_rps, default=None)
+    if len(trusted) < len(mix):
+        note = f"{len(mix) - len(trusted)} step(s) left out: the load generator saturated"
+    else:
+        note = ""
+    if not broken:
+        note = (note + "; " if note else "") + "no step broke the SLO: the knee is above the highest rate"
+    return Knee(best.achieved_rps if best else None, best.name if best else None, slo_p95_ms,
+                slo_error_rate, bool(broken), note)

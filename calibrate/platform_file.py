@@ -1,0 +1,88 @@
+"""The platform file a calibration writes, and its provenance.
+
+``platform.yaml`` is a scenario overlay: ``extends:`` the calibrated scenario and a
+``platform:`` section whose measured tiers and endpoints replace the scenario's (lists are
+replaced whole when a scenario extends another, domain.scenario.compose_document). So
+``yanxiu run platform.yaml`` sizes with the measured numbers, and another scenario can take
+the section over. Every measured number carries its provenance in a comment on its line
+(95% interval, requests seen); the head comment names the target, git commit, date and
+steps; ``calibration.json`` beside it holds all of it machine-readably (``records``-style:
+built once, written once). Numbers not measured (tiers the probes cannot see, endpoints the
+steps never exercised) keep the scenario's value and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from calibrate.errors import CalibrationError
+
+
+def check_writable(path: Path, force: bool) -> None:
+    """Refuse before measuring anything, not after ten minutes of steps."""
+    if path.exists() and not force:
+        raise CalibrationError(f"{path}: exists (use --force to overwrite it)")
+    if not path.parent.exists():
+        raise CalibrationError(f"{path.parent}: no such folder")
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def render(scenario, scenario_path: Path, out: Path, tiers: dict[str, dict], demands: dict[str, dict],
+           provenance: dict) -> str:
+    """The YAML text: ``tiers`` name -> {"servers", "service", "note"}; ``demands`` endpoint ->
+    tier -> {"ms", "lo", "hi", "requests", "measured"}."""
+    relative = os.path.relpath(scenario_path.resolve(), out.parent.resolve())
+    lines = [
+        f"# Platform measured by `yanxiu calibrate` against {provenance['target']}",
+        f"# ({provenance['target_kind']}), git commit {provenance['commit']}, {provenance['date']};",
+        f"# {provenance['steps']} steps of {provenance['step_seconds']:g} s, "
+        f"{provenance['requests']:,} requests; demands by the utilisation law (NNLS), "
+        "[95% block-bootstrap interval over steps].",
+        f"# Full provenance and the fit: {out.with_suffix('.json').name}. docs/calibration.md.",
+        f"extends: {relative}",
+        "platform:",
+        "  tiers:",
+    ]
+    for tier in scenario.platform.tiers:
+        measured = tiers.get(tier.name)
+        if tier.kind == "bandwidth":
+            lines.append(f"    - {{name: {tier.name}, kind: bandwidth, "
+                         f"capacity_gbps: {tier.capacity_gbps:g}}}   # not measured: the scenario's value")
+            continue
+        servers = measured["servers"] if measured else tier.servers
+        service = measured["service"] if measured else tier.service
+        service_text = service if isinstance(service, str) else json.dumps(
+            service.model_dump() if hasattr(service, "model_dump") else service)
+        note = measured["note"] if measured else "not measured: the scenario's value"
+        lines.append(f"    - {{name: {tier.name}, kind: pool, servers: {servers}, service: {service_text}}}"
+                     f"   # {note}")
+    lines.append("  endpoints:")
+    for endpoint in scenario.platform.endpoints:
+        lines.append(f"    - name: {endpoint.name}")
+        lines.append(f"      method: {endpoint.method}")
+        lines.append(f"      path: {json.dumps(endpoint.path)}")
+        lines.append("      demand_ms:")
+        for tier, estimate in endpoint.demand_ms.items():
+            fit = demands.get(endpoint.name, {}).get(tier)
+            if fit and fit["measured"]:
+                lines.append(f"        {tier}: {_number(fit['ms'])}   # measured [{_number(fit['lo'])}, "
+                             f"{_number(fit['hi'])}] ms, {fit['requests']:,} requests")
+            else:
+                why = fit["why"] if fit else "tier not measured"
+                lines.append(f"        {tier}: {estimate:g}   # not measured ({why}): "
+                             "the scenario's estimate")
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, text: str, provenance: dict, force: bool) -> tuple[Path, Path]:
+    check_writable(path, force)
+    side = path.with_suffix(".json")
+    path.write_text(text, encoding="utf-8")
+    side.write_text(json.dumps(provenance, indent=1, ensure_ascii=False, default=str) + "\n",
+                    encoding="utf-8")
+    return path, side

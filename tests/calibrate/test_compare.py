@@ -1,0 +1,86 @@
+"""Prediction vs measurement: made only when comparable; figures and gate metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibrate.compare import compare
+from domain.scenario import load_scenario
+from domain.thresholds import parse_threshold
+from sim.tiers.replay import predict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def scenario():
+    return load_scenario(ROOT / "scenarios" / "smoke.yaml")
+
+
+@pytest.fixture
+def timeseries(tmp_path, scenario) -> Path:
+    names = [e.name for e in scenario.platform.endpoints]
+    start = dt.datetime(2023, 1, 5, 20, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    lines = ["minute," + ",".join(f"rps.{n}" for n in names)]
+    for i in range(120):
+        minute = (start + dt.timedelta(minutes=i)).isoformat(timespec="minutes")
+        lines.append(minute + "," + ",".join("0.5" if n == "heartbeat" else "0.01" for n in names))
+    path = tmp_path / "timeseries.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _summary(saturated=False, heartbeats=3000, p95=30.0):
+    figures = {"requests": heartbeats, "failures": 0, "rps": 36.0, "error_rate": 0.0,
+               "p50_ms": 5.0, "p95_ms": p95, "p99_ms": 60.0}
+    return {"stretch_first_minute": "2023-01-05T20:00:00+08:00", "compress": 60.0, "scale": 1.2,
+            "duration_s": 100.0, "endpoints": {"heartbeat": figures}, "total": figures,
+            "generator_cpu": {"saturated": saturated}, "arrivals": {"dropped": 0}}
+
+
+def test_comparable_run_has_errors_and_gate_metrics(tmp_path, scenario, timeseries):
+    c = compare(_summary(), tmp_path, scenario, timeseries, {"target": "T"}, "T", {"api": 0.02})
+    assert c.comparable and c.reason == ""
+    hb = c.endpoints["heartbeat"]
+    assert hb["rps"]["predicted"] == pytest.approx(0.5 * 1.2 * 60, rel=0.1)  # rps × scale × compress
+    assert hb["p95_ms"]["relative_error"] == pytest.approx(hb["p95_ms"]["predicted"] / 30.0 - 1)
+    assert c.planned_vs_achieved["heartbeat"]["planned"] == pytest.approx(0.5 * 1.2 * 60 * 100)
+    metrics = c.metrics()
+    assert metrics["prediction_error(p95(latency.heartbeat))"] == abs(hb["p95_ms"]["relative_error"])
+    assert "prediction_error(max(utilisation.api))" in metrics
+    threshold = parse_threshold("prediction_error(p95(latency.heartbeat)) < 20%")
+    assert threshold.metric in metrics
+
+
+def test_too_few_requests_give_no_latency_error(tmp_path, scenario, timeseries):
+    c = compare(_summary(heartbeats=999), tmp_path, scenario, timeseries, None, "T", {})
+    row = c.endpoints["heartbeat"]["p95_ms"]
+    assert row["relative_error"] is None and "999 requests" in row["why_no_error"]
+
+
+@pytest.mark.parametrize("saturated,calibrated,reason", [
+    (True, "T", "load generator saturated"),
+    (False, "reference platform (SQLite, 2 workers)", "calibrated against reference platform"),
+])
+def test_not_comparable_says_why_and_reports_no_error(tmp_path, scenario, timeseries, saturated,
+                                                     calibrated, reason):
+    c = compare(_summary(saturated=saturated), tmp_path, scenario, timeseries, {"target": calibrated}, "T",
+                {"api": 0.5})
+    assert not c.comparable and reason in c.reason
+    assert c.metrics() == {}
+    assert all(row.get("relative_error") is None for rows in c.endpoints.values() for row in rows.values())
+    assert all(t["error_pp"] is None for t in c.tiers.values())
+
+
+def test_replay_prediction_matches_pollaczek_khinchine():
+    s = load_scenario(ROOT / "tests" / "scenarios" / "mg1-two-endpoints-lognormal.yaml")
+    rates = np.array([[10.0] * 60, [2.0] * 60])
+    p = predict(s, rates, 100.0, np.random.default_rng(5))
+    wait_ms = 315.0  # P-K for this file
+    assert p.utilisation["server"] == pytest.approx(0.6, rel=0.03)
+    assert p.endpoints["short"].mean_ms == pytest.approx(20 + wait_ms, rel=0.1)
+    assert p.endpoints["long"].mean_ms == pytest.approx(200 + wait_ms, rel=0.1)
