@@ -152,7 +152,7 @@ def _model_summary(summary: dict, notes: list[str]) -> dict | None:
 
 
 def load_loadtest(folder: Path, summary: dict) -> LoadtestResults:
-    history, texts = read_table(folder / "stats_history.csv", text_columns=("Type", "Name"))
+    history, texts = read_table(_history_file(folder), text_columns=("Type", "Name"))
     names = texts.get("Name", [])
     keep = np.array([n == "Aggregated" for n in names], dtype=bool)
     history = {k: v[keep] for k, v in history.items()}
@@ -167,6 +167,13 @@ def load_loadtest(folder: Path, summary: dict) -> LoadtestResults:
     model = _model_summary(summary, notes)
     prediction = _prediction(summary, notes) if model else None
     return LoadtestResults(folder, summary, history, arrivals, model, notes, prediction)
+
+
+def _history_file(folder: Path) -> Path:
+    """Locust's history: ``stats_history.csv`` in a ``yanxiu loadtest`` folder, or
+    ``locust_stats_history.csv`` where plain Locust wrote it (``--csv <folder>/locust``)."""
+    ours, plain = folder / "stats_history.csv", folder / "locust_stats_history.csv"
+    return plain if plain.is_file() and not ours.is_file() else ours
 
 
 def _prediction(summary: dict, notes: list[str]) -> dict[str, np.ndarray] | None:
