@@ -1,0 +1,176 @@
+"""The verdict at the top of a model run's report: a short paragraph built from the figures
+(who took part, when the peak is, whether each tier held and with what headroom, what to
+provision, what the model is unsure of), and the outcome cards with their denominators and dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from report.data import ModelResults
+from report.headline import Card
+from report.i18n import Labels
+from report.numbers import amount, big, figure, interval, share
+
+# estimate: provision this much above the busiest minute's need, to cover the sampling error on
+# peaks (docs/model.md), behaviour the scenario only estimates, and growth.
+PROVISION_MARGIN = 0.25
+# The request-level check and the tier model agree when the model's p95 is within this of the
+# simulation's (docs/tiers.md states 20% for mixed tiers).
+CONFIRM_TOLERANCE = 0.2
+
+
+def _day(text: str | None) -> str:
+    return (text or "")[:10]
+
+
+def _dates(data: ModelResults) -> tuple[str, str, str]:
+    """First day of study, last day of study (the deadline), day certificates are issued."""
+    s = data.scenario
+    if s is not None:
+        last = (s.calendar.end_at - dt.timedelta(seconds=1)).date().isoformat()
+        return (s.calendar.start_at.date().isoformat(), last,
+                s.calendar.localize(s.rules.certificates_issued).date().isoformat())
+    window = data.summary.window
+    start = dt.datetime.fromisoformat(window.start)
+    end = start + dt.timedelta(minutes=window.minutes) - dt.timedelta(seconds=1)
+    return start.date().isoformat(), end.date().isoformat(), ""
+
+
+def _outcome(data: ModelResults, key: str) -> float | None:
+    value = data.summary.outcomes.get(key)
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def outcome_cards(data: ModelResults, t: Labels) -> list[Card]:
+    """Participants, completions and certificates: each with its denominator and its date."""
+    s = data.summary
+    start, last, issued = _dates(data)
+    participants = float(s.participants)
+    of_all = share(participants / s.teachers if s.teachers else None)
+    cards = [Card(t("card_participants"), big(participants, t),
+                  t("card_participants_detail", share=of_all, teachers=big(s.teachers, t), start=start,
+                    last=last))]
+    completed = _outcome(data, "completed_all")
+    if completed is not None:
+        cards.append(Card(t("card_completed"), big(completed, t),
+                          t("card_of_participants", share=share(completed / participants), date=last)))
+    certified = _outcome(data, "certified")
+    if certified is not None:
+        detail = t("card_certified_detail", share=share(certified / participants),
+                   date=issued or t("after_window"))
+        cards.append(Card(t("card_certified"), big(certified, t), detail))
+    return cards
+
+
+def paragraph(data: ModelResults, t: Labels) -> list[str]:
+    """The verdict's sentences, in order."""
+    sentences = [_who(data, t), _peak(data, t)]
+    sentences += _tiers(data, t)
+    sentences.append(_provision(data, t))
+    sentences += _unsure(data, t)
+    return [x for x in sentences if x]
+
+
+def _who(data: ModelResults, t: Labels) -> str:
+    s = data.summary
+    start, last, issued = _dates(data)
+    completed = _outcome(data, "completed_all")
+    done = completed / s.participants if completed is not None and s.participants else None
+    return t("v_who", participants=big(s.participants, t), teachers=big(s.teachers, t),
+             share=share(s.participants / s.teachers if s.teachers else None), start=start, last=last,
+             completed=share(done),
+             issued=issued or t("after_window"))
+
+
+def _peak(data: ModelResults, t: Labels) -> str:
+    peaks = data.summary.peaks
+    rps, sessions, egress = (peaks.get(k) for k in ("rps.total", "sessions", "egress_gbps"))
+    if rps is None or rps.value is None:
+        return ""
+    moment = dt.datetime.fromisoformat(rps.at)
+    weekday = t("weekday_" + str(moment.weekday()))
+    return t("v_peak", rps=figure(rps.value), at=f"{moment:%Y-%m-%d %H:%M}", weekday=weekday,
+             sessions=big(sessions.value if sessions else None, t),
+             gbps=figure(egress.value if egress else None))
+
+
+def _tiers(data: ModelResults, t: Labels) -> list[str]:
+    s = data.summary
+    out = []
+    for tier, cap in s.capacity.items():
+        slo = s.slo.get(tier)
+        needed, provided = cap.needed, cap.provided
+        short = needed is None or (provided is not None and needed > provided)
+        if short:
+            out.append(t("v_tier_short", tier=tier, needed=amount(needed, cap.unit, t),
+                         provided=amount(provided, cap.unit, t)))
+        elif slo is not None and not slo.compliant:
+            out.append(_missed(tier, slo, t))
+        else:
+            headroom = provided / needed if needed else None
+            out.append(t("v_tier_held", tier=tier, needed=amount(needed, cap.unit, t),
+                         provided=amount(provided, cap.unit, t),
+                         headroom=f"{headroom:,.1f}×" if headroom is not None else "∞"))
+    return out
+
+
+def _missed(tier: str, slo, t: Labels) -> str:
+    judged = slo.judged_minutes
+    worst = slo.worst_minute_p95_ms
+    latency_missed = slo.compliant_minutes_share < 1.0
+    if not latency_missed:  # only the utilisation cap was exceeded
+        return t("v_tier_missed_util", tier=tier, peak=share(slo.max_utilisation, 0),
+                 cap=share(slo.target_max_utilisation, 0))
+    text = t("v_tier_missed", tier=tier, share=share(1.0 - slo.compliant_minutes_share),
+             judged=f"{judged:,}" if judged is not None else "?", worst=figure(worst),
+             target=figure(slo.target_p95_ms))
+    if slo.max_utilisation is not None and slo.max_utilisation < 0.5:
+        # at low utilisation the queue is short: the slow minutes are slow requests, not waiting
+        text += " " + t("v_not_capacity", peak=share(slo.max_utilisation, 0))
+    return text
+
+
+def _provision(data: ModelResults, t: Labels) -> str:
+    items = []
+    for tier, cap in data.summary.capacity.items():
+        if cap.needed is None or not cap.needed:
+            continue
+        with_margin = cap.needed * (1 + PROVISION_MARGIN)
+        value = math.ceil(with_margin) if cap.unit == "servers" else with_margin
+        items.append(f"{tier} {amount(value, cap.unit, t)}")
+    if not items:
+        return ""
+    return t("v_provision", margin=share(PROVISION_MARGIN, 0), items=t("list_sep").join(items))
+
+
+def _unsure(data: ModelResults, t: Labels) -> list[str]:
+    s = data.summary
+    out = []
+    if s.sampled:
+        out.append(t("v_sample", simulated=big(s.simulated, t), weight=figure(s.weight)))
+    reps = s.replications
+    ci = reps.ci95.get("peak(rps.total)") if reps is not None else None
+    if reps is not None and ci and None not in ci:
+        out.append(t("v_replications", count=reps.count, interval=interval(ci[0], ci[1])))
+    else:
+        out.append(t("v_single_run"))
+    ranges = getattr(s, "ranges", None)
+    if ranges is not None:
+        out.append(t("v_ranges"))
+    out.extend(_confirmed(data, t))
+    return out
+
+
+def _confirmed(data: ModelResults, t: Labels) -> list[str]:
+    confirmation = data.summary.confirmation
+    if confirmation is None or not confirmation.minutes or not confirmation.minutes[0].tiers:
+        return []
+    tiers = confirmation.minutes[0].tiers
+    errors = [abs(f.p95_s.relative_error) for f in tiers.values() if f.p95_s.relative_error is not None]
+    if not errors:
+        return []
+    worst = max(errors)
+    key = "v_confirmed" if worst <= CONFIRM_TOLERANCE else "v_confirm_off"
+    return [t(key, error=share(worst, 0))]
