@@ -113,6 +113,105 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no": ("no", "否"),
     "no_font": ("no CJK font found (install fonts-noto-cjk); chart text is in English",
                 "未找到中文字体（请安装 fonts-noto-cjk），图表文字使用英文"),
+    # the verdict (report.verdict)
+    "verdict": ("Verdict", "结论"),
+    "v_who": ("{participants} of {teachers} teachers ({share}) take part between {start} and the deadline "
+              "{last}; {completed} of them complete the study by then, and certificates are issued from "
+              "{issued}.",
+              "{teachers} 名教师中有 {participants}（{share}）在 {start} 至截止日 {last} 期间参加学习；"
+              "其中 {completed} 在截止前完成，证书自 {issued} 起颁发。"),
+    "v_peak": ("The load peaks at {rps} requests/s on {weekday} {at}, with {sessions} concurrent study "
+               "sessions and {gbps} Gbps of video.",
+               "负载峰值出现在 {at}（{weekday}），每秒 {rps} 个请求，同时在线学习 {sessions} 人，"
+               "视频带宽 {gbps} Gbps。"),
+    "v_tier_held": ("{tier} holds: it needs {needed} of the {provided} provided ({headroom} headroom).",
+                    "{tier} 能够承受：需要 {needed}，现有 {provided}（余量 {headroom}）。"),
+    "v_tier_short": ("{tier} is SHORT: it needs {needed} but has {provided}.",
+                     "{tier} 容量不足：需要 {needed}，现有仅 {provided}。"),
+    "v_tier_missed": ("{tier} MISSES its service level: {share} of its {judged} judged minutes have a p95 "
+                      "above target (worst minute {worst} ms against {target} ms).",
+                      "{tier} 未达到服务水平：在 {judged} 个参与评判的分钟中有 {share} 的 p95 超过目标"
+                      "（最差一分钟 {worst} 毫秒，目标 {target} 毫秒）。"),
+    "v_tier_missed_util": ("{tier} MISSES its utilisation cap: peak {peak} against {cap}.",
+                           "{tier} 超过利用率上限：峰值 {peak}，上限 {cap}。"),
+    "v_not_capacity": ("With utilisation at most {peak}, queueing is not the cause: those minutes are "
+                       "slow requests, and more servers will not fix them.",
+                       "利用率最高仅 {peak}，原因不在排队，而在这些分钟的请求本身较慢，增加服务器无法解决。"),
+    "v_provision": ("Provision with a {margin} margin over the busiest minute: {items}.",
+                    "建议在最忙时刻所需基础上留 {margin} 余量：{items}。"),
+    "list_sep": (", ", "，"),
+    "v_sample": ("The model is a weighted sample: {simulated} teachers simulated one by one, each standing "
+                 "for about {weight}; peaks carry the sampling error docs/model.md states.",
+                 "模型采用加权抽样：逐个仿真 {simulated} 名教师，每人约代表 {weight} 人；"
+                 "峰值含 docs/model.md 所述的抽样误差。"),
+    "v_replications": ("Over {count} replications the peak requests/s lies in {interval} (95% interval).",
+                       "{count} 次重复仿真中，峰值每秒请求数的 95% 区间为 {interval}。"),
+    "v_single_run": ("This is a single run, so it has no interval for seed noise; run with --replications 5 "
+                     "for 95% intervals.",
+                     "本次为单次仿真，没有随机种子误差区间；使用 --replications 5 可得到 95% 区间。"),
+    "v_ranges": ("Peaks and capacity needs also have 90% ranges from the fitted behaviour (see the table).",
+                 "峰值与容量需求另有基于拟合行为参数的 90% 范围（见表）。"),
+    "v_confirmed": ("A request-level simulation of the busiest minute agrees with the tier model within "
+                    "{error} on p95.",
+                    "对最忙一分钟的请求级仿真与分层模型的 p95 相差不超过 {error}。"),
+    "v_confirm_off": ("A request-level simulation of the busiest minute differs from the tier model by up to "
+                      "{error} on p95: treat latency figures with care.",
+                      "对最忙一分钟的请求级仿真与分层模型的 p95 相差达 {error}，延迟数字需谨慎看待。"),
+    "after_window": ("after the window", "学习期结束后"),
+    "weekday_0": ("Monday", "星期一"), "weekday_1": ("Tuesday", "星期二"),
+    "weekday_2": ("Wednesday", "星期三"), "weekday_3": ("Thursday", "星期四"),
+    "weekday_4": ("Friday", "星期五"), "weekday_5": ("Saturday", "星期六"), "weekday_6": ("Sunday", "星期日"),
+    # outcome cards
+    "card_participants": ("Teachers taking part", "参加学习的教师"),
+    "card_participants_detail": ("{share} of {teachers} teachers · {start} – {last}",
+                                 "占 {teachers} 名教师的 {share} · {start} 至 {last}"),
+    "card_completed": ("Completed by the deadline", "截止前完成学习"),
+    "card_of_participants": ("{share} of participants · by {date}", "占参加者的 {share} · 截至 {date}"),
+    "card_certified": ("Certificates issued", "颁发证书"),
+    "card_certified_detail": ("{share} of participants · from {date}, after the deadline",
+                              "占参加者的 {share} · {date} 起颁发（截止日之后）"),
+    # units (report.numbers.amount)
+    "unit_servers": ("servers", "台服务器"), "unit_servers_one": ("server", "台服务器"),
+    "unit_Gbps": ("Gbps", "Gbps"), "unit_Gbps_one": ("Gbps", "Gbps"),
+    "unit_teachers": ("teachers", "名教师"), "unit_teachers_one": ("teacher", "名教师"),
+    "meta_seed": ("seed", "随机种子"),
+    "meta_teachers": ("teachers", "名教师"),
+    # SLO table and charts (report.slo_view)
+    "worst_minute": ("Worst judged minute p95", "最差评判分钟 p95"),
+    "judged_minutes": ("Judged minutes", "评判分钟数"),
+    "slo_rule": ("Judging rule: a minute is judged when the tier serves at least {rps} request/s (fewer are "
+                 "too few for a percentile); a tier meets its service level when every judged minute is "
+                 "within every latency target and its peak utilisation stays within the cap. MISSED here "
+                 "fails yanxiu check.",
+                 "评判规则：某层在一分钟内至少处理 {rps} 个请求/秒时该分钟参与评判"
+                 "（请求过少无法计算百分位）；所有评判分钟都满足全部延迟目标且峰值利用率不超过上限，"
+                 "才算达标。此处“未达标”会使 yanxiu check 失败。"),
+    "unjudged": ("not judged (< {rps} req/s)", "不评判（< {rps} 请求/秒）"),
+    "target_line": ("{p} target {ms} ms", "{p} 目标 {ms} 毫秒"),
+    "all_near_zero": ("all values below {limit}: nothing to draw", "所有数值均低于 {limit}，无需绘制"),
+    "activity": ("Teachers active and hours studied per day", "每日活跃教师与学习时长"),
+    "active_teachers": ("teachers active", "活跃教师"),
+    "study_hours": ("credit hours earned", "获得学时"),
+    "hours_axis": ("hours", "小时"),
+    "workforce": ("all teachers", "全体教师"),
+    "ratio_measured_model": ("measured ÷ model", "实测 ÷ 模型"),
+    "unbounded": ("unbounded (a latency target below the bare service time)",
+                  "无上限（延迟目标低于纯服务时间）"),
+    "not_judged": ("not judged (no busy minute)", "未评判（无足够繁忙的分钟）"),
+    # yanxiu compare (report.compare)
+    "cmp_title": ("What-if comparison: {names}", "情景对比：{names}"),
+    "cmp_reference": ("{name} is the reference: every other run shows its difference from it in brackets.",
+                      "以 {name} 为基准：其他各次运行在括号中给出与它的差异。"),
+    "cmp_headline": ("Outcomes and peaks", "学习结果与峰值"),
+    "cmp_capacity": ("Capacity needed per tier", "各层所需容量"),
+    "cmp_slo": ("Service levels: verdict, minutes within target, worst judged minute p95",
+                "服务水平：结论、达标分钟占比、最差评判分钟 p95"),
+    "cmp_slo_note": ("Differences in brackets are percentage points of judged minutes within target.",
+                     "括号内为达标分钟占比的差异（百分点）。"),
+    "cmp_load": ("Requests/s (hourly peak)", "每秒请求数（每小时峰值）"),
+    "cmp_daily_peak": ("Busiest minute of each day", "每天最忙一分钟的每秒请求数"),
+    "compare_load": ("Load curves and active teachers, overlaid", "负载曲线与活跃教师对比"),
+    "compare_daily_peak": ("Daily peak requests/s, overlaid", "每日峰值请求数对比"),
 }
 LANGS = ("en", "zh")
 
