@@ -289,6 +289,9 @@ class Behaviour(Strict):
     # "emergent": every teacher may take part; one whose procrastination (start_delay_days)
     # outlasts the window and whom no wave pushes never starts (sim.population.teachers).
     participation: Literal["input", "emergent"] = "input"
+    # Multiplies every wave's share (capped at 1): how hard administrators push, relative to the
+    # shares the waves state; fitted (docs/fit.md), so one fitted value carries to any campaign.
+    wave_scale: NonNegativeFloat = 1.0
     deadline_rush: DeadlineRush
     dropout: Share
     password_login_share: Share

@@ -77,12 +77,6 @@ def _set(*path: str) -> Callable[[Data, float], None]:
     return write
 
 
-def _wave_scale(d: Data, v: float) -> None:
-    base = d["behaviour"].setdefault("_wave_base", [w["share"] for w in d["behaviour"]["waves"]])
-    for wave, share in zip(d["behaviour"]["waves"], base, strict=True):
-        wave["share"] = min(1.0, share * v)
-
-
 PARAMETERS: tuple[Parameter, ...] = (
     Parameter("start_delay_median_days", 1.0, 60.0, True,
               "procrastination: from starting at once to two months (the window is 89 days)",
@@ -102,7 +96,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               _set("behaviour", "opening_decay_days")),
     Parameter("wave_scale", 0.1, 1.8, False,
               "multiplies every mobilisation wave's share (capped at 1): pushes half as strong to "
-              "almost twice as strong as estimated", _wave_scale),
+              "almost twice as strong as estimated", _set("behaviour", "wave_scale")),
     Parameter("dropout", 0.0, 0.4, False, "share who start but stop before completing",
               _set("behaviour", "dropout")),
     Parameter("deadline_rush_factor", 1.0, 6.0, False,
@@ -117,7 +111,7 @@ PARAMETERS: tuple[Parameter, ...] = (
               _set("platform", "heartbeat_interval_s", "basic")),
 )
 BY_NAME = {p.name: p for p in PARAMETERS}
-PRIVATE = ("_start_median", "_start_sigma", "_wave_base")
+PRIVATE = ("_start_median", "_start_sigma")
 
 
 def emergent_data(scenario: Scenario) -> Data:

@@ -159,9 +159,14 @@ def _waves(scenario: Scenario, profile: Profile, prov: np.ndarray, rng) -> np.nd
         eligible = np.ones(prov.size, bool)
         if wave.provinces:
             eligible = np.isin(prov, [names.index(p) for p in wave.provinces])
-        pushed = eligible & (rng.random(prov.size) < wave.share)
+        pushed = eligible & (rng.random(prov.size) < wave_share(scenario, wave))
         out[pushed, i] = rng.uniform(lo, hi, int(pushed.sum()))
     return out
+
+
+def wave_share(scenario: Scenario, wave) -> float:
+    """The share a wave pushes: its own times the behaviour's wave_scale, at most 1."""
+    return min(1.0, wave.share * scenario.behaviour.wave_scale)
 
 
 def _quitters(scenario: Scenario, rng, n: int) -> np.ndarray:
@@ -203,7 +208,7 @@ def start_probability(scenario: Scenario, profile: Profile) -> np.ndarray:
     unpushed = np.ones(len(names))
     for wave, inside in zip(scenario.behaviour.waves, _wave_hit(scenario, profile), strict=True):
         eligible = np.isin(names, wave.provinces) if wave.provinces else np.ones(len(names), bool)
-        unpushed[eligible] *= 1.0 - wave.share * inside
+        unpushed[eligible] *= 1.0 - wave_share(scenario, wave) * inside
     return 1.0 - late * unpushed
 
 
