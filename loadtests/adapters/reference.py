@@ -26,9 +26,10 @@ class ReferenceAdapter(Adapter):
     def call(self, endpoint: str, body: Any = None, query: dict | None = None, **options: Any) -> Any:
         """One named request on the endpoint's route, with the bearer token."""
         route = self.target.routes[endpoint]
-        path = {k: options.pop(k) for k in ("course_id", "resource_id") if k in options}
+        values: dict[str, object] = dict(self.ids)
+        values.update({k: options.pop(k) for k in ("course_id", "resource_id") if k in options})
         try:
-            url = route.url(**{**self.ids, **path})
+            url = route.url(**values)
         except KeyError as missing:
             raise LookupError(f"{endpoint}: no {{{missing.args[0]}}} to fill in {route.path!r}: "
                               "the sign-in answer did not give it") from None

@@ -124,10 +124,11 @@ def standin(tmp_path, accounts):
 
 @pytest.mark.slow
 def test_the_worked_adapter_drives_the_standin_through_yanxiu_loadtest(tmp_path, standin, accounts):
-    # 48 model minutes at compress 240: 12 s; teachers log in or register, administrators look;
-    # the last 16 quiet, so that most sessions end (and take tests) before the replay does
-    busy, quiet = 32, 16
-    model = write_series(tmp_path / "model", [4.0, 6.0, 8.0, 6.0] * (busy // 4) + [0.0] * quiet,
+    # 80 model minutes at compress 240: 20 s; teachers log in or register, administrators look;
+    # the last 56 quiet, so that sessions end (and take tests) before the replay does, even
+    # when a loaded machine makes every answer take a second
+    busy, quiet = 24, 56
+    model = write_series(tmp_path / "model", [3.0, 4.0, 5.0, 4.0] * (busy // 4) + [0.0] * quiet,
                          registrations=[1.0] * busy + [0.0] * quiet, admin_rps=[0.02] * busy + [0.0] * quiet,
                          cert_rps=[0.01] * busy + [0.0] * quiet)
     out = tmp_path / "run"
@@ -144,7 +145,7 @@ def test_the_worked_adapter_drives_the_standin_through_yanxiu_loadtest(tmp_path,
         for row in csv.DictReader(handle):
             planned, achieved = float(row["planned"]), int(row["achieved"])
             assert abs(achieved - planned) <= max(0.10 * planned, 1.0), row
-    assert summary["arrivals"]["within_10pct"] and summary["arrivals"]["achieved"] > 150
+    assert summary["arrivals"]["within_10pct"] and summary["arrivals"]["achieved"] > 100
     for name in UC_ENDPOINTS:
         figures = summary["endpoints"][name]
         assert figures["requests"] > 0 and figures["p95_ms"] is not None, name
