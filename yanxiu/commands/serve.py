@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import sys
 import tempfile
 
 # On SIGTERM, requests in progress get this long to finish; uvicorn's default waits for them
@@ -95,12 +96,18 @@ def run(args: argparse.Namespace) -> int:
     db = Database(settings.database_url)
     try:
         bootstrap(db, catalogue)
+        empty = _has_no_teachers(db)
     except Exception as exc:  # an unreachable or unusable database: say which, in one line
         raise CommandError(
             f"--database-url: cannot initialise {settings.database_url}: {str(exc).splitlines()[0]}"
         ) from None
     finally:
         db.dispose()
+    if empty:
+        print("yanxiu serve: the database has no teachers or schools yet, so sign-in and school search find "
+              "nothing; "
+              "fill it with: yanxiu seed --teachers 1000 --out results/seed (docs/reference-ops.md)",
+              file=sys.stderr, flush=True)
     os.environ.update(settings.model_copy(update={"init_db": False}).to_env())
     metrics_dir = _multiprocess_metrics(settings.workers)
     clock = "real time" if settings.clock_start is None else settings.clock_start.isoformat()
@@ -125,6 +132,17 @@ def run(args: argparse.Namespace) -> int:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
+
+
+def _has_no_teachers(db) -> bool:
+    """No teacher rows: nothing seeded (the bootstrap itself adds only the catalogue and the
+    provinces' temporary units)."""
+    from sqlalchemy import func, select
+
+    from reference.models import Teacher
+
+    with db.session(write=False) as session:
+        return not session.scalar(select(func.count()).select_from(Teacher))
 
 
 def _multiprocess_metrics(workers: int) -> str | None:
