@@ -56,6 +56,7 @@ class Config:
     teachers: int | None = None
     work_dir: Path | None = None
     extra_options: dict = field(default_factory=dict)
+    target: Target | None = None  # a target already running (bench/bench_calibrate.py)
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,23 @@ def _check_routes(scenario, route_map: Path | None, routes: dict) -> None:
 
 @contextlib.contextmanager
 def _target(config: Config, context, say):
+    if config.target is not None:
+        yield config.target
+        return
     if config.host:
         yield host(config.host, config.accounts, config.answers, config.database_url)
         return
+    with reference_for(config, context, say) as target:
+        yield target
+
+
+def reference_for(config: Config, context, say=print):
+    """The reference platform as ``config`` asks for it, seeded for the replayed stretch."""
     plan = context.plan
     clock = plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
-    teachers = config.teachers or 400
-    with reference(config.scenario_path, teachers, clock, config.sms_code, config.server_workers,
-                   plan.compress, clock, config.model_results, config.database_url, say) as target:
-        yield target
+    return reference(config.scenario_path, config.teachers or 400, clock, config.sms_code,
+                     config.server_workers, plan.compress, clock, config.model_results,
+                     config.database_url, say)
 
 
 def _options(config: Config, context, target: Target) -> dict:

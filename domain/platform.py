@@ -29,6 +29,7 @@ from domain.scenario import (
     ServiceLevels,
     Strict,
     _format_error,
+    load_scenario,
     parse_scenario,
     read_document,
 )
@@ -78,7 +79,9 @@ def load_any(path: str | Path) -> Scenario | PlatformScenario:
     data = read_document(path)
     if is_platform_document(data):
         return parse_platform(data, Path(path))
-    return parse_scenario(data, str(path))
+    # a campaign scenario with its includes (extends:, behaviour_file:) resolved, as
+    # load_scenario reads it (a calibrated platform file extends its scenario)
+    return load_scenario(path)
 
 
 def load_platform(path: str | Path) -> PlatformScenario:

@@ -347,6 +347,9 @@ class PoolTier(Strict):
     # {kind: empirical, samples: [measured times]} (domain.distributions).
     service: Annotated[Literal["exponential", "deterministic"] | ServiceShape,
                        PlainValidator(_service)] = "exponential"
+    # fcfs: each server holds one request at a time; processor-sharing: the servers are cores
+    # split evenly among all requests present (an async worker's event loop; sim/tiers/sharing.py)
+    discipline: Literal["fcfs", "processor-sharing"] = "fcfs"
 
 
 class BandwidthTier(Strict):

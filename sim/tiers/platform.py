@@ -119,6 +119,10 @@ class PoolTier(Tier):
         self.servers = config.servers
         self.patience_s = patience_s  # requests waiting longer give up (fluid abandonment)
         self.service = getattr(config, "service", "exponential")
+        # processor sharing is insensitive: its mean response is M/M/c's whatever the service's
+        # variability, so the per-minute model treats it as exponential (sim/tiers/sharing.py)
+        if getattr(config, "discipline", "fcfs") == "processor-sharing":
+            self.service = "exponential"
         self.demand_s = demand_s  # mean service demand per endpoint (s); 0 = not served here
 
     def with_servers(self, servers: int) -> PoolTier:

@@ -56,12 +56,14 @@ class _Pool:
     servers: int
     service: general.Service
     demand_s: np.ndarray  # per endpoint, 0 where the endpoint does not use the tier
+    discipline: str = "fcfs"
 
 
 def pools(scenario: sc.Scenario) -> list[_Pool]:
     endpoints = scenario.platform.endpoints
     return [_Pool(t.name, t.servers, t.service,
-                  np.array([e.demand_ms.get(t.name, 0.0) / 1000.0 for e in endpoints]))
+                  np.array([e.demand_ms.get(t.name, 0.0) / 1000.0 for e in endpoints]),
+                  getattr(t, "discipline", "fcfs"))
             for t in scenario.platform.tiers if t.kind == "pool"]
 
 
@@ -111,6 +113,15 @@ def serve(arrivals: list[float], service: list[float], servers: int) -> tuple[li
     return start, leave
 
 
+def served(pool: _Pool, arrivals: list[float], service: list[float]) -> tuple[list, list]:
+    """(start, leave) per request under the tier's discipline."""
+    if pool.discipline == "processor-sharing":
+        from sim.tiers.sharing import serve_ps
+
+        return serve_ps(arrivals, service, pool.servers)
+    return serve(arrivals, service, pool.servers)
+
+
 def simulate(scenario: sc.Scenario, rps: Mapping[str, float], duration_s: float,
              warmup_s: float, rng: np.random.Generator) -> dict[str, TierStats]:
     """Simulate ``warmup_s + duration_s`` seconds at the given full-scale endpoint rates.
@@ -137,8 +148,7 @@ def simulate(scenario: sc.Scenario, rps: Mapping[str, float], duration_s: float,
         visits = visits[np.argsort(ready[visits], kind="stable")]
         enter = ready[visits]
         service = _service_times(pool, kinds[visits], rng)
-        start, leave = serve(enter.tolist(), service.tolist(), pool.servers)
-        start, leave = np.array(start), np.array(leave)
+        start, leave = (np.array(x) for x in served(pool, enter.tolist(), service.tolist()))
         ready[visits] = leave
         expected_rate = float(rates[pool.demand_s > 0].sum())
         expected_s = float((rates * pool.demand_s).sum()) / expected_rate

@@ -1,0 +1,178 @@
+"""Calibrate the reference platform, then validate the calibrated model against load tests.
+
+    .venv/bin/python bench/bench_calibrate.py [--scenario scenarios/smoke.yaml] [--levels 0.3 0.6 0.85 1.1]
+        [--step-seconds 20] [--test-seconds 60] [--database-url postgresql+psycopg://postgres@127.0.0.1/test]
+
+One reference platform (SQLite, 2 workers; or PostgreSQL in a scratch database) is seeded and
+served on 127.0.0.1 once; ``calibrate.calibration.calibrate`` measures it (the same code as
+``yanxiu calibrate``) and writes a platform file; then one load test of the scenario's mix per
+level (a share of the measured knee's scale: the replay's rates are proportional to its scale)
+runs against the same server, and ``calibrate.compare`` puts the calibrated model's prediction
+for that exact load beside the measurement. Printed per level: throughput, bottleneck-tier
+utilisation, mean and p95 latency per endpoint with >= 1,000 requests, the error rates; above
+the knee, whether overload was predicted and measured. Errors are printed as they are, with the
+comparison's reason when it was not comparable.
+
+Same-run baseline: the wall time of the calibration beside the wall time of one of its steps
+(its ratio is the number of steps' worth of time the whole calibration took), and the load
+average before and after (the machine is shared: latencies measured under a load of 10-20 on
+2 cores are mostly the other work's). Prints figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "smoke.yaml")
+    parser.add_argument("--model-results", type=Path, help="model results (default: run the model)")
+    parser.add_argument("--levels", type=float, nargs="+", default=[0.3, 0.6, 0.85, 1.1])
+    parser.add_argument("--step-seconds", type=float, default=20.0)
+    parser.add_argument("--test-seconds", type=float, default=60.0)
+    parser.add_argument("--max-steps", type=int, default=8)
+    parser.add_argument("--database-url", help="PostgreSQL server (default SQLite)")
+    parser.add_argument("--resume-sessions", type=int, default=0, choices=(0, 1))
+    parser.add_argument("--out", type=Path, help="folder for everything (default a temporary one)")
+    return parser.parse_args()
+
+
+def _model(args, work: Path) -> Path:
+    if args.model_results:
+        return args.model_results
+    import subprocess
+
+    folder = work / "model"
+    print(f"running the model for {args.scenario.name} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "yanxiu.cli", "run", str(args.scenario), "--out", str(folder),
+                    "--no-charts", "--no-confirm"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return folder
+
+
+def _context(args, model: Path, scale: float, seconds: float):
+    from loadtests.options import build_context
+
+    return build_context(argparse.Namespace(
+        scenario=str(args.scenario), model_results=str(model), stretch="peak-hour", compress=144.0,
+        scale=scale, accounts="", answers="", route_map="", bin_seconds=10.0, max_sessions=1, seed=0,
+        mobile_base=0, arrival_process="deterministic", max_duration=seconds))
+
+
+def _validate(args, level: float, knee_scale: float, target, model: Path, platform_path: Path, out: Path):
+    """One load test at ``level`` × the knee's scale, and the comparison."""
+    from calibrate.compare import TierMeter, compare, load_calibration
+    from domain.scenario import load_scenario
+    from loadtests.run import LocustRun
+
+    scale = knee_scale * level
+    folder = out / f"validate-{round(100 * level)}pct"
+    options = {"scenario": str(args.scenario), "model_results": str(model), "stretch": "peak-hour",
+               "compress": 144.0, "scale": scale, "accounts": str(target.accounts),
+               "answers": str(target.answers or ""), "sms_code": "246810", "arrival_process": "deterministic",
+               "bin_seconds": 10.0, "seed": 0, "max_duration": args.test_seconds,
+               "resume_sessions": args.resume_sessions}
+    locust = LocustRun(target.url, folder, args.test_seconds, options)
+    meter = TierMeter(target.url, target.probes.api_cpu._root.pid if target.probes.api_cpu else None,
+                      target.api_servers)
+    with meter:
+        code = locust.execute(ROOT)
+    path = folder / "summary.json"
+    summary = json.loads(path.read_text()) if path.is_file() else None
+    if summary is None:
+        return scale, None, f"locust failed (exit {code})"
+    utilisation = meter.utilisation(summary["duration_s"])
+    comparison = compare(summary, folder, load_scenario(platform_path), model / "timeseries.csv",
+                         load_calibration(platform_path), target.kind, utilisation)
+    return scale, (summary, comparison), ""
+
+
+def _pct(value) -> str:
+    return "   -  " if value is None else f"{100 * value:+6.1f}%"
+
+
+def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) -> None:
+    print(f"\n== {100 * level:.0f}% of the knee (scale {scale:.4g}) ==")
+    if outcome is None:
+        print(f"   no result: {why}")
+        return
+    summary, c = outcome
+    total = summary["total"]
+    print(f"   measured: {total['requests']} requests, {total['rps']:.1f}/s, p95 {total['p95_ms']} ms, "
+          f"errors {100 * total['error_rate']:.2f}%; generator CPU max {summary['generator_cpu']['max']}%")
+    if not c.comparable:
+        print(f"   NOT compared: {c.reason}")
+        return
+    for tier, row in c.tiers.items():
+        if row["measured"] is not None:
+            print(f"   utilisation {tier:<9} predicted {row['predicted']:.3f}, "
+                  f"measured {row['measured']:.3f}, error {row['error_pp']:+.1f} pp")
+    print("   endpoint          requests  planned  throughput   mean     p95   "
+          "(relative error of the prediction)")
+    for name, rows in c.endpoints.items():
+        n = summary["endpoints"].get(name, {}).get("requests", 0)
+        planned = c.planned_vs_achieved.get(name, {}).get("planned", 0)
+        print(f"   {name:<16} {n:9d} {planned:8.0f}  {_pct(rows['rps'].get('relative_error'))}  "
+              f"{_pct(rows['mean_ms'].get('relative_error'))} {_pct(rows['p95_ms'].get('relative_error'))}"
+              f"   p95 predicted {rows['p95_ms']['predicted']:.0f} / "
+              f"measured {rows['p95_ms']['measured']} ms")
+    if level > 1.0:
+        predicted_over = any(r["predicted"] >= 1.0 for r in c.tiers.values()) or any(
+            rows["p95_ms"]["predicted"] > slo_p95 for rows in c.endpoints.values())
+        measured_over = (total["p95_ms"] or 0) > slo_p95 or total["error_rate"] > 0.01
+        print(f"   overload: predicted {'yes' if predicted_over else 'NO'}, "
+              f"measured {'yes' if measured_over else 'NO'}")
+
+
+def main() -> int:
+    args = _arguments()
+    from calibrate.calibration import Config, _slo, calibrate, reference_for
+
+    work = args.out or Path(tempfile.mkdtemp(prefix="bench-calibrate-"))
+    work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
+    model = _model(args, work)
+    config = Config(args.scenario, model, work / "platform.yaml", force=True, database_url=args.database_url,
+                    step_seconds=args.step_seconds, max_steps=args.max_steps, work_dir=work / "steps")
+    context = _context(args, model, config.base_scale, args.step_seconds)
+    started = time.monotonic()
+    with reference_for(config, context) as target:
+        seeded = time.monotonic() - started
+        config.target = target
+        result = calibrate(config, context)
+        steps_s = [s for s in (result.wall_s / max(1, len(result.steps)),)]
+        knee = result.knee
+        knee_run = next((r for r in result.steps if r.spec.name == knee.step), None)
+        print(f"\ncalibration: {result.wall_s:.0f} s for {len(result.steps)} steps "
+              f"(+ {seeded:.0f} s seeding and start-up) = {result.wall_s + seeded:.0f} s in all "
+              f"(limit 600 s); one step ~{steps_s[0]:.0f} s, ratio {result.wall_s / steps_s[0]:.1f} steps")
+        for tier, fit in result.fits.items():
+            seen = {e: d for e, d in fit.demands.items() if d.requests}
+            print(f"  {tier}: R² {fit.r2:.3f}, idle {fit.idle_rate:.3f}; " + ", ".join(
+                f"{e} {d.ms:.2f} [{d.lo_ms:.2f}, {d.hi_ms:.2f}] ms" for e, d in seen.items()))
+        print(f"  knee: {knee.rate_rps} req/s at step {knee.step} "
+              f"(SLO p95 {knee.slo_p95_ms:g} ms) {knee.note}")
+        if knee_run is None:
+            print("no step met the SLO: no knee to validate against")
+            return 0
+        slo_p95, _ = _slo(context.scenario)
+        for level in args.levels:
+            scale, outcome, why = _validate(args, level, knee_run.spec.scale, target, model,
+                                            result.platform_path, work)
+            _print_level(level, scale, outcome, why, slo_p95)
+    print(f"\nload average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+          f"(2 cores, shared with other engineers' work); everything in {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
