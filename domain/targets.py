@@ -20,7 +20,6 @@ import math
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 # metric -> what it is (the model side is computed in fit.metrics; a test keeps both in step)
@@ -182,13 +181,10 @@ def parse_targets(data: object, source: str = "<targets>") -> Targets:
 
 
 def load_targets(path: str | Path) -> Targets:
-    path = Path(path)
+    from domain.scenario import ScenarioError, read_document  # one YAML reader for every input
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TargetsError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise TargetsError(f"{path}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        data = read_document(path)
+    except ScenarioError as exc:
+        raise TargetsError(str(exc)) from None
     return parse_targets(data, str(path))
