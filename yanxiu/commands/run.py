@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from records.model import Comparison, ConfirmedMinute, ModelSummary
+from yanxiu.progress import Progress
 
 
 def _whole_number(minimum: int):
@@ -102,8 +103,6 @@ def clear_results_folder(out: Path) -> None:
 
 
 def _model(scenario, args: argparse.Namespace, out: Path) -> int:
-    from tqdm import tqdm
-
     from sim import replications
     from sim.model import DEFAULT_MAX_SIMULATED, run_model
     from sim.outputs import writer as outputs
@@ -112,28 +111,22 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
     if args.ranges:  # a missing or malformed posterior fails before the long runs
         _posterior_or_fail(scenario, args)
     seed = scenario.seed if args.seed is None else args.seed
-    bar = tqdm(desc="simulated days", unit="day", file=sys.stderr, disable=None, leave=False)
-
-    def on_day(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
-        model_run = run_model(scenario, args.teachers, seed, cap, on_day=on_day,
+    with Progress("yanxiu run") as progress:
+        progress.stage("simulating the campaign", unit="day")
+        model_run = run_model(scenario, args.teachers, seed, cap, on_day=progress.callback(),
                               shards=args.shards, workers=args.workers)
-    finally:
-        bar.close()
-    intervals = None
-    if args.replications > 1:
-        print(f"running {args.replications - 1} more replications"
-              + (f" on {args.scheduler}" if args.scheduler else ""), file=sys.stderr)
-        extra = replications.run_extra(scenario, args.teachers, seed, args.replications, cap,
-                                       args.scheduler, shards=model_run.shards)
-        intervals = replications.confidence([replications.key_figures(model_run), *extra])
-        intervals["seeds"] = [replications.replication_seed(seed, i) for i in range(args.replications)]
-    summary = outputs.write_results(model_run, out, charts=not args.no_charts,
-                                    scenario_path=str(args.scenario), replications=intervals,
-                                    confirm=not args.no_confirm)
+        intervals = None
+        if args.replications > 1:
+            progress.stage(f"running {args.replications - 1} more replications"
+                           + (f" on {args.scheduler}" if args.scheduler else ""))
+            extra = replications.run_extra(scenario, args.teachers, seed, args.replications, cap,
+                                           args.scheduler, shards=model_run.shards)
+            intervals = replications.confidence([replications.key_figures(model_run), *extra])
+            intervals["seeds"] = [replications.replication_seed(seed, i) for i in range(args.replications)]
+        progress.stage("writing results" + ("" if args.no_confirm else " and the request-level check"))
+        summary = outputs.write_results(model_run, out, charts=not args.no_charts,
+                                        scenario_path=str(args.scenario), replications=intervals,
+                                        confirm=not args.no_confirm)
     if args.ranges:
         summary = _ranges(scenario, args, seed, cap, out, summary)
     _report(summary, out)
@@ -183,7 +176,8 @@ def _report(summary: ModelSummary, out: Path) -> None:
           f"sessions lost {o['rate_sessions_lost']:.2%}")
     for tier, cap in summary.capacity.items():
         needed = "an unbounded amount of" if cap.needed is None else f"{cap.needed:,.4g}"  # None: inf
-        print(f"  {tier}: needs {needed} {cap.unit} (provided {cap.provided:,.4g})")
+        unit = "server" if cap.unit == "servers" and needed == "1" else cap.unit
+        print(f"  {tier}: needs {needed} {unit} (provided {cap.provided:,.4g})")
     if summary.confirmation is not None and summary.confirmation.minutes:
         _confirmation_lines(summary.confirmation.minutes[0])
     print(f"results in {out}/")

@@ -1,0 +1,41 @@
+"""yanxiu.progress: a line per stage (and per fifth of a counted stage) off a terminal; a bar on one."""
+
+from __future__ import annotations
+
+import io
+
+from yanxiu.progress import Progress
+
+
+def test_lines_per_stage_when_not_a_terminal():
+    stream = io.StringIO()
+    with Progress("yanxiu run", stream) as progress:
+        progress.stage("simulating", total=10, unit="day")
+        for day in range(1, 11):
+            progress.advance(day)
+        progress.stage("writing results")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "yanxiu run: simulating (10 days) ..."
+    assert [line for line in lines if "/10" in line] == [f"yanxiu run: simulating: {n}/10 ({n}0%)"
+                                                         for n in (2, 4, 6, 8, 10)]
+    assert lines[-2] == "yanxiu run: writing results ..."
+    assert lines[-1].startswith("yanxiu run: writing results: done in")
+    assert "\r" not in stream.getvalue()
+
+
+def test_total_learned_from_the_callback():
+    stream = io.StringIO()
+    with Progress("yanxiu report", stream) as progress:
+        progress.stage("drawing charts")
+        report = progress.callback()
+        for done in range(1, 6):
+            report(done, 5)
+    assert "yanxiu report: drawing charts: 5/5 (100%)" in stream.getvalue()
+
+
+def test_a_bar_on_a_terminal():
+    stream = io.StringIO()
+    with Progress("yanxiu run", stream, bar=True) as progress:
+        progress.stage("simulating", total=4, unit="day")
+        progress.advance(4)
+    assert "simulating" in stream.getvalue() and "\r" in stream.getvalue()
