@@ -44,16 +44,35 @@ class Mutant:
     job_id: str
     operator: str
     line_no: int
-    line: str  # the original source line, stripped
+    line: str  # the original source line, whitespace normalised
     outcome: str  # killed, survived, incompetent
     diff: str
+
+    @property
+    def mutated(self) -> str:
+        """The first line the mutant changed, as mutated (whitespace normalised)."""
+        added = [ln[1:] for ln in self.diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+        return _normal(added[0]) if added else ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.operator, self.line, self.mutated
 
 
 @dataclass(frozen=True)
 class Equivalent:
     operator: str
     line: str
+    mutant: str
     reason: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.operator, self.line, self.mutant
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
 
 
 def load_config(module: str) -> tuple[list[str], list[str], float]:
@@ -74,11 +93,11 @@ def load_equivalents(module: str) -> list[Equivalent]:
         return []
     entries = tomllib.loads(EQUIVALENTS.read_text()).get("equivalent", [])
     for i, entry in enumerate(entries):
-        for key in ("module", "operator", "line", "reason"):
+        for key in ("module", "operator", "line", "mutant", "reason"):
             if not str(entry.get(key, "")).strip():
                 raise MutationError(f"{EQUIVALENTS.relative_to(ROOT)}: equivalent[{i}].{key} is missing")
     mine = [e for e in entries if e["module"] == module]
-    return [Equivalent(e["operator"], e["line"].strip(), e["reason"]) for e in mine]
+    return [Equivalent(e["operator"], _normal(e["line"]), _normal(e["mutant"]), e["reason"]) for e in mine]
 
 
 def copy_tree(dest: Path) -> None:
@@ -273,7 +292,7 @@ def read_mutants(session: Path, source_lines: list[str]) -> list[Mutant]:
             (spec,) = item.mutations
             line_no = spec.start_pos[0]
             mutants.append(Mutant(item.job_id, spec.operator_name, line_no,
-                                  source_lines[line_no - 1].strip(), _outcome(result),
+                                  _normal(source_lines[line_no - 1]), _outcome(result),
                                   result.diff or ""))
     return sorted(mutants, key=lambda m: (m.line_no, m.operator))
 
@@ -284,17 +303,18 @@ def _outcome(result) -> str:
 
 
 def report(module: str, mutants: list[Mutant], equivalents: list[Equivalent]) -> float:
-    reviewed = {(e.operator, e.line) for e in equivalents}
+    reviewed = {e.key for e in equivalents}
     survivors = [m for m in mutants if m.outcome == "survived"]
-    equivalent = [m for m in survivors if (m.operator, m.line) in reviewed]
-    live = [m for m in survivors if (m.operator, m.line) not in reviewed]
+    equivalent = [m for m in survivors if m.key in reviewed]
+    live = [m for m in survivors if m.key not in reviewed]
     for m in live:
         print(f"\nSURVIVED {m.operator} line {m.line_no}: {m.line}\n{_diff_body(m.diff)}")
+        print(f"  as an equivalent: operator = {m.operator!r}, line = {m.line!r}, mutant = {m.mutated!r}")
     for m in equivalent:
-        print(f"equivalent (reviewed) {m.operator} line {m.line_no}: {m.line}")
-    stale = reviewed - {(m.operator, m.line) for m in equivalent}
-    for operator, line in sorted(stale):
-        print(f"note: reviewed equivalent not seen surviving (changed or killed): {operator}: {line}")
+        print(f"equivalent (reviewed) {m.operator} line {m.line_no}: {m.mutated}")
+    stale = reviewed - {m.key for m in equivalent}
+    for operator, _line, mutant in sorted(stale):
+        print(f"note: reviewed equivalent not seen surviving (changed or killed): {operator}: {mutant}")
     counted = len(mutants) - len(equivalent)
     killed = counted - len(live)
     score = killed / counted if counted else 1.0

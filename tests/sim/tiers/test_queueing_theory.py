@@ -88,6 +88,7 @@ def test_mg1_mean_wait_is_pollaczek_khinchine(scv):
 def test_mean_wait_without_arrivals_is_zero_and_saturated_is_infinite():
     assert float(q.mean_wait(0.0, 0.3, 2)) == 0.0
     assert math.isinf(float(q.mean_wait(10.0, 0.1, 1)))  # rho = 1 exactly
+    assert math.isinf(float(q.mean_wait(1.2, 1.0, 1)))  # rho = 1.2: c·mu - lambda = -0.2
     assert math.isinf(float(q.mean_wait(12.0, 0.1, 1, scv=0.0)))
 
 
@@ -108,6 +109,13 @@ def test_wait_tail_of_deterministic_service_decays_twice_as_fast():
 
 
 # --- response time: exponential and deterministic service -----------------------------------
+
+
+@pytest.mark.parametrize("p", [0.5, 0.95])
+def test_mm1_response_percentile_with_long_service(p):
+    lam, s = 0.45, 2.0  # rho = 0.9, mu - lambda = 0.05: the response time is Exp(0.05)
+    expected = -math.log(1 - p) / (1 / s - lam)
+    assert float(q.response_percentile(p, lam, s, 1)) == pytest.approx(expected, rel=1e-4)
 
 
 @pytest.mark.parametrize("t", [0.0, 0.1, 0.5, 1.5])
@@ -229,6 +237,15 @@ def test_fluid_wait_range(backlog, load, servers):
     w1 = max(w0 + slope * busy, 0.0)
     share, got0, got1 = q.fluid_wait_range(np.array([backlog]), np.array([load]), servers, step)
     assert (share[0], got0[0], got1[0]) == pytest.approx((busy / step, w0, w1))
+
+
+def test_fluid_defaults_are_a_minute_step_from_an_empty_queue():
+    load = np.array([3.0, 1.0, 0.0, 2.5])
+    start, lost = q.fluid_backlog(load, 2.0)
+    np.testing.assert_allclose(start, lindley(load, 2.0, 60.0, 0.0, np.inf)[0], atol=1e-9)
+    share, w0, w1 = q.fluid_wait_range(np.array([30.0]), np.array([1.0]), 2.0)
+    # 15 s of wait draining at 0.5 s/s: gone after 30 s of the 60 s step
+    assert (share[0], w0[0], w1[0]) == pytest.approx((0.5, 15.0, 0.0))
 
 
 def test_fluid_wait_is_capped():
