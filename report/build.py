@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from report import headline, html, ranges_view
+from report import campaigns, headline, html, ranges_view
 from report.data import LoadtestResults, ModelResults, WorkloadResults, load, warn
 from report.fonts import find_cjk_font, rc_for
 from report.i18n import Labels
@@ -49,6 +49,7 @@ def _model_parts(data: ModelResults, t: Labels) -> tuple[str, str, list, list]:
             f"{data.times[0] if len(data.times) else ''} – {data.times[-1] if len(data.times) else ''}")
     tables = [x for x in (headline.capacity_table(data, t), headline.slo_table(data, t),
                           headline.confirmation_table(data, t)) if x]
+    tables += campaigns.tables(s, t)  # a platform run: each campaign's part (report.campaigns)
     tables += [x for x in (ranges_view.ranges_table(data, t),) if x]  # yanxiu run --ranges
     return t("title_model", name=Path(name).stem), meta, headline.model_cards(data, t), tables
 

@@ -115,12 +115,17 @@ def _summary(folder: Path) -> dict:
 
 
 def _scenario(summary: dict, folder: Path, notes: list[str]):
-    from domain.scenario import load_scenario
+    from domain.platform import PlatformScenario, load_any
     from gate.evaluate import GateError
     from gate.results import scenario_path
 
     try:
-        return load_scenario(scenario_path(summary, folder))
+        scenario = load_any(scenario_path(summary, folder))
+        if isinstance(scenario, PlatformScenario):  # several campaigns: the platform is theirs
+            last = max(scenario.campaigns, key=lambda s: s.calendar.end_at)
+            notes.append(f"platform run: calendar markers of {last.name}, the campaign that ends last")
+            return last
+        return scenario
     except GateError as exc:
         notes.append(f"no calendar markers: {exc}")
         return None

@@ -14,14 +14,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
 
 from records import ModelSummary, build, write_summary
-from records.tables import TIMESERIES
+from records.tables import ATTEMPTS, OUTCOMES_DAILY, TIMESERIES
 from sim.campaigns import LOAD_COLUMNS, PlatformRun, contributions
-from sim.outputs import writer
+from sim.outputs import outcomes, writer
 from sim.tiers import sizing
 
 COUNTS = ("teachers", "participants", "new_registrations_needed", "registered_new", "studied",
@@ -48,6 +49,32 @@ def columns(run: PlatformRun) -> dict[str, np.ndarray]:
     return cols
 
 
+PER_DAY = ("active", "sessions", "sessions_lost")  # the rest of outcomes_daily.csv is cumulative
+
+
+def daily(run: PlatformRun) -> dict[str, np.ndarray | list[str]]:
+    """outcomes_daily.csv of the platform: each campaign's days placed on the platform's days
+    and added up (cumulative columns keep their last value after a campaign's horizon)."""
+    first = dt.date.fromisoformat(minute_labels(run)[0][:10])
+    parts = []
+    for part in run.parts:
+        cols = outcomes.daily(part.run)
+        parts.append(((dt.date.fromisoformat(cols["day"][0]) - first).days, cols))
+    days = max(offset + len(cols["day"]) for offset, cols in parts)
+    out: dict[str, np.ndarray | list[str]] = {
+        "day": [(first + dt.timedelta(days=i)).isoformat() for i in range(days)]}
+    for offset, cols in parts:
+        for name, values in cols.items():
+            if name == "day":
+                continue
+            column = out.setdefault(name, np.zeros(days))
+            assert isinstance(column, np.ndarray)
+            column[offset:offset + len(values)] += values
+            if name not in PER_DAY and len(values):
+                column[offset + len(values):] += values[-1]
+    return out
+
+
 def write_platform_results(run: PlatformRun, out_dir: Path, charts: bool = True,
                            scenario_path: str | None = None) -> ModelSummary:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -60,6 +87,11 @@ def write_platform_results(run: PlatformRun, out_dir: Path, charts: bool = True,
     cols = columns(run)
     head = {"minute": labels, "offset_min": np.arange(len(labels), dtype=np.float64)}
     writer.write_csv(out_dir / "timeseries.csv", {**head, **cols}, spec=TIMESERIES)
+    writer.write_csv(out_dir / "outcomes_daily.csv", daily(run), outcomes.COMMENT, OUTCOMES_DAILY)
+    rows = [row for part in run.parts for row in outcomes.attempts(part.run)]  # course ids differ
+    writer.write_csv(out_dir / "attempts.csv", {
+        "course": np.array([r[0] for r in rows], float), "attempts": np.array([r[1] for r in rows], float),
+        "teachers": np.array([round(r[2]) for r in rows], float)}, spec=ATTEMPTS)
     summary = platform_summary(run, labels, cols, own, scenario_path)
     write_summary(out_dir, summary)
     return summary
