@@ -237,9 +237,11 @@ def test_rule_values_are_immutable_and_hashable(campaign):
     """Rules and progress are shared between the model's processes and the server's threads."""
     import dataclasses
 
-    from domain.campaign import PlaybackRules, PlayState
+    from domain.campaign import PlaybackRules, PlayState, SharedCourse
 
-    values = [CourseProgress(), campaign.rule(1), PlaybackRules(), PlayState(campaign.start_at, 0.0, 0.0)]
+    start = campaign.start_at
+    values = [CourseProgress(), campaign.rule(1), PlaybackRules(), PlayState(start, 0.0, 0.0),
+              SharedCourse("other", 1, 0.5, start, campaign.end_at)]
     for value in values:
         hash(value)
         field = dataclasses.fields(value)[0].name

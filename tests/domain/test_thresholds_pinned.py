@@ -128,3 +128,29 @@ def test_rate_takes_a_fraction_or_a_rate_and_share_a_fraction():
 )
 def test_values_print_in_the_unit_written(value, unit, shown):
     assert format_value(value, unit) == shown
+
+
+# --- prediction_error(fn(metric)): the one function that takes a metric key ----------------
+
+
+def test_prediction_error_takes_a_metric_key():
+    threshold = parse_threshold("prediction_error(p95(latency.heartbeat)) < 20%")
+    assert threshold.metric == "prediction_error(p95(latency.heartbeat))"
+    assert (threshold.fn, threshold.name) == ("prediction_error", "p95(latency.heartbeat)")
+    assert threshold.value == 0.2
+    assert metric_direction(threshold.metric) == +1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("prediction_error(p95(x)) < 5ms", "prediction_error() is a fraction: 'ms' does not fit"),
+        ("peak(p95(x)) < 3", "bad metric name 'p95(x'"),
+        ("prediction_error(p95(x) < 1", "bad metric name 'p95(x'"),
+        ("prediction_error(p95 x) < 1", "bad metric name 'p95 x'"),
+    ],
+)
+def test_prediction_error_errors(text, message):
+    with pytest.raises(ThresholdError) as info:
+        parse_threshold(text)
+    assert message in str(info.value)
