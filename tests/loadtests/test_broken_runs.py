@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from loadtests.adapters.reference import ReferenceAdapter
 from tests.loadtests.conftest import ROOT, SMOKE, read_summary, start_stub, write_series
 from tests.loadtests.test_cli import STAGING_MAP
 
@@ -97,3 +98,19 @@ def test_arrivals_without_an_account_of_their_kind(tmp_path, stub, accounts):
     summary = assert_fails(done, out, "registration arrivals found no account of their kind")
     assert summary["endpoints"]["register"]["requests"] == 2  # each listed number once, no other
     assert summary["arrivals"]["no_account"]["registration"] == 5 * 12 - 2
+
+
+class PlaceholderAdapter(ReferenceAdapter):
+    """The issue's case: a path whose placeholder nothing fills (route maps now refuse it when
+    loaded, an adapter can still get it wrong): the campaign page raises in every session."""
+
+    def study_state(self):
+        return self.client.request("campaign_page", "GET", "/api/v1/campaign/{course_id}".format(**{}))
+
+
+@pytest.mark.slow
+def test_locust_exceptions_are_not_trustworthy(tmp_path, model, stub, accounts):
+    out = tmp_path / "run"
+    done = replay(model, stub, out, accounts, "--api", "tests.loadtests.test_broken_runs:PlaceholderAdapter")
+    summary = assert_fails(done, out, "Locust exceptions (most: 'course_id')")
+    assert summary["exceptions"]["count"] > 0 and "campaign_page" not in summary["endpoints"]
