@@ -39,7 +39,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--model-results", type=Path, help="model results (default: run the model)")
     parser.add_argument("--levels", type=float, nargs="+", default=[0.3, 0.6, 0.85, 1.1])
     parser.add_argument("--step-seconds", type=float, default=20.0)
-    parser.add_argument("--test-seconds", type=float, default=60.0)
+    parser.add_argument("--test-compress", type=float, default=36.0,
+                        help="compression of the validation tests: the peak hour lasts 3600/compress s; "
+                        "their scale is raised by 144/compress to keep the knee's request rate")
     parser.add_argument("--max-steps", type=int, default=8)
     parser.add_argument("--database-url", help="PostgreSQL server (default SQLite)")
     parser.add_argument("--resume-sessions", type=int, default=0, choices=(0, 1))
@@ -74,14 +76,13 @@ def _validate(args, level: float, knee_scale: float, target, model: Path, platfo
     from domain.scenario import load_scenario
     from loadtests.run import LocustRun
 
-    scale = knee_scale * level
+    scale = knee_scale * level * 144.0 / args.test_compress  # rates ∝ scale × compress
     folder = out / f"validate-{round(100 * level)}pct"
     options = {"scenario": str(args.scenario), "model_results": str(model), "stretch": "peak-hour",
-               "compress": 144.0, "scale": scale, "accounts": str(target.accounts),
+               "compress": args.test_compress, "scale": scale, "accounts": str(target.accounts),
                "answers": str(target.answers or ""), "sms_code": "246810", "arrival_process": "deterministic",
-               "bin_seconds": 10.0, "seed": 0, "max_duration": args.test_seconds,
-               "resume_sessions": args.resume_sessions}
-    locust = LocustRun(target.url, folder, args.test_seconds, options)
+               "bin_seconds": 10.0, "seed": 0, "resume_sessions": args.resume_sessions}
+    locust = LocustRun(target.url, folder, 3600.0 / args.test_compress, options)
     meter = TierMeter(target.url, target.probes.api_cpu._root.pid if target.probes.api_cpu else None,
                       target.api_servers)
     with meter:
@@ -91,13 +92,41 @@ def _validate(args, level: float, knee_scale: float, target, model: Path, platfo
     if summary is None:
         return scale, None, f"locust failed (exit {code})"
     utilisation = meter.utilisation(summary["duration_s"])
-    comparison = compare(summary, folder, load_scenario(platform_path), model / "timeseries.csv",
+    platform = load_scenario(platform_path)
+    comparison = compare(summary, folder, platform, model / "timeseries.csv",
                          load_calibration(platform_path), target.kind, utilisation)
-    return scale, (summary, comparison), ""
+    shared = compare(summary, folder, _sharing(platform), model / "timeseries.csv",
+                     load_calibration(platform_path), target.kind, utilisation)
+    return scale, (summary, comparison, shared), ""
+
+
+def _sharing(scenario):
+    """The same calibrated platform with the api tier as processor sharing on its cores."""
+    tiers = [t.model_copy(update={"discipline": "processor-sharing"}) if t.name == "api" else t
+             for t in scenario.platform.tiers]
+    return scenario.model_copy(update={"platform": scenario.platform.model_copy(update={"tiers": tiers})})
 
 
 def _pct(value) -> str:
     return "   -  " if value is None else f"{100 * value:+6.1f}%"
+
+
+def _print_rows(title: str, summary: dict, endpoints: dict, tiers: dict, c) -> None:
+    print(f"   prediction {title}:")
+    for tier, row in tiers.items():
+        if row["measured"] is not None:
+            print(f"     utilisation {tier:<9} predicted {row['predicted']:.3f}, "
+                  f"measured {row['measured']:.3f}, error {row['error_pp']:+.1f} pp")
+    print("     endpoint          requests  planned  throughput   mean     p95   (relative error)")
+    for name, rows in endpoints.items():
+        n = summary["endpoints"].get(name, {}).get("requests", 0)
+        if not n:
+            continue
+        planned = c.planned_vs_achieved.get(name, {}).get("planned", 0)
+        print(f"     {name:<16} {n:9d} {planned:8.0f}  {_pct(rows['rps'].get('relative_error'))}  "
+              f"{_pct(rows['mean_ms'].get('relative_error'))} {_pct(rows['p95_ms'].get('relative_error'))}"
+              f"   p95 predicted {rows['p95_ms']['predicted']:.0f} / "
+              f"measured {rows['p95_ms']['measured']} ms")
 
 
 def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) -> None:
@@ -105,26 +134,23 @@ def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) 
     if outcome is None:
         print(f"   no result: {why}")
         return
-    summary, c = outcome
+    summary, c, shared = outcome
     total = summary["total"]
     print(f"   measured: {total['requests']} requests, {total['rps']:.1f}/s, p95 {total['p95_ms']} ms, "
           f"errors {100 * total['error_rate']:.2f}%; generator CPU max {summary['generator_cpu']['max']}%")
     if not c.comparable:
         print(f"   NOT compared: {c.reason}")
         return
-    for tier, row in c.tiers.items():
-        if row["measured"] is not None:
-            print(f"   utilisation {tier:<9} predicted {row['predicted']:.3f}, "
-                  f"measured {row['measured']:.3f}, error {row['error_pp']:+.1f} pp")
-    print("   endpoint          requests  planned  throughput   mean     p95   "
-          "(relative error of the prediction)")
-    for name, rows in c.endpoints.items():
-        n = summary["endpoints"].get(name, {}).get("requests", 0)
-        planned = c.planned_vs_achieved.get(name, {}).get("planned", 0)
-        print(f"   {name:<16} {n:9d} {planned:8.0f}  {_pct(rows['rps'].get('relative_error'))}  "
-              f"{_pct(rows['mean_ms'].get('relative_error'))} {_pct(rows['p95_ms'].get('relative_error'))}"
-              f"   p95 predicted {rows['p95_ms']['predicted']:.0f} / "
-              f"measured {rows['p95_ms']['measured']} ms")
+    _print_rows("at the PLANNED load (the model's requests, compressed and scaled)", summary,
+                c.endpoints, c.tiers, c)
+    _print_rows("at the ACHIEVED load (each endpoint's measured requests per 10 s)", summary,
+                c.at_achieved.get("endpoints", {}), c.at_achieved.get("tiers", {}), c)
+    errors = [f"{name} {_pct(rows['mean_ms'].get('relative_error'))} / "
+              f"{_pct(rows['p95_ms'].get('relative_error'))}"
+              for name, rows in shared.at_achieved.get("endpoints", {}).items()
+              if rows["p95_ms"].get("relative_error") is not None]
+    print("   api as processor sharing (sim/tiers/sharing.py), at the achieved load, mean / p95 error: "
+          + (", ".join(errors) or "no endpoint with >= 1,000 requests"))
     if level > 1.0:
         predicted_over = any(r["predicted"] >= 1.0 for r in c.tiers.values()) or any(
             rows["p95_ms"]["predicted"] > slo_p95 for rows in c.endpoints.values())

@@ -37,19 +37,29 @@ class Comparison:
     endpoints: dict[str, dict[str, dict]] = field(default_factory=dict)  # endpoint -> figure -> row
     tiers: dict[str, dict] = field(default_factory=dict)  # tier -> {predicted, measured, error_pp}
     planned_vs_achieved: dict[str, dict] = field(default_factory=dict)  # endpoint -> requests
+    # endpoint -> {planned, achieved, max_error} per 10-s bin of test time (endpoints planning
+    # at least MIN_PER_BIN requests in every bin), from Locust's per-second history
+    per_bin: dict[str, dict] = field(default_factory=dict)
+    # the same prediction at the load the target really got (each endpoint's achieved requests
+    # per 10-s bin): separates the platform model's error from the replay's shortfall
+    at_achieved: dict[str, dict] = field(default_factory=dict)  # {"endpoints": ..., "tiers": ...}
 
     def metrics(self) -> dict[str, float]:
-        """Gate metrics: ``prediction_error(<fn>(<metric>))`` = |predicted / measured - 1|."""
+        """Gate metrics: ``prediction_error(<fn>(<metric>))`` = |predicted / measured - 1|, of the
+        prediction at the achieved load when there is one (the platform model's own error; the
+        replay's shortfall is ``planned_vs_achieved``), else at the planned load."""
         if not self.comparable:
             return {}
+        endpoints = self.at_achieved.get("endpoints") or self.endpoints
+        tiers = self.at_achieved.get("tiers") or self.tiers
         out = {}
         names = {"rps": "mean(rps.{})", "p50_ms": "p50(latency.{})", "p95_ms": "p95(latency.{})",
                  "p99_ms": "p99(latency.{})", "mean_ms": "mean(latency.{})"}
-        for endpoint, rows in self.endpoints.items():
+        for endpoint, rows in endpoints.items():
             for figure, row in rows.items():
                 if figure in names and row.get("relative_error") is not None:
                     out[f"prediction_error({names[figure].format(endpoint)})"] = abs(row["relative_error"])
-        for tier, row in self.tiers.items():
+        for tier, row in tiers.items():
             if row.get("error_pp") is not None:
                 out[f"prediction_error(max(utilisation.{tier}))"] = abs(row["error_pp"]) / 100.0
         return out
@@ -81,6 +91,50 @@ def measured_means(folder: Path) -> dict[str, float]:
     with path.open(newline="", encoding="utf-8") as handle:
         return {r["Name"]: float(r["Average Response Time"]) for r in csv.DictReader(handle)
                 if r.get("Average Response Time")}
+
+
+MIN_PER_BIN = 20.0
+BIN_S = 10.0
+ORIGIN_S = 1.5  # loadtests.timing.LEAD_S: the replay's origin after Locust's test start
+
+
+def achieved_per_bin(folder: Path, edges: np.ndarray) -> dict[str, np.ndarray]:
+    """Requests finished per endpoint in each bin of test time, from ``stats_history.csv``
+    (cumulative counts once a second; the origin is the first row plus the master's lead)."""
+    path = folder / "stats_history.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return {}
+    origin = float(rows[0]["Timestamp"]) + ORIGIN_S
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    for r in rows:
+        if r["Name"] and r["Name"] != "Aggregated":
+            times, counts = series.setdefault(r["Name"], ([], []))
+            times.append(float(r["Timestamp"]) - origin)
+            counts.append(float(r["Total Request Count"]))
+    return {name: np.diff(np.interp(edges, t, c)) for name, (t, c) in series.items()}
+
+
+def _per_bin(result: Comparison, folder: Path, rates: np.ndarray, endpoints: list[str],
+             minute_s: float) -> None:
+    duration = rates.shape[1] * minute_s
+    edges = np.arange(0.0, duration + 1e-9, BIN_S)
+    if edges.size < 2:
+        return
+    minute_edges = np.arange(rates.shape[1] + 1) * minute_s
+    achieved = achieved_per_bin(folder, edges)
+    for i, name in enumerate(endpoints):
+        cumulative = np.concatenate([[0.0], np.cumsum(rates[i] * minute_s)])
+        planned = np.diff(np.interp(edges, minute_edges, cumulative))
+        if planned.min() < MIN_PER_BIN or name not in achieved:
+            continue
+        got = achieved[name]
+        result.per_bin[name] = {"planned": [round(float(v), 1) for v in planned],
+                                "achieved": [round(float(v), 1) for v in got],
+                                "max_error": float(np.max(np.abs(got - planned) / planned))}
 
 
 def _row(predicted: float, measured: float | None, requests: int, figure: str) -> dict:
@@ -115,31 +169,65 @@ def compare(summary: dict, folder: Path, scenario, timeseries: Path, calibration
     minutes = max(1, int(round(float(summary["duration_s"]) / minute_s)))
     rates = model_rates(timeseries, summary["stretch_first_minute"], minutes, endpoints,
                         float(summary["scale"]), float(summary["compress"]))
+    _per_bin(result, folder, rates, endpoints, minute_s)
     timeout = float(scenario.behaviour.overload.abandon_after_s)
-    prediction = predict(scenario, rates, minute_s, np.random.default_rng(seed), timeout)
+    rng = np.random.default_rng(seed)
     means = measured_means(folder)
+    duration = float(summary["duration_s"])
+    planned = predict(scenario, rates, minute_s, rng, timeout)
     for name in endpoints:
         measured = summary["endpoints"].get(name)
-        predicted = prediction.endpoints.get(name)
-        planned = float(rates[endpoints.index(name)].sum() * minute_s)
+        count = float(rates[endpoints.index(name)].sum() * minute_s)
         achieved = int(measured["requests"]) if measured else 0
-        result.planned_vs_achieved[name] = {"planned": round(planned, 1), "achieved": achieved,
-                                            "ratio": achieved / planned if planned > 0 else None}
-        if predicted is None or measured is None or not result.comparable:
-            if predicted is not None:
-                result.endpoints[name] = {f: {"predicted": getattr(predicted, f), "measured": None}
-                                          for f in FIGURES}
+        result.planned_vs_achieved[name] = {"planned": round(count, 1), "achieved": achieved,
+                                            "ratio": achieved / count if count > 0 else None}
+    result.endpoints = _side_by_side(planned, summary, means, duration, result.comparable)
+    result.tiers = _tiers(planned, utilisation, result.comparable)
+    achieved_rates = _achieved_rates(folder, endpoints, duration)
+    if achieved_rates is not None:
+        at_achieved = predict(scenario, achieved_rates, BIN_S, rng, timeout)
+        result.at_achieved = {"endpoints": _side_by_side(at_achieved, summary, means, duration,
+                                                         result.comparable),
+                              "tiers": _tiers(at_achieved, utilisation, result.comparable)}
+    return result
+
+
+def _achieved_rates(folder: Path, endpoints: list[str], duration: float) -> np.ndarray | None:
+    """(endpoints × 10-s bins) requests/s the target really got, from Locust's history."""
+    edges = np.arange(0.0, duration + 1e-9, BIN_S)
+    if edges.size < 2:
+        return None
+    counts = achieved_per_bin(folder, edges)
+    if not counts:
+        return None
+    return np.array([counts.get(name, np.zeros(edges.size - 1)) for name in endpoints]) / BIN_S
+
+
+def _side_by_side(prediction, summary: dict, means: dict[str, float], duration: float,
+                  comparable: bool) -> dict[str, dict[str, dict]]:
+    """Per endpoint and figure: {predicted, measured, relative_error} (no error when not comparable).
+    Measured throughput is over the replay's planned duration, as the prediction's is."""
+    out = {}
+    for name, predicted in prediction.endpoints.items():
+        measured = summary["endpoints"].get(name)
+        if measured is None or not comparable:
+            out[name] = {f: {"predicted": getattr(predicted, f), "measured": None} for f in FIGURES}
             continue
         n = int(measured["requests"])
-        observed = {"rps": measured["rps"], "mean_ms": means.get(name), "p50_ms": measured["p50_ms"],
-                    "p95_ms": measured["p95_ms"], "p99_ms": measured["p99_ms"],
+        observed = {"rps": n / duration if duration > 0 else None, "mean_ms": means.get(name),
+                    "p50_ms": measured["p50_ms"], "p95_ms": measured["p95_ms"], "p99_ms": measured["p99_ms"],
                     "error_rate": measured["error_rate"]}
-        result.endpoints[name] = {f: _row(getattr(predicted, f), observed[f], n, f) for f in FIGURES}
-    for tier, predicted_u in prediction.utilisation.items():
+        out[name] = {f: _row(getattr(predicted, f), observed[f], n, f) for f in FIGURES}
+    return out
+
+
+def _tiers(prediction, utilisation: dict[str, float], comparable: bool) -> dict[str, dict]:
+    out = {}
+    for tier, predicted in prediction.utilisation.items():
         got = utilisation.get(tier)
-        error = None if got is None or not result.comparable else 100.0 * (predicted_u - got)
-        result.tiers[tier] = {"predicted": predicted_u, "measured": got, "error_pp": error}
-    return result
+        error = None if got is None or not comparable else 100.0 * (predicted - got)
+        out[tier] = {"predicted": predicted, "measured": got, "error_pp": error}
+    return out
 
 
 def load_calibration(platform_file: Path) -> dict | None:

@@ -60,6 +60,8 @@ class Prediction(Part):
     endpoints: dict[str, dict[str, dict]] = {}
     tiers: dict[str, dict] = {}
     planned_vs_achieved: dict[str, dict] = {}  # endpoint -> {planned, achieved, ratio} requests
+    per_bin: dict[str, dict] = {}  # endpoint -> {planned, achieved, max_error} per 10-s bin
+    at_achieved: dict[str, dict] = {}  # the prediction at the load the target really got
     metrics: dict[str, Number] = {}
 
 

@@ -84,3 +84,23 @@ def test_replay_prediction_matches_pollaczek_khinchine():
     assert p.utilisation["server"] == pytest.approx(0.6, rel=0.03)
     assert p.endpoints["short"].mean_ms == pytest.approx(20 + wait_ms, rel=0.1)
     assert p.endpoints["long"].mean_ms == pytest.approx(200 + wait_ms, rel=0.1)
+
+
+def test_requests_per_endpoint_per_bin_from_locusts_history(tmp_path, scenario, timeseries):
+    """Planned 36/s heartbeats (0.5 rps × 1.2 × 60): 360 per 10-s bin; the history says the
+    replay achieved 36/s from its origin (1.5 s after Locust's first row) on."""
+    start = 1_700_000_000
+    lines = ["Timestamp,User Count,Type,Name,Requests/s,Total Request Count"]
+    for second in range(0, 104):
+        done = max(0.0, (second - 1.5) * 36.0)
+        lines.append(f"{start + second},0,POST,heartbeat,36,{done:.0f}")
+    (tmp_path / "stats_history.csv").write_text("\n".join(lines) + "\n")
+    c = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {})
+    row = c.per_bin["heartbeat"]
+    assert row["planned"][:3] == [360.0, 360.0, 360.0]
+    assert row["max_error"] < 0.03  # the first bin: one second of the history straddles the origin
+    # the prediction at the achieved load carries the gate metrics (the platform model's error)
+    achieved = c.at_achieved["endpoints"]["heartbeat"]
+    assert achieved["rps"]["predicted"] == pytest.approx(36.0, rel=0.05)
+    error = achieved["p95_ms"]["relative_error"]
+    assert c.metrics()["prediction_error(p95(latency.heartbeat))"] == abs(error)
