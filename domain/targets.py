@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -155,7 +155,7 @@ class Targets(_Strict):
         return [t for t in self.targets if t.use == use]
 
 
-def _format_error(error: dict) -> str:
+def _format_error(error: Any) -> str:
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in error["loc"])
     path = path.replace(".[", "[")
     message = error["msg"].removeprefix("Value error, ")

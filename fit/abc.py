@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.stats import qmc
@@ -50,7 +51,7 @@ class AbcResult:
     simulations: int  # full simulations run
     screened: int  # vectors rejected on participation alone, without simulating
     converged: bool
-    history: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 def distance(targets: list[Target], figures: dict[str, float]) -> float:
@@ -120,7 +121,7 @@ class Sampler:
         while len(accepted) < self.particles and self.simulations < self.budget:
             if self.screened + self.simulations - proposed_before > 500 * self.particles:
                 break  # the kernel proposes nothing near the targets any more
-            proposals = []
+            proposals: list[np.ndarray] = []
             while len(proposals) < batch:
                 j = self.rng.choice(len(population), p=weights)
                 u = units[j] + chol @ self.rng.standard_normal(self.dims)
@@ -169,7 +170,7 @@ def run_abc(runner: Runner, targets: list[Target], dims: int, seed: int, particl
                      converged, history)
 
 
-def _summary(generation: int, eps: float, population: list[Particle], sampler: Sampler) -> dict:
+def _summary(generation: int, eps: float, population: list[Particle], sampler: Sampler) -> dict[str, Any]:
     return {"generation": generation, "tolerance": eps, "simulations": sampler.simulations,
             "screened": sampler.screened,
             "zero_distance": sum(1 for p in population if p.distance == 0.0)}

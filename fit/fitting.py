@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -65,7 +66,7 @@ def check_targets(scenario: Scenario, targets: Targets, names: tuple[str, ...]) 
 
 
 def fit(scenario: Scenario, targets: Targets, options: FitOptions,
-        progress: Callable[[str], None]) -> dict:
+        progress: Callable[[str], None]) -> dict[str, Any]:
     """The fitted behaviour document (not yet written); raises NotConverged."""
     names = list(options.names)
     check_targets(scenario, targets, options.names)
@@ -103,7 +104,7 @@ def _central(result: AbcResult) -> np.ndarray:
     units = np.array([p.unit for p in result.particles])
     median = np.array([_weighted_quantile(units[:, k], result.weights, 0.5)
                        for k in range(units.shape[1])])
-    return units[int(np.argmin(((units - median) ** 2).sum(axis=1)))]
+    return np.asarray(units[int(np.argmin(((units - median) ** 2).sum(axis=1)))])
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -112,7 +113,7 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     return float(np.interp(q, cum / weights.sum(), values[order]))
 
 
-def _posterior(names: list[str], result: AbcResult, central: list[float]) -> dict:
+def _posterior(names: list[str], result: AbcResult, central: list[float]) -> dict[str, Any]:
     sample = [[params.BY_NAME[n].from_unit(float(u)) for n, u in zip(names, p.unit, strict=True)]
               for p in result.particles]
     columns = np.array(sample)
@@ -127,7 +128,7 @@ def _posterior(names: list[str], result: AbcResult, central: list[float]) -> dic
             "weights": [round(float(w), 8) for w in result.weights]}
 
 
-def _report(targets: Targets, confirm: dict, result: AbcResult) -> dict:
+def _report(targets: Targets, confirm: dict[str, Any], result: AbcResult) -> dict[str, Any]:
     rows = []
     for target in targets.targets:
         if target.use == "context":
@@ -146,7 +147,7 @@ def _report(targets: Targets, confirm: dict, result: AbcResult) -> dict:
 
 
 def _provenance(scenario: Scenario, targets: Targets, options: FitOptions, result: AbcResult,
-                wall_s: float) -> dict:
+                wall_s: float) -> dict[str, Any]:
     text = yaml.safe_dump(targets.model_dump(mode="json"), sort_keys=True)
     return {"scenario": scenario.name, "targets_campaign": targets.campaign,
             "targets_sha256": hashlib.sha256(text.encode()).hexdigest()[:16],
@@ -168,9 +169,35 @@ def _commit() -> str:
         return "unknown"
 
 
-def write(document: dict, path: Path, command: str) -> None:
+def write(document: dict[str, Any], path: Path, command: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (f"# Fitted behaviour, written by `{command}`; re-run the fit rather than editing it.\n"
               "# A scenario takes it with `behaviour_file: <this file>` (docs/fit.md).\n")
     path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True,
                                             width=100), encoding="utf-8")
+
+
+def predict(scenario: Scenario, targets: Targets, max_simulated: int, seed: int) -> list[dict[str, Any]]:
+    """Cross-validation: a scenario with fitted behaviour (its behaviour_file) run once as the
+    fit runs it, every target's figure beside the model's value and the relative error."""
+    from fit.metrics import metrics
+    from sim.model import simulate
+
+    if scenario.behaviour.participation != "emergent":
+        raise FitError("--predict needs a scenario with fitted behaviour (behaviour_file: a fit's "
+                       "output), where participation is an outcome")
+    if targets.campaign != scenario.name:
+        raise FitError(f"targets are for campaign {targets.campaign!r}, the scenario is {scenario.name!r}")
+    run = simulate(Scenario.model_validate(params.fit_data(scenario)), None, seed, max_simulated,
+                   shards=1, workers=1)
+    figures = metrics(run)
+    rows = []
+    for target in targets.targets:
+        if target.use == "context":
+            continue
+        model = figures[target.metric]
+        rows.append({"name": target.name, "metric": target.metric, "relation": target.relation,
+                     "figure": target.value, "model": model,
+                     "error": model / target.value - 1 if target.value else None,
+                     "agrees": target.distance(model) == 0.0})
+    return rows

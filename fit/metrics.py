@@ -69,7 +69,7 @@ def metrics(sim: Simulated) -> dict[str, float]:
         "app_share": float(w[pop.device == DEVICES.index("app")].sum() / w.sum()),
         "teachers": float(pop.teachers),
     }
-    shares = scenario.population.sub_platforms
+    shares: dict[str, float] = {str(k): v for k, v in scenario.population.sub_platforms.items()}
     for sub in SUB_PLATFORMS:
         out[f"teachers.{sub}"] = float(pop.teachers * shares.get(sub, 0.0))
     return out

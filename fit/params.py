@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from domain.scenario import Scenario
 
-Data = dict
+Data = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Parameter:
         return float(self.low + u * (self.high - self.low))
 
 
-def _lognormal(median: float, sigma: float) -> dict:
+def _lognormal(median: float, sigma: float) -> dict[str, Any]:
     mean = median * math.exp(sigma**2 / 2)
     return {"kind": "lognormal", "mean": mean, "sd": mean * math.sqrt(math.expm1(sigma**2))}
 
@@ -143,10 +144,10 @@ def apply(base: Data, names: list[str], values: np.ndarray | list[float]) -> Sce
     return Scenario.model_validate(data)
 
 
-def overrides(base: Data, names: list[str], values: list[float]) -> dict:
+def overrides(base: Data, names: list[str], values: list[float]) -> dict[str, Any]:
     """The sections of a behaviour file that set these values: only what differs from base."""
     scenario = apply(base, names, values).model_dump(mode="json", by_alias=True)
-    out: dict = {"behaviour": {}, "platform": {}, "population": {}}
+    out: dict[str, Any] = {"behaviour": {}, "platform": {}, "population": {}}
     for section in out:
         for key, value in scenario[section].items():
             if value != base[section].get(key) or (section == "behaviour" and key == "participation"):

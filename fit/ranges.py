@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -56,14 +57,14 @@ def draws(posterior: Posterior, count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 3131]))
     positions = (rng.random() + np.arange(count)) / count
     index = np.minimum(np.searchsorted(np.cumsum(posterior.weights), positions), posterior.weights.size - 1)
-    return posterior.sample[rng.permutation(index)]
+    return np.asarray(posterior.sample[rng.permutation(index)])
 
 
 def draw_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), 7, index]).generate_state(1, np.uint32)[0])
 
 
-def figures(run) -> dict[str, float]:
+def figures(run: Any) -> dict[str, float]:
     """Peaks, utilisation, latency, shares and capacity needs of one run."""
     from sim.outputs import writer as outputs
 
@@ -77,7 +78,7 @@ def figures(run) -> dict[str, float]:
     return out
 
 
-def one_draw(base: dict, names: list[str], values: list[float], teachers: int | None, seed: int,
+def one_draw(base: dict[str, Any], names: list[str], values: list[float], teachers: int | None, seed: int,
              max_simulated: int | None) -> dict[str, float]:
     from sim.model import run_model
 
@@ -106,7 +107,7 @@ def run_draws(scenario: Scenario, posterior: Posterior, count: int, teachers: in
         return vectors, seeds, list(pool.map(one_draw, *zip(*args, strict=True)))
 
 
-def summarise(names: list[str], vectors: np.ndarray, results: list[dict[str, float]]) -> dict:
+def summarise(names: list[str], vectors: np.ndarray, results: list[dict[str, float]]) -> dict[str, Any]:
     """{figure: {central, p05, p95, driver, sensitivity}} over the draws."""
     keys = [k for k in results[0] if all(k in r for r in results)]
     out = {}
@@ -140,7 +141,7 @@ def posterior_file(scenario: Scenario, given: str | Path | None) -> str | Path:
 
 def ranges_record(scenario: Scenario, posterior_path: str | Path | None, count: int,
                   teachers: int | None, seed: int, max_simulated: int | None,
-                  scheduler: str | None = None):
+                  scheduler: str | None = None) -> Any:
     """The summary's ``ranges`` section (records.model.Ranges) for ``count`` draws."""
     from records.model import Range, Ranges
 
@@ -157,7 +158,7 @@ MAIN_FIGURES = ("peak(sessions)", "peak(viewers)", "peak(rps.total)", "peak(rps.
                 "peak(egress_gbps)")
 
 
-def lines(ranges) -> list[str]:
+def lines(ranges: Any) -> list[str]:
     """The CLI's lines: every peak and capacity need as central [90% interval], driver."""
     keys = [k for k in MAIN_FIGURES if k in ranges.figures]
     keys += sorted(k for k in ranges.figures if k.startswith("capacity("))

@@ -11,16 +11,19 @@ least that miss, so rejecting it is what the full simulation would have done).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import datetime as dt
 import multiprocessing as mp
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from domain.scenario import Scenario
 from domain.targets import Target
 from fit import params
 
-_BASE: dict = {}  # the worker's copy of the base scenario data (set once per process)
+_BASE: dict[str, Any] = {}  # the worker's copy of the base scenario data (set once per process)
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Job:
     screen: float  # skip the simulation when participation alone is further than this
 
 
-def expected_participants(scenario) -> float:
+def expected_participants(scenario: Scenario) -> float:
     from domain.campaign import Campaign
     from sim.model import horizon_s
     from sim.population.arrivals import Profile
@@ -52,7 +55,7 @@ class Screen:
     for every parameter vector, and the base scenario's profile serves all of them. Otherwise
     ``usable`` is False and the workers screen with each vector's own profile."""
 
-    def __init__(self, base: dict, names: list[str], targets: list[Target]) -> None:
+    def __init__(self, base: dict[str, Any], names: list[str], targets: list[Target]) -> None:
         from domain.campaign import Campaign
         from sim.model import horizon_s
         from sim.population.arrivals import Profile
@@ -77,13 +80,11 @@ class Screen:
         return max(t.distance(expected) for t in self.targets)
 
 
-def _days(days: float):
-    import datetime as dt
-
+def _days(days: float) -> dt.timedelta:
     return dt.timedelta(days=days)
 
 
-def evaluate(base: dict, names: list[str], targets: list[Target], max_simulated: int,
+def evaluate(base: dict[str, Any], names: list[str], targets: list[Target], max_simulated: int,
              job: Job) -> dict[str, float]:
     """The metrics of one vector; only ``participants`` (and ``screened``) when screened out."""
     from fit.metrics import metrics
@@ -100,19 +101,19 @@ def evaluate(base: dict, names: list[str], targets: list[Target], max_simulated:
     return metrics(run)
 
 
-def _init(base: dict) -> None:
+def _init(base: dict[str, Any]) -> None:
     _BASE.clear()
     _BASE.update(base)
 
 
-def _evaluate_here(names: list[str], targets: list[Target], max_simulated: int, job: Job) -> dict:
+def _evaluate_here(names: list[str], targets: list[Target], max_simulated: int, job: Job) -> dict[str, Any]:
     return evaluate(_BASE, names, targets, max_simulated, job)
 
 
 class Runner:
     """Maps jobs over worker processes (spawned: no state leaks from the caller) or Dask."""
 
-    def __init__(self, base: dict, names: list[str], targets: list[Target], max_simulated: int,
+    def __init__(self, base: dict[str, Any], names: list[str], targets: list[Target], max_simulated: int,
                  workers: int | None = None, scheduler: str | None = None) -> None:
         self.base, self.names, self.targets = base, names, targets
         self.max_simulated = max_simulated
@@ -125,8 +126,9 @@ class Runner:
         if self.scheduler:
             from distributed import Client
 
-            self._client = Client(self.scheduler, timeout="10s")
-            self._base_future = self._client.scatter(self.base, broadcast=True)
+            client = Client(self.scheduler, timeout="10s")
+            self._client = client
+            self._base_future = client.scatter(self.base, broadcast=True)
         elif self.workers > 1:
             self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
                                                 initializer=_init, initargs=(self.base,))
