@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_seed, default=13, help="the fit's random seed")
     parser.add_argument("--workers", type=_positive, help="processes (default: the cores)")
     parser.add_argument("--scheduler", metavar="ADDR", help="run on this Dask scheduler")
+    parser.add_argument("--predict", action="store_true",
+                        help="fit nothing: run the scenario's fitted behaviour against these targets "
+                             "(cross-validation on another campaign) and print each error")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from domain.targets import TargetsError, load_targets
     from fit import params
     from fit.errors import FitError, NotConverged
-    from fit.fitting import FitOptions, fit, write
+    from fit.fitting import FitOptions, fit, predict, write
     from yanxiu.errors import CommandError
 
     scenario = load_scenario(args.scenario)
@@ -44,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("scenarios") / "fitted" / f"{scenario.name}.behaviour.yaml"
     try:
         targets = load_targets(args.targets)
+        if args.predict:
+            _predictions(predict(scenario, targets, args.max_simulated, args.seed), scenario.name)
+            return 0
         document = fit(scenario, targets, options, lambda line: print(line, file=sys.stderr))
     except NotConverged as exc:
         print(f"yanxiu fit: {exc}", file=sys.stderr)
@@ -53,6 +59,14 @@ def run(args: argparse.Namespace) -> int:
     write(document, out, "yanxiu fit " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else []))
     _summary(document, out)
     return 0
+
+
+def _predictions(rows: list[dict], name: str) -> None:
+    print(f"{name} with its fitted behaviour, against its targets:")
+    for row in rows:
+        error = f"{row['error']:+.1%}" if row["error"] is not None else "-"
+        print(f"  {row['name']}: figure {row['figure']:,.4g} ({row['relation']}), model {row['model']:,.4g} "
+              f"({error}) -> {'agrees' if row['agrees'] else 'MISSES'}")
 
 
 def _summary(document: dict, out: Path) -> None:
