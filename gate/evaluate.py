@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from domain.thresholds import Threshold, ThresholdError, metric_direction, parse_threshold
+from records.model import Slo
 
 
 class GateError(ValueError):
@@ -157,30 +159,24 @@ def compare(current: dict, baseline: dict, max_regression: float,
     return results
 
 
-def slo_outcomes(slo: dict) -> list[SloOutcome]:
+def slo_outcomes(slo: Mapping[str, Slo]) -> list[SloOutcome]:
     """One outcome per tier of summary.json ``slo``: met when every judged minute met every
     latency target and the peak utilisation stayed within its cap (sim.tiers.sizing)."""
-    outcomes = []
-    for tier, record in sorted(slo.items()):
-        if not isinstance(record, dict) or not isinstance(record.get("compliant"), bool):
-            raise GateError(f"summary.json: slo.{tier}.compliant: missing or not true/false")
-        outcomes.append(SloOutcome(tier, record["compliant"], _slo_detail(record)))
-    return outcomes
+    return [SloOutcome(tier, record.compliant, _slo_detail(record)) for tier, record in sorted(slo.items())]
 
 
-def _slo_detail(record: dict) -> str:
+def _slo_detail(record: Slo) -> str:
     parts = []
-    share = _number(record, "compliant_minutes_share")
-    judged = _number(record, "judged_minutes")
+    share, judged = record.compliant_minutes_share, record.judged_minutes
     if judged == 0:
         parts.append("no minute busy enough to judge latency (every one under 1 request/s)")
-    elif share is not None:
+    else:
         of = f" of {judged:,.0f} judged minutes" if judged is not None else " of judged minutes"
         parts.append(f"{share:.2%}{of} within target")
-    worst, target = _number(record, "worst_minute_p95_ms"), _number(record, "target_p95_ms")
+    worst, target = record.worst_minute_p95_ms, record.target_p95_ms
     if worst is not None and target is not None and judged != 0:
         parts.append(f"worst-minute p95 {worst:.4g} ms vs {target:.4g} ms")
-    peak, cap = _number(record, "max_utilisation"), _number(record, "target_max_utilisation")
+    peak, cap = record.max_utilisation, record.target_max_utilisation
     if peak is not None and cap is not None:
         parts.append(f"peak utilisation {peak:.2g} vs cap {cap:.2g}")
     return "; ".join(parts)

@@ -82,6 +82,7 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[Loadte
     summary = {
         "kind": "loadtest",
         "scenario": context.scenario.name,
+        "scenario_path": str(context.options.scenario),
         "model_results": str(context.model_folder) if context.model_folder else None,
         "stretch": context.stretch.label,
         "stretch_first_minute": plan.first_minute.isoformat(),

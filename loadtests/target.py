@@ -22,7 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from yanxiu.errors import CommandError
+from loadtests.errors import TargetError
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
@@ -99,7 +99,7 @@ class ReferenceTarget:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=self._env())
         if done.returncode != 0:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise CommandError(f"reference platform: seeding failed: {last[0]}")
+            raise TargetError(f"reference platform: seeding failed: {last[0]}")
 
     def _serve(self) -> None:
         port = free_port()
@@ -116,7 +116,7 @@ class ReferenceTarget:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 tail = (self.folder / "serve.log").read_text().strip().splitlines()[-1:] or ["no output"]
-                raise CommandError(f"reference platform: the server exited: {tail[0]}")
+                raise TargetError(f"reference platform: the server exited: {tail[0]}")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as answer:
                     if answer.status == 200:
@@ -124,7 +124,7 @@ class ReferenceTarget:
                         return
             except OSError:
                 time.sleep(0.2)
-        raise CommandError(f"reference platform: not ready after {READY_TIMEOUT_S:.0f} s")
+        raise TargetError(f"reference platform: not ready after {READY_TIMEOUT_S:.0f} s")
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("YANXIU_")}

@@ -10,11 +10,21 @@ of another kind or version.
 
 from records.base import VERSION, Number, Part, Record
 from records.errors import RecordsError
-from records.files import KINDS, SUMMARY, Summary, build, raw_summary, read_summary, write_summary
+from records.files import (
+                           KINDS,
+                           SUMMARY,
+                           AnySummary,
+                           Summary,
+                           build,
+                           raw_summary,
+                           read_summary,
+                           scenario_file,
+                           write_summary,
+)
 from records.loadtest import LoadtestSummary
 from records.model import ModelSummary
 from records.workload import WorkloadSummary
 
-__all__ = ["KINDS", "SUMMARY", "VERSION", "LoadtestSummary", "ModelSummary", "Number", "Part", "Record",
-           "RecordsError", "Summary", "WorkloadSummary", "build", "raw_summary", "read_summary",
-           "write_summary"]
+__all__ = ["KINDS", "SUMMARY", "VERSION", "AnySummary", "LoadtestSummary", "ModelSummary", "Number", "Part",
+           "Record", "RecordsError", "Summary", "WorkloadSummary", "build", "raw_summary", "read_summary",
+           "scenario_file", "write_summary"]

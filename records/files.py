@@ -21,7 +21,8 @@ from records.workload import WorkloadSummary
 
 SUMMARY = "summary.json"
 
-Summary = Annotated[ModelSummary | LoadtestSummary | WorkloadSummary, Field(discriminator="kind")]
+AnySummary = ModelSummary | LoadtestSummary | WorkloadSummary
+Summary = Annotated[AnySummary, Field(discriminator="kind")]
 KINDS: dict[str, type[Record]] = {"model": ModelSummary, "loadtest": LoadtestSummary,
                                   "workload": WorkloadSummary}
 
@@ -63,7 +64,7 @@ def raw_summary(folder: str | Path) -> dict[str, Any]:
 
 
 @overload
-def read_summary(folder: str | Path) -> ModelSummary | LoadtestSummary | WorkloadSummary: ...
+def read_summary(folder: str | Path) -> AnySummary: ...
 @overload
 def read_summary(folder: str | Path, expected: type[R]) -> R: ...
 def read_summary(folder: str | Path, expected: type[Record] | None = None) -> Record:
@@ -78,6 +79,22 @@ def read_summary(folder: str | Path, expected: type[Record] | None = None) -> Re
         return (expected or KINDS[data["kind"]]).model_validate(data)
     except ValidationError as exc:
         raise RecordsError(f"{path}: {_first_error(exc)}") from None
+
+
+def scenario_file(summary: AnySummary, folder: str | Path, given: str | Path | None = None) -> Path:
+    """The scenario file a run came from: the one given, else the one the record names
+    (``scenario_path``: the file as ``yanxiu run`` or ``yanxiu loadtest`` was given it). Nothing
+    is guessed from the scenario's name: a moved file is named by the caller (``--scenario``)."""
+    if given:
+        return Path(given)
+    recorded = summary.scenario_path
+    if recorded and Path(recorded).is_file():
+        return Path(recorded)
+    where = Path(folder) / SUMMARY
+    if not recorded:
+        raise RecordsError(f"{where}: scenario_path: not recorded; pass --scenario FILE")
+    raise RecordsError(f"{where}: scenario_path: {recorded} not found (moved, or another working "
+                       "folder?); pass --scenario FILE")
 
 
 def build(record_type: type[R], data: dict[str, Any]) -> R:

@@ -71,6 +71,7 @@ class LoadtestSummary(Record):
 
     kind: Literal["loadtest"] = "loadtest"
     scenario: str
+    scenario_path: str | None = None  # the scenario file as the load test was given it
     model_results: str | None = None  # the model run's results folder the test replayed
     stretch: str
     stretch_first_minute: str | None = None

@@ -21,6 +21,7 @@ class Columns:
     file: str
     required: tuple[str, ...]
     templates: tuple[str, ...] = ()  # name patterns: "<...>" stands for a scenario's name
+    optional: tuple[str, ...] = ()  # written by this version's writer, not required to read
 
     def check(self, header: Sequence[str], path: str | Path | None = None) -> None:
         """Raise RecordsError naming the file and the first required column it lacks."""
@@ -32,7 +33,7 @@ class Columns:
 
     @property
     def documented_names(self) -> tuple[str, ...]:
-        return self.required + self.templates
+        return self.required + self.optional + self.templates
 
 
 TIER_METRICS = ("utilisation", "wait_ms", "p50_ms", "p95_ms", "p99_ms", "in_system")
@@ -40,13 +41,14 @@ TIER_METRICS = ("utilisation", "wait_ms", "p50_ms", "p95_ms", "p99_ms", "in_syst
 TIMESERIES = Columns(
     "timeseries.csv",
     required=("minute", "offset_min", "rps.total", "sessions", "viewers", "egress_gbps", "sms_per_s",
-              "arrivals.sessions", "arrivals.registrations", "errors_per_s"),
+              "arrivals.sessions", "arrivals.registrations"),
+    optional=("errors_per_s",),
     templates=("rps.<endpoint>", *(f"tier.<tier>.{metric}" for metric in TIER_METRICS)),
 )
 OUTCOMES_DAILY = Columns(
     "outcomes_daily.csv",
-    required=("day", "registered", "active", "sessions", "sessions_lost", "studied", "completed_all",
-              "certified"),
+    required=("day", "registered", "active", "sessions", "sessions_lost", "completed_all", "certified"),
+    optional=("studied",),
     templates=("credit_hours.<course>", "completed.<course>"),
 )
 ATTEMPTS = Columns("attempts.csv", required=("course", "attempts", "teachers"))
@@ -57,8 +59,8 @@ REPLICATIONS = Columns(
               "mean_response_s", "mean_in_system", "p50_s", "p95_s", "p99_s", "arrival_control",
               "service_control"),
 )
-LOADTEST_ARRIVALS = Columns("arrivals.csv",
-                            required=("bin", "planned", "achieved", "start_s", "end_s", "error"))
+LOADTEST_ARRIVALS = Columns("arrivals.csv", required=("bin", "planned", "achieved"),
+                            optional=("start_s", "end_s", "error"))
 # Locust's own history file: the columns the report draws from its "Aggregated" rows
 LOCUST_HISTORY = Columns("stats_history.csv",
                          required=("Timestamp", "Name", "Requests/s"))

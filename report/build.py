@@ -44,8 +44,8 @@ def _draw(data: ModelResults | LoadtestResults | WorkloadResults, charts: dict, 
 
 def _model_parts(data: ModelResults, t: Labels) -> tuple[str, str, list, list]:
     s = data.summary
-    name = str(s.get("scenario", data.folder.name))
-    meta = (f"{data.folder} · seed {s.get('seed', '–')} · {headline.number(s.get('teachers'))} teachers · "
+    name = s.scenario
+    meta = (f"{data.folder} · seed {s.seed} · {headline.number(s.teachers)} teachers · "
             f"{data.times[0] if len(data.times) else ''} – {data.times[-1] if len(data.times) else ''}")
     tables = [x for x in (headline.capacity_table(data, t), headline.slo_table(data, t),
                           headline.confirmation_table(data, t)) if x]
@@ -58,8 +58,8 @@ def _loadtest_parts(data: LoadtestResults, t: Labels) -> tuple[str, str, list, l
     from report.loadtest_charts import predicted_rates, shared_metrics
 
     s = data.summary
-    meta = (f"{data.folder} · host {s.get('host', '–')} · {headline.number(s.get('duration_s'))} s · "
-            f"compress {s.get('compress', '–')} · scale {s.get('scale', '–')}")
+    meta = (f"{data.folder} · host {s.host or '–'} · {headline.number(s.duration_s)} s · "
+            f"compress {s.compress} · scale {s.scale}")
     rates = [(f"req/s {name}", model, measured) for name, model, measured in predicted_rates(data)]
     both = headline.model_table(rates + shared_metrics(data), t)
     tables = [x for x in (headline.endpoints_table(data, t), both) if x]
@@ -74,7 +74,8 @@ def _workload_parts(data: WorkloadResults, t: Labels) -> tuple[str, str, list, l
 
 
 def build_report(folder: str | Path, lang: str = "en", out: str | Path | None = None) -> Path:
-    """Write the report and its PNGs; return the page's path. Bad input raises CommandError."""
+    """Write the report and its PNGs; return the page's path. Bad input raises ReportError
+    (a CSV file) or records.RecordsError (summary.json)."""
     folder = Path(folder)
     data = load(folder)
     out = Path(out) if out else default_out(folder)

@@ -1,43 +1,57 @@
 """Read a results folder (docs/results.md) into arrays for the charts.
 
+summary.json comes through its record (``records``: one kind, this schema version), the CSV
+files are checked against their column sets (``records.tables``).
 Model folders: timeseries.csv, outcomes_daily.csv, attempts.csv, summary.json.
 Load-test folders: Locust's stats_history.csv, arrivals.csv, summary.json.
+Workload folders: replications.csv, summary.json.
+Bad or missing files raise ``ReportError`` (a CSV) or ``records.RecordsError`` (summary.json).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from yanxiu.errors import CommandError
+from domain.scenario import Scenario
+from records import (
+    LoadtestSummary,
+    ModelSummary,
+    RecordsError,
+    WorkloadSummary,
+    read_summary,
+    scenario_file,
+    tables,
+)
+from records.tables import Columns
+from report.errors import ReportError
 
 
 @dataclass
 class ModelResults:
     folder: Path
-    summary: dict
+    summary: ModelSummary
     times: np.ndarray  # datetime64[m], local wall-clock time of each minute
     series: dict[str, np.ndarray]
     days: np.ndarray  # datetime64[D]
     daily: dict[str, np.ndarray]
     attempts: list[dict]
-    scenario: object | None  # domain.scenario.Scenario when its file was found
+    scenario: Scenario | None  # when its file was found
     notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class LoadtestResults:
     folder: Path
-    summary: dict
+    summary: LoadtestSummary
     history: dict[str, np.ndarray]  # Locust's Aggregated rows; "elapsed_s" added
     arrivals: dict[str, np.ndarray]
-    model: dict | None  # the model run's summary.json, when named and present
+    model: ModelSummary | None  # the model run's summary, when named and readable
     notes: list[str] = field(default_factory=list)
     # The model's requests/s for the replayed stretch at test scale (scale x compress), on the
     # test's clock: {"elapsed_s": ..., "rps.<endpoint>": ..., "rps.total": ...}.
@@ -50,7 +64,7 @@ class WorkloadResults:
     per-replication figures of replications.csv ({tier: {metric: values}}, empty if absent)."""
 
     folder: Path
-    summary: dict
+    summary: WorkloadSummary
     runs: dict[str, dict[str, np.ndarray]]
     notes: list[str] = field(default_factory=list)
 
@@ -60,17 +74,20 @@ def _lines(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise CommandError(f"{path}: missing") from None
+        raise ReportError(f"{path}: missing") from None
     return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
-def read_table(path: Path, text_columns: tuple[str, ...] = ()) -> tuple[dict[str, np.ndarray], dict]:
+def read_table(path: Path, text_columns: tuple[str, ...] = (), spec: Columns | None = None
+               ) -> tuple[dict[str, np.ndarray], dict]:
     """Numeric columns as float arrays (blank or 'N/A' -> NaN) and text columns as lists."""
     lines = _lines(path)
     if not lines:
-        raise CommandError(f"{path}: empty")
+        raise ReportError(f"{path}: empty")
     rows = list(csv.reader(io.StringIO("\n".join(lines))))
     header, body = rows[0], rows[1:]
+    if spec is not None:
+        _check(spec, header, path)
     numbers, texts = {}, {}
     for i, name in enumerate(header):
         cells = [row[i] if i < len(row) else "" for row in body]
@@ -88,8 +105,7 @@ def _read_timeseries(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The minute table; loadtxt keeps a 90-day window (130k rows) to about a second."""
     lines = _lines(path)
     header = next(csv.reader([lines[0]]))
-    if "minute" not in header:
-        raise CommandError(f"{path}: no 'minute' column")
+    _check(tables.TIMESERIES, header, path)
     body = "\n".join(lines[1:])
     first = header.index("minute")
     numeric = [i for i in range(len(header)) if i != first]
@@ -103,39 +119,35 @@ def _read_timeseries(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return times, {header[i]: values[:, k] for k, i in enumerate(numeric)}
 
 
-def _summary(folder: Path) -> dict:
-    from gate.evaluate import GateError
-    from gate.results import load_summary
-
+def _check(spec: Columns, header: list[str], path: Path) -> None:
     try:
-        # the page needs no metrics map: workload results written before it existed still draw
-        return load_summary(folder, require_metrics=False)
-    except GateError as exc:
-        raise CommandError(str(exc)) from None
+        spec.check(header, path)
+    except RecordsError as exc:
+        raise ReportError(str(exc)) from None
 
 
-def _scenario(summary: dict, folder: Path, notes: list[str]):
+def _scenario(summary: ModelSummary, folder: Path, notes: list[str]) -> Scenario | None:
     from domain.platform import PlatformScenario, load_any
-    from gate.evaluate import GateError
-    from gate.results import scenario_path
+    from domain.scenario import ScenarioError
 
     try:
-        scenario = load_any(scenario_path(summary, folder))
-        if isinstance(scenario, PlatformScenario):  # several campaigns: the platform is theirs
-            last = max(scenario.campaigns, key=lambda s: s.calendar.end_at)
-            notes.append(f"platform run: calendar markers of {last.name}, the campaign that ends last")
-            return last
-        return scenario
-    except GateError as exc:
+        scenario = load_any(scenario_file(summary, folder))
+    except (RecordsError, ScenarioError) as exc:
         notes.append(f"no calendar markers: {exc}")
         return None
+    if isinstance(scenario, PlatformScenario):  # several campaigns: the platform is theirs
+        last = max(scenario.campaigns, key=lambda s: s.calendar.end_at)
+        notes.append(f"platform run: calendar markers of {last.name}, the campaign that ends last")
+        return last
+    return scenario
 
 
-def load_model(folder: Path, summary: dict) -> ModelResults:
+def load_model(folder: Path, summary: ModelSummary) -> ModelResults:
     times, series = _read_timeseries(folder / "timeseries.csv")
-    daily, day_texts = read_table(folder / "outcomes_daily.csv", text_columns=("day",))
+    daily, day_texts = read_table(folder / "outcomes_daily.csv", text_columns=("day",),
+                                  spec=tables.OUTCOMES_DAILY)
     days = np.array([d.strip()[:10] for d in day_texts.get("day", [])], dtype="datetime64[D]")
-    table, texts = read_table(folder / "attempts.csv", text_columns=("course",))
+    table, texts = read_table(folder / "attempts.csv", text_columns=("course",), spec=tables.ATTEMPTS)
     attempts = [{"course": c, "attempts": int(a), "teachers": float(t)} for c, a, t in
                 zip(texts.get("course", []), table.get("attempts", []), table.get("teachers", []),
                     strict=False)]
@@ -144,20 +156,19 @@ def load_model(folder: Path, summary: dict) -> ModelResults:
                         _scenario(summary, folder, notes), notes)
 
 
-def _model_summary(summary: dict, notes: list[str]) -> dict | None:
-    path = summary.get("model_results")
-    if not path:
+def _model_summary(summary: LoadtestSummary, notes: list[str]) -> ModelSummary | None:
+    if not summary.model_results:
         return None
-    file = Path(path) / "summary.json"
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        notes.append(f"model results {path} not readable ({exc}); no prediction shown")
+        return read_summary(summary.model_results, ModelSummary)
+    except RecordsError as exc:
+        notes.append(f"model results {summary.model_results} not usable ({exc}); no prediction shown")
         return None
 
 
-def load_loadtest(folder: Path, summary: dict) -> LoadtestResults:
-    history, texts = read_table(_history_file(folder), text_columns=("Type", "Name"))
+def load_loadtest(folder: Path, summary: LoadtestSummary) -> LoadtestResults:
+    history, texts = read_table(_history_file(folder), text_columns=("Type", "Name"),
+                                spec=tables.LOCUST_HISTORY)
     names = texts.get("Name", [])
     keep = np.array([n == "Aggregated" for n in names], dtype=bool)
     history = {k: v[keep] for k, v in history.items()}
@@ -165,8 +176,8 @@ def load_loadtest(folder: Path, summary: dict) -> LoadtestResults:
     history["elapsed_s"] = stamps - (stamps[0] if len(stamps) else 0.0)
     notes: list[str] = []
     try:
-        arrivals, _ = read_table(folder / "arrivals.csv")
-    except CommandError as exc:
+        arrivals, _ = read_table(folder / "arrivals.csv", spec=tables.LOADTEST_ARRIVALS)
+    except ReportError as exc:
         arrivals = {}
         notes.append(str(exc))
     model = _model_summary(summary, notes)
@@ -181,18 +192,17 @@ def _history_file(folder: Path) -> Path:
     return plain if plain.is_file() and not ours.is_file() else ours
 
 
-def _prediction(summary: dict, notes: list[str]) -> dict[str, np.ndarray] | None:
+def _prediction(summary: LoadtestSummary, notes: list[str]) -> dict[str, np.ndarray] | None:
     """The replayed stretch of the model's time series, at the test's rate and clock
     (loadtests.plan: each model minute lasts 60/compress s and carries scale x the arrivals)."""
-    first, compress, scale = (summary.get(k) for k in ("stretch_first_minute", "compress", "scale"))
-    duration = summary.get("duration_s")
-    if not (isinstance(first, str) and all(isinstance(v, int | float) and v > 0
-                                            for v in (compress, scale, duration))):
+    first, compress, scale = summary.stretch_first_minute, summary.compress, summary.scale
+    duration = summary.duration_s
+    if not (first and summary.model_results and all(v > 0 for v in (compress, scale, duration))):
         notes.append("summary.json lacks stretch_first_minute/compress/scale/duration_s: no prediction drawn")
         return None
     try:
-        times, series = _read_timeseries(Path(summary["model_results"]) / "timeseries.csv")
-    except CommandError as exc:
+        times, series = _read_timeseries(Path(summary.model_results) / "timeseries.csv")
+    except ReportError as exc:
         notes.append(f"no model prediction: {exc}")
         return None
     start = np.datetime64(first.strip()[:16], "m")
@@ -206,35 +216,32 @@ def _prediction(summary: dict, notes: list[str]) -> dict[str, np.ndarray] | None
     return out
 
 
-def load_workload(folder: Path, summary: dict) -> WorkloadResults:
-    if not isinstance(summary.get("tiers"), dict) or not summary["tiers"]:
-        raise CommandError(f"{folder / 'summary.json'}: tiers: missing or empty")
+def load_workload(folder: Path, summary: WorkloadSummary) -> WorkloadResults:
     notes: list[str] = []
     runs: dict[str, dict[str, np.ndarray]] = {}
     try:
-        table, texts = read_table(folder / "replications.csv", text_columns=("tier",))
-    except CommandError as exc:
+        table, texts = read_table(folder / "replications.csv", text_columns=("tier",),
+                                  spec=tables.REPLICATIONS)
+    except ReportError as exc:
         notes.append(f"{exc}: no per-replication chart")
         return WorkloadResults(folder, summary, runs, notes)
     tiers = np.array(texts.get("tier", []))
-    for tier in summary["tiers"]:
+    for tier in summary.tiers:
         rows = tiers == tier
         runs[tier] = {name: values[rows] for name, values in table.items()}
     return WorkloadResults(folder, summary, runs, notes)
 
 
-LOADERS = {"model": load_model, "loadtest": load_loadtest, "workload": load_workload}
-
-
 def load(folder: str | Path) -> ModelResults | LoadtestResults | WorkloadResults:
-    """A results folder of any kind; bad or missing files raise CommandError (exit 2)."""
+    """A results folder of any kind: ``records.RecordsError`` for a summary.json of another
+    version or shape, ``ReportError`` for a missing or malformed CSV file."""
     folder = Path(folder)
-    summary = _summary(folder)
-    kind = summary.get("kind")
-    if kind not in LOADERS:
-        raise CommandError(f"{folder / 'summary.json'}: kind: expected one of {', '.join(LOADERS)} "
-                           f"(got {kind!r})")
-    return LOADERS[kind](folder, summary)
+    summary = read_summary(folder)
+    if isinstance(summary, ModelSummary):
+        return load_model(folder, summary)
+    if isinstance(summary, WorkloadSummary):
+        return load_workload(folder, summary)
+    return load_loadtest(folder, summary)
 
 
 def warn(message: str) -> None:

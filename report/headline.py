@@ -37,9 +37,9 @@ def number(value: float | None, digits: int = 3) -> str:
 
 
 def _peak(data: ModelResults, series: str) -> tuple[float | None, str]:
-    entry = (data.summary.get("peaks") or {}).get(series)
-    if isinstance(entry, dict) and entry.get("value") is not None:
-        return float(entry["value"]), str(entry.get("at", ""))[:16].replace("T", " ")
+    entry = data.summary.peaks.get(series)
+    if entry is not None and entry.value is not None:
+        return float(entry.value), entry.at[:16].replace("T", " ")
     values = data.series.get(series)
     if values is None or len(values) == 0:
         return None, ""
@@ -48,11 +48,11 @@ def _peak(data: ModelResults, series: str) -> tuple[float | None, str]:
 
 
 def _certified(data: ModelResults) -> tuple[float | None, float | None]:
-    outcomes = data.summary.get("outcomes") or {}
+    outcomes = data.summary.outcomes
     count = outcomes.get("certified")
     if count is None and "certified" in data.daily and len(data.daily["certified"]):
         count = float(np.nanmax(data.daily["certified"]))
-    share = (data.summary.get("metrics") or {}).get("share(certified)")
+    share = data.summary.metrics.get("share(certified)")
     if share is None and count is not None:
         participants = outcomes.get("participants") or (
             data.scenario.population.participants if data.scenario else None)
@@ -76,19 +76,19 @@ def model_cards(data: ModelResults, t: Labels) -> list[Card]:
 
 
 def capacity_table(data: ModelResults, t: Labels) -> Table | None:
-    capacity = data.summary.get("capacity") or {}
+    capacity = data.summary.capacity
     if not capacity:
         return None
     rows, bad = [], set()
     for tier, c in capacity.items():
-        needed, provided = c.get("needed"), c.get("provided")
+        needed, provided = c.needed, c.provided
         short = needed is not None and provided is not None and needed > provided
         if short:
             bad.add(len(rows))
-        margin = c.get("margin")
-        rows.append([tier, f"{number(needed)} {c.get('unit', '')}", f"{number(provided)} {c.get('unit', '')}",
-                     f"{margin:+.0%}" if isinstance(margin, int | float) else "–",
-                     str(c.get("at", ""))[:16].replace("T", " "), t("short") if short else t("enough")])
+        margin = c.margin
+        rows.append([tier, f"{number(needed)} {c.unit}", f"{number(provided)} {c.unit}",
+                     f"{margin:+.0%}" if margin is not None else "–",
+                     str(c.at)[:16].replace("T", " "), t("short") if short else t("enough")])
     header = [t("tier"), t("needed"), t("provided"), t("margin"), t("busiest"), ""]
     return Table(t("capacity"), header, rows, bad)
 
@@ -102,49 +102,42 @@ def _share(value: object, digits: int = 0) -> str:
 
 
 def slo_table(data: ModelResults, t: Labels) -> Table | None:
-    slo = data.summary.get("slo") or {}
+    slo = data.summary.slo
     if not slo:
         return None
     rows, bad = [], set()
     for tier, s in slo.items():
-        ok = bool(s.get("compliant"))
+        ok = s.compliant
         if not ok:
             bad.add(len(rows))
-        rows.append([tier, _ms(s.get("p95_ms")), _ms(s.get("target_p95_ms")),
-                     _share(s.get("max_utilisation")), _share(s.get("target_max_utilisation")),
-                     _share(s.get("compliant_minutes_share"), 2), t("met") if ok else t("missed")])
+        rows.append([tier, _ms(s.p95_ms), _ms(s.target_p95_ms),
+                     _share(s.max_utilisation), _share(s.target_max_utilisation),
+                     _share(s.compliant_minutes_share, 2), t("met") if ok else t("missed")])
     header = [t("tier"), t("p95_worst"), t("target"), t("peak_util"), t("util_cap"), t("compliant_share"), ""]
     return Table(t("slo"), header, rows, bad)
 
 
-def _model_sim(figure: dict) -> str:
-    lo, hi = (x * 1000 for x in figure["ci95"])
-    model, simulated = figure["model"] * 1000, figure["simulated"] * 1000
-    return f"{number(model)} / {number(simulated)} [{number(lo)}, {number(hi)}]"
-
-
 def confirmation_table(data: ModelResults, t: Labels) -> Table | None:
     """The request-level check of the peak minute (summary.json "confirmation"), one row per tier."""
-    minutes = (data.summary.get("confirmation") or {}).get("minutes") or []
-    if not minutes:
+    confirmation = data.summary.confirmation
+    if confirmation is None or not confirmation.minutes or not confirmation.minutes[0].tiers:
         return None
-    peak = minutes[0]
-    if not peak.get("tiers"):
-        return None
+    peak = confirmation.minutes[0]
     rows, bad = [], set()
-    for tier, f in peak["tiers"].items():
+    for tier, f in peak.tiers.items():
         # docs/tiers.md: the model's p95 is within 20% of request level for mixed tiers
-        if abs(f["p95_s"]["relative_error"] or 0.0) > 0.2:
+        if abs(f.p95_s.relative_error or 0.0) > 0.2:
             bad.add(len(rows))
-        util = f["utilisation"]
-        rows.append([tier, number(f["requests"]), f"{util['model']:.3%} / {util['simulated']:.3%}",
-                     _model_sim(f["mean_wait_s"]), _model_sim(f["p95_s"]), _model_sim(f["p99_s"])])
+        util = f.utilisation
+        rows.append([tier, number(f.requests), f"{util.model:.3%} / {util.simulated:.3%}",
+                     f.mean_wait_s.model_simulated(number), f.p95_s.model_simulated(number),
+                     f.p99_s.model_simulated(number)])
     header = [t("tier"), t("requests"), t("utilisation_axis"), f"{t('mean_wait')} ms", "p95 ms", "p99 ms"]
-    return Table(t("confirmation", name=str(peak["at"])[:16].replace("T", " ")), header, rows, bad)
+    return Table(t("confirmation", name=peak.at[:16].replace("T", " ")), header, rows, bad)
 
 
 def loadtest_cards(data: LoadtestResults, t: Labels) -> list[Card]:
-    s, metrics = data.summary, data.summary.get("metrics") or {}
+    s, metrics = data.summary, data.summary.metrics
     cards = []
     rps = data.history.get("Requests/s")
     if rps is not None and len(rps):
@@ -155,21 +148,17 @@ def loadtest_cards(data: LoadtestResults, t: Labels) -> list[Card]:
         value = metrics.get(f"{p}(latency.all)")
         if isinstance(value, int | float):
             cards.append(Card(f"{p}", f"{number(value)} ms"))
-    if "trustworthy" in s:
-        ok = bool(s["trustworthy"])
-        cards.append(Card(t("trustworthy"), t("yes") if ok else t("no"), bad=not ok))
-    error = (s.get("arrivals") or {}).get("max_bin_error")
-    if isinstance(error, int | float):
-        cards.append(Card(t("arrival_error"), f"{error:.1%}"))
+    cards.append(Card(t("trustworthy"), t("yes") if s.trustworthy else t("no"), bad=not s.trustworthy))
+    cards.append(Card(t("arrival_error"), f"{s.arrivals.max_bin_error:.1%}"))
     return cards
 
 
 def endpoints_table(data: LoadtestResults, t: Labels) -> Table | None:
-    endpoints = data.summary.get("endpoints") or {}
+    endpoints = data.summary.endpoints
     if not endpoints:
         return None
-    rows = [[name, number(e.get("rps")), f"{e.get('error_rate', 0):.2%}", number(e.get("p50_ms")),
-             number(e.get("p95_ms")), number(e.get("p99_ms"))] for name, e in endpoints.items()]
+    rows = [[name, number(e.rps), f"{e.error_rate:.2%}", number(e.p50_ms),
+             number(e.p95_ms), number(e.p99_ms)] for name, e in endpoints.items()]
     return Table(t("endpoints"), ["", "req/s", t("error_rate"), "p50 ms", "p95 ms", "p99 ms"], rows)
 
 

@@ -71,7 +71,7 @@ def shared_metrics(data: LoadtestResults) -> list[tuple[str, float, float]]:
     rates: the model's are full-scale over the whole run (see predicted_rates instead)."""
     if not data.model:
         return []
-    model, measured = data.model.get("metrics") or {}, data.summary.get("metrics") or {}
+    model, measured = data.model.metrics, data.summary.metrics
     rows = []
     for key in sorted(set(model) & set(measured)):
         a, b = model[key], measured[key]
@@ -87,11 +87,10 @@ def predicted_rates(data: LoadtestResults) -> list[tuple[str, float, float]]:
     if data.prediction is None:
         return []
     rows = []
-    for name, figures in (data.summary.get("endpoints") or {}).items():
+    for name, figures in data.summary.endpoints.items():
         predicted = data.prediction.get(f"rps.{name}")
-        measured = figures.get("rps") if isinstance(figures, dict) else None
-        if predicted is not None and len(predicted) and isinstance(measured, int | float):
-            rows.append((name, float(np.mean(predicted)), float(measured)))
+        if predicted is not None and len(predicted):
+            rows.append((name, float(np.mean(predicted)), float(figures.rps)))
     return rows
 
 

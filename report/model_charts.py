@@ -191,7 +191,7 @@ def _last(daily: dict, key: str) -> float | None:
 
 
 def funnel(data: ModelResults, t: Labels) -> Figure | None:
-    participants = (data.summary.get("outcomes") or {}).get("participants")
+    participants = data.summary.outcomes.get("participants")
     if participants is None and data.scenario is not None:
         participants = data.scenario.population.participants
     steps = [(t("participants"), participants), (t("registered"), _last(data.daily, "registered"))]

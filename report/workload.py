@@ -28,39 +28,40 @@ def _shown(value: object, scale: float, unit: str) -> str:
 
 def title_meta(data: WorkloadResults, t: Labels) -> tuple[str, str]:
     s = data.summary
-    meta = (f"{data.folder} · seed {s.get('seed', '–')} · Poisson {number(s.get('rate_per_s'))}/s "
-            f"→ {s.get('endpoint', '–')} · {s.get('replications', '–')} {t('replications')}")
-    return t("title_workload", name=str(s.get("scenario", data.folder.name))), meta
+    meta = (f"{data.folder} · seed {s.seed} · Poisson {number(s.rate_per_s)}/s "
+            f"→ {s.endpoint} · {s.replications} {t('replications')}")
+    return t("title_workload", name=s.scenario), meta
 
 
 def cards(data: WorkloadResults, t: Labels) -> list[Card]:
     out = []
-    for tier, figures in data.summary["tiers"].items():
+    for tier, figures in data.summary.tiers.items():
         for key, label, scale, unit in FIGURES[:2]:
-            f = figures.get(key) or {}
-            off = f.get("theory_in_ci95") is False
-            detail = f"{t('theory')} {_shown(f.get('theory'), scale, unit)}"
-            out.append(Card(f"{tier}: {t(label)}", _shown(f.get("mean"), scale, unit), detail, bad=off))
+            f = figures.get(key)
+            if f is None:
+                continue
+            detail = f"{t('theory')} {_shown(f.theory, scale, unit)}"
+            out.append(Card(f"{tier}: {t(label)}", _shown(f.mean, scale, unit), detail,
+                            bad=f.theory_in_ci95 is False))
     return out
 
 
 def tables(data: WorkloadResults, t: Labels) -> list[Table]:
     header = [t("metric"), t("measured"), t("ci95"), t("theory"), t("relative_error"), t("theory_in_ci")]
     out = []
-    for tier, figures in data.summary["tiers"].items():
+    for tier, figures in data.summary.tiers.items():
         rows, bad = [], set()
         for key, label, scale, unit in FIGURES:
             f = figures.get(key)
-            if not isinstance(f, dict):
+            if f is None:
                 continue
-            ci = f.get("ci95") or [None, None]
-            error = f.get("relative_error")
-            covered = f.get("theory_in_ci95")
+            lo, hi = f.ci95
+            error, covered = f.relative_error, f.theory_in_ci95
             if covered is False:
                 bad.add(len(rows))
-            rows.append([t(label), _shown(f.get("mean"), scale, unit),
-                         f"[{_shown(ci[0], scale, unit)}, {_shown(ci[1], scale, unit)}]",
-                         _shown(f.get("theory"), scale, unit),
+            rows.append([t(label), _shown(f.mean, scale, unit),
+                         f"[{_shown(lo, scale, unit)}, {_shown(hi, scale, unit)}]",
+                         _shown(f.theory, scale, unit),
                          f"{error:+.2%}" if isinstance(error, int | float) else "–",
                          "–" if covered is None else (t("yes") if covered else t("no"))])
         out.append(Table(t("workload_tier", name=tier), header, rows, bad))
@@ -69,7 +70,7 @@ def tables(data: WorkloadResults, t: Labels) -> list[Table]:
 
 def replications(data: WorkloadResults, t: Labels) -> Figure | None:
     """Each replication's mean wait and p95 per tier, the 95% interval and the theory."""
-    tiers = [tier for tier in data.summary["tiers"] if data.runs.get(tier)]
+    tiers = [tier for tier in data.summary.tiers if data.runs.get(tier)]
     if not tiers:
         return None
     fig = Figure(figsize=(11, 2.4 * len(tiers) + 0.8), layout="constrained")
@@ -77,17 +78,16 @@ def replications(data: WorkloadResults, t: Labels) -> Figure | None:
     for row, tier in zip(axes, tiers, strict=True):
         for ax, key in zip(row, CHARTED, strict=True):
             values = data.runs[tier].get(key)
-            f = data.summary["tiers"][tier].get(key) or {}
-            if values is None or not values.size:
+            f = data.summary.tiers[tier].get(key)
+            if values is None or not values.size or f is None:
                 ax.set_axis_off()
                 continue
             ax.plot(np.arange(values.size), values * 1000.0, "o", ms=4, color="#1f77b4",
                     label=t("replication_values"))
-            lo, hi = f.get("ci95") or (None, None)
-            if isinstance(lo, int | float) and isinstance(hi, int | float):
-                ax.axhspan(lo * 1000.0, hi * 1000.0, color="#1f77b4", alpha=0.15, label=t("ci95"))
-            if isinstance(f.get("theory"), int | float):
-                ax.axhline(f["theory"] * 1000.0, color="#d62728", lw=1.2, label=t("theory"))
+            lo, hi = f.ci95
+            ax.axhspan(lo * 1000.0, hi * 1000.0, color="#1f77b4", alpha=0.15, label=t("ci95"))
+            if f.theory is not None:
+                ax.axhline(f.theory * 1000.0, color="#d62728", lw=1.2, label=t("theory"))
             label = dict((k, lab) for k, lab, _, _ in FIGURES)[key]
             ax.set_title(f"{tier}: {t(label)}", fontsize=9, loc="left")
             ax.set(xlabel=t("replication"), ylabel="ms")

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 from domain.scenario import Scenario
+from sim.errors import ModelError
 
 
 def replication_seed(seed: int, index: int) -> int:
@@ -87,12 +88,10 @@ def code_fingerprint() -> str:
 
 
 def _on_dask(address: str, args: list[tuple]) -> list[dict[str, float]]:
-    from yanxiu.errors import CommandError
-
     try:
         from distributed import Client
     except ImportError as exc:
-        raise CommandError("--scheduler needs the optional extra: pip install 'yanxiu[dask]'") \
+        raise ModelError("--scheduler needs the optional extra: pip install 'yanxiu[dask]'") \
             from exc
     with Client(address, timeout="10s") as client:
         # A long-lived cluster keeps the model code its workers imported when they started:
@@ -100,7 +99,7 @@ def _on_dask(address: str, args: list[tuple]) -> list[dict[str, float]]:
         mine = code_fingerprint()
         stale = sorted(w for w, fp in client.run(code_fingerprint).items() if fp != mine)
         if stale:
-            raise CommandError(f"--scheduler {address}: workers {', '.join(stale)} run other model "
+            raise ModelError(f"--scheduler {address}: workers {', '.join(stale)} run other model "
                                "code or library versions than this checkout; restart them")
         futures = client.map(one_replication, *zip(*args, strict=True), pure=False)
         return client.gather(futures)

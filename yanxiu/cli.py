@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "loadtest": "replay a stretch of the simulated campaign against a live system",
     "calibrate": "measure the platform's service demands and knee, write a platform file",
     "report": "write an HTML report of a results folder",
+    "compare": "put model runs side by side (what-ifs): figures, capacity, service levels, load curves",
     "check": "evaluate a results folder against the scenario's thresholds",
     "compile": "compile the model's hot modules with mypyc (optional, faster runs)",
     "fit": "fit the teachers' behaviour to public figures (targets file)",
@@ -53,13 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from domain.scenario import ScenarioError
-    from yanxiu.errors import CommandError
+    from yanxiu.errors import input_errors
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (ScenarioError, CommandError) as exc:
+    except input_errors() as exc:
         print(f"yanxiu {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

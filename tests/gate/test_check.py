@@ -93,23 +93,32 @@ def test_bad_summary_and_options_are_bad_input(passing, tmp_path, capsys):
     assert "not readable JSON" in capsys.readouterr().err
     (broken / "summary.json").write_text(json.dumps({"kind": "model"}), encoding="utf-8")
     assert main(["check", str(broken)]) == 2
-    assert "metrics: missing" in capsys.readouterr().err
+    assert "no version (written before versioned records)" in capsys.readouterr().err
+    summary = json.loads((passing / "summary.json").read_text(encoding="utf-8"))
+    del summary["metrics"]
+    (broken / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert main(["check", str(broken)]) == 2
+    assert "summary.json: metrics: Field required" in capsys.readouterr().err
+    (broken / "summary.json").write_text(json.dumps({**summary, "version": 2}), encoding="utf-8")
+    assert main(["check", str(broken)]) == 2
+    assert "version 2; this yanxiu reads version 1" in capsys.readouterr().err
     assert main(["check", str(passing), "--baseline", str(passing), "--max-regression", "lots"]) == 2
     assert "--max-regression" in capsys.readouterr().err
     assert main(["check", str(passing), "--baseline", str(tmp_path / "gone")]) == 2
     assert "no such results folder" in capsys.readouterr().err
 
 
-def test_scenario_named_by_name_is_found_in_scenarios(passing, tmp_path):
+def test_the_recorded_scenario_file_is_read_and_never_guessed_from_the_name(passing, tmp_path, capsys):
     named = tmp_path / "named"
     shutil.copytree(passing, named)
     summary = json.loads((named / "summary.json").read_text(encoding="utf-8"))
-    summary["scenario"] = SMOKE.stem
-    (named / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert summary["scenario_path"] == str(SMOKE)
     assert main(["check", str(named)]) == 0
-    summary["scenario"] = "no-such-scenario"
+    summary["scenario_path"] = str(tmp_path / "moved.yaml")  # scenarios/smoke.yaml exists: not used
     (named / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
     assert main(["check", str(named)]) == 2
+    assert "moved.yaml not found" in capsys.readouterr().err
+    assert main(["check", str(named), "--scenario", str(SMOKE)]) == 0
 
 
 def test_junit_xml_has_one_testcase_per_check(passing, tmp_path):

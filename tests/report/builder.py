@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 
+import records
 from domain.scenario import Scenario, load_scenario
 from tests.conftest import SMOKE
 
@@ -156,14 +156,20 @@ def _summary(s: Scenario, times, cols: dict, daily: list[dict], scenario_ref: st
                     "share(completed)": last["completed_all"] / n, "rate(errors)": 0.0004,
                     "rate(sessions_lost)": 0.002, "mean(rps.total)": float(np.mean(cols["rps.total"]))})
     return {"kind": "model", "scenario": scenario_ref, "seed": seed, "seeds": {"population": seed},
-            "teachers": s.population.teachers, "weight": 1.0,
+            "teachers": s.population.teachers, "participants": n, "simulated": n, "weight": 1.0,
+            "sampled": False,
+            "window": {"start": times[0].isoformat(), "minutes": len(times), "horizon_minutes": len(times)},
             "peaks": {c: _peak(times, cols[c]) for c in ("rps.total", "sessions", "viewers",
                                                         "egress_gbps", "sms_per_s")},
             "slo": slos, "capacity": capacity,
             "outcomes": {"participants": n, "registered": last["registered"],
                          "completed_all": last["completed_all"], "certified": last["certified"],
-                         "certified_share": last["certified"] / n},
-            "replications": None, "metrics": metrics}
+                         "share_registered": last["registered"] / n,
+                         "share_completed": last["completed_all"] / n,
+                         "share_certified": last["certified"] / n,
+                         "rate_errors": 0.0004, "rate_sessions_lost": 0.002},
+            "replications": None, "metrics": metrics,
+            "model": {"sessions_simulated": float(n), "feedback_calls": 0, "shards": 1}}
 
 
 def write_model_results(folder: Path, scenario: Path = SMOKE, load: float = 1.0,
@@ -191,10 +197,11 @@ def write_model_results(folder: Path, scenario: Path = SMOKE, load: float = 1.0,
                "registered, completed.*, completed_all, certified: cumulative")
     _write_csv(folder / "attempts.csv", attempts)
     summary = _summary(s, times, cols, daily, str(scenario), seed)
+    summary["scenario"], summary["scenario_path"] = s.name, str(scenario)
     summary["metrics"].update(metrics or {})
     if noise is not None:
         _add_replications(summary, noise, seed)
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    records.write_summary(folder, records.build(records.ModelSummary, summary))
     return folder
 
 
@@ -261,14 +268,19 @@ def write_loadtest_results(folder: Path, model: Path | None, seconds: int = 300,
                         "rate(errors)": fails / max(total, 1), "max(arrivals.bin_error)": 0.05,
                         "max(generator.cpu)": 0.55,
                         "mean(rps.total)": sum(e["rps"] for e in endpoints.values())})
-    summary = {"kind": "loadtest", "scenario": "smoke", "model_results": str(model) if model else None,
+    summary = {"kind": "loadtest", "scenario": "smoke", "scenario_path": str(SMOKE),
+               "model_results": str(model) if model else None,
                "stretch": "2023-01-12 20:00 +2h", "stretch_first_minute": f"{first.isoformat()}+08:00",
                "compress": compress, "scale": scale, "host": "http://127.0.0.1:8000", "duration_s": seconds,
                "arrival_process": "deterministic", "endpoints": endpoints,
-               "arrivals": {"planned": 1500.0, "achieved": 1497, "dropped": 0, "max_bin_error": 0.05,
-                            "within_10pct": True},
+               "total": {"requests": sum(e["requests"] for e in endpoints.values()),
+                         "failures": sum(e["failures"] for e in endpoints.values()),
+                         "rps": sum(e["rps"] for e in endpoints.values()), "error_rate": 0.002,
+                         "p50_ms": 22.0, "p95_ms": 57.0, "p99_ms": 88.0},
+               "arrivals": {"planned": 1500.0, "achieved": 1497, "dropped": 0, "bin_s": 10.0,
+                            "max_bin_error": 0.05, "within_10pct": True},
                "generator_cpu": {"max": 55.0, "mean": 30.0, "saturated": False}, "trustworthy": True,
                "metrics": metrics_map}
     summary["metrics"].update(metrics or {})
-    (folder / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    records.write_summary(folder, records.build(records.LoadtestSummary, summary))
     return folder

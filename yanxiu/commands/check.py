@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 
+from records import AnySummary as Summary
+from records import LoadtestSummary, ModelSummary
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", metavar="RESULTS_DIR", help="a results folder (model or load test)")
@@ -44,13 +47,14 @@ def run(args: argparse.Namespace) -> int:
         untrusted = untrusted_reason(summary)
         # a load test that measured nothing fails on that, whatever metrics it lacks
         # a load test measures endpoints, not the model's tiers and teachers: skip what it lacks
-        skip_missing = args.allow_missing or bool(untrusted) or summary.get("kind") == "loadtest"
-        outcomes = evaluate(parse_all(scenario.thresholds), summary["metrics"], skip_missing)
-        slos = [] if args.skip_slo else slo_outcomes(summary.get("slo") or {})
+        skip_missing = args.allow_missing or bool(untrusted) or summary.kind == "loadtest"
+        outcomes = evaluate(parse_all(scenario.thresholds), summary.metrics, skip_missing)
+        slo = summary.slo if isinstance(summary, ModelSummary) else {}
+        slos = [] if args.skip_slo else slo_outcomes(slo)
         regressions, baseline = [], None
         if args.baseline:
             baseline = load_summary(args.baseline)
-            regressions = compare(summary["metrics"], baseline["metrics"], limit,
+            regressions = compare(summary.metrics, baseline.metrics, limit,
                                   _intervals(summary), _intervals(baseline))
     except GateError as exc:
         raise CommandError(str(exc)) from None
@@ -70,11 +74,11 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _intervals(summary: dict) -> dict:
-    """summary.json replications.ci95 ({} for a single run)."""
-    replications = summary.get("replications")
-    ci95 = replications.get("ci95") if isinstance(replications, dict) else None
-    return ci95 if isinstance(ci95, dict) else {}
+def _intervals(summary: Summary) -> dict:
+    """summary.json replications.ci95 ({} for a single run or another kind)."""
+    if isinstance(summary, ModelSummary) and summary.replications is not None:
+        return dict(summary.replications.ci95)
+    return {}
 
 
 def _write_baseline(results: str, target: str, failed: bool) -> None:
@@ -91,13 +95,12 @@ def _write_baseline(results: str, target: str, failed: bool) -> None:
     print(f"baseline written: {folder / 'summary.json'} (from {results})")
 
 
-def untrusted_reason(summary: dict) -> str:
+def untrusted_reason(summary: Summary) -> str:
     """Why a load-test run cannot be used (its ``verdict``), or '' for a usable run or a model
-    run. A load-test summary without the field (older runs) counts as unusable only when it
-    says so in ``trustworthy``."""
-    if summary.get("kind") != "loadtest" or summary.get("trustworthy", True):
+    run."""
+    if not isinstance(summary, LoadtestSummary) or summary.trustworthy:
         return ""
-    return "; ".join(str(r) for r in summary.get("verdict") or ()) or "trustworthy is false in summary.json"
+    return "; ".join(summary.verdict) or "trustworthy is false in summary.json"
 
 
 def render(outcomes: list, regressions: list, limit: float, scenario: str, results: str,
