@@ -251,8 +251,9 @@ def warm_up(work: Path, module: str, tests: list[str]) -> list[str]:
     mutant pays for its own tests, not for start-up. Returns the project modules preloaded."""
     import importlib
 
-    for name in ("pytest", "numpy", "scipy.special", "scipy.stats", "hypothesis", "pydantic", "yaml",
-                 "sqlalchemy", "sqlalchemy.orm", "fastapi", "httpx", "simpy"):
+    for name in ("pytest", "numpy", "scipy.special", "scipy.stats", "scipy.integrate", "scipy.optimize",
+                 "hypothesis", "hypothesis.strategies", "pydantic", "yaml", "sqlalchemy", "sqlalchemy.orm",
+                 "fastapi", "fastapi.testclient", "httpx", "argon2", "simpy"):
         try:
             importlib.import_module(name)
         except ImportError:

@@ -251,3 +251,61 @@ def test_an_unknown_metric_suggests_the_three_closest():
 def test_an_unknown_metric_with_nothing_close_counts_the_metrics():
     with pytest.raises(GateError, match=r"\(2 metrics in summary.json, none like it\)"):
         evaluate(parse_all(["p95(latency.api) < 3s"]), {"share(certified)": 1.0, "peak(bw)": 2.0})
+
+
+# --- the regression record ------------------------------------------------------------------
+
+
+def test_within_noise_includes_a_move_equal_to_the_noise():
+    assert Regression("peak(x)", 100.0, 105.0, 0.05, False, 5.0).within_noise
+    assert Regression("peak(x)", 100.0, 95.0, -0.05, False, 5.0).within_noise
+    assert not Regression("peak(x)", 100.0, 105.0, 0.05, True, 4.99).within_noise
+    assert not Regression("peak(x)", 100.0, 100.0, 0.0, False).within_noise  # no interval
+
+
+def test_improved_is_better_and_beyond_the_noise():
+    assert Regression("peak(x)", 100.0, 80.0, -0.2, False).improved
+    assert not Regression("peak(x)", 100.0, 98.0, -0.02, False, 5.0).improved
+    assert not Regression("peak(x)", 100.0, 100.0, 0.0, False).improved
+    assert not Regression("peak(x)", 100.0, 120.0, 0.2, True).improved
+
+
+def test_unchanged_wins_over_noise_in_the_description():
+    assert Regression("peak(x)", 100.0, 100.0, 0.0, False, 5.0).describe() == "unchanged"
+
+
+# --- service levels -------------------------------------------------------------------------
+
+
+def slo(**fields):
+    from records.model import Slo
+
+    base = {"p95_ms": 40.0, "compliant_minutes_share": 1.0, "compliant": True}
+    return Slo(**(base | fields))
+
+
+def test_slo_outcomes_one_per_tier_in_name_order():
+    from gate.evaluate import slo_outcomes
+
+    outcomes = slo_outcomes({"db": slo(compliant=False, compliant_minutes_share=0.5537), "api": slo()})
+    assert [(o.tier, o.name, o.compliant) for o in outcomes] == [("api", "slo(api)", True),
+                                                                ("db", "slo(db)", False)]
+    assert outcomes[1].detail == "55.37% of judged minutes within target"
+
+
+def test_slo_detail_states_each_figure_it_has():
+    from gate.evaluate import slo_outcomes
+
+    record = slo(compliant_minutes_share=0.99, judged_minutes=1440, worst_minute_p95_ms=119.8,
+                 target_p95_ms=50.0, max_utilisation=0.85, target_max_utilisation=0.8)
+    (outcome,) = slo_outcomes({"api": record})
+    assert outcome.detail == ("99.00% of 1,440 judged minutes within target; worst-minute p95 119.8 ms "
+                              "vs 50 ms; peak utilisation 0.85 vs cap 0.8")
+
+
+def test_slo_with_no_judged_minute_says_so():
+    from gate.evaluate import slo_outcomes
+
+    (outcome,) = slo_outcomes({"api": slo(judged_minutes=0, worst_minute_p95_ms=10.0, target_p95_ms=50.0)})
+    assert outcome.detail.startswith("no minute busy enough to judge latency")
+    assert "worst-minute" not in outcome.detail
