@@ -102,9 +102,10 @@ def test_the_results_folder_splits_by_campaign(run, tmp_path):
         parts = table[f"campaign.smoke.{column}"] + table[f"campaign.second.{column}"]
         assert np.allclose(parts, table[column], rtol=1e-8, atol=1e-12), column
     summary = read_summary(tmp_path)
-    each = summary.campaigns["each"]
+    each = summary.campaigns.each  # records.model.Campaigns
     assert set(each) == {"smoke", "second"}
-    assert summary.participants == sum(c["participants"] for c in each.values())
-    assert each["second"]["starts"].startswith("2023-01-05T00:00")
+    assert summary.participants == sum(c.participants for c in each.values())
+    assert each["second"].starts.startswith("2023-01-05T00:00")
+    assert set(summary.campaigns.tiers) == set(summary.capacity)
     for name in each:
         assert read_summary(tmp_path / "campaigns" / name).scenario == name

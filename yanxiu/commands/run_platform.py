@@ -43,7 +43,7 @@ def run(plan, args: argparse.Namespace, out: Path) -> int:
 
 def lines(summary, out: Path) -> str:
     """What a platform run prints: the platform's peak and needs, then each campaign's part."""
-    section = summary.campaigns  # an extra section of the model summary
+    section = summary.campaigns.model_dump()  # records.model.Campaigns
     peak = section["peak"]
     text = [f"{summary.scenario}: {len(section['each'])} campaigns on one platform, "
             f"{summary.participants:,} participants ({summary.simulated:,} simulated)",
