@@ -132,7 +132,7 @@ class Roster:
 
 def resident_id(serial: int) -> str:
     """A well-formed GB 11643 resident ID number (Beijing Dongcheng, a 1970-1999 birthday)."""
-    from reference.seeding.identity import id_check_char
+    from domain.identity import id_check_char
 
     year = 1970 + serial % 30
     month = 1 + (serial // 30) % 12

@@ -70,21 +70,26 @@ def _fingerprint() -> str:
     from pathlib import Path
 
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
-    for path in sorted(p for p in here.iterdir() if p.suffix in (".py", ".so", ".pyd")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    root = Path(__file__).resolve().parent.parent
+    for package in ("sim", "domain"):
+        for path in sorted(p for p in (root / package).rglob("*") if p.suffix in (".py", ".so", ".pyd")):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     for package in ("numpy", "scipy", "simpy"):
         digest.update(f"{package}={version(package)}".encode())
     return digest.hexdigest()[:16]
 
 
-# What a replication's figures depend on besides its arguments: the model's source files and
-# the numerical libraries' versions, as they were when this process imported the model.
-FINGERPRINT = _fingerprint()
+_FINGERPRINT: str | None = None
 
 
 def code_fingerprint() -> str:
-    return FINGERPRINT
+    """What a replication's figures depend on besides its arguments: the model's and the
+    domain's source files and the numerical libraries' versions, as they are when this process
+    first asks (computed on demand, not at import: only a Dask run compares it)."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        _FINGERPRINT = _fingerprint()
+    return _FINGERPRINT
 
 
 def _on_dask(address: str, args: list[tuple]) -> list[dict[str, float]]:

@@ -35,7 +35,7 @@ def test_dask_worker_processes_give_the_local_figures_bit_for_bit(smoke, cluster
 def test_a_cluster_with_other_model_code_is_refused(smoke, cluster, monkeypatch):
     from sim.errors import ModelError
 
-    monkeypatch.setattr(replications, "FINGERPRINT", "edited-since")
+    monkeypatch.setattr(replications, "_FINGERPRINT", "edited-since")
     with pytest.raises(ModelError, match="run other model code"):
         run_extra(smoke, 150, seed=3, count=2, max_simulated=None,
                   scheduler=cluster.scheduler_address)
