@@ -36,7 +36,7 @@ from domain.platform import PlatformScenario
 from sim.model import DEFAULT_MAX_SIMULATED, ModelRun, World, _daily, _seeds, build_world
 from sim.population.background import add_certificate_fetches
 from sim.sessions.progress import Progress
-from sim.shards import Fleet, ShardResult, default_workers, run_shards, shard_rows
+from sim.shards import Fleet, ShardResult, default_shards, default_workers, run_shards, shard_rows
 from sim.tiers import sizing
 from sim.tiers.platform import Platform, TierSeries
 
@@ -82,10 +82,14 @@ def campaign_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, 0x17, index]).generate_state(1)[0])
 
 
+def _participants(plan: PlatformScenario, scale: float) -> list[float]:
+    return [s.population.teachers * scale * float(s.population.participation or 1.0)
+            for s in plan.campaigns]
+
+
 def budgets(plan: PlatformScenario, scale: float, max_simulated: int | None) -> list[int | None]:
     """Simulated teachers per campaign: the budget shared in proportion to participants."""
-    participants = [s.population.teachers * scale * float(s.population.participation or 1.0)
-                    for s in plan.campaigns]
+    participants = _participants(plan, scale)
     if max_simulated is None:
         return [None] * len(participants)
     total = sum(participants)
@@ -125,11 +129,12 @@ def _worlds(plan: PlatformScenario, scale: float, seed: int, max_simulated: int 
             shards: int | None) -> list[World]:
     credit = plan.shared_credit()
     names = [s.name for s in plan.campaigns]
+    caps = budgets(plan, scale, max_simulated)
     worlds = []
-    for c, (scenario, cap) in enumerate(zip(plan.campaigns, budgets(plan, scale, max_simulated),
-                                            strict=True)):
+    for c, (scenario, cap) in enumerate(zip(plan.campaigns, caps, strict=True)):
         teachers = max(1, round(scenario.population.teachers * scale))
-        world = build_world(scenario, teachers, campaign_seed(seed, c), cap, shards)
+        world = build_world(scenario, teachers, campaign_seed(seed, c), cap,
+                            shards if shards is not None else _default_shards(plan, scale, caps, c))
         shared = credit.shared_courses(scenario.name)
         world.routes = [[(names.index(s.campaign), s.fraction, world.campaign.offset(s.opens_at),
                           world.campaign.offset(s.closes_at)) for s in shared[cid]]
@@ -137,6 +142,18 @@ def _worlds(plan: PlatformScenario, scale: float, seed: int, max_simulated: int 
         world.campaigns = len(names)
         worlds.append(world)
     return worlds
+
+
+def _default_shards(plan: PlatformScenario, scale: float, caps: list[int | None],
+                    index: int) -> int | None:
+    """The shards of a platform's campaigns when not given: the campaign that simulates the
+    most teachers gets as many as all campaigns' teachers together would get alone (so its
+    work still spreads over the cores, as when it runs alone), the others the default."""
+    participants = _participants(plan, scale)
+    sizes = [int(p if cap is None else min(p, cap)) for p, cap in zip(participants, caps, strict=True)]
+    if index != sizes.index(max(sizes)):
+        return None
+    return default_shards(sum(sizes))
 
 
 def _whole_minutes(delta: dt.timedelta, name: str) -> int:
