@@ -12,8 +12,9 @@ Generation 0 draws a Latin hypercube from the prior and keeps the closest ``part
 generation t accepts proposals within the tolerance eps_t = the 30% quantile of the distances
 of generation t-1 (0 once 30% of them are 0), proposed by perturbing weighted particles with a
 Gaussian kernel of twice their covariance, and re-weights them by prior / proposal density.
-The fit has converged when a generation at tolerance 0 is complete; when the simulation
-budget runs out first it has not, and says so.
+The fit has converged when a complete generation agrees with every target to within
+``CONVERGED`` (5% of a band's half-width); when the simulation budget runs out first it has
+not, and says so.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ from fit.simulations import Job, Runner, Screen, seeds
 SCREEN_START = 1.5
 # eps_t is this quantile of generation t-1's distances: it reaches 0 once 30% of the particles
 # agree with every target (the median would wait for half of them, costing a generation or two)
-TOLERANCE_QUANTILE = 0.3  # generation 0 simulates only vectors whose participation misses by <= this
+TOLERANCE_QUANTILE = 0.3
+# converged: a full generation whose every particle misses every target by at most this many
+# band half-widths (5% of a band: inside it for any practical purpose, the bands being judgements)
+CONVERGED = 0.05  # generation 0 simulates only vectors whose participation misses by <= this
 
 
 @dataclass
@@ -154,7 +158,7 @@ def run_abc(runner: Runner, targets: list[Target], dims: int, seed: int, particl
     tolerances = [population[-1].distance]
     history = [_summary(0, tolerances[-1], population, sampler)]
     for generation in range(1, max_generations + 1):
-        if all(p.distance == 0.0 for p in population) and len(population) == particles:
+        if _agrees(population, particles):
             return AbcResult(population, weights, tolerances, sampler.simulations,
                              sampler.screened, True, history)
         eps = float(np.quantile([p.distance for p in population], TOLERANCE_QUANTILE))
@@ -165,9 +169,13 @@ def run_abc(runner: Runner, targets: list[Target], dims: int, seed: int, particl
         population, weights = new, new_weights
         tolerances.append(eps)
         history.append(_summary(generation, eps, population, sampler))
-    converged = len(population) == particles and all(p.distance == 0.0 for p in population)
+    converged = _agrees(population, particles)
     return AbcResult(population, weights, tolerances, sampler.simulations, sampler.screened,
                      converged, history)
+
+
+def _agrees(population: list[Particle], particles: int) -> bool:
+    return len(population) == particles and all(p.distance <= CONVERGED for p in population)
 
 
 def _summary(generation: int, eps: float, population: list[Particle], sampler: Sampler) -> dict[str, Any]:
