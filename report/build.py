@@ -3,9 +3,10 @@ self-contained report.html."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from report import campaigns, headline, html, ranges_view
+from report import campaigns, headline, html, ranges_view, slo_view, verdict
 from report.data import LoadtestResults, ModelResults, WorkloadResults, load, warn
 from report.fonts import find_cjk_font, rc_for
 from report.i18n import Labels
@@ -16,27 +17,31 @@ CAPTIONS = {
     "certified_by_day": "certified_by_day", "attempts": "attempts",
     "loadtest_throughput": "lt_throughput", "loadtest_latency": "lt_latency",
     "loadtest_arrivals": "lt_arrivals", "loadtest_model": "lt_model",
-    "workload_replications": "workload_replications",
+    "workload_replications": "workload_replications", "activity": "activity",
 }
 DPI = 100
 
 
-def default_out(folder: Path) -> Path:
-    """results/<run>/report/report.html: never over Locust's own report.html or the model's PNGs."""
-    return folder / "report" / "report.html"
+def default_out(folder: Path, lang: str = "en") -> Path:
+    """results/<run>/report/report.html (report.zh.html in Chinese, so the two languages sit side
+    by side): never over Locust's own report.html or the model's PNGs."""
+    return folder / "report" / ("report.html" if lang == "en" else f"report.{lang}.html")
 
 
 def _draw(data: ModelResults | LoadtestResults | WorkloadResults, charts: dict, labels: Labels,
-          family: str | None, out_dir: Path, page: Labels) -> list[html.Chart]:
+          family: str | None, out_dir: Path, page: Labels, suffix: str = "",
+          on_chart: Callable[[int, int], None] | None = None) -> list[html.Chart]:
     import matplotlib
 
     drawn = []
     with matplotlib.rc_context(rc_for(family)):
-        for key, draw in charts.items():
+        for done, (key, draw) in enumerate(charts.items(), start=1):
             figure = draw(data, labels)
+            if on_chart is not None:
+                on_chart(done, len(charts))
             if figure is None:
                 continue
-            png = out_dir / f"{key}.png"
+            png = out_dir / f"{key}{suffix}.png"
             figure.savefig(png, dpi=DPI)
             drawn.append(html.Chart(key, page(CAPTIONS[key]), png))
     return drawn
@@ -45,13 +50,15 @@ def _draw(data: ModelResults | LoadtestResults | WorkloadResults, charts: dict, 
 def _model_parts(data: ModelResults, t: Labels) -> tuple[str, str, list, list]:
     s = data.summary
     name = s.scenario
-    meta = (f"{data.folder} · seed {s.seed} · {headline.number(s.teachers)} teachers · "
-            f"{data.times[0] if len(data.times) else ''} – {data.times[-1] if len(data.times) else ''}")
-    tables = [x for x in (headline.capacity_table(data, t), headline.slo_table(data, t),
+    span = f"{data.times[0]} – {data.times[-1]}" if len(data.times) else ""
+    people = f"{headline.number(s.teachers)} {t('meta_teachers')}"
+    meta = f"{data.folder} · {t('meta_seed')} {s.seed} · {people} · {span}"
+    tables = [x for x in (headline.capacity_table(data, t), slo_view.slo_table(data, t),
                           headline.confirmation_table(data, t)) if x]
     tables += campaigns.tables(s, t)  # a platform run: each campaign's part (report.campaigns)
     tables += [x for x in (ranges_view.ranges_table(data, t),) if x]  # yanxiu run --ranges
-    return t("title_model", name=Path(name).stem), meta, headline.model_cards(data, t), tables
+    cards = verdict.outcome_cards(data, t) + headline.model_cards(data, t)
+    return t("title_model", name=Path(name).stem), meta, cards, tables
 
 
 def _loadtest_parts(data: LoadtestResults, t: Labels) -> tuple[str, str, list, list]:
@@ -73,12 +80,13 @@ def _workload_parts(data: WorkloadResults, t: Labels) -> tuple[str, str, list, l
     return title, meta, workload.cards(data, t), workload.tables(data, t)
 
 
-def build_report(folder: str | Path, lang: str = "en", out: str | Path | None = None) -> Path:
+def build_report(folder: str | Path, lang: str = "en", out: str | Path | None = None,
+                 on_chart: Callable[[int, int], None] | None = None) -> Path:
     """Write the report and its PNGs; return the page's path. Bad input raises ReportError
     (a CSV file) or records.RecordsError (summary.json)."""
     folder = Path(folder)
     data = load(folder)
-    out = Path(out) if out else default_out(folder)
+    out = Path(out) if out else default_out(folder, lang)
     out.parent.mkdir(parents=True, exist_ok=True)
     page = Labels(lang)
     family = find_cjk_font() if lang == "zh" else None
@@ -87,19 +95,39 @@ def build_report(folder: str | Path, lang: str = "en", out: str | Path | None = 
         warn(Labels("en")("no_font"))
         notes.append(page("no_font"))
     chart_labels = Labels(lang if family or lang != "zh" else "en")
+    sentences: list[str] = []
     if isinstance(data, ModelResults):
         from report.model_charts import CHARTS
+        CHARTS = model_charts(CHARTS)
         title, meta, cards, tables = _model_parts(data, page)
+        sentences = verdict.paragraph(data, page)
     elif isinstance(data, WorkloadResults):
         from report.workload import CHARTS
         title, meta, cards, tables = _workload_parts(data, page)
     else:
         from report.loadtest_charts import CHARTS
         title, meta, cards, tables = _loadtest_parts(data, page)
-    charts = _draw(data, CHARTS, chart_labels, family, out.parent, page)
+    charts = _draw(data, CHARTS, chart_labels, family, out.parent, page, "" if lang == "en" else f".{lang}",
+                   on_chart)
     for note in data.notes:
         warn(note)
-    headings = {key: page(key) for key in ("headline", "charts", "notes")}
+    headings = {key: page(key) for key in ("headline", "charts", "notes", "verdict")}
     out.write_text(html.render(lang=lang, title=title, meta=meta, cards=cards, tables=tables, charts=charts,
-                               notes=notes, headings=headings), encoding="utf-8")
+                               notes=notes, headings=headings, verdict=sentences), encoding="utf-8")
     return out
+
+
+def model_charts(charts: dict) -> dict:
+    """The model run's charts in page order: the service-level charts that agree with the SLO
+    table (report.slo_view), the daily activity and the funnel from the whole workforce
+    (report.outcome_charts) in place of the plain ones."""
+    from report import outcome_charts
+
+    replaced = {"utilisation": slo_view.utilisation, "latency": slo_view.latency,
+                "funnel": outcome_charts.funnel}
+    ordered = {}
+    for key, draw in charts.items():
+        ordered[key] = replaced.get(key, draw)
+        if key == "funnel":
+            ordered["activity"] = outcome_charts.activity
+    return ordered

@@ -10,6 +10,7 @@ import numpy as np
 
 from report.data import LoadtestResults, ModelResults
 from report.i18n import Labels
+from report.numbers import amount, figure, share
 
 
 @dataclass
@@ -26,14 +27,18 @@ class Table:
     header: list[str]
     rows: list[list[str]]
     bad_rows: set[int] = field(default_factory=set)
+    note: str = ""  # a line under the table (e.g. how the figures are judged)
 
 
 def number(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.{digits}g}"
+    """report.numbers.figure: as a person writes it (no 2.8e-72)."""
+    return figure(value, digits)
+
+
+def non_negative(value: float) -> str:
+    """A figure of a quantity that cannot be negative (a wait, a percentile): a Student-t
+    interval's lower bound below zero is shown as 0."""
+    return figure(max(value, 0.0))
 
 
 def _peak(data: ModelResults, series: str) -> tuple[float | None, str]:
@@ -47,19 +52,6 @@ def _peak(data: ModelResults, series: str) -> tuple[float | None, str]:
     return float(values[i]), str(data.times[i]).replace("T", " ")
 
 
-def _certified(data: ModelResults) -> tuple[float | None, float | None]:
-    outcomes = data.summary.outcomes
-    count = outcomes.get("certified")
-    if count is None and "certified" in data.daily and len(data.daily["certified"]):
-        count = float(np.nanmax(data.daily["certified"]))
-    share = data.summary.metrics.get("share(certified)")
-    if share is None and count is not None:
-        participants = outcomes.get("participants") or (
-            data.scenario.population.participants if data.scenario else None)
-        share = count / participants if participants else None
-    return count, share
-
-
 def model_cards(data: ModelResults, t: Labels) -> list[Card]:
     cards = []
     for series, key, unit in (("rps.total", "peak_rps", "/s"), ("viewers", "peak_viewers", ""),
@@ -68,11 +60,7 @@ def model_cards(data: ModelResults, t: Labels) -> list[Card]:
         value, at = _peak(data, series)
         if value is not None:
             cards.append(Card(t(key), number(value) + unit, f"{t('at')} {at}" if at else ""))
-    count, share = _certified(data)
-    if count is not None:
-        detail = f"{share:.1%}" if share is not None else ""
-        cards.append(Card(t("certified"), number(count), detail))
-    return cards
+    return cards  # participants, completions, certificates: report.verdict.outcome_cards
 
 
 def capacity_table(data: ModelResults, t: Labels) -> Table | None:
@@ -86,35 +74,19 @@ def capacity_table(data: ModelResults, t: Labels) -> Table | None:
         if short:
             bad.add(len(rows))
         margin = c.margin
-        rows.append([tier, f"{number(needed)} {c.unit}", f"{number(provided)} {c.unit}",
-                     f"{margin:+.0%}" if margin is not None else "–",
+        rows.append([tier, amount(needed, c.unit, t), amount(provided, c.unit, t), _margin(margin),
                      str(c.at)[:16].replace("T", " "), t("short") if short else t("enough")])
     header = [t("tier"), t("needed"), t("provided"), t("margin"), t("busiest"), ""]
     return Table(t("capacity"), header, rows, bad)
 
 
-def _ms(value: object) -> str:
-    return f"{number(value)} ms" if isinstance(value, int | float) else "–"
-
-
-def _share(value: object, digits: int = 0) -> str:
-    return f"{value:.{digits}%}" if isinstance(value, int | float) else "–"
-
-
-def slo_table(data: ModelResults, t: Labels) -> Table | None:
-    slo = data.summary.slo
-    if not slo:
-        return None
-    rows, bad = [], set()
-    for tier, s in slo.items():
-        ok = s.compliant
-        if not ok:
-            bad.add(len(rows))
-        rows.append([tier, _ms(s.p95_ms), _ms(s.target_p95_ms),
-                     _share(s.max_utilisation), _share(s.target_max_utilisation),
-                     _share(s.compliant_minutes_share, 2), t("met") if ok else t("missed")])
-    header = [t("tier"), t("p95_worst"), t("target"), t("peak_util"), t("util_cap"), t("compliant_share"), ""]
-    return Table(t("slo"), header, rows, bad)
+def _margin(margin: float | None) -> str:
+    """+25% spare, −10% short; a large surplus as a multiple ('43× needed'), not '+4167%'."""
+    if margin is None or not math.isfinite(margin):
+        return "–"
+    if margin > 3:
+        return f"{margin + 1:,.0f}×"
+    return f"{margin:+.0%}".replace("-", "−")
 
 
 def confirmation_table(data: ModelResults, t: Labels) -> Table | None:
@@ -129,9 +101,9 @@ def confirmation_table(data: ModelResults, t: Labels) -> Table | None:
         if abs(f.p95_s.relative_error or 0.0) > 0.2:
             bad.add(len(rows))
         util = f.utilisation
-        rows.append([tier, number(f.requests), f"{util.model:.3%} / {util.simulated:.3%}",
-                     f.mean_wait_s.model_simulated(number), f.p95_s.model_simulated(number),
-                     f.p99_s.model_simulated(number)])
+        rows.append([tier, number(f.requests), f"{share(util.model, 2)} / {share(util.simulated, 2)}",
+                     f.mean_wait_s.model_simulated(non_negative), f.p95_s.model_simulated(non_negative),
+                     f.p99_s.model_simulated(non_negative)])
     header = [t("tier"), t("requests"), t("utilisation_axis"), f"{t('mean_wait')} ms", "p95 ms", "p99 ms"]
     return Table(t("confirmation", name=peak.at[:16].replace("T", " ")), header, rows, bad)
 
@@ -167,4 +139,4 @@ def model_table(rows: list[tuple[str, float, float]], t: Labels) -> Table | None
         return None
     body = [[key, number(model), number(measured), f"{measured / model:.2f}×" if model else "–"]
             for key, model, measured in rows]
-    return Table(t("lt_model"), [t("metric"), t("model"), t("measured"), "÷"], body)
+    return Table(t("lt_model"), [t("metric"), t("model"), t("measured"), t("ratio_measured_model")], body)

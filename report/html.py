@@ -23,6 +23,8 @@ th,td{padding:.3rem .7rem;border-bottom:1px solid #e1e6ec;text-align:right}
 th:first-child,td:first-child{text-align:left}tr.bad td{color:#b03a2e;font-weight:600}
 figure{margin:1.2rem 0}figure img{max-width:100%;height:auto;border:1px solid #e1e6ec}
 figcaption{font-size:.85rem;color:#5a6775}.notes li{color:#7a5b00}
+.verdict{border-left:4px solid #3b7dd8;background:#f2f6fb;padding:.6rem 1rem;line-height:1.55}
+.verdict .bad{font-weight:600}.tnote{font-size:.82rem;color:#5a6775;max-width:60rem;margin-top:-.8rem}
 """
 
 
@@ -44,7 +46,9 @@ def _table(t: Table) -> str:
     rows = "".join(
         f'<tr{" class=bad" if i in t.bad_rows else ""}>' + "".join(f"<td>{escape(c)}</td>" for c in row)
         + "</tr>" for i, row in enumerate(t.rows))
-    return f"<h3>{escape(t.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    note = f'<p class="tnote">{escape(t.note)}</p>' if t.note else ""
+    return (f"<h3>{escape(t.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+            + note)
 
 
 def _figure(chart: Chart) -> str:
@@ -55,14 +59,27 @@ def _figure(chart: Chart) -> str:
             f"({escape(chart.png.name)})</figcaption></figure>")
 
 
+def _verdict(sentences: list[str], heading: str) -> str:
+    if not sentences:
+        return ""
+    # a sentence that reports a failure is marked, so it stands out in the paragraph
+    body = " ".join(f'<span class="bad">{escape(x)}</span>' if _alarming(x) else escape(x) for x in sentences)
+    return f'<section id="verdict"><h2>{escape(heading)}</h2><p class="verdict">{body}</p></section>'
+
+
+def _alarming(sentence: str) -> bool:
+    return any(word in sentence for word in ("MISSES", "SHORT", "未达到", "不足", "超过利用率"))
+
+
 def render(*, lang: str, title: str, meta: str, cards: list[Card], tables: list[Table], charts: list[Chart],
-           notes: list[str], headings: dict[str, str]) -> str:
+           notes: list[str], headings: dict[str, str], verdict: list[str] | None = None) -> str:
     parts = [
         "<!doctype html>",
         f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1><p class=meta>{escape(meta)}</p>",
+        _verdict(verdict or [], headings.get("verdict", "")),
         f'<section id="headline"><h2>{escape(headings["headline"])}</h2>',
         '<div class="cards">' + "".join(_card(c) for c in cards) + "</div>",
         *(_table(t) for t in tables),

@@ -32,7 +32,7 @@ def big(value: float | None, t: Labels) -> str:
     if value is None or not math.isfinite(value):
         return DASH
     if t.lang == "zh" and abs(value) >= 1e5:
-        return f"{value / 1e4:,.1f} 万" if abs(value) < 1e8 else f"{value / 1e8:,.2f} 亿"
+        return f"{value / 1e4:.1f} 万" if abs(value) < 1e8 else f"{value / 1e8:.2f} 亿"
     if t.lang != "zh" and abs(value) >= 1e6:
         return f"{value / 1e6:,.2f} million"
     return f"{value:,.0f}"

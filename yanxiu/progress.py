@@ -32,15 +32,21 @@ class Progress:
         self._total: int | None = None
         self._logged = 0
         self._started = time.monotonic()
+        self._pending = ""  # a quiet stage's first line, printed when it first advances
+        self._announced = False
 
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is not None:  # failed: the error says what happened, not a 'done' line
+            self._announced = False
         self._finish()
 
-    def stage(self, name: str, total: int | None = None, unit: str = "step") -> None:
-        """Start a stage (ending the one before); ``total`` counts its steps when known."""
+    def stage(self, name: str, total: int | None = None, unit: str = "step", quiet: bool = False) -> None:
+        """Start a stage (ending the one before); ``total`` counts its steps when known. A
+        ``quiet`` stage says nothing until it first advances (so input refused before any work
+        leaves its one error line alone)."""
         self._finish()
         self._name, self._total, self._logged = name, total, 0
         self._started = time.monotonic()
@@ -48,8 +54,15 @@ class Progress:
             from tqdm import tqdm
 
             self._bar = tqdm(desc=name, total=total, unit=unit, file=self.stream, leave=False)
-        else:
-            self._line(f"{name}" + (f" ({total:,} {unit}s)" if total else "") + " ...")
+            return
+        self._pending = f"{name}" + (f" ({total:,} {unit}s)" if total else "") + " ..."
+        if not quiet:
+            self._announce()
+
+    def _announce(self) -> None:
+        if self._pending:
+            self._line(self._pending)
+            self._pending, self._announced = "", True
 
     def advance(self, done: int, total: int | None = None) -> None:
         """``done`` steps of the stage are complete (absolute, not an increment)."""
@@ -60,6 +73,7 @@ class Progress:
                 self._bar.total = total
             self._bar.update(done - self._bar.n)
             return
+        self._announce()
         if not self._total:
             return
         step = min(LOG_STEPS, done * LOG_STEPS // self._total)
@@ -74,9 +88,9 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
-        elif self._name:
+        elif self._name and self._announced:
             self._line(f"{self._name}: done in {time.monotonic() - self._started:.1f} s")
-        self._name = ""
+        self._name, self._pending, self._announced = "", "", False
 
     def _line(self, text: str) -> None:
         print(f"{self.command}: {text}", file=self.stream, flush=True)

@@ -12,7 +12,7 @@ from report.headline import number
 from yanxiu.cli import main
 
 MODEL_CHARTS = {"requests_window", "heatmap", "concurrency", "utilisation", "latency", "funnel",
-                "certified_by_day", "attempts"}
+                "activity", "certified_by_day", "attempts"}
 
 
 def _images(html: str) -> list[str]:
@@ -40,7 +40,9 @@ def test_headline_figures_come_first_and_match_the_summary(model_report, model_r
         value = number(summary["peaks"][series]["value"]) + unit
         card = rf"{re.escape(label)}</div><div class=\"value\">{re.escape(value)}<"
         assert re.search(card, headline), label
-    assert "Teachers certified by the deadline" in headline and "93.0%" in headline
+    assert "certified by the deadline" not in headline  # certificates come after it
+    assert "Certificates issued" in headline and "93.0% of participants" in headline
+    assert "from 2023-01-14, after the deadline" in headline
     for tier in summary["capacity"]:
         assert f"<td>{tier}</td>" in headline
     assert "Capacity needed per tier vs provided" in headline and "SLO compliance" in headline
@@ -106,3 +108,70 @@ def test_bad_results_are_one_line_and_exit_2(model_results, tmp_path, capsys, da
     assert main(["report", str(folder)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_verdict_leads_the_page_in_both_languages(model_report, model_results):
+    summary = json.loads((model_results / "summary.json").read_text(encoding="utf-8"))
+    en = model_report["en"].read_text(encoding="utf-8")
+    assert en.index('id="verdict"') < en.index('id="headline"')
+    verdict = _text(en[en.index('id="verdict"'):en.index('id="headline"')])
+    participants = summary.get("participants") or summary["outcomes"]["participants"]
+    assert f"{participants:,}" in verdict
+    assert "take part between 2023-01-03 and the deadline 2023-01-12" in verdict
+    assert "The load peaks at" in verdict and "Provision with a 25% margin" in verdict
+    for tier in summary["capacity"]:
+        assert f"{tier} holds" in verdict or f"{tier} MISSES" in verdict or f"{tier} is SHORT" in verdict
+    assert "single run" in verdict  # what the model is unsure of
+    zh = _text(model_report["zh"].read_text(encoding="utf-8"))
+    assert "结论" in zh and "负载峰值出现在" in zh and "建议在最忙时刻所需基础上留 25% 余量" in zh
+
+
+def test_cards_name_their_denominator_and_date(model_report):
+    headline = _text(model_report["en"].read_text(encoding="utf-8"))
+    assert "Teachers taking part" in headline and "of 2,000 teachers · 2023-01-03 – 2023-01-12" in headline
+    assert "Completed by the deadline" in headline and "of participants · by 2023-01-12" in headline
+
+
+def test_slo_table_shows_worst_minute_and_rule(model_report):
+    html = model_report["en"].read_text(encoding="utf-8")
+    assert "Worst judged minute p95" in html and "Judged minutes" in html
+    assert "Judging rule: a minute is judged when the tier serves at least 1 request/s" in html
+
+
+def test_chinese_report_is_beside_the_english_one_not_over_it(model_results, tmp_path):
+    import report.build
+
+    folder = tmp_path / "r"
+    shutil.copytree(model_results, folder, ignore=shutil.ignore_patterns("report"))
+    assert main(["report", str(folder)]) == 0
+    assert main(["report", str(folder), "--lang", "zh"]) == 0
+    en, zh = folder / "report" / "report.html", folder / "report" / "report.zh.html"
+    assert report.build.default_out(folder, "zh") == zh
+    assert '<html lang="en">' in en.read_text(encoding="utf-8")
+    page = zh.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page
+    text = _text(page)
+    for english in (" teachers ", " servers", " seed ", "容量 video_cdn", "Verdict"):
+        assert english not in text, english
+
+
+@pytest.mark.parametrize(("value", "shown"), [(2.8e-72, "0"), (9.306e-09, "0"), (0.000612, "0.000612"),
+                                              (12.345, "12.3"), (1234.5, "1,234"), (float("inf"), "–")])
+def test_numbers_as_a_person_writes_them(value, shown):
+    from report.numbers import figure
+
+    assert figure(value) == shown
+
+
+def test_units_are_singular_for_one_and_intervals_never_negative():
+    from report.i18n import Labels
+    from report.numbers import amount, interval
+
+    en, zh = Labels("en"), Labels("zh")
+    assert amount(1, "servers", en) == "1 server" and amount(75, "servers", en) == "75 servers"
+    assert amount(75, "servers", zh) == "75 台服务器" and amount(None, "servers", en).startswith("unbounded")
+    assert interval(-2.784, 10.98) == "[0, 11]" and interval(-2.0, -1.0, non_negative=False) == "[-2, -1]"

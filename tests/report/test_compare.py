@@ -14,7 +14,7 @@ SMALL = ["--teachers", "300", "--no-charts", "--no-confirm"]
 
 
 @pytest.fixture(scope="module")
-def what_ifs(tmp_path_factory):
+def what_ifs(tmp_path_factory):  # three real runs: the tests that use them are slow
     """The smoke campaign, and the same with course 2 opening two days later (a real what-if)."""
     root = tmp_path_factory.mktemp("what-if")
     data = yaml.safe_load(SMOKE.read_text(encoding="utf-8"))
@@ -35,6 +35,7 @@ def _cells(page: str) -> str:
     return re.sub(r"<[^>]+>", " ", page)
 
 
+@pytest.mark.slow
 def test_two_what_if_runs_compare_side_by_side(what_ifs, tmp_path, capsys):
     base, later = what_ifs
     out = tmp_path / "cmp.html"
@@ -54,6 +55,7 @@ def test_two_what_if_runs_compare_side_by_side(what_ifs, tmp_path, capsys):
     assert page.count("data:image/png;base64,") == 2
 
 
+@pytest.mark.slow
 def test_chinese_page(what_ifs, tmp_path):
     out = tmp_path / "cmp.zh.html"
     assert main(["compare", *map(str, what_ifs), "--lang", "zh", "--out", str(out)]) == 0
@@ -61,6 +63,7 @@ def test_chinese_page(what_ifs, tmp_path):
     assert "情景对比" in text and "各层所需容量" in text
 
 
+@pytest.mark.slow
 def test_different_windows_and_kinds_are_refused(what_ifs, tmp_path, capsys):
     from tests.report.builder import write_loadtest_results
 
@@ -81,3 +84,29 @@ def test_different_windows_and_kinds_are_refused(what_ifs, tmp_path, capsys):
     assert err.count("\n") == 1 and "a load test" in err and "different kinds" in err
     assert main(["compare", str(what_ifs[0])]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def test_synthetic_runs_fast(model_results, tmp_path, capsys):
+    """The same checks on built folders (tests/report/builder.py), fast: a 30% heavier what-if
+    shows +30% on the peak, and a changed window or another kind is refused in one line."""
+    import shutil
+
+    from tests.report.builder import write_loadtest_results, write_model_results
+
+    heavier = write_model_results(tmp_path / "heavier", load=1.3)
+    out = tmp_path / "cmp.html"
+    assert main(["compare", str(model_results), str(heavier), "--out", str(out)]) == 0
+    text = _cells(out.read_text(encoding="utf-8"))
+    assert "(+30.0%)" in text and "heavier" in text
+    shifted = tmp_path / "shifted"
+    shutil.copytree(model_results, shifted, ignore=shutil.ignore_patterns("report"))
+    summary = json.loads((shifted / "summary.json").read_text(encoding="utf-8"))
+    summary["window"]["minutes"] += 1440
+    (shifted / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["compare", str(model_results), str(shifted)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "different windows" in err
+    measured = write_loadtest_results(tmp_path / "lt", model_results)
+    assert main(["compare", str(model_results), str(measured)]) == 2
+    assert "different kinds" in capsys.readouterr().err

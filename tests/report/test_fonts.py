@@ -11,10 +11,18 @@ from report.fonts import find_cjk_font, rc_for
 from report.i18n import STRINGS, Labels
 
 
+def _fields(template: str) -> set[str]:
+    import string
+
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
 def test_every_string_has_both_languages():
     for key, (english, chinese) in STRINGS.items():
         assert english and chinese, key
-        assert Labels("zh")(key, id=1, ids="1, 2", name="x") and Labels("en")(key, id=1, ids="1, 2", name="x")
+        assert _fields(english) == _fields(chinese), key  # both languages say the same figures
+        fields = dict.fromkeys(_fields(english), "1")
+        assert Labels("zh")(key, **fields) and Labels("en")(key, **fields)
 
 
 def test_zh_charts_have_no_missing_glyphs(model_results):

@@ -39,3 +39,13 @@ def test_a_bar_on_a_terminal():
         progress.stage("simulating", total=4, unit="day")
         progress.advance(4)
     assert "simulating" in stream.getvalue() and "\r" in stream.getvalue()
+
+
+def test_a_quiet_stage_refused_before_any_work_prints_nothing():
+    import pytest
+
+    stream = io.StringIO()
+    with pytest.raises(ValueError), Progress("yanxiu report", stream) as progress:
+        progress.stage("drawing charts", quiet=True)
+        raise ValueError("no such results folder")
+    assert stream.getvalue() == ""

@@ -10,7 +10,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", metavar="RESULTS_DIR", help="a results folder (model or load test)")
     parser.add_argument("--lang", choices=("en", "zh"), default="en", help="report language (default en)")
     parser.add_argument("--out", metavar="FILE",
-                        help="where to write the page (default RESULTS_DIR/report/report.html)")
+                        help="where to write the page (default RESULTS_DIR/report/report.html, or "
+                             "report.zh.html for --lang zh)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,7 +19,10 @@ def run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     from report.build import build_report
+    from yanxiu.progress import Progress
 
-    path = build_report(args.results, args.lang, args.out)
+    with Progress("yanxiu report") as progress:
+        progress.stage("drawing charts", unit="chart", quiet=True)
+        path = build_report(args.results, args.lang, args.out, on_chart=progress.callback())
     print(f"report written: {path}")
     return 0
