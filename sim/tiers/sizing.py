@@ -177,6 +177,7 @@ def summary_sections(platform: Platform, rps: Mapping[str, np.ndarray], egress_g
                      "compliant_minutes_share": report.compliant_minutes_share,
                      "compliant_requests_share": report.compliant_requests_share,
                      "judged_minutes": report.judged_minutes,
+                     "judged_rps": JUDGED_RPS if tier.kind == "pool" else 0.0,
                      "compliant": report.compliant}
         for key, value in overall.items():
             metrics[f"{key[:3]}(latency.{name})"] = value
