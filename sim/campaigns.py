@@ -134,7 +134,7 @@ def _worlds(plan: PlatformScenario, scale: float, seed: int, max_simulated: int 
     for c, (scenario, cap) in enumerate(zip(plan.campaigns, caps, strict=True)):
         teachers = max(1, round(scenario.population.teachers * scale))
         world = build_world(scenario, teachers, campaign_seed(seed, c), cap,
-                            shards if shards is not None else _default_shards(plan, scale, caps, c))
+                            shards if shards is not None else _default_shards(plan, scale, max_simulated, c))
         shared = credit.shared_courses(scenario.name)
         world.routes = [[(names.index(s.campaign), s.fraction, world.campaign.offset(s.opens_at),
                           world.campaign.offset(s.closes_at)) for s in shared[cid]]
@@ -144,16 +144,16 @@ def _worlds(plan: PlatformScenario, scale: float, seed: int, max_simulated: int 
     return worlds
 
 
-def _default_shards(plan: PlatformScenario, scale: float, caps: list[int | None],
+def _default_shards(plan: PlatformScenario, scale: float, max_simulated: int | None,
                     index: int) -> int | None:
-    """The shards of a platform's campaigns when not given: the campaign that simulates the
-    most teachers gets as many as all campaigns' teachers together would get alone (so its
-    work still spreads over the cores, as when it runs alone), the others the default."""
+    """The shards of a platform's campaigns when not given: the biggest campaign gets as many
+    as the whole platform's sample would get alone (so its work still spreads over the cores,
+    as when it runs alone); the others the default for their size."""
     participants = _participants(plan, scale)
-    sizes = [int(p if cap is None else min(p, cap)) for p, cap in zip(participants, caps, strict=True)]
-    if index != sizes.index(max(sizes)):
+    if index != participants.index(max(participants)):
         return None
-    return default_shards(sum(sizes))
+    total = sum(participants) if max_simulated is None else min(sum(participants), max_simulated)
+    return default_shards(int(round(total)))
 
 
 def _whole_minutes(delta: dt.timedelta, name: str) -> int:
