@@ -35,10 +35,10 @@ METHOD = "ABC-PMC (Beaumont et al. 2009), uniform priors, distance = largest mis
 @dataclass(frozen=True)
 class FitOptions:
     names: tuple[str, ...] = tuple(p.name for p in params.PARAMETERS)
-    particles: int = 16
-    budget: int = 160  # full simulations at most
-    generations: int = 4
-    max_simulated: int = 1500
+    particles: int = 8
+    budget: int = 40  # full simulations at most
+    generations: int = 3
+    max_simulated: int = 600
     seed: int = 13
     workers: int | None = None
     scheduler: str | None = None

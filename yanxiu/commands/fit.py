@@ -18,11 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path,
                         help="behaviour file to write (default scenarios/fitted/<scenario>.behaviour.yaml)")
     parser.add_argument("--params", help="comma-separated parameters to fit (default: all)")
-    parser.add_argument("--particles", type=_positive, default=16, help="posterior sample size")
-    parser.add_argument("--budget", type=_positive, default=160, help="full simulations at most")
-    parser.add_argument("--generations", type=_positive, default=4, help="ABC generations at most")
-    parser.add_argument("--max-simulated", type=_positive, default=1500,
-                        help="teachers simulated per run (national weights; default 1,500)")
+    parser.add_argument("--particles", type=_positive, default=8, help="posterior sample size (default 8)")
+    parser.add_argument("--budget", type=_positive, default=40, help="full simulations at most (default 40)")
+    parser.add_argument("--generations", type=_positive, default=3,
+                        help="ABC generations at most (default 3)")
+    parser.add_argument("--max-simulated", type=_positive, default=600,
+                        help="teachers simulated per run (national weights; default 600)")
     parser.add_argument("--seed", type=_seed, default=13, help="the fit's random seed")
     parser.add_argument("--workers", type=_positive, help="processes (default: the cores)")
     parser.add_argument("--scheduler", metavar="ADDR", help="run on this Dask scheduler")
