@@ -44,6 +44,8 @@ def simpy_timeouts_per_s(n: int = 1_000_000) -> float:
 def one_run(scenario_path: str, teachers: int, max_simulated: int | None,
             shards: int | None = None, workers: int | None = None) -> dict:
     import sim.native
+
+    sim.native.install()  # as yanxiu run does; YANXIU_NATIVE=0 (in_fresh_process) keeps plain Python
     from domain.scenario import load_scenario
     from sim.model import run_model
 

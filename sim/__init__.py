@@ -1,5 +1,6 @@
-"""The campaign model: scenario files, the simulated teachers, the platform tiers, sizing (docs/model.md)."""
+"""The campaign model: the simulated teachers, the platform tiers, sizing (docs/model.md).
 
-from sim import native as _native
-
-_native.install()
+Importing the package changes nothing else: the compiled hot modules (``sim.native``) are
+switched on by the entry points that run the model (``yanxiu run``, the replication workers,
+the bench scripts) calling ``sim.native.install()`` before the model is imported.
+"""

@@ -4,11 +4,13 @@ Nearly all of a large run's time is spent in a few modules that every study sess
 through (``HOT``). ``yanxiu compile`` compiles them with mypyc (the compiler mypy
 ships; the code stays plain, annotated Python) into ``native_dir()`` inside the virtual
 environment, never into the source tree, and records a SHA-256 of every source it compiled.
-``install`` (run when the ``sim`` package is imported) puts a finder in front of the import
-system that serves those modules compiled only when the build matches the running
-interpreter and *every* recorded hash matches the current sources; otherwise the plain
-Python modules load, so an edited source is never shadowed by a stale build. Compiled and
-plain modules give the same results bit for bit (tests/sim/test_native.py).
+``install`` (called by the entry points that run the model, before they import it: ``yanxiu
+run``, the replication workers, the bench scripts; importing ``sim`` or ``domain`` installs
+nothing) puts a finder in front of the import system that serves those modules compiled only
+when the build matches the running interpreter and *every* recorded hash matches the current
+sources; otherwise the plain Python modules load, so an edited source is never shadowed by a
+stale build. Compiled and plain modules give the same results bit for bit
+(tests/sim/test_native.py).
 
 ``YANXIU_NATIVE=0`` in the environment turns the compiled modules off (for comparisons).
 """

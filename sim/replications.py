@@ -42,7 +42,11 @@ def key_figures(run) -> dict[str, float]:
 def one_replication(scenario: Scenario, teachers: int | None, seed: int,
                     max_simulated: int | None, shards: int | None = None) -> dict[str, float]:
     """One replication in this process (replications already run side by side, so each
-    keeps its shards in one process; the shard count, not the processes, shapes results)."""
+    keeps its shards in one process; the shard count, not the processes, shapes results).
+    A spawned or Dask worker switches on the compiled hot modules first, as ``yanxiu run`` does."""
+    from sim import native
+
+    native.install()
     from sim.model import run_model
 
     return key_figures(run_model(scenario, teachers, seed, max_simulated, shards=shards, workers=1))

@@ -11,9 +11,10 @@ from sim import native
 
 RUN = """
 import hashlib, sys
+import sim.native
+sim.native.install()
 from domain.scenario import load_scenario
 from sim.model import run_model
-import sim.native
 run = run_model(load_scenario("scenarios/smoke.yaml"), teachers=600, seed=7)
 digest = hashlib.sha256(run.recorder.counts.tobytes() + run.progress.studied.tobytes()
                         + run.progress.passed_at.tobytes()).hexdigest()
@@ -69,3 +70,14 @@ def test_compiled_and_plain_modules_give_identical_results():
     compiled, plain = _run("1"), _run("0")
     assert compiled[0] and not plain[0]
     assert compiled[1] == plain[1]
+
+
+def test_importing_the_domain_or_the_model_package_installs_no_import_hook():
+    """The reference server imports domain.campaign (and sim's packages are imported by tools):
+    no finder may be put in front of their imports unless a model entry point asks."""
+    code = ("import sys, domain.campaign, domain.decisions, sim, sim.tiers.sizing; "
+            "from sim import native; "
+            "print(any(isinstance(f, native._Finder) for f in sys.meta_path))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=native.SOURCE_ROOT, timeout=120, check=True)
+    assert done.stdout.strip() == "False"

@@ -69,6 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sim import native
+
+    native.install()  # the compiled hot modules, if current: before any of them is imported
     from domain.platform import PlatformScenario, load_any
 
     scenario = load_any(args.scenario)
