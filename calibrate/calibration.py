@@ -31,6 +31,7 @@ MIX_TAGS: tuple[tuple[str, ...], ...] = (("campaign", "study"), ("campaign", "te
 MIX_SCALE: tuple[float, ...] = (3.0, 3.0, 100.0)
 GROWTH = 1.7  # the staircase's ratio between steps
 IDLE_S = 4.0
+MIN_SEEN = 30  # requests of an endpoint below which its fitted demand is not used
 
 
 @dataclass
@@ -204,10 +205,14 @@ def _demand_lines(scenario, fits: dict[str, fitting.TierFit]) -> dict[str, dict]
             if tier not in fits:
                 continue
             d = fits[tier].demands[endpoint.name]
-            measured = d.requests >= 30
+            # a fit of 0 whose interval reaches above it is not "free": the steps could not tell
+            # this endpoint from the others (it came in a fixed ratio, or rarely)
+            unidentified = d.ms == 0.0 and d.hi_ms > 0.0
+            measured = d.requests >= MIN_SEEN and not unidentified
+            why = (f"{d.requests} requests seen" if d.requests < MIN_SEEN else
+                   f"not identified: 0 with interval [0, {d.hi_ms:.3g}] ms" if unidentified else "")
             out[endpoint.name][tier] = {"ms": d.ms, "lo": d.lo_ms, "hi": d.hi_ms, "requests": d.requests,
-                                        "measured": measured,
-                                        "why": "" if measured else f"{d.requests} requests seen"}
+                                        "measured": measured, "why": why}
     return out
 
 

@@ -1,0 +1,54 @@
+"""The platform file: a scenario overlay that loads, measured numbers with provenance, the
+scenario's estimates kept (and marked) where nothing was measured or identified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from calibrate.calibration import _demand_lines
+from calibrate.errors import CalibrationError
+from calibrate.fit import Demand, TierFit
+from calibrate.platform_file import check_writable, render, write
+from domain.scenario import load_scenario
+
+SMOKE = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.yaml"
+PROVENANCE = {"target": "reference platform (SQLite, 2 workers)", "target_kind": "reference platform",
+              "commit": "abc1234", "date": "2026-11-30T02:00:00+00:00", "steps": 6, "step_seconds": 20.0,
+              "requests": 2010}
+
+
+def _fits(scenario) -> dict[str, TierFit]:
+    demands = {e.name: Demand(0.0, 0.0, 0.0, 0) for e in scenario.platform.endpoints}
+    demands["heartbeat"] = Demand(3.3, 1.4, 4.1, 1154)
+    demands["test_fetch"] = Demand(0.0, 0.0, 63.6, 45)  # 0, but the interval reaches 63.6 ms
+    demands["login"] = Demand(60.0, 50.0, 70.0, 12)  # too few requests
+    return {"api": TierFit("api", 0.01, demands, 0.94, 49)}
+
+
+def test_platform_file_loads_as_the_scenario_with_measured_numbers(tmp_path):
+    scenario = load_scenario(SMOKE)
+    tiers = {"api": {"servers": 2, "service": "exponential", "note": "servers: worker processes"}}
+    out = tmp_path / "platform.yaml"
+    text = render(scenario, SMOKE, out, tiers, _demand_lines(scenario, _fits(scenario)), PROVENANCE)
+    write(out, text, PROVENANCE, force=False)
+    calibrated = load_scenario(out)
+    assert calibrated.name == scenario.name
+    assert calibrated.platform.tier("api").servers == 2
+    assert calibrated.platform.endpoint("heartbeat").demand_ms["api"] == pytest.approx(3.3)
+    # not identified and too few requests: the scenario's estimates stay, marked why
+    assert calibrated.platform.endpoint("test_fetch").demand_ms["api"] == 6
+    assert calibrated.platform.endpoint("login").demand_ms["api"] == 55
+    assert "not identified: 0 with interval [0, 63.6] ms" in text
+    assert "12 requests seen" in text
+    assert "# measured [1.4, 4.1] ms, 1,154 requests" in text
+    assert "git commit abc1234" in text and (tmp_path / "platform.json").is_file()
+
+
+def test_never_overwrites_without_force(tmp_path):
+    out = tmp_path / "platform.yaml"
+    out.write_text("mine\n")
+    with pytest.raises(CalibrationError, match="use --force"):
+        check_writable(out, force=False)
+    check_writable(out, force=True)
