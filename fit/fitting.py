@@ -160,10 +160,11 @@ def _provenance(scenario: Scenario, targets: Targets, options: FitOptions, resul
 
 def _commit() -> str:
     try:
+        root = Path(__file__).resolve().parent.parent  # pathspecs below are relative to it
         head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).parent).stdout.strip()
+                              check=True, cwd=root).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim", "domain", "fit"],
-                               capture_output=True, text=True, cwd=Path(__file__).parent).stdout
+                               capture_output=True, text=True, cwd=root).stdout
         return head + ("+uncommitted" if dirty.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
