@@ -65,3 +65,7 @@ def test_run_with_ranges_writes_them_into_the_summary(tmp_path, capsys):
     assert peak["driver"] in ranges["parameters"]
     assert "capacity(api)" in ranges["figures"]
     assert "ranges over 3 posterior draws" in capsys.readouterr().out
+    main(["check", str(out)])  # the gate shows the ranges and judges thresholds at their 95% end
+    shown = capsys.readouterr().out
+    assert "ranges over 3 posterior draws" in shown
+    assert "at the 95% end of the ranges: p95(latency.api) < 300ms -> holds" in shown

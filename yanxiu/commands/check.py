@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from domain.scenario import load_scenario
+    from domain.platform import load_any
     from gate import junit
     from gate.evaluate import GateError, compare, evaluate, parse_all, parse_fraction, slo_outcomes
     from gate.results import load_summary, scenario_path
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         limit = parse_fraction(args.max_regression)
         summary = load_summary(args.results)
-        scenario = load_scenario(scenario_path(summary, args.results, args.scenario))
+        # a platform scenario (several campaigns) states its own thresholds and name
+        scenario = load_any(scenario_path(summary, args.results, args.scenario))
         untrusted = untrusted_reason(summary)
         # a load test that measured nothing fails on that, whatever metrics it lacks
         # a load test measures endpoints, not the model's tiers and teachers: skip what it lacks
@@ -59,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     except GateError as exc:
         raise CommandError(str(exc)) from None
     print(render(outcomes, regressions, limit, scenario.name, args.results, slos))
+    if isinstance(summary, ModelSummary) and summary.ranges is not None:  # yanxiu run --ranges
+        _ranges(summary, scenario.thresholds)
     if baseline is not None and not (_intervals(summary) and _intervals(baseline)):
         print("note: no replication intervals in both runs, so seed noise counts as change; "
               "run both with --replications 5 to judge regressions beyond it")
@@ -72,6 +75,22 @@ def run(args: argparse.Namespace) -> int:
     if args.write_baseline:
         _write_baseline(args.results, args.write_baseline, failed)
     return 1 if failed else 0
+
+
+def _ranges(summary: ModelSummary, thresholds: list[str]) -> None:
+    """The ranges of a --ranges run, and the thresholds judged at the ranges' unfavourable 95%
+    end (information: the gate's verdict stays the central run's)."""
+    from fit.ranges import lines
+    from gate.evaluate import evaluate, parse_all
+
+    ranges = summary.ranges
+    assert ranges is not None
+    print("\n".join(lines(ranges)))
+    high = {k: r.p95 for k, r in ranges.figures.items()}
+    for outcome in evaluate(parse_all(thresholds), high, True):
+        if not outcome.skipped:  # thresholds on figures the ranges do not cover are skipped
+            print(f"  at the 95% end of the ranges: {outcome.threshold.text} -> "
+                  f"{'holds' if outcome.passed else 'FAILS'} ({outcome.actual:.4g})")
 
 
 def _intervals(summary: Summary) -> dict:
