@@ -13,6 +13,8 @@ from report.data import ModelResults
 from report.i18n import Labels
 
 WIDE = (11, 4.2)
+# counts written out (800,000), not matplotlib's '1e7' offset above the axis
+THOUSANDS = FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:g}")
 
 
 def hourly(times: np.ndarray, values: np.ndarray, how: str = "max") -> tuple[np.ndarray, np.ndarray]:
@@ -71,9 +73,10 @@ def requests_window(data: ModelResults, t: Labels) -> Figure | None:
     _, mean = hourly(data.times, data.series["rps.total"], "mean")
     ax.fill_between(hours.astype("datetime64[m]"), mean, peak, color="#1f77b4", alpha=0.25, lw=0)
     ax.plot(hours.astype("datetime64[m]"), peak, color="#1f77b4", lw=0.8, label=t("hourly_peak"))
-    ax.plot(hours.astype("datetime64[m]"), mean, color="#0b3d66", lw=0.6, label=t("hourly_mean"))
+    ax.plot(hours.astype("datetime64[m]"), mean, color="#e67e22", lw=0.6, label=t("hourly_mean"))
     _mark_calendar(ax, data, t)
     ax.set(title=t("rps_window"), ylabel=t("requests_per_s"))
+    ax.yaxis.set_major_formatter(THOUSANDS)
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", fontsize=8, ncols=3)
     fig.autofmt_xdate()
@@ -114,6 +117,7 @@ def concurrency(data: ModelResults, t: Labels) -> Figure | None:
             hours, peak = hourly(data.times, data.series[key])
             top.plot(hours.astype("datetime64[m]"), peak, lw=0.8, label=t(label))
     top.set(title=t("concurrency"), ylabel=t("people"))
+    top.yaxis.set_major_formatter(THOUSANDS)
     top.legend(fontsize=8)
     hours, peak = hourly(data.times, data.series["egress_gbps"])
     bottom.plot(hours.astype("datetime64[m]"), peak, color="#8e44ad", lw=0.8)
@@ -228,6 +232,7 @@ def certified_by_day(data: ModelResults, t: Labels) -> Figure | None:
         ax.axvline(np.datetime64(data.scenario.calendar.end_at.replace(tzinfo=None), "m"),
                    color="#c0392b", lw=1.6, label=t("deadline"))
     ax.set(title=t("certified_by_day"), ylabel=t("teachers"))
+    ax.yaxis.set_major_formatter(THOUSANDS)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     fig.autofmt_xdate()
