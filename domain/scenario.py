@@ -498,6 +498,10 @@ def _fail(path: str, message: str) -> None:
 
 def _cross_check(s: Scenario) -> None:
     """Checks that span sections; each names the field path it is about."""
+    window_days = s.calendar.window_seconds / 86400
+    if s.behaviour.deadline_rush.days > window_days:
+        _fail("behaviour.deadline_rush.days", f"{s.behaviour.deadline_rush.days:g} days is longer than the "
+              f"window ({window_days:g} days)")
     ids = [c.id for c in s.courses]
     if len(set(ids)) != len(ids):
         _fail("courses", f"duplicate course ids {sorted(ids)}")
@@ -598,19 +602,42 @@ def _format_error(error: dict) -> str:
     return f"{path or '<top>'}: {message}"
 
 
-def _first_non_finite(value: object, path: str = "") -> str | None:
-    """The path of the first NaN or infinity. They pass pydantic's float bounds (inf > 0) and no
-    scenario number means either, so they are refused before validation, wherever they sit."""
+# No scenario figure comes near this (13.72 M teachers, 3,000 Gbps, seconds of a window); larger
+# ones are slips, and they overflow date and power arithmetic (timedelta, sd**2) in validators.
+LARGEST_FIGURE = 1e12
+
+
+def _impossible_number(value: object) -> str | None:
+    if isinstance(value, str):  # pydantic reads "inf" or "1e200" in a number field as a number
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
     if isinstance(value, float) and not math.isfinite(value):
-        return path or "<top>"
+        return "expected a finite number, got NaN or infinity"
+    if abs(value) > LARGEST_FIGURE:
+        return f"{float(value):g} is too large for a scenario figure (limit {LARGEST_FIGURE:g})"
+    return None
+
+
+def _first_impossible_number(value: object, path: str = "") -> tuple[str, str] | None:
+    """The path of the first NaN, infinity or absurdly large number, and what is wrong. NaN and
+    infinity pass pydantic's float bounds (inf > 0); no scenario number means any of them, so
+    they are refused before validation, wherever they sit."""
+    if (problem := _impossible_number(value)) is not None:
+        return path or "<top>", problem
     if isinstance(value, dict):
-        children = [(f"{path}.{key}".lstrip("."), child) for key, child in value.items()]
+        # a seed is any integer numpy takes, however large
+        children = [(f"{path}.{key}".lstrip("."), child) for key, child in value.items()
+                    if not (key == "seed" and isinstance(child, int))]
     elif isinstance(value, list):
         children = [(f"{path}[{i}]", child) for i, child in enumerate(value)]
     else:
         children = []
     for child_path, child in children:
-        if (found := _first_non_finite(child, child_path)) is not None:
+        if (found := _first_impossible_number(child, child_path)) is not None:
             return found
     return None
 
@@ -618,8 +645,8 @@ def _first_non_finite(value: object, path: str = "") -> str | None:
 def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: <top>: expected a mapping of sections, got {type(data).__name__}")
-    if (where := _first_non_finite(data)) is not None:
-        raise ScenarioError(f"{source}: {where}: expected a finite number, got NaN or infinity")
+    if (found := _first_impossible_number(data)) is not None:
+        raise ScenarioError(f"{source}: {found[0]}: {found[1]}")
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

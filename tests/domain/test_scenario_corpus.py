@@ -131,3 +131,27 @@ def test_impossible_dates_name_the_field(command, field, raw, tmp_path, capsys):
     path = "courses[0].opens" if field == "opens" else "calendar.start"
     assert err.count("\n") == 1 and f"{path}:" in err and raw in err, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("deadline_rush: {days: 2, factor: 3}", "deadline_rush: {days: 123456789012, factor: 3}",
+     "behaviour.deadline_rush.days: 1.23457e+11 days is longer than the window (10 days)"),
+    ("mean: 38, sd: 22}", 'mean: 38, sd: "inf"}', "length_minutes.sd: expected a finite number"),
+    ("mean: 38, sd: 22}", "mean: 38, sd: 1e200}", "length_minutes.sd: 1e+200 is too large"),
+    ("teachers: 2000 ", "teachers: 99999999999999999999 ", "population.teachers: 1e+20 is too large"),
+])
+def test_numbers_no_scenario_can_mean(old, new, message, tmp_path, capsys):
+    text = (ROOT / "scenarios" / "smoke.yaml").read_text(encoding="utf-8")
+    assert old in text
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_a_huge_seed_is_still_a_seed(tmp_path):
+    text = (ROOT / "scenarios" / "smoke.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "seeded.yaml"
+    bad.write_text(text.replace("seed: 7", "seed: 123456789012345678", 1), encoding="utf-8")
+    assert main(["validate", str(bad)]) == 0

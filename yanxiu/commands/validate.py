@@ -72,7 +72,7 @@ def describe(scenario) -> str:
 def _tier_text(tier) -> str:
     if tier.kind == "bandwidth":
         return f"{tier.name} {tier.capacity_gbps:g} Gbps"
-    return f"{tier.name} {tier.servers} servers"
+    return f"{tier.name} {tier.servers} {'server' if tier.servers == 1 else 'servers'}"
 
 
 def _key_dates(scenario) -> list[tuple[dt.date, str]]:
