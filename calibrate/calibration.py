@@ -12,9 +12,10 @@ import contextlib
 import datetime as dt
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from calibrate import platform_file
 from calibrate.errors import CalibrationError
 from calibrate.steps import StepRun, StepSpec, run_step
 from calibrate.target import Target, host, reference
+from domain.scenario import PoolTier, Scenario
 
 # (the campaign page enrols: study and test journeys need it before their first request)
 # and the multiple of the base scale each runs at (its journeys are a part of all: registrations
@@ -56,7 +58,7 @@ class Config:
     sms_code: str = "246810"
     teachers: int | None = None
     work_dir: Path | None = None
-    extra_options: dict = field(default_factory=dict)
+    extra_options: dict[str, Any] = field(default_factory=dict)
     target: Target | None = None  # a target already running (bench/bench_calibrate.py)
 
 
@@ -70,7 +72,7 @@ class Result:
     wall_s: float
 
 
-def calibrate(config: Config, context, say: Callable[[str], None] = print) -> Result:
+def calibrate(config: Config, context: Any, say: Callable[[str], None] = print) -> Result:
     """``context`` is the replay's ``loadtests.options.Context`` (plan, scenario, routes)."""
     started = time.monotonic()
     platform_file.check_writable(config.out, config.force)
@@ -90,7 +92,7 @@ def calibrate(config: Config, context, say: Callable[[str], None] = print) -> Re
     return Result(path, side, fits, knee, runs, time.monotonic() - started)
 
 
-def _check_routes(scenario, route_map: Path | None, routes: dict) -> None:
+def _check_routes(scenario: Scenario, route_map: Path | None, routes: dict[str, Any]) -> None:
     if route_map is None:
         return
     import yaml
@@ -103,7 +105,7 @@ def _check_routes(scenario, route_map: Path | None, routes: dict) -> None:
 
 
 @contextlib.contextmanager
-def _target(config: Config, context, say):
+def _target(config: Config, context: Any, say: Callable[[str], None]) -> Iterator[Target]:
     if config.target is not None:
         yield config.target
         return
@@ -114,7 +116,8 @@ def _target(config: Config, context, say):
         yield target
 
 
-def reference_for(config: Config, context, say=print):
+def reference_for(config: Config, context: Any,
+                  say: Callable[[str], None] = print) -> contextlib.AbstractContextManager[Target]:
     """The reference platform as ``config`` asks for it, seeded for the replayed stretch."""
     plan = context.plan
     clock = plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
@@ -123,7 +126,7 @@ def reference_for(config: Config, context, say=print):
                      config.database_url, say)
 
 
-def _options(config: Config, context, target: Target) -> dict:
+def _options(config: Config, context: Any, target: Target) -> dict[str, Any]:
     return {"scenario": str(config.scenario_path), "model_results": str(config.model_results),
             "stretch": config.stretch, "compress": config.compress, "accounts": str(target.accounts),
             "answers": str(target.answers or ""), "route_map": str(config.route_map or ""),
@@ -131,7 +134,8 @@ def _options(config: Config, context, target: Target) -> dict:
             "seed": config.seed, **config.extra_options}
 
 
-def _measure(config: Config, context, target: Target, work: Path, say) -> tuple[list[StepRun], list]:
+def _measure(config: Config, context: Any, target: Target, work: Path,
+             say: Callable[[str], None]) -> tuple[list[StepRun], list[fitting.Row]]:
     from calibrate.steps import Sampler
 
     with Sampler(target.probes, IDLE_S / 2) as idle:
@@ -158,7 +162,7 @@ def _measure(config: Config, context, target: Target, work: Path, say) -> tuple[
     return runs, idle_rows
 
 
-def _slo(scenario) -> tuple[float, float]:
+def _slo(scenario: Scenario) -> tuple[float, float]:
     """The front tier's p95 (the first pool tier with a p95 target: every request passes it)
     and the scenario's error rate."""
     for tier in scenario.platform.tiers:
@@ -168,7 +172,7 @@ def _slo(scenario) -> tuple[float, float]:
     raise CalibrationError("service_levels: no pool tier has a p95_ms target to find the knee against")
 
 
-def _fit(scenario, target: Target, idle_rows: list, runs: list[StepRun],
+def _fit(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], runs: list[StepRun],
          seed: int) -> dict[str, fitting.TierFit]:
     endpoints = [e.name for e in scenario.platform.endpoints]
     rows = list(idle_rows) + [row for run in runs for row in run.rows]
@@ -180,25 +184,31 @@ def _fit(scenario, target: Target, idle_rows: list, runs: list[StepRun],
     return fits
 
 
-def _tier_lines(scenario, target: Target, fits: dict[str, fitting.TierFit]) -> dict[str, dict]:
+def _tier_lines(scenario: Scenario, target: Target,
+                fits: dict[str, fitting.TierFit]) -> dict[str, dict[str, Any]]:
     out = {}
     api, db = target.probes.api_tier, target.probes.database_tier
     if api in fits:
-        servers = target.api_servers or scenario.platform.tier(api).servers
+        servers = target.api_servers or _servers(scenario, api)
         out[api] = {"servers": servers, "service": "exponential",
                     "note": f"servers: worker processes ({target.probes.sources.get('api')}); idle "
                             f"{fits[api].idle_rate:.3f} core, R² {fits[api].r2:.3f}"}
     if db in fits:
         sqlite = "commit" in target.probes.sources.get("database", "")
-        servers = 1 if sqlite else scenario.platform.tier(db).servers
+        servers = 1 if sqlite else _servers(scenario, db)
         out[db] = {"servers": servers, "service": "exponential",
                    "note": ("servers 1: SQLite has one writer; " if sqlite else "servers: the scenario's; ")
                    + f"busy time from {target.probes.sources.get('database')}, R² {fits[db].r2:.3f}"}
     return out
 
 
-def _demand_lines(scenario, fits: dict[str, fitting.TierFit]) -> dict[str, dict]:
-    out: dict[str, dict] = {}
+def _servers(scenario: Scenario, name: str) -> int:
+    tier = scenario.platform.tier(name)
+    return tier.servers if isinstance(tier, PoolTier) else 1
+
+
+def _demand_lines(scenario: Scenario, fits: dict[str, fitting.TierFit]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
     for endpoint in scenario.platform.endpoints:
         out[endpoint.name] = {}
         for tier in endpoint.demand_ms:
@@ -227,8 +237,8 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict, knee: fitting.Knee,
-                wall_s: float) -> dict:
+def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict[str, Any], knee: fitting.Knee,
+                wall_s: float) -> dict[str, Any]:
     return {
         "kind": "calibration", "version": 1,
         "target": target.url if config.host else target.kind, "target_kind": target.kind,

@@ -19,10 +19,16 @@ import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from calibrate.errors import CalibrationError
+from calibrate.probes import Scrape
+from domain.scenario import Scenario
+from sim.tiers.replay import Prediction
+
+Reading = tuple[float, Scrape, dict[str, float]]  # (when, /metrics, busy seconds per tier)
 
 FIGURES = ("rps", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "error_rate")
 MIN_REQUESTS = 1000  # the issue's "per endpoint with >= 1,000 requests" for latency errors
@@ -34,15 +40,15 @@ class Comparison:
     reason: str  # why not comparable ("" when it is)
     calibrated_target: str
     tested_target: str
-    endpoints: dict[str, dict[str, dict]] = field(default_factory=dict)  # endpoint -> figure -> row
-    tiers: dict[str, dict] = field(default_factory=dict)  # tier -> {predicted, measured, error_pp}
-    planned_vs_achieved: dict[str, dict] = field(default_factory=dict)  # endpoint -> requests
+    endpoints: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # endpoint -> figure -> row
+    tiers: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier -> {predicted, measured, error_pp}
+    planned_vs_achieved: dict[str, dict[str, Any]] = field(default_factory=dict)  # endpoint -> requests
     # endpoint -> {planned, achieved, max_error} per 10-s bin of test time (endpoints planning
     # at least MIN_PER_BIN requests in every bin), from Locust's per-second history
-    per_bin: dict[str, dict] = field(default_factory=dict)
+    per_bin: dict[str, dict[str, Any]] = field(default_factory=dict)
     # the same prediction at the load the target really got (each endpoint's achieved requests
     # per 10-s bin): separates the platform model's error from the replay's shortfall
-    at_achieved: dict[str, dict] = field(default_factory=dict)  # {"endpoints": ..., "tiers": ...}
+    at_achieved: dict[str, dict[str, Any]] = field(default_factory=dict)  # {"endpoints": ..., "tiers": ...}
 
     def metrics(self) -> dict[str, float]:
         """Gate metrics: ``prediction_error(<fn>(<metric>))`` = |predicted / measured - 1|, of the
@@ -64,7 +70,7 @@ class Comparison:
                 out[f"prediction_error(max(utilisation.{tier}))"] = abs(row["error_pp"]) / 100.0
         return out
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"metrics": self.metrics()}
 
 
@@ -137,8 +143,8 @@ def _per_bin(result: Comparison, folder: Path, rates: np.ndarray, endpoints: lis
                                 "max_error": float(np.max(np.abs(got - planned) / planned))}
 
 
-def _row(predicted: float, measured: float | None, requests: int, figure: str) -> dict:
-    row = {"predicted": predicted, "measured": measured, "relative_error": None}
+def _row(predicted: float, measured: float | None, requests: int, figure: str) -> dict[str, Any]:
+    row: dict[str, Any] = {"predicted": predicted, "measured": measured, "relative_error": None}
     latency = figure.endswith("_ms")
     if measured is None or (latency and requests < MIN_REQUESTS):
         row["why_no_error"] = (f"{requests} requests (< {MIN_REQUESTS})" if measured is not None
@@ -149,7 +155,8 @@ def _row(predicted: float, measured: float | None, requests: int, figure: str) -
     return row
 
 
-def compare(summary: dict, folder: Path, scenario, timeseries: Path, calibration: dict | None,
+def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeseries: Path,
+            calibration: dict[str, Any] | None,
             tested_target: str, utilisation: dict[str, float], seed: int = 0) -> Comparison:
     """The comparison for the load test whose ``summary.json`` is ``summary`` (written in ``folder``)."""
     from sim.tiers.replay import predict
@@ -203,8 +210,8 @@ def _achieved_rates(folder: Path, endpoints: list[str], duration: float) -> np.n
     return np.array([counts.get(name, np.zeros(edges.size - 1)) for name in endpoints]) / BIN_S
 
 
-def _side_by_side(prediction, summary: dict, means: dict[str, float], duration: float,
-                  comparable: bool) -> dict[str, dict[str, dict]]:
+def _side_by_side(prediction: Prediction, summary: dict[str, Any], means: dict[str, float], duration: float,
+                  comparable: bool) -> dict[str, dict[str, dict[str, Any]]]:
     """Per endpoint and figure: {predicted, measured, relative_error} (no error when not comparable).
     Measured throughput is over the replay's planned duration, as the prediction's is."""
     out = {}
@@ -221,7 +228,8 @@ def _side_by_side(prediction, summary: dict, means: dict[str, float], duration: 
     return out
 
 
-def _tiers(prediction, utilisation: dict[str, float], comparable: bool) -> dict[str, dict]:
+def _tiers(prediction: Prediction, utilisation: dict[str, float],
+           comparable: bool) -> dict[str, dict[str, Any]]:
     out = {}
     for tier, predicted in prediction.utilisation.items():
         got = utilisation.get(tier)
@@ -230,7 +238,7 @@ def _tiers(prediction, utilisation: dict[str, float], comparable: bool) -> dict[
     return out
 
 
-def load_calibration(platform_file: Path) -> dict | None:
+def load_calibration(platform_file: Path) -> dict[str, Any] | None:
     side = platform_file.with_suffix(".json")
     return json.loads(side.read_text(encoding="utf-8")) if side.is_file() else None
 
@@ -248,17 +256,17 @@ class TierMeter:
         self.cores = cores
         self.probes = Probes(MetricsScrape(url), ProcessCpu(pid) if pid else None, None, api_tier,
                              database_tier)
-        self.first: tuple | None = None
-        self.last: tuple | None = None
+        self.first: Reading | None = None
+        self.last: Reading | None = None
 
     def __enter__(self) -> TierMeter:
         self.first = self._read()
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.last = self._read()
 
-    def _read(self) -> tuple | None:
+    def _read(self) -> Reading | None:
         from calibrate.errors import CalibrationError
 
         try:

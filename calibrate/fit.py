@@ -54,7 +54,7 @@ def _solve(design: np.ndarray, target: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(design, axis=0)
     norms[norms == 0] = 1.0
     coef, _ = nnls(design / norms, target)
-    return coef / norms
+    return np.asarray(coef / norms, float)
 
 
 def fit_tier(tier: str, rows: list[Row], endpoints: list[str], rng: np.random.Generator) -> TierFit:

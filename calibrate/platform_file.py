@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from calibrate.errors import CalibrationError
+from domain.scenario import Scenario
 
 
 def check_writable(path: Path, force: bool) -> None:
@@ -32,8 +34,9 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def render(scenario, scenario_path: Path, out: Path, tiers: dict[str, dict], demands: dict[str, dict],
-           provenance: dict) -> str:
+def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, dict[str, Any]],
+           demands: dict[str, dict[str, Any]],
+           provenance: dict[str, Any]) -> str:
     """The YAML text: ``tiers`` name -> {"servers", "service", "note"}; ``demands`` endpoint ->
     tier -> {"ms", "lo", "hi", "requests", "measured"}."""
     relative = os.path.relpath(scenario_path.resolve(), out.parent.resolve())
@@ -67,19 +70,19 @@ def render(scenario, scenario_path: Path, out: Path, tiers: dict[str, dict], dem
         lines.append(f"      method: {endpoint.method}")
         lines.append(f"      path: {json.dumps(endpoint.path)}")
         lines.append("      demand_ms:")
-        for tier, estimate in endpoint.demand_ms.items():
-            fit = demands.get(endpoint.name, {}).get(tier)
+        for tier_name, estimate in endpoint.demand_ms.items():
+            fit = demands.get(endpoint.name, {}).get(tier_name)
             if fit and fit["measured"]:
-                lines.append(f"        {tier}: {_number(fit['ms'])}   # measured [{_number(fit['lo'])}, "
+                lines.append(f"        {tier_name}: {_number(fit['ms'])}   # measured [{_number(fit['lo'])}, "
                              f"{_number(fit['hi'])}] ms, {fit['requests']:,} requests")
             else:
                 why = fit["why"] if fit else "tier not measured"
-                lines.append(f"        {tier}: {estimate:g}   # not measured ({why}): "
+                lines.append(f"        {tier_name}: {estimate:g}   # not measured ({why}): "
                              "the scenario's estimate")
     return "\n".join(lines) + "\n"
 
 
-def write(path: Path, text: str, provenance: dict, force: bool) -> tuple[Path, Path]:
+def write(path: Path, text: str, provenance: dict[str, Any], force: bool) -> tuple[Path, Path]:
     check_writable(path, force)
     side = path.with_suffix(".json")
     path.write_text(text, encoding="utf-8")

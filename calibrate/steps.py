@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from calibrate.errors import CalibrationError
 from calibrate.fit import Row, StepResult
@@ -86,7 +87,7 @@ class Sampler:
                 self.missed += 1
                 self.error = exc
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
         for _ in range(3):  # the closing reading matters most: the step's totals end there
@@ -116,11 +117,11 @@ class StepRun:
     spec: StepSpec
     rows: list[Row]
     result: StepResult
-    summary: dict  # the load test's summary.json
+    summary: dict[str, Any]  # the load test's summary.json
     server_requests: dict[str, float]
 
 
-def run_step(index: int, spec: StepSpec, options: dict, host: str, out: Path, probes: Probes,
+def run_step(index: int, spec: StepSpec, options: dict[str, Any], host: str, out: Path, probes: Probes,
              duration_s: float, bin_s: float, say: Callable[[str], None]) -> StepRun:
     """One replay at ``spec.scale`` with ``spec.tags``; raises CalibrationError when the
     harness fails or the step finished too few requests to fit."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +38,7 @@ def scratch_postgres(url: str) -> Iterator[str]:
     except sqlalchemy.exc.SQLAlchemyError as exc:
         admin.dispose()
         raise CalibrationError(f"--database-url: cannot create a scratch database: "
-                               f"{str(exc.orig or exc).splitlines()[0]}") from None
+                               f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0]}") from None
     try:
         yield str(sqlalchemy.engine.make_url(url).set(database=name).render_as_string(hide_password=False))
     finally:
@@ -50,7 +50,7 @@ def scratch_postgres(url: str) -> Iterator[str]:
 @contextlib.contextmanager
 def reference(scenario_path: Path, teachers: int, clock: str, sms_code: str, workers: int,
               clock_rate: float | None, progress_at: str | None, model_results: Path,
-              database_url: str | None, say) -> Iterator[Target]:
+              database_url: str | None, say: Callable[[str], None]) -> Iterator[Target]:
     """The reference platform seeded and served on 127.0.0.1 (``loadtests.target``)."""
     from loadtests.target import ReferenceTarget
 
@@ -70,6 +70,7 @@ def reference(scenario_path: Path, teachers: int, clock: str, sms_code: str, wor
         postgres = PostgresBusy(url) if url else None
         if postgres is not None:
             stack.callback(postgres.close)
+        assert target.process is not None  # started by entering the context
         probes = Probes(MetricsScrape(target.url), ProcessCpu(target.process.pid), postgres)
         probes.sources = {"api": f"psutil CPU of the server's process tree ({workers} workers)",
                           "database": "pg_stat_database.active_time" if url else
