@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -154,7 +155,8 @@ def init_session(work: Path, config: Path) -> Path:
     return session
 
 
-def run_mutants(work: Path, module: str, session: Path, tests: list[str], timeout_s: float) -> None:
+def run_mutants(work: Path, module: str, session: Path, tests: list[str], timeout_s: float,
+                time_limit_s: float | None = None) -> int:
     """Each pending mutant applied with cosmic-ray's own ``use_mutation`` (the file is restored
     after), its tests run in a child forked from this warmed process, the result stored in the
     session as cosmic-ray's ``exec`` would (``cr-report`` reads it)."""
@@ -165,8 +167,12 @@ def run_mutants(work: Path, module: str, session: Path, tests: list[str], timeou
 
     with use_db(str(session), WorkDB.Mode.open) as db:
         pending = list(db.pending_work_items)
+        random.Random(0).shuffle(pending)  # a run cut by --time-limit is a fair sample of operators
         started = last = time.monotonic()
         for n, item in enumerate(pending, 1):
+            if time_limit_s is not None and time.monotonic() - started > time_limit_s:
+                print(f"  time limit: {n - 1} of {len(pending)} mutants run (partial)", flush=True)
+                return len(pending) - n + 1
             (spec,) = item.mutations
             operator = cosmic_ray.plugins.get_operator(spec.operator_name)(**(spec.operator_args or {}))
             with use_mutation(work / module, operator, spec.occurrence) as (original, mutated):
@@ -181,6 +187,7 @@ def run_mutants(work: Path, module: str, session: Path, tests: list[str], timeou
             if time.monotonic() - last >= 30 or n == len(pending):
                 last = time.monotonic()
                 print(f"  {n}/{len(pending)} mutants run, {last - started:.0f} s", flush=True)
+    return 0
 
 
 def run_forked(work: Path, tests: list[str], timeout_s: float) -> tuple[bool, str]:
@@ -334,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("module", help="a path relative to the repository root, e.g. domain/campaign.py")
     parser.add_argument("--fail-under", type=float, default=None, help="minimum score, e.g. 0.9")
     parser.add_argument("--keep", action="store_true", help="keep the private copy and its session")
+    parser.add_argument("--time-limit", type=float, default=None, metavar="S",
+                        help="start no mutant after S seconds and report the ones run (a partial score)")
     args = parser.parse_args(argv)
     try:
         tests, exclude, timeout_s = load_config(args.module)
@@ -350,9 +359,11 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.update(ENV)
             preloaded = warm_up(work, args.module, tests)
             print(f"preloaded {len(preloaded)} project modules that do not import {args.module}", flush=True)
-            run_mutants(work, args.module, session, tests, timeout_s)
+            left = run_mutants(work, args.module, session, tests, timeout_s, args.time_limit)
             source_lines = (work / args.module).read_text().splitlines()
             score = report(args.module, read_mutants(session, source_lines), equivalents)
+            if left:
+                print(f"PARTIAL: {left} mutants not run (--time-limit)")
         finally:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
