@@ -24,6 +24,7 @@ successes; anything else outside 2xx is a failure in Locust's statistics.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, NoReturn
 
 import gevent
 import numpy as np
@@ -35,6 +36,9 @@ from domain import decisions
 from loadtests.adapters import Client, Registration
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION
 from loadtests.study import PageState, study
+
+if TYPE_CHECKING:
+    from loadtests.accounts import Account
 
 MAX_ATTEMPTS = 100  # a safety bound: full-marks chances in scenarios reach ~1 within a few
 # What teachers type into the school box, by sub-platform (seeded names end in these).
@@ -66,7 +70,7 @@ class Session(FastHttpUser):
         if api is not None and api.client.requests == 0 and not self.replay.stopping:
             self.replay.note_idle()  # ended by itself without touching the target
 
-    def no_account(self) -> None:
+    def no_account(self) -> NoReturn:
         """This arrival found no account of its kind: counted, and the session ends."""
         self.replay.note_no_account(self.arrival.kind if self.arrival is not None else SESSION)
         raise StopUser()
@@ -91,14 +95,11 @@ class Session(FastHttpUser):
         return True
 
 
-class TeacherJourney(SequentialTaskSet):
-    """One teacher session, step by step; the sequence runs once, then the session ends."""
+class _OneSession(SequentialTaskSet):
+    """A sequence of steps that runs once, then the session (the Locust user) ends."""
 
     def on_start(self) -> None:
         self.steps_left = len(self.tasks)
-        self.kind = self.user.arrival.kind if self.user.arrival is not None else None
-        self.account = None
-        self.page = None
 
     def get_next_task(self):
         if self.steps_left <= 0:
@@ -107,8 +108,26 @@ class TeacherJourney(SequentialTaskSet):
         return super().get_next_task()
 
     @property
+    def session(self) -> Session:
+        """Locust types ``self.user`` as any ``User``; ours is always a ``Session``."""
+        user = self.user
+        assert isinstance(user, Session)
+        return user
+
+
+class TeacherJourney(_OneSession):
+    """One teacher session, step by step; the sequence runs once, then the session ends."""
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.kind = self.session.arrival.kind if self.session.arrival is not None else None
+        self.account: Account | None = None
+        self.page: dict | None = None
+        self.sub: str = "basic"  # set at sign-in or registration
+
+    @property
     def ctx(self):
-        return self.user.ctx
+        return self.session.ctx
 
     # --- signing in -----------------------------------------------------------------------
 
@@ -117,7 +136,7 @@ class TeacherJourney(SequentialTaskSet):
     def register(self) -> None:
         if self.kind != REGISTRATION:
             return
-        user, reg = self.user, self.ctx.scenario.behaviour.registration
+        user, reg = self.session, self.ctx.scenario.behaviour.registration
         mobile = user.replay.roster.new_mobile(self.ctx.mobile_base)
         if mobile is None:
             user.no_account()  # --registrations used up: no made-up number instead
@@ -136,7 +155,7 @@ class TeacherJourney(SequentialTaskSet):
             raise StopUser()
         user.pause(user.draw(reg.form_s))
         serial = int(user.rng.integers(10**9))
-        self.sub = school.get("sub_platform", sub)
+        self.sub = str(school.get("sub_platform", sub))
         form = Registration(mobile, self.ctx.options.sms_code, "Yanxiu@2023", "测试教师", "resident_id",
                             _resident_id(serial), school, self.sub)
         if not user.api.register(form):
@@ -147,13 +166,13 @@ class TeacherJourney(SequentialTaskSet):
     @tag("login")
     @task
     def login(self) -> None:
-        if self.kind == REGISTRATION or self.user.signed_in:
+        if self.kind == REGISTRATION or self.session.signed_in:
             return
         share = self.ctx.scenario.behaviour.password_login_share
-        self._log_in(by_password=decisions.signs_in_with_password(self.user.rng.random(), share))
+        self._log_in(by_password=decisions.signs_in_with_password(self.session.rng.random(), share))
 
     def _log_in(self, by_password: bool = True) -> None:
-        user = self.user
+        user = self.session
         self.account = user.replay.roster.teacher()
         if self.account is None:
             user.no_account()
@@ -171,7 +190,7 @@ class TeacherJourney(SequentialTaskSet):
 
     def _signed_in(self) -> None:
         """A step whose sign-in step was filtered out by tags signs in by password."""
-        if not self.user.signed_in:
+        if not self.session.signed_in:
             self._log_in(by_password=True)
 
     # --- the campaign page, study and tests ------------------------------------------------
@@ -182,11 +201,11 @@ class TeacherJourney(SequentialTaskSet):
         if self.kind == CERTIFICATE:
             return
         self._signed_in()
-        self.page = self.user.api.study_state()
+        self.page = self.session.api.study_state()
         if self.page is None:
             raise StopUser()
         if not self.page.get("enrolled", True):
-            self.user.api.enrol()
+            self.session.api.enrol()
 
     @tag("study")
     @task
@@ -199,8 +218,8 @@ class TeacherJourney(SequentialTaskSet):
             return
         self._signed_in()
         sessions = self.ctx.scenario.behaviour.sessions
-        budget, plays = decisions.session_budget(self.user.draw(sessions.length_minutes),
-                                                 self.user.draw(sessions.resources_per_session))
+        budget, plays = decisions.session_budget(self.session.draw(sessions.length_minutes),
+                                                 self.session.draw(sessions.resources_per_session))
         testing = TeacherJourney.take_test in self.tasks  # not filtered out by --tags
         state = PageState.from_page(self.ctx.tables, self._page())
         study(self.ctx.tables, state, budget, plays, self._watch, self._test if testing else None)
@@ -212,12 +231,12 @@ class TeacherJourney(SequentialTaskSet):
         """Play ``seconds`` of a resource with the sub-platform's heartbeat interval; the
         course's study time as the server counts it."""
         interval = float(self.ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
-        position, api = 0.0, self.user.api
+        position, api = 0.0, self.session.api
         api.start_play(course.cid, resource)
         counted = None
         while position < seconds:
             step = min(interval, seconds - position)
-            self.user.pause(step)
+            self.session.pause(step)
             position += step
             counted = api.report_progress(course.cid, resource, position, step, position >= seconds)
         # the target's count when it gives one, else the seconds played
@@ -244,7 +263,7 @@ class TeacherJourney(SequentialTaskSet):
     def _attempts(self, cid: int, done: int) -> bool:
         """Attempts until full marks (unlimited in the rules; bounded here for safety);
         True once passed."""
-        user, minutes = self.user, _attempt_minutes(self.ctx.scenario, cid)
+        user, minutes = self.session, _attempt_minutes(self.ctx.scenario, cid)
         for attempt in range(done + 1, done + 1 + MAX_ATTEMPTS):
             paper = user.api.fetch_test(cid)
             if paper is None:
@@ -264,24 +283,24 @@ class TeacherJourney(SequentialTaskSet):
     def certificate(self) -> None:
         if self.kind != CERTIFICATE:
             return
-        account = self.user.replay.roster.teacher()
+        account = self.session.replay.roster.teacher()
         if account is None:
-            self.user.no_account()
-        if not self.user.sign_in_with_password(account):
+            self.session.no_account()
+        if not self.session.sign_in_with_password(account):
             raise StopUser()
-        self.user.api.certificate()
+        self.session.api.certificate()
 
     # --- helpers ----------------------------------------------------------------------------
 
     def _page(self) -> dict:
         if self.page is None:  # the campaign step was filtered out by tags
-            self.page = self.user.api.study_state() or {}
+            self.page = self.session.api.study_state() or {}
         return self.page
 
     def _sub_platform(self) -> str:
         shares = self.ctx.scenario.population.sub_platforms
         names = list(shares)
-        return names[int(self.user.rng.choice(len(names), p=np.array(list(shares.values()))))]
+        return names[int(self.session.rng.choice(len(names), p=np.array(list(shares.values()))))]
 
 
 class TeacherUser(Session):
@@ -290,20 +309,11 @@ class TeacherUser(Session):
     tasks = [TeacherJourney]
 
 
-class AdminJourney(SequentialTaskSet):
-    def on_start(self) -> None:
-        self.steps_left = len(self.tasks)
-
-    def get_next_task(self):
-        if self.steps_left <= 0:
-            raise StopUser()
-        self.steps_left -= 1
-        return super().get_next_task()
-
+class AdminJourney(_OneSession):
     @tag("admin")
     @task
     def progress(self) -> None:
-        user = self.user
+        user = self.session
         account = user.replay.roster.admin()
         if account is None:
             user.no_account()
