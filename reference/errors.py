@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 log = logging.getLogger("reference")
+_E = TypeVar("_E", bound=Exception)
 
 
 class ApiError(Exception):
@@ -29,10 +31,18 @@ class ApiError(Exception):
         self.extra = extra
 
 
-def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+def _expect(error: Exception, kind: type[_E]) -> _E:
+    """Starlette hands every handler a plain ``Exception``; each is registered for one kind."""
+    if not isinstance(error, kind):
+        raise TypeError(f"{kind.__name__} handler called with {type(error).__name__}") from error
+    return error
+
+
+def _api_error(_request: Request, error: Exception) -> JSONResponse:
+    exc = _expect(error, ApiError)
     headers = {}
     if "retry_after_s" in exc.extra:
-        headers["Retry-After"] = str(int(exc.extra["retry_after_s"]))
+        headers["Retry-After"] = str(int(float(str(exc.extra["retry_after_s"]))))
     return JSONResponse({"detail": exc.detail, **exc.extra}, exc.status, headers=headers)
 
 
@@ -47,21 +57,25 @@ def _finite(value: object) -> object:
     return value
 
 
-def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+def _invalid(_request: Request, error: Exception) -> JSONResponse:
+    exc = _expect(error, RequestValidationError)
     return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, 422)
 
 
-def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+def _integrity(_request: Request, error: Exception) -> JSONResponse:
+    exc = _expect(error, IntegrityError)
     log.info("integrity error: %s", exc.orig)
     return JSONResponse({"detail": "conflicts with existing data (duplicate or missing key)"}, 409)
 
 
-def _data(_request: Request, exc: DataError) -> JSONResponse:
+def _data(_request: Request, error: Exception) -> JSONResponse:
+    exc = _expect(error, DataError)
     log.info("data error: %s", exc.orig)
     return JSONResponse({"detail": "a value is not acceptable to the database"}, 422)
 
 
-def _unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+def _unavailable(_request: Request, error: Exception) -> JSONResponse:
+    exc = _expect(error, OperationalError)
     log.warning("database unavailable: %s", exc.orig)
     return JSONResponse(
         {"detail": "database busy or unavailable, retry later"}, 503, headers={"Retry-After": "1"}
