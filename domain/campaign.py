@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from domain.scenario import Scenario
 
@@ -23,6 +24,42 @@ class CourseRule:
     credit_hours: float
     test_unlock_s: float
     full_marks_probability: tuple[float, ...]
+
+
+COURSE_NOT_OPEN, WINDOW_CLOSED = "course_not_open", "window_closed"
+# Position and arrival times are measured by two clocks (player, server): a second of slack
+# keeps honest beats that arrive a little early from looking like seeks.
+SEEK_SLACK_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackRules:
+    """What a play may earn (from ``Scenario.rules``): at most ``max_rate`` × real time of
+    position advance, at most ``max_credit_multiple`` × a resource's length, and with
+    ``one_study_clock`` concurrent plays of one teacher credited once."""
+
+    max_rate: float = 2.0
+    max_credit_multiple: float = 2.0
+    one_study_clock: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PlayState:
+    """One play as its last accepted beat left it, and the teacher's study clock (the instant
+    up to which any of his plays has been credited; None before the first credit)."""
+
+    beat_at: dt.datetime
+    position_s: float
+    watched_s: float
+    clock_at: dt.datetime | None = None
+
+
+class PlayCredit(NamedTuple):
+    """Seconds a beat credits, and the rule that cut the claim (None when it was granted):
+    ``wall_time``, ``position``, ``resource_length``, ``paused``, ``seek``."""
+
+    seconds: float
+    limited_by: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +88,10 @@ class Campaign:
         # resource id -> (course id, length in seconds): what shared credit is routed by
         self.resources: dict[str, tuple[int, float]] = {
             r.id: (c.id, float(r.duration_s)) for c in scenario.courses for r in c.resources}
+        rules = scenario.rules
+        self.playback = PlaybackRules(
+            rules.max_playback_rate, rules.max_credit_multiple, rules.one_study_clock
+        )
 
     # --- time ---------------------------------------------------------------------------
 
@@ -85,6 +126,44 @@ class Campaign:
     def recordable_span(self, course_id: int) -> tuple[dt.datetime, dt.datetime]:
         """The instants between which study of a course is recorded (opening, window end)."""
         return max(self._rule(course_id).opens_at, self.start_at), self.end_at
+
+    def closed_reason(self, course_id: int, moment: dt.datetime) -> str | None:
+        """Why study of a course cannot be recorded at ``moment`` (None while it can):
+        ``course_not_open`` before its opening day, ``window_closed`` outside the window."""
+        if not self.in_window(moment):
+            return WINDOW_CLOSED
+        return None if self.at(moment) >= self._rule(course_id).opens_at else COURSE_NOT_OPEN
+
+    def play_credit(self, course_id: int, play: PlayState, until: dt.datetime, position_s: float,
+                    claimed_s: float, duration_s: float) -> PlayCredit:
+        """Seconds one heartbeat of a play may credit, and the rule that limited it.
+
+        The smallest of: the time the client claims; the wall time since the play's last
+        accepted beat that the course was open (and, with one study clock, that no other play
+        of the teacher has been credited for); the position advance (a paused or rewound
+        player earns nothing); what is left of ``max_credit_multiple`` times the resource's
+        length. A position advance faster than ``max_playback_rate`` is a seek and earns
+        nothing. Pure: the server, the model and the load tests all call this."""
+        if claimed_s <= 0:
+            return PlayCredit(0.0, None)
+        rules = self.playback
+        advanced = position_s - play.position_s
+        span = (self.at(until) - self.at(play.beat_at)).total_seconds()
+        if advanced <= 0:
+            return PlayCredit(0.0, "paused")
+        if advanced > rules.max_rate * span + SEEK_SLACK_S:
+            return PlayCredit(0.0, "seek")
+        since = play.beat_at
+        if rules.one_study_clock and play.clock_at is not None and self.at(play.clock_at) > self.at(since):
+            since = play.clock_at
+        limits = (
+            (claimed_s, None),
+            (self.recordable_seconds(course_id, since, until), "wall_time"),
+            (advanced, "position"),
+            (max(0.0, rules.max_credit_multiple * duration_s - play.watched_s), "resource_length"),
+        )
+        seconds, reason = min(limits, key=lambda limit: limit[0])
+        return PlayCredit(max(0.0, seconds), reason if seconds < claimed_s else None)
 
     # --- tests --------------------------------------------------------------------------
 

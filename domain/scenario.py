@@ -232,6 +232,13 @@ class Rules(Strict):
     completion_courses: list[PositiveInt] | Literal["all"] = "all"
     certificates_issued: Moment
     credit_hour_seconds: PositiveFloat = 2700
+    # Anti-cheating (domain.campaign.Campaign.play_credit). estimate: players offer 0.5-2x speed;
+    # a faster position advance is a seek and earns nothing.
+    max_playback_rate: float = Field(default=2.0, ge=1, le=16)
+    # estimate: a resource earns at most this many times its length (one re-watch allowed).
+    max_credit_multiple: float = Field(default=2.0, ge=1, le=100)
+    # One study clock per teacher: plays open at once are credited once (the person is one).
+    one_study_clock: bool = True
 
 
 # --- behaviour ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ can replay a stretch of the 2023 window today. Without it the clock is real time
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,11 @@ class Clock:
         self.origin = origin
         self.rate = rate  # campaign seconds per real second (a compressed load-test replay)
 
+    def real_seconds(self, campaign_s: float) -> int:
+        """A wait on the campaign clock in whole real seconds (at least 1), as ``Retry-After``
+        and ``retry_after_s`` give it: a client sleeps in real time."""
+        return max(1, math.ceil(campaign_s / self.rate - 1e-9))
+
     def now(self) -> dt.datetime:
         if self.start is None:
             return dt.datetime.now(dt.UTC)
@@ -32,6 +38,7 @@ class FixedClock(Clock):
 
     def __init__(self, moment: dt.datetime) -> None:
         self.moment = moment
+        self.rate = 1.0
 
     def now(self) -> dt.datetime:
         return self.moment

@@ -107,6 +107,9 @@ class Teacher(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # Tokens carry the version they were issued under; raising it revokes them all.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # One study clock per teacher: the instant up to which any of his plays has been credited
+    # (domain.campaign.Campaign.play_credit), so plays open at once are credited once.
+    study_clock_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, default=None)
 
 
 class SmsCode(Base):

@@ -23,7 +23,7 @@ def check_id_number(id_type: str, number: str) -> str:
         dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise ValueError(f"birth date {number[6:14]} in the ID number is not a date") from None
-    expected = id_check_char(number[:17])
-    if number[17] != expected:
-        raise ValueError(f"check digit is {number[17]}, expected {expected}")
+    # The refusal does not name the right check digit: that would complete any made-up number.
+    if number[17] != id_check_char(number[:17]):
+        raise ValueError("the check digit does not match the first 17 digits")
     return number

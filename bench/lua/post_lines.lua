@@ -2,8 +2,9 @@
 -- args: <data file> <kind: heartbeat|login> <seq base> <wrk threads>
 -- heartbeat lines: "<token> <resource_id>"; login lines: "<mobile> <password>".
 -- Each (token, resource) pair is used by one thread only and with a strictly rising seq,
--- so every heartbeat is a real credited write (never a replay) and no two are concurrent
--- as long as a thread has more pairs than connections.
+-- so every heartbeat is a real write (never a replay) and no two are concurrent
+-- as long as a thread has more pairs than connections. The position advances 1 s a beat
+-- (wrapping at 100 s, within every resource), so the anti-cheating rules credit it.
 local threads = {}
 local counter = 0
 codes = {}
@@ -33,7 +34,7 @@ function request()
   if kind == "heartbeat" then
     local seq = base + math.floor((counter - 1) / n) + 1
     local body = string.format(
-      '{"resource_id":"%s","position_s":1.0,"elapsed_s":20.0,"seq":%d}', entry[2], seq)
+      '{"resource_id":"%s","position_s":%d,"elapsed_s":20.0,"seq":%d}', entry[2], seq % 100, seq)
     return wrk.format("POST", "/api/v1/progress/heartbeat",
       {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. entry[1]}, body)
   end

@@ -25,3 +25,6 @@ class HeartbeatResult(BaseModel):
     course_studied_s: float
     resource_watched_s: float
     replay: bool = False
+    # The rule that cut the claim (domain.campaign.PlayCredit): wall_time, position, seek,
+    # paused, resource_length; null when the claim was credited in full.
+    limited_by: str | None = None

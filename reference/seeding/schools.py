@@ -10,13 +10,14 @@ server at start-up (``reference.bootstrap``), not here.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from domain.scenario import SUB_PLATFORMS
 from reference.seeding.regions import county_count, county_names
 
-SUB_PLATFORMS = ("basic", "higher", "vocational")
 # Mean full-time teachers per school, from [bulletin] 2022: basic 16.10 M over 505,800 schools;
 # higher 1.36 M over ~1,240 universities; vocational 1.34 M over ~1,490 higher-vocational
 # colleges and ~7,200 secondary vocational schools.
@@ -37,7 +38,7 @@ class SchoolPlan:
     names: list[str]
     province: list[str]
     county: list[str]
-    sub_platform: list[str]
+    sub_platform: Sequence[str]
     size: np.ndarray
     counties: dict[str, list[str]]  # province -> its county names
 
@@ -102,7 +103,7 @@ def plan_schools(
     }
     taken: set[str] = set()
     counties = {
-        prov: county_names(rng, county_count(int(per_province["basic"][i])), taken)
+        prov: county_names(rng, county_count(int(per_province["basic"][i])), taken, prov)
         for i, prov in enumerate(provinces)
     }
     kind_pools = {"basic": BASIC_KINDS, "higher": HIGHER_KINDS, "vocational": VOCATIONAL_KINDS}
@@ -134,7 +135,7 @@ def assign_schools(
 ) -> np.ndarray:
     """Index into ``plan`` for each teacher, given his sub-platform and province indices;
     within a province and sub-platform, bigger schools get more teachers."""
-    sub_of = {s: i for i, s in enumerate(SUB_PLATFORMS)}
+    sub_of: dict[str, int] = {s: i for i, s in enumerate(SUB_PLATFORMS)}
     prov_of = {p: i for i, p in enumerate(provinces)}
     school_group = np.array(
         [prov_of[p] * 3 + sub_of[s] for p, s in zip(plan.province, plan.sub_platform, strict=True)]

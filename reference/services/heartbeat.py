@@ -1,11 +1,14 @@
 """The heartbeat's durable write (the hot path), one group-commit batch at a time.
 
-Anti-spoofing: a heartbeat credits ``min(claimed elapsed, campaign.recordable_seconds(course,
-previous accepted beat, now))`` where ``now`` is the server's campaign clock, so a client can
-neither claim more time than really passed since its last beat for that resource, nor study a
-course before it opens or after the window closes. A beat whose ``seq`` is not above the last
-accepted one is a replay and changes nothing. The first beat of a resource only starts its
-clock.
+Anti-cheating: a heartbeat credits ``campaign.play_credit(...)`` (``domain.campaign``, the one
+statement of the rules) with ``now`` from the server's campaign clock: never more than the
+claim, the wall time since the play's last accepted beat, the position advance (paused and
+rewound players earn nothing, a position moving faster than the maximum playback rate is a seek
+and earns nothing) or what is left of the resource's credit multiple; and with one study clock
+per teacher (``teachers.study_clock_at``), concurrent plays share the teacher's real time
+instead of each earning it. A beat for a course not open or outside the window is refused
+(403, ``reason``). A beat whose ``seq`` is not above the last accepted one is a replay and
+changes nothing. The first beat of a resource only starts its clock.
 
 A batch (``reference.committer``) is written with four statements whatever its size: one read
 of the batch's rows, one of its teachers' course totals, then the updates as two
@@ -25,6 +28,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain.campaign import WINDOW_CLOSED, PlayState
 from reference.catalogue import Catalogue, ResourceInfo
 from reference.errors import ApiError
 from reference.models import CourseProgress as CourseRow
@@ -37,8 +41,11 @@ Outcome = HeartbeatResult | ApiError
 _RP, _CP, _TEACHERS = ResourceRow.__table__, CourseRow.__table__, Teacher.__table__
 
 
-def check_heartbeat(catalogue: Catalogue, beat: Heartbeat) -> ResourceInfo:
-    """The beat's resource, or the refusal; no database needed."""
+def check_heartbeat(catalogue: Catalogue, beat: Heartbeat, now: dt.datetime) -> ResourceInfo:
+    """The beat's resource, or the refusal; no database needed. A course that is not open yet
+    at ``now`` (nothing before it can ever be credited) is refused with 403 and ``reason``
+    ``course_not_open`` (``opens_at``), so a player can tell the teacher why nothing counts.
+    After the window, see ``_refuse_closed``."""
     resource = catalogue.resources.get(beat.resource_id)
     if resource is None:
         raise ApiError(404, f"resource_id: no resource {beat.resource_id!r} in {catalogue.name}")
@@ -47,7 +54,30 @@ def check_heartbeat(catalogue: Catalogue, beat: Heartbeat) -> ResourceInfo:
             422,
             f"position_s: {beat.position_s:g} is beyond the resource's end ({resource.duration_s:g} s)",
         )
+    rules = catalogue.rules
+    reason = rules.closed_reason(resource.course_id, now)
+    if reason == WINDOW_CLOSED and now < rules.start_at:
+        _refuse_closed(catalogue)
+    if reason is not None and reason != WINDOW_CLOSED:
+        opens = rules.rule(resource.course_id).opens_at
+        raise ApiError(
+            403,
+            f"course {resource.course_id} opens {opens.isoformat()}; study is not recorded before",
+            reason=reason, opens_at=opens.isoformat(),
+        )
     return resource
+
+
+def _refuse_closed(catalogue: Catalogue) -> None:
+    """403 ``window_closed``: outside the window a beat is refused, except the first beat of a
+    play after the end, which is still credited the study up to the end."""
+    rules = catalogue.rules
+    raise ApiError(
+        403,
+        f"the study window of {catalogue.name} is closed ({rules.start_at.isoformat()} to "
+        f"{rules.end_at.isoformat()}); study is not recorded",
+        reason=WINDOW_CLOSED, window_start=rules.start_at.isoformat(), window_end=rules.end_at.isoformat(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +99,21 @@ class BeatWrite:
 class _Row:
     """A resource row as read, then as the batch's beats leave it."""
 
-    __slots__ = ("id", "watched", "seq", "read_seq", "beat_at", "position", "credit", "version")
+    __slots__ = ("id", "watched", "seq", "read_seq", "beat_at", "position", "changed", "credit", "version")
 
-    def __init__(self, row_id, watched, seq, beat_at, version) -> None:
+    def __init__(self, row_id, watched, seq, beat_at, position, version) -> None:
         self.id, self.watched, self.seq, self.read_seq = row_id, watched, seq, seq
-        self.beat_at, self.position, self.credit, self.version = beat_at, None, 0.0, version
+        self.beat_at, self.position, self.changed = beat_at, position, False
+        self.credit, self.version = 0.0, version
+
+
+class _Clock:
+    """A teacher's study clock as read, then as the batch's credits move it."""
+
+    __slots__ = ("at", "changed")
+
+    def __init__(self, at) -> None:
+        self.at, self.changed = at, False
 
 
 def _padded(n: int) -> int:
@@ -100,6 +140,11 @@ _ADD_STUDY = (
     )
     .values(studied_s=_CP.c.studied_s + bindparam("b_credit"))
 )
+_MOVE_CLOCK = (
+    update(_TEACHERS)
+    .where(_TEACHERS.c.id == bindparam("b_teacher_id"))
+    .values(study_clock_at=bindparam("b_clock_at", type_=_TEACHERS.c.study_clock_at.type))
+)
 
 
 def _reads(teachers: int, resources: int):
@@ -107,15 +152,18 @@ def _reads(teachers: int, resources: int):
     teacher_ids = [bindparam(f"t{i}") for i in range(teachers)]
     rows = (
         select(_RP.c.teacher_id, _RP.c.resource_id, _RP.c.id, _RP.c.watched_s, _RP.c.last_seq)
-        .add_columns(_RP.c.last_beat_at, _TEACHERS.c.token_version)
+        .add_columns(_RP.c.last_beat_at, _RP.c.position_s, _TEACHERS.c.token_version)
+        .add_columns(_TEACHERS.c.study_clock_at)
         .join_from(_RP, _TEACHERS, _TEACHERS.c.id == _RP.c.teacher_id)
         .where(
             _RP.c.teacher_id.in_(teacher_ids),
             _RP.c.campaign == bindparam("campaign"),
             _RP.c.resource_id.in_([bindparam(f"r{i}") for i in range(resources)]),
         )
-        .order_by(_RP.c.id)  # PostgreSQL locks in one order: two batches cannot deadlock
-        .with_for_update(of=_RP)  # rendered as nothing on SQLite
+        # PostgreSQL locks in one order (teacher, then row): two batches cannot deadlock. The
+        # teacher's row is locked too: it holds the study clock that his plays share.
+        .order_by(_RP.c.teacher_id, _RP.c.id)
+        .with_for_update(of=[_RP, _TEACHERS])  # rendered as nothing on SQLite
     )
     courses = select(_CP.c.teacher_id, _CP.c.course_id, _CP.c.studied_s).where(
         _CP.c.teacher_id.in_(teacher_ids), _CP.c.campaign == bindparam("campaign")
@@ -135,6 +183,7 @@ class _Sql:
         self.dialect = dialect
         self.update_row = str(_UPDATE_ROW.compile(dialect=dialect))
         self.add_study = str(_ADD_STUDY.compile(dialect=dialect))
+        self.move_clock = str(_MOVE_CLOCK.compile(dialect=dialect))
         instant = _RP.c.last_beat_at.type.dialect_impl(dialect)
         self.bind_instant = instant.bind_processor(dialect) or _same
         self.read_instant = instant.result_processor(dialect, None) or _same
@@ -182,26 +231,30 @@ def apply_heartbeats(session: Session, writes: list[BeatWrite]) -> list[Outcome]
     was issued, 403 if not enrolled); a refused beat writes nothing."""
     sql, cursor = _statements(session)
     campaign = writes[0].catalogue.name
-    rows, studied = _read(sql, cursor, campaign, writes)
+    rows, studied, clocks = _read(sql, cursor, campaign, writes)
     outcomes: list[Outcome] = []
     for write in writes:
         key = (write.teacher_id, write.beat.resource_id)
         try:
             if key not in rows:
-                row = _first_beat(session, write)
+                row = _first_beat(session, write, clocks)
                 if row is not None:
                     rows[key] = row
-                    outcomes.append(_result(0.0, 0.0, studied, write))
+                    outcomes.append(_result(0.0, 0.0, studied, write, None))
                     continue
-                rows.update(_read(sql, cursor, campaign, [write])[0])  # the beat that won
-            outcomes.append(_apply(rows[key], write, studied))
+                won, _, won_clocks = _read(sql, cursor, campaign, [write])  # the beat that won
+                rows.update(won)
+                clocks.setdefault(write.teacher_id, won_clocks[write.teacher_id])
+            outcomes.append(_apply(rows[key], write, studied, clocks[write.teacher_id]))
         except ApiError as refusal:
             outcomes.append(refusal)
-    _write(sql, cursor, campaign, rows, writes)
+    _write(sql, cursor, campaign, rows, writes, clocks)
     return outcomes
 
 
 def _read(sql: _Sql, cursor, campaign: str, writes: list[BeatWrite]):
+    """The batch's rows, its teachers' course totals and the study clocks of the teachers
+    who have a row among them."""
     teachers = sorted({w.teacher_id for w in writes})
     resources = sorted({w.beat.resource_id for w in writes})
     nt, nr = _padded(len(teachers)), _padded(len(resources))
@@ -211,17 +264,19 @@ def _read(sql: _Sql, cursor, campaign: str, writes: list[BeatWrite]):
     rows_sql, courses_sql = sql.reads(nt, nr)
     cursor.execute(rows_sql, params)
     wanted = {(w.teacher_id, w.beat.resource_id) for w in writes}
-    rows = {
-        (t, r): _Row(row_id, watched, seq, sql.read_instant(at), version)
-        for t, r, row_id, watched, seq, at, version in cursor.fetchall()
-        if (t, r) in wanted
-    }
+    rows, clocks = {}, {}
+    read_instant = sql.read_instant
+    for t, r, row_id, watched, seq, at, position, version, clock_at in cursor.fetchall():
+        if t not in clocks:
+            clocks[t] = _Clock(read_instant(clock_at) if clock_at is not None else None)
+        if (t, r) in wanted:
+            rows[(t, r)] = _Row(row_id, watched, seq, read_instant(at), position, version)
     cursor.execute(courses_sql, {k: v for k, v in params.items() if k[0] != "r"})
     studied = {(t, c): s for t, c, s in cursor.fetchall()}
-    return rows, studied
+    return rows, studied, clocks
 
 
-def _apply(row: _Row, write: BeatWrite, studied: dict) -> Outcome:
+def _apply(row: _Row, write: BeatWrite, studied: dict, clock: _Clock) -> Outcome:
     if row.version != write.token_version:
         raise ApiError(401, TOKEN_REVOKED)
     beat = write.beat
@@ -232,22 +287,34 @@ def _apply(row: _Row, write: BeatWrite, studied: dict) -> Outcome:
             replay=True,
             course_studied_s=studied.get((write.teacher_id, write.resource.course_id), 0.0),
         )
+    resource = write.resource
+    play = PlayState(row.beat_at, row.position, row.watched, clock.at)
     rules = write.catalogue.rules
-    credit = min(beat.elapsed_s, rules.recordable_seconds(write.resource.course_id, row.beat_at, write.now))
-    row.seq, row.beat_at, row.position = beat.seq, write.now, beat.position_s
+    credit, limited_by = rules.play_credit(
+        resource.course_id, play, write.now, beat.position_s, beat.elapsed_s, resource.duration_s
+    )
+    if credit <= 0 and write.now >= rules.end_at:
+        _refuse_closed(write.catalogue)
+    row.seq, row.beat_at, row.position, row.changed = beat.seq, write.now, beat.position_s, True
     row.watched += credit
     row.credit += credit
-    return _result(credit, row.watched, studied, write)
+    if credit > 0:
+        clock.at, clock.changed = write.now, True
+    return _result(credit, row.watched, studied, write, limited_by)
 
 
-def _result(credit: float, watched: float, studied: dict, write: BeatWrite) -> HeartbeatResult:
+def _result(
+    credit: float, watched: float, studied: dict, write: BeatWrite, limited_by: str | None
+) -> HeartbeatResult:
     course = (write.teacher_id, write.resource.course_id)
     studied[course] = studied.get(course, 0.0) + credit
-    return HeartbeatResult(recorded_s=credit, resource_watched_s=watched, course_studied_s=studied[course])
+    return HeartbeatResult(
+        recorded_s=credit, resource_watched_s=watched, course_studied_s=studied[course], limited_by=limited_by
+    )
 
 
-def _write(sql: _Sql, cursor, campaign: str, rows: dict, writes: list[BeatWrite]) -> None:
-    changed = [row for row in rows.values() if row.position is not None]
+def _write(sql: _Sql, cursor, campaign: str, rows: dict, writes: list[BeatWrite], clocks: dict) -> None:
+    changed = [row for row in rows.values() if row.changed]
     if not changed:
         return
     cursor.executemany(
@@ -277,6 +344,11 @@ def _write(sql: _Sql, cursor, campaign: str, rows: dict, writes: list[BeatWrite]
                 for (t, c), credit in sorted(credits.items())  # one lock order on PostgreSQL
             ],
         )
+    moved = sorted((t, clock.at) for t, clock in clocks.items() if clock.changed)
+    if moved:
+        cursor.executemany(
+            sql.move_clock, [{"b_teacher_id": t, "b_clock_at": sql.bind_instant(at)} for t, at in moved]
+        )
 
 
 def _course_credits(rows: dict, writes: list[BeatWrite]) -> dict[tuple[int, int], float]:
@@ -290,12 +362,19 @@ def _course_credits(rows: dict, writes: list[BeatWrite]) -> dict[tuple[int, int]
     return credits
 
 
-def _first_beat(session: Session, write: BeatWrite) -> _Row | None:
+def _first_beat(session: Session, write: BeatWrite, clocks: dict) -> _Row | None:
     """Start the resource's clock: the new row, as the rest of the batch will see it; None
-    if a concurrent first beat of the same resource (another PostgreSQL transaction) won."""
+    if a concurrent first beat of the same resource (another PostgreSQL transaction) won.
+    Reads (and on PostgreSQL locks) the teacher's study clock if the batch has not yet."""
     teacher_id, beat = write.teacher_id, write.beat
-    if session.scalar(select(Teacher.token_version).where(Teacher.id == teacher_id)) != write.token_version:
+    account = session.execute(
+        select(Teacher.token_version, Teacher.study_clock_at)
+        .where(Teacher.id == teacher_id)
+        .with_for_update()
+    ).first()
+    if account is None or account.token_version != write.token_version:
         raise ApiError(401, TOKEN_REVOKED)
+    clocks.setdefault(teacher_id, _Clock(account.study_clock_at))
     course_id, campaign = write.resource.course_id, write.catalogue.name
     enrolled = session.scalar(
         select(CourseRow.id).where(
@@ -305,7 +384,11 @@ def _first_beat(session: Session, write: BeatWrite) -> _Row | None:
         )
     )
     if enrolled is None:
-        raise ApiError(403, f"not enrolled in {campaign}; POST /api/v1/campaigns/{campaign}/enrol")
+        raise ApiError(
+            403, f"not enrolled in {campaign}; POST /api/v1/campaigns/{campaign}/enrol", reason="not_enrolled"
+        )
+    if write.now >= write.catalogue.rules.end_at:
+        _refuse_closed(write.catalogue)
     try:
         with session.begin_nested():
             row_id = session.scalar(
@@ -324,7 +407,7 @@ def _first_beat(session: Session, write: BeatWrite) -> _Row | None:
             )
     except IntegrityError:
         return None
-    return _Row(row_id, 0.0, beat.seq, write.now, write.token_version)
+    return _Row(row_id, 0.0, beat.seq, write.now, beat.position_s, write.token_version)
 
 
 def record_heartbeat(
@@ -336,7 +419,7 @@ def record_heartbeat(
     token_version: int,
 ) -> HeartbeatResult:
     """Check, write and commit one beat in its own transaction (outside the committer)."""
-    write = BeatWrite(catalogue, check_heartbeat(catalogue, beat), teacher_id, beat, now, token_version)
+    write = BeatWrite(catalogue, check_heartbeat(catalogue, beat, now), teacher_id, beat, now, token_version)
     (outcome,) = apply_heartbeats(session, [write])
     if isinstance(outcome, ApiError):
         session.rollback()

@@ -9,12 +9,12 @@ text to ``sms_messages`` (tests read codes from there); a real one would post to
 from __future__ import annotations
 
 import datetime as dt
-import math
 import secrets
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from reference.clock import Clock
 from reference.errors import ApiError
 from reference.models import SmsCode, SmsMessage
 from reference.settings import Settings
@@ -36,15 +36,19 @@ def issue_code(
     zone,
     mobile: str,
     purpose: str,
-    now: dt.datetime,
+    clock: Clock,
     gateway: RecordingGateway,
 ) -> str:
+    """Store and send a code, whether or not the phone has an account (see the route). Limits
+    run on the campaign clock; ``retry_after_s`` is in real seconds (on an accelerated clock a
+    campaign minute passes in less than a real one)."""
+    now = clock.now()
     last = session.scalar(select(func.max(SmsCode.created_at)).where(SmsCode.mobile == mobile))
     if last is not None:
         wait = settings.sms_interval_s - (now - last).total_seconds()
         if wait > 0:
             raise ApiError(
-                429, "one code per phone per minute; wait", retry_after_s=math.ceil(wait)
+                429, "one code per phone per minute; wait", retry_after_s=clock.real_seconds(wait)
             )
     day = _day_start(now, zone)
     sent_today = session.scalar(
@@ -55,7 +59,7 @@ def issue_code(
         raise ApiError(
             429,
             f"daily cap of {settings.sms_daily_cap} codes reached for this phone",
-            retry_after_s=math.ceil((tomorrow - now).total_seconds()),
+            retry_after_s=clock.real_seconds((tomorrow - now).total_seconds()),
         )
     code = _new_code(settings, mobile)
     session.add(

@@ -123,6 +123,8 @@ class Platform:
         self.state = app.state.yanxiu
         self.client = client
         self._mobiles = iter(range(13900000000, 13999999999))
+        self._positions: dict[tuple[int, str], float] = {}
+        self._seqs: dict[tuple[int, str], int] = {}
 
     def school(
         self,
@@ -226,9 +228,16 @@ class Platform:
         return data
 
     def beat(
-        self, teacher: dict, resource_id: str, seq: int, elapsed_s: float, position_s: float = 0.0
+        self, teacher: dict, resource_id: str, seq: int, elapsed_s: float, position_s: float | None = None
     ):
-        return self.client.post(
+        """A heartbeat; without ``position_s`` an honest player's: the position it reached last
+        time plus ``elapsed_s`` (played at 1x), at most the resource's end."""
+        key = (teacher["teacher_id"], resource_id)
+        if position_s is None:
+            resource = self.state.catalogue.resources.get(resource_id)
+            end = resource.duration_s if resource else 0.0
+            position_s = min(end, self._positions.get(key, 0.0) + elapsed_s)
+        answer = self.client.post(
             "/api/v1/progress/heartbeat",
             headers=teacher["headers"],
             json={
@@ -238,6 +247,30 @@ class Platform:
                 "seq": seq,
             },
         )
+        if answer.status_code == 200:
+            self._positions[key] = position_s
+        return answer
+
+    def study(self, clock, teacher: dict, course_id: int, seconds: float, step: float = 600.0) -> float:
+        """Play the course's resources in order, honestly (1x, each to its end), until
+        ``seconds`` of campaign time have passed; the course's study time as the server has it."""
+        catalogue, studied = self.state.catalogue, 0.0
+        resources = [r for r in catalogue.resources.values() if r.course_id == course_id]
+        for resource in resources:
+            key = (teacher["teacher_id"], resource.id)
+            seq = self._seqs.get(key, 0) + 1
+            self.beat(teacher, resource.id, seq, 0, position_s=self._positions.get(key, 0.0))
+            while seconds > 0 and self._positions.get(key, 0.0) < resource.duration_s:
+                play = min(step, seconds, resource.duration_s - self._positions.get(key, 0.0))
+                clock.advance(play)
+                seq += 1
+                answer = self.beat(teacher, resource.id, seq, play)
+                assert answer.status_code == 200, answer.text
+                studied, seconds = answer.json()["course_studied_s"], seconds - play
+            self._seqs[key] = seq
+            if seconds <= 0:
+                break
+        return studied
 
 
 @pytest.fixture

@@ -329,12 +329,13 @@ def test_malformed_bodies(shared, path, raw):
 
 def test_dates_at_the_window_edges(fuzzed):
     """Study across the window's end is credited only up to the end; a course not yet open
-    credits nothing; after the window nothing at all — and never a 5xx."""
+    is refused with its reason; after the window nothing at all — and never a 5xx."""
     platform, clock = fuzzed.platform, fuzzed.app.state.yanxiu.clock
     teacher = fuzzed.teacher
-    assert platform.beat(teacher, "2.1", seq=1, elapsed_s=0).status_code == 200
+    early = platform.beat(teacher, "2.1", seq=1, elapsed_s=0)
+    assert early.status_code == 403 and early.json()["reason"] == "course_not_open"
     clock.advance(600)  # 2023-01-04: course 2 opens on 2023-01-05
-    assert platform.beat(teacher, "2.1", seq=2, elapsed_s=600).json()["recorded_s"] == 0
+    assert platform.beat(teacher, "2.1", seq=2, elapsed_s=600).json()["reason"] == "course_not_open"
     end = fuzzed.app.state.yanxiu.catalogue.rules.end_at
     clock.set(end - dt.timedelta(seconds=30))
     assert platform.beat(teacher, "1.1", seq=1, elapsed_s=0).status_code == 200
@@ -342,7 +343,8 @@ def test_dates_at_the_window_edges(fuzzed):
     credited = platform.beat(teacher, "1.1", seq=2, elapsed_s=120).json()["recorded_s"]
     assert credited == pytest.approx(30)
     clock.advance(120)
-    assert platform.beat(teacher, "1.1", seq=3, elapsed_s=120).json()["recorded_s"] == 0
+    late = platform.beat(teacher, "1.1", seq=3, elapsed_s=120)
+    assert late.status_code == 403 and late.json()["reason"] == "window_closed"
 
 
 @pytest.mark.parametrize("now", ["2023-02-30T00:00", "2023-13-01", "9999-99-99", "", "-1"])

@@ -36,13 +36,15 @@ def school_for(session, school_id: int, sub_platform: str) -> School:
 
 @router.post("/register", name="register", status_code=201, responses=ERRORS)
 def register(body: Register, state: StateDep, session: SessionDep) -> Registered:
-    """Create a teacher account after checking the SMS code."""
+    """Create a teacher account after checking the SMS code. Whether the mobile is taken is
+    told only after its code is verified (the caller then owns the phone)."""
     # Hash before touching the database: on SQLite the first query takes the write lock.
     password_hash = hash_password(state.hasher, body.password)
-    if session.scalar(select(Teacher.id).where(Teacher.mobile == body.mobile)) is not None:
-        raise ApiError(409, "mobile: already registered; log in or reset the password")
     school = school_for(session, body.school_id, body.sub_platform)
     verify_code(session, state.settings, body.mobile, "register", body.code, state.clock.now())
+    if session.scalar(select(Teacher.id).where(Teacher.mobile == body.mobile)) is not None:
+        session.commit()  # the code is used up all the same
+        raise ApiError(409, "mobile: already registered; log in or reset the password")
     teacher = Teacher(
         mobile=body.mobile,
         password_hash=password_hash,
@@ -79,11 +81,13 @@ def login(body: Login, state: StateDep, session: ReadSessionDep) -> LoggedIn:
         if not verify_password(state.hasher, stored, body.password) or account is None:
             raise ApiError(401, "wrong mobile or password")
     else:
-        if account is None:
-            raise ApiError(401, "wrong mobile or code")
+        # The code first, whether or not the mobile has an account (codes are sent to any
+        # phone): a wrong code answers the same either way.
         with state.db.writer() as writer:
             verify_code(writer, state.settings, body.mobile, "login", body.code, state.clock.now())
             writer.commit()
+        if account is None:
+            raise ApiError(404, "mobile: no account with this mobile; register first")
     token = state.signer.issue(account.id, account.role, version=account.token_version)
     return LoggedIn(teacher_id=account.id, role=account.role, token=token)
 
@@ -96,12 +100,14 @@ def _dummy_hash(state) -> str:
 
 @router.post("/reset-password", name="password_reset", responses=ERRORS)
 def reset_password(body: ResetPassword, state: StateDep, session: SessionDep) -> Done:
-    """Set a new password after checking an SMS code (purpose reset)."""
+    """Set a new password after checking an SMS code (purpose reset); whether the mobile has
+    an account is told only after its code is verified."""
     password_hash = hash_password(state.hasher, body.new_password)
+    verify_code(session, state.settings, body.mobile, "reset", body.code, state.clock.now())
     account = session.scalars(select(Teacher).where(Teacher.mobile == body.mobile)).first()
     if account is None:
-        raise ApiError(404, "mobile: no account with this mobile")
-    verify_code(session, state.settings, body.mobile, "reset", body.code, state.clock.now())
+        session.commit()  # the code is used up all the same
+        raise ApiError(404, "mobile: no account with this mobile; register first")
     account.password_hash = password_hash
     session.commit()
     return Done()

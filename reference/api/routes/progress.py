@@ -38,7 +38,8 @@ async def heartbeat(request: Request) -> Response:
     claims = bearer_claims(request)
     body = await read_body(request, Heartbeat)
     state = request.app.state.yanxiu
-    resource = check_heartbeat(state.catalogue, body)
-    job = BeatWrite(state.catalogue, resource, claims.account_id, body, state.clock.now(), claims.version)
+    now = state.clock.now()
+    resource = check_heartbeat(state.catalogue, body, now)
+    job = BeatWrite(state.catalogue, resource, claims.account_id, body, now, claims.version)
     result: HeartbeatResult = await state.committer.submit(job)
     return Response(result.model_dump_json(), media_type="application/json")

@@ -63,7 +63,21 @@ def test_duplicates_and_wrong_schools(client, platform):
     wrong = client.post(REGISTER, json={**body, "school_id": higher})
     assert wrong.status_code == 409 and wrong.json()["redirect"] == "higher"
     assert client.post(REGISTER, json=body).status_code == 201
-    assert client.post(REGISTER, json=body).status_code == 409
+
+
+def test_a_taken_mobile_is_told_only_after_its_code(client, platform, clock):
+    mobile = platform.register(platform.school())["mobile"]
+    clock.advance(61)
+    guess = form(platform, mobile, code="000000")
+    guessed, unknown = client.post(REGISTER, json=guess), client.post(
+        REGISTER, json=form(platform, "13700000001", code="000000")
+    )
+    assert guessed.status_code == unknown.status_code == 400  # the code, not the account
+    assert guessed.json() == unknown.json()
+    assert "registered" not in guessed.text
+    clock.advance(61)
+    taken = client.post(REGISTER, json=form(platform, mobile))
+    assert taken.status_code == 409 and "already registered" in taken.json()["detail"]
 
 
 def test_login_by_password_or_code(client, platform, clock):

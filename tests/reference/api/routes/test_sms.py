@@ -46,11 +46,17 @@ def test_malformed_mobiles_are_refused_naming_the_field(client, mobile):
     assert answer.json()["detail"][0]["loc"] == ["body", "mobile"]
 
 
-def test_purpose_must_fit_the_account(client, platform):
+def test_sending_a_code_does_not_tell_whether_a_phone_is_registered(client, platform, clock):
     teacher = platform.register(platform.school())
-    assert send(client, teacher["mobile"], "register").status_code == 409
-    assert send(client, "13700000000", "login").status_code == 404
-    assert send(client, "13700000000", "reset").status_code == 404
+    clock.advance(61)
+    for purpose in ("register", "login", "reset"):
+        known, unknown = send(client, teacher["mobile"], purpose), send(client, "13700000000", purpose)
+        assert (known.status_code, known.json()) == (unknown.status_code, unknown.json()) == (
+            202, {"sent": True, "retry_after_s": 60}
+        )
+        again = send(client, teacher["mobile"], purpose), send(client, "13700000000", purpose)
+        assert [a.status_code for a in again] == [429, 429] and again[0].json() == again[1].json()
+        clock.advance(61)
     assert send(client, "13700000000", "other").status_code == 422
 
 
