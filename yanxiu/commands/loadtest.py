@@ -279,8 +279,16 @@ def _print_prediction(p) -> None:
     if not p.comparable:
         print(f"prediction NOT compared: {p.reason}")
         return
-    print("prediction vs measured (relative error; latency errors for endpoints with >= 1,000 requests):")
-    for endpoint, rows in p.endpoints.items():
+    print("prediction vs measured (relative error; latency errors for endpoints with >= 1,000 requests)")
+    _print_side_by_side("at the planned load (the model's requests)", p.endpoints, p.tiers)
+    if p.at_achieved:
+        _print_side_by_side("at the achieved load (the gate's prediction_error metrics)",
+                            p.at_achieved.get("endpoints", {}), p.at_achieved.get("tiers", {}))
+
+
+def _print_side_by_side(title: str, endpoints: dict, tiers: dict) -> None:
+    print(f"  {title}:")
+    for endpoint, rows in endpoints.items():
         cells = []
         for figure in ("rps", "mean_ms", "p95_ms", "p99_ms"):
             row = rows.get(figure, {})
@@ -288,7 +296,7 @@ def _print_prediction(p) -> None:
             cells.append(f"{figure} {row.get('predicted', 0):.4g}/{row.get('measured') or 0:.4g}"
                          + (f" ({100 * error:+.0f}%)" if error is not None else ""))
         print(f"    {endpoint:<15} " + ", ".join(cells))
-    for tier, row in p.tiers.items():
+    for tier, row in tiers.items():
         if row.get("measured") is not None:
             print(f"    utilisation {tier}: predicted {row['predicted']:.3f}, measured {row['measured']:.3f}")
 
