@@ -103,7 +103,8 @@ def headline_table(runs: list[Run], t: Labels) -> Table:
 
 def capacity_table(runs: list[Run], t: Labels) -> Table:
     tiers = list(runs[0].data.summary.capacity)
-    rows, bad = [], set()
+    rows: list[list[str]] = []
+    bad: set[int] = set()
     for tier in tiers:
         caps = [r.data.summary.capacity.get(tier) for r in runs]
         unit = next((c.unit for c in caps if c is not None), "")
@@ -119,7 +120,8 @@ def capacity_table(runs: list[Run], t: Labels) -> Table:
 
 def slo_table(runs: list[Run], t: Labels) -> Table:
     tiers = list(runs[0].data.summary.slo)
-    rows, bad = [], set()
+    rows: list[list[str]] = []
+    bad: set[int] = set()
     for tier in tiers:
         records = [r.data.summary.slo.get(tier) for r in runs]
         if any(s is not None and not s.compliant for s in records):

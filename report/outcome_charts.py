@@ -38,7 +38,7 @@ def activity(data: ModelResults, t: Labels) -> Figure | None:
         handles, labels = handles + more_handles, labels + more_labels
     if data.scenario is not None:
         deadline = np.datetime64(data.scenario.calendar.end_at.replace(tzinfo=None), "m")
-        handles.append(ax.axvline(deadline, color="#2c3e50", lw=1.4))
+        handles.append(ax.axvline(deadline, color="#2c3e50", lw=1.4))  # type: ignore[arg-type]
         labels.append(t("deadline"))
     ax.legend(handles, labels, fontsize=8, loc="upper left")
     fig.autofmt_xdate()

@@ -34,7 +34,8 @@ def slo_table(data: ModelResults, t: Labels) -> Table | None:
     slo = data.summary.slo
     if not slo:
         return None
-    rows, bad = [], set()
+    rows: list[list[str]] = []
+    bad: set[int] = set()
     for tier, s in slo.items():
         if not s.compliant:
             bad.add(len(rows))

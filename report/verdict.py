@@ -109,7 +109,7 @@ def _tiers(data: ModelResults, t: Labels) -> list[str]:
         elif slo is not None and not slo.compliant:
             out.append(_missed(tier, slo, t))
         else:
-            headroom = provided / needed if needed else None
+            headroom = provided / needed if needed and provided is not None else None
             out.append(t("v_tier_held", tier=tier, needed=amount(needed, cap.unit, t),
                          provided=amount(provided, cap.unit, t),
                          headroom=f"{headroom:,.1f}×" if headroom is not None else "∞"))
