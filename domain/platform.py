@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, NonNegativeInt, ValidationError
+from pydantic import Field, NonNegativeInt, ValidationError, field_validator
 
 from domain.campaign import Campaign, SharedCredit
 from domain.scenario import (
@@ -45,6 +45,19 @@ class PlatformSection(Strict):
     campaigns: list[str] = Field(min_length=1)
     platform: Platform
     service_levels: ServiceLevels
+    thresholds: list[str] = []  # the CI gate's, on the platform's results (yanxiu check)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _parse_thresholds(cls, texts: list[str]) -> list[str]:
+        from domain.thresholds import ThresholdError, parse_threshold
+
+        for i, text in enumerate(texts):
+            try:
+                parse_threshold(text)
+            except ThresholdError as exc:
+                raise ValueError(f"@thresholds[{i}]: {exc} (in {text!r})") from None
+        return texts
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class PlatformScenario:
     service_levels: ServiceLevels
     campaigns: tuple[Scenario, ...]
     files: tuple[str, ...]
+    thresholds: tuple[str, ...] = ()
 
     def shared_credit(self) -> SharedCredit:
         return SharedCredit(Campaign(s) for s in self.campaigns)
@@ -108,7 +122,8 @@ def parse_platform(data: dict, path: Path) -> PlatformScenario:
             raise ScenarioError(message if message.startswith(where) else f"{where}: {message}") from None
     _cross_check(scenarios, source)
     return PlatformScenario(section.name, section.description, section.seed, section.platform,
-                            section.service_levels, tuple(scenarios), tuple(section.campaigns))
+                            section.service_levels, tuple(scenarios), tuple(section.campaigns),
+                            tuple(section.thresholds))
 
 
 def _campaign(file: Path, data: dict, subs: set[str], where: str) -> Scenario:

@@ -91,11 +91,11 @@ def test_a_campaign_off_the_minute_grid_is_refused(tmp_path):
         run_platform(load_platform(path), scale=0.1)
 
 
-def test_the_results_folder_splits_by_campaign(run, tmp_path):
+def test_the_results_folder_splits_by_campaign(run, folder, tmp_path, capsys):
     from records import read_summary
     from sim.outputs.platform import write_platform_results
 
-    write_platform_results(run, tmp_path, charts=False)
+    write_platform_results(run, tmp_path, scenario_path=str(folder / "platform.yaml"))
     table = np.genfromtxt(tmp_path / "timeseries.csv", delimiter=",", names=True, dtype=None,
                           encoding="utf-8", deletechars="")
     for column in ("rps.total", "sessions", "egress_gbps"):
@@ -109,3 +109,7 @@ def test_the_results_folder_splits_by_campaign(run, tmp_path):
     assert set(summary.campaigns.tiers) == set(summary.capacity)
     for name in each:
         assert read_summary(tmp_path / "campaigns" / name).scenario == name
+    from yanxiu.cli import main  # the gate reads the platform scenario's thresholds and SLOs
+
+    assert main(["check", str(tmp_path)]) == 0
+    assert "scenario two" in capsys.readouterr().out
