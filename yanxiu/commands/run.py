@@ -59,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes running the shards (speed only; default: one per shard, "
                              "at most the cores)")
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    parser.add_argument("--capacity", metavar="TIER=SIZE,...",
+                        help="what-if tier sizes, e.g. api=60,database=20 (pool: servers, bandwidth: Gbps)")
     parser.add_argument("--ranges", type=_positive, metavar="N",
                         help="N more runs, each with parameters drawn from the fitted posterior and "
                              "its own seed: every peak and capacity need as a 90%% range (docs/fit.md)")
@@ -83,7 +85,19 @@ def run(args: argparse.Namespace) -> int:
         return run_platform.run(scenario, args, out)
     if scenario.workload is not None:
         return _workload(scenario, args, out)
+    if getattr(args, "capacity", None):
+        scenario = _with_capacity(scenario, args.capacity)
     return _model(scenario, args, out)
+
+
+def _with_capacity(scenario, text: str):
+    from sim.capacity import CapacityError, parse_capacity, with_capacity
+    from yanxiu.errors import CommandError
+
+    try:
+        return with_capacity(scenario, parse_capacity(text, scenario))
+    except CapacityError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def clear_results_folder(out: Path) -> None:
