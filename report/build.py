@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from report import campaigns, headline, html, ranges_view, slo_view, verdict
+from report import campaigns, headline, html, pngs, ranges_view, slo_view, verdict
 from report.data import LoadtestResults, ModelResults, WorkloadResults, load, warn
-from report.fonts import find_cjk_font, rc_for
+from report.fonts import find_cjk_font
 from report.i18n import Labels
 
 CAPTIONS = {
@@ -19,7 +19,7 @@ CAPTIONS = {
     "loadtest_arrivals": "lt_arrivals", "loadtest_model": "lt_model",
     "workload_replications": "workload_replications", "activity": "activity",
 }
-DPI = 100
+DPI = pngs.DPI  # one resolution for every PNG (report.pngs)
 
 
 def default_out(folder: Path, lang: str = "en") -> Path:
@@ -31,20 +31,8 @@ def default_out(folder: Path, lang: str = "en") -> Path:
 def _draw(data: ModelResults | LoadtestResults | WorkloadResults, charts: dict, labels: Labels,
           family: str | None, out_dir: Path, page: Labels, suffix: str = "",
           on_chart: Callable[[int, int], None] | None = None) -> list[html.Chart]:
-    import matplotlib
-
-    drawn = []
-    with matplotlib.rc_context(rc_for(family)):
-        for done, (key, draw) in enumerate(charts.items(), start=1):
-            figure = draw(data, labels)
-            if on_chart is not None:
-                on_chart(done, len(charts))
-            if figure is None:
-                continue
-            png = out_dir / f"{key}{suffix}.png"
-            figure.savefig(png, dpi=DPI)
-            drawn.append(html.Chart(key, page(CAPTIONS[key]), png))
-    return drawn
+    return [html.Chart(key, page(CAPTIONS[key]), png)
+            for key, png in pngs.draw(data, charts, labels, family, out_dir, suffix, on_chart)]
 
 
 def _model_parts(data: ModelResults, t: Labels) -> tuple[str, str, list, list]:

@@ -75,14 +75,14 @@ def daily(run: PlatformRun) -> dict[str, np.ndarray | list[str]]:
     return out
 
 
-def write_platform_results(run: PlatformRun, out_dir: Path, charts: bool = True,
+def write_platform_results(run: PlatformRun, out_dir: Path,
                            scenario_path: str | None = None) -> ModelSummary:
     out_dir.mkdir(parents=True, exist_ok=True)
     own: dict[str, ModelSummary] = {}
     for part, file in zip(run.parts, run.plan.files, strict=True):
         path = str(Path(scenario_path).parent / file) if scenario_path else None
         own[part.name] = writer.write_results(part.run, out_dir / "campaigns" / part.name,
-                                              charts=charts, scenario_path=path)
+                                              scenario_path=path)
     labels = minute_labels(run)
     cols = columns(run)
     head = {"minute": labels, "offset_min": np.arange(len(labels), dtype=np.float64)}

@@ -2,7 +2,8 @@
 
 ``timeseries.csv``, ``outcomes_daily.csv``, ``attempts.csv`` (column sets in
 ``records.tables``) and ``summary.json`` (``records.ModelSummary``, built once with the
-replications and the confirmation, written once); charts come from ``sim.outputs.charts``.
+replications and the confirmation, written once); the charts are the report's
+(``report.pngs``, which ``yanxiu run`` asks for after this folder is written).
 Columnar CSV written with NumPy (pandas is not a dependency). Numbers are printed with 9
 significant digits, so the same seed gives the same bytes.
 """
@@ -179,7 +180,7 @@ def _backlog_before(run, minute: int) -> bool:
                for t in run.platform.tiers if t.kind == "pool")
 
 
-def write_results(run, out_dir: Path, charts: bool = True, scenario_path: str | None = None,
+def write_results(run, out_dir: Path, scenario_path: str | None = None,
                   replications: dict | None = None, confirm: bool = False) -> ModelSummary:
     """Write the whole folder; return the summary. ``scenario_path``: the scenario file as the
     user gave it (``yanxiu report`` and ``check`` find the scenario through it);
@@ -199,8 +200,4 @@ def write_results(run, out_dir: Path, charts: bool = True, scenario_path: str | 
     section = confirmation(run, series, labels) if confirm else None
     result = summary(run, labels, series, scenario_path, replications, section)
     write_summary(out_dir, result)
-    if charts:
-        from sim.outputs import charts as charts_module
-
-        charts_module.write_all(run, series, out_dir)
     return result

@@ -44,7 +44,7 @@ def test_a_model_run_round_trips(smoke, tmp_path):
     from sim.model import run_model
     from sim.outputs.writer import write_results
 
-    written = write_results(run_model(smoke, teachers=200, seed=3), tmp_path, charts=False)
+    written = write_results(run_model(smoke, teachers=200, seed=3), tmp_path)
     data = json.loads((tmp_path / "summary.json").read_text())
     assert list(data)[:2] == ["kind", "version"] and data["version"] == records.VERSION
     back = read_summary(tmp_path)

@@ -16,8 +16,8 @@ SERIES = ("sessions", "viewers", "rps.total", "rps.heartbeat", "egress_gbps")
 def test_same_seed_same_bytes(smoke, tmp_path):
     a = run_model(smoke, teachers=400, seed=5)
     b = run_model(smoke, teachers=400, seed=5)
-    write_results(a, tmp_path / "a", charts=False)
-    write_results(b, tmp_path / "b", charts=False)
+    write_results(a, tmp_path / "a")
+    write_results(b, tmp_path / "b")
     names = ["timeseries.csv", "outcomes_daily.csv", "attempts.csv", "summary.json"]
     match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names,
                                                shallow=False)
@@ -61,7 +61,7 @@ def _cluster(run, series: dict, name: str) -> float:
 
 def test_summary_follows_the_results_contract(smoke, tmp_path):
     run = run_model(smoke, teachers=300, seed=2)
-    summary = write_results(run, tmp_path, charts=True).as_json()
+    summary = write_results(run, tmp_path).as_json()
     for key in ("kind", "version", "scenario", "seed", "seeds", "teachers", "weight", "peaks", "slo",
                 "capacity", "outcomes", "replications", "metrics"):
         assert key in summary
@@ -81,5 +81,4 @@ def test_summary_follows_the_results_contract(smoke, tmp_path):
     for tier in ("api", "database", "sms_gateway", "video_cdn"):
         for metric in ("utilisation", "wait_ms", "p50_ms", "p95_ms", "p99_ms"):
             assert f"tier.{tier}.{metric}" in header
-    for png in ("load.png", "heatmap.png", "funnel.png"):
-        assert (tmp_path / png).stat().st_size > 10_000
+    assert not list(tmp_path.glob("*.png"))  # the model writes data; charts are the report's

@@ -15,7 +15,7 @@ def test_run_writes_the_results_folder(tmp_path, capsys):
     out = tmp_path / "smoke"
     assert main(["run", str(SMOKE), "--teachers", "300", "--seed", "4", "--out", str(out)]) == 0
     for name in ("timeseries.csv", "outcomes_daily.csv", "attempts.csv", "summary.json",
-                 "load.png", "heatmap.png", "funnel.png"):
+                 "requests_window.png", "heatmap.png", "funnel.png"):
         assert (out / name).exists(), name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 4 and summary["teachers"] == 300
@@ -106,3 +106,18 @@ def test_replications_add_confidence_intervals(tmp_path):
     assert reps["count"] == 2 and len(reps["seeds"]) == 2
     lo, hi = reps["ci95"]["peak(rps.total)"]
     assert lo <= reps["mean"]["peak(rps.total)"] <= hi
+
+
+def test_run_draws_the_reports_charts_into_the_results_folder(tmp_path):
+    """yanxiu run asks the report package for the PNGs (report.pngs): the same drawings as
+    report.html, one per chart; --no-charts writes none."""
+    from report.pngs import RUN_CHARTS
+    from tests.conftest import SMOKE
+    from yanxiu.cli import main
+
+    assert main(["run", str(SMOKE), "--teachers", "200", "--out", str(tmp_path / "a"), "--no-confirm"]) == 0
+    drawn = {p.stem for p in (tmp_path / "a").glob("*.png")}
+    assert drawn == set(RUN_CHARTS) == {"requests_window", "heatmap", "funnel"}
+    assert main(["run", str(SMOKE), "--teachers", "200", "--out", str(tmp_path / "b"), "--no-confirm",
+                 "--no-charts"]) == 0
+    assert not list((tmp_path / "b").glob("*.png"))

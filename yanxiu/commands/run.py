@@ -141,13 +141,23 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
             intervals = replications.confidence([replications.key_figures(model_run), *extra])
             intervals["seeds"] = [replications.replication_seed(seed, i) for i in range(args.replications)]
         progress.stage("writing results" + ("" if args.no_confirm else " and the request-level check"))
-        summary = outputs.write_results(model_run, out, charts=not args.no_charts,
-                                        scenario_path=str(args.scenario), replications=intervals,
-                                        confirm=not args.no_confirm)
+        summary = outputs.write_results(model_run, out, scenario_path=str(args.scenario),
+                                        replications=intervals, confirm=not args.no_confirm)
+        if not args.no_charts:
+            progress.stage("drawing the charts")
+            write_charts(out)
     if args.ranges:
         summary = _ranges(scenario, args, seed, cap, out, summary)
     _report(summary, out)
     return 0
+
+
+def write_charts(folder: Path) -> None:
+    """The report package draws the model's PNGs from the folder just written (one drawing per
+    chart, the same as in report.html)."""
+    from report.pngs import write_model_pngs
+
+    write_model_pngs(folder)
 
 
 def _posterior_or_fail(scenario, args: argparse.Namespace) -> None:

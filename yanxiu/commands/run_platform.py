@@ -35,8 +35,12 @@ def run(plan, args: argparse.Namespace, out: Path) -> int:
                               on_day=on_day, shards=args.shards, workers=args.workers)
     finally:
         bar.close()
-    summary = write_platform_results(result, out, charts=not args.no_charts,
-                                     scenario_path=str(args.scenario))
+    summary = write_platform_results(result, out, scenario_path=str(args.scenario))
+    if not args.no_charts:  # the report's drawings, for the platform and each campaign's folder
+        from yanxiu.commands.run import write_charts
+
+        for folder in (out, *(out / c.folder for c in summary.campaigns.each.values())):
+            write_charts(folder)
     print(lines(summary, out))
     return 0
 
