@@ -22,11 +22,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from domain.sms import CODE_TTL_S
 from loadtests.errors import TargetError
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
-SMS_TTL_S = 300.0  # the reference's default code lifetime (reference.settings)
 
 
 def _exit_on_signal(signum, _frame) -> None:
@@ -133,7 +133,7 @@ class ReferenceTarget:
             # The server's latency is not compressed: a second in its queue is `rate` campaign
             # seconds. Stretch the code lifetime so that a slow answer under load does not
             # expire codes that a teacher typed in time (an artefact of the compression).
-            env["YANXIU_SMS_TTL_S"] = f"{SMS_TTL_S * self.clock_rate:g}"
+            env["YANXIU_SMS_TTL_S"] = f"{CODE_TTL_S * self.clock_rate:g}"
         return env
 
     def stop(self) -> None:

@@ -18,6 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from domain.sms import CODE_TTL_S
+
 ENV_PREFIX = "YANXIU_"
 DEFAULT_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "winter-2023.yaml"
 
@@ -50,7 +52,7 @@ class Settings(BaseModel):
     argon2_parallelism: int = Field(default=1, ge=1, le=8)
     sms_interval_s: float = Field(default=60, gt=0)  # one code per phone per minute
     sms_daily_cap: int = Field(default=10, ge=1)  # Aliyun default: 10 a day per phone
-    sms_ttl_s: float = Field(default=300, gt=0)  # a code expires after 5 minutes
+    sms_ttl_s: float = Field(default=CODE_TTL_S, gt=0)  # domain.sms: 5 minutes
     sms_max_attempts: int = Field(default=5, ge=1)  # wrong entries allowed per code
     # Load tests only: every code sent to a mobile starting with sms_test_prefix is this one.
     sms_test_code: str | None = Field(default=None, pattern=r"^\d{4,8}$")
