@@ -107,6 +107,20 @@ def run_draws(scenario: Scenario, posterior: Posterior, count: int, teachers: in
         return vectors, seeds, list(pool.map(one_draw, *zip(*args, strict=True)))
 
 
+TIE = 0.05  # parameters whose |rho| is this close to the largest cannot be told apart
+
+
+def _driver(sensitivity: dict[str, float]) -> str | None:
+    """The parameter with the largest |rho|; tied ones named together (a small posterior repeats
+    its particles, so its parameters move together and the draws cannot separate them)."""
+    if not sensitivity:
+        return None
+    ranked = sorted(sensitivity, key=lambda n: -abs(sensitivity[n]))
+    top = abs(sensitivity[ranked[0]])
+    tied = [n for n in ranked if top - abs(sensitivity[n]) <= TIE]
+    return tied[0] if len(tied) == 1 else " = ".join(tied) + " (tied)"
+
+
 def summarise(names: list[str], vectors: np.ndarray, results: list[dict[str, float]]) -> dict[str, Any]:
     """{figure: {central, p05, p95, driver, sensitivity}} over the draws."""
     keys = [k for k in results[0] if all(k in r for r in results)]
@@ -122,7 +136,7 @@ def summarise(names: list[str], vectors: np.ndarray, results: list[dict[str, flo
                 rho = float(stats.spearmanr(column, values).statistic)
                 if np.isfinite(rho):
                     sensitivity[name] = round(rho, 3)
-        driver = max(sensitivity, key=lambda n: abs(sensitivity[n])) if sensitivity else None
+        driver = _driver(sensitivity)
         out[key] = {"central": float(np.median(values)), "p05": float(np.quantile(values, 0.05)),
                     "p95": float(np.quantile(values, 0.95)), "driver": driver,
                     "sensitivity": sensitivity}

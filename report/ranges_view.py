@@ -28,7 +28,8 @@ def ranges_table(data, t: Labels) -> Table | None:
     rows = []
     for key in keys:
         r = ranges.figures[key]
-        driver = f"{r.driver} ({r.sensitivity.get(r.driver, 0):+.2f})" if r.driver else "–"
+        rho = r.sensitivity.get(r.driver.split(" = ")[0], 0.0) if r.driver else 0.0
+        driver = f"{r.driver} ({rho:+.2f})" if r.driver else "–"
         rows.append([key, number(r.central), f"{number(r.p05)} – {number(r.p95)}", driver])
     header = [TEXT[k][zh] for k in ("figure", "central", "interval", "driver")]
     note = TEXT["note"][zh].format(draws=ranges.draws, posterior=ranges.posterior)

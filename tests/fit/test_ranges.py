@@ -37,6 +37,9 @@ def test_summary_names_the_parameter_that_drives_a_figure():
     assert peak["driver"] == "gap_hours_mean" and peak["sensitivity"]["gap_hours_mean"] > 0.9
     assert peak["p05"] < peak["central"] < peak["p95"]
     assert table["capacity(api)"]["driver"] == "session_minutes_mean"
+    together = summarise(["dropout", "wave_scale"], np.column_stack([vectors[:, 0], vectors[:, 0]]),
+                         results)  # two parameters that always move together
+    assert together["capacity(api)"]["driver"] == "dropout = wave_scale (tied)"
 
 
 def test_malformed_posterior_is_refused(tmp_path):
