@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from reference import errors
+from reference.admission import AdmissionControl, endpoint_names
 from reference.api.main import api_router
 from reference.api.routes import health
 from reference.clock import Clock
@@ -29,4 +30,7 @@ def create_app(
     app.include_router(health.router)
     errors.install(app)
     app.add_middleware(MetricsMiddleware)
+    limit = app.state.yanxiu.settings.max_in_flight
+    if limit:  # outermost: a shed request costs no routing, no metrics middleware, no database
+        app.add_middleware(AdmissionControl, max_in_flight=limit, names=endpoint_names(app))
     return app

@@ -58,6 +58,9 @@ class Settings(BaseModel):
     sms_test_code: str | None = Field(default=None, pattern=r"^\d{4,8}$")
     sms_test_prefix: str = Field(default="", pattern=r"^\d{0,11}$")
     workers: int = Field(default=1, ge=1, le=64)
+    # Admission control (reference.admission): requests in flight per worker before new ones
+    # are shed with 503 + Retry-After; 0 = no limit. estimate: ~4x the worker's concurrency at its knee.
+    max_in_flight: int = Field(default=0, ge=0, le=100_000)
     # Who runs the group commits (reference.committer): "auto" = the event loop on a SQLite
     # file, a writer thread on PostgreSQL; "thread" keeps a slow disk's fsync off the loop.
     committer: Literal["auto", "loop", "thread"] = "auto"

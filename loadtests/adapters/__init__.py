@@ -49,29 +49,47 @@ class Client:
         else None. A status in ``expected`` (a 404 that means "no certificate yet") is a
         success in the statistics; any other status is a failure. ``fast`` skips the
         response bookkeeping on the hot path (Locust itself counts 4xx/5xx as failures);
-        ``parse=False`` does not read the answer. ``url`` may be absolute (a CDN host)."""
-        self.requests += 1
+        ``parse=False`` does not read the answer. ``url`` may be absolute (a CDN host).
+        A 429 or 503 with ``Retry-After`` (a shed request, a rate limit) is sent again after
+        that many real seconds, as clients do, at most ``RETRY_AFTER_TRIES`` times and only for
+        waits up to ``RETRY_AFTER_MAX_S`` (each try counts in the statistics)."""
         ok, expected = tuple(ok), tuple(expected)
+        for attempt in range(RETRY_AFTER_TRIES + 1):
+            answer, wait = self._once(name, method, url, json, headers, ok, expected, fast, parse)
+            if wait is None or attempt == RETRY_AFTER_TRIES:
+                return answer
+            self.sleep(wait)
+        return None
+
+    def _once(self, name: str, method: str, url: str, json: Any, headers: dict | None, ok: tuple,
+              expected: tuple, fast: bool, parse: bool) -> tuple[Any, float | None]:
+        """One try: (the answer as ``request`` gives it, the Retry-After wait or None)."""
+        self.requests += 1
         if fast:
             resp = self.http.request(method, url, name=name, json=json, headers=headers)
             if resp.status_code not in ok:
-                return None
-            return (resp.json() if resp.content else {}) if parse else {}
+                return None, _retry_after(resp)
+            return ((resp.json() if resp.content else {}) if parse else {}), None
         with self.http.request(method, url, name=name, json=json, headers=headers,
                                catch_response=True) as resp:
-            if resp.status_code in ok:
-                if not parse:
-                    return {}
-                try:
-                    return resp.json() if resp.content else {}
-                except ValueError:
-                    resp.failure(f"{name}: answer is not JSON")
-                    return None
-            if resp.status_code in expected:
-                resp.success()
+            wait = None if resp.status_code in ok else _retry_after(resp)
+            return self._judge(name, resp, ok, expected, parse), wait
+
+    def _judge(self, name: str, resp: Any, ok: tuple, expected: tuple, parse: bool) -> Any:
+        """The answer of a caught response, marking it a success or failure for Locust."""
+        if resp.status_code in ok:
+            if not parse:
+                return {}
+            try:
+                return resp.json() if resp.content else {}
+            except ValueError:
+                resp.failure(f"{name}: answer is not JSON")
                 return None
-            resp.failure(f"{name}: HTTP {resp.status_code}{_detail(resp)}")
+        if resp.status_code in expected:
+            resp.success()
             return None
+        resp.failure(f"{name}: HTTP {resp.status_code}{_detail(resp)}")
+        return None
 
     def fail(self, name: str, reason: str) -> None:
         """Report a step that failed without a failing HTTP status (an answer of the wrong
@@ -89,6 +107,21 @@ class Client:
             import gevent
 
             gevent.sleep(seconds)
+
+
+RETRY_AFTER_TRIES = 3
+RETRY_AFTER_MAX_S = 5.0  # longer waits (an SMS daily cap: hours) are not worth a session's time
+
+
+def _retry_after(resp: Any) -> float | None:
+    """The wait a 429/503 asks for, in real seconds (docs/api.md), or None."""
+    if resp.status_code not in (429, 503):
+        return None
+    try:
+        wait = float(resp.headers.get("Retry-After", ""))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return wait if 0 <= wait <= RETRY_AFTER_MAX_S else None
 
 
 def _detail(resp: Any) -> str:
