@@ -35,6 +35,7 @@ from pydantic import (
 from domain.distributions import Distribution, ServiceShape
 
 SubPlatform = Literal["basic", "higher", "vocational"]
+SUB_PLATFORMS: tuple[SubPlatform, ...] = ("basic", "higher", "vocational")
 Device = Literal["app", "web"]
 SHARE_TOLERANCE = 1e-6
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from domain.scenario import SUB_PLATFORMS
 from domain.targets import METRICS
 from sim.model import Simulated
-from sim.population.teachers import DEVICES, SUB_PLATFORMS
+from sim.population.teachers import DEVICES
 
 NOT_PAGES = ("heartbeat", "sms_send")
 TIMING = ("start_delay_median_days", "start_delay_sigma", "gap_hours_mean", "session_minutes_mean",

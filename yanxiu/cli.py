@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
 from yanxiu import __version__
 
@@ -31,8 +32,8 @@ COMMANDS: dict[str, str] = {
 EXIT_BAD_INPUT = 2
 
 
-def _available() -> dict[str, object]:
-    modules = {}
+def _available() -> dict[str, ModuleType]:
+    modules: dict[str, ModuleType] = {}
     for name in COMMANDS:
         try:
             modules[name] = importlib.import_module(f"yanxiu.commands.{name}")

@@ -251,7 +251,7 @@ class _Rows:
             passed = bool(c and c.passed)
             self.rows["course_progress"].append((tid, name, cid, c.studied_s if c else 0.0,
                                                  c.attempts if c else 0, self.yes if passed else self.no,
-                                                 when(c.at) if passed else None))
+                                                 when(c.at) if passed and c else None))
         for c in state.courses:
             stamp = when(c.at)
             for rid, seconds in c.watched:

@@ -114,7 +114,7 @@ def plan_accounts(
     pop = catalogue.scenario.population
     provinces = catalogue.provinces
     weights = np.array([p.weight for p in pop.provinces], dtype=float)
-    shares = dict(pop.sub_platforms)
+    shares: dict[str, float] = {str(s): share for s, share in pop.sub_platforms.items()}
     counts = school_counts(teachers, pop.teachers, pop.schools, shares, len(provinces))
     plan = plan_schools(rngs["schools"], provinces, weights, counts)
     rng = rngs["assign"]

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from domain.scenario import Scenario
+from domain.scenario import SUB_PLATFORMS, Scenario
 from sim.population.arrivals import Profile, day_offset
 
-SUB_PLATFORMS = ("basic", "higher", "vocational")
 DEVICES = ("app", "web")
 
 
@@ -76,7 +75,8 @@ def strata_shares(scenario: Scenario) -> np.ndarray:
     sub = np.array([pop.sub_platforms.get(s, 0.0) for s in SUB_PLATFORMS])
     prov = np.array([p.weight for p in pop.provinces], dtype=np.float64)
     prov = prov / prov.sum()
-    dev = np.array([pop.devices.get(d, 0.0) for d in DEVICES])
+    devices: dict[str, float] = {str(d): share for d, share in pop.devices.items()}
+    dev = np.array([devices.get(d, 0.0) for d in DEVICES])
     ret = np.array([1.0 - pop.returning_share, pop.returning_share])
     return np.einsum("a,b,c,d->abcd", sub, prov, dev, ret)
 

@@ -53,7 +53,7 @@ class PoolPerformance:
         # Endpoints with the same demand behave alike: the mix's tail sums over demands.
         self._group_demand, group = _groups(tuple(self.demand_s.tolist()))
         self._group_weights = np.array([self.weights[members].sum(axis=0) for members in group])
-        self._mean_wait = None
+        self._mean_wait: np.ndarray | None = None
         self._stationary()
         self._fluid(backlog_s)
 
@@ -179,8 +179,8 @@ class PoolPerformance:
         mix = self._group_weights[:, plain] @ weights[plain]
         part = _Part.of(special, self._all)
 
-        def tail(x: np.ndarray) -> np.ndarray:
-            x = float(x)
+        def tail(at: np.ndarray) -> np.ndarray:
+            x = float(at)
             bare = sum(m * float(self._bare_tail(np.asarray(x), d))
                        for d, m in zip(self._group_demand, mix, strict=True))
             busy = float(weights[special] @ self.tail(np.full(special.size, x), part))
