@@ -288,19 +288,23 @@ def warm_up(work: Path, module: str, tests: list[str]) -> list[str]:
     return preloaded
 
 
-def read_mutants(session: Path, source_lines: list[str]) -> list[Mutant]:
+def read_mutants(session: Path) -> list[Mutant]:
+    """The session's mutants that ran (not filtered out, not impossible), each with its source
+    line as its diff shows it (so a kept session can be reported after the code moved on)."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome
 
     mutants = []
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
-            if result.worker_outcome == WorkerOutcome.SKIPPED:
+            if result.worker_outcome in (WorkerOutcome.SKIPPED, WorkerOutcome.NO_TEST):
                 continue
             (spec,) = item.mutations
             line_no = spec.start_pos[0]
+            removed = [ln[1:] for ln in (result.diff or "").splitlines()
+                       if ln.startswith("-") and not ln.startswith("---")]
             mutants.append(Mutant(item.job_id, spec.operator_name, line_no,
-                                  _normal(source_lines[line_no - 1]), _outcome(result),
+                                  _normal(removed[0]) if removed else "", _outcome(result),
                                   result.diff or ""))
     return sorted(mutants, key=lambda m: (m.line_no, m.operator))
 
@@ -343,10 +347,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the private copy and its session")
     parser.add_argument("--time-limit", type=float, default=None, metavar="S",
                         help="start no mutant after S seconds and report the ones run (a partial score)")
+    parser.add_argument("--session", type=Path, default=None,
+                        help="only report a session kept by --keep, against today's equivalents list")
     args = parser.parse_args(argv)
     try:
-        tests, exclude, timeout_s = load_config(args.module)
         equivalents = load_equivalents(args.module)
+        if args.session is not None:
+            if not args.session.is_file():
+                raise MutationError(f"--session: no such file {args.session}")
+            score = report(args.module, read_mutants(args.session), equivalents)
+            return 1 if args.fail_under is not None and score < args.fail_under else 0
+        tests, exclude, timeout_s = load_config(args.module)
         work = Path(tempfile.mkdtemp(prefix="yanxiu-mutation-"))
         try:
             print(f"copying the work tree to {work}", flush=True)
@@ -360,8 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             preloaded = warm_up(work, args.module, tests)
             print(f"preloaded {len(preloaded)} project modules that do not import {args.module}", flush=True)
             left = run_mutants(work, args.module, session, tests, timeout_s, args.time_limit)
-            source_lines = (work / args.module).read_text().splitlines()
-            score = report(args.module, read_mutants(session, source_lines), equivalents)
+            score = report(args.module, read_mutants(session), equivalents)
             if left:
                 print(f"PARTIAL: {left} mutants not run (--time-limit)")
         finally:

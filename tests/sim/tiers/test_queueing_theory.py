@@ -178,7 +178,7 @@ def test_response_percentiles_vectorised_match_one_by_one():
 # --- the sum of two exponentials and the quantile search -------------------------------------
 
 
-@pytest.mark.parametrize(("a", "b"), [(1.0, 3.0), (3.0, 1.0), (0.2, 50.0), (2.0, 2.000001)])
+@pytest.mark.parametrize(("a", "b"), [(1.0, 3.0), (3.0, 1.0), (0.2, 50.0), (50.0, 0.2), (2.0, 2.000001)])
 @pytest.mark.parametrize("t", [0.0, 0.3, 2.0, 40.0])
 def test_exp_plus_exp_tail_is_hypoexponential(a, b, t):
     if abs(a - b) < 1e-3:
@@ -186,6 +186,19 @@ def test_exp_plus_exp_tail_is_hypoexponential(a, b, t):
     else:
         expected = (b * math.exp(-a * t) - a * math.exp(-b * t)) / (b - a)
     assert float(q.exp_plus_exp_tail(t, a, b)) == pytest.approx(expected, rel=1e-4, abs=1e-300)
+
+
+def test_exp_plus_exp_tail_of_slow_rates_far_out():
+    # rates 1e-6 and 1e-3 at t = 1e6: neither approximation of the equal-rates case applies
+    a, b, t = 1e-6, 1e-3, 1e6
+    expected = (b * math.exp(-a * t) - a * math.exp(-b * t)) / (b - a)
+    assert float(q.exp_plus_exp_tail(t, a, b)) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("service", ["exponential", "deterministic"])
+def test_response_percentile_just_past_saturation_is_infinite(service):
+    # rho = 1.2: c·mu - lambda = -0.2, no stationary state
+    assert math.isinf(float(q.response_percentile(0.95, 1.2, 1.0, 1, service=service)))
 
 
 def test_exp_plus_exp_tail_at_infinity_is_zero():
