@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from sim.tiers.platform import PERCENTILES, BandwidthTier, Platform, PoolTier, TierSeries
+from domain import scenario as sc
+from sim.tiers.platform import PERCENTILES, BandwidthTier, Platform, PoolTier, Tier, TierSeries
 
 CANDIDATE_MINUTES = 5  # the mix matters, so the top few loads are sized, not just the top one
 TARGETS = ("p50_ms", "p95_ms", "p99_ms")
@@ -70,21 +71,30 @@ def size(platform: Platform, rps: Mapping[str, np.ndarray], egress_gbps: np.ndar
             continue
         if isinstance(tier, BandwidthTier):
             out[tier.name] = _size_bandwidth(tier, egress)
-        else:
+        elif isinstance(tier, PoolTier):
             out[tier.name] = _size_pool(tier, matrix, series[tier.name].utilisation)
+        else:
+            raise TypeError(f"no sizing rule for a {type(tier).__name__}")
     return out
+
+
+def _slo(tier: Tier) -> sc.TierSlo:
+    """The tier's service levels; sizing and compliance only look at tiers that have them."""
+    if tier.slo is None:
+        raise ValueError(f"tier {tier.name} has no service levels to size against")
+    return tier.slo
 
 
 def _size_bandwidth(tier: BandwidthTier, egress: np.ndarray) -> Capacity:
     at = int(np.argmax(egress))
-    needed = float(egress[at]) / tier.slo.max_utilisation
+    needed = float(egress[at]) / _slo(tier).max_utilisation
     return _record(tier.name, "Gbps", needed, tier.capacity_gbps, at, "max_utilisation")
 
 
 def _size_pool(tier: PoolTier, matrix: np.ndarray, utilisation: np.ndarray) -> Capacity:
     count = min(CANDIDATE_MINUTES, utilisation.size)
     candidates = np.argsort(utilisation)[::-1][:count]
-    best = (0, int(candidates[0]), "max_utilisation")
+    best: tuple[float, int, str] = (0, int(candidates[0]), "max_utilisation")
     for minute in candidates:
         servers, binding = servers_needed(tier, matrix[:, [minute]])
         if servers > best[0]:
@@ -107,7 +117,7 @@ def violations(tier: PoolTier, minute: np.ndarray, servers: int) -> list[str]:
     """The SLO constraints that ``servers`` servers break on one minute (steady state)."""
     perf = tier.with_servers(servers).performance(minute, np.zeros(minute.shape[1]))
     broken = []
-    if perf.utilisation[0] > tier.slo.max_utilisation:
+    if perf.utilisation[0] > _slo(tier).max_utilisation:
         broken.append("max_utilisation")
     for key, probability in PERCENTILES.items():
         target = getattr(tier.slo, key)
@@ -121,7 +131,7 @@ def servers_needed(tier: PoolTier, minute: np.ndarray) -> tuple[float, str]:
     erlangs = float((minute[:, 0] * tier.demand_s).sum())
     if erlangs <= 0:
         return 0, "max_utilisation"
-    low = max(1, math.ceil(erlangs / tier.slo.max_utilisation - 1e-9))
+    low = max(1, math.ceil(erlangs / _slo(tier).max_utilisation - 1e-9))
     if not violations(tier, minute, low):
         return low, "max_utilisation"
     high = low
@@ -155,7 +165,7 @@ def compliance(platform: Platform, series: TierSeries) -> dict[str, Compliance]:
             compliant_minutes_share=float(ok.mean()) if ok.size else 1.0,
             compliant_requests_share=float(weights[ok].sum() / weights.sum()) if ok.size else 1.0,
             judged_minutes=int(judged.sum()),
-            max_utilisation=peak, utilisation_ok=peak <= tier.slo.max_utilisation)
+            max_utilisation=peak, utilisation_ok=peak <= _slo(tier).max_utilisation)
     return out
 
 
@@ -173,7 +183,7 @@ def summary_sections(platform: Platform, rps: Mapping[str, np.ndarray], egress_g
         slo[name] = {"p95_ms": overall["p95_ms"], "target_p95_ms": report.targets.get("p95_ms"),
                      "worst_minute_p95_ms": report.worst.get("p95_ms"),
                      "targets_ms": report.targets, "max_utilisation": report.max_utilisation,
-                     "target_max_utilisation": platform.tier(name).slo.max_utilisation,
+                     "target_max_utilisation": _slo(platform.tier(name)).max_utilisation,
                      "compliant_minutes_share": report.compliant_minutes_share,
                      "compliant_requests_share": report.compliant_requests_share,
                      "judged_minutes": report.judged_minutes,
