@@ -31,9 +31,12 @@ def yanxiu(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def model(tmp_path):
-    # 24 minutes; at compress 360 they last 4 s and a test attempt (8-10 model minutes) ~1.5 s
-    return write_series(tmp_path / "model", [8.0, 12.0, 16.0] * 8, registrations=[3.0] * 24,
-                        admin_rps=[0.05] * 24, cert_rps=[0.05] * 24)
+    # 24 busy minutes; at compress 360 they last 4 s and a test attempt (8-10 model minutes)
+    # ~1.5 s; then 12 quiet ones (2 s), so that sessions reach their tests before the end even
+    # when a loaded machine makes every answer take most of a second
+    quiet = [0.0] * 12
+    return write_series(tmp_path / "model", [8.0, 12.0, 16.0] * 8 + quiet, registrations=[3.0] * 24 + quiet,
+                        admin_rps=[0.05] * 24 + quiet, cert_rps=[0.05] * 24 + quiet)
 
 
 @pytest.mark.parametrize("args, field", [
