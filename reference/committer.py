@@ -136,7 +136,9 @@ class _Writer:
         if self._connection is None:
             self._connection = self.db.engine.connect()
             if self.db.sqlite and not self.wait_for_lock:  # never sleep in the event loop
-                self._connection.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
+                raw = self._connection.connection.dbapi_connection
+                assert raw is not None  # a fresh connection always has its driver connection
+                raw.cursor().execute("PRAGMA busy_timeout=0")
         return self._connection
 
     def _disconnect(self) -> None:
@@ -261,12 +263,13 @@ class ThreadCommitter(_Committer):
                 self._gather(batch, 0.0)  # what queued while another process committed
                 outcomes = self._writer.commit(batch)  # waits for the lock: never short
             # One wake-up per event loop and batch, not one per job.
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, bool, Any]]]
             by_loop = defaultdict(list)
             for (_job, loop, future), (ok, value) in zip(batch, outcomes, strict=True):
                 by_loop[loop].append((future, ok, value))
-            for loop, outcomes in by_loop.items():
+            for loop, answers in by_loop.items():
                 try:
-                    loop.call_soon_threadsafe(_settle, outcomes)
+                    loop.call_soon_threadsafe(_settle, answers)
                 except RuntimeError:  # that loop has closed: nobody waits (the batch is committed)
                     log.debug("event loop closed before its batch was answered")
 
@@ -291,9 +294,10 @@ def make_committer(db: Database, mode: str = "auto") -> GroupCommitter:
 
 def _run(session: Session, jobs: list[Job]) -> Iterator[tuple[list[int], list[Any]]]:
     """(jobs' indices, their results) per call: one call per batched kind, one per other job."""
-    kinds: dict[type, list[int]] = defaultdict(list)
+    kinds: dict[Any, list[int]] = defaultdict(list)  # job class -> indices; its run_all takes them
     for index, job in enumerate(jobs):
         if getattr(type(job), "run_all", None) is None:
+            assert callable(job)  # a Job without run_all is a plain callable
             yield [index], [_outcome(job, session)]
         else:
             kinds[type(job)].append(index)
@@ -335,7 +339,7 @@ class _FileLock:
         return True
 
     def release(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        fcntl.flock(self._open(), fcntl.LOCK_UN)
 
 
 class _NoLock(contextlib.nullcontext):
