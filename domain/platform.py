@@ -91,7 +91,7 @@ def is_platform_document(data: object) -> bool:
 def load_any(path: str | Path) -> Scenario | PlatformScenario:
     """A campaign scenario, or a platform scenario when the file says ``kind: platform``."""
     data = read_document(path)
-    if is_platform_document(data):
+    if isinstance(data, dict) and is_platform_document(data):
         return parse_platform(data, Path(path))
     # a campaign scenario with its includes (extends:, behaviour_file:) resolved, as
     # load_scenario reads it (a calibrated platform file extends its scenario)
@@ -100,7 +100,7 @@ def load_any(path: str | Path) -> Scenario | PlatformScenario:
 
 def load_platform(path: str | Path) -> PlatformScenario:
     data = read_document(path)
-    if not is_platform_document(data):
+    if not isinstance(data, dict) or not is_platform_document(data):
         raise ScenarioError(f"{path}: kind: expected 'platform' for a platform scenario")
     return parse_platform(data, Path(path))
 
@@ -110,8 +110,8 @@ def parse_platform(data: dict, path: Path) -> PlatformScenario:
     try:
         section = PlatformSection.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(f"{source}: {_format_error(exc.errors()[0])}") from None
-    subs = set(section.platform.heartbeat_interval_s)
+        raise ScenarioError(f"{source}: {_format_error(dict(exc.errors()[0]))}") from None
+    subs: set[str] = set(section.platform.heartbeat_interval_s)
     scenarios = []
     for i, name in enumerate(section.campaigns):
         where = f"{source}: campaigns[{i}] ({name})"

@@ -37,7 +37,7 @@ def _words(t: Labels) -> dict[str, str]:
 def tables(summary, t: Labels, label: str = "") -> list[Table]:
     """The two tables of a platform run (none for a single campaign's run)."""
     section = summary.get("campaigns") if isinstance(summary, dict) else getattr(summary, "campaigns", None)
-    if hasattr(section, "model_dump"):  # records.model.Campaigns
+    if section is not None and hasattr(section, "model_dump"):  # records.model.Campaigns
         section = section.model_dump()
     if not isinstance(section, dict) or not section.get("each"):
         return []

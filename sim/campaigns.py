@@ -174,6 +174,7 @@ def _part(world: World, index: int, offset: int, minutes: int, results: list[Sha
     completed_at = progress.completed_at(world.tables)
     if world.background is None:  # its shard 0 ran in another process: draw the same stream here
         world.add_background(world.new_recorder())
+    assert world.background is not None
     certificate_at = add_certificate_fetches(world.scenario, world.tables, world.profile, recorder,
                                              completed_at, world.population.weight, world.background)
     own = recorder.series()
@@ -218,10 +219,11 @@ def contributions(run: PlatformRun) -> dict:
     the busiest campaign at the tier's hardest minute when no removal changes it)."""
     total = run.series["rps.total"]
     at = int(np.argmax(total))
-    peak = {"value": float(total[at]), "minute": at, "by_campaign": {}}
+    by_campaign: dict[str, dict[str, float]] = {}
+    peak = {"value": float(total[at]), "minute": at, "by_campaign": by_campaign}
     for part in run.parts:
         without = total - part.series["rps.total"]
-        peak["by_campaign"][part.name] = {
+        by_campaign[part.name] = {
             "at_peak": float(part.series["rps.total"][at]),
             "share_at_peak": float(part.series["rps.total"][at] / total[at]) if total[at] else 0.0,
             "peak_alone": float(part.series["rps.total"].max()),

@@ -87,7 +87,8 @@ def write_platform_results(run: PlatformRun, out_dir: Path,
     cols = columns(run)
     head = {"minute": labels, "offset_min": np.arange(len(labels), dtype=np.float64)}
     writer.write_csv(out_dir / "timeseries.csv", {**head, **cols}, spec=TIMESERIES)
-    writer.write_csv(out_dir / "outcomes_daily.csv", daily(run), outcomes.COMMENT, OUTCOMES_DAILY)
+    days: dict[str, object] = {**daily(run)}
+    writer.write_csv(out_dir / "outcomes_daily.csv", days, outcomes.COMMENT, OUTCOMES_DAILY)
     rows = [row for part in run.parts for row in outcomes.attempts(part.run)]  # course ids differ
     writer.write_csv(out_dir / "attempts.csv", {
         "course": np.array([r[0] for r in rows], float), "attempts": np.array([r[1] for r in rows], float),

@@ -36,6 +36,7 @@ def run(plan, args: argparse.Namespace, out: Path) -> int:
     finally:
         bar.close()
     summary = write_platform_results(result, out, scenario_path=str(args.scenario))
+    assert summary.campaigns is not None  # a platform run's summary always has them
     if not args.no_charts:  # the report's drawings, for the platform and each campaign's folder
         from yanxiu.commands.run import write_charts
 
@@ -47,6 +48,7 @@ def run(plan, args: argparse.Namespace, out: Path) -> int:
 
 def lines(summary, out: Path) -> str:
     """What a platform run prints: the platform's peak and needs, then each campaign's part."""
+    assert summary.campaigns is not None
     section = summary.campaigns.model_dump()  # records.model.Campaigns
     peak = section["peak"]
     text = [f"{summary.scenario}: {len(section['each'])} campaigns on one platform, "
