@@ -29,6 +29,7 @@ from gevent.pool import Group
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.accounts import Roster
+from loadtests.harness import harness
 from loadtests.plan import KINDS, resumed_draw
 from loadtests.timing import FINISH_WAIT_S, LEAD_S
 
@@ -211,15 +212,15 @@ def partition(environment) -> tuple[int, int]:
 def finish_workers(environment) -> bool:
     """In the master once the plan is over: ask the workers to finish (once); True while
     some worker's final report is still missing and ``FINISH_WAIT_S`` has not passed."""
-    runner, tally = environment.runner, environment.yanxiu_tally
-    if not isinstance(runner, MasterRunner):
+    runner, state = environment.runner, harness(environment)
+    if not isinstance(runner, MasterRunner) or state.tally is None:
         return False
-    asked = getattr(environment, "yanxiu_finish_at", None)
+    asked = state.finish_asked_at
     if asked is None:
-        environment.yanxiu_finish_at = asked = time.time()
+        state.finish_asked_at = asked = time.time()
         runner.send_message(FINISH)
     expected = {client.id for client in runner.clients.values()}
-    return bool(expected - tally.finals) and time.time() < asked + FINISH_WAIT_S
+    return bool(expected - state.tally.finals) and time.time() < asked + FINISH_WAIT_S
 
 
 def on_master_test_start(environment) -> None:

@@ -34,6 +34,7 @@ from locust.exception import StopUser
 
 from domain import decisions
 from loadtests.adapters import Client, Registration
+from loadtests.harness import harness
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION
 from loadtests.study import PageState, study
 
@@ -57,7 +58,7 @@ class Session(FastHttpUser):
     arrival = None  # set by the scheduler before start
 
     def on_start(self) -> None:
-        self.replay = self.environment.yanxiu
+        self.replay = harness(self.environment).replay
         self.ctx = self.replay.context
         # the target's API: the reference's, or --api's adapter (loadtests.adapters)
         self.api = self.ctx.adapter(Client(self.client), self.ctx.target(self.host))

@@ -21,6 +21,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests import options as yanxiu_options
 from loadtests.arrivals import FINISH, REPORT, Replay, Tally, on_master_test_start, partition
+from loadtests.harness import harness
 from loadtests.journeys import AdminUser, TeacherUser
 from loadtests.shape import ReplayShape
 
@@ -62,10 +63,10 @@ def _init(environment, runner=None, **_kw) -> None:
         return
     if environment.parsed_options is None:
         return
-    environment.yanxiu_context = _context(environment)
-    environment.yanxiu_tally = Tally()
+    state = harness(environment)
+    state.context, state.tally = _context(environment), Tally()
     if isinstance(runner, MasterRunner):
-        runner.register_message(REPORT, lambda msg, **_: environment.yanxiu_tally.add(msg.node_id, msg.data))
+        runner.register_message(REPORT, lambda msg, **_: state.tally.add(msg.node_id, msg.data))
 
 
 @events.test_start.add_listener
@@ -79,17 +80,18 @@ def _test_start(environment, **_kw) -> None:
         context = yanxiu_options.build_context(environment.parsed_options)
         sink = lambda data: runner.send_message(REPORT, data)  # noqa: E731
     else:
-        context = environment.yanxiu_context
-        environment.yanxiu_tally.__init__()
-        sink = lambda data: environment.yanxiu_tally.add("local", data)  # noqa: E731
+        state = harness(environment)
+        context, state.tally = state.context, Tally()  # a new test (web UI restart) counts anew
+        sink = lambda data: state.tally.add("local", data)  # noqa: E731
     part, parts = partition(environment)
-    environment.yanxiu = Replay(environment, context, part, parts, environment.parsed_options.yanxiu_t0)
-    environment.yanxiu.start(sink)
+    replay = harness(environment).replay = Replay(environment, context, part, parts,
+                                                  environment.parsed_options.yanxiu_t0)
+    replay.start(sink)
 
 
 def _finish(environment, **_kw) -> None:
     """A worker, asked by the master to finish: its last sessions stop, its last report goes."""
-    replay = getattr(environment, "yanxiu", None)
+    replay = harness(environment).replay
     if replay is not None:
         replay.stop()
 
@@ -101,15 +103,15 @@ def _test_stopping(environment, **_kw) -> None:
 
 @events.quitting.add_listener
 def _quitting(environment, **_kw) -> None:
-    if isinstance(environment.runner, WorkerRunner) or not hasattr(environment, "yanxiu_context"):
+    state = harness(environment)
+    if isinstance(environment.runner, WorkerRunner) or state.context is None:
         return
     folder = _results_dir(environment.parsed_options)
     if not folder:
         return
     from loadtests.summary import build_summary, write_results
 
-    summary, table = build_summary(environment, environment.yanxiu_context,
-                                   environment.yanxiu_tally, environment.host)
+    summary, table = build_summary(environment, state.context, state.tally, environment.host)
     write_results(folder, summary, table)
     arrivals = summary.arrivals
     if arrivals.planned >= 1 and arrivals.achieved == 0:

@@ -15,13 +15,14 @@ import time
 from locust import LoadTestShape
 
 from loadtests.arrivals import finish_workers
+from loadtests.harness import harness
 from loadtests.timing import DRAIN_S, GUARD_S
 
 
 class ReplayShape(LoadTestShape):
     def tick(self):
         environment = self.runner.environment
-        context = getattr(environment, "yanxiu_context", None)
+        context = harness(environment).context
         if context is None:
             return None  # the replay could not be set up (its error was logged)
         t0 = getattr(environment.parsed_options, "yanxiu_t0", None)

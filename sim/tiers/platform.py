@@ -17,6 +17,7 @@ scale linearly (see docs/tiers.md). ``Platform`` always takes full-scale rates.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -48,11 +49,14 @@ class TierMetrics:
     # length, not from its waits, so Little's law on the outputs is a check); bandwidth:
     # concurrent video streams (egress / the ladder's mean bitrate)
     in_system: np.ndarray | None = None
-    performance: object = field(default=None, repr=False, compare=False)
+    performance: PoolPerformance | BandwidthPerformance | None = field(default=None, repr=False,
+                                                                      compare=False)
 
     def overall_ms(self, probability: float) -> float:
         """Latency percentile over every request (pools) or viewer (bandwidth) of the run,
         not a percentile of per-minute percentiles."""
+        if self.performance is None:
+            raise ValueError("no performance model behind these metrics")
         return float(self.performance.overall_percentile_s(probability)) * 1000.0
 
 
@@ -127,8 +131,8 @@ class PoolTier(Tier):
 
     def with_servers(self, servers: int) -> PoolTier:
         """The same tier with another server count (for sizing)."""
-        clone = object.__new__(PoolTier)
-        clone.__dict__.update(self.__dict__, servers=servers)
+        clone = copy.copy(self)  # a shallow copy: the demand arrays are shared, never written
+        clone.servers = servers
         return clone
 
     def _offered(self, rps: np.ndarray, egress_gbps: np.ndarray) -> np.ndarray:
@@ -166,8 +170,8 @@ class BandwidthTier(Tier):
         self.shares = np.array([b.share for b in platform.video_bitrates])
 
     def with_capacity(self, capacity_gbps: float) -> BandwidthTier:
-        clone = object.__new__(BandwidthTier)
-        clone.__dict__.update(self.__dict__, capacity_gbps=capacity_gbps)
+        clone = copy.copy(self)
+        clone.capacity_gbps = capacity_gbps
         return clone
 
     def _offered(self, rps: np.ndarray, egress_gbps: np.ndarray) -> np.ndarray:
