@@ -47,6 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="who runs group commits: the event loop (SQLite default) or a writer thread "
         "(PostgreSQL default; keeps a slow disk's fsync off the loop)",
     )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        help="admission control: requests in flight per worker before new ones are shed with 503 "
+        "and Retry-After (default 0 = no limit)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
 
 
@@ -70,6 +77,7 @@ def settings_from_args(args: argparse.Namespace):
             sms_test_code=args.sms_test_code,
             sms_test_prefix=args.sms_test_prefix,
             committer=args.committer,
+            max_in_flight=getattr(args, "max_in_flight", None),
         )
     except SettingsError as exc:
         message = str(exc)
