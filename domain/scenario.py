@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -592,7 +593,7 @@ def _check_closures(s: Scenario) -> None:
 # --- loading --------------------------------------------------------------------------------
 
 
-def _format_error(error: dict) -> str:
+def _format_error(error: Mapping[str, Any]) -> str:
     path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in error["loc"])
     path = path.replace(".[", "[")
     message = error["msg"].removeprefix("Value error, ")

@@ -33,7 +33,7 @@ def build(outcomes: list[Outcome], regressions: list[Regression], results: str,
         if o.skipped:
             _case(suite, "thresholds", o.threshold.text, None, f"no metric {o.threshold.metric}", True)
             continue
-        actual = format_value(o.actual, o.threshold.unit)
+        actual = "n/a" if o.actual is None else format_value(o.actual, o.threshold.unit)
         text = f"{o.threshold.metric} = {actual}"
         _case(suite, "thresholds", o.threshold.text, None if o.passed else f"breach: {text}", text)
     for s in slos:

@@ -82,7 +82,7 @@ class World:
         start, profile = self.campaign.start_at, self.profile
         day0_s = (start - dt.datetime.combine(start.date(), dt.time(), start.tzinfo)).total_seconds()
         days = int(math.ceil((profile.minutes * 60.0 + day0_s) / 86400.0))
-        heartbeat = {sub: float(s) for sub, s in self.scenario.platform.heartbeat_interval_s.items()}
+        heartbeat = {str(sub): float(s) for sub, s in self.scenario.platform.heartbeat_interval_s.items()}
         request_kb = {e.name: float(e.request_kb) for e in self.scenario.platform.endpoints}
         shut = profile.shut_minutes() if profile.closures else None
         return Recorder(self.platform.endpoints, profile.minutes, days, day0_s, heartbeat, request_kb,
@@ -128,6 +128,7 @@ def run_model(scenario: Scenario, teachers: int | None = None, seed: int | None 
     sim = simulate(scenario, teachers, seed, max_simulated, on_day, shards, workers)
     world, recorder, progress, completed_at = sim.world, sim.recorder, sim.progress, sim.completed_at
     built, simulated, calls, workers, tables = sim.built, sim.simulated, sim.calls, sim.workers, world.tables
+    assert world.background is not None, "the background stream is drawn with the run"
     certificate_at = add_certificate_fetches(scenario, tables, world.profile, recorder, completed_at,
                                              world.population.weight, world.background)
     series = recorder.series()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -63,7 +63,7 @@ async def _claims(
 
 # For the hot path: the same check without the dependency machinery; a route using it
 # declares the security scheme in its OpenAPI entry instead.
-BEARER_OPENAPI = {"security": [{"HTTPBearer": []}]}
+BEARER_OPENAPI: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
 
 
 Model = TypeVar("Model", bound=BaseModel)
