@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from records.base import Number, Part, Record
 
@@ -57,11 +57,11 @@ class Prediction(Part):
     calibrated_target: str
     tested_target: str
     platform_file: str | None = None
-    endpoints: dict[str, dict[str, dict]] = {}
-    tiers: dict[str, dict] = {}
-    planned_vs_achieved: dict[str, dict] = {}  # endpoint -> {planned, achieved, ratio} requests
-    per_bin: dict[str, dict] = {}  # endpoint -> {planned, achieved, max_error} per 10-s bin
-    at_achieved: dict[str, dict] = {}  # the prediction at the load the target really got
+    endpoints: dict[str, dict[str, dict[str, Any]]] = {}
+    tiers: dict[str, dict[str, Any]] = {}
+    planned_vs_achieved: dict[str, dict[str, Any]] = {}  # endpoint -> {planned, achieved, ratio} requests
+    per_bin: dict[str, dict[str, Any]] = {}  # endpoint -> {planned, achieved, max_error} per 10-s bin
+    at_achieved: dict[str, dict[str, Any]] = {}  # the prediction at the load the target really got
     metrics: dict[str, Number] = {}
 
 
