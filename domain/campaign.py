@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from domain.scenario import Scenario
+from domain.zones import localise
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ class Campaign:
     # --- time ---------------------------------------------------------------------------
 
     def at(self, moment: dt.datetime) -> dt.datetime:
-        return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+        return localise(moment, self.zone)
 
     def at_offset(self, seconds: float) -> dt.datetime:
         """The instant ``seconds`` after the window opens (the model's clock)."""

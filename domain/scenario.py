@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from domain.distributions import Distribution, ServiceShape
+from domain.zones import localise
 
 SubPlatform = Literal["basic", "higher", "vocational"]
 SUB_PLATFORMS: tuple[SubPlatform, ...] = ("basic", "higher", "vocational")
@@ -139,7 +140,7 @@ class Calendar(Strict):
         return ZoneInfo(self.timezone)
 
     def localize(self, moment: dt.datetime) -> dt.datetime:
-        return moment if moment.tzinfo else moment.replace(tzinfo=self.zone)
+        return localise(moment, self.zone)
 
     @property
     def start_at(self) -> dt.datetime:

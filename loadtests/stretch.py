@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from domain.zones import localise
 from loadtests.plan import PlanError, Series
 
 NAMED = ("peak-day", "peak-hour", "window", "all")
@@ -75,8 +76,7 @@ def _index(series: Series, moment: dt.datetime | dt.date, inclusive: bool) -> in
     if not isinstance(moment, dt.datetime):
         moment = dt.datetime.combine(moment + dt.timedelta(days=1) if inclusive else moment, dt.time())
     zone = series.minutes[0].tzinfo
-    if moment.tzinfo is None and zone is not None:
-        moment = moment.replace(tzinfo=zone)
-    elif moment.tzinfo is not None and zone is None:
+    moment = localise(moment, zone)
+    if moment.tzinfo is not None and zone is None:
         moment = moment.replace(tzinfo=None)
     return int(np.searchsorted(np.array([m.timestamp() for m in series.minutes]), moment.timestamp()))

@@ -13,12 +13,12 @@ import math
 import time
 from zoneinfo import ZoneInfo
 
+from domain.zones import localise
+
 
 class Clock:
     def __init__(self, start: dt.datetime | None, origin: float, zone: ZoneInfo, rate: float = 1.0) -> None:
-        if start is not None and start.tzinfo is None:
-            start = start.replace(tzinfo=zone)
-        self.start = start
+        self.start = None if start is None else localise(start, zone)
         self.origin = origin
         self.rate = rate  # campaign seconds per real second (a compressed load-test replay)
 
