@@ -58,8 +58,11 @@ class Session(FastHttpUser):
     arrival = None  # set by the scheduler before start
 
     def on_start(self) -> None:
-        self.replay = harness(self.environment).replay
-        self.ctx = self.replay.context
+        replay = harness(self.environment).replay
+        if replay is None:  # only the replay's scheduler starts sessions
+            raise StopUser()
+        self.replay = replay
+        self.ctx = replay.context
         # the target's API: the reference's, or --api's adapter (loadtests.adapters)
         self.api = self.ctx.adapter(Client(self.client), self.ctx.target(self.host))
         self.signed_in = False

@@ -10,6 +10,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported where used: a plain `locust -f` start stays light
+    from domain.campaign import Campaign
+    from domain.rules import RuleTables
+    from domain.scenario import Scenario
+    from loadtests.plan import Plan
+    from loadtests.stretch import Stretch
 
 AUTO_SCALE_TEACHERS = 20_000
 DEFAULTS = {
@@ -44,6 +52,8 @@ def add_arguments(parser) -> None:
            f"{AUTO_SCALE_TEACHERS:,}-teacher campaign's worth (default %(default)s)")
     option("--accounts", default="", help="accounts.csv of pre-registered teachers and admins")
     option("--answers", default="", help="answers.json {question_id: choice} (full marks)")
+    option("--registrations", default="", help="CSV with a mobile column: numbers new teachers register "
+           "with, each once (default: made-up 166 numbers)")
     option("--route-map", default="", help="YAML/JSON endpoint name -> {method, path}")
     option("--api", default="", help="adapter for the target's API, module:Class (default: the reference "
            "platform's, loadtests.adapters.reference:ReferenceAdapter; see docs/loadtests.md)")
@@ -68,7 +78,7 @@ def add_arguments(parser) -> None:
 
 def check_accounts(context: Context) -> None:
     """Returning teachers, administrators and certificate fetchers need accounts to log in."""
-    from loadtests.accounts import AccountsError
+    from loadtests.accounts import TEACHER, AccountsError
     from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION
 
     pm = context.plan.per_minute
@@ -76,6 +86,15 @@ def check_accounts(context: Context) -> None:
     if logins > 0 and not context.accounts:
         raise AccountsError(f"--accounts: needed: the stretch has {logins:.0f} sessions of people who "
                             "log in (pre-registered teachers and administrators)")
+    if not context.accounts:
+        return
+    teachers = sum(1 for a in context.accounts if a.role == TEACHER)
+    needs = {"teacher": ((pm[SESSION] - pm[REGISTRATION] + pm[CERTIFICATE]).sum(), teachers),
+             "administrator": (pm[ADMIN].sum(), len(context.accounts) - teachers)}
+    for who, (sessions, accounts) in needs.items():
+        if sessions >= 0.5 and accounts == 0:
+            raise AccountsError(f"--accounts: no {who} accounts, but the stretch plans {sessions:.0f} "
+                                f"{who} sessions")
 
 
 def resolve_scale(value, teachers: int) -> float:
@@ -94,19 +113,20 @@ def resolve_scale(value, teachers: int) -> float:
 class Context:
     """Everything a process needs to replay the plan, built once from the options."""
 
-    options: object
-    scenario: object
-    campaign: object
-    plan: object
-    stretch: object
+    options: Any  # Locust's parsed options (argparse.Namespace plus our own)
+    scenario: Scenario
+    campaign: Campaign
+    plan: Plan
+    stretch: Stretch
     routes: dict
     accounts: list
     answers: dict
     seed: int
     mobile_base: int
     model_folder: Path | None = None
-    tables: object = None  # domain.rules.RuleTables: course slots, openings, targets
+    tables: RuleTables | None = None  # course slots, openings, targets
     adapter: type | None = None  # loadtests.adapters.Adapter subclass (--api)
+    registrations: list[str] | None = None  # --registrations: mobiles new teachers sign up with
 
     @property
     def compress(self) -> float:
@@ -116,6 +136,7 @@ class Context:
         """What an adapter knows about the run (``loadtests.adapters.Target``)."""
         from loadtests.adapters import Target
 
+        assert self.tables is not None, "build_context always derives the rule tables"
         return Target(self.scenario.name, tuple(self.tables.course_ids), self.options.sms_code,
                       self.routes, host or "")
 
@@ -125,7 +146,7 @@ def build_context(options) -> Context:
     from domain.campaign import Campaign
     from domain.rules import RuleTables
     from domain.scenario import load_scenario
-    from loadtests.accounts import load_accounts, load_answers
+    from loadtests.accounts import load_accounts, load_answers, load_registrations
     from loadtests.adapters import load_adapter
     from loadtests.plan import Plan, PlanError, read_timeseries
     from loadtests.routes import route_table
@@ -155,7 +176,9 @@ def build_context(options) -> Context:
         base = int(time.time() * 10) % 10**8
     campaign = Campaign(scenario)
     adapter = load_adapter(getattr(options, "api", "") or None)
+    registrations = getattr(options, "registrations", "")
     return Context(options, scenario, campaign, plan, stretch,
                    route_table(scenario.platform.endpoints, options.route_map or None),
                    accounts, load_answers(options.answers or None), seed, int(base), folder,
-                   RuleTables(campaign, scenario), adapter)
+                   RuleTables(campaign, scenario), adapter,
+                   load_registrations(registrations) if registrations else None)

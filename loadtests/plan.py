@@ -59,9 +59,9 @@ def read_timeseries(path: str | Path) -> Series:
         rows = list(csv.DictReader(row for row in handle if not row.startswith("#")))
     if not rows:
         raise PlanError(f"{path}: the time series has no rows")
-    for column in ("minute", "arrivals.sessions"):
-        if column not in rows[0]:
-            raise PlanError(f"{path}: missing column {column!r}")
+    for required in ("minute", "arrivals.sessions"):
+        if required not in rows[0]:
+            raise PlanError(f"{path}: missing column {required!r}")
 
     def column(name: str, factor: float = 1.0) -> np.ndarray:
         if name not in rows[0]:
