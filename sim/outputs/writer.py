@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +42,7 @@ def timeseries(run) -> dict[str, np.ndarray]:
     return cols
 
 
-def write_csv(path: Path, columns: dict[str, object], comment: str | None = None,
+def write_csv(path: Path, columns: Mapping[str, Any], comment: str | None = None,
               spec: Columns | None = None) -> None:
     names = list(columns)
     if spec is not None:

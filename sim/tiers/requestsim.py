@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import simpy
@@ -400,7 +401,7 @@ def confirm_minute(scenario: sc.Scenario, rps: Mapping[str, float], seconds: flo
         seconds = min(seconds, max_requests / total) if total > 0 else seconds
         warmup = min(5.0, seconds / 10)
     runs = replicate(scenario, rps, seconds, warmup, seed, replications, workers)
-    tiers = {}
+    tiers: dict[str, dict[str, Any]] = {}
     for tier, exact in model.items():
         stats = [run[tier] for run in runs if tier in run]
         if len(stats) < len(runs):
