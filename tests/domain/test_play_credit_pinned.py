@@ -45,6 +45,9 @@ def test_an_honest_beat_is_granted_whole(campaign):
 @pytest.mark.parametrize("claimed", [0.0, -5.0])
 def test_nothing_claimed_nothing_credited(campaign, claimed):
     assert credit(campaign, 60, 60, claimed) == (0, None)
+    # nothing claimed is not a pause or a seek, whatever the position did
+    assert credit(campaign, 60, 0, claimed) == (0, None)
+    assert credit(campaign, 60, 500, claimed) == (0, None)
 
 
 @pytest.mark.parametrize("position", [100.0, 99.0])
