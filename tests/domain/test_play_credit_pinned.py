@@ -55,6 +55,11 @@ def test_a_paused_or_rewound_player_earns_nothing(campaign, position):
     assert credit(campaign, 60, position, 60, start=100.0) == (0, "paused")
 
 
+@pytest.mark.parametrize("seconds", [1.0, 0.5])
+def test_an_advance_of_a_second_or_less_is_credited(campaign, seconds):
+    assert credit(campaign, seconds, seconds, seconds) == (seconds, None)
+
+
 def test_position_advance_limits_the_credit(campaign):
     assert credit(campaign, 60, 100 + 30, 60, start=100.0) == (30, "position")
 
