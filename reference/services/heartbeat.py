@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import BindParameter, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,8 @@ from reference.schemas.progress import Heartbeat, HeartbeatResult
 from reference.security import TOKEN_REVOKED
 
 Outcome = HeartbeatResult | ApiError
-_RP, _CP, _TEACHERS = ResourceRow.__table__, CourseRow.__table__, Teacher.__table__
+# ORM classes type __table__ as any FromClause; these are Tables
+_RP, _CP, _TEACHERS = (cast(Table, m.__table__) for m in (ResourceRow, CourseRow, Teacher))
 
 
 def check_heartbeat(catalogue: Catalogue, beat: Heartbeat, now: dt.datetime) -> ResourceInfo:
@@ -149,7 +151,7 @@ _MOVE_CLOCK = (
 
 def _reads(teachers: int, resources: int):
     """The batch's two reads for IN-lists of these sizes."""
-    teacher_ids = [bindparam(f"t{i}") for i in range(teachers)]
+    teacher_ids: list[BindParameter[Any]] = [bindparam(f"t{i}") for i in range(teachers)]
     rows = (
         select(_RP.c.teacher_id, _RP.c.resource_id, _RP.c.id, _RP.c.watched_s, _RP.c.last_seq)
         .add_columns(_RP.c.last_beat_at, _RP.c.position_s, _TEACHERS.c.token_version)
@@ -214,7 +216,9 @@ def _statements(session: Session) -> tuple[_Sql, object]:
         sql = _compiled.get(connection.dialect.name)
         if sql is None:
             sql = _compiled[connection.dialect.name] = _Sql(connection.dialect)
-        found = session.info["heartbeat_sql"] = (sql, connection.connection.dbapi_connection.cursor())
+        raw = connection.connection.dbapi_connection
+        assert raw is not None  # a checked-out connection has its driver connection
+        found = session.info["heartbeat_sql"] = (sql, raw.cursor())
     return found
 
 
@@ -258,7 +262,7 @@ def _read(sql: _Sql, cursor, campaign: str, writes: list[BeatWrite]):
     teachers = sorted({w.teacher_id for w in writes})
     resources = sorted({w.beat.resource_id for w in writes})
     nt, nr = _padded(len(teachers)), _padded(len(resources))
-    params = {"campaign": campaign}
+    params: dict[str, Any] = {"campaign": campaign}
     params.update({f"t{i}": t for i, t in enumerate(teachers + [-1] * (nt - len(teachers)))})
     params.update({f"r{i}": r for i, r in enumerate(resources + [""] * (nr - len(resources)))})
     rows_sql, courses_sql = sql.reads(nt, nr)

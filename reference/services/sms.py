@@ -54,7 +54,7 @@ def issue_code(
     sent_today = session.scalar(
         select(func.count()).where(SmsCode.mobile == mobile, SmsCode.created_at >= day)
     )
-    if sent_today >= settings.sms_daily_cap:
+    if (sent_today or 0) >= settings.sms_daily_cap:
         tomorrow = day + dt.timedelta(days=1)
         raise ApiError(
             429,
@@ -114,5 +114,5 @@ def verify_code(
     consumed = session.execute(
         update(SmsCode).where(SmsCode.id == row.id, SmsCode.used.is_(False)).values(used=True)
     )
-    if consumed.rowcount != 1:  # a concurrent request used it first
+    if getattr(consumed, "rowcount", 0) != 1:  # a concurrent request used it first
         raise ApiError(400, "code: already used; request a new one")

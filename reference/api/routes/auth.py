@@ -83,6 +83,7 @@ def login(body: Login, state: StateDep, session: ReadSessionDep) -> LoggedIn:
     else:
         # The code first, whether or not the mobile has an account (codes are sent to any
         # phone): a wrong code answers the same either way.
+        assert body.code is not None  # Login accepts exactly one of password and code
         with state.db.writer() as writer:
             verify_code(writer, state.settings, body.mobile, "login", body.code, state.clock.now())
             writer.commit()
