@@ -169,53 +169,6 @@ class Campaigns(Part):
     tiers: dict[str, TierNeed]
 
 
-class CampaignFigures(Part):
-    """One campaign of a platform run (sim.outputs.platform)."""
-
-    file: str
-    folder: str  # its own results folder, relative to the platform's
-    starts: str  # local ISO time of its first minute on the platform clock
-    participants: int
-    simulated: int
-    peak_rps: Number
-    peak_sessions: Number
-    peak_egress_gbps: Number
-    share_completed: Number
-    capacity_alone: dict[str, Number | None]  # what it would need by itself
-    shared_study_hours: dict[str, Number]  # its study that also counts in another campaign
-
-
-class CampaignAtPeak(Part):
-    at_peak: Number
-    share_at_peak: Number
-    peak_alone: Number
-    peak_lowered_without: Number
-
-
-class SharedPeak(Part):
-    value: Number
-    at: str
-    by_campaign: dict[str, CampaignAtPeak]
-
-
-class TierNeed(Part):
-    needed: Number | None
-    unit: str
-    at: str
-    needed_without: dict[str, Number | None]
-    busiest_at_hardest_minute: str
-    set_by: str  # the campaign whose removal lowers the need most
-
-
-class Campaigns(Part):
-    """A platform run's campaigns: each one's figures, its part of the shared peak, and which
-    campaign sets each tier's need (sim.campaigns.contributions)."""
-
-    each: dict[str, CampaignFigures]
-    peak: SharedPeak
-    tiers: dict[str, TierNeed]
-
-
 # outcome totals every reader may rely on; the map also holds completed.<course> and
 # mean_attempts.<course>
 OUTCOME_KEYS = ("participants", "certified", "share_registered", "share_completed", "share_certified",
@@ -243,7 +196,6 @@ class ModelSummary(Record):
     model: ModelStats
     confirmation: Confirmation | None = None
     ranges: Ranges | None = None  # yanxiu run --ranges: behaviour uncertainty + seed noise
-    campaigns: Campaigns | None = None  # a platform run (several campaigns on one platform)
     campaigns: Campaigns | None = None  # a platform run (several campaigns on one platform)
 
     @field_validator("outcomes")
