@@ -122,3 +122,12 @@ def test_closed_reason(campaign):
     opens = campaign.rule(2).opens_at
     assert campaign.closed_reason(2, opens - dt.timedelta(microseconds=1)) == COURSE_NOT_OPEN
     assert campaign.closed_reason(2, opens) is None
+
+
+@pytest.mark.parametrize("seconds", [1.0, 0.25])
+def test_shared_credit_routes_a_second_or_less(campaign, seconds):
+    from domain.campaign import SharedCredit
+
+    resource, (course, _length) = next(iter(campaign.resources.items()))
+    routed = SharedCredit([campaign]).route(resource, seconds, T0, later(seconds))
+    assert routed == {campaign.name: (course, seconds)}
