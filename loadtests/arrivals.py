@@ -30,7 +30,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.accounts import Roster
 from loadtests.harness import harness
-from loadtests.plan import KINDS, resumed_draw
+from loadtests.plan import KINDS
 from loadtests.timing import FINISH_WAIT_S, LEAD_S
 
 REPORT = "yanxiu_report"
@@ -78,7 +78,7 @@ class Replay:
     def __init__(self, environment, context, part: int, parts: int, t0: float) -> None:
         self.environment, self.context = environment, context
         self.part, self.parts, self.t0 = part, parts, t0
-        self.roster = Roster(context.accounts, part, parts)
+        self.roster = Roster(context.accounts, part, parts, context.registrations)
         self.tokens: dict[str, dict] = {}  # mobile -> token and ids of its sign-in (journeys.Api)
         self.sessions = Group()
         self._pending = _empty()
@@ -161,10 +161,7 @@ class Replay:
                 self._pending["dropped"] += 1
                 continue
             user = user_class_for(arrival.kind)(self.environment)
-            user.arrival = arrival
-            if arrival.remaining_minutes is not None:
-                user.draw = resumed_draw(user.draw, ctx.scenario.behaviour.sessions.length_minutes,
-                                         arrival.remaining_minutes)
+            user.arrival = arrival  # a resumed one carries its remaining minutes (Session.draw)
             user.start(self.sessions)
             if arrival.remaining_minutes is None:
                 self._pending["starts"].append(now)
@@ -194,6 +191,7 @@ class Replay:
 def _empty() -> dict:
     return {"starts": [], "dropped": 0, "late_s_max": 0.0, "cpu": [], "idle": 0, "no_account": {},
             "untasked": {}, "resumed": 0}
+
 
 
 def _count(counts: dict[str, int], kind: str) -> None:

@@ -24,7 +24,8 @@ successes; anything else outside 2xx is a failure in Locust's statistics.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import gevent
 import numpy as np
@@ -35,7 +36,7 @@ from locust.exception import StopUser
 from domain import decisions
 from loadtests.adapters import Client, Registration
 from loadtests.harness import harness
-from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION
+from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION, resumed_draw
 from loadtests.study import PageState, study
 
 if TYPE_CHECKING:
@@ -68,6 +69,11 @@ class Session(FastHttpUser):
         self.signed_in = False
         index = self.arrival.index if self.arrival is not None else int(time.time() * 1e6)
         self.rng = np.random.default_rng([self.ctx.seed, index])
+        self._draw: Callable[[Any], float] = self._sample
+        remaining = self.arrival.remaining_minutes if self.arrival is not None else None
+        if remaining is not None:  # a session the model had in progress when the stretch began
+            length = self.ctx.scenario.behaviour.sessions.length_minutes
+            self._draw = resumed_draw(self._sample, length, remaining)
 
     def on_stop(self) -> None:
         api = getattr(self, "api", None)
@@ -84,6 +90,9 @@ class Session(FastHttpUser):
         gevent.sleep(max(0.0, float(model_seconds)) / self.ctx.compress)
 
     def draw(self, distribution) -> float:
+        return self._draw(distribution)
+
+    def _sample(self, distribution) -> float:
         return float(distribution.sample(self.rng))
 
     def sign_in_with_password(self, account) -> bool:

@@ -57,16 +57,17 @@ def _init(environment, runner=None, **_kw) -> None:
         # options come from the master at test start; import the model's modules now so
         # that building the context then takes milliseconds, not the start's first second
         import domain.campaign  # noqa: F401
-        import sim.sessions.progress  # noqa: F401
+        import domain.rules  # noqa: F401
         from loadtests import accounts, plan, routes, stretch  # noqa: F401
         runner.register_message(FINISH, _finish)
         return
     if environment.parsed_options is None:
         return
     state = harness(environment)
-    state.context, state.tally = _context(environment), Tally()
+    tally = state.tally = Tally()
+    state.context = _context(environment)
     if isinstance(runner, MasterRunner):
-        runner.register_message(REPORT, lambda msg, **_: state.tally.add(msg.node_id, msg.data))
+        runner.register_message(REPORT, lambda msg, **_: tally.add(msg.node_id, msg.data))
 
 
 @events.test_start.add_listener
@@ -81,8 +82,11 @@ def _test_start(environment, **_kw) -> None:
         sink = lambda data: runner.send_message(REPORT, data)  # noqa: E731
     else:
         state = harness(environment)
-        context, state.tally = state.context, Tally()  # a new test (web UI restart) counts anew
-        sink = lambda data: state.tally.add("local", data)  # noqa: E731
+        if state.context is None:  # the replay could not be set up; its error was logged
+            return
+        context = state.context
+        tally = state.tally = Tally()  # a new test (web UI restart) counts anew
+        sink = lambda data: tally.add("local", data)  # noqa: E731
     part, parts = partition(environment)
     replay = harness(environment).replay = Replay(environment, context, part, parts,
                                                   environment.parsed_options.yanxiu_t0)

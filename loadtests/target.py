@@ -53,13 +53,18 @@ class ReferenceTarget:
         self.process: subprocess.Popen | None = None
         self.url = ""
 
+    def _file(self, name: str) -> Path:
+        if self.folder is None:
+            raise TargetError("the reference platform has not been seeded yet")
+        return self.folder / name
+
     @property
     def accounts(self) -> Path:
-        return self.folder / "accounts.csv"
+        return self._file("accounts.csv")
 
     @property
     def answers(self) -> Path:
-        return self.folder / "answers.json"
+        return self._file("answers.json")
 
     def __enter__(self) -> ReferenceTarget:
         # a terminated `yanxiu loadtest` still stops its server (which runs in its own
@@ -84,7 +89,7 @@ class ReferenceTarget:
                 signal.signal(sig, handler)
 
     def _database(self) -> str:
-        return self.database_url or f"sqlite:///{self.folder / 'yanxiu.sqlite'}"
+        return self.database_url or f"sqlite:///{self._file('yanxiu.sqlite')}"
 
     def _seed(self) -> None:
         progress = f", study progress as the model has it at {self.progress_at}" if self.progress_at else ""
@@ -104,7 +109,7 @@ class ReferenceTarget:
     def _serve(self) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        log = open(self.folder / "serve.log", "w")  # noqa: SIM115 (closed with the process)
+        log = open(self._file("serve.log"), "w")  # noqa: SIM115 (closed with the process)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "yanxiu.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
              "--database-url", self._database(), "--scenario", str(self.scenario_path),
@@ -115,7 +120,7 @@ class ReferenceTarget:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                tail = (self.folder / "serve.log").read_text().strip().splitlines()[-1:] or ["no output"]
+                tail = self._file("serve.log").read_text().strip().splitlines()[-1:] or ["no output"]
                 raise TargetError(f"reference platform: the server exited: {tail[0]}")
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as answer:
