@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from domain.thresholds import Threshold, ThresholdError, metric_direction, parse_threshold
@@ -69,7 +69,7 @@ class SloOutcome:
         return f"slo({self.tier})"
 
 
-def parse_all(texts: list[str], source: str = "thresholds") -> list[Threshold]:
+def parse_all(texts: Sequence[str], source: str = "thresholds") -> list[Threshold]:
     """Parse a scenario's threshold list; errors name ``thresholds[i]`` and the text."""
     parsed = []
     for i, text in enumerate(texts):

@@ -9,6 +9,7 @@ breach, missed service level or regression, 2 on bad input. The rules are in doc
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from records import AnySummary as Summary
 from records import LoadtestSummary, ModelSummary
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _ranges(summary: ModelSummary, thresholds: list[str]) -> None:
+def _ranges(summary: ModelSummary, thresholds: Sequence[str]) -> None:
     """The ranges of a --ranges run, and the thresholds judged at the ranges' unfavourable 95%
     end (information: the gate's verdict stays the central run's)."""
     from fit.ranges import lines

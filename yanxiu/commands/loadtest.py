@@ -63,6 +63,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(remaining time drawn as the model has them), not an empty system")
     parser.add_argument("--platform", type=Path, help="calibrated platform file (yanxiu calibrate): the "
                         "model's prediction for this load beside the measurement (docs/calibration.md)")
+    parser.add_argument("--registrations", type=Path, help="CSV with a mobile column: the numbers new "
+                        "teachers register with, each once (default: made-up 166 numbers)")
+    parser.add_argument("--database-url", help="the reference platform's database (an empty one; default: "
+                        "SQLite in a temporary folder), e.g. postgresql+psycopg://user@127.0.0.1/loadtest")
+    multi = parser.add_argument_group("several hosts (Locust's master and workers)")
+    multi.add_argument("--expect-workers", type=int, help="run as the master and wait for this many workers")
+    multi.add_argument("--master-bind-host", default="*", help="master: interface workers connect to")
+    multi.add_argument("--master-bind-port", type=int, default=5557, help="master: its port (default 5557)")
+    multi.add_argument("--expect-workers-max-wait", type=float, default=120.0,
+                       help="master: seconds to wait for the workers (default %(default)s)")
+    multi.add_argument("--master-host", help="run as a worker of the master on this host")
+    multi.add_argument("--master-port", type=int, default=5557, help="worker: the master's port")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,12 +86,18 @@ def run(args: argparse.Namespace) -> int:
     from yanxiu.errors import CommandError
 
     _check_numbers(args)
+    if args.master_host:
+        from loadtests.run import run_worker
+
+        return run_worker(args.master_host, args.master_port, Path.cwd())
     scenario = load_scenario(args.scenario)
     model = args.model_results or RESULTS / scenario.name
     if not (model / "timeseries.csv").is_file():
         _run_model(args.scenario, model)
     try:
         context = _context(args, model)
+        if args.host:
+            _check_fixtures(args, context)
     except (PlanError, RouteError, AccountsError, AdapterError) as exc:
         raise CommandError(str(exc)) from None
     out = args.out or RESULTS / f"loadtest-{scenario.name}-{_now_slug()}"
@@ -93,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
     progress_at = None if args.no_progress else _progress_instant(context)
     with ReferenceTarget(Path(args.scenario), args.teachers or _teachers_needed(context.plan, model), clock,
                          args.sms_code, args.server_workers, _clock_rate(context.plan.compress),
-                         progress_at=progress_at, model_results=model) as target:
+                         progress_at=progress_at, model_results=model,
+                         database_url=args.database_url) as target:
+        assert target.process is not None  # entering the target started its server
         return _replay(args, context, model, out, target.url, target.accounts, target.answers,
                        server=(target.process.pid, args.server_workers))
 
@@ -114,14 +134,34 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise CommandError(f"--duration: must be positive seconds (got {args.duration})")
     if args.processes < 0:
         raise CommandError(f"--processes: must be 0 or more (got {args.processes})")
+    if args.expect_workers is not None and (args.expect_workers < 1 or args.processes):
+        raise CommandError(f"--expect-workers: must be at least 1, and not with --processes "
+                           f"(got {args.expect_workers})")
+    if args.master_host and args.expect_workers:
+        raise CommandError("--master-host: a worker; --expect-workers: a master; not both")
+    if args.database_url and args.host:
+        raise CommandError("--database-url: for the reference platform this command starts, not with --host")
     if args.teachers is not None and args.teachers < 1:
         raise CommandError(f"--teachers: must be at least 1 (got {args.teachers})")
     if args.host and not args.host.startswith(("http://", "https://")):
         raise CommandError(f"--host: expected a URL such as http://127.0.0.1:8000 (got {args.host!r})")
-    for name in ("route_map", "accounts", "answers"):
+    for name in ("route_map", "accounts", "answers", "registrations"):
         path = getattr(args, name)
         if path is not None and not path.is_file():
             raise CommandError(f"--{name.replace('_', '-')}: no such file: {path}")
+
+
+def _check_fixtures(args: argparse.Namespace, context) -> None:
+    """The accounts file's header and kinds, the registrations and answers files: read now,
+    so a wrong file is one line before Locust starts, not an error inside it."""
+    from loadtests.accounts import load_accounts, load_answers, load_registrations
+    from loadtests.options import check_accounts
+
+    context.accounts = load_accounts(args.accounts) if args.accounts else []
+    check_accounts(context)
+    if args.registrations:
+        load_registrations(args.registrations)
+    load_answers(args.answers)
 
 
 def _run_model(scenario_path: str, model: Path) -> None:
@@ -216,6 +256,7 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
         "scenario": args.scenario, "model_results": model, "stretch": args.stretch,
         "compress": args.compress, "scale": plan.scale, "accounts": accounts, "answers": answers or "",
         "route_map": args.route_map or "", "api": args.api or "", "sms_code": args.sms_code,
+        "registrations": args.registrations or "",
         "arrival_process": args.arrival_process,
         "bin_seconds": args.bin_seconds, "seed": args.seed, "max_duration": args.duration,
         "resume_sessions": int(args.resume_sessions),
@@ -224,6 +265,12 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
           f"in {plan.duration_s:.0f} s, scale {plan.scale:.4g}, {plan.total():.0f} arrivals planned, "
           f"against {host}", flush=True)
     locust = LocustRun(host, out, plan.duration_s, options, args.processes, args.tags, args.exclude_tags)
+    if args.expect_workers:
+        locust.as_master(args.expect_workers, args.master_bind_host, args.master_bind_port,
+                         args.expect_workers_max_wait)
+        print(f"master: waiting for {args.expect_workers} workers on port {args.master_bind_port} "
+              f"(yanxiu loadtest {args.scenario} --master-host <this host> --master-port "
+              f"{args.master_bind_port})", flush=True)
     meter = _meter(args, host, server)
     with meter or contextlib.nullcontext():
         code = locust.execute(Path.cwd())
