@@ -84,18 +84,21 @@ def build_report(folder: str | Path, lang: str = "en", out: str | Path | None = 
         notes.append(page("no_font"))
     chart_labels = Labels(lang if family or lang != "zh" else "en")
     sentences: list[str] = []
+    drawings: dict  # chart key -> drawing function of this kind of results
     if isinstance(data, ModelResults):
-        from report.model_charts import CHARTS
-        CHARTS = model_charts(CHARTS)
+        from report.model_charts import CHARTS as MODEL_CHARTS
+        drawings = model_charts(MODEL_CHARTS)
         title, meta, cards, tables = _model_parts(data, page)
         sentences = verdict.paragraph(data, page)
     elif isinstance(data, WorkloadResults):
-        from report.workload import CHARTS
+        from report.workload import CHARTS as WORKLOAD_CHARTS
+        drawings = WORKLOAD_CHARTS
         title, meta, cards, tables = _workload_parts(data, page)
     else:
-        from report.loadtest_charts import CHARTS
+        from report.loadtest_charts import CHARTS as LOADTEST_CHARTS
+        drawings = LOADTEST_CHARTS
         title, meta, cards, tables = _loadtest_parts(data, page)
-    charts = _draw(data, CHARTS, chart_labels, family, out.parent, page, "" if lang == "en" else f".{lang}",
+    charts = _draw(data, drawings, chart_labels, family, out.parent, page, "" if lang == "en" else f".{lang}",
                    on_chart)
     for note in data.notes:
         warn(note)

@@ -67,7 +67,8 @@ def capacity_table(data: ModelResults, t: Labels) -> Table | None:
     capacity = data.summary.capacity
     if not capacity:
         return None
-    rows, bad = [], set()
+    rows: list[list[str]] = []
+    bad: set[int] = set()  # rows to mark
     for tier, c in capacity.items():
         needed, provided = c.needed, c.provided
         short = needed is not None and provided is not None and needed > provided
@@ -95,7 +96,8 @@ def confirmation_table(data: ModelResults, t: Labels) -> Table | None:
     if confirmation is None or not confirmation.minutes or not confirmation.minutes[0].tiers:
         return None
     peak = confirmation.minutes[0]
-    rows, bad = [], set()
+    rows: list[list[str]] = []
+    bad: set[int] = set()  # rows to mark
     for tier, f in peak.tiers.items():
         # docs/tiers.md: the model's p95 is within 20% of request level for mixed tiers
         if abs(f.p95_s.relative_error or 0.0) > 0.2:

@@ -31,7 +31,7 @@ def throughput(data: LoadtestResults, t: Labels) -> Figure | None:
         line = users.plot(h["elapsed_s"], h["User Count"], lw=0.8, ls="--", color="#7f7f7f", label=t("users"))
         users.set_ylabel(t("users"))
         users.set_ylim(bottom=0)
-        handles, labels = handles + line, labels + [t("users")]
+        handles, labels = [*handles, *line], [*labels, t("users")]
     ax.legend(handles, labels, fontsize=8, loc="upper left")
     return fig
 
@@ -77,7 +77,8 @@ def shared_metrics(data: LoadtestResults) -> list[tuple[str, float, float]]:
         a, b = model[key], measured[key]
         if key.startswith(("mean(rps.", "peak(rps.")):
             continue
-        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
+        if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool) \
+                and not isinstance(b, bool):
             rows.append((key, float(a), float(b)))
     return rows
 

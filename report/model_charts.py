@@ -55,8 +55,8 @@ def _mark_calendar(ax, data: ModelResults, t: Labels) -> None:
     opening: dict[dt.date, list[str]] = {}
     for course in s.courses:
         opening.setdefault(course.opens, []).append(str(course.id))
-    for day, ids in opening.items():  # one label per day, however many courses open on it
-        x = _local(day)
+    for opens, ids in opening.items():  # one label per day, however many courses open on it
+        x = _local(opens)
         label = t("course_opens", id=ids[0]) if len(ids) == 1 else t("courses_open", ids=", ".join(ids))
         ax.axvline(x, color="#2a7d2a", ls="--", lw=1)
         ax.annotate(label, (x, 0.03), xycoords=("data", "axes fraction"),
@@ -229,7 +229,7 @@ def certified_by_day(data: ModelResults, t: Labels) -> Figure | None:
         if key in data.daily:
             ax.plot(data.days, data.daily[key], marker=".", lw=1.2, label=t(label))
     if data.scenario is not None:
-        ax.axvline(np.datetime64(data.scenario.calendar.end_at.replace(tzinfo=None), "m"),
+        ax.axvline(np.datetime64(data.scenario.calendar.end_at.replace(tzinfo=None), "m"),  # type: ignore[arg-type]  # matplotlib's stubs say float; dates are plotted as dates
                    color="#c0392b", lw=1.6, label=t("deadline"))
     ax.set(title=t("certified_by_day"), ylabel=t("teachers"))
     ax.yaxis.set_major_formatter(THOUSANDS)

@@ -50,7 +50,8 @@ def tables(data: WorkloadResults, t: Labels) -> list[Table]:
     header = [t("metric"), t("measured"), t("ci95"), t("theory"), t("relative_error"), t("theory_in_ci")]
     out = []
     for tier, figures in data.summary.tiers.items():
-        rows, bad = [], set()
+        rows: list[list[str]] = []
+        bad: set[int] = set()  # rows to mark
         for key, label, scale, unit in FIGURES:
             f = figures.get(key)
             if f is None:
