@@ -11,7 +11,7 @@ SCENARIO ?= scenarios/winter-2023.yaml
 MAX_SIMULATED ?= 20000
 RESULTS ?= results/$(basename $(notdir $(SCENARIO)))
 
-.PHONY: run test test-all lint bench clean mutation baseline
+.PHONY: run test test-all lint typecheck bench clean mutation baseline
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,8 @@ run: $(VENV)/.native
 baseline: $(VENV)/.native
 	$(BIN)/yanxiu run scenarios/smoke.yaml --replications 5 --out results/baseline
 
-test: $(VENV)/.native
+# The README's test command: lint and type check first (both fast), then the tests.
+test: lint typecheck $(VENV)/.native
 	$(BIN)/python -m pytest
 
 test-all: $(VENV)/.native
@@ -55,6 +56,9 @@ mutation: $(VENV)/.mutation
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) results/*/
