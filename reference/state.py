@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 
@@ -13,6 +13,7 @@ from reference.clock import Clock
 from reference.committer import GroupCommitter, make_committer
 from reference.db import Database
 from reference.security import TokenSigner, password_hasher
+from reference.services.sms import RecordingGateway, SmsGateway
 from reference.settings import Settings
 
 
@@ -25,6 +26,8 @@ class AppState:
     signer: TokenSigner
     hasher: PasswordHasher
     committer: GroupCommitter
+    # built with the app, not at import: a test or a deployment hands in its own
+    sms_gateway: SmsGateway = field(default_factory=RecordingGateway)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None, init_db: bool | None = None) -> AppState:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -20,7 +21,15 @@ from reference.models import SmsCode, SmsMessage
 from reference.settings import Settings
 
 
+class SmsGateway(Protocol):
+    """Where a verification text goes: a vendor's API in production, a table here."""
+
+    def send(self, session: Session, mobile: str, text: str, now: dt.datetime) -> None: ...
+
+
 class RecordingGateway:
+    """Writes every text to ``sms_messages`` (in the request's transaction) instead of sending it."""
+
     def send(self, session: Session, mobile: str, text: str, now: dt.datetime) -> None:
         session.add(SmsMessage(mobile=mobile, text=text, sent_at=now))
 
@@ -37,7 +46,7 @@ def issue_code(
     mobile: str,
     purpose: str,
     clock: Clock,
-    gateway: RecordingGateway,
+    gateway: SmsGateway,
 ) -> str:
     """Store and send a code, whether or not the phone has an account (see the route). Limits
     run on the campaign clock; ``retry_after_s`` is in real seconds (on an accelerated clock a
