@@ -154,3 +154,13 @@ def test_prediction_error_errors(text, message):
     with pytest.raises(ThresholdError) as info:
         parse_threshold(text)
     assert message in str(info.value)
+
+
+def test_low_percentiles_kilo_units_and_frozen_thresholds():
+    import dataclasses
+
+    assert parse_threshold("p1(latency.api) < 5ms").fn == "p1"
+    assert parse_threshold("p0.5(latency.api) < 5ms").fn == "p0.5"
+    assert parse_threshold("peak(bandwidth) < 2kGbps").value == 2000.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parse_threshold("peak(x) < 1").value = 2.0  # type: ignore[misc]
