@@ -6,17 +6,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from yanxiu.platform_options import add_platform_options, open_platform
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--teachers", type=int, required=True, help="number of teachers (administrators come on top)"
     )
-    parser.add_argument(
-        "--database-url", help="SQLAlchemy URL (default: $YANXIU_DATABASE_URL or the server's SQLite file)"
-    )
-    parser.add_argument(
-        "--scenario", type=Path, help="scenario file (default: $YANXIU_SCENARIO or winter-2023)"
-    )
+    add_platform_options(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -44,25 +41,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from domain.scenario import load_scenario
-    from reference.catalogue import Catalogue
-    from reference.db import Database
     from reference.seeding.progress import ProgressError
     from reference.seeding.seed import DEFAULT_PASSWORD, SeedError, seed_platform
-    from reference.settings import Settings, SettingsError
     from yanxiu.errors import CommandError
 
-    try:
-        settings = Settings.from_env(database_url=args.database_url, scenario=args.scenario)
-    except SettingsError as exc:
-        raise CommandError(str(exc)) from None
+    platform = open_platform(args)
+    settings, catalogue = platform.settings, platform.catalogue
     password = DEFAULT_PASSWORD if args.password is None else args.password
     if not 8 <= len(password) <= 64:
         raise CommandError("--password: must be 8 to 64 characters (the server's rule)")
-    catalogue = Catalogue(load_scenario(settings.scenario))
     progress_at, model_results = _progress_options(args, catalogue)
     seed = catalogue.scenario.seed if args.seed is None else args.seed
-    db = Database(settings.database_url)
+    db = platform.database()
     print(f"seeding {args.teachers:,} teachers into {db.url.split('@')[-1]} (seed {seed})")
     try:
         report = seed_platform(db, catalogue, settings, args.teachers, seed, args.out, password, say=print,
