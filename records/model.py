@@ -87,11 +87,21 @@ class Comparison(Part):
     relative_error: Number | None
     model_in_ci95: bool
 
-    def model_simulated(self, shown: Callable[[float], str] = "{:.4g}".format, scale: float = 1000.0) -> str:
+    def model_simulated(self, shown: Callable[[float], str] | None = None, scale: float = 1000.0) -> str:
         """"model / simulated [lo, hi]", each figure times ``scale`` (seconds to ms by default):
-        how the CLI and the report show a confirmed figure."""
-        lo, hi = (shown(x * scale) for x in self.ci95)
-        return f"{shown(self.model * scale)} / {shown(self.simulated * scale)} [{lo}, {hi}]"
+        how the CLI and the report show a confirmed figure. Every compared figure (utilisation,
+        waits, response times) is non-negative, so the interval's lower end is shown from 0."""
+        show = plain_figure if shown is None else shown
+        lo, hi = (show(max(0.0, x * scale)) for x in self.ci95)
+        return f"{show(self.model * scale)} / {show(self.simulated * scale)} [{lo}, {hi}]"
+
+
+def plain_figure(value: float) -> str:
+    """Four significant digits as a person writes them: no exponent (2.8e-72 ms is 0)."""
+    if abs(value) < 5e-5:
+        return "0"
+    text = f"{value:.4g}"
+    return f"{value:,.0f}" if "e" in text else text
 
 
 class ConfirmedTier(Part):
