@@ -50,14 +50,9 @@ class PlatformSection(Strict):
     @field_validator("thresholds")
     @classmethod
     def _parse_thresholds(cls, texts: list[str]) -> list[str]:
-        from domain.thresholds import ThresholdError, parse_threshold
+        from domain.thresholds import check_texts
 
-        for i, text in enumerate(texts):
-            try:
-                parse_threshold(text)
-            except ThresholdError as exc:
-                raise ValueError(f"@thresholds[{i}]: {exc} (in {text!r})") from None
-        return texts
+        return check_texts(texts)
 
 
 @dataclass(frozen=True)

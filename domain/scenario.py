@@ -478,17 +478,9 @@ class Scenario(Strict):
     @field_validator("thresholds")
     @classmethod
     def _parse_thresholds(cls, texts: list[str]) -> list[str]:
-        from domain.thresholds import (  # the gate evaluates what this language states
-            ThresholdError,
-            parse_threshold,
-        )
+        from domain.thresholds import check_texts  # the gate evaluates what this language states
 
-        for i, text in enumerate(texts):
-            try:
-                parse_threshold(text)
-            except ThresholdError as exc:
-                raise ValueError(f"@thresholds[{i}]: {exc} (in {text!r})") from None
-        return texts
+        return check_texts(texts)
 
     @model_validator(mode="after")
     def _cross_check(self) -> Scenario:

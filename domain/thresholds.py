@@ -207,3 +207,14 @@ def format_value(value: float, unit: str) -> str:
     multiplier, base = _split_unit(unit)
     scale = float(Decimal(multiplier) * Decimal(UNITS[base][0] if base else "1"))
     return f"{value / scale:.4g}{unit}"
+
+
+def check_texts(texts: list[str]) -> list[str]:
+    """A scenario's ``thresholds`` list, each parsed once; the first bad one is refused with its
+    index in the "@path: message" form the scenario loader reports as a field path."""
+    for i, text in enumerate(texts):
+        try:
+            parse_threshold(text)
+        except ThresholdError as exc:
+            raise ValueError(f"@thresholds[{i}]: {exc} (in {text!r})") from None
+    return texts
