@@ -72,8 +72,10 @@ class Result:
     wall_s: float
 
 
-def calibrate(config: Config, context: Any, say: Callable[[str], None] = print) -> Result:
-    """``context`` is the replay's ``loadtests.options.Context`` (plan, scenario, routes)."""
+def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
+              on_step: Callable[[int, int], None] | None = None) -> Result:
+    """``context`` is the replay's ``loadtests.options.Context`` (plan, scenario, routes);
+    ``on_step(done, at_most)`` hears each finished step (a progress bar)."""
     started = time.monotonic()
     platform_file.check_writable(config.out, config.force)
     scenario = context.scenario
@@ -81,7 +83,7 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print) 
     work = config.work_dir or config.out.parent / f"{config.out.stem}-steps"
     work.mkdir(parents=True, exist_ok=True)
     with _target(config, context, say) as target:
-        runs, idle_rows = _measure(config, context, target, work, say)
+        runs, idle_rows = _measure(config, context, target, work, say, on_step or (lambda done, total: None))
     fits = _fit(scenario, target, idle_rows, runs, config.seed)
     slo_p95, slo_errors = _slo(scenario)
     knee = fitting.knee([r.result for r in runs], slo_p95, slo_errors)
@@ -134,8 +136,8 @@ def _options(config: Config, context: Any, target: Target) -> dict[str, Any]:
             "seed": config.seed, **config.extra_options}
 
 
-def _measure(config: Config, context: Any, target: Target, work: Path,
-             say: Callable[[str], None]) -> tuple[list[StepRun], list[fitting.Row]]:
+def _measure(config: Config, context: Any, target: Target, work: Path, say: Callable[[str], None],
+             on_step: Callable[[int, int], None]) -> tuple[list[StepRun], list[fitting.Row]]:
     from calibrate.steps import Sampler
 
     with Sampler(target.probes, IDLE_S / 2) as idle:
@@ -149,12 +151,14 @@ def _measure(config: Config, context: Any, target: Target, work: Path,
     for i, spec in enumerate(specs):
         runs.append(run_step(i, spec, options, target.url, work, target.probes, config.step_seconds,
                              config.bin_seconds, say))
+        on_step(len(runs), config.max_steps)
     scale = config.base_scale
     while len(runs) < config.max_steps:
         spec = StepSpec(f"stair-{scale:.3g}", scale)
         run = run_step(len(runs), spec, options, target.url, work, target.probes, config.step_seconds,
                        config.bin_seconds, say)
         runs.append(run)
+        on_step(len(runs), config.max_steps)
         r = run.result
         if not r.trustworthy or r.error_rate > slo_errors or (r.p95_ms or 0.0) > slo_p95:
             break

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,16 +65,16 @@ class LocustRun:
                 args += [f"--{name.replace('_', '-')}", str(value)]
         return args + self.extra
 
-    def execute(self, cwd: Path) -> int:
+    def execute(self, cwd: Path, on_second: Callable[[int, int], None] | None = None) -> int:
+        """Run Locust to its end (or the hard bound: exit 124). ``on_second(done, total)``
+        hears the replay's elapsed seconds about once a second (a progress bar)."""
         self.out.mkdir(parents=True, exist_ok=True)
+        bound = self.run_time_s() + START_UP_S + KILL_MARGIN_S + self.wait_s
         with open(self.out / "locust.log", "w") as log:
-            try:
-                done = subprocess.run(self.argv(), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                      timeout=self.run_time_s() + START_UP_S + KILL_MARGIN_S + self.wait_s)
-            except subprocess.TimeoutExpired:
-                return 124
+            process = subprocess.Popen(self.argv(), cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+            code = _wait(process, bound, self.run_time_s(), on_second)
         self.tidy()
-        return done.returncode
+        return code
 
     def tidy(self) -> None:
         for name in CSV_FILES:
@@ -83,6 +85,23 @@ class LocustRun:
     def log_tail(self, lines: int = 5) -> list[str]:
         path = self.out / "locust.log"
         return path.read_text(errors="replace").strip().splitlines()[-lines:] if path.exists() else []
+
+
+def _wait(process: subprocess.Popen[bytes], bound_s: float, planned_s: int,
+          on_second: Callable[[int, int], None] | None) -> int:
+    """The process's exit code, or 124 after killing it at ``bound_s``."""
+    started = time.monotonic()
+    while True:
+        try:
+            return process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            elapsed = time.monotonic() - started
+            if elapsed >= bound_s:
+                process.kill()
+                process.wait()
+                return 124
+            if on_second is not None:
+                on_second(min(int(elapsed), planned_s), planned_s)
 
 
 def run_worker(master_host: str, master_port: int, cwd: Path) -> int:

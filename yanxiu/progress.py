@@ -81,6 +81,24 @@ class Progress:
             self._logged = step
             self._line(f"{self._name}: {done:,}/{self._total:,} ({done / self._total:.0%})")
 
+    def say(self, text: str) -> None:
+        """A result line on stdout that does not break a running bar."""
+        if self._bar is not None:
+            from tqdm import tqdm
+
+            tqdm.write(text, file=sys.stdout)
+        else:
+            print(text, flush=True)
+
+    def note(self, text: str) -> None:
+        """A line about the work that is not a count (a fit's tolerance, say): above the bar on
+        a terminal, a log line otherwise."""
+        if self._bar is not None:
+            self._bar.write(f"{self.command}: {text}", file=self.stream)
+            return
+        self._announce()
+        self._line(text)
+
     def callback(self) -> Callable[[int, int], None]:
         return lambda done, total: self.advance(done, total)
 

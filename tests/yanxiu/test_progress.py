@@ -49,3 +49,13 @@ def test_a_quiet_stage_refused_before_any_work_prints_nothing():
         progress.stage("drawing charts", quiet=True)
         raise ValueError("no such results folder")
     assert stream.getvalue() == ""
+
+
+def test_say_goes_to_stdout_beside_a_bar(capsys):
+    stream = io.StringIO()
+    with Progress("yanxiu calibrate", stream, bar=True) as progress:
+        progress.stage("measuring steps", total=3, unit="step")
+        progress.say("step 1 stair-1: 420 requests")
+        progress.advance(1)
+    assert capsys.readouterr().out.splitlines() == ["step 1 stair-1: 420 requests"]
+    assert "step 1" not in stream.getvalue()

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from loadtests.routes import RouteError
     from yanxiu.commands.loadtest import _run_model
     from yanxiu.errors import CommandError
+    from yanxiu.progress import Progress
 
     _check(args)
     scenario = load_scenario(args.scenario)
@@ -91,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
                     teachers=args.teachers)
     try:
         context = _context(args, model)
-        result = calibrate(config, context)
+        with Progress("yanxiu calibrate") as progress:
+            progress.stage("measuring steps", total=args.max_steps, unit="step", quiet=True)
+            result = calibrate(config, context, say=progress.say, on_step=progress.callback())
     except (CalibrationError, PlanError, RouteError, AccountsError) as exc:
         raise CommandError(str(exc)) from None
     _print(result)

@@ -250,6 +250,7 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
     from loadtests.run import LocustRun
     from records import read_summary
     from yanxiu.errors import CommandError
+    from yanxiu.progress import Progress
 
     plan = context.plan
     options = {
@@ -272,8 +273,9 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
               f"(yanxiu loadtest {args.scenario} --master-host <this host> --master-port "
               f"{args.master_bind_port})", flush=True)
     meter = _meter(args, host, server)
-    with meter or contextlib.nullcontext():
-        code = locust.execute(Path.cwd())
+    with meter or contextlib.nullcontext(), Progress("yanxiu loadtest") as progress:
+        progress.stage("replaying", total=locust.run_time_s(), unit="s")
+        code = locust.execute(Path.cwd(), on_second=progress.callback())
     summary_path = out / "summary.json"
     if code not in (0, 1) or not summary_path.is_file():
         tail = " / ".join(locust.log_tail(2)) or "no output"
