@@ -61,6 +61,11 @@ class Settings(BaseModel):
     # Admission control (reference.admission): requests in flight per worker before new ones
     # are shed with 503 + Retry-After; 0 = no limit. estimate: ~4x the worker's concurrency at its knee.
     max_in_flight: int = Field(default=0, ge=0, le=100_000)
+    # Login waiting room (reference.waiting_room): logins admitted per second per worker, the
+    # rest queued with a ticket (429, position, Retry-After); 0 = no room. estimate: about the
+    # argon2 hashes a worker's core does per second (~30 at the default cost, measured here).
+    waiting_room: float = Field(default=0, ge=0, le=100_000)
+    waiting_room_max_wait_s: float = Field(default=600, gt=0, le=86_400)  # longer: 503 room full
     # Who runs the group commits (reference.committer): "auto" = the event loop on a SQLite
     # file, a writer thread on PostgreSQL; "thread" keeps a slow disk's fsync off the loop.
     committer: Literal["auto", "loop", "thread"] = "auto"

@@ -52,28 +52,45 @@ class Client:
         ``parse=False`` does not read the answer. ``url`` may be absolute (a CDN host).
         A 429 or 503 with ``Retry-After`` (a shed request, a rate limit) is sent again after
         that many real seconds, as clients do, at most ``RETRY_AFTER_TRIES`` times and only for
-        waits up to ``RETRY_AFTER_MAX_S`` (each try counts in the statistics)."""
+        waits up to ``RETRY_AFTER_MAX_S`` (each try counts in the statistics). A 429 that
+        queues the request in a waiting room (``queued`` and a ``ticket``, docs/api.md) is an
+        expected answer: the request is sent again with the ticket (``X-Queue-Ticket``) after
+        its Retry-After, at most ``QUEUE_POLLS`` times and ``QUEUE_BUDGET_S`` in all."""
         ok, expected = tuple(ok), tuple(expected)
-        for attempt in range(RETRY_AFTER_TRIES + 1):
-            answer, wait = self._once(name, method, url, json, headers, ok, expected, fast, parse)
-            if wait is None or attempt == RETRY_AFTER_TRIES:
+        tries, polls, queued_s = 0, 0, 0.0
+        while True:
+            answer, wait, ticket = self._once(name, method, url, json, headers, ok, expected, fast, parse)
+            if ticket is not None and wait is not None:
+                if polls == QUEUE_POLLS or queued_s + wait > QUEUE_BUDGET_S:
+                    self.fail(name, "still queued in the waiting room; gave up")
+                    return None
+                polls, queued_s = polls + 1, queued_s + wait
+                headers = {**(headers or {}), QUEUE_TICKET_HEADER: ticket}
+            elif wait is None or tries == RETRY_AFTER_TRIES:
                 return answer
+            else:
+                tries += 1
             self.sleep(wait)
-        return None
 
     def _once(self, name: str, method: str, url: str, json: Any, headers: dict | None, ok: tuple,
-              expected: tuple, fast: bool, parse: bool) -> tuple[Any, float | None]:
-        """One try: (the answer as ``request`` gives it, the Retry-After wait or None)."""
+              expected: tuple, fast: bool, parse: bool) -> tuple[Any, float | None, str | None]:
+        """One try: (the answer as ``request`` gives it, the Retry-After wait or None, the
+        waiting room's ticket or None)."""
         self.requests += 1
         if fast:
             resp = self.http.request(method, url, name=name, json=json, headers=headers)
             if resp.status_code not in ok:
-                return None, _retry_after(resp)
-            return ((resp.json() if resp.content else {}) if parse else {}), None
+                ticket = _queue_ticket(resp)
+                return None, _retry_after(resp, QUEUE_MAX_WAIT_S if ticket else RETRY_AFTER_MAX_S), ticket
+            return ((resp.json() if resp.content else {}) if parse else {}), None, None
         with self.http.request(method, url, name=name, json=json, headers=headers,
                                catch_response=True) as resp:
+            ticket = None if resp.status_code in ok else _queue_ticket(resp)
+            if ticket is not None:
+                resp.success()  # queued is the room's answer, not a failure: the wait is the cost
+                return None, _retry_after(resp, QUEUE_MAX_WAIT_S), ticket
             wait = None if resp.status_code in ok else _retry_after(resp)
-            return self._judge(name, resp, ok, expected, parse), wait
+            return self._judge(name, resp, ok, expected, parse), wait, None
 
     def _judge(self, name: str, resp: Any, ok: tuple, expected: tuple, parse: bool) -> Any:
         """The answer of a caught response, marking it a success or failure for Locust."""
@@ -111,9 +128,15 @@ class Client:
 
 RETRY_AFTER_TRIES = 3
 RETRY_AFTER_MAX_S = 5.0  # longer waits (an SMS daily cap: hours) are not worth a session's time
+# A login waiting room (docs/api.md): the ticket goes back in this header. A queued client
+# waits longer than a shed one (its place is kept), within bounds.
+QUEUE_TICKET_HEADER = "X-Queue-Ticket"
+QUEUE_POLLS = 20
+QUEUE_MAX_WAIT_S = 120.0
+QUEUE_BUDGET_S = 600.0
 
 
-def _retry_after(resp: Any) -> float | None:
+def _retry_after(resp: Any, longest: float = RETRY_AFTER_MAX_S) -> float | None:
     """The wait a 429/503 asks for, in real seconds (docs/api.md), or None."""
     if resp.status_code not in (429, 503):
         return None
@@ -121,7 +144,19 @@ def _retry_after(resp: Any) -> float | None:
         wait = float(resp.headers.get("Retry-After", ""))
     except (TypeError, ValueError, AttributeError):
         return None
-    return wait if 0 <= wait <= RETRY_AFTER_MAX_S else None
+    return wait if 0 <= wait <= longest else None
+
+
+def _queue_ticket(resp: Any) -> str | None:
+    """The waiting room's ticket of a 429 that queued the request, or None."""
+    if resp.status_code != 429 or not resp.content:
+        return None
+    try:
+        answer = resp.json()
+    except ValueError:
+        return None
+    ticket = answer.get("ticket") if isinstance(answer, dict) and answer.get("queued") else None
+    return ticket if isinstance(ticket, str) and ticket else None
 
 
 def _detail(resp: Any) -> str:

@@ -54,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="admission control: requests in flight per worker before new ones are shed with 503 "
         "and Retry-After (default 0 = no limit)",
     )
+    parser.add_argument(
+        "--waiting-room",
+        type=float,
+        default=None,
+        help="login waiting room: logins admitted per second per worker; the rest are queued "
+        "(429 with a position, a ticket and Retry-After) (default 0 = no room)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
 
 
@@ -78,6 +85,7 @@ def settings_from_args(args: argparse.Namespace):
             sms_test_prefix=args.sms_test_prefix,
             committer=args.committer,
             max_in_flight=getattr(args, "max_in_flight", None),
+            waiting_room=getattr(args, "waiting_room", None),
         )
     except SettingsError as exc:
         message = str(exc)

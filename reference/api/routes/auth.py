@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from reference.api.deps import ReadSessionDep, SessionDep, StateDep
@@ -10,6 +10,7 @@ from reference.schemas.auth import Done, LoggedIn, Login, Register, Registered, 
 from reference.schemas.common import Problem, Responses
 from reference.security import hash_password, verify_password
 from reference.services.sms import verify_code
+from reference.waiting_room import TICKET_HEADER
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 ERRORS: Responses = {
@@ -18,6 +19,7 @@ ERRORS: Responses = {
     409: {"model": Problem},
     404: {"model": Problem},
 }
+LOGIN_ERRORS: Responses = {**ERRORS, 429: {"model": Problem}, 503: {"model": Problem}}
 
 
 def school_for(session, school_id: int, sub_platform: str) -> School:
@@ -66,9 +68,13 @@ def register(body: Register, state: StateDep, session: SessionDep) -> Registered
     return Registered(teacher_id=teacher.id, token=token)
 
 
-@router.post("/login", name="login", responses=ERRORS)
-def login(body: Login, state: StateDep, session: ReadSessionDep) -> LoggedIn:
-    """Log in with mobile and password, or mobile and an SMS code (purpose login)."""
+@router.post("/login", name="login", responses=LOGIN_ERRORS)
+def login(body: Login, request: Request, state: StateDep, session: ReadSessionDep) -> LoggedIn:
+    """Log in with mobile and password, or mobile and an SMS code (purpose login). With a
+    waiting room (reference.waiting_room), a login past its rate is queued first: 429 with a
+    position and a ticket to send back in ``X-Queue-Ticket`` after ``Retry-After``."""
+    if state.waiting_room is not None:  # before any hashing: the hash is what the room rations
+        state.waiting_room.admit(body.mobile, request.headers.get(TICKET_HEADER))
     account = session.execute(
         select(Teacher.id, Teacher.password_hash, Teacher.role, Teacher.token_version).where(
             Teacher.mobile == body.mobile
