@@ -15,7 +15,6 @@ says why and carries no error figures (nor gate metrics).
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +25,8 @@ import numpy as np
 from calibrate.errors import CalibrationError
 from calibrate.probes import Scrape
 from domain.scenario import Scenario
+from loadtests.plan import PlanError
+from loadtests.requests import BIN_S, MIN_PER_BIN, history_per_bin, model_rates, planned_per_bin
 from sim.tiers.replay import Prediction
 
 Reading = tuple[float, Scrape, dict[str, float]]  # (when, /metrics, busy seconds per tier)
@@ -74,21 +75,6 @@ class Comparison:
         return asdict(self) | {"metrics": self.metrics()}
 
 
-def model_rates(timeseries: Path, first_minute: str, minutes: int, endpoints: list[str], scale: float,
-                compress: float) -> np.ndarray:
-    """(endpoints × minutes) requests/s at test scale for the replayed minutes."""
-    with timeseries.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.DictReader(line for line in handle if not line.startswith("#"))]
-    first = dt.datetime.fromisoformat(first_minute)
-    start = next((i for i, r in enumerate(rows) if dt.datetime.fromisoformat(r["minute"]) == first),
-                 None)
-    if start is None:
-        raise CalibrationError(f"{timeseries}: no minute {first_minute} "
-                               "(not the model run the test replayed)")
-    cut = rows[start:start + minutes]
-    return np.array([[float(r.get(f"rps.{e}") or 0.0) for r in cut] for e in endpoints]) * scale * compress
-
-
 def measured_means(folder: Path) -> dict[str, float]:
     """Mean latency per endpoint from Locust's ``stats.csv`` (summary.json has percentiles only)."""
     path = folder / "stats.csv"
@@ -99,42 +85,15 @@ def measured_means(folder: Path) -> dict[str, float]:
                 if r.get("Average Response Time")}
 
 
-MIN_PER_BIN = 20.0
-BIN_S = 10.0
-ORIGIN_S = 1.5  # loadtests.timing.LEAD_S: the replay's origin after Locust's test start
-
-
-def achieved_per_bin(folder: Path, edges: np.ndarray) -> dict[str, np.ndarray]:
-    """Requests finished per endpoint in each bin of test time, from ``stats_history.csv``
-    (cumulative counts once a second; the origin is the first row plus the master's lead)."""
-    path = folder / "stats_history.csv"
-    if not path.is_file():
-        return {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        return {}
-    origin = float(rows[0]["Timestamp"]) + ORIGIN_S
-    series: dict[str, tuple[list[float], list[float]]] = {}
-    for r in rows:
-        if r["Name"] and r["Name"] != "Aggregated":
-            times, counts = series.setdefault(r["Name"], ([], []))
-            times.append(float(r["Timestamp"]) - origin)
-            counts.append(float(r["Total Request Count"]))
-    return {name: np.diff(np.interp(edges, t, c)) for name, (t, c) in series.items()}
-
-
 def _per_bin(result: Comparison, folder: Path, rates: np.ndarray, endpoints: list[str],
              minute_s: float) -> None:
-    duration = rates.shape[1] * minute_s
-    edges = np.arange(0.0, duration + 1e-9, BIN_S)
+    """Planned and achieved requests per 10-s bin, for the endpoints planning at least
+    MIN_PER_BIN in every bin (loadtests.requests holds the judgement of every endpoint)."""
+    edges = np.arange(0.0, rates.shape[1] * minute_s + 1e-9, BIN_S)
     if edges.size < 2:
         return
-    minute_edges = np.arange(rates.shape[1] + 1) * minute_s
-    achieved = achieved_per_bin(folder, edges)
-    for i, name in enumerate(endpoints):
-        cumulative = np.concatenate([[0.0], np.cumsum(rates[i] * minute_s)])
-        planned = np.diff(np.interp(edges, minute_edges, cumulative))
+    achieved = history_per_bin(folder, edges)
+    for name, planned in zip(endpoints, planned_per_bin(rates, minute_s, edges), strict=True):
         if planned.min() < MIN_PER_BIN or name not in achieved:
             continue
         got = achieved[name]
@@ -174,8 +133,11 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
     endpoints = [e.name for e in scenario.platform.endpoints]
     minute_s = 60.0 / float(summary["compress"])
     minutes = max(1, int(round(float(summary["duration_s"]) / minute_s)))
-    rates = model_rates(timeseries, summary["stretch_first_minute"], minutes, endpoints,
-                        float(summary["scale"]), float(summary["compress"]))
+    try:
+        rates = model_rates(timeseries, summary["stretch_first_minute"], minutes, endpoints,
+                            float(summary["scale"]), float(summary["compress"]))
+    except PlanError as exc:
+        raise CalibrationError(str(exc)) from None
     _per_bin(result, folder, rates, endpoints, minute_s)
     timeout = float(scenario.behaviour.overload.abandon_after_s)
     rng = np.random.default_rng(seed)
@@ -204,7 +166,7 @@ def _achieved_rates(folder: Path, endpoints: list[str], duration: float) -> np.n
     edges = np.arange(0.0, duration + 1e-9, BIN_S)
     if edges.size < 2:
         return None
-    counts = achieved_per_bin(folder, edges)
+    counts = history_per_bin(folder, edges)
     if not counts:
         return None
     return np.array([counts.get(name, np.zeros(edges.size - 1)) for name in endpoints]) / BIN_S

@@ -89,6 +89,10 @@ class Session(FastHttpUser):
         """Think or play time of the model, compressed."""
         gevent.sleep(max(0.0, float(model_seconds)) / self.ctx.compress)
 
+    def pause_until(self, deadline: float) -> None:
+        """Until ``deadline`` (time.monotonic()); at once when it has passed."""
+        gevent.sleep(max(0.0, deadline - time.monotonic()))
+
     def draw(self, distribution) -> float:
         return self._draw(distribution)
 
@@ -242,15 +246,17 @@ class TeacherJourney(_OneSession):
 
     def _watch(self, course, resource: dict, seconds: float) -> float:
         """Play ``seconds`` of a resource with the sub-platform's heartbeat interval; the
-        course's study time as the server counts it."""
+        course's study time as the server counts it. Beats keep the player's timetable (a
+        browser's timer), not a pause after each answer: a slow answer must not stretch the
+        play, or the replay sends fewer heartbeats than the model the slower the target is."""
         interval = float(self.ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
         position, api = 0.0, self.session.api
         api.start_play(course.cid, resource)
-        counted = None
+        started, counted = time.monotonic(), None
         while position < seconds:
             step = min(interval, seconds - position)
-            self.session.pause(step)
             position += step
+            self.session.pause_until(started + position / self.ctx.compress)
             counted = api.report_progress(course.cid, resource, position, step, position >= seconds)
         # the target's count when it gives one, else the seconds played
         return course.studied_s + seconds if counted is None else counted

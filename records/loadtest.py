@@ -46,6 +46,21 @@ class Exceptions(Part):
     top: str = ""  # the most frequent one's message, cut short
 
 
+class RequestsVsPlan(Part):
+    """One endpoint's requests over the replay: the model's plan for the replayed minutes
+    (scaled and compressed) against what the target got (loadtests.requests)."""
+
+    planned: Number
+    achieved: int
+    ratio: Number | None  # achieved / planned
+    planned_per_bin: list[Number] = []  # per 10-s bin of test time
+    achieved_per_bin: list[Number] = []
+    bins_judged: int = 0  # bins planning at least 20 requests
+    first_bin_error: Number | None = None  # |achieved / planned - 1| of the first judged bin
+    max_bin_error: Number | None = None
+    within_10pct: bool | None = None  # every judged bin within 10%
+
+
 class Prediction(Part):
     """The model's prediction for this load beside the measurement (calibrate.compare): per
     endpoint and figure {predicted, measured, relative_error}; per tier {predicted, measured,
@@ -89,3 +104,5 @@ class LoadtestSummary(Record):
     verdict: list[str] = []  # why the run is not trustworthy (loadtests.verdict)
     metrics: dict[str, Number | None]
     prediction: Prediction | None = None  # with --platform (yanxiu calibrate's platform file)
+    # the model's requests per endpoint against the target's, when the model run is at hand
+    requests_vs_plan: dict[str, RequestsVsPlan] = {}

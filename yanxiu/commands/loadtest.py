@@ -282,6 +282,7 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
         raise CommandError(f"locust failed (exit {code}): {tail} (log: {out / 'locust.log'})")
     # locust wrote the summary (loadtests.summary, model_results included); read it back typed
     summary = read_summary(out, LoadtestSummary)
+    summary = _with_plan(summary, out, model, context.scenario)
     if args.platform:
         summary = _predicted(args, summary, out, model, host, server, meter)
     _print(summary, out)
@@ -291,6 +292,23 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
         print(f"yanxiu loadtest: NOT trustworthy: {reasons}", file=sys.stderr)
         return 1
     return 0
+
+
+def _with_plan(summary: LoadtestSummary, out: Path, model: Path, scenario) -> LoadtestSummary:
+    """The model's requests per endpoint beside the target's (loadtests.requests), into summary.json."""
+    from loadtests.plan import PlanError
+    from loadtests.requests import requests_vs_plan
+    from records import write_summary
+
+    try:
+        plan = requests_vs_plan(summary, out, [e.name for e in scenario.platform.endpoints],
+                                model / "timeseries.csv")
+    except (PlanError, OSError) as exc:  # a model run that is not the replayed one: say so, keep the test
+        print(f"requests vs plan: not compared ({exc})")
+        return summary
+    summary = summary.model_copy(update={"requests_vs_plan": plan})
+    write_summary(out, summary)
+    return summary
 
 
 def _meter(args, host: str, server: tuple[int, int] | None):
@@ -359,12 +377,25 @@ def _print(summary: LoadtestSummary, out: Path) -> None:
         print(f"requests   {t.requests}, {t.rps:.1f}/s, errors {100 * t.error_rate:.2f}%, "
               f"p50 {t.p50_ms:.0f} ms, p95 {t.p95_ms:.0f} ms, p99 {t.p99_ms:.0f} ms")
     print(f"generator  CPU max {cpu.max}%, mean {cpu.mean}%")
+    _print_plan(summary)
     problems = summary.exceptions.count if summary.exceptions else 0
     if problems or a.idle or a.no_account or a.untasked:
         print(f"sessions   {problems} exceptions, {a.idle} without a request, no account: "
               f"{a.no_account or 0}, not started (no task): {a.untasked or 0}")
     print(f"verdict    {'trustworthy' if summary.trustworthy else 'NOT trustworthy'}")
     print(f"results in {out}")
+
+
+def _print_plan(summary: LoadtestSummary) -> None:
+    rows = {name: row for name, row in summary.requests_vs_plan.items() if row.planned >= 1}
+    if not rows:
+        return
+    print("requests   achieved / planned by the model (max error over 10-s bins planning >= 20)")
+    for name, row in rows.items():
+        bins = (f", max bin error {100 * row.max_bin_error:.0f}% over {row.bins_judged} bins"
+                if row.max_bin_error is not None else "")
+        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
+        print(f"    {name:<15} {row.achieved:>7,} / {row.planned:>9,.1f} ({ratio}){bins}")
 
 
 def _now_slug() -> str:

@@ -1,0 +1,85 @@
+"""loadtests.requests: the model's requests per endpoint against what the replay got, in total
+and per 10-s bin, with the plan stated again here: rps × scale × compress for a model minute of
+60 / compress seconds."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from loadtests.plan import PlanError
+from loadtests.requests import requests_vs_plan
+from records.loadtest import LoadtestSummary
+
+START = dt.datetime(2023, 1, 5, 20, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+ENDPOINTS = ["heartbeat", "login", "sms_send"]
+RATES = {"heartbeat": 0.5, "login": 0.1, "sms_send": 0.0}  # model requests/s, national sample
+
+
+def _timeseries(tmp_path):
+    lines = ["minute," + ",".join(f"rps.{n}" for n in ENDPOINTS)]
+    for i in range(30):
+        minute = (START + dt.timedelta(minutes=i)).isoformat(timespec="minutes")
+        lines.append(minute + "," + ",".join(str(RATES[n]) for n in ENDPOINTS))
+    path = tmp_path / "timeseries.csv"
+    path.write_text("# a comment line as the writer leaves one\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def _history(tmp_path, per_second: dict[str, float], late_s: float = 0.0):
+    """Locust's cumulative counts once a second; the replay's origin is 1.5 s after the first row."""
+    stamp = 1_700_000_000
+    lines = ["Timestamp,User Count,Type,Name,Requests/s,Total Request Count"]
+    for second in range(0, 70):
+        for name, rate in per_second.items():
+            done = max(0.0, (second - 1.5 - late_s) * rate)
+            lines.append(f"{stamp + second},0,POST,{name},{rate},{done:.3f}")
+    (tmp_path / "stats_history.csv").write_text("\n".join(lines) + "\n")
+
+
+def _summary(requests: dict[str, int]) -> LoadtestSummary:
+    def figures(n):
+        return {"requests": n, "failures": 0, "rps": n / 60, "error_rate": 0.0,
+                "p50_ms": 5.0, "p95_ms": 9.0, "p99_ms": 12.0}
+    return LoadtestSummary.model_validate({
+        "scenario": "s", "stretch": "peak-hour", "stretch_first_minute": START.isoformat(),
+        "compress": 30.0, "scale": 2.0, "duration_s": 60.0,
+        "endpoints": {n: figures(c) for n, c in requests.items()}, "total": figures(sum(requests.values())),
+        "arrivals": {"planned": 1, "achieved": 1, "dropped": 0, "bin_s": 10, "max_bin_error": 0,
+                     "within_10pct": True},
+        "generator_cpu": {"max": 10, "mean": 5, "saturated": False}, "trustworthy": True, "metrics": {}})
+
+
+def test_a_replay_on_plan_is_within_10pct_from_the_first_bin(tmp_path):
+    # 60 s of test at compress 30 = 30 model minutes; heartbeats 0.5 × 2 × 30 = 30/s -> 1,800
+    _history(tmp_path, {"heartbeat": 30.0, "login": 6.0})
+    plan = requests_vs_plan(_summary({"heartbeat": 1800, "login": 360}), tmp_path, ENDPOINTS,
+                            _timeseries(tmp_path))
+    heartbeat = plan["heartbeat"]
+    assert heartbeat.planned == pytest.approx(1800.0)
+    assert heartbeat.ratio == pytest.approx(1.0)
+    assert heartbeat.planned_per_bin == [300.0] * 6
+    assert heartbeat.bins_judged == 6 and heartbeat.within_10pct
+    # one second of Locust's history straddles the origin (1.5 s after its first row): 2.5%
+    assert heartbeat.first_bin_error == pytest.approx(0.025, abs=0.005)
+    assert plan["login"].planned == pytest.approx(360.0) and plan["login"].bins_judged == 6  # 60 a bin
+    assert plan["sms_send"].planned == 0 and plan["sms_send"].ratio is None and plan["sms_send"].bins_judged == 0
+
+
+def test_a_replay_that_ramps_up_fails_in_its_first_bin(tmp_path):
+    # the heartbeats start 5 s late (a replay from an empty system): the first bin gets half
+    _history(tmp_path, {"heartbeat": 30.0}, late_s=5.0)
+    plan = requests_vs_plan(_summary({"heartbeat": 1650}), tmp_path, ENDPOINTS, _timeseries(tmp_path))
+    heartbeat = plan["heartbeat"]
+    assert heartbeat.first_bin_error == pytest.approx(0.5, abs=0.02)
+    assert heartbeat.max_bin_error == pytest.approx(0.5, abs=0.02)
+    assert heartbeat.within_10pct is False
+    assert heartbeat.ratio == pytest.approx(1650 / 1800)
+
+
+def test_a_model_run_without_the_replayed_minute_is_refused(tmp_path):
+    path = _timeseries(tmp_path)
+    summary = _summary({"heartbeat": 10}).model_copy(update={"stretch_first_minute": "2023-02-01T20:00:00+08:00"})
+    with pytest.raises(PlanError, match="no minute 2023-02-01T20:00"):
+        requests_vs_plan(summary, tmp_path, ENDPOINTS, path)
