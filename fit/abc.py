@@ -64,12 +64,14 @@ def distance(targets: list[Target], figures: dict[str, float]) -> float:
 
 class Sampler:
     def __init__(self, runner: Runner, targets: list[Target], dims: int, seed: int,
-                 particles: int, budget: int, progress: Callable[[str], None]) -> None:
+                 particles: int, budget: int, progress: Callable[[str], None],
+                 on_count: Callable[[int, int], None] | None = None) -> None:
         self.runner, self.targets, self.dims = runner, targets, dims
         screen = Screen(runner.base, runner.names, targets) \
             if any(t.metric == "participants" for t in targets) else None
         self.screen = screen if screen is not None and screen.usable else None
         self.particles, self.budget, self.progress = particles, budget, progress
+        self.on_count = on_count
         self.rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1313]))
         self.seed = seed
         self.simulations = self.screened = self.jobs = 0
@@ -95,6 +97,8 @@ class Sampler:
             self.simulations += simulated
             self.screened += not simulated
             out.append(Particle(unit, distance(self.targets, figures), figures, simulated))
+        if self.on_count is not None:
+            self.on_count(min(self.simulations, self.budget), self.budget)
         return out
 
     def first_generation(self) -> list[Particle]:
@@ -147,9 +151,11 @@ class Sampler:
 
 
 def run_abc(runner: Runner, targets: list[Target], dims: int, seed: int, particles: int,
-            budget: int, max_generations: int, progress: Callable[[str], None]) -> AbcResult:
-    """ABC-PMC in the unit cube (the runner's jobs carry unit vectors mapped by ``runner``)."""
-    sampler = Sampler(runner, targets, dims, seed, particles, budget, progress)
+            budget: int, max_generations: int, progress: Callable[[str], None],
+            on_count: Callable[[int, int], None] | None = None) -> AbcResult:
+    """ABC-PMC in the unit cube (the runner's jobs carry unit vectors mapped by ``runner``);
+    ``on_count(simulations, budget)`` after each batch."""
+    sampler = Sampler(runner, targets, dims, seed, particles, budget, progress, on_count)
     first = sampler.first_generation()
     population = first[:particles]
     if not population:

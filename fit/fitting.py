@@ -65,9 +65,10 @@ def check_targets(scenario: Scenario, targets: Targets, names: tuple[str, ...]) 
                            f"{scenario.population.teachers:,} teachers")
 
 
-def fit(scenario: Scenario, targets: Targets, options: FitOptions,
-        progress: Callable[[str], None]) -> dict[str, Any]:
-    """The fitted behaviour document (not yet written); raises NotConverged."""
+def fit(scenario: Scenario, targets: Targets, options: FitOptions, progress: Callable[[str], None],
+        on_simulations: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """The fitted behaviour document (not yet written); raises NotConverged. ``progress`` gets a
+    line per step of the sampler, ``on_simulations`` (done, budget) after each batch of runs."""
     names = list(options.names)
     check_targets(scenario, targets, options.names)
     base = params.fit_data(scenario)
@@ -75,7 +76,7 @@ def fit(scenario: Scenario, targets: Targets, options: FitOptions,
     started = time.perf_counter()
     with Runner(base, names, fitted, options.max_simulated, options.workers, options.scheduler) as runner:
         result = run_abc(runner, fitted, len(names), options.seed, options.particles, options.budget,
-                         options.generations, progress)
+                         options.generations, progress, on_simulations)
     if not result.converged:
         best = min((p.distance for p in result.particles), default=float("inf"))
         raise NotConverged(f"did not converge: after {result.simulations} simulations the closest "
@@ -177,28 +178,3 @@ def write(document: dict[str, Any], path: Path, command: str) -> None:
     path.write_text(header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True,
                                             width=100), encoding="utf-8")
 
-
-def predict(scenario: Scenario, targets: Targets, max_simulated: int, seed: int) -> list[dict[str, Any]]:
-    """Cross-validation: a scenario with fitted behaviour (its behaviour_file) run once as the
-    fit runs it, every target's figure beside the model's value and the relative error."""
-    from fit.metrics import metrics
-    from sim.model import simulate
-
-    if scenario.behaviour.participation != "emergent":
-        raise FitError("--predict needs a scenario with fitted behaviour (behaviour_file: a fit's "
-                       "output), where participation is an outcome")
-    if targets.campaign != scenario.name:
-        raise FitError(f"targets are for campaign {targets.campaign!r}, the scenario is {scenario.name!r}")
-    run = simulate(Scenario.model_validate(params.fit_data(scenario)), None, seed, max_simulated,
-                   shards=1, workers=1)
-    figures = metrics(run)
-    rows = []
-    for target in targets.targets:
-        if target.use == "context":
-            continue
-        model = figures[target.metric]
-        rows.append({"name": target.name, "metric": target.metric, "relation": target.relation,
-                     "figure": target.value, "model": model,
-                     "error": model / target.value - 1 if target.value else None,
-                     "agrees": target.distance(model) == 0.0})
-    return rows

@@ -51,3 +51,13 @@ def test_unreachable_targets_do_not_converge():
     result = run_abc(StandIn(), _targets(500.0, 10.0), 2, seed=1, particles=10, budget=120,
                      max_generations=4, progress=lambda line: None)
     assert not result.converged
+
+
+def test_counts_simulations_against_the_budget():
+    counts = []
+    result = run_abc(StandIn(), _targets(50.0, 10.0), 2, seed=1, particles=10, budget=120,
+                     max_generations=4, progress=lambda line: None,
+                     on_count=lambda done, total: counts.append((done, total)))
+    assert counts and all(total == 120 for _, total in counts)
+    assert [d for d, _ in counts] == sorted(d for d, _ in counts)  # never goes back
+    assert counts[-1][0] == min(result.simulations, 120)

@@ -59,3 +59,24 @@ def test_say_goes_to_stdout_beside_a_bar(capsys):
         progress.advance(1)
     assert capsys.readouterr().out.splitlines() == ["step 1 stair-1: 420 requests"]
     assert "step 1" not in stream.getvalue()
+
+
+def test_a_note_is_a_line_of_its_own_and_a_quiet_stage_starts_with_it():
+    stream = io.StringIO()
+    with Progress("yanxiu fit", stream) as progress:
+        progress.stage("fitting smoke by ABC-PMC, a budget of", total=40, unit="simulation", quiet=True)
+        progress.note("tolerance 0.5: 3/8 accepted, 20 simulated")
+        progress.advance(20)
+    lines = stream.getvalue().splitlines()
+    assert lines[:3] == ["yanxiu fit: fitting smoke by ABC-PMC, a budget of (40 simulations) ...",
+                         "yanxiu fit: tolerance 0.5: 3/8 accepted, 20 simulated",
+                         "yanxiu fit: fitting smoke by ABC-PMC, a budget of: 20/40 (50%)"]
+
+
+def test_a_note_goes_above_the_bar_on_a_terminal():
+    stream = io.StringIO()
+    with Progress("yanxiu fit", stream, bar=True) as progress:
+        progress.stage("fitting", total=4, unit="simulation")
+        progress.note("generation 0: 2 simulated")
+        progress.advance(4)
+    assert "yanxiu fit: generation 0: 2 simulated\n" in stream.getvalue()

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from yanxiu.commands.run import _positive, _seed
+from yanxiu.progress import Progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,14 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--predict", action="store_true",
                         help="fit nothing: run the scenario's fitted behaviour against these targets "
                              "(cross-validation on another campaign) and print each error")
+    parser.add_argument("--cross-validate", nargs=2, metavar=("SCENARIO", "TARGETS"),
+                        help="cross-validation both ways with this other campaign: fit this scenario "
+                             "and predict the other's targets, then fit the other and predict this "
+                             "one's; writes --out (a folder, default results/cross-validation) with "
+                             "cross-validation.json and both behaviour files")
 
 
 def run(args: argparse.Namespace) -> int:
     from domain.scenario import load_scenario
     from domain.targets import TargetsError, load_targets
     from fit import params
+    from fit.crossval import predict
     from fit.errors import FitError, NotConverged
-    from fit.fitting import FitOptions, fit, predict, write
+    from fit.fitting import FitOptions, fit, write
     from yanxiu.errors import CommandError
 
     scenario = load_scenario(args.scenario)
@@ -51,7 +58,12 @@ def run(args: argparse.Namespace) -> int:
         if args.predict:
             _predictions(predict(scenario, targets, args.max_simulated, args.seed), scenario.name)
             return 0
-        document = fit(scenario, targets, options, lambda line: print(line, file=sys.stderr))
+        if args.cross_validate:
+            return _cross_validate(args, scenario, targets, options)
+        with Progress("yanxiu fit") as progress:
+            progress.stage(f"fitting {scenario.name} by ABC-PMC, a budget of", total=options.budget,
+                           unit="simulation", quiet=True)
+            document = fit(scenario, targets, options, progress.note, progress.callback())
     except NotConverged as exc:
         print(f"yanxiu fit: {exc}", file=sys.stderr)
         return 1
@@ -60,6 +72,47 @@ def run(args: argparse.Namespace) -> int:
     write(document, out, "yanxiu fit " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else []))
     _summary(document, out)
     return 0
+
+
+def _cross_validate(args: argparse.Namespace, scenario, targets, options) -> int:
+    """Both directions; the record and the behaviour files go into the --out folder."""
+    from domain.scenario import load_scenario
+    from domain.targets import load_targets
+    from fit.crossval import Campaign, cross_validate
+
+    other_scenario, other_targets = args.cross_validate
+    a = Campaign(scenario, targets, str(args.scenario), str(args.targets))
+    b = Campaign(load_scenario(other_scenario), load_targets(other_targets), other_scenario, other_targets)
+    folder = args.out or Path("results") / "cross-validation"
+    with Progress("yanxiu fit") as progress:
+        def stage(name: str) -> None:
+            progress.stage(f"{name}, a budget of", total=options.budget, unit="simulation")
+
+        record = cross_validate(a, b, options, folder, progress.note, progress.callback(), stage)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "cross-validation.json"
+    path.write_text(record.to_text(), encoding="utf-8")
+    _cross_table(record)
+    print(f"cross-validation record: {path}")
+    return 0 if all(d.converged for d in record.directions) else 1
+
+
+KEY_METRICS = ("participants", "peak_day_ratio")
+
+
+def _cross_table(record) -> None:
+    for d in record.directions:
+        if not d.converged:
+            print(f"fitted on {d.fitted_on}: {d.message}")
+            continue
+        print(f"fitted on {d.fitted_on} ({d.simulations} simulations, {d.wall_s:.0f} s), "
+              f"predicting {d.predicted}:")
+        for where, rows in (("in sample", d.in_sample), ("predicted", d.out_of_sample)):
+            for r in rows:
+                if r.metric in KEY_METRICS:
+                    error = f"{r.error:+.1%}" if r.error is not None else "-"
+                    print(f"  {where:<9} {r.name}: figure {r.figure:,.4g}, model {r.model:,.4g} ({error}) "
+                          f"-> {'agrees' if r.agrees else 'MISSES'}")
 
 
 def _predictions(rows: list[dict], name: str) -> None:
