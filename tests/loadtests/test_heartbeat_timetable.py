@@ -34,9 +34,9 @@ class SlowApi:
 
 # 600 model seconds at compress 300: 2 s of test, a beat every 0.2 s (60 model s)
 platform = SimpleNamespace(heartbeat_interval_s={"basic": 60.0})
+session = SimpleNamespace(api=SlowApi(), pause_until=lambda d: Session.pause_until(None, d))
 journey = SimpleNamespace(ctx=SimpleNamespace(compress=300.0, scenario=SimpleNamespace(platform=platform)),
-                          sub="basic",
-                          session=SimpleNamespace(api=SlowApi(), pause_until=lambda d: Session.pause_until(None, d)))
+                          sub="basic", session=session)
 studied = TeacherJourney._watch(journey, SimpleNamespace(cid=1, studied_s=0.0), {"id": "1.1.1"}, 600.0)
 print(json.dumps({"sent": sent, "studied": studied}))
 """
@@ -65,5 +65,5 @@ def test_an_answer_slower_than_the_interval_sends_the_next_beat_at_once():
     assert len(sent) == 10
     # one beat in flight at a time: each leaves as the answer before it arrives (beat k at
     # 0.2 + (k - 1) × 0.35 s), where a loop pausing after each answer sends it at k × 0.55 s
-    gaps = [b[0] - a[0] for a, b in zip(sent, sent[1:])]
+    gaps = [b[0] - a[0] for a, b in zip(sent, sent[1:], strict=False)]
     assert gaps == pytest.approx([0.35] * 9, abs=0.08)

@@ -64,7 +64,8 @@ def test_a_replay_on_plan_is_within_10pct_from_the_first_bin(tmp_path):
     # one second of Locust's history straddles the origin (1.5 s after its first row): 2.5%
     assert heartbeat.first_bin_error == pytest.approx(0.025, abs=0.005)
     assert plan["login"].planned == pytest.approx(360.0) and plan["login"].bins_judged == 6  # 60 a bin
-    assert plan["sms_send"].planned == 0 and plan["sms_send"].ratio is None and plan["sms_send"].bins_judged == 0
+    sms = plan["sms_send"]
+    assert sms.planned == 0 and sms.ratio is None and sms.bins_judged == 0
 
 
 def test_a_replay_that_ramps_up_fails_in_its_first_bin(tmp_path):
@@ -80,6 +81,7 @@ def test_a_replay_that_ramps_up_fails_in_its_first_bin(tmp_path):
 
 def test_a_model_run_without_the_replayed_minute_is_refused(tmp_path):
     path = _timeseries(tmp_path)
-    summary = _summary({"heartbeat": 10}).model_copy(update={"stretch_first_minute": "2023-02-01T20:00:00+08:00"})
+    other_day = "2023-02-01T20:00:00+08:00"
+    summary = _summary({"heartbeat": 10}).model_copy(update={"stretch_first_minute": other_day})
     with pytest.raises(PlanError, match="no minute 2023-02-01T20:00"):
         requests_vs_plan(summary, tmp_path, ENDPOINTS, path)
