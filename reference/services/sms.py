@@ -3,7 +3,9 @@
 Limits (from settings): one code per phone per ``sms_interval_s``, ``sms_daily_cap`` codes per
 phone per campaign-local calendar day, a code lives ``sms_ttl_s`` and survives
 ``sms_max_attempts`` wrong entries. The only gateway is ``RecordingGateway``, which writes the
-text to ``sms_messages`` (tests read codes from there); a real one would post to a vendor.
+text to ``sms_messages`` (tests read codes from there); a real one would post to a vendor. A
+gateway that fails (``SmsGatewayError``) makes the send a 503 with Retry-After that spends none
+of the phone's limits.
 """
 
 from __future__ import annotations
@@ -20,9 +22,18 @@ from reference.errors import ApiError
 from reference.models import SmsCode, SmsMessage
 from reference.settings import Settings
 
+# How long a client is asked to wait when the gateway failed (real seconds). estimate: vendors'
+# outages seen are minutes; a few seconds keeps a retry cheap and the code's limits unspent.
+GATEWAY_RETRY_S = 5
+
+
+class SmsGatewayError(Exception):
+    """The gateway could not take the text (the vendor down, a timeout): a gateway raises it."""
+
 
 class SmsGateway(Protocol):
-    """Where a verification text goes: a vendor's API in production, a table here."""
+    """Where a verification text goes: a vendor's API in production, a table here. Raises
+    ``SmsGatewayError`` when the text could not be handed over."""
 
     def send(self, session: Session, mobile: str, text: str, now: dt.datetime) -> None: ...
 
@@ -83,7 +94,13 @@ def issue_code(
         )
     )
     minutes = round(settings.sms_ttl_s / 60)
-    gateway.send(session, mobile, f"[yanxiu] code {code} ({purpose}), valid {minutes} min", now)
+    try:
+        gateway.send(session, mobile, f"[yanxiu] code {code} ({purpose}), valid {minutes} min", now)
+    except SmsGatewayError:
+        # 503, not 500: the caller rolls back, so the code is not stored and neither the
+        # minute's interval nor the daily cap is spent on a text that never left.
+        raise ApiError(503, f"SMS gateway unavailable; request the code again in {GATEWAY_RETRY_S} s",
+                       reason="sms_gateway_unavailable", retry_after_s=GATEWAY_RETRY_S) from None
     return code
 
 

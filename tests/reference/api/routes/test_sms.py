@@ -118,3 +118,24 @@ def test_fixed_test_code_for_load_test_mobiles(settings, clock):
         assert helper.last_code("17000000001") == "246810"
         assert helper.last_code("13800138000") != "246810"  # random: wrong once in a million
     app.state.yanxiu.db.dispose()
+
+
+def test_a_failing_gateway_answers_503_and_spends_no_limit(app, client, platform):
+    """The vendor down: 503 with Retry-After (never a 500), no code stored, so the phone may
+    ask again at once when the gateway is back (the minute's interval was not spent)."""
+    from reference.services.sms import GATEWAY_RETRY_S, SmsGatewayError
+
+    state = app.state.yanxiu
+    working = state.sms_gateway
+
+    class Down:
+        def send(self, session, mobile, text, now):
+            raise SmsGatewayError("vendor timed out")
+
+    state.sms_gateway = Down()
+    failed = send(client, "13800138000")
+    assert failed.status_code == 503 and failed.headers["Retry-After"] == str(GATEWAY_RETRY_S)
+    assert failed.json()["reason"] == "sms_gateway_unavailable"
+    state.sms_gateway = working
+    assert send(client, "13800138000").status_code == 202  # at once: nothing was spent
+    assert len(platform.last_code("13800138000")) == 6
