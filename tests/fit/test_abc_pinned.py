@@ -1,0 +1,193 @@
+"""fit.abc pinned: the acceptance and the weights of ABC-PMC (Beaumont et al. 2009), restated
+here with scipy rather than read from the code:
+
+- a simulation's distance is its largest miss over the targets it has figures for;
+- generation t accepts a proposal whose distance is at most eps_t (so at eps 0 exactly the
+  simulations inside every band), and proposals lie in the unit cube;
+- the proposal kernel is a Gaussian of twice the weighted covariance of generation t-1 (plus
+  1e-6 on the diagonal); a particle's weight is prior / proposal density, the prior uniform:
+  w_i ∝ 1 / Σ_j w_j N(x_i; x_j, 2Σ), normalised to sum 1;
+- generation 0 runs batches of max(4 × parallel, 16) prior draws until 2 × particles simulations;
+- eps_t is the 30% quantile of generation t-1's distances (0 below 1e-9); converged means a full
+  generation all within 0.05 band half-widths.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+from domain.targets import parse_targets
+from fit.abc import CONVERGED, TOLERANCE_QUANTILE, Particle, Sampler, _agrees, distance, run_abc
+
+
+class Linear:
+    """Figures linear in the unit vector, no noise: minutes = 10 + 80 u0, sessions = 5 + 20 u1."""
+
+    base: dict = {}
+    names = ["a", "b"]
+
+    def __init__(self, parallel: int = 2) -> None:
+        self.parallel = parallel
+        self.jobs: list = []
+
+    def map(self, jobs):
+        self.jobs += jobs
+        return [{"mean_session_minutes": 10 + 80 * j.unit[0], "sessions_per_participant": 5 + 20 * j.unit[1]}
+                for j in jobs]
+
+
+def targets(minutes=50.0, sessions=10.0, relative=0.1):
+    common = {"relation": "match", "why": "test", "source": {"document": "d", "where": "w"}}
+    return parse_targets({"campaign": "c", "targets": [
+        {**common, "name": "m", "metric": "mean_session_minutes", "value": minutes,
+         "uncertainty": {"relative": relative}},
+        {**common, "name": "s", "metric": "sessions_per_participant", "value": sessions,
+         "uncertainty": {"relative": relative}}]}).targets
+
+
+def sampler(runner=None, particles=10, budget=10_000, seed=1, goals=None) -> Sampler:
+    return Sampler(runner or Linear(), goals or targets(), 2, seed, particles, budget,  # type: ignore[arg-type]
+                   lambda line: None)
+
+
+def particle(unit, d=0.0) -> Particle:
+    return Particle(np.array(unit, float), d, {})
+
+
+# --- distance and convergence ---------------------------------------------------------------
+
+
+def test_distance_is_the_largest_miss_over_the_targets_present():
+    goals = targets()
+    inside = {"mean_session_minutes": 50.0}
+    far = {"mean_session_minutes": 50.0, "sessions_per_participant": 20.0}
+    assert distance(goals, inside) == 0.0
+    miss = goals[1].distance(20.0)
+    assert miss > 0 and distance(goals, far) == miss
+    assert distance(goals, {"sessions_per_participant": 20.0, "other": 1.0}) == miss
+
+
+def test_converged_is_a_full_generation_within_five_percent_of_a_band():
+    assert CONVERGED == 0.05 and TOLERANCE_QUANTILE == 0.3
+    assert _agrees([particle([0.5, 0.5], 0.05)] * 3, 3)
+    assert not _agrees([particle([0.5, 0.5], 0.05)] * 2 + [particle([0.5, 0.5], 0.0501)], 3)
+    assert not _agrees([particle([0.5, 0.5], 0.0)] * 2, 3)
+
+
+# --- generation 0 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("parallel", "particles", "simulated"), [
+    (2, 10, 32),  # batches of 16 until 20: two
+    (5, 10, 20),  # batches of 20: one
+    (2, 8, 16),   # 16 is exactly 2 x 8: one batch
+])
+def test_the_first_generation_runs_prior_batches_until_twice_the_particles(parallel, particles, simulated):
+    runner = Linear(parallel)
+    s = sampler(runner, particles=particles)
+    first = s.first_generation()
+    assert s.simulations == simulated == len(first) == len(runner.jobs)
+    assert [p.distance for p in first] == sorted(p.distance for p in first)
+    units = np.array([p.unit for p in first])
+    assert np.all((units >= 0) & (units <= 1))
+
+
+def test_the_first_generation_stops_at_the_budget():
+    s = sampler(Linear(2), particles=10, budget=16)
+    assert len(s.first_generation()) == 16 and s.simulations == 16
+
+
+# --- acceptance and weights -----------------------------------------------------------------
+
+
+def population(seed=4, n=10) -> tuple[list[Particle], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    units = rng.uniform(0.3, 0.7, (n, 2))
+    weights = rng.uniform(0.5, 1.5, n)
+    return [particle(u) for u in units], weights / weights.sum()
+
+
+def test_weights_are_prior_over_the_proposal_density():
+    s = sampler(particles=8)
+    old, old_weights = population()
+    accepted, weights = s.next_generation(old, old_weights, eps=1e9)
+    assert len(accepted) == 8
+    xs = np.array([p.unit for p in old])
+    cov = 2.0 * np.cov(xs.T, aweights=old_weights) + 1e-6 * np.eye(2)
+    density = np.array([sum(w * multivariate_normal(x, cov).pdf(p.unit) for x, w in zip(xs, old_weights,
+                                                                                         strict=True))
+                        for p in accepted])
+    expected = (1 / density) / (1 / density).sum()
+    assert weights == pytest.approx(expected, rel=1e-9)
+    units = np.array([p.unit for p in accepted])
+    assert np.all((units >= 0) & (units <= 1))
+
+
+def test_proposals_spread_as_twice_the_populations_covariance():
+    s = sampler(particles=400, seed=7)
+    old = [particle([0.5, 0.5]), particle([0.6, 0.4])]  # covariance of two points, weighted alike
+    accepted, _ = s.next_generation(old, np.array([0.5, 0.5]), eps=1e9)
+    units = np.array([p.unit for p in accepted])
+    # each proposal is a population point plus N(0, 2 cov): the spread around its centre is
+    # the points' own covariance plus twice it
+    xs = np.array([p.unit for p in old])
+    cov = np.cov(xs.T, aweights=[0.5, 0.5])
+    spread = np.cov(units.T)
+    assert spread[0, 0] == pytest.approx(0.25 * 0.01 + 2 * cov[0, 0], rel=0.2)
+
+
+def test_a_proposal_exactly_at_the_tolerance_is_accepted():
+    # targets inside which every simulation is: every distance is 0, eps 0 accepts them all
+    s = sampler(particles=6, goals=targets(relative=100.0))
+    old, weights = population(n=6)
+    accepted, _ = s.next_generation(old, weights, eps=0.0)
+    assert len(accepted) == 6 and all(p.distance == 0.0 for p in accepted)
+    assert s.simulations == 8  # one batch of max(2 x 2, 8) proposals, two of them not needed
+
+
+def test_only_proposals_within_the_tolerance_are_accepted():
+    s = sampler(particles=5)
+    old, weights = population(n=10)
+    accepted, _ = s.next_generation(old, weights, eps=0.5)
+    assert len(accepted) == 5 and all(p.distance <= 0.5 for p in accepted)
+    ran = [distance(targets(), s.runner.map([job])[0]) for job in s.runner.jobs[:]]
+    assert sum(d <= 0.5 for d in ran) >= 5 and s.simulations == len(ran)
+
+
+def test_nothing_accepted_within_the_budget_is_an_empty_generation():
+    s = sampler(particles=5, budget=8, goals=targets(minutes=500.0))  # unreachable
+    old, weights = population(n=5)
+    accepted, weights = s.next_generation(old, weights, eps=0.0)
+    assert accepted == [] and weights.size == 0 and s.simulations == 8
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def test_the_tolerances_are_the_thirty_percent_quantile_of_the_last_generation():
+    result = run_abc(Linear(2), targets(relative=0.02), 2, seed=3, particles=10, budget=2_000,
+                     max_generations=3, progress=lambda line: None)
+    assert result.history[0]["generation"] == 0
+    assert [h["generation"] for h in result.history] == list(range(len(result.tolerances)))
+    assert len(result.tolerances) >= 2
+    assert result.tolerances[1] < result.tolerances[0]
+    assert result.weights.sum() == pytest.approx(1.0) and len(result.particles) == 10
+    for h, eps in zip(result.history, result.tolerances, strict=True):
+        assert h["tolerance"] == eps
+
+
+def test_the_first_tolerance_is_the_kept_particles_largest_distance():
+    result = run_abc(Linear(2), targets(relative=0.02), 2, seed=3, particles=10, budget=2_000,
+                     max_generations=0, progress=lambda line: None)
+    distances = [p.distance for p in result.particles]
+    assert result.tolerances == [max(distances)] and len(result.particles) == 10
+    assert result.weights == pytest.approx(np.full(10, 0.1))
+    assert not result.converged and result.simulations == 32
+
+
+def test_a_run_whose_first_generation_agrees_converges_at_once():
+    result = run_abc(Linear(2), targets(relative=100.0), 2, seed=3, particles=10, budget=2_000,
+                     max_generations=5, progress=lambda line: None)
+    assert result.converged and result.tolerances == [0.0] and result.simulations == 32
