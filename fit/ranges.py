@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,24 +88,37 @@ def one_draw(base: dict[str, Any], names: list[str], values: list[float], teache
 
 
 def run_draws(scenario: Scenario, posterior: Posterior, count: int, teachers: int | None, seed: int,
-              max_simulated: int | None, workers: int | None = None,
-              scheduler: str | None = None) -> tuple[np.ndarray, list[int], list[dict[str, float]]]:
-    """Every draw's figures, in parallel processes or on Dask."""
+              max_simulated: int | None, workers: int | None = None, scheduler: str | None = None,
+              on_draw: Callable[[int, int], None] | None = None,
+              ) -> tuple[np.ndarray, list[int], list[dict[str, float]]]:
+    """Every draw's figures, in parallel processes or on Dask; ``on_draw(done, count)`` as the
+    draws finish (in order: a draw is counted once it and every one before it are done)."""
     base = params.emergent_data(scenario)
     vectors = draws(posterior, count, seed)
     seeds = [draw_seed(seed, i) for i in range(count)]
     args = [(base, posterior.names, [float(v) for v in row], teachers, s, max_simulated)
             for row, s in zip(vectors, seeds, strict=True)]
+    report = on_draw or (lambda done, total: None)
     if scheduler:
         from distributed import Client
 
         with Client(scheduler, timeout="10s") as client:
-            return vectors, seeds, client.gather(client.map(one_draw, *zip(*args, strict=True), pure=False))
+            futures = client.map(one_draw, *zip(*args, strict=True), pure=False)
+            return vectors, seeds, _counted((f.result() for f in futures), count, report)
     workers = workers or max(1, min(count, os.cpu_count() or 1))
     if workers == 1:
-        return vectors, seeds, [one_draw(*a) for a in args]
+        return vectors, seeds, _counted((one_draw(*a) for a in args), count, report)
     with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        return vectors, seeds, list(pool.map(one_draw, *zip(*args, strict=True)))
+        return vectors, seeds, _counted(pool.map(one_draw, *zip(*args, strict=True)), count, report)
+
+
+def _counted(results: Iterable[dict[str, float]], count: int,
+             report: Callable[[int, int], None]) -> list[dict[str, float]]:
+    out = []
+    for result in results:
+        out.append(result)
+        report(len(out), count)
+    return out
 
 
 TIE = 0.05  # parameters whose |rho| is this close to the largest cannot be told apart
@@ -155,14 +169,14 @@ def posterior_file(scenario: Scenario, given: str | Path | None) -> str | Path:
 
 def ranges_record(scenario: Scenario, posterior_path: str | Path | None, count: int,
                   teachers: int | None, seed: int, max_simulated: int | None,
-                  scheduler: str | None = None) -> Any:
+                  scheduler: str | None = None, on_draw: Callable[[int, int], None] | None = None) -> Any:
     """The summary's ``ranges`` section (records.model.Ranges) for ``count`` draws."""
     from records.model import Range, Ranges
 
     path = posterior_file(scenario, posterior_path)
     posterior = load_posterior(path)
     vectors, seeds, results = run_draws(scenario, posterior, count, teachers, seed, max_simulated,
-                                        scheduler=scheduler)
+                                        scheduler=scheduler, on_draw=on_draw)
     table = summarise(posterior.names, vectors, results)
     return Ranges(draws=count, posterior=str(path), parameters=posterior.names, seeds=seeds,
                   figures={k: Range(**v) for k, v in table.items()})

@@ -8,11 +8,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from domain.thresholds import Threshold, ThresholdError, metric_direction, parse_threshold
-from records.model import Slo
+from records.model import Range, Slo
 
 
 class GateError(ValueError):
     """Input the gate cannot judge (an unknown metric, a bad limit); str() is one line."""
+
+
+# The ends of a range (``yanxiu run --ranges``: a 90% interval p05..p95 over posterior draws)
+# a threshold must hold at: an upper limit at the high end, a lower limit at the low end, an
+# equality (or its negation) at both. For < <= > >= holding there means holding over the whole
+# interval, so a limit is met only when the unfavourable 5% of draws still meets it.
+ENDS: dict[str, tuple[str, ...]] = {"<": ("p95",), "<=": ("p95",), ">": ("p05",), ">=": ("p05",),
+                                    "==": ("p05", "p95"), "!=": ("p05", "p95")}
 
 
 @dataclass(frozen=True)
@@ -20,6 +28,10 @@ class Outcome:
     threshold: Threshold
     actual: float | None  # None: skipped, the results have no such metric (--allow-missing)
     passed: bool
+    # judged on a range: the range, and the end the verdict rests on (``actual`` is its value:
+    # the first end that fails, else the last one checked)
+    range: Range | None = None
+    judged_at: str = ""
 
     @property
     def skipped(self) -> bool:
@@ -87,12 +99,17 @@ def _number(metrics: dict, key: str) -> float | None:
     return float(value)
 
 
-def evaluate(thresholds: list[Threshold], metrics: dict, allow_missing: bool = False) -> list[Outcome]:
+def evaluate(thresholds: list[Threshold], metrics: dict, allow_missing: bool = False,
+             ranges: Mapping[str, Range] | None = None) -> list[Outcome]:
     """One outcome per threshold; an unknown metric is a GateError unless ``allow_missing``
     (then the threshold is skipped: one scenario's list may cover model and load-test
-    metrics); a non-numeric one always is."""
+    metrics); a non-numeric one always is. A metric with a range (summary.json ``ranges``) is
+    judged at the range's end that matters (``ENDS``), not at its central value."""
     outcomes = []
     for i, threshold in enumerate(thresholds):
+        if ranges and threshold.metric in ranges:
+            outcomes.append(_on_range(i, threshold, ranges[threshold.metric]))
+            continue
         if threshold.metric not in metrics and allow_missing:
             outcomes.append(Outcome(threshold, None, True))
             continue
@@ -107,6 +124,17 @@ def evaluate(thresholds: list[Threshold], metrics: dict, allow_missing: bool = F
             )
         outcomes.append(Outcome(threshold, actual, threshold.holds(actual)))
     return outcomes
+
+
+def _on_range(i: int, threshold: Threshold, figure: Range) -> Outcome:
+    ends = ENDS[threshold.op]
+    values = {"p05": float(figure.p05), "p95": float(figure.p95)}
+    if any(math.isnan(values[end]) for end in ends):
+        raise GateError(f"thresholds[{i}] {threshold.text!r}: the range of {threshold.metric!r} is "
+                        "not a number")
+    failing = [end for end in ends if not threshold.holds(values[end])]
+    end = failing[0] if failing else ends[-1]
+    return Outcome(threshold, values[end], not failing, figure, " and ".join(ends))
 
 
 Intervals = dict[str, list]  # metric -> [lo, hi]: summary.json replications.ci95

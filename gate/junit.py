@@ -35,6 +35,10 @@ def build(outcomes: list[Outcome], regressions: list[Regression], results: str,
             continue
         actual = "n/a" if o.actual is None else format_value(o.actual, o.threshold.unit)
         text = f"{o.threshold.metric} = {actual}"
+        if o.range is not None:
+            text += (f" at {o.judged_at} of its 90% range [{format_value(o.range.p05, o.threshold.unit)}, "
+                     f"{format_value(o.range.p95, o.threshold.unit)}] (central "
+                     f"{format_value(o.range.central, o.threshold.unit)})")
         _case(suite, "thresholds", o.threshold.text, None if o.passed else f"breach: {text}", text)
     for s in slos:
         _case(suite, "slo", s.name, None if s.compliant else f"missed: {s.detail}", s.detail)

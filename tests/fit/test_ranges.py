@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from fit.errors import FitError
-from fit.ranges import Posterior, draws, load_posterior, summarise
+from fit.ranges import Posterior, _counted, draws, load_posterior, summarise
 from tests.conftest import SMOKE
 from yanxiu.cli import main
 
@@ -42,6 +42,12 @@ def test_summary_names_the_parameter_that_drives_a_figure():
     assert together["capacity(api)"]["driver"] == "dropout = wave_scale (tied)"
 
 
+def test_draws_are_counted_as_they_finish():
+    seen = []
+    results = _counted(iter([{"a": 1.0}, {"a": 2.0}, {"a": 3.0}]), 3, lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 3), (2, 3), (3, 3)] and [r["a"] for r in results] == [1.0, 2.0, 3.0]
+
+
 def test_malformed_posterior_is_refused(tmp_path):
     with pytest.raises(FitError, match="malformed sample"):
         load_posterior(_posterior_file(tmp_path, [[30.0, 20.0]], weights=[1.0, 2.0]))
@@ -67,8 +73,11 @@ def test_run_with_ranges_writes_them_into_the_summary(tmp_path, capsys):
     assert peak["p05"] <= peak["central"] <= peak["p95"] and peak["p05"] < peak["p95"]
     assert peak["driver"] in ranges["parameters"]
     assert "capacity(api)" in ranges["figures"]
-    assert "ranges over 3 posterior draws" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "ranges over 3 posterior draws" in printed.out
+    assert "yanxiu run: running posterior draws (3 draws) ..." in printed.err  # progress, as the run's
+    assert "yanxiu run: running posterior draws: 3/3 (100%)" in printed.err
     main(["check", str(out)])  # the gate shows the ranges and judges thresholds at their 95% end
     shown = capsys.readouterr().out
     assert "ranges over 3 posterior draws" in shown
-    assert "at the 95% end of the ranges: p95(latency.api) < 300ms -> holds" in shown
+    assert "pass  p95(latency.api) < 300ms  at p95" in shown

@@ -9,7 +9,6 @@ breach, missed service level or regression, 2 on bad input. The rules are in doc
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 
 from records import AnySummary as Summary
 from records import LoadtestSummary, ModelSummary
@@ -50,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         # a load test that measured nothing fails on that, whatever metrics it lacks
         # a load test measures endpoints, not the model's tiers and teachers: skip what it lacks
         skip_missing = args.allow_missing or bool(untrusted) or summary.kind == "loadtest"
-        outcomes = evaluate(parse_all(scenario.thresholds), summary.metrics, skip_missing)
+        # a --ranges run: thresholds on a figure with a range are judged at its unfavourable end
+        ranges = summary.ranges.figures if isinstance(summary, ModelSummary) and summary.ranges else None
+        outcomes = evaluate(parse_all(scenario.thresholds), summary.metrics, skip_missing, ranges)
         slo = summary.slo if isinstance(summary, ModelSummary) else {}
         slos = [] if args.skip_slo else slo_outcomes(slo)
         regressions, baseline = [], None
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     print(render(outcomes, regressions, limit, scenario.name, args.results, slos))
     if isinstance(summary, ModelSummary) and summary.ranges is not None:  # yanxiu run --ranges
-        _ranges(summary, scenario.thresholds)
+        _ranges(summary)
     if baseline is not None and not (_intervals(summary) and _intervals(baseline)):
         print("note: no replication intervals in both runs, so seed noise counts as change; "
               "run both with --replications 5 to judge regressions beyond it")
@@ -78,20 +79,12 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _ranges(summary: ModelSummary, thresholds: Sequence[str]) -> None:
-    """The ranges of a --ranges run, and the thresholds judged at the ranges' unfavourable 95%
-    end (information: the gate's verdict stays the central run's)."""
+def _ranges(summary: ModelSummary) -> None:
+    """The ranges of a --ranges run (the thresholds on them are judged in the table above)."""
     from fit.ranges import lines
-    from gate.evaluate import evaluate, parse_all
 
-    ranges = summary.ranges
-    assert ranges is not None
-    print("\n".join(lines(ranges)))
-    high = {k: r.p95 for k, r in ranges.figures.items()}
-    for outcome in evaluate(parse_all(thresholds), high, True):
-        if not outcome.skipped:  # thresholds on figures the ranges do not cover are skipped
-            print(f"  at the 95% end of the ranges: {outcome.threshold.text} -> "
-                  f"{'holds' if outcome.passed else 'FAILS'} ({outcome.actual:.4g})")
+    assert summary.ranges is not None
+    print("\n".join(lines(summary.ranges)))
 
 
 def _intervals(summary: Summary) -> dict:
@@ -123,11 +116,25 @@ def untrusted_reason(summary: Summary) -> str:
     return "; ".join(summary.verdict) or "trustworthy is false in summary.json"
 
 
-def render(outcomes: list, regressions: list, limit: float, scenario: str, results: str,
-           slos: list | None = None) -> str:
+def describe(outcome) -> str:
+    """'actual 19.06ms', or for a range 'at p95 1.2e+04 (central 4,740; 90% range 4,580 .. 1.2e+04)'."""
     from domain.thresholds import format_value
 
+    unit = outcome.threshold.unit
+    if outcome.range is None:
+        return f"actual {format_value(outcome.actual, unit)}"
+    r = outcome.range
+    return (f"at {outcome.judged_at} {format_value(outcome.actual, unit)} (central "
+            f"{format_value(r.central, unit)}; 90% range {format_value(r.p05, unit)} .. "
+            f"{format_value(r.p95, unit)})")
+
+
+def render(outcomes: list, regressions: list, limit: float, scenario: str, results: str,
+           slos: list | None = None) -> str:
     lines = [f"thresholds of scenario {scenario} on {results}:"]
+    if any(o.range is not None for o in outcomes):
+        lines.append("  (a figure with a range is judged at the end of its 90% interval that matters: "
+                     "p95 for < and <=, p05 for > and >=, both for == and !=)")
     if not outcomes:
         lines.append("  (the scenario has no thresholds)")
     width = max((len(o.threshold.text) for o in outcomes), default=10)
@@ -137,8 +144,7 @@ def render(outcomes: list, regressions: list, limit: float, scenario: str, resul
             lines.append(f"  skip  {o.threshold.text:<{width}}  {missing}")
             continue
         verdict = "pass" if o.passed else "FAIL"
-        actual = format_value(o.actual, o.threshold.unit)
-        lines.append(f"  {verdict:<4}  {o.threshold.text:<{width}}  actual {actual}")
+        lines.append(f"  {verdict:<4}  {o.threshold.text:<{width}}  {describe(o)}")
     slos = slos or []
     if slos:
         lines.append("service levels the run judged (every judged minute within target, peak "

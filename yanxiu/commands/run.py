@@ -178,11 +178,12 @@ def _ranges(scenario, args: argparse.Namespace, seed: int, cap: int, out: Path, 
     from records import write_summary
     from yanxiu.errors import CommandError
 
-    print(f"running {args.ranges} posterior draws" + (f" on {args.scheduler}" if args.scheduler else ""),
-          file=sys.stderr)
     try:
-        record = ranges.ranges_record(scenario, args.posterior, args.ranges, args.teachers, seed, cap,
-                                      args.scheduler)
+        with Progress("yanxiu run") as progress:
+            progress.stage("running posterior draws" + (f" on {args.scheduler}" if args.scheduler else ""),
+                           total=args.ranges, unit="draw")
+            record = ranges.ranges_record(scenario, args.posterior, args.ranges, args.teachers, seed, cap,
+                                          args.scheduler, on_draw=progress.callback())
     except FitError as exc:
         raise CommandError(str(exc)) from None
     summary = summary.model_copy(update={"ranges": record})
