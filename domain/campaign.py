@@ -154,9 +154,7 @@ class Campaign:
             return PlayCredit(0.0, "paused")
         if advanced > rules.max_rate * span + SEEK_SLACK_S:
             return PlayCredit(0.0, "seek")
-        since = play.beat_at
-        if rules.one_study_clock and play.clock_at is not None and self.at(play.clock_at) > self.at(since):
-            since = play.clock_at
+        since = self.credited_since(play)
         limits = (
             (claimed_s, None),
             (self.recordable_seconds(course_id, since, until), "wall_time"),
@@ -165,6 +163,15 @@ class Campaign:
         )
         seconds, reason = min(limits, key=lambda limit: limit[0])
         return PlayCredit(max(0.0, seconds), reason if seconds < claimed_s else None)
+
+    def credited_since(self, play: PlayState) -> dt.datetime:
+        """The instant a beat's credit runs from: the play's last accepted beat, or the
+        teacher's study clock if that is later (with one study clock). Shared credit
+        (``SharedCredit.route``) asks the other campaigns about the same span."""
+        clock_at, since = play.clock_at, play.beat_at
+        if self.playback.one_study_clock and clock_at is not None and self.at(clock_at) > self.at(since):
+            return clock_at
+        return since
 
     # --- tests --------------------------------------------------------------------------
 

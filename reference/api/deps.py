@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reference.catalogue import CampaignUnknown, Catalogue
 from reference.errors import ApiError
 from reference.models import Teacher
 from reference.security import TOKEN_REVOKED, Claims, TokenError
@@ -23,6 +24,14 @@ async def get_state(request: Request) -> AppState:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def served(state: AppState, name: str | None) -> Catalogue:
+    """The campaign a request names (the server's default when it names none), or 404."""
+    try:
+        return state.campaigns.get(name)
+    except CampaignUnknown as exc:
+        raise ApiError(404, f"campaign: {exc}") from None
 
 
 def _write_session(state: StateDep) -> Iterator[Session]:

@@ -24,6 +24,8 @@ Name = Annotated[
 ]
 Keyword = Annotated[str, StringConstraints(max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")]
 DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+# A campaign's name as the scenario spells it (the platform's campaigns, reference.catalogue).
+CampaignName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.\-]+$")]
 
 
 class Body(BaseModel):

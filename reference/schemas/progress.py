@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from reference.schemas.common import Body
+from reference.schemas.common import Body, CampaignName
 
 # A beat covers at most a day of play; bigger numbers are refused rather than clipped.
 MAX_ELAPSED_S = 86_400
@@ -18,6 +18,9 @@ class Heartbeat(Body):
     position_s: Annotated[float, Field(ge=0, le=MAX_POSITION_S)]
     elapsed_s: Annotated[float, Field(ge=0, le=MAX_ELAPSED_S)]
     seq: Annotated[int, Field(ge=0, le=2**31 - 1)]
+    # The campaign the play is in, on a server running several (a platform scenario); default:
+    # the first campaign that has the resource. Its study counts in the others that accept it.
+    campaign: CampaignName | None = None
 
 
 class HeartbeatResult(BaseModel):

@@ -17,6 +17,12 @@ beats had been written one after another (several beats of one resource in a bat
 Rows are read ``FOR UPDATE`` on PostgreSQL (SQLite has one writer at a time) and the update
 is still compare-and-set on ``last_seq``: if another process got in between, the batch fails
 and the committer replays its jobs one per transaction.
+
+Several campaigns (a platform scenario): a play belongs to one campaign (its resource row);
+its credit also counts in every other campaign that has the resource and whose rules record
+that span (``SharedCredit.route``), added to the teacher's course there if he is enrolled.
+A batch with beats of several campaigns is written campaign by campaign in one transaction.
+A campaign with no shared resource (always, on a single-campaign server) does none of this.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from sqlalchemy import BindParameter, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.campaign import WINDOW_CLOSED, PlayState
+from domain.campaign import WINDOW_CLOSED, PlayState, SharedCredit
 from reference.catalogue import Catalogue, ResourceInfo
 from reference.errors import ApiError
 from reference.models import CourseProgress as CourseRow
@@ -101,12 +107,15 @@ class BeatWrite:
 class _Row:
     """A resource row as read, then as the batch's beats leave it."""
 
-    __slots__ = ("id", "watched", "seq", "read_seq", "beat_at", "position", "changed", "credit", "version")
+    __slots__ = ("id", "watched", "seq", "read_seq", "beat_at", "position", "changed", "credit", "version",
+                 "shared")
 
     def __init__(self, row_id, watched, seq, beat_at, position, version) -> None:
         self.id, self.watched, self.seq, self.read_seq = row_id, watched, seq, seq
         self.beat_at, self.position, self.changed = beat_at, position, False
         self.credit, self.version = 0.0, version
+        # (other campaign, its course) -> seconds this row's credits also count there
+        self.shared: dict[tuple[str, int], float] | None = None
 
 
 class _Clock:
@@ -232,9 +241,33 @@ class LostRace(ApiError):
 def apply_heartbeats(session: Session, writes: list[BeatWrite]) -> list[Outcome]:
     """Write a batch of beats inside the caller's transaction (the caller commits). Each beat
     gets its result or its refusal (401 if the teacher's tokens were revoked since its token
-    was issued, 403 if not enrolled); a refused beat writes nothing."""
-    sql, cursor = _statements(session)
+    was issued, 403 if not enrolled); a refused beat writes nothing. Beats of several
+    campaigns are written one campaign after the other (each campaign's beats in order)."""
     campaign = writes[0].catalogue.name
+    if any(w.catalogue.name != campaign for w in writes):
+        return _by_campaign(session, writes)
+    return _apply_campaign(session, campaign, writes)
+
+
+def _by_campaign(session: Session, writes: list[BeatWrite]) -> list[Outcome]:
+    # Each campaign's read locks its teachers; all of them are locked first, in one order, so
+    # that two batches mixing campaigns cannot deadlock (PostgreSQL; nothing on SQLite).
+    teachers = sorted({w.teacher_id for w in writes})
+    session.execute(select(_TEACHERS.c.id).where(_TEACHERS.c.id.in_(teachers)).order_by(_TEACHERS.c.id)
+                    .with_for_update())
+    groups: dict[str, list[int]] = {}
+    for i, write in enumerate(writes):
+        groups.setdefault(write.catalogue.name, []).append(i)
+    outcomes: list[Outcome | None] = [None] * len(writes)
+    for campaign, places in groups.items():
+        done = _apply_campaign(session, campaign, [writes[i] for i in places])
+        for i, outcome in zip(places, done, strict=True):
+            outcomes[i] = outcome
+    return cast(list[Outcome], outcomes)
+
+
+def _apply_campaign(session: Session, campaign: str, writes: list[BeatWrite]) -> list[Outcome]:
+    sql, cursor = _statements(session)
     rows, studied, clocks = _read(sql, cursor, campaign, writes)
     outcomes: list[Outcome] = []
     for write in writes:
@@ -304,7 +337,21 @@ def _apply(row: _Row, write: BeatWrite, studied: dict, clock: _Clock) -> Outcome
     row.credit += credit
     if credit > 0:
         clock.at, clock.changed = write.now, True
+        shared = write.catalogue.shared
+        if shared is not None:
+            _share(row, write, shared, rules.credited_since(play), credit)
     return _result(credit, row.watched, studied, write, limited_by)
+
+
+def _share(row: _Row, write: BeatWrite, shared: SharedCredit, since: dt.datetime, credit: float) -> None:
+    """The beat's credit in the other campaigns that have the resource and record that span."""
+    routed = shared.route(write.beat.resource_id, credit, since, write.now)
+    for campaign, (course_id, seconds) in routed.items():
+        if campaign != write.catalogue.name:
+            if row.shared is None:
+                row.shared = {}
+            key = (campaign, course_id)
+            row.shared[key] = row.shared.get(key, 0.0) + seconds
 
 
 def _result(
@@ -339,13 +386,13 @@ def _write(sql: _Sql, cursor, campaign: str, rows: dict, writes: list[BeatWrite]
         # Cannot happen under SQLite's single writer or PostgreSQL's FOR UPDATE; if it does,
         # the batch fails and the committer replays its jobs one per transaction.
         raise LostRace(f"{len(changed) - cursor.rowcount} row(s) changed after they were read")
-    credits = _course_credits(rows, writes)
+    credits = _course_credits(campaign, rows, writes)
     if credits:
         cursor.executemany(
             sql.add_study,
             [
-                {"b_teacher_id": t, "b_campaign": campaign, "b_course_id": c, "b_credit": credit}
-                for (t, c), credit in sorted(credits.items())  # one lock order on PostgreSQL
+                {"b_teacher_id": t, "b_campaign": name, "b_course_id": c, "b_credit": credit}
+                for (t, name, c), credit in sorted(credits.items())  # one lock order on PostgreSQL
             ],
         )
     moved = sorted((t, clock.at) for t, clock in clocks.items() if clock.changed)
@@ -355,14 +402,19 @@ def _write(sql: _Sql, cursor, campaign: str, rows: dict, writes: list[BeatWrite]
         )
 
 
-def _course_credits(rows: dict, writes: list[BeatWrite]) -> dict[tuple[int, int], float]:
-    """Seconds credited in the batch per (teacher, course)."""
+def _course_credits(campaign: str, rows: dict, writes: list[BeatWrite]) -> dict[tuple[int, str, int], float]:
+    """Seconds credited in the batch per (teacher, campaign, course): the batch's campaign,
+    and the other campaigns its shared credit counts in (an update that finds no row there,
+    because the teacher is not enrolled, changes nothing)."""
     course_of = {(w.teacher_id, w.beat.resource_id): w.resource.course_id for w in writes}
-    credits: dict[tuple[int, int], float] = {}
+    credits: dict[tuple[int, str, int], float] = {}
     for key, row in rows.items():
         if row.credit > 0:
-            course = (key[0], course_of[key])
+            course = (key[0], campaign, course_of[key])
             credits[course] = credits.get(course, 0.0) + row.credit
+            for (other, other_course), seconds in (row.shared or {}).items():
+                there = (key[0], other, other_course)
+                credits[there] = credits.get(there, 0.0) + seconds
     return credits
 
 

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from reference.api.deps import CurrentAdmin, ReadSessionDep, SessionDep, StateDep
+from reference.api.deps import CurrentAdmin, ReadSessionDep, SessionDep, StateDep, served
 from reference.models import Teacher
 from reference.schemas.admin import AdminProgress, TeacherChanged
-from reference.schemas.common import DbId, Keyword, Problem, Responses
+from reference.schemas.common import CampaignName, DbId, Keyword, Problem, Responses
 from reference.services.admin import own_teacher, progress, resolve_scope
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -23,10 +23,13 @@ def show_progress(
     school_id: Annotated[DbId | None, Query()] = None,
     county: Annotated[Keyword | None, Query()] = None,
     province: Annotated[Keyword | None, Query()] = None,
+    campaign: Annotated[CampaignName | None, Query()] = None,
 ) -> AdminProgress:
-    """Aggregated progress of the teachers in the caller's school, county or province."""
+    """Aggregated progress of the teachers in the caller's school, county or province, in one
+    campaign (default: the server's first)."""
+    catalogue = served(state, campaign)
     scope = resolve_scope(session, admin, school_id, county, province)
-    return progress(session, state.catalogue, scope)
+    return progress(session, catalogue, scope)
 
 
 @router.post("/teachers/{teacher_id}/verify", name="admin_verify", responses=ERRORS)

@@ -2,19 +2,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy import insert, select
 
-from reference.api.deps import CurrentTeacher, ReadSessionDep, SessionDep, StateDep
-from reference.errors import ApiError
+from reference.api.deps import CurrentTeacher, ReadSessionDep, SessionDep, StateDep, served
 from reference.models import CourseProgress as CourseRow
 from reference.models import Enrolment
 from reference.schemas.campaign import CampaignPage, CourseView, Enrolled, ResourceView, TestState
-from reference.schemas.common import Problem
+from reference.schemas.common import CampaignName, Problem
 from reference.services.progress import course_rows, rules_progress, watched
 
 router = APIRouter(tags=["campaign"])
 HOUR_S = 3600
+# ?campaign= on a server running several campaigns (a platform scenario); default: its first
+CampaignQuery = Annotated[CampaignName | None, Query(description="campaign (default: the server's first)")]
 
 
 @router.post(
@@ -31,9 +32,7 @@ def enrol(
     response: Response,
 ) -> Enrolled:
     """Enrol in the campaign (201; 200 if already enrolled)."""
-    catalogue = state.catalogue
-    if campaign != catalogue.name:
-        raise ApiError(404, f"campaign: no campaign {campaign!r}; this server runs {catalogue.name!r}")
+    catalogue = served(state, campaign)
     existing = session.scalars(
         select(Enrolment).where(Enrolment.teacher_id == claims.account_id, Enrolment.campaign == campaign)
     ).first()
@@ -60,10 +59,14 @@ def enrol(
     return Enrolled(campaign=campaign, enrolled_at=now, created=True)
 
 
-@router.get("/campaign", name="campaign_page")
-def page(claims: CurrentTeacher, state: StateDep, session: ReadSessionDep) -> CampaignPage:
-    """Courses, resources and the caller's progress: studied X h / credited Y h."""
-    catalogue, rules, now = state.catalogue, state.catalogue.rules, state.clock.now()
+@router.get("/campaign", name="campaign_page", responses={404: {"model": Problem}})
+def page(
+    claims: CurrentTeacher, state: StateDep, session: ReadSessionDep, campaign: CampaignQuery = None
+) -> CampaignPage:
+    """Courses, resources and the caller's progress in one campaign: studied X h / credited
+    Y h (study of a resource shared with another campaign counts in both, where both record it)."""
+    catalogue = served(state, campaign)
+    rules, now = catalogue.rules, state.clock.now()
     rows = course_rows(session, catalogue, claims.account_id)
     seen = watched(session, catalogue, claims.account_id)
     progress = rules_progress(rows)

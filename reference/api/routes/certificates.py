@@ -1,21 +1,29 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from reference.api.deps import CurrentTeacher, ReadSessionDep, StateDep
+from reference.api.deps import CurrentTeacher, ReadSessionDep, StateDep, served
 from reference.errors import ApiError
 from reference.models import Certificate, Teacher
 from reference.schemas.certificates import CertificateOut
-from reference.schemas.common import Problem
+from reference.schemas.common import CampaignName, Problem
 
 router = APIRouter(tags=["certificates"])
 
 
 @router.get("/certificate", name="certificate", responses={404: {"model": Problem}})
-def download(claims: CurrentTeacher, state: StateDep, session: ReadSessionDep) -> CertificateOut:
-    """The caller's certificate, once the batch after the window has issued it."""
-    campaign = state.catalogue.name
+def download(
+    claims: CurrentTeacher,
+    state: StateDep,
+    session: ReadSessionDep,
+    campaign_name: Annotated[CampaignName | None, Query(alias="campaign")] = None,
+) -> CertificateOut:
+    """The caller's certificate of a campaign (default: the server's first), once the batch
+    after that campaign's window has issued it."""
+    campaign = served(state, campaign_name).name
     row = session.execute(
         select(Certificate, Teacher)
         .join(Teacher, Teacher.id == Certificate.teacher_id)

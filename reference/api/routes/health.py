@@ -14,12 +14,12 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", name="health")
-def health(state: StateDep) -> dict[str, str]:
+def health(state: StateDep) -> dict[str, str | list[str]]:
     try:
         state.db.ping()
     except SQLAlchemyError:
         raise ApiError(503, "database unreachable") from None
-    return {"status": "ok", "campaign": state.catalogue.name}
+    return {"status": "ok", "campaign": state.catalogue.name, "campaigns": state.campaigns.names()}
 
 
 @router.get("/metrics", name="metrics", response_class=Response)

@@ -9,6 +9,8 @@ from reference.api.deps import (
     json_body_openapi,
     read_body,
 )
+from reference.catalogue import CampaignUnknown
+from reference.errors import ApiError
 from reference.schemas.common import Problem
 from reference.schemas.progress import Heartbeat, HeartbeatResult
 from reference.services.heartbeat import BeatWrite, check_heartbeat
@@ -39,7 +41,11 @@ async def heartbeat(request: Request) -> Response:
     body = await read_body(request, Heartbeat)
     state = request.app.state.yanxiu
     now = state.clock.now()
-    resource = check_heartbeat(state.catalogue, body, now)
-    job = BeatWrite(state.catalogue, resource, claims.account_id, body, now, claims.version)
+    try:  # one campaign and no name given: the campaign itself, no look-up
+        catalogue = state.campaigns.for_beat(body.campaign, body.resource_id)
+    except CampaignUnknown as exc:
+        raise ApiError(404, f"campaign: {exc}") from None
+    resource = check_heartbeat(catalogue, body, now)
+    job = BeatWrite(catalogue, resource, claims.account_id, body, now, claims.version)
     result: HeartbeatResult = await state.committer.submit(job)
     return Response(result.model_dump_json(), media_type="application/json")

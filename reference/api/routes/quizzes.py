@@ -6,6 +6,7 @@ from fastapi import APIRouter, Path
 from sqlalchemy import select, update
 
 from reference.api.deps import CurrentTeacher, ReadSessionDep, SessionDep, StateDep
+from reference.catalogue import Catalogue
 from reference.errors import ApiError
 from reference.models import Attempt, Question
 from reference.models import CourseProgress as CourseRow
@@ -18,8 +19,13 @@ CourseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ERRORS: Responses = {403: {"model": Problem}, 404: {"model": Problem}}
 
 
-def _unlocked_row(session, state, teacher_id: int, course_id: int) -> CourseRow:
-    catalogue = state.catalogue
+def _campaign_of(state, course_id: int) -> Catalogue:
+    """The campaign a course belongs to (course ids are unique across a platform's campaigns);
+    an unknown course is the default campaign's, which refuses it."""
+    return state.campaigns.by_course.get(course_id, state.catalogue)
+
+
+def _unlocked_row(session, catalogue: Catalogue, teacher_id: int, course_id: int) -> CourseRow:
     if course_id not in catalogue.courses:
         raise ApiError(404, f"course_id: no course {course_id} in {catalogue.name}")
     row = course_rows(session, catalogue, teacher_id).get(course_id)
@@ -48,8 +54,9 @@ def _questions(session, campaign: str, course_id: int) -> list[Question]:
 @router.get("/{course_id}", name="test_fetch", responses=ERRORS)
 def fetch(course_id: CourseId, claims: CurrentTeacher, state: StateDep, session: ReadSessionDep) -> TestPaper:
     """The course's questions, without answers, once its minimum study time is reached."""
-    _unlocked_row(session, state, claims.account_id, course_id)
-    questions = _questions(session, state.catalogue.name, course_id)
+    catalogue = _campaign_of(state, course_id)
+    _unlocked_row(session, catalogue, claims.account_id, course_id)
+    questions = _questions(session, catalogue.name, course_id)
     return TestPaper(
         course_id=course_id,
         questions=[QuestionOut(id=q.id, text=q.text, choices=q.choices) for q in questions],
@@ -65,8 +72,8 @@ def submit(
     session: SessionDep,
 ) -> Marked:
     """Mark an attempt: full marks pass; attempts are unlimited while the window is open."""
-    catalogue, now = state.catalogue, state.clock.now()
-    row = _unlocked_row(session, state, claims.account_id, course_id)
+    catalogue, now = _campaign_of(state, course_id), state.clock.now()
+    row = _unlocked_row(session, catalogue, claims.account_id, course_id)
     if not catalogue.rules.in_window(now):
         raise ApiError(403, f"the {catalogue.name} window is closed")
     questions = _questions(session, catalogue.name, course_id)
