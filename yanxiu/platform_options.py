@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from reference.catalogue import Catalogue
+    from reference.catalogue import Campaigns, Catalogue
     from reference.db import Database
     from reference.settings import Settings
 
@@ -19,14 +19,16 @@ def add_platform_options(parser: argparse.ArgumentParser) -> None:
         "--database-url", help="SQLAlchemy URL (default: $YANXIU_DATABASE_URL or the server's SQLite file)"
     )
     parser.add_argument(
-        "--scenario", type=Path, help="scenario file (default: $YANXIU_SCENARIO or winter-2023)"
+        "--scenario", type=Path,
+        help="scenario file, a campaign's or a platform's (default: $YANXIU_SCENARIO or winter-2023)"
     )
 
 
 @dataclass
 class Platform:
     settings: Settings
-    catalogue: Catalogue
+    catalogue: Catalogue  # the first campaign of a platform scenario
+    campaigns: Campaigns
 
     def database(self) -> Database:
         """A new connection pool; the caller disposes of it."""
@@ -36,9 +38,9 @@ class Platform:
 
 
 def open_platform(args: argparse.Namespace) -> Platform:
-    """Settings (flags over environment) and the campaign; bad values end the command."""
-    from domain.scenario import load_scenario
-    from reference.catalogue import Catalogue
+    """Settings (flags over environment) and the campaigns (a campaign scenario's one, or a
+    platform scenario's several); bad values end the command."""
+    from reference.catalogue import load_campaigns
     from reference.settings import Settings, SettingsError
     from yanxiu.errors import CommandError
 
@@ -46,4 +48,5 @@ def open_platform(args: argparse.Namespace) -> Platform:
         settings = Settings.from_env(database_url=args.database_url, scenario=args.scenario)
     except SettingsError as exc:
         raise CommandError(str(exc)) from None
-    return Platform(settings, Catalogue(load_scenario(settings.scenario)))
+    campaigns = load_campaigns(settings.scenario)
+    return Platform(settings, campaigns.default, campaigns)

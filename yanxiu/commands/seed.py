@@ -1,5 +1,9 @@
 """``yanxiu seed --teachers N``: fill the reference platform with schools, teachers and
-administrators, and write the load-test fixtures (accounts.csv, answers.json) to --out."""
+administrators, and write the load-test fixtures (accounts.csv, answers.json) to --out.
+
+A platform scenario: the accounts are drawn from its first campaign's population (the
+accounts are the platform's, enrolment is per campaign and left to the teachers), the
+question banks of every campaign are filled and answers.json covers them all."""
 
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from reference.bootstrap import bootstrap
     from reference.seeding.progress import ProgressError
     from reference.seeding.seed import DEFAULT_PASSWORD, SeedError, seed_platform
     from yanxiu.errors import CommandError
@@ -50,11 +55,16 @@ def run(args: argparse.Namespace) -> int:
     password = DEFAULT_PASSWORD if args.password is None else args.password
     if not 8 <= len(password) <= 64:
         raise CommandError("--password: must be 8 to 64 characters (the server's rule)")
+    if args.progress_at is not None and not platform.campaigns.single:
+        raise CommandError("--progress-at: progress is one campaign's; give that campaign's scenario "
+                           f"file (this platform scenario runs {', '.join(platform.campaigns.names())})")
     progress_at, model_results = _progress_options(args, catalogue)
     seed = catalogue.scenario.seed if args.seed is None else args.seed
     db = platform.database()
     print(f"seeding {args.teachers:,} teachers into {db.url.split('@')[-1]} (seed {seed})")
     try:
+        for each in platform.campaigns:  # every campaign's question bank (the first's is seeded below)
+            bootstrap(db, each)
         report = seed_platform(db, catalogue, settings, args.teachers, seed, args.out, password, say=print,
                                progress_at=progress_at, model_results=model_results)
     except (SeedError, ProgressError) as exc:

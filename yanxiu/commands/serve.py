@@ -99,19 +99,19 @@ def settings_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from domain.scenario import load_scenario
     from reference.bootstrap import bootstrap
-    from reference.catalogue import Catalogue
+    from reference.catalogue import load_campaigns
     from reference.db import Database
     from yanxiu.errors import CommandError
 
     if not 0 < args.port < 65536:
         raise CommandError(f"--port: {args.port} is not a port number")
     settings = settings_from_args(args)
-    catalogue = Catalogue(load_scenario(settings.scenario))
+    campaigns = load_campaigns(settings.scenario)  # a campaign scenario or a platform scenario
     db = Database(settings.database_url)
     try:
-        bootstrap(db, catalogue)
+        for catalogue in campaigns:
+            bootstrap(db, catalogue)
         empty = _has_no_teachers(db)
     except Exception as exc:  # an unreachable or unusable database: say which, in one line
         raise CommandError(
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     metrics_dir = _multiprocess_metrics(settings.workers)
     clock = "real time" if settings.clock_start is None else settings.clock_start.isoformat()
     print(
-        f"yanxiu serve: {catalogue.name} on http://{args.host}:{args.port} "
+        f"yanxiu serve: {', '.join(campaigns.names())} on http://{args.host}:{args.port} "
         f"({settings.workers} worker(s), {settings.database_url}); "
         f"clock {clock}",
         flush=True,
