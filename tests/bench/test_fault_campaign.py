@@ -10,7 +10,8 @@ from bench.fault_load import Ack, Play, check_plays, double_credit
 
 def _play(acks: list[tuple[int, float, float, bool]], teacher: int = 1, resource: str = "1.1") -> Play:
     play = Play("token", teacher, resource, first_sent=0.0)
-    play.acks = [Ack(seq, recorded, watched, replay, at=float(seq)) for seq, recorded, watched, replay in acks]
+    play.acks = [Ack(seq, recorded, watched, replay, at=float(seq))
+                 for seq, recorded, watched, replay in acks]
     return play
 
 
