@@ -21,7 +21,8 @@ and the committer replays its jobs one per transaction.
 Several campaigns (a platform scenario): a play belongs to one campaign (its resource row);
 its credit also counts in every other campaign that has the resource and whose rules record
 that span (``SharedCredit.route``), added to the teacher's course there if he is enrolled.
-A batch with beats of several campaigns is written campaign by campaign in one transaction.
+A batch with beats of several campaigns is written run by run (consecutive beats of one
+campaign) in one transaction, so it still equals the beats one by one.
 A campaign with no shared resource (always, on a single-campaign server) does none of this.
 """
 
@@ -242,28 +243,30 @@ def apply_heartbeats(session: Session, writes: list[BeatWrite]) -> list[Outcome]
     """Write a batch of beats inside the caller's transaction (the caller commits). Each beat
     gets its result or its refusal (401 if the teacher's tokens were revoked since its token
     was issued, 403 if not enrolled); a refused beat writes nothing. Beats of several
-    campaigns are written one campaign after the other (each campaign's beats in order)."""
+    campaigns are written run by run (a run: consecutive beats of one campaign), each run
+    reading what the runs before it wrote, so the order of the beats is kept (one study clock
+    per teacher makes it matter)."""
     campaign = writes[0].catalogue.name
     if any(w.catalogue.name != campaign for w in writes):
-        return _by_campaign(session, writes)
+        return _by_runs(session, writes)
     return _apply_campaign(session, campaign, writes)
 
 
-def _by_campaign(session: Session, writes: list[BeatWrite]) -> list[Outcome]:
-    # Each campaign's read locks its teachers; all of them are locked first, in one order, so
-    # that two batches mixing campaigns cannot deadlock (PostgreSQL; nothing on SQLite).
+def _by_runs(session: Session, writes: list[BeatWrite]) -> list[Outcome]:
+    # Each run's read locks its teachers; all of them are locked first, in one order, so that
+    # two batches mixing campaigns cannot deadlock (PostgreSQL; nothing on SQLite).
     teachers = sorted({w.teacher_id for w in writes})
     session.execute(select(_TEACHERS.c.id).where(_TEACHERS.c.id.in_(teachers)).order_by(_TEACHERS.c.id)
                     .with_for_update())
-    groups: dict[str, list[int]] = {}
-    for i, write in enumerate(writes):
-        groups.setdefault(write.catalogue.name, []).append(i)
-    outcomes: list[Outcome | None] = [None] * len(writes)
-    for campaign, places in groups.items():
-        done = _apply_campaign(session, campaign, [writes[i] for i in places])
-        for i, outcome in zip(places, done, strict=True):
-            outcomes[i] = outcome
-    return cast(list[Outcome], outcomes)
+    outcomes: list[Outcome] = []
+    start = 0
+    while start < len(writes):
+        campaign, end = writes[start].catalogue.name, start + 1
+        while end < len(writes) and writes[end].catalogue.name == campaign:
+            end += 1
+        outcomes += _apply_campaign(session, campaign, writes[start:end])
+        start = end
+    return outcomes
 
 
 def _apply_campaign(session: Session, campaign: str, writes: list[BeatWrite]) -> list[Outcome]:

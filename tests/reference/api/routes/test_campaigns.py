@@ -1,11 +1,7 @@
 """Several campaigns on one server (a platform scenario): each its own campaign page, progress
 and certificate; one heartbeat on a shared resource credits every campaign whose rules
-record it, and only those. The rule is stated again here, from the dates in the scenario
-files written below, not through domain.campaign.
-
-The platform: ``smoke`` (scenarios/smoke.yaml: window 2023-01-03 to 01-13, course 2 with
-resource 2.1 opens 01-05) and ``extra`` (window 01-03 to 01-20, course 11 opens 01-03 and
-holds the same resource 2.1 plus its own x.1).
+record it, and only those. The rule is stated again here, from the dates of the scenario
+files (tests/reference/two_campaigns.py), not through domain.campaign.
 """
 
 from __future__ import annotations
@@ -13,16 +9,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import yaml
 
-from tests.conftest import SMOKE
 from tests.reference.conftest import SECRET, ZONE
+from tests.reference.two_campaigns import SHARED, platform_files
 
 SMOKE_COURSE_2_OPENS = dt.datetime(2023, 1, 5, tzinfo=ZONE)
 SMOKE_ENDS = dt.datetime(2023, 1, 13, tzinfo=ZONE)
 EXTRA_OPENS = dt.datetime(2023, 1, 3, tzinfo=ZONE)
 EXTRA_ENDS = dt.datetime(2023, 1, 20, tzinfo=ZONE)
-SHARED = "2.1"  # 28:00 in both
 
 
 def expected_share(credit: float, since: dt.datetime, until: dt.datetime, opens: dt.datetime,
@@ -33,32 +27,11 @@ def expected_share(credit: float, since: dt.datetime, until: dt.datetime, opens:
     return max(0.0, min(credit, open_s))
 
 
-def _platform_files(folder) -> str:
-    smoke = yaml.safe_load(SMOKE.read_text())
-    (folder / "smoke.yaml").write_text(yaml.safe_dump(smoke))
-    extra = yaml.safe_load(SMOKE.read_text())
-    extra["name"] = "extra"
-    extra["calendar"]["end"] = "2023-01-20T00:00:00"
-    extra["rules"].update(credit_cap_hours=1, completion_hours=1, certificates_issued="2023-01-21T09:00:00")
-    course = dict(smoke["courses"][0], id=11, name="Shared theme", opens="2023-01-03",
-                  credit={"hours": 1, "min_study_minutes": 20})
-    course["resources"] = [{"id": SHARED, "title": "Part 1", "duration_s": "28:00"},
-                           {"id": "x.1", "title": "Own video", "duration_s": "10:00"}]
-    extra["courses"] = [course]
-    extra["behaviour"]["waves"][0]["courses"] = [11]
-    (folder / "extra.yaml").write_text(yaml.safe_dump(extra))
-    platform = {key: smoke[key] for key in ("platform", "service_levels")}
-    platform.update(kind="platform", name="two", seed=1, campaigns=["smoke.yaml", "extra.yaml"])
-    path = folder / "platform.yaml"
-    path.write_text(yaml.safe_dump(platform))
-    return str(path)
-
-
 @pytest.fixture
 def settings(database_url, tmp_path):
     from reference.settings import Settings
 
-    return Settings(database_url=database_url, scenario=_platform_files(tmp_path), secret=SECRET,
+    return Settings(database_url=database_url, scenario=platform_files(tmp_path), secret=SECRET,
                     argon2_time_cost=1, argon2_memory_kib=1024)
 
 
