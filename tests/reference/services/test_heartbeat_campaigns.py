@@ -59,8 +59,9 @@ def batch(state, writes: list[BeatWrite]) -> list:
 
 def studied(state, teacher_id: int) -> dict[tuple[str, int], float]:
     with state.db.session(write=False) as session:
-        rows = session.execute(select(CourseProgress.campaign, CourseProgress.course_id, CourseProgress.studied_s)
-                               .where(CourseProgress.teacher_id == teacher_id)).all()
+        rows = session.execute(
+            select(CourseProgress.campaign, CourseProgress.course_id, CourseProgress.studied_s)
+            .where(CourseProgress.teacher_id == teacher_id)).all()
     return {(campaign, course): s for campaign, course, s in rows}
 
 

@@ -1,0 +1,52 @@
+"""reference.services.heartbeat at the boundaries the batch tests do not reach, through the
+service's own entry (record_heartbeat, the route's call), each rule stated again here:
+
+- a beat after the window's end credits the study up to the end, however small (a credit of a
+  second or less is still a credit, not a refusal); only a beat that credits nothing after the
+  end is refused (403 window_closed);
+- a beat for a resource the campaign does not have is 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from reference.errors import ApiError
+from reference.schemas.progress import Heartbeat
+from reference.services.heartbeat import check_heartbeat
+from tests.reference.services.test_heartbeat_pinned import Player, stored
+
+
+@pytest.fixture
+def state(app):
+    return app.state.yanxiu
+
+
+@pytest.fixture
+def player(state, platform) -> Player:
+    return Player(state, platform.enrolled_teacher()["teacher_id"])
+
+
+@pytest.mark.parametrize(("before_end", "played", "credited"), [
+    (0.5, 1.0, 0.5),   # half a second before the end, a beat half a second after it
+    (1.0, 1.0, 1.0),   # a beat of one second landing exactly on the end
+    (0.25, 0.25, 0.25),
+])
+def test_a_credit_of_a_second_or_less_across_the_end_is_credited(state, player, before_end, played, credited):
+    player.now = state.catalogue.rules.end_at - dt.timedelta(seconds=before_end)
+    player.beat(0)
+    result = player.beat(played)
+    assert result.recorded_s == pytest.approx(credited)
+    assert stored(state, player.teacher_id) == pytest.approx((credited, credited))
+    with pytest.raises(ApiError) as refused:  # after that, nothing is left to credit
+        player.beat(1.0)
+    assert refused.value.status == 403 and refused.value.extra["reason"] == "window_closed"
+
+
+def test_an_unknown_resource_is_not_found(state, player):
+    body = Heartbeat(resource_id="no-such-video", position_s=0.0, elapsed_s=0, seq=1)
+    with pytest.raises(ApiError) as refused:
+        check_heartbeat(state.catalogue, body, player.now)
+    assert refused.value.status == 404 and "no resource 'no-such-video'" in refused.value.detail
