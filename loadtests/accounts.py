@@ -36,6 +36,7 @@ class Account:
     province: str
     sub_platform: str
     role: str
+    token: str = ""  # a session token issued before the test (optional column), for resumed sessions
 
 
 def load_accounts(path: str | Path) -> list[Account]:
@@ -61,6 +62,7 @@ def _account(path: Path, line: int, row: dict[str, str]) -> Account:
             province=row.get("province") or "",
             sub_platform=row.get("sub_platform") or "basic",
             role=row.get("role") or TEACHER,
+            token=(row.get("token") or "").strip(),
         )
     except ValueError as exc:
         raise AccountsError(f"--accounts: {path}: line {line}: {exc}") from None

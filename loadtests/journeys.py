@@ -36,7 +36,7 @@ from locust.exception import StopUser
 from domain import decisions
 from loadtests.adapters import Client, Registration
 from loadtests.harness import harness
-from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, SESSION, resumed_draw
+from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, RESUMED_SET_UP, SESSION, resumed_draw
 from loadtests.study import PageState, study
 
 if TYPE_CHECKING:
@@ -71,9 +71,11 @@ class Session(FastHttpUser):
         self.rng = np.random.default_rng([self.ctx.seed, index])
         self._draw: Callable[[Any], float] = self._sample
         remaining = self.arrival.remaining_minutes if self.arrival is not None else None
+        self.resumed, self.played = remaining is not None, False
         if remaining is not None:  # a session the model had in progress when the stretch began
             length = self.ctx.scenario.behaviour.sessions.length_minutes
             self._draw = resumed_draw(self._sample, length, remaining)
+            self.api.client.label = RESUMED_SET_UP  # until its study resumes (TeacherJourney.study)
 
     def on_stop(self) -> None:
         api = getattr(self, "api", None)
@@ -88,6 +90,14 @@ class Session(FastHttpUser):
     def pause(self, model_seconds: float) -> None:
         """Think or play time of the model, compressed."""
         gevent.sleep(max(0.0, float(model_seconds)) / self.ctx.compress)
+
+    def first_phase(self) -> float:
+        """The share of a beat interval before a play's first beat: uniform in (0, 1] for a
+        resumed session's first play, else 1 (a new play beats after a whole interval)."""
+        if not self.resumed or self.played:
+            return 1.0
+        self.played = True
+        return 1.0 - float(self.rng.random())
 
     def pause_until(self, deadline: float) -> None:
         """Until ``deadline`` (time.monotonic()); at once when it has passed."""
@@ -194,7 +204,9 @@ class TeacherJourney(_OneSession):
         if self.account is None:
             user.no_account()
         self.sub = self.account.sub_platform
-        if by_password:
+        if user.resumed and user.api.resume_issued(self.account):
+            signed_in = True  # the model's session signed in before the stretch
+        elif by_password:
             signed_in = user.api.log_in(self.account, password=self.account.password)
         else:
             if not user.api.send_code(self.account.mobile, "login"):
@@ -234,6 +246,8 @@ class TeacherJourney(_OneSession):
         if self.kind == CERTIFICATE:
             return
         self._signed_in()
+        self._page()
+        self.session.api.client.label = ""  # a resumed session's set-up is over: the model's requests again
         sessions = self.ctx.scenario.behaviour.sessions
         budget, plays = decisions.session_budget(self.session.draw(sessions.length_minutes),
                                                  self.session.draw(sessions.resources_per_session))
@@ -253,8 +267,12 @@ class TeacherJourney(_OneSession):
         position, api = 0.0, self.session.api
         api.start_play(course.cid, resource)
         started, counted = time.monotonic(), None
+        # a session the model had mid-play at the first minute is at a uniform phase of its
+        # beat interval (the stationary state), not at a beat: its first beat comes sooner
+        phase = self.session.first_phase()
         while position < seconds:
-            step = min(interval, seconds - position)
+            step = min(interval * phase, seconds - position)
+            phase = 1.0
             position += step
             self.session.pause_until(started + position / self.ctx.compress)
             counted = api.report_progress(course.cid, resource, position, step, position >= seconds)

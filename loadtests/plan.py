@@ -28,6 +28,9 @@ import numpy as np
 KINDS = ("session", "registration", "admin", "certificate")
 SESSION, REGISTRATION, ADMIN, CERTIFICATE = range(4)
 TOLERANCE = 0.10  # the "within 10% per bin"
+# the request-name suffix of a resumed session's sign-in and first page load: the model's
+# session did those before the stretch, so they are not compared with the model's requests
+RESUMED_SET_UP = " [resumed set-up]"
 RESUMED_INDEX_BASE = 1_000_000_000  # sequence numbers of the sessions resumed at the start
 
 

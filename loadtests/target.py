@@ -12,6 +12,7 @@ exit stops the server's whole process group and removes the folder.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -50,6 +51,7 @@ class ReferenceTarget:
         self.clock_rate, self.say = clock_rate, say
         self.database_url = database_url  # an empty database to seed and serve; default SQLite here
         self.folder: Path | None = None
+        self._secret = secrets.token_hex(32)
         self.process: subprocess.Popen | None = None
         self.url = ""
 
@@ -133,6 +135,8 @@ class ReferenceTarget:
 
     def _env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("YANXIU_")}
+        # one secret for the seeding and the server: the accounts file's tokens are then valid
+        env["YANXIU_SECRET"] = self._secret
         if self.clock_rate is not None:
             env["YANXIU_CLOCK_RATE"] = f"{self.clock_rate:g}"
             # The server's latency is not compressed: a second in its queue is `rate` campaign

@@ -21,6 +21,7 @@ Nothing here imports Locust: an adapter can be unit-tested with any object that 
 from __future__ import annotations
 
 import importlib
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,9 @@ class Client:
         self.http = http  # has .request(method, url, name=, json=, headers=, catch_response=)
         self.requests = 0  # sent by this session (a session that sends none is counted)
         self._sleep = sleep
+        # appended to every request's name while set: a resumed session's sign-in and page
+        # load happened before the stretch in the model, so they are counted apart
+        self.label = ""
 
     def request(self, name: str, method: str, url: str, *, json: Any = None, headers: dict | None = None,
                 ok: Iterable[int] = OK, expected: Iterable[int] = (), fast: bool = False,
@@ -51,12 +55,12 @@ class Client:
         response bookkeeping on the hot path (Locust itself counts 4xx/5xx as failures);
         ``parse=False`` does not read the answer. ``url`` may be absolute (a CDN host).
         A 429 or 503 with ``Retry-After`` (a shed request, a rate limit) is sent again after
-        that many real seconds, as clients do, at most ``RETRY_AFTER_TRIES`` times and only for
+        that many real seconds (plus a jitter), as clients do, at most ``RETRY_AFTER_TRIES`` times and only for
         waits up to ``RETRY_AFTER_MAX_S`` (each try counts in the statistics). A 429 that
         queues the request in a waiting room (``queued`` and a ``ticket``, docs/api.md) is an
         expected answer: the request is sent again with the ticket (``X-Queue-Ticket``) after
         its Retry-After, at most ``QUEUE_POLLS`` times and ``QUEUE_BUDGET_S`` in all."""
-        ok, expected = tuple(ok), tuple(expected)
+        ok, expected, name = tuple(ok), tuple(expected), name + self.label
         tries, polls, queued_s = 0, 0, 0.0
         while True:
             answer, wait, ticket = self._once(name, method, url, json, headers, ok, expected, fast, parse)
@@ -70,6 +74,7 @@ class Client:
                 return answer
             else:
                 tries += 1
+                wait *= 1 + RETRY_JITTER * _JITTER.random()
             self.sleep(wait)
 
     def _once(self, name: str, method: str, url: str, json: Any, headers: dict | None, ok: tuple,
@@ -127,6 +132,12 @@ class Client:
 
 
 RETRY_AFTER_TRIES = 3
+# A shed request waits its Retry-After and up to half as long again, as clients do: without
+# it every client shed in the same instant came back in the same instant and was shed again
+# (measured: 24 players at an in-flight bound of 1, a third gave up after their 3 tries).
+# Its own generator: the timing jitter must not move the journeys' seeded draws.
+RETRY_JITTER = 0.5
+_JITTER = random.Random()
 RETRY_AFTER_MAX_S = 5.0  # longer waits (an SMS daily cap: hours) are not worth a session's time
 # A login waiting room (docs/api.md): the ticket goes back in this header. A queued client
 # waits longer than a shed one (its place is kept), within bounds.
@@ -239,6 +250,12 @@ class Adapter:
 
     def resume(self, saved: Any) -> None:
         raise NotImplementedError
+
+    def resume_issued(self, account: Any) -> bool:
+        """Sign in without a request with the token the accounts file carries for ``account``
+        (issued before the test: a session the model had signed in before the replayed
+        stretch); False when the account has none or this API takes none."""
+        return False
 
     # --- study ---------------------------------------------------------------------------
 

@@ -77,6 +77,12 @@ class ReferenceAdapter(Adapter):
         self.token = saved["token"]
         self.ids.update({k: v for k, v in saved.items() if k != "token"})
 
+    def resume_issued(self, account: Any) -> bool:
+        if not account.token:
+            return False
+        self.resume({"token": account.token, "user_id": account.teacher_id, "teacher_id": account.teacher_id})
+        return True
+
     # --- study ---------------------------------------------------------------------------
 
     def enrol(self) -> bool:

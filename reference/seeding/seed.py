@@ -29,7 +29,7 @@ from reference.catalogue import Catalogue
 from reference.certificates import issue_certificates
 from reference.db import Database
 from reference.models import Question, School, Teacher
-from reference.security import hash_password, password_hasher
+from reference.security import TokenSigner, hash_password, password_hasher
 from reference.seeding.bulk import db_constant, load_rows
 from reference.seeding.identity import area_codes, draw_people
 from reference.seeding.progress import fallback_shares, load_progress, shares_from_results
@@ -52,6 +52,7 @@ ACCOUNT_FIELDS = (
     "province",
     "sub_platform",
     "role",
+    "token",
 )
 HOME_PROVINCE_SHARE = 0.9  # estimate: share of teachers whose ID was issued where they teach
 ID_TYPE = "resident_id"
@@ -242,7 +243,8 @@ def seed_platform(
             report.progress["certified"] = issue_certificates(db, catalogue, progress_at).issued
         lap("progress")
     if out is not None:
-        report.files = write_fixtures(db, catalogue, out, accounts, people.mobiles, account_school, password)
+        report.files = write_fixtures(db, catalogue, out, accounts, people.mobiles, account_school, password,
+                                      _tokens(settings, accounts.role))
         lap("files")
     return report
 
@@ -309,6 +311,17 @@ def _load_accounts(
     load_rows(db, table, columns, rows)
 
 
+def _tokens(settings: Settings, roles: list[str]) -> list[str]:
+    """A session token per account (account ids are 1..n, in order), when the server's secret
+    was given (``YANXIU_SECRET``): a load test resumes with it a session that the model had
+    signed in before the replayed stretch, without a login the model does not have. With a
+    secret made up for this process alone a token would be refused, so none is written."""
+    if "secret" not in settings.model_fields_set:
+        return [""] * len(roles)
+    signer = TokenSigner(settings.secret, settings.token_ttl_s)
+    return [signer.issue(account_id, role) for account_id, role in enumerate(roles, start=1)]
+
+
 def write_fixtures(
     db: Database,
     catalogue: Catalogue,
@@ -317,6 +330,7 @@ def write_fixtures(
     mobiles: list[str],
     school_ids: np.ndarray,
     password: str,
+    tokens: list[str] | None = None,
 ) -> list[Path]:
     """``accounts.csv`` and ``answers.json`` as docs/api.md describes them."""
     out.mkdir(parents=True, exist_ok=True)
@@ -334,15 +348,14 @@ def write_fixtures(
                 accounts.province,
                 accounts.sub_platform,
                 accounts.role,
+                tokens or [""] * n,
                 strict=True,
             )
         )
     answers_json = out / "answers.json"
     with db.session(write=False) as session:
-        answers = session.execute(
-            select(Question.id, Question.answer)
-            .where(Question.campaign == catalogue.name)
-            .order_by(Question.id)
-        ).all()
+        # every bank in the database: a platform scenario's campaigns each have one (question
+        # ids are unique across them, so the load test passes any campaign's tests)
+        answers = session.execute(select(Question.id, Question.answer).order_by(Question.id)).all()
     answers_json.write_text(json.dumps({str(qid): answer for qid, answer in answers}, indent=1))
     return [accounts_csv, answers_json]

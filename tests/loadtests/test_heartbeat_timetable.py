@@ -34,7 +34,8 @@ class SlowApi:
 
 # 600 model seconds at compress 300: 2 s of test, a beat every 0.2 s (60 model s)
 platform = SimpleNamespace(heartbeat_interval_s={"basic": 60.0})
-session = SimpleNamespace(api=SlowApi(), pause_until=lambda d: Session.pause_until(None, d))
+session = SimpleNamespace(api=SlowApi(), pause_until=lambda d: Session.pause_until(None, d),
+                          first_phase=lambda: 1.0)
 journey = SimpleNamespace(ctx=SimpleNamespace(compress=300.0, scenario=SimpleNamespace(platform=platform)),
                           sub="basic", session=session)
 studied = TeacherJourney._watch(journey, SimpleNamespace(cid=1, studied_s=0.0), {"id": "1.1.1"}, 600.0)
@@ -67,3 +68,32 @@ def test_an_answer_slower_than_the_interval_sends_the_next_beat_at_once():
     # 0.2 + (k - 1) × 0.35 s), where a loop pausing after each answer sends it at k × 0.55 s
     gaps = [b[0] - a[0] for a, b in zip(sent, sent[1:], strict=False)]
     assert gaps == pytest.approx([0.35] * 9, abs=0.08)
+
+
+PHASES = r"""
+import json
+from gevent import monkey; monkey.patch_all()
+from types import SimpleNamespace
+import numpy as np
+from loadtests.journeys import Session
+
+resumed = SimpleNamespace(resumed=True, played=False, rng=np.random.default_rng(3))
+first = [Session.first_phase(resumed), Session.first_phase(resumed)]
+draws = [Session.first_phase(SimpleNamespace(resumed=True, played=False, rng=np.random.default_rng(s)))
+         for s in range(2000)]
+new = Session.first_phase(SimpleNamespace(resumed=False, played=False, rng=None))
+print(json.dumps({"first": first, "draws": draws, "new": new}))
+"""
+
+
+def test_a_resumed_sessions_first_beat_comes_at_a_uniform_phase():
+    done = subprocess.run([sys.executable, "-c", PHASES], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert 0 < got["first"][0] <= 1 and got["first"][1] == 1.0  # only the first play
+    assert got["new"] == 1.0  # a new session's play beats after a whole interval
+    draws = got["draws"]
+    assert all(0 < d <= 1 for d in draws)
+    assert sum(draws) / len(draws) == pytest.approx(0.5, abs=0.03)  # uniform: mean 1/2
+    assert sum(d < 0.25 for d in draws) / len(draws) == pytest.approx(0.25, abs=0.04)

@@ -274,7 +274,7 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
               f"{args.master_bind_port})", flush=True)
     meter = _meter(args, host, server)
     with meter or contextlib.nullcontext(), Progress("yanxiu loadtest") as progress:
-        progress.stage("replaying", total=locust.run_time_s(), unit="s")
+        progress.stage("replaying", total=locust.run_time_s(), unit="second")
         code = locust.execute(Path.cwd(), on_second=progress.callback())
     summary_path = out / "summary.json"
     if code not in (0, 1) or not summary_path.is_file():
