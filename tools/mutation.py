@@ -335,6 +335,32 @@ def report(module: str, mutants: list[Mutant], equivalents: list[Equivalent]) ->
     return score
 
 
+def rerun_survivors(module: str, session: Path, tests: list[str], timeout_s: float,
+                    equivalents: list[Equivalent]) -> float:
+    """Run a kept session's survivors again after tests were added: the private copy's tests
+    are refreshed from the work tree and only the mutants that survived are pending again
+    (killed ones stay killed: adding tests cannot revive them). The module must be the one
+    the session mutated, or the stored mutants would point at the wrong code."""
+    from cosmic_ray.work_db import WorkDB, WorkResultStorage, use_db
+    from cosmic_ray.work_item import TestOutcome
+
+    work = session.parent
+    if not session.is_file() or not (work / module).is_file():
+        raise MutationError(f"--survivors: no kept session of {module} at {session}")
+    if (work / module).read_bytes() != (ROOT / module).read_bytes():
+        raise MutationError(f"--survivors: {module} changed since the session; run it afresh")
+    print(f"refreshing {work} from the work tree", flush=True)
+    copy_tree(work)
+    run_baseline(work, tests, timeout_s)
+    with use_db(str(session), WorkDB.Mode.open) as db, db._session_maker.begin() as rows:
+        again = rows.query(WorkResultStorage).filter(WorkResultStorage.test_outcome == TestOutcome.SURVIVED)
+        print(f"running {again.delete()} survivors again", flush=True)
+    os.environ.update(ENV)
+    warm_up(work, module, tests)
+    run_mutants(work, module, session, tests, timeout_s)
+    return report(module, read_mutants(session), equivalents)
+
+
 def _diff_body(diff: str) -> str:
     kept = (line for line in diff.splitlines() if line[:1] in "+-@" and line[:3] not in ("---", "+++"))
     return "\n".join(kept)
@@ -349,6 +375,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="start no mutant after S seconds and report the ones run (a partial score)")
     parser.add_argument("--session", type=Path, default=None,
                         help="only report a session kept by --keep, against today's equivalents list")
+    parser.add_argument("--survivors", type=Path, default=None, metavar="SESSION",
+                        help="run again only the survivors of a session kept by --keep, against the "
+                             "tests as they are now (the module itself must be unchanged)")
     args = parser.parse_args(argv)
     try:
         equivalents = load_equivalents(args.module)
@@ -358,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
             score = report(args.module, read_mutants(args.session), equivalents)
             return 1 if args.fail_under is not None and score < args.fail_under else 0
         tests, exclude, timeout_s = load_config(args.module)
+        if args.survivors is not None:
+            score = rerun_survivors(args.module, args.survivors, tests, timeout_s, equivalents)
+            return 1 if args.fail_under is not None and score < args.fail_under else 0
         work = Path(tempfile.mkdtemp(prefix="yanxiu-mutation-"))
         try:
             print(f"copying the work tree to {work}", flush=True)
