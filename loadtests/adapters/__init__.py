@@ -55,8 +55,8 @@ class Client:
         response bookkeeping on the hot path (Locust itself counts 4xx/5xx as failures);
         ``parse=False`` does not read the answer. ``url`` may be absolute (a CDN host).
         A 429 or 503 with ``Retry-After`` (a shed request, a rate limit) is sent again after
-        that many real seconds (plus a jitter), as clients do, at most ``RETRY_AFTER_TRIES`` times and only for
-        waits up to ``RETRY_AFTER_MAX_S`` (each try counts in the statistics). A 429 that
+        that many real seconds (plus a jitter), as clients do, at most ``RETRY_AFTER_TRIES``
+        times and only for waits up to ``RETRY_AFTER_MAX_S`` (each try counts in the statistics). A 429 that
         queues the request in a waiting room (``queued`` and a ``ticket``, docs/api.md) is an
         expected answer: the request is sent again with the ticket (``X-Queue-Ticket``) after
         its Retry-After, at most ``QUEUE_POLLS`` times and ``QUEUE_BUDGET_S`` in all."""
