@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import Counter
 
 SHED = Counter("yanxiu_shed_total", "Requests shed by admission control (503, Retry-After)", ["endpoint"])
@@ -54,5 +55,12 @@ class AdmissionControl:
 
 
 def endpoint_names(app) -> dict[str, str]:
-    """Static paths of the app's routes and their names (the shed counter's labels)."""
-    return {route.path: route.name for route in app.routes if "{" not in getattr(route, "path", "{")}
+    """Static paths of the app's routes and their names (the shed counter's labels). The
+    routes of included routers too: FastAPI keeps them inside ``app.routes`` as included
+    routers (a plain walk of ``app.routes`` saw only the documentation pages, so every shed
+    request was counted as ``other``)."""
+    names = {}
+    for route in iter_route_contexts(app.routes):
+        if route.path and route.name and "{" not in route.path:
+            names[route.path] = route.name
+    return names

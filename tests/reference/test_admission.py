@@ -68,3 +68,14 @@ def test_the_app_sheds_only_when_a_bound_is_set(settings, clock):
         assert client.get("/hello").json() == {"hello": "world"}
     unbounded.state.yanxiu.db.dispose()
     bounded.state.yanxiu.db.dispose()
+
+
+def test_shed_requests_are_counted_under_their_endpoint_names(settings, clock):
+    from reference.admission import endpoint_names
+    from reference.main import create_app
+
+    app = create_app(settings, clock)
+    names = endpoint_names(app)
+    assert names["/api/v1/progress/heartbeat"] == "heartbeat" and names["/api/v1/auth/login"] == "login"
+    assert names["/metrics"] == "metrics" and not any("{" in path for path in names)
+    app.state.yanxiu.db.dispose()
