@@ -309,3 +309,35 @@ def test_slo_with_no_judged_minute_says_so():
     (outcome,) = slo_outcomes({"api": slo(judged_minutes=0, worst_minute_p95_ms=10.0, target_p95_ms=50.0)})
     assert outcome.detail.startswith("no minute busy enough to judge latency")
     assert "worst-minute" not in outcome.detail
+
+
+# --- ranges (yanxiu run --ranges) and the sign of no change ---------------------------------
+
+
+def test_every_threshold_is_judged_after_one_on_a_range():
+    from records.model import Range
+
+    thresholds = parse_all(["peak(rps.total) < 11k", "rate(errors) < 1%", "peak(rps.total) > 5000"])
+    ranged = {"peak(rps.total)": Range(central=4740.0, p05=4580.0, p95=10490.0)}
+    outcomes = evaluate(thresholds, {"peak(rps.total)": 4740.0, "rate(errors)": 0.02}, ranges=ranged)
+    assert [(o.passed, o.actual, o.judged_at) for o in outcomes] == [
+        (True, 10490.0, "p95"), (False, 0.02, ""), (False, 4580.0, "p05")]
+
+
+def test_a_range_that_is_not_a_number_is_bad_input():
+    from records.model import Range
+
+    ranged = {"peak(rps.total)": Range(central=1.0, p05=math.nan, p95=2.0)}
+    not_a_number = r"^thresholds\[0\] .*the range of 'peak\(rps.total\)' is not a number"
+    with pytest.raises(GateError, match=not_a_number):
+        evaluate(parse_all(["peak(rps.total) > 0"]), {"peak(rps.total)": 1.0}, ranges=ranged)
+    # an upper limit reads only p95: a NaN p05 is not in the way
+    (outcome,) = evaluate(parse_all(["peak(rps.total) < 3"]), {}, ranges=ranged)
+    assert outcome.passed and outcome.actual == 2.0
+
+
+@pytest.mark.parametrize("metric", ["share(certified)", "min(free.api)", "peak(rps.total)"])
+def test_no_change_from_a_non_zero_baseline_is_a_positive_zero(metric):
+    result = one({metric: 0.5}, {metric: 0.5}, limit=0.0)
+    assert result.change == 0.0 and math.copysign(1.0, result.change) == 1.0  # never printed -0.0
+    assert not result.regressed and result.describe() == "unchanged"
