@@ -6,6 +6,11 @@ replications run in parallel worker processes, or on an existing Dask cluster wh
 its scheduler address (``pip install yanxiu[dask]``). Each returns only its flat metrics
 map (peaks, means, shares, rates) and outcome totals; the interval for every figure is
 mean +- t(0.975, R-1) * sd / sqrt(R) over the R replications.
+
+A platform scenario (several campaigns, ``sim.campaigns``) replicates the same way: each
+replication is a whole platform run with the replication's seed (every campaign's seed is
+drawn from it), and its figures are the platform summary's (the total load, the tiers on
+it, the outcomes added up, and each campaign's columns as ``campaign.<name>.*``).
 """
 
 from __future__ import annotations
@@ -33,7 +38,17 @@ def key_figures(run) -> dict[str, float]:
     from sim.outputs import writer as outputs
 
     labels = outputs.minute_labels(run)
-    summary = outputs.summary(run, labels, outputs.timeseries(run))
+    return _flat(outputs.summary(run, labels, outputs.timeseries(run)))
+
+
+def platform_key_figures(run) -> dict[str, float]:
+    """The figures of a platform run (``sim.campaigns.PlatformRun``), as ``key_figures``."""
+    from sim.outputs import platform as outputs
+
+    return _flat(outputs.summary_of(run))
+
+
+def _flat(summary) -> dict[str, float]:
     figures = {k: float(v) for k, v in summary.metrics.items() if v is not None}
     figures.update({f"outcomes.{k}": float(v) for k, v in summary.outcomes.items()})
     return figures
@@ -52,20 +67,46 @@ def one_replication(scenario: Scenario, teachers: int | None, seed: int,
     return key_figures(run_model(scenario, teachers, seed, max_simulated, shards=shards, workers=1))
 
 
+def one_platform_replication(plan, scale: float, seed: int, max_simulated: int | None,
+                             shards: int | None = None) -> dict[str, float]:
+    """One replication of a platform run in this process (its shards in one process)."""
+    from sim import native
+
+    native.install()
+    from sim.campaigns import run_platform
+
+    return platform_key_figures(run_platform(plan, scale, seed, max_simulated, shards=shards, workers=1))
+
+
 def run_extra(scenario: Scenario, teachers: int | None, seed: int, count: int,
               max_simulated: int | None, scheduler: str | None = None,
               workers: int | None = None, shards: int | None = None) -> list[dict[str, float]]:
     """Replications 1..count-1 (replication 0 is the caller's own run)."""
     seeds = [replication_seed(seed, i) for i in range(1, count)]
-    if not seeds:
-        return []
     args = [(scenario, teachers, s, max_simulated, shards) for s in seeds]
+    return _run_all(one_replication, args, scheduler, workers)
+
+
+def run_extra_platform(plan, scale: float, seed: int, count: int, max_simulated: int | None,
+                       scheduler: str | None = None, workers: int | None = None,
+                       shards: int | None = None) -> list[dict[str, float]]:
+    """Replications 1..count-1 of a platform run (``plan``: a ``domain.platform.PlatformScenario``)."""
+    seeds = [replication_seed(seed, i) for i in range(1, count)]
+    args = [(plan, scale, s, max_simulated, shards) for s in seeds]
+    return _run_all(one_platform_replication, args, scheduler, workers)
+
+
+def _run_all(function, args: list[tuple], scheduler: str | None,
+             workers: int | None) -> list[dict[str, float]]:
+    """``function`` over the argument tuples: on the Dask scheduler, else in spawned processes."""
+    if not args:
+        return []
     if scheduler:
-        return _on_dask(scheduler, args)
-    workers = workers or max(1, min(len(seeds), (os.cpu_count() or 2) - 1))
+        return _on_dask(scheduler, function, args)
+    workers = workers or max(1, min(len(args), (os.cpu_count() or 2) - 1))
     context = mp.get_context("spawn")
     with cf.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(one_replication, *zip(*args, strict=True)))
+        return list(pool.map(function, *zip(*args, strict=True)))
 
 
 def _fingerprint() -> str:
@@ -96,7 +137,7 @@ def code_fingerprint() -> str:
     return _FINGERPRINT
 
 
-def _on_dask(address: str, args: list[tuple]) -> list[dict[str, float]]:
+def _on_dask(address: str, function, args: list[tuple]) -> list[dict[str, float]]:
     try:
         from distributed import Client
     except ImportError as exc:
@@ -110,7 +151,7 @@ def _on_dask(address: str, args: list[tuple]) -> list[dict[str, float]]:
         if stale:
             raise ModelError(f"--scheduler {address}: workers {', '.join(stale)} run other model "
                                "code or library versions than this checkout; restart them")
-        futures = client.map(one_replication, *zip(*args, strict=True), pure=False)
+        futures = client.map(function, *zip(*args, strict=True), pure=False)
         return client.gather(futures)
 
 

@@ -75,8 +75,10 @@ def daily(run: PlatformRun) -> dict[str, np.ndarray | list[str]]:
     return out
 
 
-def write_platform_results(run: PlatformRun, out_dir: Path,
-                           scenario_path: str | None = None) -> ModelSummary:
+def write_platform_results(run: PlatformRun, out_dir: Path, scenario_path: str | None = None,
+                           replications: dict | None = None) -> ModelSummary:
+    """Write the whole folder; return the platform's summary. ``replications``: their
+    confidence intervals and seeds (``sim.replications``), on the platform's figures."""
     out_dir.mkdir(parents=True, exist_ok=True)
     own: dict[str, ModelSummary] = {}
     for part, file in zip(run.parts, run.plan.files, strict=True):
@@ -93,13 +95,21 @@ def write_platform_results(run: PlatformRun, out_dir: Path,
     writer.write_csv(out_dir / "attempts.csv", {
         "course": np.array([r[0] for r in rows], float), "attempts": np.array([r[1] for r in rows], float),
         "teachers": np.array([round(r[2]) for r in rows], float)}, spec=ATTEMPTS)
-    summary = platform_summary(run, labels, cols, own, scenario_path)
+    summary = platform_summary(run, labels, cols, own, scenario_path, replications)
     write_summary(out_dir, summary)
     return summary
 
 
+def summary_of(run: PlatformRun) -> ModelSummary:
+    """The platform's summary without writing anything (a replication's figures)."""
+    own = {part.name: writer.summary(part.run, writer.minute_labels(part.run), writer.timeseries(part.run))
+           for part in run.parts}
+    return platform_summary(run, minute_labels(run), columns(run), own, None)
+
+
 def platform_summary(run: PlatformRun, labels: list[str], cols: dict[str, np.ndarray],
-                     own: dict[str, ModelSummary], scenario_path: str | None) -> ModelSummary:
+                     own: dict[str, ModelSummary], scenario_path: str | None,
+                     replications: dict | None = None) -> ModelSummary:
     platform = run.platform
     rps = {name: cols[f"rps.{name}"] for name in platform.endpoints}
     sections = sizing.summary_sections(platform, rps, cols["egress_gbps"], run.tiers, labels)
@@ -130,7 +140,7 @@ def platform_summary(run: PlatformRun, labels: list[str], cols: dict[str, np.nda
         "model": {"sessions_simulated": sum(s.model.sessions_simulated for s in own.values()),
                   "feedback_calls": int(run.stats["feedback_calls"]),
                   "shards": int(run.stats["shards"])},
-        "campaigns": campaigns_section(run, own, labels),
+        "campaigns": campaigns_section(run, own, labels), "replications": replications,
     }
     return build(ModelSummary, writer._clean(figures))
 

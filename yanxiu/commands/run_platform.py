@@ -1,8 +1,10 @@
 """``yanxiu run`` on a platform scenario (``kind: platform``): several campaigns on one platform.
 
 Not a subcommand of its own: ``yanxiu run`` hands a platform scenario here. ``--teachers N``
-scales every campaign alike (N is the teachers of all campaigns together); replications,
-ranges and the request-level confirmation are for single campaigns and are refused here.
+scales every campaign alike (N is the teachers of all campaigns together).
+``--replications R`` runs R - 1 more whole platform runs (seeds as for one campaign) and adds
+95% intervals of the platform's figures to summary.json. ``--ranges`` is refused (a fitted
+posterior is one campaign's behaviour); the request-level confirmation is not run.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ def run(plan, args: argparse.Namespace, out: Path) -> int:
     from sim.outputs.platform import write_platform_results
     from yanxiu.errors import CommandError
 
-    if args.replications > 1 or getattr(args, "ranges", None):
-        raise CommandError("--replications/--ranges: not available for a platform scenario yet")
+    if getattr(args, "ranges", None):
+        raise CommandError("--ranges: not available for a platform scenario (a fitted posterior is one "
+                           "campaign's behaviour; run --ranges on a campaign file)")
     teachers = sum(s.population.teachers for s in plan.campaigns)
     scale = args.teachers / teachers if args.teachers else 1.0
+    cap = args.max_simulated or DEFAULT_MAX_SIMULATED
     bar = tqdm(desc="simulated days", unit="day", file=sys.stderr, disable=None, leave=False)
 
     def on_day(done: int, total: int) -> None:
@@ -31,11 +35,12 @@ def run(plan, args: argparse.Namespace, out: Path) -> int:
         bar.update(done - bar.n)
 
     try:
-        result = run_platform(plan, scale, args.seed, args.max_simulated or DEFAULT_MAX_SIMULATED,
-                              on_day=on_day, shards=args.shards, workers=args.workers)
+        result = run_platform(plan, scale, args.seed, cap, on_day=on_day, shards=args.shards,
+                              workers=args.workers)
     finally:
         bar.close()
-    summary = write_platform_results(result, out, scenario_path=str(args.scenario))
+    intervals = _replications(plan, args, scale, result, cap)
+    summary = write_platform_results(result, out, scenario_path=str(args.scenario), replications=intervals)
     assert summary.campaigns is not None  # a platform run's summary always has them
     if not args.no_charts:  # the report's drawings, for the platform and each campaign's folder
         from yanxiu.commands.run import write_charts
@@ -44,6 +49,21 @@ def run(plan, args: argparse.Namespace, out: Path) -> int:
             write_charts(folder)
     print(lines(summary, out))
     return 0
+
+
+def _replications(plan, args: argparse.Namespace, scale: float, result, cap: int) -> dict | None:
+    """The 95% intervals over ``--replications`` whole platform runs (None for one run)."""
+    from sim import replications
+
+    if args.replications <= 1:
+        return None
+    where = f" on {args.scheduler}" if args.scheduler else ""
+    print(f"running {args.replications - 1} more replications of the platform{where}", file=sys.stderr)
+    extra = replications.run_extra_platform(plan, scale, result.seed, args.replications, cap,
+                                            args.scheduler, shards=args.shards)
+    intervals = replications.confidence([replications.platform_key_figures(result), *extra])
+    intervals["seeds"] = [replications.replication_seed(result.seed, i) for i in range(args.replications)]
+    return intervals
 
 
 def lines(summary, out: Path) -> str:
@@ -60,5 +80,10 @@ def lines(summary, out: Path) -> str:
                     f"{figures['peak_lowered_without']:,.0f}/s lower")
     for tier, need in section["tiers"].items():
         text.append(f"  {tier}: needs {need['needed']:,.4g} {need['unit']}, set by {need['set_by']}")
+    reps = summary.replications
+    lo, hi = reps.ci95.get("peak(rps.total)", (None, None)) if reps is not None else (None, None)
+    if reps is not None and lo is not None and hi is not None:
+        text.append(f"  {reps.count} replications: shared peak {reps.mean['peak(rps.total)']:,.0f}/s "
+                    f"[95% CI {lo:,.0f} to {hi:,.0f}]")
     text.append(f"results in {out}/ (each campaign in {out}/campaigns/<name>/)")
     return "\n".join(text)
