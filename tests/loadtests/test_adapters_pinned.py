@@ -134,6 +134,18 @@ def test_ok_statuses_can_be_chosen():
     assert c.request("x", "GET", "/x", ok=(404,), fast=True) == {"a": 1}
 
 
+def test_a_label_is_appended_to_every_requests_name():
+    resp = Resp(500)
+    c, http, _ = client(resp, Resp(200, {}))
+    c.label = " (resumed)"
+    c.request("login", "POST", "/x")
+    assert http.sent[0][2]["name"] == "login (resumed)"
+    assert resp.marked == [("failure", "login (resumed): HTTP 500")]
+    c.label = ""
+    c.request("login", "POST", "/x", fast=True)
+    assert http.sent[1][2]["name"] == "login"
+
+
 def test_fail_fires_locusts_request_event():
     c, http, _ = client()
     c.fail("progress_poll", "never finished")
@@ -163,7 +175,10 @@ def test_the_longest_wait_followed_can_be_raised():
 def test_a_shed_request_is_sent_again_at_most_three_times(fast):
     c, http, waits = client(*[Resp(503, retry_after="1") for _ in range(3)], Resp(200, {"ok": 1}))
     assert c.request("heartbeat", "POST", "/x", fast=fast) == {"ok": 1}
-    assert waits == [1.0, 1.0, 1.0] and c.requests == 4
+    assert len(waits) == 3 and c.requests == 4
+    # each wait is the Retry-After and up to half as long again (a jitter, so shed clients
+    # do not all come back in the same instant)
+    assert all(1.0 <= w <= 1.5 for w in waits) and len(set(waits)) == 3
     c, http, waits = client(*[Resp(503, retry_after="1") for _ in range(5)])
     assert c.request("heartbeat", "POST", "/x", fast=fast) is None
     assert len(http.sent) == 4 and len(waits) == 3 and len(http.answers) == 1
@@ -195,7 +210,7 @@ def test_a_queued_request_is_polled_with_its_ticket(fast):
     first = queued("t1", "100")  # longer than a shed wait, within a queue's
     c, http, waits = client(first, queued("t2", "10"), Resp(200, {"token": "k"}))
     assert c.request("login", "POST", "/x", headers={"A": "b"}, fast=fast) == {"token": "k"}
-    assert waits == [100.0, 10.0]
+    assert waits == [100.0, 10.0]  # a queue's wait is its own, no jitter
     assert [sent[2]["headers"] for sent in http.sent] == [
         {"A": "b"}, {"A": "b", QUEUE_TICKET_HEADER: "t1"}, {"A": "b", QUEUE_TICKET_HEADER: "t2"}]
     if not fast:
@@ -295,6 +310,15 @@ def test_a_failed_request_is_a_failed_operation():
     assert not adapter.admin_progress(account)
 
 
+def test_an_issued_token_signs_in_without_a_request():
+    adapter, sent = reference()
+    assert not adapter.resume_issued(SimpleNamespace(token="", teacher_id=5))
+    assert adapter.token is None
+    assert adapter.resume_issued(SimpleNamespace(token="issued", teacher_id=5))
+    assert adapter.credentials() == {"token": "issued", "campaign": "winter-2023", "user_id": 5, "teacher_id": 5}
+    assert sent.sent == []
+
+
 def test_the_account_known_teacher_id_wins_over_the_answer():
     adapter, _ = reference({"login": {"token": "t", "user_id": "u-1", "teacher_id": 9}})
     adapter.log_in(SimpleNamespace(mobile="1", teacher_id=42), password="p")
@@ -350,6 +374,7 @@ def test_heartbeats_rise_and_report_the_course_total_only_at_the_end():
 
 def test_the_base_adapter_states_every_operation_unimplemented():
     base = Adapter(Recorder(), None)  # type: ignore[arg-type]
+    assert base.resume_issued(SimpleNamespace(token="t")) is False  # an API that takes no issued token
     calls = [lambda: base.send_code("1", "x"), lambda: base.find_schools("k", "s"),
              lambda: base.credentials(), lambda: base.enrol(), lambda: base.study_state(),
              lambda: base.fetch_test(1), lambda: base.certificate()]
