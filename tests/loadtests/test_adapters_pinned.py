@@ -315,7 +315,8 @@ def test_an_issued_token_signs_in_without_a_request():
     assert not adapter.resume_issued(SimpleNamespace(token="", teacher_id=5))
     assert adapter.token is None
     assert adapter.resume_issued(SimpleNamespace(token="issued", teacher_id=5))
-    assert adapter.credentials() == {"token": "issued", "campaign": "winter-2023", "user_id": 5, "teacher_id": 5}
+    assert adapter.credentials() == {"token": "issued", "campaign": "winter-2023", "user_id": 5,
+                                     "teacher_id": 5}
     assert sent.sent == []
 
 
