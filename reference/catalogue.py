@@ -79,8 +79,8 @@ class Campaigns:
         if name is None:
             return self.default
         found = self.by_name.get(name)
-        if found is None:
-            raise CampaignUnknown(f"no campaign {name!r}; this server runs {', '.join(self.by_name)}")
+        if found is None:  # at most 64 characters of what was sent
+            raise CampaignUnknown(f"no campaign {name[:64]!r}; this server runs {', '.join(self.by_name)}")
         return found
 
     def for_beat(self, name: str | None, resource_id: str) -> Catalogue:

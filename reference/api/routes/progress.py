@@ -41,8 +41,11 @@ async def heartbeat(request: Request) -> Response:
     body = await read_body(request, Heartbeat)
     state = request.app.state.yanxiu
     now = state.clock.now()
+    campaign = body.campaign
+    if campaign is None and request.scope["query_string"]:  # ?campaign= (a load test's route map)
+        campaign = request.query_params.get("campaign")
     try:  # one campaign and no name given: the campaign itself, no look-up
-        catalogue = state.campaigns.for_beat(body.campaign, body.resource_id)
+        catalogue = state.campaigns.for_beat(campaign, body.resource_id)
     except CampaignUnknown as exc:
         raise ApiError(404, f"campaign: {exc}") from None
     resource = check_heartbeat(catalogue, body, now)

@@ -153,3 +153,16 @@ def test_a_beat_naming_no_campaign_plays_in_the_first_that_has_the_resource(clie
             "resource_id": "x.1", "position_s": elapsed, "elapsed_s": elapsed, "seq": player.seq})
         assert answer.status_code == 200, answer.text
     assert player.studied("extra")[11] == 600  # x.1 is extra's only
+    # the campaign in the query string (a load test's route map) does as in the body
+    beat = "/api/v1/progress/heartbeat"
+    for elapsed in (0, 300):
+        clock.advance(elapsed)
+        player.seq += 1
+        answer = client.post(beat, params={"campaign": "smoke"}, headers=player.headers,
+                             json={"resource_id": SHARED, "position_s": elapsed, "elapsed_s": elapsed,
+                                   "seq": player.seq})
+        assert answer.status_code == 200, answer.text
+    assert player.studied("smoke")[2] == 300 and player.studied("extra")[11] == 900
+    refused = client.post(beat, params={"campaign": "x" * 500}, headers=player.headers,
+                          json={"resource_id": SHARED, "position_s": 0, "elapsed_s": 0, "seq": 99})
+    assert refused.status_code == 404 and len(refused.json()["detail"]) < 200
