@@ -78,10 +78,11 @@ def fit(scenario: Scenario, targets: Targets, options: FitOptions, progress: Cal
         result = run_abc(runner, fitted, len(names), options.seed, options.particles, options.budget,
                          options.generations, progress, on_simulations)
     if not result.converged:
-        best = min((p.distance for p in result.particles), default=float("inf"))
-        raise NotConverged(f"did not converge: after {result.simulations} simulations the closest "
-                           f"{len(result.particles)} particles miss by up to {best:.3g} band "
-                           "half-widths; nothing written (raise --budget or widen the priors)")
+        worst = max((p.distance for p in result.particles), default=float("inf"))
+        raise NotConverged(f"did not converge: after {result.simulations} simulations the last "
+                           f"complete generation's {len(result.particles)} particles miss by up to "
+                           f"{worst:.3g} band half-widths; nothing written (raise --budget or widen "
+                           "the priors)")
     central = _central(result)
     progress("confirming the central parameters with a larger run")
     job = Job(tuple(float(x) for x in central), seeds(options.seed, 1, 10_000)[0], float("inf"))

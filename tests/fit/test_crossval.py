@@ -49,18 +49,21 @@ def _campaign(scenario: Scenario, minutes: float) -> Campaign:
 
 @pytest.mark.slow  # two tiny fits and four smoke runs: ~1.5 min quiet
 def test_each_direction_predicts_the_other_and_sees_a_different_behaviour(smoke, tmp_path):
-    """Two copies of the smoke campaign whose teachers' sessions last 30 and 45 minutes: each fit
-    agrees in sample and misses the other campaign by about the ratio of the two (-1/3, +1/2)."""
+    """Two copies of the smoke campaign whose teachers' sessions last 30 and 60 minutes on average
+    (measured: about 28 and 40, sessions end early when a teacher completes): each fit agrees in
+    sample and misses the other campaign by about the ratio of the two figures."""
     other = Scenario.model_validate({**smoke.model_dump(mode="json", by_alias=True), "name": "smoke-b"})
-    a, b = _campaign(smoke, 30.0), _campaign(other, 45.0)
+    a, b = _campaign(smoke, 30.0), _campaign(other, 60.0)
+    ratio = a.targets.targets[0].value / b.targets.targets[0].value
     options = FitOptions(NAMES, particles=4, budget=24, generations=3, max_simulated=100, seed=3, workers=1)
     record = cross_validate(a, b, options, tmp_path, lambda line: None)
     assert CrossValidation.model_validate_json(record.to_text()) == record  # round-trips
     there, back = record.directions
     assert (there.fitted_on, there.predicted, back.fitted_on, back.predicted) == \
         ("smoke", "smoke-b", "smoke-b", "smoke")
-    for direction, error in ((there, -1 / 3), (back, 0.5)):
+    for direction, error in ((there, ratio - 1), (back, 1 / ratio - 1)):
         assert direction.converged and direction.in_sample[0].agrees
         assert (tmp_path / f"{direction.fitted_on}.behaviour.yaml").is_file()
         predicted = direction.out_of_sample[0]
-        assert not predicted.agrees and predicted.error == pytest.approx(error, abs=0.12)
+        # seed noise and the fit's +-10% band leave a few percent either way
+        assert not predicted.agrees and predicted.error == pytest.approx(error, abs=0.08)
