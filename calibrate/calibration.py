@@ -184,8 +184,14 @@ def _fit(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], runs:
     fits = {}
     for tier in (target.probes.api_tier, target.probes.database_tier):
         if any(tier in row.busy_s for row in rows):
-            fits[tier] = fitting.fit_tier(tier, rows, endpoints, rng)
+            fits[tier] = fitting.fit_tier(tier, rows, endpoints + _batches(target, tier, rows), rng)
     return fits
+
+
+def _batches(target: Target, tier: str, rows: list[fitting.Row]) -> list[str]:
+    """The batch regressor for a writer whose busy time is its group commits' (SQLite's lock)."""
+    commits = tier == target.probes.database_tier and "commit" in target.probes.sources.get("database", "")
+    return [fitting.BATCHES] if commits and any(fitting.BATCHES in r.requests for r in rows) else []
 
 
 def _tier_lines(scenario: Scenario, target: Target,
@@ -203,6 +209,11 @@ def _tier_lines(scenario: Scenario, target: Target,
         out[db] = {"servers": servers, "service": "exponential",
                    "note": ("servers 1: SQLite has one writer; " if sqlite else "servers: the scenario's; ")
                    + f"busy time from {target.probes.sources.get('database')}, R² {fits[db].r2:.3f}"}
+        batch = fits[db].demands.get(fitting.BATCHES)
+        if batch is not None:
+            out[db] |= {"discipline": "group-commit", "commit_ms": batch.ms}
+            out[db]["note"] += (f"; group commit: {batch.ms:.3g} [{batch.lo_ms:.3g}, {batch.hi_ms:.3g}] ms "
+                                f"a batch over {batch.requests:,} batches")
     return out
 
 

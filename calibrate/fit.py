@@ -20,6 +20,9 @@ from scipy.optimize import nnls
 from calibrate.errors import CalibrationError
 
 BOOTSTRAP = 400
+# A row's pseudo-endpoint for a group-commit writer: the batches committed in the bin. Its
+# demand is the commit's fixed cost per batch (sim/tiers/batching.py), fitted with the rest.
+BATCHES = "(batches)"
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,12 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         service_text = service if isinstance(service, str) else json.dumps(
             service.model_dump() if hasattr(service, "model_dump") else service)
         note = measured["note"] if measured else "not measured: the scenario's value"
-        lines.append(f"    - {{name: {tier.name}, kind: pool, servers: {servers}, service: {service_text}}}"
-                     f"   # {note}")
+        discipline = (measured or {}).get("discipline", tier.discipline)
+        commit_ms = (measured or {}).get("commit_ms", tier.commit_ms)
+        extra = "" if discipline == "fcfs" else f", discipline: {discipline}"
+        extra += f", commit_ms: {commit_ms:.4g}" if discipline == "group-commit" else ""
+        lines.append(f"    - {{name: {tier.name}, kind: pool, servers: {servers}, "
+                     f"service: {service_text}{extra}}}   # {note}")
     lines.append("  endpoints:")
     for endpoint in scenario.platform.endpoints:
         lines.append(f"    - name: {endpoint.name}")

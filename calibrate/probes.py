@@ -61,11 +61,13 @@ class Scrape:
     requests: dict[str, float]  # finished requests per endpoint name (all statuses)
     errors: dict[str, float]  # of which 5xx
     commit_s: float | None  # yanxiu_commit_seconds_sum
+    commits: float | None = None  # yanxiu_commit_seconds_count: group commits (batches) so far
 
 
 def parse_metrics(text: str) -> Scrape:
     cpu: float | None = None
     commit: float | None = None
+    commits: float | None = None
     requests: dict[str, float] = defaultdict(float)
     errors: dict[str, float] = defaultdict(float)
     for line in text.splitlines():
@@ -78,12 +80,14 @@ def parse_metrics(text: str) -> Scrape:
             cpu = (cpu or 0.0) + value
         elif name == "yanxiu_commit_seconds_sum":
             commit = (commit or 0.0) + value
+        elif name == "yanxiu_commit_seconds_count":
+            commits = (commits or 0.0) + value
         elif name == "yanxiu_requests_total":
             endpoint = labels.get("endpoint", "unmatched")
             requests[endpoint] += value
             if labels.get("status", "").startswith("5"):
                 errors[endpoint] += value
-    return Scrape(cpu, dict(requests), dict(errors), commit)
+    return Scrape(cpu, dict(requests), dict(errors), commit, commits)
 
 
 class MetricsScrape:

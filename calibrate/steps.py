@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from calibrate.errors import CalibrationError
-from calibrate.fit import Row, StepResult
+from calibrate.fit import BATCHES, Row, StepResult
 from calibrate.probes import MetricsScrape, PostgresBusy, ProcessCpu, Scrape
 
 MIN_REQUESTS = 50  # per step: fewer cannot separate anything from the idle noise
@@ -103,6 +103,8 @@ class Sampler:
         out = []
         for (t0, s0, b0), (t1, s1, b1) in zip(self.readings, self.readings[1:], strict=False):
             requests = {e: s1.requests.get(e, 0.0) - s0.requests.get(e, 0.0) for e in s1.requests}
+            if s0.commits is not None and s1.commits is not None:
+                requests[BATCHES] = s1.commits - s0.commits  # the group commit's own regressor
             busy = {tier: b1[tier] - b0[tier] for tier in b1 if tier in b0}
             out.append(Row(step, t1 - t0, requests, busy))
         return out

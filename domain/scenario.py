@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from domain.distributions import Distribution, ServiceShape
+from domain.failures import Failures, check_maintenance
 from domain.zones import localise
 
 SubPlatform = Literal["basic", "higher", "vocational"]
@@ -358,8 +359,17 @@ class PoolTier(Strict):
     service: Annotated[Literal["exponential", "deterministic"] | ServiceShape,
                        PlainValidator(_service)] = "exponential"
     # fcfs: each server holds one request at a time; processor-sharing: the servers are cores
-    # split evenly among all requests present (an async worker's event loop; sim/tiers/sharing.py)
-    discipline: Literal["fcfs", "processor-sharing"] = "fcfs"
+    # split evenly among all requests present (an async worker's event loop; sim/tiers/sharing.py);
+    # group-commit: each server is a writer that takes every waiting write as one batch and pays
+    # commit_ms once per batch (a database's group commit; sim/tiers/batching.py)
+    discipline: Literal["fcfs", "processor-sharing", "group-commit"] = "fcfs"
+    commit_ms: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _commit_needs_batches(self) -> PoolTier:
+        if self.commit_ms and self.discipline != "group-commit":
+            raise ValueError(f"commit_ms: only for discipline group-commit (got {self.discipline})")
+        return self
 
 
 class BandwidthTier(Strict):
@@ -472,6 +482,7 @@ class Scenario(Strict):
     service_levels: ServiceLevels
     thresholds: list[str] = []
     workload: Workload | None = None
+    failures: Failures = Failures()  # issue 14's failure modes, all off by default (domain.failures)
     # the fitted behaviour file merged in (load_scenario resolves the path), with its posterior
     behaviour_file: str | None = None
 
@@ -538,6 +549,7 @@ def _cross_check(s: Scenario) -> None:
         if sub not in s.platform.heartbeat_interval_s:
             _fail("platform.heartbeat_interval_s", f"missing sub-platform {sub!r}")
     _check_closures(s)
+    check_maintenance(s.failures, s.calendar.start, s.calendar.end)
     endpoints = {e.name for e in s.platform.endpoints}
     for name in s.behaviour.session_requests:
         if name not in endpoints:

@@ -127,7 +127,11 @@ class PoolTier(Tier):
         # variability, so the per-minute model treats it as exponential (sim/tiers/sharing.py)
         if getattr(config, "discipline", "fcfs") == "processor-sharing":
             self.service = "exponential"
-        self.demand_s = demand_s  # mean service demand per endpoint (s); 0 = not served here
+        # group commit: the per-minute model charges every write a whole commit (a batch of
+        # one): exact at low load, an upper bound as batches grow, so sizing errs on the safe
+        # side; the request-level model batches (sim/tiers/batching.py, docs/tiers.md)
+        commit_s = getattr(config, "commit_ms", 0.0) / 1000.0
+        self.demand_s = np.where(demand_s > 0, demand_s + commit_s, 0.0) if commit_s else demand_s
 
     def with_servers(self, servers: int) -> PoolTier:
         """The same tier with another server count (for sizing)."""

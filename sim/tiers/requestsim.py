@@ -58,13 +58,14 @@ class _Pool:
     service: general.Service
     demand_s: np.ndarray  # per endpoint, 0 where the endpoint does not use the tier
     discipline: str = "fcfs"
+    commit_s: float = 0.0  # group-commit: the batch's fixed cost
 
 
 def pools(scenario: sc.Scenario) -> list[_Pool]:
     endpoints = scenario.platform.endpoints
     return [_Pool(t.name, t.servers, t.service,
                   np.array([e.demand_ms.get(t.name, 0.0) / 1000.0 for e in endpoints]),
-                  getattr(t, "discipline", "fcfs"))
+                  getattr(t, "discipline", "fcfs"), getattr(t, "commit_ms", 0.0) / 1000.0)
             for t in scenario.platform.tiers if t.kind == "pool"]
 
 
@@ -120,6 +121,10 @@ def served(pool: _Pool, arrivals: list[float], service: list[float]) -> tuple[li
         from sim.tiers.sharing import serve_ps
 
         return serve_ps(arrivals, service, pool.servers)
+    if pool.discipline == "group-commit":
+        from sim.tiers.batching import serve_batches
+
+        return serve_batches(arrivals, service, pool.servers, pool.commit_s)
     return serve(arrivals, service, pool.servers)
 
 

@@ -1,0 +1,58 @@
+"""A group-commit writer's calibration: busy time = Σ N·d + batches·commit; the batches come
+from the chain of batch sizes at each step's rate (sim/tiers/batching.py), so they are not in
+a fixed ratio to the writes and the fit can tell the commit from the per-write demand; the
+platform file then carries discipline group-commit and commit_ms, and loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibrate.calibration import _demand_lines
+from calibrate.fit import BATCHES, Demand, Row, TierFit, fit_tier
+from calibrate.platform_file import render, write
+from domain.scenario import load_scenario
+from sim.tiers.batching import batch_chain
+
+SMOKE = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.yaml"
+D_S, COMMIT_S = 0.0016, 0.0052  # per heartbeat, per batch
+
+
+def _rows(rng) -> list[Row]:
+    rows = []
+    for step, rate in enumerate([5.0, 20.0, 60.0, 120.0, 200.0, 300.0]):
+        figures = batch_chain(rate, D_S, COMMIT_S)
+        for _ in range(6):
+            seconds = 10.0
+            writes = float(rng.poisson(rate * seconds))
+            batches = writes / figures.mean_batch
+            busy = writes * D_S + batches * COMMIT_S + rng.normal(0, 0.002)
+            rows.append(Row(step, seconds, {"heartbeat": writes, BATCHES: batches}, {"database": busy}))
+    return rows
+
+
+def test_the_fit_separates_the_commit_from_the_write():
+    rng = np.random.default_rng(8)
+    fit = fit_tier("database", _rows(rng), ["heartbeat", BATCHES], rng)
+    assert fit.demands["heartbeat"].ms == pytest.approx(D_S * 1000, rel=0.05)
+    assert fit.demands[BATCHES].ms == pytest.approx(COMMIT_S * 1000, rel=0.05)
+    assert fit.demands[BATCHES].lo_ms <= COMMIT_S * 1000 <= fit.demands[BATCHES].hi_ms
+
+
+def test_the_platform_file_carries_the_group_commit(tmp_path):
+    scenario = load_scenario(SMOKE)
+    demands = {e.name: Demand(0.0, 0.0, 0.0, 0) for e in scenario.platform.endpoints}
+    demands["heartbeat"] = Demand(1.6, 1.4, 1.8, 20_000)
+    fits = {"database": TierFit("database", 0.0, demands | {BATCHES: Demand(5.2, 4.8, 5.6, 9_000)}, 0.97, 36)}
+    tiers = {"database": {"servers": 1, "service": "exponential", "note": "servers 1: SQLite has one writer",
+                          "discipline": "group-commit", "commit_ms": 5.2}}
+    out = tmp_path / "platform.yaml"
+    provenance = {"target": "T", "target_kind": "reference platform", "commit": "abc", "date": "2026-11-30",
+                  "steps": 6, "step_seconds": 20.0, "requests": 1}
+    write(out, render(scenario, SMOKE, out, tiers, _demand_lines(scenario, fits), provenance), provenance,
+          force=False)
+    database = load_scenario(out).platform.tier("database")
+    assert database.discipline == "group-commit" and database.commit_ms == pytest.approx(5.2)
+    assert load_scenario(out).platform.endpoint("heartbeat").demand_ms["database"] == pytest.approx(1.6)
