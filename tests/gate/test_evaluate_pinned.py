@@ -341,3 +341,23 @@ def test_no_change_from_a_non_zero_baseline_is_a_positive_zero(metric):
     result = one({metric: 0.5}, {metric: 0.5}, limit=0.0)
     assert result.change == 0.0 and math.copysign(1.0, result.change) == 1.0  # never printed -0.0
     assert not result.regressed and result.describe() == "unchanged"
+
+
+def test_peak_utilisation_is_stated_only_with_its_cap():
+    from gate.evaluate import slo_outcomes
+
+    for fields in ({"max_utilisation": 0.85}, {"target_max_utilisation": 0.8}):
+        (outcome,) = slo_outcomes({"api": slo(**fields)})
+        assert "utilisation" not in outcome.detail
+
+
+def test_outcomes_are_frozen():
+    import dataclasses
+
+    from gate.evaluate import Outcome, SloOutcome
+
+    outcome = Outcome(parse_threshold("peak(x) < 1"), 0.5, True)
+    level = SloOutcome("api", True, "fine")
+    for record, field in ((outcome, "passed"), (level, "compliant")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(record, field, False)
