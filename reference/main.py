@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from reference import errors
 from reference.admission import AdmissionControl, endpoint_names
-from reference.api.main import api_router
+from reference.api.main import include_api
 from reference.api.routes import health
 from reference.clock import Clock
 from reference.metrics import MetricsMiddleware
@@ -26,7 +26,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.yanxiu = AppState.build(settings or Settings.from_env(), clock, init_db)
-    app.include_router(api_router, prefix="/api/v1")
+    include_api(app)
     app.include_router(health.router)
     errors.install(app)
     app.add_middleware(MetricsMiddleware)
