@@ -33,8 +33,8 @@ class ReferenceAdapter(Adapter):
         except KeyError as missing:
             raise LookupError(f"{endpoint}: no {{{missing.args[0]}}} to fill in {route.path!r}: "
                               "the sign-in answer did not give it") from None
-        if query:
-            url = f"{url}?{urlencode(query)}"
+        if query:  # after a query the route itself has (a route map's ?campaign=...)
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
         return self.client.request(endpoint, route.method, url, json=body, headers=headers, **options)
 

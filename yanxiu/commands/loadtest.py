@@ -4,7 +4,8 @@ Without ``--host`` it starts the reference platform on loopback (seeded, SQLite 
 temporary folder), replays, and stops it; with ``--host`` it drives that system, using
 ``--route-map`` for paths that differ and ``--accounts`` for pre-registered teachers.
 The model runs first if ``results/<scenario>/timeseries.csv`` is missing. Results land in
-``results/<run>/`` (docs/results.md).
+``results/<run>/`` (docs/results.md). A platform scenario's campaigns are replayed together
+(``yanxiu.commands.loadtest_platform``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ RESULTS = Path("results")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument("scenario", help="scenario YAML file (a platform scenario: its campaigns together)")
     parser.add_argument("--stretch", default="peak-day",
                         help="peak-day, peak-hour, window, a date, or a range A..B (default %(default)s)")
     parser.add_argument("--compress", type=float, default=144.0,
@@ -90,6 +91,13 @@ def run(args: argparse.Namespace) -> int:
         from loadtests.run import run_worker
 
         return run_worker(args.master_host, args.master_port, Path.cwd())
+    from domain.platform import is_platform_document, load_platform
+    from domain.scenario import read_document
+
+    if is_platform_document(read_document(args.scenario)):
+        from yanxiu.commands import loadtest_platform
+
+        return loadtest_platform.run(load_platform(args.scenario), args)
     scenario = load_scenario(args.scenario)
     model = args.model_results or RESULTS / scenario.name
     if not (model / "timeseries.csv").is_file():
@@ -253,15 +261,7 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
     from yanxiu.progress import Progress
 
     plan = context.plan
-    options = {
-        "scenario": args.scenario, "model_results": model, "stretch": args.stretch,
-        "compress": args.compress, "scale": plan.scale, "accounts": accounts, "answers": answers or "",
-        "route_map": args.route_map or "", "api": args.api or "", "sms_code": args.sms_code,
-        "registrations": args.registrations or "",
-        "arrival_process": args.arrival_process,
-        "bin_seconds": args.bin_seconds, "seed": args.seed, "max_duration": args.duration,
-        "resume_sessions": int(args.resume_sessions),
-    }
+    options = replay_options(args, context, model, accounts, answers)
     print(f"yanxiu loadtest: {context.scenario.name} {context.stretch.label}: {plan.minutes} model minutes "
           f"in {plan.duration_s:.0f} s, scale {plan.scale:.4g}, {plan.total():.0f} arrivals planned, "
           f"against {host}", flush=True)
@@ -292,6 +292,20 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
         print(f"yanxiu loadtest: NOT trustworthy: {reasons}", file=sys.stderr)
         return 1
     return 0
+
+
+def replay_options(args, context, model: Path, accounts, answers) -> dict[str, object]:
+    """The harness's options of one Locust run (``loadtests.options``)."""
+    return {
+        "scenario": args.scenario, "model_results": model, "stretch": args.stretch,
+        "compress": args.compress, "scale": context.plan.scale, "accounts": accounts,
+        "answers": answers or "",
+        "route_map": args.route_map or "", "api": args.api or "", "sms_code": args.sms_code,
+        "registrations": args.registrations or "",
+        "arrival_process": args.arrival_process,
+        "bin_seconds": args.bin_seconds, "seed": args.seed, "max_duration": args.duration,
+        "resume_sessions": int(args.resume_sessions),
+    }
 
 
 def _with_plan(summary: LoadtestSummary, out: Path, model: Path, scenario) -> LoadtestSummary:
