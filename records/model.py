@@ -179,6 +179,51 @@ class Campaigns(Part):
     tiers: dict[str, TierNeed]
 
 
+class WaitingRoomFigures(Part):
+    """Admission control (failures.waiting_room): who queued, for how long, who gave up."""
+
+    waited: Number  # sessions that queued before their first request
+    mean_wait_minutes: Number | None
+    longest_wait_minutes: Number
+    left: Number  # gave up waiting and came back later (or never, past the window)
+
+
+class Cascade(Part):
+    """What an overloaded or failing platform did to teachers (sim.outputs.cascade): written
+    only when a session was lost, deferred, queued or cut, a request retried, an SMS code
+    resent or refused, or a heartbeat lost. Counts are full scale; hours are study hours."""
+
+    sessions: Number  # study sessions started
+    sessions_lost: Number  # given up after failed requests or a stalled video
+    sessions_deferred: Number  # lost or left the waiting room; the teacher came back later
+    sessions_not_resumed: Number  # lost or left, and the window closed before a come-back
+    teachers_affected: Number  # teachers who lost a session or left the waiting room
+    mean_deferral_hours: Number | None  # from giving up to coming back
+    deferred_study_hours: Number  # study done in the sessions of teachers who came back
+    study_hours: Number  # all study credited in the run
+    requests: Number
+    retried_requests: Number  # sent again: retries after a failure, SMS codes resent
+    retry_share: Number  # retried_requests / requests: the extra load the cascade caused
+    failed_requests: Number  # slower than the teacher's patience, or a stalled video
+    sms_codes: Number
+    sms_resends: Number
+    sms_refused: Number  # refused by the vendor's per-phone limits
+    credit_delay_mean_minutes: Number  # from study to its credit showing
+    credit_delay_p95_minutes: Number | None
+    heartbeats: Number
+    heartbeats_lost: Number
+    study_lost_hours: Number  # lost beats' study never credited (heartbeats.lost_study: lost)
+    first_lost_at: str | None = None  # local time of the first minute a session was lost
+    worst_minute: str | None = None  # the minute with the most sessions lost
+    worst_minute_lost: Number | None = None
+    waiting_room: WaitingRoomFigures | None = None
+    maintenance_deferred: Number = 0  # sessions that found the platform shut
+    maintenance_cut: Number = 0  # sessions cut short when the platform shut
+    unattended_hours: Number = 0  # study credited to plays left running unattended
+    scripted_claimed_hours: Number = 0  # study claimed by scripted clients
+    scripted_heartbeats: Number = 0  # heartbeats scripted clients sent
+
+
 # outcome totals every reader may rely on; the map also holds completed.<course> and
 # mean_attempts.<course>
 OUTCOME_KEYS = ("participants", "certified", "share_registered", "share_completed", "share_certified",
@@ -207,6 +252,7 @@ class ModelSummary(Record):
     confirmation: Confirmation | None = None
     ranges: Ranges | None = None  # yanxiu run --ranges: behaviour uncertainty + seed noise
     campaigns: Campaigns | None = None  # a platform run (several campaigns on one platform)
+    cascade: Cascade | None = None  # an overloaded or failing platform (issue 14)
 
     @field_validator("outcomes")
     @classmethod

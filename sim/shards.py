@@ -175,7 +175,8 @@ class _Group:
             world, offset = fleet.worlds[c], fleet.offsets[c]
             if c not in self.feedbacks:
                 feedback = Feedback(world.platform, self.endpoints,
-                                    world.scenario.behaviour.overload.abandon_after_s)
+                                    world.scenario.behaviour.overload.abandon_after_s,
+                                    world.scenario.failures.waiting_room)
                 self.feedbacks[c] = (feedback, offset + world.profile.window_minutes)
             shard = _Shard(world, k, self.feedbacks[c][0])
             self.shards.append((shard, c, offset, world.profile.minutes))

@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-STREAMS = ("population", "sessions", "registration", "tests", "overload", "background")
+# new streams go last: SeedSequence.spawn keeps the earlier children, so old seeds stay
+STREAMS = ("population", "sessions", "registration", "tests", "overload", "background", "failures")
 BLOCK = 16384
 
 

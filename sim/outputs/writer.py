@@ -21,6 +21,7 @@ import numpy as np
 from records import ModelSummary, build, write_summary
 from records.tables import ATTEMPTS, OUTCOMES_DAILY, TIMESERIES, Columns
 from sim.outputs import outcomes
+from sim.outputs.cascade import cascade
 from sim.tiers import sizing
 
 FMT = "%.9g"
@@ -113,6 +114,9 @@ def summary(run, labels: list[str], series: dict[str, np.ndarray],
     }
     if confirmation is not None:
         figures["confirmation"] = confirmation
+    overload = cascade(run, labels)
+    if overload is not None:
+        figures["cascade"] = overload
     return build(ModelSummary, _clean(figures))
 
 

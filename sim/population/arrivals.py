@@ -54,11 +54,22 @@ class Profile:
         self.closures = self._closures()  # (start, end) offsets in seconds, in order
 
     def _closures(self) -> list[tuple[float, float]]:
-        """Maintenance closures as offsets: access shut from local midnight of the first day
-        to local midnight after the last."""
-        return sorted((day_offset(self.campaign, c.start),
-                       day_offset(self.campaign, c.end + dt.timedelta(days=1)))
-                      for c in self.scenario.calendar.closures)
+        """Maintenance closures as offsets: calendar closures shut access from local midnight
+        of the first day to local midnight after the last; ``failures.maintenance`` windows
+        from their start to their end. Overlapping ones are merged (the lookups below need
+        disjoint spans in order)."""
+        cal, campaign = self.scenario.calendar, self.campaign
+        spans = sorted([(day_offset(campaign, c.start), day_offset(campaign, c.end + dt.timedelta(days=1)))
+                        for c in cal.closures]
+                       + [(campaign.offset(cal.localize(m.start)), campaign.offset(cal.localize(m.end)))
+                          for m in self.scenario.failures.maintenance])
+        merged: list[tuple[float, float]] = []
+        for lo, hi in spans:
+            if merged and lo <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+            else:
+                merged.append((lo, hi))
+        return merged
 
     def open_until(self, t_s: float) -> float:
         """When the platform next shuts after ``t_s`` (the next closure, else the window's

@@ -42,13 +42,20 @@ from domain.scenario import Scenario
 from sim import streams
 from sim.population.arrivals import Profile
 from sim.population.teachers import Population
+from sim.sessions.failures import Faults
 from sim.sessions.progress import Ledger
-from sim.sessions.recorder import Recorder, viewer_span
+from sim.sessions.recorder import SUBS, TALLY, Recorder, viewer_span
 from sim.sessions.schedule import Schedule
 from sim.tiers.feedback import Feedback
 
 NO_FOCUS = -1
 INF = math.inf
+(STUDY, DEFERRED_STUDY, DEFERRED, DEFERRAL, RESUMED, AFFECTED, SMS_CODES, SMS_RESENDS, SMS_REFUSED,
+ ROOM_WAITED, ROOM_WAIT, ROOM_LEFT, ROOM_WAIT_MAX, SHUT_DEFERRED, SHUT_CUT, UNATTENDED) = (
+    TALLY.index(k) for k in (
+        "study_s", "deferred_study_s", "sessions_deferred", "deferral_s", "sessions_resumed",
+        "teachers_affected", "sms_codes", "sms_resends", "sms_refused", "room_waited", "room_wait_s",
+        "room_left", "room_wait_max_s", "maintenance_deferred", "maintenance_cut", "unattended_s"))
 
 
 class Journeys:
@@ -73,8 +80,16 @@ class Journeys:
         # of the other campaigns its study also counts in; seconds so routed, per campaign
         self.routes: list[list[tuple[int, float, float, float]]] = [[] for _ in range(self.courses)]
         self.routed: list[float] = []
+        self.lost_at: dict[int, float] = {}  # teachers to come back after a lost session: when
+        self.affected: set[int] = set()  # teachers who lost a session or left the waiting room
         self._constants(scenario)
         self._draws(scenario, rngs)
+        heartbeat = {str(sub): float(s) for sub, s in scenario.platform.heartbeat_interval_s.items()}
+        beat_s = [heartbeat.get(sub, 60.0) for sub in SUBS]  # every sub-platform with teachers has one
+        self.beat_s = [beat_s[s] for s in population.sub.tolist()]
+        self.faults = Faults(scenario, population.size, rngs["failures"])
+        # when each course cell's latest study shows as credit (a processing delay is on)
+        self.shown_at = [0.0] * (population.size * self.courses) if self.faults.credit_delay else None
 
     def _constants(self, scenario: Scenario) -> None:
         beh, plat = scenario.behaviour, scenario.platform
@@ -82,6 +97,7 @@ class Journeys:
             "sms_send", "school_search", "register", "login", "campaign_page", "test_fetch",
             "test_submit")}
         self.SMS, self.SEARCH, self.REGISTER = ep["sms_send"], ep["school_search"], ep["register"]
+        self.BEAT = self.rec.index.get("heartbeat", self.rec.sink)
         self.LOGIN, self.PAGE = ep["login"], ep["campaign_page"]
         self.FETCH, self.SUBMIT = ep["test_fetch"], ep["test_submit"]
         over = beh.overload
@@ -118,6 +134,7 @@ class Journeys:
         is planned whole right away, without a process; otherwise it runs as a process."""
         if self.closures and self.profile.reopens_at(at) > at:
             self.schedule.add(tid, self.profile.reopens_at(at), focus)  # shut: come back later
+            self.rec.count(SHUT_DEFERRED, self.weight[tid])
             return
         if self.fb.healthy:
             if at < self.window_end:
@@ -136,10 +153,42 @@ class Journeys:
             yield env.timeout(start - env.now)
         if env.now >= self.window_end:
             return
+        wait = self.fb.room_wait_s
+        if wait > 0.0:  # admission control: queue until admitted, or give up and come back
+            admitted = yield from self._wait_in_room(tid, wait, focus)
+            if not admitted or env.now >= self.window_end:
+                return
         clock = self._begin(tid, env.now, focus)
         for busy in self._journey(tid, self.weight[tid], focus, clock):
             yield env.timeout(busy)
         self._end(tid, focus, clock)
+
+    def _wait_in_room(self, tid: int, wait: float, focus: int):
+        rec, w = self.rec, self.weight[tid]
+        patience = self.faults.leave_after() * 60.0 if self.faults.leave_after is not None else INF
+        rec.count(ROOM_WAITED, w)
+        rec.count(ROOM_WAIT_MAX, wait)
+        if wait <= patience:
+            rec.count(ROOM_WAIT, w * wait)
+            yield self.env.timeout(wait)
+            return True
+        rec.count(ROOM_WAIT, w * patience)
+        rec.count(ROOM_LEFT, w)
+        yield self.env.timeout(patience)
+        self._defer(tid, self.env.now, focus)
+        return False
+
+    def _defer(self, tid: int, now: float, focus: int) -> None:
+        """The teacher gives the session up and comes back hours later (if still in the window)."""
+        w = self.weight[tid]
+        if tid not in self.affected:
+            self.affected.add(tid)
+            self.rec.count(AFFECTED, w)
+        later = now + self.come_back_h() * 3600.0
+        if later < self.window_end:
+            self.rec.count(DEFERRED, w)
+            self.lost_at[tid] = now
+            self.schedule.add(tid, later, focus)
 
     def _begin(self, tid: int, now: float, focus: int) -> list:
         rec = self.rec
@@ -152,26 +201,31 @@ class Journeys:
         last[tid] = day
         rec.open_session(now, w)
         cut = self.profile.open_until(now) if self.closures else self.window_end
-        return [now, True, cut]  # the journey's own clock, its outcome, when study must stop
+        lost_at = self.lost_at.pop(tid, None)
+        if lost_at is not None:  # back after a lost session: what follows was deferred
+            rec.count(RESUMED, w)
+            rec.count(DEFERRAL, w * (now - lost_at))
+        # the journey's own clock, its outcome, when study must stop, whether it was deferred
+        return [now, True, cut, lost_at is not None]
 
     def _end(self, tid: int, focus: int, clock: list) -> None:
         end, w = clock[0], self.weight[tid]
         if self.closures:
+            if end > clock[2] and clock[2] < self.window_end:
+                self.rec.count(SHUT_CUT, w)
             end = min(end, clock[2])  # the platform shut: the session is over
         self.rec.close_session(end, w)
         if clock[1]:
             self._plan_next(tid, end)
         else:
             self.rec.session_lost(end, w)
-            later = end + self.come_back_h() * 3600.0
-            if later < self.window_end:
-                self.schedule.add(tid, later, focus)
+            self._defer(tid, end, focus)
 
     # --- the journey: yields busy seconds, advancing clock[0] ---------------------------
 
     def _journey(self, tid: int, w: float, focus: int, clock: list):
         if self.registered[tid]:
-            ok = yield from self._login(w, clock)
+            ok = yield from self._login(tid, w, clock)
         else:
             ok = yield from self._register(tid, w, clock)
         if ok:
@@ -194,6 +248,8 @@ class Journeys:
         rec, fb = self.rec, self.fb
         for attempt in range(self.max_retries + 1):
             rec.hit_at(endpoint, clock[0], w)
+            if attempt:
+                rec.retry_at(clock[0], w)
             p = fb.p_slow[endpoint]
             if p <= 0.0 or self.u_over() >= p:
                 return True
@@ -205,14 +261,23 @@ class Journeys:
                 return False
         return False
 
-    def _sms_code(self, w: float, clock: list):
+    def _sms_code(self, tid: int, w: float, clock: list):
         """Request a code and wait for it; resend when it is slow (only the latest counts).
-        A code's delay is exponential around the gateway's current mean delay."""
-        for _ in range(self.max_retries + 1):
+        A code's delay is exponential around the gateway's current mean delay, plus the
+        carrier's delivery delay; the vendor may refuse a phone past its limits."""
+        rec, faults = self.rec, self.faults
+        for code in range(self.max_retries + 1):
+            if faults.sms_limited and faults.sms_refused(tid, clock[0]):
+                rec.count(SMS_REFUSED, w)
+                return False
             ok = self._ok(self.SMS, w, clock) or (yield from self._request(self.SMS, w, clock))
             if not ok:
                 return False
-            delay = self.fb.sms_delay * -math.log(1.0 - self.u_over())
+            rec.count(SMS_CODES, w)
+            if code:
+                rec.count(SMS_RESENDS, w)
+                rec.retry_at(clock[0], w)
+            delay = self.fb.sms_delay * -math.log(1.0 - self.u_over()) + faults.delivery_s()
             if delay <= self.resend_s:
                 busy = delay + self.code_entry_s()
                 clock[0] += busy
@@ -223,9 +288,9 @@ class Journeys:
             yield busy
         return False
 
-    def _login(self, w: float, clock: list):
+    def _login(self, tid: int, w: float, clock: list):
         if not decisions.signs_in_with_password(self.u(), self.password_share):
-            ok = yield from self._sms_code(w, clock)
+            ok = yield from self._sms_code(tid, w, clock)
             if not ok:
                 return False
         return self._ok(self.LOGIN, w, clock) or (
@@ -233,7 +298,7 @@ class Journeys:
 
     def _register(self, tid: int, w: float, clock: list):
         self.rec.registration_started(w)
-        ok = yield from self._sms_code(w, clock)
+        ok = yield from self._sms_code(tid, w, clock)
         if not ok:
             return False
         for _ in range(decisions.school_searches(self.searches())):
@@ -253,6 +318,9 @@ class Journeys:
 
     def _study(self, tid: int, w: float, focus: int, clock: list):
         budget, plays = decisions.session_budget(self.length_min(), self.resources())
+        unattended = self.faults.unattended_budget()
+        if unattended:  # the playlist runs on, muted, until the minimum or an attention check
+            budget, plays = unattended, 1 << 30
         t, led, window_end = self.tables, self.ledger, clock[2]
         preferred = self.waves[focus] if focus >= 0 else ()
         base = tid * self.courses
@@ -266,12 +334,18 @@ class Journeys:
                 watched, led.next_resource[cell], plays = decisions.playlist(
                     t.durations[slot], led.next_resource[cell], need, budget, plays)
                 seconds = max(min(watched, window_end - clock[0]), 0.0)
+                started = clock[0]
                 ok = yield from self._watch(tid, w, slot, seconds, clock)
-                budget -= seconds
+                scripted = self.faults.scripted and self.faults.scripted[tid]
+                budget -= clock[0] - started if scripted else seconds  # a script's claim is quick
+                if unattended:
+                    self.rec.count(UNATTENDED, w * seconds)
                 if not ok:
                     return False
             if led.passed_at[cell] < INF:
                 continue  # passed earlier; the credit came with the study just recorded
+            if self.shown_at is not None and self.shown_at[cell] > clock[0]:
+                return True  # the study does not show yet: no test until a later session
             studied = led.studied[cell]
             unlocked = t.campaign.test_unlocked(t.course_ids[slot], studied)
             if not decisions.ready_for_test(unlocked, studied, t.min_study_s[slot]):
@@ -286,8 +360,16 @@ class Journeys:
         return decisions.pick_course(self.tables.opens_s, self.ledger.credited[tid], now, preferred)
 
     def _watch(self, tid: int, w: float, slot: int, seconds: float, clock: list):
-        """Play video; a stream the CDN cannot serve stalls and the teacher gives up."""
+        """Play video; a stream the CDN cannot serve stalls and the teacher gives up. A
+        scripted client claims the study without video (``Faults.script``)."""
         rec, fb = self.rec, self.fb
+        if self.faults.scripted and self.faults.scripted[tid]:
+            busy = self.faults.script(rec, self.BEAT, w, clock[0], seconds, self.beat_s[tid])
+            start = clock[0]
+            clock[0] += busy
+            yield busy
+            self._credit(tid, w, slot, seconds, 0.0, start, clock)
+            return True
         stalled = fb.video_ok < 1.0 and self.u_over() >= fb.video_ok
         if stalled:
             seconds = min(seconds, self.patience_s)
@@ -303,11 +385,31 @@ class Journeys:
         if stalled:
             rec.error_at(clock[0], w)
             return False
-        self._record_study(tid, slot, seconds, start, clock[0])
+        credited, late = self.faults.beats(rec, w, seconds, self.beat_s[tid], fb.p_slow[self.BEAT])
+        self._credit(tid, w, slot, credited, late, start, clock)
         return True
 
+    def _credit(self, tid: int, w: float, slot: int, seconds: float, late: float, start: float,
+                clock: list) -> None:
+        """Record a play's credited study, and when it shows: at the next heartbeat (half an
+        interval on average), plus the processing delay, plus a beat for study that rode on the
+        next beat after its own was lost."""
+        rec, end = self.rec, clock[0]
+        delay = self.faults.delay_s()
+        lag = 0.5 * min(self.beat_s[tid], end - start) + delay
+        rec.credit_lag(lag, w * (seconds - late))
+        if late:
+            rec.credit_lag(lag + self.beat_s[tid], w * late)
+        rec.count(STUDY, w * seconds)
+        if clock[3]:
+            rec.count(DEFERRED_STUDY, w * seconds)
+        if self.shown_at is not None:
+            self.shown_at[tid * self.courses + slot] = end + delay
+        self._record_study(tid, slot, seconds, start, end, end + delay)
+
     def _record_study(self, tid: int, slot: int, seconds: float, start: float,
-                      end: float) -> None:
+                      end: float, shown: float) -> None:
+        """Study from ``start`` to ``end`` that shows as credit at ``shown``."""
         led = self.ledger
         if led.first_study_at[tid] == INF:
             led.first_study_at[tid] = start
@@ -320,7 +422,7 @@ class Journeys:
             if overlap > 0.0:
                 self.routed[target] += self.weight[tid] * share * min(seconds, overlap)
         if studied >= self.tables.min_study_s[slot] and led.min_reached_at[cell] == INF:
-            led.min_reached_at[cell] = end
+            led.min_reached_at[cell] = shown
             if led.passed_at[cell] < INF:
                 led.credited[tid] |= 1 << slot
 

@@ -20,6 +20,20 @@ import numpy as np
 SUBS = ("basic", "higher", "vocational")
 SPANS = ("sessions", "viewers.basic", "viewers.higher", "viewers.vocational", "egress_kbps")
 SESSIONS, EGRESS = 0, len(SPANS) - 1
+# what an overloaded or failing platform does to teachers, weighted totals of a run
+# (sim.outputs.cascade reads them by these names)
+TALLY = ("study_s", "deferred_study_s", "sessions_deferred", "deferral_s", "sessions_resumed",
+         "teachers_affected", "sms_codes", "sms_resends", "sms_refused", "lag_s", "heartbeats",
+         "heartbeats_lost", "study_lost_s", "room_waited", "room_wait_s", "room_left",
+         "room_wait_max_s", "maintenance_deferred", "maintenance_cut", "unattended_s",
+         "scripted_claimed_s", "scripted_beats")
+# credit lag histogram (time from study to credit shown): bin edges in seconds
+LAG_EDGES = (0.0, 60.0, 300.0, 600.0, 900.0, 1800.0, 2700.0, 3600.0, 5400.0, 7200.0, 14400.0,
+             28800.0, 86400.0)
+
+
+LAG_S = TALLY.index("lag_s")
+ROOM_WAIT_MAX = TALLY.index("room_wait_max_s")
 
 
 def viewer_span(sub_platform: int) -> int:
@@ -41,9 +55,11 @@ class Recorder:
         self.extra = np.zeros((len(self.endpoints), minutes))  # background load, set before
         self._hits = [0.0] * (self.sink + 1)
         self._errors = 0.0
+        self._retries = 0.0  # requests sent again: retries after a failure, SMS resends
+        self._lost = 0.0  # sessions lost this minute
         self._arrivals = [0.0, 0.0]  # sessions, registrations started this minute
-        # requests planned for later minutes: one row per endpoint, then the sink, then errors
-        self._future = [[0.0] * (minutes + 1) for _ in range(self.sink + 2)]
+        # requests planned for later minutes: one row per endpoint, then the sink, errors, retries
+        self._future = [[0.0] * (minutes + 1) for _ in range(self.sink + 3)]
         self._diff = [[0.0] * (minutes + 2) for _ in SPANS]
         self._running = [0.0] * len(SPANS)
         self._beats = [(SPANS.index(f"viewers.{sub}"), 60.0 / heartbeat_s[sub]) for sub in heartbeat_s]
@@ -63,11 +79,15 @@ class Recorder:
         self.closed = 0
         self.sessions_simulated = 0  # session processes, unweighted
         self.session_seconds = 0.0  # weighted study-session time (Little's law's W)
+        self.tally = [0.0] * len(TALLY)  # by TALLY's names
+        self.lag = [0.0] * (len(LAG_EDGES) + 1)  # weighted study seconds per lag bin
         # results, after ``finish``: NumPy arrays (typed Any: the compiled build leaves them alone)
         self.daily: dict[str, Any] = {}
         self.counts: Any = None
         self.spans: dict[str, Any] = {}
         self.errors: Any = None
+        self.retries: Any = None
+        self.lost: Any = None
         self.arrivals: Any = None
 
     # --- called by the processes (hot path: keep it cheap) ------------------------------
@@ -84,7 +104,30 @@ class Recorder:
         if m <= self.closed:
             self._errors += weight
         elif m < self.minutes:
+            self._future[self.sink + 1][m] += weight
+
+    def retry_at(self, at: float, weight: float) -> None:
+        """A request sent again (a retry after a failure, an SMS code resent)."""
+        m = int(at / 60.0)
+        if m <= self.closed:
+            self._retries += weight
+        elif m < self.minutes:
             self._future[-1][m] += weight
+
+    def count(self, name: int, weight: float) -> None:
+        """Add to the run's ``TALLY[name]`` (a running maximum for room_wait_max_s)."""
+        if name == ROOM_WAIT_MAX:
+            self.tally[name] = max(self.tally[name], weight)
+        else:
+            self.tally[name] += weight
+
+    def credit_lag(self, lag_s: float, weight: float) -> None:
+        """``weight`` study seconds whose credit showed ``lag_s`` after they were studied."""
+        self.tally[LAG_S] += lag_s * weight
+        i = 0
+        while i < len(LAG_EDGES) and lag_s >= LAG_EDGES[i]:
+            i += 1
+        self.lag[i] += weight
 
     def open(self, span: str, at: float, weight: float) -> None:
         self._edge(self._diff[SPANS.index(span)], at, weight)
@@ -139,6 +182,9 @@ class Recorder:
 
     def session_lost(self, at: float, weight: float) -> None:
         self._daily["sessions_lost"][self.day(at)] += weight
+        m = int(at / 60.0)
+        if m <= self.closed:
+            self._lost += weight
 
     def day(self, at: float) -> int:
         return int((at + self.day0_s) // 86400.0)
@@ -165,13 +211,16 @@ class Recorder:
             for span, per_min in self._beats:
                 beats += running[span] * per_min
             hits[self._beat_index] += max(beats, 0.0)  # running sums carry float noise
-        errors = self._errors + future[-1][m]
+        errors = self._errors + future[self.sink + 1][m]
+        retries = self._retries + future[-1][m]
         if self.shut and self.shut[m]:
             hits = [0.0] * (self.sink + 1)
-            errors = 0.0
+            errors = retries = 0.0
         row = hits[: self.sink]
         row.append(errors)
         row.extend(self._arrivals)
+        row.append(retries)
+        row.append(self._lost)
         self._rows.append(row)
         rates = [h / 60.0 for h in hits[: self.sink]]
         egress_kbps = max(running[EGRESS], 0.0)
@@ -179,18 +228,20 @@ class Recorder:
             egress_kbps += rates[i] * kbits
         rates.append(egress_kbps * 1e-6)
         self._hits = [0.0] * (self.sink + 1)
-        self._errors = 0.0
+        self._errors = self._retries = self._lost = 0.0
         self._arrivals = [0.0, 0.0]
         self.closed += 1
         return rates
 
     def finish(self) -> None:
         """Turn the per-minute rows into arrays (after the last minute)."""
-        rows = np.array(self._rows, dtype=np.float64).reshape(-1, self.sink + 3)
+        rows = np.array(self._rows, dtype=np.float64).reshape(-1, self.sink + 5)
         e = self.sink
         self.counts = np.ascontiguousarray(rows[:, :e].T)
         self.errors = rows[:, e].copy()
-        self.arrivals = np.ascontiguousarray(rows[:, e + 1:].T)
+        self.arrivals = np.ascontiguousarray(rows[:, e + 1:e + 3].T)
+        self.retries = rows[:, e + 3].copy()
+        self.lost = rows[:, e + 4].copy()
         spans = np.array(self._span_rows, dtype=np.float64).reshape(-1, len(SPANS))
         self.spans = {name: np.maximum(spans[:, i], 0.0) for i, name in enumerate(SPANS)}
         self._rows, self._span_rows, self._future, self._extra_rows = [], [], [], []
@@ -200,6 +251,7 @@ class Recorder:
     def totals(self) -> dict[str, Any]:
         """A finished recorder's results as plain data (what a shard's process sends back)."""
         return {"counts": self.counts, "errors": self.errors, "arrivals": self.arrivals,
+                "retries": self.retries, "lost": self.lost, "tally": self.tally, "lag": self.lag,
                 "spans": self.spans, "daily": self.daily,
                 "sessions_simulated": self.sessions_simulated, "session_seconds": self.session_seconds}
 
@@ -209,11 +261,19 @@ class Recorder:
         if self.counts is None:
             self.counts = np.zeros_like(totals["counts"])
             self.errors = np.zeros_like(totals["errors"])
+            self.retries = np.zeros_like(totals["retries"])
+            self.lost = np.zeros_like(totals["lost"])
             self.arrivals = np.zeros_like(totals["arrivals"])
             self.spans = {name: np.zeros_like(values) for name, values in totals["spans"].items()}
             self.daily = {name: np.zeros_like(values) for name, values in totals["daily"].items()}
         self.counts += totals["counts"]
         self.errors += totals["errors"]
+        self.retries += totals["retries"]
+        self.lost += totals["lost"]
+        for k, value in enumerate(totals["tally"]):
+            self.count(k, value)
+        for k, value in enumerate(totals["lag"]):
+            self.lag[k] += value
         self.arrivals += totals["arrivals"]
         for name, values in totals["spans"].items():
             self.spans[name] += values
@@ -241,4 +301,6 @@ class Recorder:
         cols["arrivals.sessions"] = self.arrivals[0]
         cols["arrivals.registrations"] = self.arrivals[1]
         cols["errors_per_s"] = self.errors / 60.0
+        cols["retries_per_s"] = self.retries / 60.0
+        cols["sessions_lost_per_min"] = self.lost
         return cols

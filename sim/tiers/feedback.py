@@ -15,6 +15,13 @@ C(c, a) exp(-c (1 - rho) t / s) at the patience t (C: Erlang C) is below ``HEALT
 over, and video egress is within every bandwidth tier's capacity. An idle minute gets the
 figures of the idle platform (service times only, computed once by the tiers model); the
 tiers model is asked for every other minute.
+
+With a waiting room (``failures.waiting_room``, admission control) the feedback also keeps the
+room's current wait: each minute the busiest pool tier's offered utilisation rho is compared
+with the room's ``admit_utilisation`` u, and the wait grows by ``ROOM_GAIN_S`` x (rho / u - 1)
+(shrinking, down to none, while rho < u). Teachers starting a session wait that long before
+their first request, so the load they bring is held back until the platform is under u again;
+an integral controller, estimate: it lags the load by a minute, like the rest of the feedback.
 """
 
 from __future__ import annotations
@@ -25,13 +32,16 @@ from sim.tiers.queueing import erlang_c
 
 HEALTHY_TAIL = 1e-4
 NEVER = 1e-9
+ROOM_GAIN_S = 60.0  # waiting-room wait added per minute at twice the admitted utilisation
 
 
 class Feedback:
     """The platform as teachers see it during the current minute (read by the processes)."""
 
-    def __init__(self, platform, endpoints: list[str], patience_s: float) -> None:
+    def __init__(self, platform, endpoints: list[str], patience_s: float, room=None) -> None:
         self.platform = platform
+        self.room_admit = room.admit_utilisation if room is not None else 0.0  # 0: no room
+        self.room_wait_s = 0.0  # how long a session starting now waits in the room
         self.endpoints = endpoints
         self.patience_s = patience_s
         self.previous = None
@@ -44,6 +54,8 @@ class Feedback:
     def observe(self, rates: list[float], egress_gbps: float) -> None:
         """Update from the full-scale rates of the minute just finished (requests/s per
         endpoint, in ``endpoints`` order)."""
+        if self.room_admit:
+            self._room(rates)
         if self.previous is None and self._no_queueing(rates, egress_gbps):
             if self._current is not self._idle:
                 self._set(self._idle)
@@ -58,7 +70,24 @@ class Feedback:
     def stays_idle(self, rates: list[float], egress_gbps: float) -> bool:
         """Whether observing these rates would leave the platform idle (no state to ask for);
         monotone: lower rates on every endpoint stay idle too."""
+        if self.room_admit and (self.room_wait_s > 0 or self._busiest(rates) > self.room_admit):
+            return False
         return self.previous is None and self._no_queueing(rates, egress_gbps)
+
+    def _room(self, rates: list[float]) -> None:
+        wait = self.room_wait_s + ROOM_GAIN_S * (self._busiest(rates) / self.room_admit - 1.0)
+        self.room_wait_s = max(wait, 0.0)
+        self.healthy = self.video_ok >= 1.0 and not any(self.p_slow) and self.room_wait_s == 0.0
+
+    def _busiest(self, rates: list[float]) -> float:
+        """The highest offered utilisation of a pool tier at these rates."""
+        busiest = 0.0
+        for _name, servers, demand_s, _longest in self._pools:
+            load = 0.0
+            for i, d in demand_s:
+                load += rates[i] * d
+            busiest = max(busiest, load / servers)
+        return busiest
 
     def _read(self, state) -> tuple:
         p_slow = [state.p_slower_than(name, self.patience_s) for name in self.endpoints]
@@ -70,8 +99,8 @@ class Feedback:
     def _set(self, values: tuple) -> None:
         self._current = values
         self.p_slow, self.sms_delay, self.video_ok = values
-        # no request can fail: a session may be planned whole at its start
-        self.healthy = self.video_ok >= 1.0 and not any(self.p_slow)
+        # no request can fail and no one waits: a session may be planned whole at its start
+        self.healthy = self.video_ok >= 1.0 and not any(self.p_slow) and self.room_wait_s == 0.0
 
     def _no_queueing(self, rates: list[float], egress_gbps: float) -> bool:
         t = self.patience_s
