@@ -206,14 +206,14 @@ def _tier_lines(scenario: Scenario, target: Target,
     if db in fits:
         sqlite = "commit" in target.probes.sources.get("database", "")
         servers = 1 if sqlite else _servers(scenario, db)
-        out[db] = {"servers": servers, "service": "exponential",
-                   "note": ("servers 1: SQLite has one writer; " if sqlite else "servers: the scenario's; ")
-                   + f"busy time from {target.probes.sources.get('database')}, R² {fits[db].r2:.3f}"}
+        note = (("servers 1: SQLite has one writer; " if sqlite else "servers: the scenario's; ")
+                + f"busy time from {target.probes.sources.get('database')}, R² {fits[db].r2:.3f}")
+        out[db] = {"servers": servers, "service": "exponential", "note": note}
         batch = fits[db].demands.get(fitting.BATCHES)
         if batch is not None:
-            out[db] |= {"discipline": "group-commit", "commit_ms": batch.ms}
-            out[db]["note"] += (f"; group commit: {batch.ms:.3g} [{batch.lo_ms:.3g}, {batch.hi_ms:.3g}] ms "
-                                f"a batch over {batch.requests:,} batches")
+            commit = f"{batch.ms:.3g} [{batch.lo_ms:.3g}, {batch.hi_ms:.3g}] ms"
+            out[db] |= {"discipline": "group-commit", "commit_ms": batch.ms,
+                        "note": f"{note}; group commit: {commit} a batch over {batch.requests:,} batches"}
     return out
 
 

@@ -86,13 +86,13 @@ def measured_means(folder: Path) -> dict[str, float]:
 
 
 def _per_bin(result: Comparison, folder: Path, rates: np.ndarray, endpoints: list[str],
-             minute_s: float) -> None:
+             minute_s: float, set_up_s: float) -> None:
     """Planned and achieved requests per 10-s bin, for the endpoints planning at least
     MIN_PER_BIN in every bin (loadtests.requests holds the judgement of every endpoint)."""
     edges = np.arange(0.0, rates.shape[1] * minute_s + 1e-9, BIN_S)
     if edges.size < 2:
         return
-    achieved = history_per_bin(folder, edges)
+    achieved = history_per_bin(folder, edges, set_up_s)
     for name, planned in zip(endpoints, planned_per_bin(rates, minute_s, edges), strict=True):
         if planned.min() < MIN_PER_BIN or name not in achieved:
             continue
@@ -138,7 +138,8 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
                             float(summary["scale"]), float(summary["compress"]))
     except PlanError as exc:
         raise CalibrationError(str(exc)) from None
-    _per_bin(result, folder, rates, endpoints, minute_s)
+    set_up_s = float(summary.get("set_up_s", 0.0))
+    _per_bin(result, folder, rates, endpoints, minute_s, set_up_s)
     timeout = float(scenario.behaviour.overload.abandon_after_s)
     rng = np.random.default_rng(seed)
     means = measured_means(folder)
@@ -152,7 +153,7 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
                                             "ratio": achieved / count if count > 0 else None}
     result.endpoints = _side_by_side(planned, summary, means, duration, result.comparable)
     result.tiers = _tiers(planned, utilisation, result.comparable)
-    achieved_rates = _achieved_rates(folder, endpoints, duration)
+    achieved_rates = _achieved_rates(folder, endpoints, duration, set_up_s)
     if achieved_rates is not None:
         at_achieved = predict(scenario, achieved_rates, BIN_S, rng, timeout)
         result.at_achieved = {"endpoints": _side_by_side(at_achieved, summary, means, duration,
@@ -161,12 +162,13 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
     return result
 
 
-def _achieved_rates(folder: Path, endpoints: list[str], duration: float) -> np.ndarray | None:
+def _achieved_rates(folder: Path, endpoints: list[str], duration: float,
+                    set_up_s: float) -> np.ndarray | None:
     """(endpoints × 10-s bins) requests/s the target really got, from Locust's history."""
     edges = np.arange(0.0, duration + 1e-9, BIN_S)
     if edges.size < 2:
         return None
-    counts = history_per_bin(folder, edges)
+    counts = history_per_bin(folder, edges, set_up_s)
     if not counts:
         return None
     return np.array([counts.get(name, np.zeros(edges.size - 1)) for name in endpoints]) / BIN_S

@@ -248,6 +248,8 @@ class TeacherJourney(_OneSession):
         self._signed_in()
         self._page()
         self.session.api.client.label = ""  # a resumed session's set-up is over: the model's requests again
+        if self.session.resumed:  # set up before the origin: resume the model's session at it
+            gevent.sleep(max(0.0, self.session.replay.t0 - time.time()))
         sessions = self.ctx.scenario.behaviour.sessions
         budget, plays = decisions.session_budget(self.session.draw(sessions.length_minutes),
                                                  self.session.draw(sessions.resources_per_session))

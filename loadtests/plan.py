@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from loadtests.timing import RESUMED_SET_UP_S
+
 KINDS = ("session", "registration", "admin", "certificate")
 SESSION, REGISTRATION, ADMIN, CERTIFICATE = range(4)
 TOLERANCE = 0.10  # the issue's "within 10% per bin"
@@ -183,8 +185,9 @@ class Plan:
         return max(0.0, float(running)) * self.scale
 
     def resumed(self, length_minutes, rng: np.random.Generator) -> list[Arrival]:
-        """The sessions in progress at the start, spread over the first model minute, each
-        with the time it has left drawn as the model has it: a session running at a given
+        """The sessions in progress at the start, spread over the set-up window before the
+        origin (``RESUMED_SET_UP_S``: they sign in and load their page there, then resume at
+        the origin), each with the time it has left drawn as the model has it: a session running at a given
         instant is length-biased (a long one is more likely to be running), and the instant
         falls uniformly inside it, so its remaining time is U·L with L drawn with probability
         proportional to its length (renewal theory's equilibrium residual life).
@@ -196,7 +199,7 @@ class Plan:
         pool = pool[pool > 0]
         chosen = rng.choice(pool, size=count, p=pool / pool.sum())
         remaining = rng.uniform(0.0, 1.0, count) * chosen
-        at = (np.arange(count) + 0.5) / count * self.minute_s
+        at = ((np.arange(count) + 0.5) / count - 1.0) * RESUMED_SET_UP_S
         # indices above the schedule's own: each session seeds its own random stream with it
         first = RESUMED_INDEX_BASE
         return [Arrival(float(t), SESSION, first + i, float(r))

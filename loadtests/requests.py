@@ -39,9 +39,10 @@ def model_rates(timeseries: Path, first_minute: str, minutes: int, endpoints: li
     return np.array([[float(r.get(f"rps.{e}") or 0.0) for r in cut] for e in endpoints]) * scale * compress
 
 
-def history_per_bin(folder: Path, edges: np.ndarray) -> dict[str, np.ndarray]:
+def history_per_bin(folder: Path, edges: np.ndarray, set_up_s: float = 0.0) -> dict[str, np.ndarray]:
     """Requests finished per endpoint in each bin of test time, from ``stats_history.csv``
-    (cumulative counts once a second; the origin is the first row plus the master's lead)."""
+    (cumulative counts once a second; the origin is the first row plus the master's lead and
+    the resumed sessions' set-up window)."""
     path = folder / "stats_history.csv"
     if not path.is_file():
         return {}
@@ -49,7 +50,7 @@ def history_per_bin(folder: Path, edges: np.ndarray) -> dict[str, np.ndarray]:
         rows = list(csv.DictReader(handle))
     if not rows:
         return {}
-    origin = float(rows[0]["Timestamp"]) + LEAD_S
+    origin = float(rows[0]["Timestamp"]) + LEAD_S + set_up_s
     series: dict[str, tuple[list[float], list[float]]] = {}
     for r in rows:
         if r["Name"] and r["Name"] != "Aggregated":
@@ -77,7 +78,7 @@ def requests_vs_plan(summary: LoadtestSummary, folder: Path, endpoints: list[str
                         float(summary.scale), float(summary.compress))
     edges = np.arange(0.0, rates.shape[1] * minute_s + 1e-9, BIN_S)
     planned_bins = planned_per_bin(rates, minute_s, edges) if edges.size >= 2 else None
-    history = history_per_bin(folder, edges) if edges.size >= 2 else {}
+    history = history_per_bin(folder, edges, float(summary.set_up_s)) if edges.size >= 2 else {}
     out = {}
     for i, name in enumerate(endpoints):
         planned = float(rates[i].sum() * minute_s)

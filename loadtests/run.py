@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loadtests.timing import DRAIN_S, LEAD_S
+from loadtests.timing import DRAIN_S, LEAD_S, RESUMED_SET_UP_S
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 PREFIX = "locust"
@@ -46,7 +46,8 @@ class LocustRun:
     def run_time_s(self) -> int:
         """How long the replay should take; the shape ends it (Locust ignores --run-time with
         a shape), the subprocess timeout is the hard bound."""
-        return int(math.ceil(self.duration_s + LEAD_S + DRAIN_S + 10))
+        set_up = RESUMED_SET_UP_S if self.options.get("resume_sessions") else 0.0
+        return int(math.ceil(self.duration_s + LEAD_S + set_up + DRAIN_S + 10))
 
     def argv(self) -> list[str]:
         args = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",

@@ -5,3 +5,7 @@ LEAD_S = 1.5  # the master's head start, so every worker has the origin before a
 DRAIN_S = 1.5  # last per-second reports from the workers reach the master
 GUARD_S = 60.0  # a shape ends this long after the plan even if the origin never came
 FINISH_WAIT_S = 15.0  # longest wait for the workers' last reports after the plan ends
+# --resume-sessions: the sessions the model has in progress at the first minute sign in and load
+# their page during this window before the origin (the model's did so before the stretch), so
+# that their set-up does not land on the first measured seconds as a burst
+RESUMED_SET_UP_S = 10.0

@@ -94,6 +94,7 @@ class LoadtestSummary(Record):
     scale: Number
     host: str | None = None
     duration_s: Number
+    set_up_s: Number = 0.0  # --resume-sessions: the window before the origin for their set-up
     arrival_process: str | None = None
     endpoints: dict[str, EndpointFigures]
     total: EndpointFigures

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from report import campaigns, headline, html, pngs, ranges_view, slo_view, verdict
+from report import campaigns, headline, html, pngs, prediction_view, ranges_view, slo_view, verdict
 from report.data import LoadtestResults, ModelResults, WorkloadResults, load, warn
 from report.fonts import find_cjk_font
 from report.i18n import Labels
@@ -55,9 +55,13 @@ def _loadtest_parts(data: LoadtestResults, t: Labels) -> tuple[str, str, list, l
     s = data.summary
     meta = (f"{data.folder} · host {s.host or '–'} · {headline.number(s.duration_s)} s · "
             f"compress {s.compress} · scale {s.scale}")
-    rates = [(f"req/s {name}", model, measured) for name, model, measured in predicted_rates(data)]
+    # the request rates against the model: summary.json's own comparison when it has one
+    # (per endpoint and per bin, loadtests.requests), else the model's mean rates here
+    rates = [] if s.requests_vs_plan else [(f"req/s {name}", model, measured)
+                                           for name, model, measured in predicted_rates(data)]
     both = headline.model_table(rates + shared_metrics(data), t)
-    tables = [x for x in (headline.endpoints_table(data, t), both) if x]
+    tables = [x for x in (headline.endpoints_table(data, t), prediction_view.plan_table(s, t),
+                          prediction_view.prediction_table(s, t), both) if x]
     return t("title_loadtest", name=data.folder.name), meta, headline.loadtest_cards(data, t), tables
 
 

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 
 from domain.distributions import Distribution
 from loadtests.plan import RESUMED_INDEX_BASE, SESSION, Plan, Series, resumed_draw
+from loadtests.timing import RESUMED_SET_UP_S
 
 
 def _series(running: float) -> Series:
@@ -33,7 +34,10 @@ def test_resumed_sessions_have_the_equilibrium_residual_length():
     remaining = np.array([a.remaining_minutes for a in resumed])
     assert remaining.mean() == pytest.approx(20.0, rel=0.02)
     assert all(a.kind == SESSION and a.index >= RESUMED_INDEX_BASE for a in resumed)
-    assert max(a.at for a in resumed) < plan.minute_s  # all within the first model minute
+    # all set up in the window before the origin, spread evenly (no burst)
+    times = np.array([a.at for a in resumed])
+    assert times.min() > -RESUMED_SET_UP_S and times.max() < 0
+    assert np.histogram(times, bins=10, range=(-RESUMED_SET_UP_S, 0))[0] == pytest.approx([2000] * 10, abs=1)
 
 
 def test_no_session_column_means_an_empty_start():
