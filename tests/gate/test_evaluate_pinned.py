@@ -358,6 +358,13 @@ def test_outcomes_are_frozen():
 
     outcome = Outcome(parse_threshold("peak(x) < 1"), 0.5, True)
     level = SloOutcome("api", True, "fine")
-    for record, field in ((outcome, "passed"), (level, "compliant")):
+    change = Regression("peak(x)", 1.0, 2.0, 1.0, True)
+    for record, field in ((outcome, "passed"), (level, "compliant"), (change, "regressed")):
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(record, field, False)
+
+
+def test_the_ambiguous_bare_number_says_both_ways_to_write_it():
+    with pytest.raises(GateError) as refused:
+        parse_fraction("10")
+    assert str(refused.value) == "--max-regression: '10' is ambiguous; write 10% or 0.1 for 10%"
