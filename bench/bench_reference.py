@@ -58,7 +58,7 @@ def _yanxiu(*args: str) -> list[str]:
 
 
 def start_server(
-    url: str, scenario: str, workers: int, log: Path, committer: str = "auto"
+    url: str, scenario: str, workers: int, log: Path, committer: str = "auto", extra: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     process = subprocess.Popen(
@@ -76,6 +76,7 @@ def start_server(
             CLOCK_START,
             "--committer",
             committer,
+            *extra,  # e.g. --max-in-flight N (bench_overload.py)
         ),
         cwd=ROOT,
         env=_env(),

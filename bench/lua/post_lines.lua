@@ -14,30 +14,19 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+local beats = dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "beats.lua")
+
 function init(args)
   kind, base, nthreads = args[2], tonumber(args[3]), tonumber(args[4])
-  lines = {}
-  local i = 0
-  for line in io.lines(args[1]) do
-    if i % nthreads == tid then
-      local a, b = line:match("^(%S+) (%S+)$")
-      table.insert(lines, {a, b})
-    end
-    i = i + 1
-  end
+  lines = beats.share(args[1], tid, nthreads)
 end
 
 function request()
   counter = counter + 1
-  local n = #lines
-  local entry = lines[((counter - 1) % n) + 1]
   if kind == "heartbeat" then
-    local seq = base + math.floor((counter - 1) / n) + 1
-    local body = string.format(
-      '{"resource_id":"%s","position_s":%d,"elapsed_s":20.0,"seq":%d}', entry[2], seq % 100, seq)
-    return wrk.format("POST", "/api/v1/progress/heartbeat",
-      {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. entry[1]}, body)
+    return beats.heartbeat(lines, counter, base)
   end
+  local entry = lines[((counter - 1) % #lines) + 1]
   local body = string.format('{"mobile":"%s","password":"%s"}', entry[1], entry[2])
   return wrk.format("POST", "/api/v1/auth/login", {["Content-Type"] = "application/json"}, body)
 end
