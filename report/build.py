@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from report import campaigns, headline, html, pngs, prediction_view, ranges_view, slo_view, verdict
+from report import campaigns, cascade, headline, html, pngs, prediction_view, ranges_view, slo_view, verdict
 from report.data import LoadtestResults, ModelResults, WorkloadResults, load, warn
 from report.fonts import find_cjk_font
 from report.i18n import Labels
@@ -88,12 +88,14 @@ def build_report(folder: str | Path, lang: str = "en", out: str | Path | None = 
         notes.append(page("no_font"))
     chart_labels = Labels(lang if family or lang != "zh" else "en")
     sentences: list[str] = []
+    overload = None  # the overload cascade's section (report.cascade), model runs only
     drawings: dict  # chart key -> drawing function of this kind of results
     if isinstance(data, ModelResults):
         from report.model_charts import CHARTS as MODEL_CHARTS
         drawings = model_charts(MODEL_CHARTS)
         title, meta, cards, tables = _model_parts(data, page)
         sentences = verdict.paragraph(data, page)
+        overload = cascade.section(data, page)
     elif isinstance(data, WorkloadResults):
         from report.workload import CHARTS as WORKLOAD_CHARTS
         drawings = WORKLOAD_CHARTS
@@ -108,7 +110,8 @@ def build_report(folder: str | Path, lang: str = "en", out: str | Path | None = 
         warn(note)
     headings = {key: page(key) for key in ("headline", "charts", "notes", "verdict")}
     out.write_text(html.render(lang=lang, title=title, meta=meta, cards=cards, tables=tables, charts=charts,
-                               notes=notes, headings=headings, verdict=sentences), encoding="utf-8")
+                               notes=notes, headings=headings, verdict=sentences, cascade=overload),
+                   encoding="utf-8")
     return out
 
 

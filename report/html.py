@@ -71,8 +71,18 @@ def _alarming(sentence: str) -> bool:
     return any(word in sentence for word in ("MISSES", "SHORT", "未达到", "不足", "超过利用率"))
 
 
+def _section(section) -> str:
+    """A titled section of sentences and its table (report.cascade.Section)."""
+    if section is None:
+        return ""
+    body = " ".join(escape(x) for x in section.paragraphs)
+    return (f'<section id="cascade"><h2>{escape(section.heading)}</h2><p class="verdict">{body}</p>'
+            f"{_table(section.table)}</section>")
+
+
 def render(*, lang: str, title: str, meta: str, cards: list[Card], tables: list[Table], charts: list[Chart],
-           notes: list[str], headings: dict[str, str], verdict: list[str] | None = None) -> str:
+           notes: list[str], headings: dict[str, str], verdict: list[str] | None = None,
+           cascade=None) -> str:
     parts = [
         "<!doctype html>",
         f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
@@ -80,6 +90,7 @@ def render(*, lang: str, title: str, meta: str, cards: list[Card], tables: list[
         f"<title>{escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1><p class=meta>{escape(meta)}</p>",
         _verdict(verdict or [], headings.get("verdict", "")),
+        _section(cascade),
         f'<section id="headline"><h2>{escape(headings["headline"])}</h2>',
         '<div class="cards">' + "".join(_card(c) for c in cards) + "</div>",
         *(_table(t) for t in tables),
