@@ -51,3 +51,16 @@ def test_a_fit_on_a_cluster_is_the_fit_on_a_pool(smoke, scheduler):
     for key in ("posterior", "fit", "behaviour"):
         assert on_cluster[key] == on_pool[key], key
     assert on_cluster["provenance"]["simulations"] == on_pool["provenance"]["simulations"] > 0
+
+
+@pytest.mark.slow  # four smoke runs of 60 teachers
+def test_ranges_on_a_cluster_are_the_ranges_on_a_pool(smoke, scheduler):
+    import numpy as np
+
+    from fit.ranges import Posterior, run_draws
+
+    posterior = Posterior("p", ["session_minutes_mean"], np.array([[20.0], [60.0]]), np.array([0.5, 0.5]))
+    on_pool = run_draws(smoke, posterior, 2, 60, 5, None, workers=2)
+    on_cluster = run_draws(smoke, posterior, 2, 60, 5, None, scheduler=scheduler)
+    assert np.array_equal(on_cluster[0], on_pool[0]) and on_cluster[1] == on_pool[1]
+    assert on_cluster[2] == on_pool[2]
