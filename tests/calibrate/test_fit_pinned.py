@@ -170,3 +170,15 @@ def test_nothing_on_the_mix():
     k = knee([step("off", 10, 50.0, on_mix=False)], 300.0, 0.01)
     assert (k.rate_rps, k.step, k.reached) == (None, None, False)
     assert k.note == "no step broke the SLO: the knee is above the highest rate"
+
+
+def test_the_fits_records_are_frozen():
+    import dataclasses
+
+    rows = exact_rows([(100, 0), (0, 50), (30, 30)])
+    fit = fit_tier("api", rows, ["a", "b"], np.random.default_rng(0))
+    k = knee([step("a", 10, 50.0)], 300.0, 0.01)
+    for record, field in ((rows[0], "seconds"), (fit, "r2"), (fit.demands["a"], "ms"),
+                          (step("a", 1, 1.0), "p95_ms"), (k, "rate_rps")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(record, field, 0)
