@@ -4,8 +4,9 @@ Built from the recorder's per-minute retries and lost sessions and its run total
 (``sim.sessions.recorder.TALLY``, weighted to full scale): sessions lost and deferred, the
 teachers they belonged to, the study done after coming back, the extra requests retries and
 SMS resends caused, and the lag from study to credit (a histogram of study seconds by lag).
-A run in which nothing was lost, queued, cut, retried, resent, refused or dropped has no
-cascade (None): the section is written only when there is one to explain.
+A run in which nothing was lost, queued, cut, retried, resent, refused or dropped, and credit
+shows without a processing delay, has no cascade (None): the section is written only when
+there is one to explain.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def cascade(run, labels: list[str]) -> dict | None:
     t = dict(zip(TALLY, rec.tally, strict=True))
     lost = float(rec.daily["sessions_lost"].sum())
     retried = float(rec.retries.sum())
-    if lost <= 0 and retried <= 0 and not any(t[k] > 0 for k in TRIGGERS):
+    delayed = run.scenario.failures.heartbeats.credit_delay_minutes is not None
+    if lost <= 0 and retried <= 0 and not delayed and not any(t[k] > 0 for k in TRIGGERS):
         return None
     requests = float(rec.counts.sum())
     gave_up = lost + t["room_left"]

@@ -17,7 +17,7 @@ figures of the idle platform (service times only, computed once by the tiers mod
 tiers model is asked for every other minute.
 
 With a waiting room (``failures.waiting_room``, admission control) the feedback also keeps the
-room's current wait: each minute the busiest pool tier's offered utilisation rho is compared
+room's current wait: each minute the busiest tier's offered utilisation rho is compared
 with the room's ``admit_utilisation`` u, and the wait grows by ``ROOM_GAIN_S`` x (rho / u - 1)
 (shrinking, down to none, while rho < u). Teachers starting a session wait that long before
 their first request, so the load they bring is held back until the platform is under u again;
@@ -55,7 +55,7 @@ class Feedback:
         """Update from the full-scale rates of the minute just finished (requests/s per
         endpoint, in ``endpoints`` order)."""
         if self.room_admit:
-            self._room(rates)
+            self._room(rates, egress_gbps)
         if self.previous is None and self._no_queueing(rates, egress_gbps):
             if self._current is not self._idle:
                 self._set(self._idle)
@@ -70,18 +70,18 @@ class Feedback:
     def stays_idle(self, rates: list[float], egress_gbps: float) -> bool:
         """Whether observing these rates would leave the platform idle (no state to ask for);
         monotone: lower rates on every endpoint stay idle too."""
-        if self.room_admit and (self.room_wait_s > 0 or self._busiest(rates) > self.room_admit):
+        if self.room_admit and (self.room_wait_s > 0 or self._busiest(rates, egress_gbps) > self.room_admit):
             return False
         return self.previous is None and self._no_queueing(rates, egress_gbps)
 
-    def _room(self, rates: list[float]) -> None:
-        wait = self.room_wait_s + ROOM_GAIN_S * (self._busiest(rates) / self.room_admit - 1.0)
+    def _room(self, rates: list[float], egress_gbps: float) -> None:
+        wait = self.room_wait_s + ROOM_GAIN_S * (self._busiest(rates, egress_gbps) / self.room_admit - 1.0)
         self.room_wait_s = max(wait, 0.0)
         self.healthy = self.video_ok >= 1.0 and not any(self.p_slow) and self.room_wait_s == 0.0
 
-    def _busiest(self, rates: list[float]) -> float:
-        """The highest offered utilisation of a pool tier at these rates."""
-        busiest = 0.0
+    def _busiest(self, rates: list[float], egress_gbps: float) -> float:
+        """The highest offered utilisation of a tier at these rates (pools) and egress (links)."""
+        busiest = max((egress_gbps / capacity for capacity in self._links), default=0.0)
         for _name, servers, demand_s, _longest in self._pools:
             load = 0.0
             for i, d in demand_s:
