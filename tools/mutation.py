@@ -265,7 +265,8 @@ def warm_up(work: Path, module: str, tests: list[str]) -> list[str]:
             importlib.import_module(name)
         except ImportError:
             pass
-    mutated = module.removesuffix(".py").replace("/", ".")
+    # a package's __init__.py is imported as the package itself
+    mutated = module.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
     root = str(work)
 
     def project_modules() -> str:
