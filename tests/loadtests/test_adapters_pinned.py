@@ -151,6 +151,7 @@ def test_fail_fires_locusts_request_event():
     c.fail("progress_poll", "never finished")
     (event,) = http.events
     assert event["request_type"] == "ADAPTER" and event["name"] == "progress_poll"
+    assert (event["response_time"], event["response_length"]) == (0, 0)  # nothing was answered
     assert str(event["exception"]) == "never finished"
     Client(SimpleNamespace()).fail("x", "no event: nothing happens")
 
@@ -382,3 +383,47 @@ def test_the_base_adapter_states_every_operation_unimplemented():
     for call in calls:
         with pytest.raises(NotImplementedError):
             call()
+
+
+def test_the_options_are_keyword_only():
+    c, http, _ = client(Resp(200, {}))
+    with pytest.raises(TypeError):
+        c.request("x", "POST", "/x", {"body": 1})  # type: ignore[misc]
+    assert http.sent == []
+
+
+def test_the_jitter_spans_the_wait_to_half_as_long_again():
+    waits: list[float] = []
+    for _ in range(100):
+        http = Http(*[Resp(503, retry_after="2") for _ in range(3)], Resp(200, {}))
+        Client(http, sleep=waits.append).request("x", "POST", "/x")
+    assert len(waits) == 300
+    assert all(2.0 <= w <= 3.0 for w in waits)
+    assert min(waits) < 2.1 and max(waits) > 2.9  # 300 uniform draws reach both ends
+
+
+def test_the_queue_budget_is_six_hundred_seconds_exactly():
+    waits = ["120"] * 5 + ["1"]
+    c, http, slept = client(*[queued(wait=w) for w in waits], Resp(200, {"ok": 1}))
+    assert c.request("login", "POST", "/x") is None  # 601 s would pass the budget
+    assert slept == [120.0] * 5
+
+
+def test_a_retry_after_that_is_not_text_is_no_wait():
+    odd = Resp(503)
+    odd.headers = {"Retry-After": None}  # type: ignore[dict-item]
+    assert _retry_after(odd) is None
+    odd.headers = {"Retry-After": ["1"]}  # type: ignore[dict-item]
+    assert _retry_after(odd) is None
+    odd.headers = None  # type: ignore[assignment]
+    assert _retry_after(odd) is None
+
+
+def test_the_run_description_and_the_sign_up_form_are_frozen():
+    import dataclasses
+
+    target = Target("c", (1,), "1", {}, "h")
+    form = Registration("1", "2", "p", "n", "id", "x", {"id": 5}, "s")
+    for record, field in ((target, "campaign"), (form, "mobile")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(record, field, "other")
