@@ -33,6 +33,7 @@ from sim.tiers.queueing import erlang_c
 HEALTHY_TAIL = 1e-4
 NEVER = 1e-9
 ROOM_GAIN_S = 60.0  # waiting-room wait added per minute at twice the admitted utilisation
+ROOM_MAX_S = 86400.0  # a room that would hold teachers for over a day has failed anyway
 
 
 class Feedback:
@@ -76,7 +77,7 @@ class Feedback:
 
     def _room(self, rates: list[float], egress_gbps: float) -> None:
         wait = self.room_wait_s + ROOM_GAIN_S * (self._busiest(rates, egress_gbps) / self.room_admit - 1.0)
-        self.room_wait_s = max(wait, 0.0)
+        self.room_wait_s = min(max(wait, 0.0), ROOM_MAX_S)
         self.healthy = self.video_ok >= 1.0 and not any(self.p_slow) and self.room_wait_s == 0.0
 
     def _busiest(self, rates: list[float], egress_gbps: float) -> float:
