@@ -37,6 +37,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "beats": ("{lost} heartbeats ({share}) were lost on the way; {hours} study hours were never credited and "
               "had to be studied again.",
               "{lost} 次心跳（{share}）在传输中丢失；{hours} 小时的学习未被计入，需要重新学习。"),
+    "beats_late": ("{lost} heartbeats ({share}) were lost on the way; their study came with the next "
+                   "heartbeat, so its credit showed later.",
+                   "{lost} 次心跳（{share}）在传输中丢失；其学习时长随下一次心跳计入，因此计入较晚。"),
     "refused": ("The SMS vendor's per-phone limits refused {refused} codes: those teachers could not sign in "
                 "until later.",
                 "短信服务商的单号码限制拒发 {refused} 条验证码，这些教师只能稍后再登录。"),
@@ -132,7 +135,7 @@ def _credit(c: Cascade, t: Labels) -> str:
 def _modes(c: Cascade, t: Labels) -> list[str]:
     out = []
     if c.heartbeats_lost:
-        out.append(_t(t, "beats", lost=big(c.heartbeats_lost, t),
+        out.append(_t(t, "beats" if c.study_lost_hours else "beats_late", lost=big(c.heartbeats_lost, t),
                       share=share(c.heartbeats_lost / c.heartbeats if c.heartbeats else None, 2),
                       hours=big(c.study_lost_hours, t)))
     if c.sms_refused:
