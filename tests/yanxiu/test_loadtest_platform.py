@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.sim.platform_fixture import write_platform
 from yanxiu.cli import main
-from yanxiu.commands.loadtest_platform import _slices
+from yanxiu.commands.loadtest_platform import Part, _report, _slices
 
 
 @pytest.mark.parametrize("available, wanted",
@@ -37,6 +37,33 @@ def test_another_systems_options_are_refused_in_one_line(tmp_path, capsys, optio
     assert main(["loadtest", str(path), *option]) == 2
     err = capsys.readouterr().err.strip()
     assert option[0] in err and "\n" not in err and "platform scenario" in err
+
+
+def test_a_campaign_with_nothing_in_the_stretch_reports_a_line(tmp_path, capsys):
+    """A campaign with no request (no latency figures) is a line, not a traceback."""
+    from types import SimpleNamespace
+
+    from domain.scenario import load_scenario
+    from tests.conftest import SMOKE
+
+    out = tmp_path / "smoke"
+    out.mkdir()
+    total = {"requests": 0, "failures": 0, "rps": 0.0, "error_rate": 0.0,
+             "p50_ms": None, "p95_ms": None, "p99_ms": None}
+    arrivals = {"planned": 0.0, "achieved": 0, "dropped": 0, "by_process": {"local": 0}, "bin_s": 10.0,
+                "max_bin_error": 0.0, "within_10pct": True}
+    cpu = {"max": 2.0, "mean": 0.1, "saturated": False, "processes": 1, "threshold_pct": 90.0}
+    (out / "summary.json").write_text(json.dumps({
+        "kind": "loadtest", "version": 1, "scenario": "smoke",
+        "stretch": "2023-01-05T21:00..2023-01-05T22:00", "compress": 144.0, "scale": 0.5,
+        "host": "http://127.0.0.1:9", "duration_s": 25.0,
+        "arrival_process": "deterministic", "endpoints": {}, "total": total, "arrivals": arrivals,
+        "generator_cpu": cpu, "exceptions": {"count": 0, "top": ""}, "trustworthy": True, "verdict": [],
+        "metrics": {}}))
+    context = SimpleNamespace(scenario=load_scenario(SMOKE))
+    part = Part("smoke", SMOKE, tmp_path / "no-model", context, 0.0, out)
+    assert _report([part], {"smoke": 0}) == 0
+    assert "smoke: arrivals 0 of 0.0, requests 0; trustworthy" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -239,7 +239,8 @@ def _report(parts: list[Part], codes: dict[str, int]) -> int:
         planned, achieved, requests = planned + a.planned, achieved + a.achieved, requests + t.requests
         ok = ok and summary.trustworthy
         state = "trustworthy" if summary.trustworthy else "NOT trustworthy: " + "; ".join(summary.verdict)
-        print(f"{part.name}: arrivals {a.achieved} of {a.planned:.1f}, requests {t.requests}, "
-              f"p95 {t.p95_ms:.0f} ms, errors {100 * t.error_rate:.2f}%; {state} ({part.out})")
+        latency = f", p95 {t.p95_ms:.0f} ms, errors {100 * t.error_rate:.2f}%" if t.requests else ""
+        print(f"{part.name}: arrivals {a.achieved} of {a.planned:.1f}, requests {t.requests}{latency}; "
+              f"{state} ({part.out})")
     print(f"all campaigns: arrivals {achieved} of {planned:.1f} planned, {requests} requests")
     return 0 if ok else 1
