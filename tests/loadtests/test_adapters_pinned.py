@@ -369,6 +369,7 @@ def test_heartbeats_rise_and_report_the_course_total_only_at_the_end():
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
     assert beats[0]["json"] == {"resource_id": "1.1", "position_s": 0.0, "elapsed_s": 0.0, "seq": seqs[0]}
     assert beats[1]["json"]["position_s"] == 30.123 and beats[1]["parse"] is False
+    assert beats[0]["parse"] is False  # the first beat's answer is not read
     assert beats[2]["parse"] is True and all(b["fast"] for b in beats)
     silent, _ = reference({"heartbeat": {}})
     assert silent.report_progress(1, resource, 1.0, 1.0, last=True) is None
@@ -427,3 +428,23 @@ def test_the_run_description_and_the_sign_up_form_are_frozen():
     for record, field in ((target, "campaign"), (form, "mobile")):
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(record, field, "other")
+
+
+def test_heartbeat_numbers_are_fifty_millisecond_ticks_or_the_next_number(monkeypatch):
+    """seq = max(last + 1, 50-ms ticks since 1.75e9 s of Unix time): rising within a session
+    and across sessions (a new session starts from the clock, above the last one's)."""
+    now = [1_764_000_000.0]
+    monkeypatch.setattr("loadtests.adapters.reference.time", SimpleNamespace(time=lambda: now[0]))
+    tick = int((now[0] - 1.75e9) * 20)
+    adapter, sent = reference({"heartbeat": {}})
+    resource = {"id": "1.1"}
+    adapter.start_play(1, resource)
+    adapter.report_progress(1, resource, 1.0, 1.23456, last=False)
+    adapter.report_progress(1, resource, 2.0, 1.0, last=False)
+    now[0] += 1.0  # 20 ticks later
+    adapter.report_progress(1, resource, 3.0, 1.0, last=False)
+    later, _ = reference({"heartbeat": {}})
+    later.start_play(1, resource)
+    beats = [options["json"] for name, _, _, options in sent.sent if name == "heartbeat"]
+    assert [b["seq"] for b in beats] == [tick, tick + 1, tick + 2, tick + 20]
+    assert beats[1]["elapsed_s"] == 1.235 and later.seq == tick + 20
