@@ -112,12 +112,24 @@ class Roster:
         self.teachers = teachers[part::parts] or teachers
         self.admins = admins[part::parts] or admins
         self._teachers = itertools.cycle(self.teachers) if self.teachers else None
+        by_sub: dict[str, list[Account]] = {}
+        for account in self.teachers:
+            by_sub.setdefault(account.sub_platform, []).append(account)
+        self._by_sub = {sub: itertools.cycle(mine) for sub, mine in by_sub.items()}
         self._admins = itertools.cycle(self.admins) if self.admins else None
         self.part, self.parts = part, parts
         self._new = itertools.count()
         self._registrations = iter((registrations or [])[part::parts]) if registrations is not None else None
 
-    def teacher(self) -> Account | None:
+    def teacher(self, sub_platform: str | None = None) -> Account | None:
+        """The next teacher, of ``sub_platform`` when the file has one of it. The session draws
+        its sub-platform with the scenario's shares, as the model's teachers have them: the
+        heartbeat interval differs 30-fold between sub-platforms, so an account file whose
+        split differs from the scenario's (a few schools make it lumpy: 17% higher and
+        vocational seeded against 20% planned) would move the replay's heartbeats with it."""
+        mine = self._by_sub.get(sub_platform) if sub_platform is not None else None
+        if mine is not None:
+            return next(mine)
         return next(self._teachers) if self._teachers else None
 
     def admin(self) -> Account | None:

@@ -200,7 +200,7 @@ class TeacherJourney(_OneSession):
 
     def _log_in(self, by_password: bool = True) -> None:
         user = self.session
-        self.account = user.replay.roster.teacher()
+        self.account = user.replay.roster.teacher(self._sub_platform())
         if self.account is None:
             user.no_account()
         self.sub = self.account.sub_platform
