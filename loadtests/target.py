@@ -44,12 +44,13 @@ class ReferenceTarget:
     def __init__(self, scenario_path: Path, teachers: int, clock_start: str, sms_code: str,
                  workers: int = 1, clock_rate: float | None = None, say=print,
                  progress_at: str | None = None, model_results: Path | None = None,
-                 database_url: str | None = None) -> None:
+                 database_url: str | None = None, serve_options: tuple[str, ...] = ()) -> None:
         self.scenario_path, self.teachers = Path(scenario_path), teachers
         self.progress_at, self.model_results = progress_at, model_results
         self.clock_start, self.sms_code, self.workers = clock_start, sms_code, workers
         self.clock_rate, self.say = clock_rate, say
         self.database_url = database_url  # an empty database to seed and serve; default SQLite here
+        self.serve_options = serve_options  # more `yanxiu serve` options (--max-in-flight, --waiting-room)
         self.folder: Path | None = None
         self._secret = secrets.token_hex(32)
         self.process: subprocess.Popen | None = None
@@ -116,7 +117,7 @@ class ReferenceTarget:
             [sys.executable, "-m", "yanxiu.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
              "--database-url", self._database(), "--scenario", str(self.scenario_path),
              "--clock-start", self.clock_start, "--sms-test-code", self.sms_code,
-             "--workers", str(self.workers)],
+             "--workers", str(self.workers), *self.serve_options],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=self._env())
         self._log = log
         deadline = time.monotonic() + READY_TIMEOUT_S

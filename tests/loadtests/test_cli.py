@@ -48,6 +48,9 @@ def model(tmp_path):
     (["--host", "http://127.0.0.1:9"], "--accounts"),
     (["--host", "ftp://x"], "--host"),
     (["--route-map", "/nonexistent.yaml"], "--route-map"),
+    (["--server-max-in-flight", "-1"], "--server-max-in-flight"),
+    (["--server-waiting-room", "-2"], "--server-waiting-room"),
+    (["--server-waiting-room", "5", "--host", "http://127.0.0.1:9"], "--server-waiting-room"),
 ])
 def test_bad_input_is_one_line_and_exit_2(model, args, field, capsys):
     from yanxiu.cli import main

@@ -50,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teachers", type=int, help="teachers to seed in the reference platform "
                         "(default: enough for the replayed sessions)")
     parser.add_argument("--server-workers", type=int, default=1, help="reference server workers")
+    parser.add_argument("--server-max-in-flight", type=int,
+                        help="reference server: requests in flight per worker before shedding (503)")
+    parser.add_argument("--server-waiting-room", type=float,
+                        help="reference server: logins a second per worker before the login queue (429)")
     parser.add_argument("--no-progress", action="store_true",
                         help="seed teachers with no study progress (default: the progress the model "
                         "predicts at the stretch's first minute)")
@@ -120,14 +124,32 @@ def run(args: argparse.Namespace) -> int:
     with ReferenceTarget(Path(args.scenario), args.teachers or _teachers_needed(context.plan, model), clock,
                          args.sms_code, args.server_workers, _clock_rate(context.plan.compress),
                          progress_at=progress_at, model_results=model,
-                         database_url=args.database_url) as target:
+                         database_url=args.database_url, serve_options=serve_options(args)) as target:
         assert target.process is not None  # entering the target started its server
         return _replay(args, context, model, out, target.url, target.accounts, target.answers,
                        server=(target.process.pid, args.server_workers))
 
 
+def serve_options(args: argparse.Namespace) -> tuple[str, ...]:
+    """The reference server's overload options, as ``yanxiu serve`` takes them."""
+    options: tuple[str, ...] = ()
+    if args.server_max_in_flight is not None:
+        options += ("--max-in-flight", str(args.server_max_in_flight))
+    if args.server_waiting_room is not None:
+        options += ("--waiting-room", f"{args.server_waiting_room:g}")
+    return options
+
+
 def _check_numbers(args: argparse.Namespace) -> None:
     from yanxiu.errors import CommandError
+
+    for name in ("server_max_in_flight", "server_waiting_room"):
+        value = getattr(args, name)
+        if value is not None and (value < 0 or not math.isfinite(value)):
+            raise CommandError(f"--{name.replace('_', '-')}: must be 0 or more (got {value})")
+    if (args.server_max_in_flight is not None or args.server_waiting_room is not None) and args.host:
+        raise CommandError("--server-max-in-flight, --server-waiting-room: for the reference platform "
+                           "this command starts, not with --host")
 
     if not (args.compress > 0 and math.isfinite(args.compress)):
         raise CommandError(f"--compress: must be a positive number (got {args.compress})")

@@ -65,8 +65,9 @@ def run(plan, args: argparse.Namespace) -> int:
     clock = first.replace(tzinfo=None).isoformat(timespec="minutes")
     teachers = args.teachers or sum(loadtest._teachers_needed(p.context.plan, p.model) for p in parts)
     rate = loadtest._clock_rate(args.compress)
+    options = loadtest.serve_options(args)
     with ReferenceTarget(Path(args.scenario), teachers, clock, args.sms_code, args.server_workers, rate,
-                         database_url=args.database_url) as target:
+                         database_url=args.database_url, serve_options=options) as target:
         assert target.folder is not None  # entering the target seeded it
         fixtures = _fixtures(parts, target.accounts, target.folder)
         codes = _replay_all(parts, args, target.url, target.answers, fixtures)
