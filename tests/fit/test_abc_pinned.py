@@ -191,3 +191,127 @@ def test_a_run_whose_first_generation_agrees_converges_at_once():
     result = run_abc(Linear(2), targets(relative=100.0), 2, seed=3, particles=10, budget=2_000,
                      max_generations=5, progress=lambda line: None)
     assert result.converged and result.tolerances == [0.0] and result.simulations == 32
+
+
+# --- the participation screen and distances chosen by the test ----------------------------------
+
+
+class Miss:
+    """A target whose distance is the figure itself: the test chooses every distance."""
+
+    metric = "d"
+
+    def distance(self, value: float) -> float:
+        return value
+
+
+class Chosen:
+    """A runner whose figure ``d`` is ``of(unit)``; a job past its screen comes back screened."""
+
+    base: dict = {}
+    names = ["a", "b"]
+
+    def __init__(self, of, parallel: int = 2, screened=lambda unit: False) -> None:
+        self.of, self.parallel, self.screened = of, parallel, screened
+        self.jobs: list = []
+
+    def map(self, jobs):
+        self.jobs += jobs
+        return [{"d": self.of(j.unit), **({"screened": 1.0} if self.screened(j.unit) else {})} for j in jobs]
+
+
+class Screen:
+    """The participation screen: distance ``of(unit)``; every call recorded, bounded."""
+
+    def __init__(self, of) -> None:
+        self.of = of
+        self.calls: list[float] = []
+
+    def distance(self, unit) -> float:
+        if len(self.calls) > 200_000:
+            raise RuntimeError("the screen was asked without end")
+        d = self.of(unit)
+        self.calls.append(d)
+        return d
+
+
+def chosen(of, particles=10, budget=10_000, parallel=2, screen=None, screened=lambda unit: False) -> Sampler:
+    s = Sampler(Chosen(of, parallel, screened), [Miss()], 2, 1, particles, budget,  # type: ignore[arg-type, list-item]
+                lambda line: None)
+    s.screen = screen
+    return s
+
+
+def test_a_particle_is_simulated_unless_said():
+    assert particle([0.5, 0.5]).simulated is True
+
+
+def test_the_screen_keeps_what_is_within_it_and_counts_the_rest():
+    screen = Screen(lambda u: float(u[0]))
+    s = chosen(lambda u: 0.0, screen=screen)
+    units = [np.array([x, 0.5]) for x in (0.1, 0.5, 0.9, 0.7)]
+    out = s._run(units, 0.5)
+    assert [p.unit[0] for p in out] == [0.1, 0.5]  # 0.5 is within a screen of 0.5
+    assert s.screened == 2 and s.simulations == 2
+    assert [j.screen for j in s.runner.jobs] == [float("inf")] * 2  # screened here, not again
+
+
+def test_a_job_the_worker_screened_is_counted_as_screened():
+    s = chosen(lambda u: 0.0, screened=lambda unit: unit[0] > 0.5)
+    out = s._run([np.array([0.2, 0.2]), np.array([0.8, 0.2])], 1.0)
+    assert [p.simulated for p in out] == [True, False]
+    assert (s.simulations, s.screened) == (1, 1)
+    assert all("screened" not in p.figures for p in out)
+
+
+def test_the_first_generation_simulates_only_draws_near_participation():
+    screen = Screen(lambda u: 10 * float(u[0]))  # near: u0 <= 0.15
+    s = chosen(lambda u: float(u[1]), screen=screen)
+    first = s.first_generation()
+    assert len(first) == s.simulations == 32 and all(10 * p.unit[0] <= 1.5 for p in first)
+    # every draw judged too far is counted screened once (the simulated ones pass it twice)
+    assert s.screened == sum(d > 1.5 for d in screen.calls)
+    assert len(screen.calls) == 2 * 16 * 64 + 32
+
+
+@pytest.mark.parametrize(("particles", "screened"), [(10, 1024), (20, 2048)])
+def test_no_draw_near_participation_gives_up_past_a_hundred_per_particle(particles, screened):
+    screen = Screen(lambda u: 10.0)
+    s = chosen(lambda u: 0.0, particles=particles, screen=screen)
+    assert s.first_generation() == []
+    assert (s.screened, s.simulations) == (screened, 0)  # batches of 16 x 64 draws
+
+
+@pytest.mark.parametrize(("parallel", "particles", "simulated"), [(5, 6, 10), (2, 8, 8), (2, 9, 16)])
+def test_proposals_come_in_batches_until_enough_are_accepted(parallel, particles, simulated):
+    s = chosen(lambda u: 0.0, particles=particles, parallel=parallel)
+    old, weights = population(n=6)
+    accepted, _ = s.next_generation(old, weights, eps=0.0)
+    assert len(accepted) == particles and s.simulations == simulated  # max(2 x parallel, 8) a batch
+
+
+def test_a_kernel_that_proposes_nothing_near_stops_after_five_hundred_per_particle():
+    s = chosen(lambda u: 1.0, particles=2)
+    old, weights = population(n=6)
+    accepted, _ = s.next_generation(old, weights, eps=0.5)
+    assert accepted == [] and s.simulations == 1008  # the first batch of 8 past 1,000
+
+
+def test_a_tolerance_below_a_billionth_is_zero():
+    def tiny_or_far(u) -> float:  # a few draws miss by 5e-13, the rest by a full band
+        return 5e-13 if u[0] < 0.15 else 1.0
+
+    result = run_abc(Chosen(tiny_or_far), [Miss()], 2, seed=1, particles=10, budget=200,  # type: ignore[arg-type, list-item]
+                     max_generations=3, progress=lambda line: None)
+    assert result.history[0]["tolerance"] == 1.0 and not result.converged
+    # the 30% quantile (5e-13) is taken as 0, which accepts nothing (every distance is
+    # positive): the run stops at generation 0 when the budget is spent
+    assert len(result.tolerances) == 1 and result.history[0]["zero_distance"] == 0
+    assert result.simulations == 200
+
+
+def test_the_history_counts_the_particles_at_distance_zero():
+    result = run_abc(Chosen(lambda u: 0.0 if u[0] < 0.5 else float(u[0])), [Miss()], 2,  # type: ignore[arg-type, list-item]
+                     seed=1, particles=10, budget=200, max_generations=3, progress=lambda line: None)
+    assert result.converged and result.history == [
+        {"generation": 0, "tolerance": 0.0, "simulations": 32, "screened": 0, "zero_distance": 10}]
