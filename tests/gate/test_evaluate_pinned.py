@@ -368,3 +368,9 @@ def test_the_ambiguous_bare_number_says_both_ways_to_write_it():
     with pytest.raises(GateError) as refused:
         parse_fraction("10")
     assert str(refused.value) == "--max-regression: '10' is ambiguous; write 10% or 0.1 for 10%"
+
+
+def test_every_threshold_is_judged_after_a_skipped_one():
+    thresholds = parse_all(["rate(errors) < 1%", "p95(latency.api) < 300ms"])
+    skipped, judged = evaluate(thresholds, {"p95(latency.api)": 400.0}, allow_missing=True)
+    assert skipped.skipped and judged.actual == 400.0 and not judged.passed
