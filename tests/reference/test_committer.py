@@ -218,3 +218,33 @@ def test_a_loop_commit_that_cannot_start_answers_its_jobs(db):
 
     (answer,) = asyncio.run(scenario())
     assert isinstance(answer, PermissionError)
+
+
+def test_a_writer_outside_the_committer_costs_the_loop_no_reconnection(tmp_path):
+    """While another connection holds the write lock the loop retries its batch; it keeps its
+    connection (nothing began) instead of opening a new one at every retry."""
+    from sqlalchemy import event
+
+    db = Database(f"sqlite:///{tmp_path / 'busy.sqlite'}")
+    db.create_all()
+    committer = LoopCommitter(db)
+    opened: list[int] = []
+    event.listen(db.engine, "connect", lambda *_: opened.append(1))
+
+    async def scenario():
+        assert await committer.submit(_add(0)) == 0  # the committer's connection is open
+        before = len(opened)
+        other = db.engine.connect()
+        other.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: the write lock is taken
+        future = committer.submit(_add(1))
+        await asyncio.sleep(0.1)  # hundreds of retries at RETRY_S
+        other.rollback()
+        other.close()
+        assert await asyncio.wait_for(future, 10) == 1
+        return len(opened) - before
+
+    try:
+        reopened = asyncio.run(scenario())
+    finally:
+        db.dispose()
+    assert reopened <= 1  # the other connection's own, at most
