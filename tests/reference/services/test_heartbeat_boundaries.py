@@ -50,3 +50,20 @@ def test_an_unknown_resource_is_not_found(state, player):
     with pytest.raises(ApiError) as refused:
         check_heartbeat(state.catalogue, body, player.now)
     assert refused.value.status == 404 and "no resource 'no-such-video'" in refused.value.detail
+
+
+def test_one_study_clock_per_teacher(state, platform):
+    """Two videos played at once by one teacher: the real time between two beats is credited
+    once, to the first beat that claims it; the other play's claim of the same minute gets
+    nothing, and the course total is the minute, not two."""
+    teacher = platform.enrolled_teacher()["teacher_id"]
+    first, second = Player(state, teacher, "1.1"), Player(state, teacher, "1.2")
+    first.beat(0)
+    second.beat(0)  # both plays start at the same instant
+    assert first.beat(60).recorded_s == 60
+    both = second.beat(60)  # the same minute, claimed again by the other play
+    assert both.recorded_s == 0 and both.course_studied_s == 60
+    assert stored(state, teacher) == (60, 60)  # 1.1's total; the course's
+    # the next minute is the second play's to claim (its beat comes first)
+    assert second.beat(60).recorded_s == 60
+    assert first.beat(60).recorded_s == 0
