@@ -114,9 +114,9 @@ def test_runs_of_one_campaign_in_a_mixed_batch_keep_their_order(app, client, pla
     a = Play(state, teacher(client, platform, "smoke"), "smoke", "1.1")
     b = Play(state, teacher(client, platform, "extra"), "extra", "x.1")
     batch(state, [a.write(0), b.write(0)])
-    writes = [a.write(60), a.write(30), a.write(10), b.write(45), b.write(15), a.write(5)]
+    writes = [a.write(60), a.write(30), b.write(45), a.write(10), b.write(15), a.write(5)]
     outcomes = batch(state, writes)
     assert [(o.recorded_s, o.course_studied_s) for o in outcomes] == [
-        (60, 60), (30, 90), (10, 100), (45, 45), (15, 60), (5, 105)]
+        (60, 60), (30, 90), (45, 45), (10, 100), (15, 60), (5, 105)]
     assert studied(state, a.teacher_id) == {("smoke", 1): 105, ("smoke", 2): 0}
     assert studied(state, b.teacher_id) == {("extra", 11): 60}
