@@ -337,7 +337,7 @@ def report(module: str, mutants: list[Mutant], equivalents: list[Equivalent]) ->
 
 
 def rerun_survivors(module: str, session: Path, tests: list[str], timeout_s: float,
-                    equivalents: list[Equivalent]) -> float:
+                    equivalents: list[Equivalent], time_limit_s: float | None = None) -> float:
     """Run a kept session's survivors again after tests were added: the private copy's tests
     are refreshed from the work tree and only the mutants that survived are pending again
     (killed ones stay killed: adding tests cannot revive them). The module must be the one
@@ -358,8 +358,11 @@ def rerun_survivors(module: str, session: Path, tests: list[str], timeout_s: flo
         print(f"running {again.delete()} survivors again", flush=True)
     os.environ.update(ENV)
     warm_up(work, module, tests)
-    run_mutants(work, module, session, tests, timeout_s)
-    return report(module, read_mutants(session), equivalents)
+    left = run_mutants(work, module, session, tests, timeout_s, time_limit_s)
+    score = report(module, read_mutants(session), equivalents)
+    if left:
+        print(f"PARTIAL: {left} mutants not run (--time-limit)")
+    return score
 
 
 def _diff_body(diff: str) -> str:
@@ -389,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if args.fail_under is not None and score < args.fail_under else 0
         tests, exclude, timeout_s = load_config(args.module)
         if args.survivors is not None:
-            score = rerun_survivors(args.module, args.survivors, tests, timeout_s, equivalents)
+            score = rerun_survivors(args.module, args.survivors, tests, timeout_s, equivalents,
+                                    args.time_limit)
             return 1 if args.fail_under is not None and score < args.fail_under else 0
         work = Path(tempfile.mkdtemp(prefix="yanxiu-mutation-"))
         try:
