@@ -119,7 +119,7 @@ def test_seeded_progress_instant_follows_the_stretch():
 
     from domain.campaign import Campaign
     from domain.scenario import load_scenario
-    from yanxiu.commands.loadtest import _progress_instant
+    from yanxiu.replay_setup import progress_instant as _progress_instant
 
     campaign = Campaign(load_scenario(SMOKE))  # window to 01-13, certificates 01-14 09:00
 
@@ -136,7 +136,7 @@ def test_seeded_progress_instant_follows_the_stretch():
 def test_accounts_come_back_as_often_as_the_models_teachers(tmp_path):
     """One account per login, capped by the model's active teachers on the stretch's days."""
     from loadtests.plan import Plan, read_timeseries
-    from yanxiu.commands.loadtest import _teachers_needed
+    from yanxiu.replay_setup import teachers_needed as _teachers_needed
 
     model = write_series(tmp_path / "model", [10.0] * 2880)  # two days from 01-05, 28,800 sessions
     plan = Plan(read_timeseries(model / "timeseries.csv"), 0, 1440, 144, 0.5)  # the first day, half

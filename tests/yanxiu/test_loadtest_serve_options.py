@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from yanxiu.commands.loadtest import add_arguments, serve_options
+from yanxiu.commands.loadtest import add_arguments
+from yanxiu.replay_setup import serve_options
 
 
 def _args(*argv: str) -> argparse.Namespace:

@@ -75,15 +75,15 @@ def run(args: argparse.Namespace) -> int:
     from loadtests.accounts import AccountsError
     from loadtests.plan import PlanError
     from loadtests.routes import RouteError
-    from yanxiu.commands.loadtest import _run_model
     from yanxiu.errors import CommandError
     from yanxiu.progress import Progress
+    from yanxiu.replay_setup import run_model
 
     _check(args)
     scenario = load_scenario(args.scenario)
     model = args.model_results or RESULTS / scenario.name
     if not (model / "timeseries.csv").is_file():
-        _run_model(args.scenario, model)
+        run_model(args.scenario, model)
     out = args.out or RESULTS / f"calibrate-{scenario.name}" / "platform.yaml"
     out.parent.mkdir(parents=True, exist_ok=True)
     config = Config(Path(args.scenario), model, out, args.force, args.host, args.route_map, args.accounts,

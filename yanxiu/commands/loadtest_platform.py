@@ -53,19 +53,19 @@ class Part:
 def run(plan, args: argparse.Namespace) -> int:
     """Replay the combined load of platform scenario ``plan`` (``domain.platform.PlatformScenario``)."""
     from loadtests.target import ReferenceTarget
-    from yanxiu.commands import loadtest
+    from yanxiu import replay_setup as setup
 
     _refuse(args)
-    model = args.model_results or loadtest.RESULTS / plan.name
+    model = args.model_results or setup.RESULTS / plan.name
     if not (model / "timeseries.csv").is_file():
-        loadtest._run_model(args.scenario, model)
-    out = args.out or loadtest.RESULTS / f"loadtest-{plan.name}-{loadtest._now_slug()}"
+        setup.run_model(args.scenario, model)
+    out = args.out or setup.RESULTS / f"loadtest-{plan.name}-{setup.now_slug()}"
     parts = _parts(plan, args, model, out)
     first = min(p.context.plan.first_minute for p in parts)
     clock = first.replace(tzinfo=None).isoformat(timespec="minutes")
-    teachers = args.teachers or sum(loadtest._teachers_needed(p.context.plan, p.model) for p in parts)
-    rate = loadtest._clock_rate(args.compress)
-    options = loadtest.serve_options(args)
+    teachers = args.teachers or sum(setup.teachers_needed(p.context.plan, p.model) for p in parts)
+    rate = setup.clock_rate(args.compress)
+    options = setup.serve_options(args)
     with ReferenceTarget(Path(args.scenario), teachers, clock, args.sms_code, args.server_workers, rate,
                          database_url=args.database_url, serve_options=options) as target:
         assert target.folder is not None  # entering the target seeded it
@@ -88,7 +88,7 @@ def _parts(plan, args: argparse.Namespace, model: Path, out: Path) -> list[Part]
     """Every campaign's replay of the stretch chosen on the platform's total load."""
     from loadtests.plan import PlanError, read_timeseries
     from loadtests.stretch import select
-    from yanxiu.commands import loadtest
+    from yanxiu import replay_setup as setup
     from yanxiu.errors import CommandError
 
     try:
@@ -107,7 +107,7 @@ def _parts(plan, args: argparse.Namespace, model: Path, out: Path) -> list[Part]
         one = argparse.Namespace(**{**vars(args), "scenario": str(folder / file), "stretch": spec,
                                     "scale": str(scale)})
         try:
-            context = loadtest._context(one, own)
+            context = setup.replay_context(one, own)
         except PlanError as exc:
             print(f"yanxiu loadtest: {scenario.name}: left out ({exc})", flush=True)
             continue
@@ -136,14 +136,14 @@ def _scale(args: argparse.Namespace, plan) -> float:
 def _fixtures(parts: list[Part], accounts: Path, folder: Path) -> dict[str, dict[str, Path]]:
     """Per campaign: its slice of the seeded teachers (every administrator), its own numbers
     for new teachers, and the route map that names its campaign."""
-    from yanxiu.commands import loadtest
+    from yanxiu import replay_setup as setup
 
     with accounts.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         header, rows = list(reader.fieldnames or ()), list(reader)
     teachers = [r for r in rows if (r.get("role") or "teacher") == "teacher"]
     admins = [r for r in rows if (r.get("role") or "teacher") != "teacher"]
-    wanted = [loadtest._teachers_needed(p.context.plan, p.model) for p in parts]
+    wanted = [setup.teachers_needed(p.context.plan, p.model) for p in parts]
     bounds = _slices(len(teachers), wanted)
     out = {}
     for index, (part, (lo, hi)) in enumerate(zip(parts, bounds, strict=True)):
@@ -193,7 +193,7 @@ def _replay_all(parts: list[Part], args: argparse.Namespace, host: str, answers:
                 fixtures: dict[str, dict[str, Path]]) -> dict[str, int]:
     """Every campaign's Locust run at once (a thread each waits for its process)."""
     from loadtests.run import LocustRun
-    from yanxiu.commands import loadtest
+    from yanxiu import replay_setup as setup
 
     codes: dict[str, int] = {}
     runs = []
@@ -202,7 +202,7 @@ def _replay_all(parts: list[Part], args: argparse.Namespace, host: str, answers:
         one = argparse.Namespace(**{**vars(args), "scenario": str(part.file),
                                     "stretch": part.context.stretch.label,
                                     "registrations": files["registrations"], "route_map": files["route_map"]})
-        options = loadtest.replay_options(one, part.context, part.model, files["accounts"], answers)
+        options = setup.replay_options(one, part.context, part.model, files["accounts"], answers)
         runs.append((part, LocustRun(host, part.out, part.context.plan.duration_s, options, args.processes,
                                      args.tags, args.exclude_tags)))
     threads = [threading.Thread(target=_one, args=(p, locust, codes), daemon=True) for p, locust in runs]
@@ -224,7 +224,7 @@ def _one(part: Part, locust, codes: dict[str, int]) -> None:
 def _report(parts: list[Part], codes: dict[str, int]) -> int:
     """One line per campaign and one for all; exit 1 if any replay cannot be used."""
     from records import LoadtestSummary, read_summary
-    from yanxiu.commands import loadtest
+    from yanxiu import replay_setup as setup
 
     ok, planned, achieved, requests = True, 0.0, 0, 0
     for part in parts:
@@ -234,7 +234,7 @@ def _report(parts: list[Part], codes: dict[str, int]) -> int:
                   file=sys.stderr)
             ok = False
             continue
-        summary = loadtest._with_plan(read_summary(part.out, LoadtestSummary), part.out, part.model,
+        summary = setup.with_plan(read_summary(part.out, LoadtestSummary), part.out, part.model,
                                       part.context.scenario)
         a, t = summary.arrivals, summary.total
         planned, achieved, requests = planned + a.planned, achieved + a.achieved, requests + t.requests
