@@ -43,10 +43,10 @@ def run(plan, args: argparse.Namespace, out: Path) -> int:
     summary = write_platform_results(result, out, scenario_path=str(args.scenario), replications=intervals)
     assert summary.campaigns is not None  # a platform run's summary always has them
     if not args.no_charts:  # the report's drawings, for the platform and each campaign's folder
-        from yanxiu.commands.run import write_charts
+        from report.pngs import write_model_pngs
 
         for folder in (out, *(out / c.folder for c in summary.campaigns.each.values())):
-            write_charts(folder)
+            write_model_pngs(folder)
     print(lines(summary, out))
     return 0
 
