@@ -16,12 +16,9 @@ modes that are on (``sim.sessions.failures``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PositiveFloat,
     PositiveInt,
@@ -29,24 +26,10 @@ from pydantic import (
 )
 
 from domain.distributions import Distribution
-
-Share = Annotated[float, Field(ge=0, le=1)]
-
-
-def _not_a_number(value: object) -> object:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError(f"expected a time such as 2023-01-05T02:00:00, got the number {value!r}")
-    return value
+from domain.fields import Moment, Share, Strict
 
 
-Moment = Annotated[dt.datetime, BeforeValidator(_not_a_number)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SmsVendor(_Strict):
+class SmsVendor(Strict):
     # Aliyun's default per-phone flow control is 1 code a minute (behaviour.overload's
     # sms_resend_after_s), 5 an hour and 10 a day [domain: Aliyun SMS flow control]; a code
     # past a limit is refused and that sign-in fails. null: no limit (the default).
@@ -65,7 +48,7 @@ class SmsVendor(_Strict):
         return self.per_phone_per_hour is not None or self.per_phone_per_day is not None
 
 
-class Heartbeats(_Strict):
+class Heartbeats(Strict):
     # share of heartbeats lost on the way (network, a shed request); estimate, default 0. Under
     # overload a heartbeat slower than the teacher's patience is lost too.
     loss: Share = 0.0
@@ -83,7 +66,7 @@ class Heartbeats(_Strict):
         return self.loss > 0 or self.credit_delay_minutes is not None
 
 
-class WaitingRoom(_Strict):
+class WaitingRoom(Strict):
     # Admission control ("queue mode"): while the busiest pool tier's utilisation is above
     # admit_utilisation, new sessions wait in a queue with a position instead of meeting failing
     # requests; admitted sessions see a platform held near that utilisation. Estimates.
@@ -92,7 +75,7 @@ class WaitingRoom(_Strict):
     leave_after_minutes: Distribution
 
 
-class Maintenance(_Strict):
+class Maintenance(Strict):
     name: str = ""
     start: Moment  # local time, the scenario's timezone
     end: Moment
@@ -104,7 +87,7 @@ class Maintenance(_Strict):
         return self
 
 
-class Playback(_Strict):
+class Playback(Strict):
     # share of sessions whose teacher leaves the playlist running muted or unattended: the
     # player plays on until the course's study minimum is reached (estimate, default 0)
     unattended_share: Share = 0.0
@@ -113,7 +96,7 @@ class Playback(_Strict):
     attention_check_minutes: PositiveFloat | None = None
 
 
-class Scripted(_Strict):
+class Scripted(Strict):
     # share of participants who use a script (刷课 tools) instead of the player (estimate, default 0)
     share: Share = 0.0
     # a script claims study this many times faster than real time, beating as often (estimate:
@@ -124,7 +107,7 @@ class Scripted(_Strict):
     server_checks: bool = False
 
 
-class Failures(_Strict):
+class Failures(Strict):
     sms: SmsVendor = SmsVendor()
     heartbeats: Heartbeats = Heartbeats()
     waiting_room: WaitingRoom | None = None  # null: no admission control (the default)

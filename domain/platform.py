@@ -28,7 +28,7 @@ from domain.scenario import (
     ScenarioError,
     ServiceLevels,
     Strict,
-    _format_error,
+    format_error,
     load_scenario,
     parse_scenario,
     read_document,
@@ -105,7 +105,7 @@ def parse_platform(data: dict, path: Path) -> PlatformScenario:
     try:
         section = PlatformSection.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(f"{source}: {_format_error(dict(exc.errors()[0]))}") from None
+        raise ScenarioError(f"{source}: {format_error(dict(exc.errors()[0]))}") from None
     subs: set[str] = set(section.platform.heartbeat_interval_s)
     scenarios = []
     for i, name in enumerate(section.campaigns):

@@ -1,0 +1,162 @@
+"""The platform a scenario runs on: its tiers (pools of servers, bandwidth), endpoints with their
+service demands, video bitrates, service levels, and an open-workload experiment (docs/tiers.md).
+Part of the scenario schema (domain.scenario re-exports every name)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    PlainValidator,
+    PositiveFloat,
+    PositiveInt,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from domain.distributions import ServiceShape
+from domain.fields import Seconds, Share, Strict, SubPlatform, check_shares
+
+_SHAPES: TypeAdapter = TypeAdapter(ServiceShape)
+
+
+def _service(value: object) -> object:
+    """``service:`` as one clear message: a name, or a shape mapping checked on its own."""
+    if isinstance(value, str):
+        if value not in ("exponential", "deterministic"):
+            raise ValueError(f"expected exponential, deterministic or a shape mapping "
+                             f"{{kind: lognormal|gamma|hyperexponential|empirical, ...}} (got {value!r})")
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a name or a mapping (got {type(value).__name__})")
+    try:
+        return _SHAPES.validate_python(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:])
+        message = first["msg"].removeprefix("Value error, ")
+        raise ValueError(f"{where}: {message}" if where else message) from None
+
+
+class PoolTier(Strict):
+    """Servers (cores, connections, gateway channels) that each serve one request at a time."""
+
+    name: str
+    kind: Literal["pool"] = "pool"
+    servers: PositiveInt
+    # Service-time distribution of a request around its endpoint's demand_ms (the mean):
+    # exponential, deterministic, or a mean-1 shape scaled to each endpoint's demand,
+    # e.g. {kind: lognormal, scv: 4}, {kind: gamma, scv: 0.5}, {kind: hyperexponential, scv: 4},
+    # {kind: empirical, samples: [measured times]} (domain.distributions).
+    service: Annotated[Literal["exponential", "deterministic"] | ServiceShape,
+                       PlainValidator(_service)] = "exponential"
+    # fcfs: each server holds one request at a time; processor-sharing: the servers are cores
+    # split evenly among all requests present (an async worker's event loop; sim/tiers/sharing.py);
+    # group-commit: each server is a writer that takes every waiting write as one batch and pays
+    # commit_ms once per batch (a database's group commit; sim/tiers/batching.py)
+    discipline: Literal["fcfs", "processor-sharing", "group-commit"] = "fcfs"
+    commit_ms: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _commit_needs_batches(self) -> PoolTier:
+        if self.commit_ms and self.discipline != "group-commit":
+            raise ValueError(f"commit_ms: only for discipline group-commit (got {self.discipline})")
+        return self
+
+
+class BandwidthTier(Strict):
+    name: str
+    kind: Literal["bandwidth"] = "bandwidth"
+    capacity_gbps: PositiveFloat
+
+
+Tier = Annotated[PoolTier | BandwidthTier, Field(discriminator="kind")]
+
+
+class Endpoint(Strict):
+    name: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    demand_ms: dict[str, NonNegativeFloat]
+    # Bytes each request carries (e.g. a photo upload), counted on the bandwidth tiers.
+    request_kb: NonNegativeFloat = 0
+
+
+class Bitrate(Strict):
+    name: str
+    kbps: PositiveFloat
+    share: Share
+
+
+class Platform(Strict):
+    heartbeat_interval_s: dict[SubPlatform, Seconds]
+    video_bitrates: list[Bitrate] = Field(min_length=1)
+    audio_kbps: NonNegativeFloat = 0
+    tiers: list[Tier] = Field(min_length=1)
+    endpoints: list[Endpoint] = Field(min_length=1)
+
+    @field_validator("video_bitrates")
+    @classmethod
+    def _bitrate_shares(cls, rates: list[Bitrate]) -> list[Bitrate]:
+        check_shares({r.name: r.share for r in rates})
+        return rates
+
+    def tier(self, name: str) -> PoolTier | BandwidthTier:
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        raise KeyError(name)
+
+    def endpoint(self, name: str) -> Endpoint:
+        for endpoint in self.endpoints:
+            if endpoint.name == name:
+                return endpoint
+        raise KeyError(name)
+
+
+class TierSlo(Strict):
+    p50_ms: PositiveFloat | None = None
+    p95_ms: PositiveFloat | None = None
+    p99_ms: PositiveFloat | None = None
+    max_utilisation: Annotated[float, Field(gt=0, le=1)] = 0.8
+
+
+class ServiceLevels(Strict):
+    tiers: dict[str, TierSlo]
+    error_rate: Share
+
+
+class Workload(Strict):
+    """Open workload for queueing experiments: Poisson arrivals at one endpoint (``endpoint``
+    and ``rate_per_s``) or at several (``rates_per_s: {endpoint: rate}``), served by the tiers
+    at request level (``sim.tiers.requestsim``) instead of simulating the teacher population."""
+
+    kind: Literal["poisson"] = "poisson"
+    rate_per_s: PositiveFloat | None = None
+    endpoint: str | None = None
+    rates_per_s: dict[str, PositiveFloat] | None = None
+    duration_s: Seconds = Field(gt=0)
+    warmup_s: Seconds = 0
+    replications: PositiveInt = 10
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Workload:
+        single = self.endpoint is not None or self.rate_per_s is not None
+        if single and self.rates_per_s is not None:
+            raise ValueError("give either endpoint + rate_per_s or rates_per_s, not both")
+        if self.rates_per_s is None and (self.endpoint is None or self.rate_per_s is None):
+            raise ValueError("needs endpoint and rate_per_s (or rates_per_s for several endpoints)")
+        if self.rates_per_s is not None and not self.rates_per_s:
+            raise ValueError("rates_per_s: names no endpoint")
+        return self
+
+    @property
+    def rates(self) -> dict[str, float]:
+        """Arrival rate per endpoint (requests/s)."""
+        if self.rates_per_s is not None:
+            return dict(self.rates_per_s)
+        return {str(self.endpoint): float(self.rate_per_s or 0.0)}
