@@ -128,6 +128,19 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "{tier} 能够承受：需要 {needed}，现有 {provided}（余量 {headroom}）。"),
     "v_tier_short": ("{tier} is SHORT: it needs {needed} but has {provided}.",
                      "{tier} 容量不足：需要 {needed}，现有仅 {provided}。"),
+    "v_short_no_loss": ("Short as it is, no teacher is turned away: at the busiest minute {tiers}, so "
+                        "requests wait longer but none waits past the teachers' patience ({patience} s). "
+                        "What is missing is the safety margin the service levels ask for, not service.",
+                        "尽管容量不足，但没有教师被拒之门外：最忙的一分钟里{tiers}，请求等待更久，但没有超过"
+                        "教师的耐心（{patience} 秒）。缺少的是服务水平要求的安全余量，而不是服务本身。"),
+    "v_short_tier_busy": ("{tier} runs at {util} (cap {cap}, worst-minute p95 {worst} ms)",
+                          "{tier} 利用率 {util}（上限 {cap}，最差一分钟 p95 {worst} 毫秒）"),
+    "v_short_loss": ("Because of it, {lost} study sessions were given up ({teachers} teachers); those "
+                     "teachers came back {hours} h later on average, and {retries} requests were sent again "
+                     "(see \"When the platform could not keep up\" below).",
+                     "因此有 {lost} 个学习会话被放弃（涉及 {teachers} 名教师）；"
+                     "这些教师平均 {hours} 小时后回来，另有 {retries} 个请求被重发"
+                     "（见下文“平台不堪重负时发生了什么”）。"),
     "v_tier_missed": ("{tier} MISSES its service level: {share} of its {judged} judged minutes have a p95 "
                       "above target (worst minute {worst} ms against {target} ms).",
                       "{tier} 未达到服务水平：在 {judged} 个参与评判的分钟中有 {share} 的 p95 超过目标"

@@ -68,6 +68,7 @@ def paragraph(data: ModelResults, t: Labels) -> list[str]:
     """The verdict's sentences, in order."""
     sentences = [_who(data, t), _peak(data, t)]
     sentences += _tiers(data, t)
+    sentences.append(_consequence(data, t))
     sentences.append(_provision(data, t))
     sentences += _unsure(data, t)
     return [x for x in sentences if x]
@@ -114,6 +115,30 @@ def _tiers(data: ModelResults, t: Labels) -> list[str]:
                          provided=amount(provided, cap.unit, t),
                          headroom=f"{headroom:,.1f}×" if headroom is not None else "∞"))
     return out
+
+
+def _consequence(data: ModelResults, t: Labels) -> str:
+    """What a short platform does to teachers, in a manager's words: sessions given up (the
+    cascade) or, when none was, that the shortfall is the service levels' margin."""
+    s = data.summary
+    short = [tier for tier, cap in s.capacity.items()
+             if cap.needed is None or (cap.provided is not None and cap.needed > cap.provided)]
+    if not short:
+        return ""
+    cascade = s.cascade
+    if cascade is not None and cascade.sessions_lost > 0:
+        return t("v_short_loss", lost=big(cascade.sessions_lost, t),
+                 teachers=big(cascade.teachers_affected, t), hours=figure(cascade.mean_deferral_hours),
+                 retries=big(cascade.retried_requests, t))
+    busy = []
+    for tier in short:
+        slo = s.slo.get(tier)
+        if slo is not None and slo.max_utilisation is not None:
+            busy.append(t("v_short_tier_busy", tier=tier, util=share(slo.max_utilisation, 1),
+                          cap=share(slo.target_max_utilisation, 0), worst=figure(slo.worst_minute_p95_ms)))
+    patience = data.scenario.behaviour.overload.abandon_after_s if data.scenario is not None else None
+    return t("v_short_no_loss", tiers=("，" if t.lang == "zh" else ", ").join(busy) or "–",
+             patience=figure(patience))
 
 
 def _missed(tier: str, slo, t: Labels) -> str:
