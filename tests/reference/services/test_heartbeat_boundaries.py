@@ -15,7 +15,8 @@ import pytest
 
 from reference.errors import ApiError
 from reference.schemas.progress import Heartbeat
-from reference.services.heartbeat import check_heartbeat
+from reference.services.heartbeat import apply_heartbeats, check_heartbeat
+from tests.reference.conftest import START
 from tests.reference.services.test_heartbeat_pinned import Player, stored
 
 
@@ -67,3 +68,60 @@ def test_one_study_clock_per_teacher(state, platform):
     # the next minute is the second play's to claim (its beat comes first)
     assert second.beat(60).recorded_s == 60
     assert first.beat(60).recorded_s == 0
+
+
+# --- races a serial test can only stage (the batch's read made to miss another's write) -----
+
+
+def test_a_first_beat_that_lost_the_race_is_applied_to_the_winners_row(state, player, monkeypatch):
+    """Two first beats of one resource at once (PostgreSQL): the loser's insert meets the
+    unique row and its beat is then applied to the winner's row, as a next beat would be."""
+    from reference.services import heartbeat
+
+    player.beat(0)  # the winner: the row exists, started at START
+    read = heartbeat._read
+    calls = []
+
+    def read_missing_the_row_once(sql, cursor, campaign, writes):
+        rows, studied, clocks = read(sql, cursor, campaign, writes)
+        calls.append(len(rows))
+        return ({} if len(calls) == 1 else rows), studied, clocks
+
+    monkeypatch.setattr(heartbeat, "_read", read_missing_the_row_once)
+    with state.db.writer() as session:
+        (outcome,) = apply_heartbeats(session, [player.write(30)])
+        session.commit()
+    assert calls == [1, 1]  # the batch's read, then the re-read of the winner's row
+    assert outcome.recorded_s == 30 and outcome.resource_watched_s == 30
+    assert stored(state, player.teacher_id) == (30, 30)
+
+
+def test_a_lost_race_counts_only_the_rows_changed_after_the_read(state, platform, monkeypatch):
+    from reference.services import heartbeat
+
+    teacher = platform.enrolled_teacher()["teacher_id"]
+    first, second = Player(state, teacher, "1.1"), Player(state, teacher, "1.2")
+    first.beat(0)
+    second.beat(0)
+    read = heartbeat._read
+
+    def read_then_move_one_row(sql, cursor, campaign, writes):
+        found = read(sql, cursor, campaign, writes)
+        cursor.execute("UPDATE resource_progress SET last_seq = last_seq + 100 WHERE resource_id = '1.2'")
+        return found
+
+    monkeypatch.setattr(heartbeat, "_read", read_then_move_one_row)
+    with state.db.writer() as session:
+        with pytest.raises(heartbeat.LostRace) as lost:
+            apply_heartbeats(session, [first.write(30), second.write(0)])
+        session.rollback()
+    assert "1 row(s) changed after they were read" in lost.value.detail  # of 2 written, 1 written over
+
+
+def test_a_beat_write_is_a_frozen_slotted_record(state, player):
+    import dataclasses
+
+    write = player.write(1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        write.now = START  # type: ignore[misc]
+    assert not hasattr(write, "__dict__")
