@@ -52,7 +52,8 @@ class Mutant:
     @property
     def mutated(self) -> str:
         """The first line the mutant changed, as mutated (whitespace normalised)."""
-        added = [ln[1:] for ln in self.diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+        added = [ln[1:] for ln in self.diff.splitlines()
+                 if ln.startswith("+") and not ln.startswith("+++") and ln[1:].strip()]
         return _normal(added[0]) if added else ""
 
     @property
@@ -94,7 +95,7 @@ def load_equivalents(module: str) -> list[Equivalent]:
         return []
     entries = tomllib.loads(EQUIVALENTS.read_text()).get("equivalent", [])
     for i, entry in enumerate(entries):
-        for key in ("module", "operator", "line", "mutant", "reason"):
+        for key in ("module", "operator", "line", "reason"):  # mutant "": the line is deleted
             if not str(entry.get(key, "")).strip():
                 raise MutationError(f"{EQUIVALENTS.relative_to(ROOT)}: equivalent[{i}].{key} is missing")
     mine = [e for e in entries if e["module"] == module]
@@ -302,8 +303,8 @@ def read_mutants(session: Path) -> list[Mutant]:
                 continue
             (spec,) = item.mutations
             line_no = spec.start_pos[0]
-            removed = [ln[1:] for ln in (result.diff or "").splitlines()
-                       if ln.startswith("-") and not ln.startswith("---")]
+            removed = [ln[1:] for ln in (result.diff or "").splitlines()  # blank lines say nothing
+                       if ln.startswith("-") and not ln.startswith("---") and ln[1:].strip()]
             mutants.append(Mutant(item.job_id, spec.operator_name, line_no,
                                   _normal(removed[0]) if removed else "", _outcome(result),
                                   result.diff or ""))
