@@ -315,3 +315,35 @@ def test_the_history_counts_the_particles_at_distance_zero():
                      seed=1, particles=10, budget=200, max_generations=3, progress=lambda line: None)
     assert result.converged and result.history == [
         {"generation": 0, "tolerance": 0.0, "simulations": 32, "screened": 0, "zero_distance": 10}]
+
+
+def test_the_kernels_stop_counts_only_this_generations_proposals():
+    s = chosen(lambda u: 1.0, particles=2)
+    s.simulations, s.screened = 40, 24  # generation 0's
+    old, weights = population(n=6)
+    assert s.next_generation(old, weights, eps=0.5)[0] == []
+    assert s.simulations - 40 == 1008
+
+
+def test_no_simulation_at_all_has_not_converged():
+    result = run_abc(Chosen(lambda u: 0.0), [Miss()], 2, seed=1, particles=10, budget=0,  # type: ignore[arg-type, list-item]
+                     max_generations=3, progress=lambda line: None)
+    assert (result.particles, result.converged, result.simulations) == ([], False, 0)
+
+
+def test_a_tolerance_below_one_is_kept():
+    result = run_abc(Chosen(lambda u: 0.2 + float(u[0])), [Miss()], 2, seed=1, particles=10,  # type: ignore[arg-type, list-item]
+                     budget=5_000, max_generations=1, progress=lambda line: None)
+    assert len(result.tolerances) == 2 and 0.2 < result.tolerances[1] < result.tolerances[0] < 1.0
+
+
+def test_a_generation_that_accepts_too_few_ends_the_run():
+    count = [0]
+
+    def ever_further(u) -> float:  # every simulation misses more than all before it
+        count[0] += 1
+        return 1.0 + 0.001 * count[0]
+
+    result = run_abc(Chosen(ever_further), [Miss()], 2, seed=1, particles=2, budget=100_000,  # type: ignore[arg-type, list-item]
+                     max_generations=3, progress=lambda line: None)
+    assert result.simulations == 16 + 1008 and len(result.tolerances) == 1 and not result.converged
