@@ -274,7 +274,11 @@ def test_the_first_generation_simulates_only_draws_near_participation():
     assert len(screen.calls) == 2 * 16 * 64 + 32
 
 
-@pytest.mark.parametrize(("particles", "screened"), [(10, 1024), (20, 2048)])
+@pytest.mark.parametrize(("particles", "screened"), [
+    (10, 1024), (20, 2048),
+    (51, 5120),   # 5,120 screened is past 5,100
+    (256, 26624),  # 25,600 screened is not past 25,600: one more batch
+])
 def test_no_draw_near_participation_gives_up_past_a_hundred_per_particle(particles, screened):
     screen = Screen(lambda u: 10.0)
     s = chosen(lambda u: 0.0, particles=particles, screen=screen)
@@ -347,3 +351,13 @@ def test_a_generation_that_accepts_too_few_ends_the_run():
     result = run_abc(Chosen(ever_further), [Miss()], 2, seed=1, particles=2, budget=100_000,  # type: ignore[arg-type, list-item]
                      max_generations=3, progress=lambda line: None)
     assert result.simulations == 16 + 1008 and len(result.tolerances) == 1 and not result.converged
+
+
+def test_a_runner_that_answers_fewer_figures_than_jobs_is_an_error():
+    class Short(Chosen):
+        def map(self, jobs):
+            return super().map(jobs)[:-1]
+
+    s = Sampler(Short(lambda u: 0.0), [Miss()], 2, 1, 10, 100, lambda line: None)  # type: ignore[arg-type, list-item]
+    with pytest.raises(ValueError):
+        s._run([np.array([0.1, 0.1]), np.array([0.2, 0.2])], 1.0)
