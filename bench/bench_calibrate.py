@@ -43,6 +43,10 @@ def _arguments() -> argparse.Namespace:
                         help="compression of the validation tests: the peak hour lasts 3600/compress s; "
                         "their scale is raised by 144/compress to keep the knee's request rate")
     parser.add_argument("--max-steps", type=int, default=8)
+    # one account per login of the highest validation level (a replay at 2-3x smoke's scale
+    # logs in ~720 times in 100 s): with 400, accounts came back in concurrent sessions, their
+    # courses filled up and those sessions stopped playing (0.46x the planned heartbeats at 85%)
+    parser.add_argument("--teachers", type=int, default=2000)
     parser.add_argument("--database-url", help="PostgreSQL server (default SQLite)")
     parser.add_argument("--resume-sessions", type=int, default=0, choices=(0, 1))
     parser.add_argument("--out", type=Path, help="folder for everything (default a temporary one)")
@@ -168,7 +172,8 @@ def main() -> int:
     load_before = os.getloadavg()[0]
     model = _model(args, work)
     config = Config(args.scenario, model, work / "platform.yaml", force=True, database_url=args.database_url,
-                    step_seconds=args.step_seconds, max_steps=args.max_steps, work_dir=work / "steps")
+                    step_seconds=args.step_seconds, max_steps=args.max_steps, work_dir=work / "steps",
+                    teachers=args.teachers)
     context = _context(args, model, config.base_scale, args.step_seconds)
     started = time.monotonic()
     with reference_for(config, context) as target:
