@@ -294,11 +294,12 @@ def test_proposals_come_in_batches_until_enough_are_accepted(parallel, particles
     assert len(accepted) == particles and s.simulations == simulated  # max(2 x parallel, 8) a batch
 
 
-def test_a_kernel_that_proposes_nothing_near_stops_after_five_hundred_per_particle():
-    s = chosen(lambda u: 1.0, particles=2)
+@pytest.mark.parametrize(("particles", "simulated"), [(2, 1008), (8, 4008)])
+def test_a_kernel_that_proposes_nothing_near_stops_after_five_hundred_per_particle(particles, simulated):
+    s = chosen(lambda u: 1.0, particles=particles)
     old, weights = population(n=6)
     accepted, _ = s.next_generation(old, weights, eps=0.5)
-    assert accepted == [] and s.simulations == 1008  # the first batch of 8 past 1,000
+    assert accepted == [] and s.simulations == simulated  # the first batch of 8 past 500 x particles
 
 
 def test_a_tolerance_below_a_billionth_is_zero():
@@ -361,3 +362,23 @@ def test_a_runner_that_answers_fewer_figures_than_jobs_is_an_error():
     s = Sampler(Short(lambda u: 0.0), [Miss()], 2, 1, 10, 100, lambda line: None)  # type: ignore[arg-type, list-item]
     with pytest.raises(ValueError):
         s._run([np.array([0.1, 0.1]), np.array([0.2, 0.2])], 1.0)
+
+
+def test_proposals_near_the_cubes_faces_stay_inside_it():
+    s = sampler(particles=200, seed=3)
+    old = [particle([0.01, 0.02]), particle([0.99, 0.97])]  # a wide kernel: many proposals fall outside
+    accepted, _ = s.next_generation(old, np.array([0.5, 0.5]), eps=1e9)
+    units = np.array([p.unit for p in accepted])
+    assert len(units) == 200 and np.all((units >= 0) & (units <= 1))
+
+
+def test_a_draw_exactly_at_the_screens_start_is_simulated():
+    s = chosen(lambda u: 0.0, screen=Screen(lambda u: 1.5 if u[0] < 0.5 else 10.0))
+    first = s.first_generation()
+    assert len(first) == 32 and all(p.unit[0] < 0.5 for p in first)
+
+
+def test_a_tolerance_of_exactly_a_billionth_is_kept():
+    result = run_abc(Chosen(lambda u: 1e-9 if u[0] < 0.2 else 1.0), [Miss()], 2, seed=1, particles=10,  # type: ignore[arg-type, list-item]
+                     budget=5_000, max_generations=1, progress=lambda line: None)
+    assert result.tolerances[1:] == [1e-9]
