@@ -84,12 +84,17 @@ def start_server(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    return process, wait_ready(process, port, log)
+
+
+def wait_ready(process: subprocess.Popen, port: int, log: Path) -> str:
+    """The server's base URL once /healthz answers (at most 60 s); else stop it and exit."""
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
+                return base
         except httpx.TransportError:
             time.sleep(0.2)
     stop_server(process)
@@ -188,14 +193,22 @@ def wrk(
     return result
 
 
+def _found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
+    """A match wrk's output must hold; one line naming what was missing otherwise."""
+    match = re.search(pattern, text, flags)
+    if match is None:
+        raise SystemExit(f"wrk's output has no {pattern!r}: {text[-300:]!r}")
+    return match
+
+
 def _ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    number, unit = _found(r"^([\d.]+)(us|ms|s)$", value).groups()
     return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
 def parse_wrk(text: str) -> dict:
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    total = int(re.search(r"(\d+) requests in", text).group(1))
+    rps = float(_found(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    total = int(_found(r"(\d+) requests in", text).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     errors = re.search(r"Socket errors: (.*)", text)
     percent = {p: _ms(v) for p, v in re.findall(r"^\s+(50|90|99)%\s+(\S+)\s*$", text, re.M)}

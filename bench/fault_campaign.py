@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import fault_load as load  # noqa: E402
 from bench import faults  # noqa: E402
-from bench.bench_reference import _free_port, stop_server  # noqa: E402
+from bench.bench_reference import _free_port, stop_server, wait_ready  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "smoke.yaml"
 CLOCK_START = "2023-01-04T10:00"  # inside the smoke campaign; course 1 open
@@ -85,16 +85,7 @@ def start(url: str, workers: int, flag: Path, log: Path) -> tuple[subprocess.Pop
          "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
          "--timeout-graceful-shutdown", "5"],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise SystemExit(f"server did not start; log: {log.read_text()[-1500:]}")
+    return server, wait_ready(server, port, log)
 
 
 def sign_in(base: str, accounts: Path, teachers: int) -> list[load.Play]:
