@@ -177,11 +177,11 @@ def _unsure(data: ModelResults, t: Labels) -> list[str]:
         out.append(t("v_sample", simulated=big(s.simulated, t), weight=figure(s.weight)))
     reps = s.replications
     ci = reps.ci95.get("peak(rps.total)") if reps is not None else None
+    ranges = getattr(s, "ranges", None)
     if reps is not None and ci and None not in ci:
         out.append(t("v_replications", count=reps.count, interval=interval(ci[0], ci[1])))
-    else:
+    elif ranges is None:  # the ranges' runs have their own seeds: they carry the seed noise too
         out.append(t("v_single_run"))
-    ranges = getattr(s, "ranges", None)
     if ranges is not None:
         out.append(t("v_ranges"))
     out.extend(_confirmed(data, t))

@@ -25,3 +25,23 @@ def test_every_peak_and_capacity_with_interval_and_driver():
     assert table.rows[0][3] == "gap_hours_mean (-0.80)" and "–" in table.rows[0][2]
     assert "8 runs" in table.note
     assert ranges_table(_data(None), Labels("zh")) is None
+
+
+def test_a_run_with_ranges_is_not_called_a_single_run(model_results, tmp_path):
+    """The ranges' runs each have their own seed, so the verdict does not say that the run has
+    no interval for seed noise; a plain run still says it."""
+    import json
+    import shutil
+
+    from report.data import load
+    from report.verdict import paragraph
+
+    assert "single run" in " ".join(paragraph(load(model_results), Labels("en")))
+    folder = tmp_path / "ranged"
+    shutil.copytree(model_results, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["ranges"] = {"draws": 4, "posterior": "f.yaml", "parameters": ["gap_hours_mean"],
+                         "figures": {"peak(sessions)": {"central": 5.0, "p05": 4.0, "p95": 6.0}}}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    text = " ".join(paragraph(load(folder), Labels("en")))
+    assert "single run" not in text and "90% ranges" in text
