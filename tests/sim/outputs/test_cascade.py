@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 
-from domain.scenario import TierSlo, parse_scenario
+from domain.scenario import TierSlo
 from sim.capacity import with_capacity
 from sim.model import run_model
 from sim.outputs.cascade import lag_quantile
 from sim.outputs.writer import minute_labels, summary, timeseries
 from sim.sessions.recorder import LAG_EDGES, TALLY
-from tests.conftest import SMOKE
 
 TEACHERS = 2000
 
@@ -63,17 +61,10 @@ def test_a_tier_ten_percent_below_need_cascades_and_one_at_need_does_not(sized):
 
 @pytest.fixture(scope="module")
 def starved_gateway():
-    """Smoke, five days, the SMS gateway starved (as tests/sim/sessions/test_behaviour.py)."""
-    data = yaml.safe_load(SMOKE.read_text())
-    data["calendar"]["end"] = "2023-01-08T00:00:00"
-    data["behaviour"]["overload"]["sms_resend_after_s"] = 10
-    for tier in data["platform"]["tiers"]:
-        if tier["name"] == "sms_gateway":
-            tier["servers"] = 1
-    for endpoint in data["platform"]["endpoints"]:
-        if endpoint["name"] == "sms_send":
-            endpoint["demand_ms"]["sms_gateway"] = 6_000
-    return run_model(parse_scenario(data, "smoke-starved"), teachers=1500, seed=11)
+    """Smoke, five days, the SMS gateway starved (the failure modes' own set-up)."""
+    from tests.sim.sessions.test_failures import _run
+
+    return _run(starved_sms=True)
 
 
 def test_retries_and_sms_resends_are_the_extra_load_of_the_cascade(starved_gateway):
