@@ -48,7 +48,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from reference import metrics
@@ -83,6 +83,7 @@ class _Writer:
         self.db = db
         self.wait_for_lock = wait_for_lock
         self._connection: Connection | None = None
+        self._committing = False  # the batch's COMMIT was sent (its outcome then unknown on a failure)
         self.batches = 0
 
     def commit(self, batch: list[Item]) -> list[Outcome]:
@@ -91,7 +92,7 @@ class _Writer:
         write lock taken by another connection, and this writer may not wait): the jobs
         after that did not run and are to be submitted again."""
         try:
-            return self._commit(batch)
+            return self._commit_fresh(batch)
         except Busy:
             return []
         except Exception as exc:
@@ -106,6 +107,21 @@ class _Writer:
             done += outcome
         return done
 
+    def _commit_fresh(self, batch: list[Item]) -> list[Outcome]:
+        """``_commit``, and once more on a new connection if the kept one had died while idle
+        (the database restarted, or cut it) and failed before the COMMIT was sent: then
+        nothing of the batch was committed. Else the first batch after a restart failed
+        although the database was back (a 503 for a single job)."""
+        kept = self._connection is not None
+        self._committing = False
+        try:
+            return self._commit(batch)
+        except DBAPIError as exc:
+            if not (kept and exc.connection_invalidated and not self._committing):
+                raise
+            log.info("database connection lost while idle (%s); reconnecting", exc.orig)
+        return self._commit(batch)
+
     def _commit(self, batch: list[Item]) -> list[Outcome]:
         outcomes: dict[int, Outcome] = {}
         started = time.perf_counter()
@@ -115,6 +131,8 @@ class _Writer:
                 for indices, results in _run(session, [job for job, _loop, _future in batch]):
                     for index, result in zip(indices, results, strict=True):
                         outcomes[index] = (not isinstance(result, ApiError), result)
+                session.flush()  # a dead connection fails here, before the COMMIT
+                self._committing = True
                 session.commit()
         except Busy:
             # Nothing began (another connection holds SQLite's write lock): the connection is
