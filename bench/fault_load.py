@@ -27,6 +27,8 @@ class Attempt:
     kind: str  # heartbeat | sms_send
     outcome: str  # ok | shed (429/503 with Retry-After) | error (other status) | timeout | refused (socket)
     latency_s: float
+    status: int = 0  # the HTTP status; 0 when no answer came
+    retry_after: str = ""  # the Retry-After header, if any
 
 
 @dataclass
@@ -61,9 +63,11 @@ class Log:
 
 
 def _outcome(status: int, headers) -> str:
+    """A shed names its wait in whole seconds (RFC 9110's delay-seconds), not a date or a
+    fraction; anything else that is not a 200/202 is an error."""
     if status in (200, 202):
         return "ok"
-    if status in (429, 503) and headers.get("retry-after"):
+    if status in (429, 503) and headers.get("retry-after", "").isdigit():
         return "shed"
     return "error"
 
@@ -81,7 +85,7 @@ def send(client: httpx.Client, log: Log, kind: str, path: str, body: dict,
         log.add(Attempt(time.monotonic(), kind, "refused", time.monotonic() - started))
         return None
     log.add(Attempt(time.monotonic(), kind, _outcome(answer.status_code, answer.headers),
-                    time.monotonic() - started))
+                    time.monotonic() - started, answer.status_code, answer.headers.get("retry-after", "")))
     return answer
 
 
