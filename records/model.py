@@ -44,6 +44,9 @@ class Capacity(Part):
     at: str | int
     binding: str | None = None
     throughput_per_s: Number | None = None
+    # the fewest servers (Gbps) meeting the latency targets with no headroom: below it teachers
+    # wait past the targets (sim.tiers.sizing); None when unbounded or from an older writer
+    minimum: Number | None = None
 
 
 class Replications(Part):

@@ -1,40 +1,130 @@
 """What-if capacities: ``yanxiu run --capacity api=60,database=20`` runs the model with some
 tiers resized (pool tiers: servers; bandwidth tiers: Gbps), the rest of the scenario as written.
 An under-provisioned platform is where the overload reactions (``behaviour.overload``:
-abandonment, retries, SMS resends, teachers coming back hours later) are exercised."""
+abandonment, retries, SMS resends, teachers coming back hours later) are exercised.
+
+A size may also be relative to what the run itself needs (sim.tiers.sizing), measured by a
+first run at the scenario's own capacity:
+
+- ``api=80%``: 80% of the plan, the need with the service levels' headroom (utilisation cap);
+- ``api=80%min``: 80% of the minimum, the fewest servers that still meet the latency targets
+  with no headroom (below it teachers wait past their targets).
+
+A relative size of a pool tier is rounded to the nearest whole server (at least one).
+"""
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from domain.scenario import Scenario
+from sim.tiers.sizing import Capacity
+
+_RELATIVE = re.compile(r"^\s*([^%\s]+)\s*%\s*(need|min)?\s*$")
+OF = {"need": "its plan (with headroom)", "min": "its minimum (latency targets, no headroom)"}
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A size given as a share of the run's own need: ``of`` is "need" (the plan, headroom
+    included) or "min" (the minimum meeting the latency targets alone)."""
+
+    percent: float
+    of: str = "need"
+
+    def __str__(self) -> str:
+        return f"{self.percent:g}%" + ("min" if self.of == "min" else "")
 
 
 class CapacityError(ValueError):
     """A --capacity text that does not name the scenario's tiers with positive sizes."""
 
 
-def parse_capacity(text: str, scenario: Scenario) -> dict[str, float]:
-    """``api=60,database=20`` -> {"api": 60, "database": 20}, checked against the tiers."""
+def parse_capacity(text: str, scenario: Scenario) -> dict[str, float | Relative]:
+    """``api=60,database=80%min`` -> {"api": 60, "database": Relative(80, "min")}, checked
+    against the tiers."""
     tiers = {t.name: t for t in scenario.platform.tiers}
-    sizes: dict[str, float] = {}
+    sizes: dict[str, float | Relative] = {}
     for part in (p.strip() for p in text.split(",")):
         name, sep, value = part.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise CapacityError(f"--capacity: {part!r} is not TIER=SIZE (e.g. api=60,database=20)")
+            raise CapacityError(f"--capacity: {part!r} is not TIER=SIZE (e.g. api=60,database=80%min)")
         if name not in tiers:
             raise CapacityError(f"--capacity: no tier {name!r} in the scenario")
-        try:
-            size = float(value)
-        except ValueError:
-            raise CapacityError(f"--capacity {name}: {value.strip()!r} is not a number") from None
-        if not math.isfinite(size) or size <= 0:
-            raise CapacityError(f"--capacity {name}: the size must be a positive number, got {value.strip()}")
-        if tiers[name].kind == "pool" and size != int(size):
-            raise CapacityError(f"--capacity {name}: a pool tier has a whole number of servers, got {size:g}")
-        sizes[name] = size
+        if name in sizes:
+            raise CapacityError(f"--capacity: tier {name!r} is given twice")
+        relative = _RELATIVE.match(value) if "%" in value else None
+        if "%" in value and relative is None:
+            raise CapacityError(f"--capacity {name}: {value.strip()!r} is not a size: give a number, "
+                                "PERCENT% (of its plan) or PERCENT%min (of its minimum)")
+        number = _number(name, relative.group(1) if relative else value)
+        if relative is not None:
+            sizes[name] = Relative(number, relative.group(2) or "need")
+            continue
+        if tiers[name].kind == "pool" and number != int(number):
+            raise CapacityError(f"--capacity {name}: a pool tier has a whole number of servers, "
+                                f"got {number:g}")
+        sizes[name] = number
     return sizes
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise CapacityError(f"--capacity {name}: {text.strip()!r} is not a number") from None
+    if not math.isfinite(number) or number <= 0:
+        raise CapacityError(f"--capacity {name}: the size must be a positive number, got {text.strip()}")
+    return number
+
+
+def is_relative(sizes: Mapping[str, float | Relative]) -> bool:
+    """Whether any size needs the run's own need (a first run at the scenario's capacity)."""
+    return any(isinstance(size, Relative) for size in sizes.values())
+
+
+def resolve(sizes: Mapping[str, float | Relative], needs: Mapping[str, Capacity],
+            scenario: Scenario) -> dict[str, float]:
+    """Relative sizes turned into servers (Gbps) from ``needs``, the sizing of a run at the
+    scenario's capacity (sim.tiers.sizing.size); absolute sizes as given."""
+    kinds = {t.name: t.kind for t in scenario.platform.tiers}
+    out: dict[str, float] = {}
+    for name, size in sizes.items():
+        if not isinstance(size, Relative):
+            out[name] = size
+            continue
+        need = needs.get(name)
+        if need is None:
+            raise CapacityError(f"--capacity {name}={size}: the tier has no service levels, so no need "
+                                "to take a share of; give its size")
+        base = need.needed if size.of == "need" else need.minimum
+        if base is None or not math.isfinite(base):
+            raise CapacityError(f"--capacity {name}={size}: its need is unbounded (a latency target below "
+                                "the bare service time); give its size")
+        if base <= 0:
+            raise CapacityError(f"--capacity {name}={size}: the tier carries no load in this run, so "
+                                "its need is 0; give its size")
+        value = base * size.percent / 100.0
+        out[name] = float(max(1, math.floor(value + 0.5))) if kinds[name] == "pool" else value
+    return out
+
+
+def describe(sizes: Mapping[str, float | Relative], resolved: Mapping[str, float],
+             needs: Mapping[str, Capacity]) -> list[str]:
+    """One line per relative size: what it became and of what (for the run's output)."""
+    lines = []
+    for name, size in sizes.items():
+        if isinstance(size, Relative):
+            need = needs[name]
+            base = need.needed if size.of == "need" else need.minimum
+            unit = "server" if need.unit == "servers" and resolved[name] == 1 else need.unit
+            lines.append(f"{name}: {resolved[name]:,.4g} {unit} = {size.percent:g}% of {OF[size.of]} "
+                         f"{base:,.4g}")
+    return lines
 
 
 def with_capacity(scenario: Scenario, sizes: dict[str, float]) -> Scenario:
@@ -50,3 +140,13 @@ def with_capacity(scenario: Scenario, sizes: dict[str, float]) -> Scenario:
             tiers.append(tier.model_copy(update={"capacity_gbps": float(size)}))
     platform = scenario.platform.model_copy(update={"tiers": tiers})
     return scenario.model_copy(update={"platform": platform})
+
+
+def run_needs(run) -> dict[str, Capacity]:
+    """The sizing of a model run (sim.model.run_model): each tier's plan and minimum, as its
+    summary.json ``capacity`` gives them."""
+    from sim.tiers.sizing import size
+
+    series = run.recorder.series()
+    rps = {name: series[f"rps.{name}"] for name in run.platform.endpoints}
+    return size(run.platform, rps, series["egress_gbps"], run.tiers)

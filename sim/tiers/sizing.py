@@ -7,6 +7,12 @@ Sizing looks at the tier's hardest minutes (its highest offered loads) at full-s
   sized tier is not overloaded); found by bisection, latency falls as servers are added;
 - bandwidth tier: peak egress / ``max_utilisation``.
 
+Beside that plan (``needed``, the SLO's headroom included), ``minimum`` is the break point: the
+fewest servers (Gbps) that still meet every latency target with no utilisation cap, i.e. below
+which the busiest minute's requests wait past their targets and teachers are hurt. For a pool it
+is the smallest count above the offered load (a stable queue) meeting the latency targets; for a
+bandwidth tier the peak egress itself (above it videos stall).
+
 ``margin`` is provided / needed - 1: positive is spare capacity, negative a shortfall.
 """
 
@@ -38,6 +44,7 @@ class Capacity:
     at: int  # minute index of the minute that needs the most
     binding: str  # the constraint that set ``needed``: max_utilisation, p95_ms, ...
     throughput_per_s: float | None = None  # pools: requests/s the needed servers serve at 100%
+    minimum: float | None = None  # the fewest meeting the latency targets with no headroom cap
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -87,8 +94,9 @@ def _slo(tier: Tier) -> sc.TierSlo:
 
 def _size_bandwidth(tier: BandwidthTier, egress: np.ndarray) -> Capacity:
     at = int(np.argmax(egress))
-    needed = float(egress[at]) / _slo(tier).max_utilisation
-    return _record(tier.name, "Gbps", needed, tier.capacity_gbps, at, "max_utilisation")
+    peak = float(egress[at])
+    needed = peak / _slo(tier).max_utilisation
+    return _record(tier.name, "Gbps", needed, tier.capacity_gbps, at, "max_utilisation", minimum=peak)
 
 
 def _size_pool(tier: PoolTier, matrix: np.ndarray, utilisation: np.ndarray) -> Capacity:
@@ -100,25 +108,30 @@ def _size_pool(tier: PoolTier, matrix: np.ndarray, utilisation: np.ndarray) -> C
         if servers > best[0]:
             best = (servers, int(minute), binding)
     servers, at, binding = best
+    minimum = max(servers_needed(tier, matrix[:, [m]], headroom=False)[0] for m in candidates)
     load = matrix[:, at]
     rate = float(load[tier.demand_s > 0].sum())
     mean_s = float((load * tier.demand_s).sum()) / rate if rate > 0 else 0.0
     throughput = servers / mean_s if mean_s > 0 and math.isfinite(servers) else None
-    return _record(tier.name, "servers", servers, tier.servers, at, binding, throughput)
+    return _record(tier.name, "servers", servers, tier.servers, at, binding, throughput, minimum)
 
 
 def _record(name: str, unit: str, needed: float, provided: float, at: int, binding: str,
-            throughput: float | None = None) -> Capacity:
+            throughput: float | None = None, minimum: float | None = None) -> Capacity:
     margin = provided / needed - 1.0 if needed > 0 else math.inf
-    return Capacity(name, unit, needed, float(provided), margin, at, binding, throughput)
+    return Capacity(name, unit, needed, float(provided), margin, at, binding, throughput, minimum)
 
 
-def violations(tier: PoolTier, minute: np.ndarray, servers: int) -> list[str]:
-    """The SLO constraints that ``servers`` servers break on one minute (steady state)."""
+def violations(tier: PoolTier, minute: np.ndarray, servers: int, headroom: bool = True) -> list[str]:
+    """The SLO constraints that ``servers`` servers break on one minute (steady state):
+    ``saturation`` when they cannot keep up at all (utilisation >= 1), the utilisation cap
+    unless ``headroom`` is False, and each latency target."""
     perf = tier.with_servers(servers).performance(minute, np.zeros(minute.shape[1]))
     broken = []
-    if perf.utilisation[0] > _slo(tier).max_utilisation:
+    if headroom and perf.utilisation[0] > _slo(tier).max_utilisation:
         broken.append("max_utilisation")
+    if perf.utilisation[0] >= 1.0:
+        broken.append("saturation")
     for key, probability in PERCENTILES.items():
         target = getattr(tier.slo, key)
         if target is not None and perf.percentile_s(probability)[0] * 1000.0 > target:
@@ -126,23 +139,28 @@ def violations(tier: PoolTier, minute: np.ndarray, servers: int) -> list[str]:
     return broken
 
 
-def servers_needed(tier: PoolTier, minute: np.ndarray) -> tuple[float, str]:
-    """Smallest server count meeting the tier's SLO on one minute, and what binds it."""
+def servers_needed(tier: PoolTier, minute: np.ndarray, headroom: bool = True) -> tuple[float, str]:
+    """Smallest server count meeting the tier's SLO on one minute, and what binds it; with
+    ``headroom`` False, the smallest meeting the latency targets alone (``minimum``)."""
     erlangs = float((minute[:, 0] * tier.demand_s).sum())
+    first = "max_utilisation" if headroom else "saturation"
     if erlangs <= 0:
-        return 0, "max_utilisation"
-    low = max(1, math.ceil(erlangs / _slo(tier).max_utilisation - 1e-9))
-    if not violations(tier, minute, low):
-        return low, "max_utilisation"
+        return 0, first
+    if headroom:
+        low = max(1, math.ceil(erlangs / _slo(tier).max_utilisation - 1e-9))
+    else:
+        low = math.floor(erlangs) + 1  # the fewest servers with utilisation below 1
+    if not violations(tier, minute, low, headroom):
+        return low, first
     high = low
-    while violations(tier, minute, high):
+    while violations(tier, minute, high, headroom):
         if high > 1_000 * low + 1_000:  # latency target below the bare service time
-            return math.inf, violations(tier, minute, high)[0]
+            return math.inf, violations(tier, minute, high, headroom)[0]
         high *= 2
     while high - low > 1:  # invariant: low breaks the SLO, high meets it
         mid = (low + high) // 2
-        low, high = (low, mid) if not violations(tier, minute, mid) else (mid, high)
-    return high, violations(tier, minute, low)[0]
+        low, high = (low, mid) if not violations(tier, minute, mid, headroom) else (mid, high)
+    return high, violations(tier, minute, low, headroom)[0]
 
 
 def compliance(platform: Platform, series: TierSeries) -> dict[str, Compliance]:

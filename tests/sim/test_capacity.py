@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from sim.capacity import CapacityError, parse_capacity, with_capacity
+from sim.capacity import CapacityError, Relative, parse_capacity, resolve, with_capacity
+from sim.tiers.sizing import Capacity
 from tests.conftest import SMOKE
 
 
@@ -32,6 +35,35 @@ def test_capacity_text_names_tiers_with_positive_sizes():
 def test_bad_capacity_text_is_one_line_naming_it(text, problem):
     with pytest.raises(CapacityError, match=problem):
         parse_capacity(text, _smoke())
+
+
+def _need(tier: str, unit: str, needed: float, minimum: float | None) -> Capacity:
+    return Capacity(tier, unit, needed, 1.0, 0.0, 0, "max_utilisation", minimum=minimum)
+
+
+def test_a_share_is_of_the_plan_or_of_the_minimum_and_a_pool_gets_whole_servers():
+    scenario = _smoke()
+    sizes = parse_capacity("api=80%,database=80%min,video_cdn=50%min,sms_gateway=3", scenario)
+    assert sizes == {"api": Relative(80, "need"), "database": Relative(80, "min"),
+                     "video_cdn": Relative(50, "min"), "sms_gateway": 3}
+    assert str(sizes["api"]) == "80%" and str(sizes["database"]) == "80%min"
+    needs = {"api": _need("api", "servers", 27, 21), "database": _need("database", "servers", 75, 56),
+             "video_cdn": _need("video_cdn", "Gbps", 2.5, 2.0)}
+    # 80% of 27 is 21.6: 22 servers; 80% of 56 is 44.8: 45; Gbps are not rounded
+    assert resolve(sizes, needs, scenario) == {"api": 22, "database": 45, "video_cdn": 1.0, "sms_gateway": 3}
+    assert parse_capacity("api=80% need", scenario) == {"api": Relative(80, "need")}
+    tiny = {"api": _need("api", "servers", 1, 1)}
+    assert resolve(parse_capacity("api=10%", scenario), tiny, scenario) == {"api": 1}  # at least one
+
+
+@pytest.mark.parametrize("need, problem", [
+    (None, "no service levels"), (_need("api", "servers", math.inf, math.inf), "unbounded"),
+    (_need("api", "servers", 0, 0), "no load"),
+])
+def test_a_share_of_a_need_that_is_missing_unbounded_or_zero_is_refused(need, problem):
+    scenario = _smoke()
+    with pytest.raises(CapacityError, match=problem):
+        resolve(parse_capacity("api=80%min", scenario), {"api": need} if need else {}, scenario)
 
 
 @pytest.mark.slow

@@ -1,12 +1,45 @@
-"""yanxiu run --capacity: a bad value is one line naming it, exit code 2."""
+"""yanxiu run --capacity: absolute sizes, shares of the run's own need (api=80%, api=80%min:
+the model runs once at the scenario's capacity first), and bad values as one line, exit code 2."""
 
 from __future__ import annotations
+
+import json
+
+import pytest
 
 from tests.conftest import SMOKE
 from yanxiu.cli import main
 
 
-def test_a_bad_capacity_is_one_line_and_exit_2(tmp_path, capsys):
-    assert main(["run", str(SMOKE), "--capacity", "web=3", "--out", str(tmp_path / "out")]) == 2
+@pytest.mark.parametrize("text, problem", [
+    ("web=3", "no tier 'web'"),
+    ("api=80%max", "'80%max' is not a size"),
+    ("api=0%min", "positive"),
+    ("api=-5%", "positive"),
+    ("api=%", "'%' is not a size"),
+    ("api=x%", "'x' is not a number"),
+    ("api=4,api=80%", "given twice"),
+])
+def test_a_bad_capacity_is_one_line_and_exit_2(tmp_path, capsys, text, problem):
+    assert main(["run", str(SMOKE), "--capacity", text, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no tier 'web'" in err[0]
+    assert len(err) == 1 and problem in err[0], err
+
+
+def test_a_share_of_the_need_is_measured_first_then_the_resized_run_is_written(tmp_path, capsys):
+    """smoke: a first run at its own capacity gives the video tier's minimum (its peak egress)
+    and plan (peak / 0.8); the run written is at 80% of the minimum and says so."""
+    ample = tmp_path / "ample"
+    assert main(["run", str(SMOKE), "--no-charts", "--no-confirm", "--out", str(ample)]) == 0
+    need = json.loads((ample / "summary.json").read_text())["capacity"]["video_cdn"]
+    capsys.readouterr()
+    out = tmp_path / "short"
+    assert main(["run", str(SMOKE), "--capacity", "video_cdn=80%min,api=80%", "--no-charts",
+                 "--no-confirm", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "80% of its minimum (latency targets, no headroom)" in printed
+    assert "api: 1 server = 80% of its plan (with headroom) 1" in printed  # at least one server
+    short = json.loads((out / "summary.json").read_text())["capacity"]
+    assert short["video_cdn"]["provided"] == pytest.approx(0.8 * need["minimum"])
+    assert short["api"]["provided"] == 1
+    assert need["minimum"] == pytest.approx(need["needed"] * 0.8)  # smoke's cap: 80% utilisation

@@ -60,7 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "at most the cores)")
     parser.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
     parser.add_argument("--capacity", metavar="TIER=SIZE,...",
-                        help="what-if tier sizes, e.g. api=60,database=20 (pool: servers, bandwidth: Gbps)")
+                        help="what-if tier sizes, e.g. api=60,database=20 (pool: servers, bandwidth: Gbps), "
+                             "or shares of the run's own need: api=80%% (of the plan, service-level "
+                             "headroom included), api=80%%min (of the minimum meeting the latency "
+                             "targets); a share first runs the model at the scenario's capacity")
     parser.add_argument("--ranges", type=_positive, metavar="N",
                         help="N more runs, each with parameters drawn from the fitted posterior and "
                              "its own seed: every peak and capacity need as a 90%% range (docs/fit.md)")
@@ -86,18 +89,33 @@ def run(args: argparse.Namespace) -> int:
     if scenario.workload is not None:
         return _workload(scenario, args, out)
     if getattr(args, "capacity", None):
-        scenario = _with_capacity(scenario, args.capacity)
+        scenario = _with_capacity(scenario, args)
     return _model(scenario, args, out)
 
 
-def _with_capacity(scenario, text: str):
-    from sim.capacity import CapacityError, parse_capacity, with_capacity
+def _with_capacity(scenario, args: argparse.Namespace):
+    """The scenario resized by --capacity. A relative size (api=80%, api=80%min) is a share of
+    the run's own need: the model runs once at the scenario's capacity to measure it."""
+    from sim import capacity
+    from sim.model import DEFAULT_MAX_SIMULATED, run_model
     from yanxiu.errors import CommandError
 
     try:
-        return with_capacity(scenario, parse_capacity(text, scenario))
-    except CapacityError as exc:
+        sizes = capacity.parse_capacity(args.capacity, scenario)
+        if not capacity.is_relative(sizes):
+            return capacity.with_capacity(scenario, capacity.resolve(sizes, {}, scenario))
+        seed = scenario.seed if args.seed is None else args.seed
+        with Progress("yanxiu run") as progress:
+            progress.stage(f"measuring the need at the scenario's capacity (for --capacity {args.capacity})",
+                           unit="day")
+            first = run_model(scenario, args.teachers, seed, args.max_simulated or DEFAULT_MAX_SIMULATED,
+                              on_day=progress.callback(), shards=args.shards, workers=args.workers)
+        needs = capacity.run_needs(first)
+        resolved = capacity.resolve(sizes, needs, scenario)
+    except capacity.CapacityError as exc:
         raise CommandError(str(exc)) from None
+    print("--capacity " + "; ".join(capacity.describe(sizes, resolved, needs)))
+    return capacity.with_capacity(scenario, resolved)
 
 
 def clear_results_folder(out: Path) -> None:

@@ -19,7 +19,7 @@ def _run(platform: Platform, peak: float) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("peak", [0.3, 1.0, 4.0])
-def test_needed_servers_meet_the_slo_and_one_fewer_does_not(winter, peak):
+def test_needed_and_minimum_servers_meet_the_slo_and_one_fewer_does_not(winter, peak):
     platform = Platform(winter)
     rps = _run(platform, peak)
     capacity = size(platform, rps, np.full(5, 100.0))
@@ -35,6 +35,12 @@ def test_needed_servers_meet_the_slo_and_one_fewer_does_not(winter, peak):
         for m in range(5):
             assert violations(tier, matrix[:, [m]], int(found.needed)) == []
         assert found.margin == pytest.approx(tier.servers / found.needed - 1)
+        # the minimum (latency targets, no utilisation cap) meets them, one fewer does not
+        assert 1 <= found.minimum <= found.needed
+        assert all(violations(tier, matrix[:, [m]], int(found.minimum), headroom=False) == []
+                   for m in range(5))
+        assert any(violations(tier, matrix[:, [m]], int(found.minimum) - 1, headroom=False)
+                   for m in range(5))
 
 
 def test_latency_target_can_bind_before_utilisation(smoke):
@@ -68,6 +74,7 @@ def test_bandwidth_needed_is_peak_over_max_utilisation(smoke):
     assert video.unit == "Gbps" and video.at == 1
     assert video.needed == pytest.approx(1.6 / 0.8)
     assert video.margin == pytest.approx(1.0 / 2.0 - 1)
+    assert video.minimum == pytest.approx(1.6)  # no headroom: the peak egress itself
 
 
 def test_compliance_counts_minutes_meeting_every_target(smoke):
@@ -98,7 +105,71 @@ def test_summary_sections_follow_the_results_contract(smoke):
     api = out["slo"]["api"]
     assert {"p95_ms", "target_p95_ms", "compliant_minutes_share", "compliant"} <= set(api)
     assert series["api"].p95_ms.min() <= api["p95_ms"] <= series["api"].p95_ms.max()
-    assert {"needed", "provided", "unit", "margin", "at"} <= set(out["capacity"]["api"])
+    assert {"needed", "provided", "unit", "margin", "at", "minimum"} <= set(out["capacity"]["api"])
     assert out["capacity"]["video_cdn"]["at"] == labels[2]
     assert out["metrics"]["p95(latency.api)"] == api["p95_ms"]
     assert out["metrics"]["max(utilisation.api)"] == pytest.approx((70 * 0.055 + 2 * 0.006) / 4)
+
+
+# --- the minimum: latency targets alone, no headroom (M/M/c computed here from its formulas) ---
+
+
+def _erlang_c(c: int, a: float) -> float:
+    """Erlang C from the Erlang B recursion B(k) = a·B(k-1) / (k + a·B(k-1))."""
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    return c * b / (c - a * (1 - b))
+
+
+def _mmc_p95_s(lam: float, s: float, c: int) -> float:
+    """p95 of the M/M/c response W + S: W is 0 with probability 1 - C, else Exp(theta)."""
+    from scipy.optimize import brentq
+
+    mu, pw = 1 / s, _erlang_c(c, lam * s)
+    theta = c * mu - lam
+
+    def tail(t: float) -> float:  # P(S + Exp(theta) > t): hypoexponential, Erlang-2 if equal
+        if math.isclose(theta, mu):
+            both = math.exp(-mu * t) * (1 + mu * t)
+        else:
+            both = (theta * math.exp(-mu * t) - mu * math.exp(-theta * t)) / (theta - mu)
+        return (1 - pw) * math.exp(-mu * t) + pw * both - 0.05
+
+    return brentq(tail, 0.0, 100.0, xtol=1e-9)
+
+
+def _single_tier(p95_ms: float | None, max_utilisation: float):
+    from domain import scenario as sc
+    from sim.tiers.platform import PoolTier
+
+    slo = sc.TierSlo(p95_ms=p95_ms, max_utilisation=max_utilisation)
+    return PoolTier(sc.PoolTier(name="api", servers=100), np.array([0.05]), slo)
+
+
+@pytest.mark.parametrize("lam, target_ms", [(200.0, 200.0), (200.0, 160.0), (1000.0, 170.0)])
+def test_minimum_is_the_fewest_servers_meeting_the_latency_target_by_erlang_c(lam, target_ms):
+    """One exponential endpoint (50 ms) is exactly M/M/c: the minimum is the smallest c above the
+    load whose p95 response meets the target, computed here from Erlang C; the plan with a 50%
+    utilisation cap needs more, and one server below the minimum breaks the target."""
+    tier = _single_tier(target_ms, 0.5)
+    minute = np.array([[lam]])
+    a = lam * 0.05
+    theory = next(c for c in range(math.floor(a) + 1, 10 * math.ceil(a))
+                  if _mmc_p95_s(lam, 0.05, c) * 1000.0 <= target_ms)
+    assert theory > math.floor(a) + 1  # the target, not the load, sets it in these cases
+    minimum, binding = servers_needed(tier, minute, headroom=False)
+    assert (minimum, binding) == (theory, "p95_ms")
+    needed, _ = servers_needed(tier, minute)
+    assert minimum <= needed and needed >= math.ceil(a / 0.5)
+    assert violations(tier, minute, theory, headroom=False) == []
+    assert "p95_ms" in violations(tier, minute, theory - 1, headroom=False)
+
+
+def test_with_a_loose_target_the_minimum_is_the_fewest_servers_above_the_load():
+    tier = _single_tier(None, 0.5)
+    minute = np.array([[200.0]])  # 10 Erlangs: 10 servers never catch up, 11 do
+    assert servers_needed(tier, minute, headroom=False) == (11, "saturation")
+    assert servers_needed(tier, minute) == (20, "max_utilisation")
+    assert violations(tier, minute, 10, headroom=False) == ["saturation"]
+
