@@ -251,7 +251,7 @@ def _faults(backend: str, on: tuple, why_not: str | None, rows: list[Row],
         if why_not:
             skipped["disk-full"] = ("disk full", f"skipped: cannot mount a tmpfs ({why_not})")
         else:
-            chosen["disk-full"] = faults.DiskFull(mount)
+            chosen["disk-full"] = faults.DiskFull(mount, Path(url.removeprefix("sqlite:///")))
         chosen["stall"] = faults.StalledSqlite(Path(url.removeprefix("sqlite:///")))
     chosen["sms"] = faults.SmsDown(flag)
     rows += [Row(backend, name, note=note) for key, (name, note) in skipped.items() if key in wanted]
@@ -306,11 +306,11 @@ def table(rows: list[Row]) -> str:
             continue
         pct = [100 * bad / max(all_, 1) for bad, all_ in
                ((r.during_failed, r.during), (r.beats_failed, r.beats), (r.sms_failed, r.sms))]
-        shed = f"; Retry-After {r.retry_after} s" if r.retry_after else ""
+        note = "; ".join(filter(None, [r.note, f"Retry-After {r.retry_after} s" if r.retry_after else ""]))
         lines.append(f"{r.backend:8} {r.fault:35} {r.window_s:5.1f}s {r.held_s:4.1f}s {r.during:5d} "
                      f"{pct[0]:5.1f}% {r.unsafe:3d} {r.beats:5d} {pct[1]:5.1f}% {r.sms:3d} {pct[2]:5.1f}% "
                      f"{r.timeouts:3d} {r.slowest_s:6.2f}s {r.first_ok_s:5.2f}s {r.recover_s:6.2f}s "
-                     f"{r.acked:5d} {r.lost:4d}  {r.note}{shed}")
+                     f"{r.acked:5d} {r.lost:4d}  {note}")
     return "\n".join(lines)
 
 

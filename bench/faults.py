@@ -7,6 +7,7 @@ started again (``lift()`` runs from a ``finally``; ``ensure_running`` checks it 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -245,14 +246,19 @@ class StalledSqlite(Fault):
 
 class DiskFull(Fault):
     """The SQLite file's disk full: a size-limited tmpfs holds the database; a filler file
-    takes every free byte, then goes away."""
+    takes every free byte, then goes away. The write-ahead log is first checkpointed and
+    truncated, so that the writes must grow it while the disk is full: a log that had reached
+    its steady size is recycled in place and needs no space (a run of 2026-11-30 failed
+    nothing that way)."""
 
     name = "disk full (tmpfs)"
 
-    def __init__(self, mount: Path) -> None:
-        self.filler = mount / "filler"
+    def __init__(self, mount: Path, database: Path) -> None:
+        self.filler, self.database = mount / "filler", database
 
     def inject(self) -> None:
+        with contextlib.closing(sqlite3.connect(self.database, timeout=10)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         chunk = b"\0" * (1 << 20)
         with self.filler.open("wb", buffering=0) as out:
             for size in (1 << 20, 1 << 12, 1):  # MiB, then pages, then bytes: to the last one
