@@ -10,6 +10,13 @@ Contradictions between the campaigns are refused in one line naming the file and
 two campaigns with one name, different time zones, a course id in two campaigns, a shared
 resource (the same id) with two lengths, a sub-platform that is not on the platform.
 Credit on shared resources is shared: ``domain.campaign.SharedCredit``.
+
+``overlaps:`` states which teachers are in two campaigns at once: a ``share`` of one
+campaign's participants (``campaign``) also take part in another (``also_in``); their study
+on a shared resource counts in both (sim.campaigns). Refused in one line: an unknown or the
+same campaign, a campaign overlapping twice or on both sides (a teacher in three campaigns is
+not modelled), more teachers in both than ``also_in`` has participants, a province of
+``campaign`` that ``also_in`` does not have.
 """
 
 from __future__ import annotations
@@ -35,6 +42,14 @@ from domain.scenario import (
 )
 
 
+class Overlap(Strict):
+    """A ``share`` of ``campaign``'s participants who also take part in ``also_in``."""
+
+    campaign: str
+    also_in: str
+    share: float = Field(gt=0, le=1)
+
+
 class PlatformSection(Strict):
     """The platform scenario file itself, before its campaigns are read."""
 
@@ -46,6 +61,7 @@ class PlatformSection(Strict):
     platform: Platform
     service_levels: ServiceLevels
     thresholds: list[str] = []  # the CI gate's, on the platform's results (yanxiu check)
+    overlaps: list[Overlap] = []  # teachers in two campaigns at once
 
     @field_validator("thresholds")
     @classmethod
@@ -68,6 +84,7 @@ class PlatformScenario:
     campaigns: tuple[Scenario, ...]
     files: tuple[str, ...]
     thresholds: tuple[str, ...] = ()
+    overlaps: tuple[Overlap, ...] = ()
 
     def shared_credit(self) -> SharedCredit:
         return SharedCredit(Campaign(s) for s in self.campaigns)
@@ -116,9 +133,10 @@ def parse_platform(data: dict, path: Path) -> PlatformScenario:
             message = str(exc)
             raise ScenarioError(message if message.startswith(where) else f"{where}: {message}") from None
     _cross_check(scenarios, source)
+    _check_overlaps(section.overlaps, scenarios, source)
     return PlatformScenario(section.name, section.description, section.seed, section.platform,
                             section.service_levels, tuple(scenarios), tuple(section.campaigns),
-                            tuple(section.thresholds))
+                            tuple(section.thresholds), tuple(section.overlaps))
 
 
 def _campaign(file: Path, data: dict, subs: set[str], where: str) -> Scenario:
@@ -167,3 +185,39 @@ def _cross_check(scenarios: list[Scenario], source: str) -> None:
                         f"{where}: courses[{j}].resources[{k}].duration_s: shared resource {r.id!r} "
                         f"lasts {r.duration_s:g} s here but {length:g} s in {owner}")
                 resources[r.id] = (length, owner)
+
+
+def participants(scenario: Scenario) -> float:
+    """A campaign's participants as stated (teachers x participation; every teacher when
+    participation is an outcome of behaviour)."""
+    return scenario.population.teachers * float(scenario.population.participation or 1.0)
+
+
+def _check_overlaps(overlaps: list[Overlap], scenarios: list[Scenario], source: str) -> None:
+    by_name = {s.name: s for s in scenarios}
+    sides: dict[str, str] = {}
+    for i, overlap in enumerate(overlaps):
+        where = f"{source}: overlaps[{i}]"
+        for field in ("campaign", "also_in"):
+            name = getattr(overlap, field)
+            if name not in by_name:
+                raise ScenarioError(f"{where}.{field}: {name!r} is not a campaign of this platform "
+                                    f"({', '.join(by_name)})")
+        if overlap.campaign == overlap.also_in:
+            raise ScenarioError(f"{where}.also_in: a campaign cannot overlap itself")
+        for field, side in (("campaign", "campaign"), ("also_in", "also_in")):
+            name = getattr(overlap, field)
+            if name in sides:
+                raise ScenarioError(f"{where}.{field}: {name!r} is already in overlaps (as {sides[name]}); "
+                                    "a teacher in three campaigns is not modelled")
+            sides[name] = side
+        there = {p.name for p in by_name[overlap.also_in].population.provinces}
+        missing = [p.name for p in by_name[overlap.campaign].population.provinces if p.name not in there]
+        if missing:
+            raise ScenarioError(f"{where}.also_in: province {missing[0]!r} of {overlap.campaign} is not "
+                                f"a province of {overlap.also_in} (its teachers are in both)")
+        both = overlap.share * participants(by_name[overlap.campaign])
+        room = participants(by_name[overlap.also_in])
+        if both > room:
+            raise ScenarioError(f"{where}.share: {both:,.0f} teachers in both is more than "
+                                f"{overlap.also_in}'s {room:,.0f} participants")

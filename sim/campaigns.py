@@ -14,9 +14,10 @@ campaign alone (what it would need by itself); each campaign's share of the shar
 which campaign sets each tier's need.
 
 Shared credit (``domain.campaign.SharedCredit``): study of a course whose resources are also
-another campaign's counts there too while that campaign's rules record it. The populations
-are simulated apart, so the model reports these seconds (``routed_hours``) rather than
-feeding them into the other campaign's teachers' progress.
+another campaign's counts there too while that campaign's rules record it, for the teachers
+who take part in both (the platform scenario's ``overlaps:``, ``sim.overlaps``): their study
+is added to their progress in the other campaign (``routed_hours``: such study, by the
+campaign it is credited in). A teacher in one campaign only gets nothing from another.
 
 Sampling: above ``max_simulated`` participants in all, each campaign simulates a share of the
 budget in proportion to its participants, so a platform run costs about what its largest
@@ -32,11 +33,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from domain.platform import PlatformScenario
+from domain.platform import PlatformScenario, participants
+from sim import overlaps
 from sim.model import DEFAULT_MAX_SIMULATED, ModelRun, World, _daily, _seeds, build_world
 from sim.population.background import add_certificate_fetches
+from sim.population.teachers import join
 from sim.sessions.progress import Progress
-from sim.shards import Fleet, ShardResult, default_shards, default_workers, run_shards, shard_rows
+from sim.shards import Fleet, ShardResult, default_shards, default_workers, run_shards
 from sim.tiers import sizing
 from sim.tiers.platform import Platform, TierSeries
 
@@ -51,7 +54,8 @@ class CampaignPart:
     run: ModelRun
     offset: int  # platform minute of the campaign's minute 0
     series: dict[str, np.ndarray]  # Recorder.series() placed on the platform clock
-    routed_hours: dict[str, float]  # study hours that also count in another campaign
+    routed_hours: dict[str, float]  # study hours also credited to the same teachers elsewhere
+    in_both: dict[str, float] = field(default_factory=dict)  # participants also in another campaign
 
     @property
     def name(self) -> str:
@@ -83,8 +87,7 @@ def campaign_seed(seed: int, index: int) -> int:
 
 
 def _participants(plan: PlatformScenario, scale: float) -> list[float]:
-    return [s.population.teachers * scale * float(s.population.participation or 1.0)
-            for s in plan.campaigns]
+    return [participants(s) * scale for s in plan.campaigns]
 
 
 def budgets(plan: PlatformScenario, scale: float, max_simulated: int | None) -> list[int | None]:
@@ -106,16 +109,23 @@ def run_platform(plan: PlatformScenario, scale: float = 1.0, seed: int | None = 
         raise ValueError(f"scale: {scale} is not above 0")
     started = time.perf_counter()
     seed = plan.seed if seed is None else int(seed)
-    worlds = _worlds(plan, scale, seed, max_simulated, shards)
+    worlds, duals = _worlds(plan, scale, seed, max_simulated, shards)
     start_at = min(w.campaign.start_at for w in worlds)
     offsets = [_whole_minutes(w.campaign.start_at - start_at, w.scenario.name) for w in worlds]
-    fleet = Fleet(worlds, offsets)
+    fleet = _with_guests(Fleet(list(worlds), list(offsets)), plan, seed, duals)
     workers = default_workers(fleet.shards) if workers is None else int(workers)
     built = time.perf_counter()
     results, calls = run_shards(fleet, workers, _daily(on_day, fleet.minutes))
     simulated = time.perf_counter()
-    parts = [_part(world, c, offsets[c], fleet.minutes, [r for r in results if r.campaign == c], plan)
+    guests = {g: fleet.links[g].guest for g in fleet.hosts}
+    parts = [_part(world, c, offsets[c], fleet.minutes,
+                   [(w, [r for r in results if r.campaign == w]) for w in [c] + sorted(
+                       g for g, owner in guests.items() if owner == c)], fleet, plan)
              for c, world in enumerate(worlds)]
+    for g, link in fleet.links.items():  # the teachers in two campaigns, as each campaign sees them
+        both = float(fleet.worlds[g].population.weight.sum())
+        parts[link.host].in_both[parts[link.guest].name] = both
+        parts[link.guest].in_both[parts[link.host].name] = both
     total = add_up([p.series for p in parts])
     platform = worlds[0].platform
     tiers = platform.evaluate(_rps(platform, total), total["egress_gbps"])
@@ -126,22 +136,59 @@ def run_platform(plan: PlatformScenario, scale: float = 1.0, seed: int | None = 
 
 
 def _worlds(plan: PlatformScenario, scale: float, seed: int, max_simulated: int | None,
-            shards: int | None) -> list[World]:
+            shards: int | None) -> tuple[list[World], list[np.ndarray]]:
+    """Every campaign's world, and per overlap the rows of its campaign's teachers who are
+    also in the other one (that campaign's own population is smaller by their weight)."""
     credit = plan.shared_credit()
     names = [s.name for s in plan.campaigns]
+    slots = {name: list(campaign.course_ids()) for name, campaign in credit.campaigns.items()}
     caps = budgets(plan, scale, max_simulated)
-    worlds = []
-    for c, (scenario, cap) in enumerate(zip(plan.campaigns, caps, strict=True)):
+    stated = overlaps.stated(plan.overlaps, names)
+    worlds: dict[int, World] = {}
+    duals: dict[int, np.ndarray] = {}
+    # the campaigns other teachers are also in come last: they lose those teachers' weight
+    for c in sorted(range(len(names)), key=lambda c: (any(b == c for _, b, _ in stated), c)):
+        scenario = plan.campaigns[c]
         teachers = max(1, round(scenario.population.teachers * scale))
-        world = build_world(scenario, teachers, campaign_seed(seed, c), cap,
+        for i, (a, b, share) in enumerate(stated):
+            if b == c:  # the teachers also in campaign a are simulated with a's (sim.overlaps)
+                weight = worlds[a].population.weight
+                duals[i] = overlaps.dual_rows(weight, share, np.random.default_rng(
+                    overlaps.overlap_seed(seed, i, 0)))
+                per_teacher = participants(scenario) / scenario.population.teachers
+                teachers = max(1, teachers - round(float(weight[duals[i]].sum()) / per_teacher))
+        world = build_world(scenario, teachers, campaign_seed(seed, c), caps[c],
                             shards if shards is not None else _default_shards(plan, scale, max_simulated, c))
-        shared = credit.shared_courses(scenario.name)
-        world.routes = [[(names.index(s.campaign), s.fraction, world.campaign.offset(s.opens_at),
-                          world.campaign.offset(s.closes_at)) for s in shared[cid]]
-                        for cid in world.tables.course_ids]
+        if any(c in (a, b) for a, b, _ in stated):  # shared credit needs a teacher in both
+            shared = credit.shared_courses(scenario.name)
+            world.routes = [[(names.index(s.campaign), s.fraction, world.campaign.offset(s.opens_at),
+                              world.campaign.offset(s.closes_at), slots[s.campaign].index(s.course_id))
+                             for s in shared[cid]] for cid in world.tables.course_ids]
         world.campaigns = len(names)
-        worlds.append(world)
-    return worlds
+        worlds[c] = world
+    return [worlds[c] for c in range(len(names))], [duals[i] for i in range(len(stated))]
+
+
+def _with_guests(fleet: Fleet, plan: PlatformScenario, seed: int, duals: list[np.ndarray]) -> Fleet:
+    """The fleet with a guest world per overlap: B's journeys of A's teachers also in B
+    (sim.overlaps), shard by shard as A's, linked to them."""
+    names = [s.name for s in plan.campaigns]
+    stated = overlaps.stated(plan.overlaps, names)
+    for i, ((a, b, _share), dual) in enumerate(zip(stated, duals, strict=True)):
+        host, target = fleet.worlds[a], fleet.worlds[b]
+        rng = np.random.default_rng(overlaps.overlap_seed(seed, i, 1))
+        provinces = [p.name for p in host.scenario.population.provinces]
+        population = overlaps.personas(host.population.rows(dual), provinces, target, rng)
+        rows, tids = overlaps.split(host.shard_rows(), dual)
+        guest = World(target.scenario, campaign_seed(seed, len(names) + i), host.shards, target.campaign,
+                      target.profile, population, target.tables, target.platform, 0,
+                      routes=target.routes, campaigns=len(names), split=rows, background_load=False)
+        g = len(fleet.worlds)
+        fleet.worlds.append(guest)
+        fleet.offsets.append(fleet.offsets[b])
+        fleet.hosts[g] = a
+        fleet.links[g] = overlaps.Link(a, b, tids, 60.0 * (fleet.offsets[a] - fleet.offsets[b]))
+    return fleet
 
 
 def _default_shards(plan: PlatformScenario, scale: float, max_simulated: int | None,
@@ -163,28 +210,41 @@ def _whole_minutes(delta: dt.timedelta, name: str) -> int:
     return int(seconds // 60)
 
 
-def _part(world: World, index: int, offset: int, minutes: int, results: list[ShardResult],
-          plan: PlatformScenario) -> CampaignPart:
-    """One campaign's results gathered from its shards, as ``sim.model.run_model`` does."""
+def _part(world: World, index: int, offset: int, minutes: int,
+          shares: list[tuple[int, list[ShardResult]]], fleet: Fleet, plan: PlatformScenario) -> CampaignPart:
+    """One campaign's results gathered from its shards, as ``sim.model.run_model`` does, and
+    from its guest worlds' (its journeys of other campaigns' teachers; rows after its own)."""
     recorder = world.new_recorder()
-    for result in results:
-        recorder.absorb(result.totals)
-    rows = shard_rows(world.population.size, world.shards)
-    progress = Progress.gather([r.progress for r in results], rows, world.population.size)
+    population = world.population
+    parts, rows, results = [], [], []
+    for w, found in shares:
+        member, start = fleet.worlds[w], 0
+        if w != index:
+            start = population.size
+            population = join(population, member.population)
+        for result in found:
+            recorder.absorb(result.totals)
+            parts.append(result.progress)
+            rows.append(member.shard_rows()[result.index] + start)
+        results += found
+    progress = Progress.gather(parts, rows, population.size)
     completed_at = progress.completed_at(world.tables)
     if world.background is None:  # its shard 0 ran in another process: draw the same stream here
         world.add_background(world.new_recorder())
     assert world.background is not None
     certificate_at = add_certificate_fetches(world.scenario, world.tables, world.profile, recorder,
-                                             completed_at, world.population.weight, world.background)
+                                             completed_at, population.weight, world.background)
     own = recorder.series()
     tiers = world.platform.evaluate(_rps(world.platform, own), own["egress_gbps"])
     stats = {"sessions_simulated": float(recorder.sessions_simulated), "feedback_calls": 0.0,
              "shards": float(world.shards)}
     run = ModelRun(world.scenario, world.seed, _seeds(world.seed, world.shards), world.campaign,
-                   world.profile, world.population, world.tables, recorder, progress, completed_at,
+                   world.profile, population, world.tables, recorder, progress, completed_at,
                    certificate_at, tiers, world.platform, world.admins, world.shards, stats)
-    routed = np.sum([r.routed for r in results], axis=0) if results else np.zeros(len(plan.campaigns))
+    routed = np.zeros(len(plan.campaigns))
+    for result in results:
+        if result.routed:
+            routed += np.asarray(result.routed)
     hours = {plan.campaigns[c].name: float(s) / 3600.0 for c, s in enumerate(routed) if c != index}
     return CampaignPart(run, offset, {k: place(v, offset, minutes) for k, v in own.items()}, hours)
 

@@ -75,8 +75,16 @@ class World:
     admins: float = 0.0
     # on a platform of several campaigns (sim.campaigns): the shared-credit routes per course
     # slot (Journeys.routes) and how many campaigns they may name
-    routes: list[list[tuple[int, float, float, float]]] | None = None
+    routes: list[list[tuple[int, float, float, float, int]]] | None = None
     campaigns: int = 1
+    # the teachers of each shard when not every S-th row (sim.campaigns: the teachers of
+    # another campaign also in this one, shard by shard as they are there); and whether
+    # shard 0 carries the administrators' background load (not for such teachers)
+    split: list[np.ndarray] | None = None
+    background_load: bool = True
+
+    def shard_rows(self) -> list[np.ndarray]:
+        return shard_rows(self.population.size, self.shards) if self.split is None else self.split
 
     def new_recorder(self) -> Recorder:
         start, profile = self.campaign.start_at, self.profile

@@ -16,7 +16,10 @@ shards, never on the number of processes that ran them.
 Several campaigns on one platform (``sim.campaigns``) are a ``Fleet``: every campaign's world
 with its own shards, placed on one platform clock (campaign c's minute 0 is platform minute
 ``offsets[c]``). All shards of all campaigns are coupled the same way, through the summed
-rates; a shard outside its campaign's horizon adds nothing.
+rates; a shard outside its campaign's horizon adds nothing. Teachers in two campaigns are a
+*guest* world (the second campaign's journeys of the first campaign's teachers, shard by
+shard as they are there): each guest shard runs in its host shard's process, after it, and
+the two are linked (``links``: their study on shared resources credits both).
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ class Fleet:
 
     worlds: list
     offsets: list[int]
+    hosts: dict[int, int] = field(default_factory=dict)  # guest world -> the world it is paired with
+    links: dict = field(default_factory=dict)  # guest world -> bind(shard, host journeys, guest journeys)
 
     @classmethod
     def of(cls, world) -> Fleet:
@@ -94,12 +99,18 @@ class Fleet:
             return groups(self.shards, workers)
         members = self.members()
         load = [self.worlds[c].population.size / self.worlds[c].shards for c, _ in members]
-        bins: list[list[int]] = [[] for _ in range(max(1, min(workers, len(members))))]
+        free = [g for g, (c, _) in enumerate(members) if c not in self.hosts]
+        bins: list[list[int]] = [[] for _ in range(max(1, min(workers, len(free))))]
         totals = [0.0] * len(bins)
-        for g in sorted(range(len(members)), key=lambda g: (-load[g], g)):
+        placed: dict[tuple[int, int], int] = {}
+        for g in sorted(free, key=lambda g: (-load[g], g)):
             lightest = totals.index(min(totals))
             bins[lightest].append(g)
             totals[lightest] += load[g]
+            placed[members[g]] = lightest
+        for g, (c, k) in enumerate(members):  # a guest shard goes where its host shard is
+            if c in self.hosts:
+                bins[placed[(self.hosts[c], k)]].append(g)
         return sorted(sorted(b) for b in bins)
 
 
@@ -107,12 +118,12 @@ class _Shard:
     """One shard's simulation, advanced a minute at a time by its group."""
 
     def __init__(self, world, index: int, feedback: Feedback) -> None:
-        rows = shard_rows(world.population.size, world.shards)[index]
+        rows = world.shard_rows()[index]
         population = world.population.rows(rows)
         rngs = streams.generators(streams.shard_seeds(world.seed, index, world.shards))
         self.index = index
         self.recorder = world.new_recorder()
-        if index == 0:
+        if index == 0 and world.background_load:
             world.add_background(self.recorder)
         self.env = simpy.Environment()
         self.schedule = Schedule()
@@ -167,19 +178,27 @@ class _Group:
         self.endpoints = list(platform.endpoints)
         self.window = fleet.window
         self.width = len(self.endpoints) + 1
-        self.feedbacks: dict[int, tuple[Feedback, int]] = {}  # campaign -> (feedback, window end)
-        self.shards: list[tuple[_Shard, int, int, int]] = []  # shard, campaign, offset, minutes
+        # campaign name -> (feedback, window end); a guest world shares its campaign's
+        self.feedbacks: dict[str, tuple[Feedback, int]] = {}
+        self.shards: list[tuple[_Shard, int, int, int]] = []  # shard, world, offset, minutes
         members = fleet.members()
+        built: dict[tuple[int, int], _Shard] = {}
         for g in indexes:
             c, k = members[g]
             world, offset = fleet.worlds[c], fleet.offsets[c]
-            if c not in self.feedbacks:
+            name = world.scenario.name
+            if name not in self.feedbacks:
                 feedback = Feedback(world.platform, self.endpoints,
                                     world.scenario.behaviour.overload.abandon_after_s,
                                     world.scenario.failures.waiting_room)
-                self.feedbacks[c] = (feedback, offset + world.profile.window_minutes)
-            shard = _Shard(world, k, self.feedbacks[c][0])
+                self.feedbacks[name] = (feedback, offset + world.profile.window_minutes)
+            shard = _Shard(world, k, self.feedbacks[name][0])
             self.shards.append((shard, c, offset, world.profile.minutes))
+            built[(c, k)] = shard
+        for guest, host in fleet.hosts.items():
+            for k in range(fleet.worlds[guest].shards):
+                if (guest, k) in built:
+                    fleet.links[guest].bind(k, built[(host, k)].journeys, built[(guest, k)].journeys)
 
     @property
     def calls(self) -> int:

@@ -21,6 +21,8 @@ from domain.scenario import SUB_PLATFORMS, Scenario
 from sim.population.arrivals import Profile, day_offset
 
 DEVICES = ("app", "web")
+COLUMNS = ("sub", "province", "device", "returning", "school", "weight", "first_u", "wave_u",
+           "quit_share")  # Population's per-teacher columns
 
 
 @dataclass
@@ -47,10 +49,8 @@ class Population:
 
     def rows(self, index: np.ndarray) -> Population:
         """The teachers at ``index`` (a shard); full-scale totals stay those of the run."""
-        columns = ("sub", "province", "device", "returning", "school", "weight", "first_u",
-                   "wave_u", "quit_share")
         return Population(self.participants, self.teachers,
-                          *(getattr(self, name)[index] for name in columns))
+                          *(getattr(self, name)[index] for name in COLUMNS))
 
     def stratum_weights(self) -> dict[str, float]:
         return {"min": float(self.weight.min()), "max": float(self.weight.max()),
@@ -108,13 +108,9 @@ def build_population(
     weights[keep] = full[keep] / sample[keep]
     stratum = np.repeat(np.arange(full.size), sample)
     sub, prov, dev, ret = np.unravel_index(stratum, shares.shape)
-    n = stratum.size
     # drawn in this order from one stream (same bytes as before participation could emerge)
     school = _schools(scenario, prov, n_teachers, rng)
-    first_u, wave_u = _first_sessions(scenario, profile, rng, n), _waves(scenario, profile, prov, rng)
-    quit_share = _quitters(scenario, rng, n)
-    if emergent:
-        _condition_on_starting(scenario, profile, prov, rng, first_u, wave_u)
+    first_u, wave_u, quit_share = journey_draws(scenario, profile, prov, rng)
     return Population(
         participants=participants,
         teachers=n_teachers,
@@ -128,6 +124,24 @@ def build_population(
         wave_u=wave_u,
         quit_share=quit_share,
     )
+
+
+def journey_draws(scenario: Scenario, profile: Profile, prov: np.ndarray,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first session, the waves' pushes and the drop-out share of teachers in provinces
+    ``prov``, in this order from ``rng`` (with emergent participation: starters only)."""
+    n = prov.size
+    first_u, wave_u = _first_sessions(scenario, profile, rng, n), _waves(scenario, profile, prov, rng)
+    quit_share = _quitters(scenario, rng, n)
+    if scenario.behaviour.participation == "emergent":
+        _condition_on_starting(scenario, profile, prov, rng, first_u, wave_u)
+    return first_u, wave_u, quit_share
+
+
+def join(first: Population, second: Population) -> Population:
+    """Two populations' teachers as one (rows of ``first``, then of ``second``)."""
+    return Population(first.participants + second.participants, first.teachers + second.teachers,
+                      *(np.concatenate([getattr(first, c), getattr(second, c)]) for c in COLUMNS))
 
 
 def _schools(scenario: Scenario, prov: np.ndarray, n_teachers: int, rng: np.random.Generator):

@@ -46,6 +46,7 @@ from sim.sessions.failures import Faults
 from sim.sessions.progress import Ledger
 from sim.sessions.recorder import SUBS, TALLY, Recorder, viewer_span
 from sim.sessions.schedule import Schedule
+from sim.sessions.shared import Partner
 from sim.tiers.feedback import Feedback
 
 NO_FOCUS = -1
@@ -76,9 +77,11 @@ class Journeys:
         self.wave_u = population.wave_u.tolist()  # per teacher: operational hour of each push
         self.window_end = profile.window_s
         self.closures = bool(profile.closures)  # sessions end when the platform shuts
-        # shared credit (sim.campaigns): per course slot, (campaign, share, from_s, until_s)
-        # of the other campaigns its study also counts in; seconds so routed, per campaign
-        self.routes: list[list[tuple[int, float, float, float]]] = [[] for _ in range(self.courses)]
+        # shared credit (sim.campaigns): per course slot, (campaign, share, from_s, until_s,
+        # its course slot) of the other campaigns its study also counts in; the same teachers'
+        # journeys there (sim.sessions.shared.Partner, per campaign); seconds so credited
+        self.routes: list[list[tuple[int, float, float, float, int]]] = [[] for _ in range(self.courses)]
+        self.partners: dict[int, Partner] = {}
         self.routed: list[float] = []
         self.lost_at: dict[int, float] = {}  # teachers to come back after a lost session: when
         self.affected: set[int] = set()  # teachers who lost a session or left the waiting room
@@ -413,14 +416,22 @@ class Journeys:
         led = self.ledger
         if led.first_study_at[tid] == INF:
             led.first_study_at[tid] = start
+        self.total_s[tid] += seconds
+        for target, share, lo, hi, into in self.routes[slot]:
+            overlap = min(end, hi) - max(start, lo)
+            partner = self.partners.get(target)
+            if overlap > 0.0 and partner is not None:  # the teacher is in that campaign too
+                self.routed[target] += self.weight[tid] * partner.credit(
+                    tid, into, share * min(seconds, overlap), shown)
+        self.add_study(tid, slot, seconds, shown)
+
+    def add_study(self, tid: int, slot: int, seconds: float, shown: float) -> None:
+        """Study seconds recorded in a course, showing as credit at ``shown`` (also study of
+        a shared resource in the teacher's other campaign, ``sim.sessions.shared``)."""
+        led = self.ledger
         cell = tid * self.courses + slot
         studied = led.studied[cell] + seconds
         led.studied[cell] = studied
-        self.total_s[tid] += seconds
-        for target, share, lo, hi in self.routes[slot]:
-            overlap = min(end, hi) - max(start, lo)
-            if overlap > 0.0:
-                self.routed[target] += self.weight[tid] * share * min(seconds, overlap)
         if studied >= self.tables.min_study_s[slot] and led.min_reached_at[cell] == INF:
             led.min_reached_at[cell] = shown
             if led.passed_at[cell] < INF:

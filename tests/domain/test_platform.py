@@ -101,3 +101,56 @@ def test_two_campaigns_with_one_name_are_refused(tmp_path):
 def test_an_unknown_platform_field_names_its_path(tmp_path):
     assert ": platform.heartbeat_interval_s: missing field" in refusal(tmp_path, smoke(), second_campaign(),
                                                                      platform={"tiers": "none"})
+
+
+def overlapping(tmp_path, *overlaps: dict, first: dict | None = None) -> str:
+    return refusal(tmp_path, first or smoke(), second_campaign(), overlaps=list(overlaps))
+
+
+def test_an_overlap_of_teachers_loads(tmp_path):
+    path = write_platform(tmp_path, smoke(), second_campaign(),
+                          overlaps=[{"campaign": "second", "also_in": "smoke", "share": 0.4}])
+    (overlap,) = load_platform(path).overlaps
+    assert (overlap.campaign, overlap.also_in, overlap.share) == ("second", "smoke", 0.4)
+
+
+@pytest.mark.parametrize(("overlaps", "expected"), [
+    ([{"campaign": "third", "also_in": "smoke", "share": 0.5}],
+     "overlaps[0].campaign: 'third' is not a campaign of this platform (smoke, second)"),
+    ([{"campaign": "smoke", "also_in": "smoke", "share": 0.5}],
+     "overlaps[0].also_in: a campaign cannot overlap itself"),
+    ([{"campaign": "second", "also_in": "smoke", "share": 0.5},
+      {"campaign": "smoke", "also_in": "second", "share": 0.5}],
+     "overlaps[1].campaign: 'smoke' is already in overlaps (as also_in); a teacher in three campaigns"),
+    ([{"campaign": "second", "also_in": "smoke", "share": 1.5}],
+     "overlaps[0].share: Input should be less than or equal to 1"),
+    ([{"campaign": "second", "also_in": "smoke", "share": 0}],
+     "overlaps[0].share: Input should be greater than 0"),
+])
+def test_contradicting_overlaps_are_refused(tmp_path, overlaps, expected):
+    assert expected in overlapping(tmp_path, *overlaps)
+
+
+def test_more_teachers_in_both_than_the_other_campaign_has_is_refused(tmp_path):
+    first = smoke()
+    first["population"]["teachers"] = 10
+    first["population"]["schools"] = 2
+    message = overlapping(tmp_path, {"campaign": "second", "also_in": "smoke", "share": 0.5}, first=first)
+    assert "overlaps[0].share: " in message and "teachers in both is more than smoke's" in message
+
+
+def test_teachers_of_a_province_the_other_campaign_lacks_are_refused(tmp_path):
+    first = smoke()
+    first["population"]["provinces"] = first["population"]["provinces"][:1]
+    message = overlapping(tmp_path, {"campaign": "second", "also_in": "smoke", "share": 0.5}, first=first)
+    assert "overlaps[0].also_in: province" in message and "is not a province of smoke" in message
+
+
+def test_validate_refuses_an_overlap_in_one_line(tmp_path, capsys):
+    from yanxiu.cli import main
+
+    path = write_platform(tmp_path, smoke(), second_campaign(),
+                          overlaps=[{"campaign": "second", "also_in": "nobody", "share": 0.5}])
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "overlaps[0].also_in: 'nobody' is not a campaign" in err

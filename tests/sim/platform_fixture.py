@@ -13,7 +13,8 @@ from domain.platform import PlatformScenario, load_platform
 SMOKE = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.yaml"
 
 
-def write_platform(folder: Path, teachers: int = 1500) -> Path:
+def write_platform(folder: Path, teachers: int = 1500, in_both: float = 0.0) -> Path:
+    """``in_both``: the share of the second campaign's teachers also in smoke (overlaps:)."""
     first = yaml.safe_load(SMOKE.read_text(encoding="utf-8"))
     second = yaml.safe_load(SMOKE.read_text(encoding="utf-8"))
     second["name"] = "second"
@@ -30,6 +31,8 @@ def write_platform(folder: Path, teachers: int = 1500) -> Path:
     (folder / "second.yaml").write_text(yaml.safe_dump(second), encoding="utf-8")
     doc = {"kind": "platform", "name": "two", "seed": 5, "campaigns": ["first.yaml", "second.yaml"],
            "platform": first["platform"], "service_levels": first["service_levels"]}
+    if in_both:
+        doc["overlaps"] = [{"campaign": "second", "also_in": "smoke", "share": in_both}]
     path = folder / "platform.yaml"
     path.write_text(yaml.safe_dump(doc), encoding="utf-8")
     return path

@@ -11,6 +11,7 @@ import yaml
 
 from domain.platform import load_platform
 from sim.campaigns import contributions, run_platform
+from sim.sessions.recorder import TALLY
 from tests.sim.platform_fixture import write_platform
 
 
@@ -53,32 +54,75 @@ def test_contributions_add_up_to_the_shared_peak(run):
     assert all(t["set_by"] in ("smoke", "second") for t in tiers.values())
 
 
-def test_shared_study_is_routed_only_while_the_other_campaign_records_it(run):
-    smoke, second = run.part("smoke"), run.part("second")
-    assert smoke.routed_hours["second"] > 0 and second.routed_hours["smoke"] > 0
-    # at most the shared share (resource 1.1: 910 s of course 1's 3,730 s) of the course's study
-    studied_h = float(smoke.run.progress.studied[:, 0] @ smoke.run.population.weight) / 3600
-    assert smoke.routed_hours["second"] <= studied_h * 910 / 3730 + 1e-9
+@pytest.fixture(scope="module")
+def overlap(tmp_path_factory):
+    """The same platform with 70% of the second campaign's teachers also in smoke."""
+    path = write_platform(tmp_path_factory.mktemp("overlap"), in_both=0.7)
+    return run_platform(load_platform(path), scale=0.5, workers=2)
 
 
-@pytest.mark.slow
-def test_no_sharing_when_the_windows_do_not_meet(tmp_path):
-    path = write_platform(tmp_path)
+def studied_h(part) -> float:
+    """Study recorded in the campaign's progress, own and shared, weighted (hours)."""
+    return float(part.run.progress.studied.sum(axis=1) @ part.run.population.weight) / 3600
+
+
+def own_h(part) -> float:
+    """Study the campaign's own journeys played (hours)."""
+    return part.run.recorder.tally[TALLY.index("study_s")] / 3600
+
+
+def test_no_teacher_in_both_campaigns_no_shared_credit(run):
+    for part in run.parts:
+        assert set(part.routed_hours.values()) == {0.0}
+        assert studied_h(part) == pytest.approx(own_h(part), rel=1e-9)
+
+
+def test_teachers_in_both_campaigns_get_credit_in_both(run, overlap):
+    smoke, second = overlap.part("smoke"), overlap.part("second")
+    into_smoke, into_second = second.routed_hours["smoke"], smoke.routed_hours["second"]
+    assert into_smoke > 0 and into_second > 0
+    # each campaign's progress holds its own journeys' study plus what the other credited
+    assert studied_h(smoke) == pytest.approx(own_h(smoke) + into_smoke, rel=1e-9)
+    assert studied_h(second) == pytest.approx(own_h(second) + into_second, rel=1e-9)
+    # at most the shared share (resource 1.1: 910 s of course 11's 3,730 s) of the course's study
+    course_11 = float(second.run.progress.studied[:, 0] @ second.run.population.weight) / 3600
+    assert into_smoke <= (course_11 - into_second) * 910 / 3730 + 1e-9
+    # the teachers in both are simulated once per campaign: the participants do not change
+    for name in ("smoke", "second"):
+        assert overlap.part(name).run.population.participants == run.part(name).run.population.participants
+    both = smoke.in_both["second"]
+    assert both == second.in_both["smoke"] and 0.6 < both / second.run.population.participants < 0.8
+    assert run.part("smoke").in_both == {}
+
+
+def test_the_load_is_counted_once_when_the_credit_is_shared(overlap):
+    for name, total in overlap.series.items():
+        assert np.array_equal(sum((p.series[name] for p in overlap.parts), np.zeros_like(total)), total)
+
+
+def test_no_credit_where_the_other_campaign_does_not_record_it(tmp_path):
+    path = write_platform(tmp_path, in_both=0.7)
     second = yaml.safe_load((tmp_path / "second.yaml").read_text(encoding="utf-8"))
     second["calendar"].update(start=dt.datetime(2023, 1, 14), end=dt.datetime(2023, 1, 20))
     second["rules"]["certificates_issued"] = dt.datetime(2023, 1, 21, 9)
     for course in second["courses"]:
         course["opens"] = dt.date(2023, 1, 14)
     (tmp_path / "second.yaml").write_text(yaml.safe_dump(second), encoding="utf-8")
-    run = run_platform(load_platform(path), scale=0.3, workers=1)
+    run = run_platform(load_platform(path), scale=0.3, workers=1)  # smoke closed on 01-13
     assert run.part("smoke").routed_hours == {"second": 0.0}
     assert run.part("second").routed_hours == {"smoke": 0.0}
+    for part in run.parts:
+        assert studied_h(part) == pytest.approx(own_h(part), rel=1e-9)
 
 
 @pytest.mark.slow
-def test_results_do_not_depend_on_the_processes(run, folder):
+def test_results_do_not_depend_on_the_processes(run, folder, overlap):
     alone = run_platform(load_platform(folder / "platform.yaml"), scale=0.5, workers=1)
     for name, values in run.series.items():
+        assert np.array_equal(values, alone.series[name]), name
+    alone = run_platform(overlap.plan, scale=0.5, workers=1)  # teachers in both: one process
+    assert alone.part("smoke").routed_hours == overlap.part("smoke").routed_hours
+    for name, values in overlap.series.items():
         assert np.array_equal(values, alone.series[name]), name
 
 
