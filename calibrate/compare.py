@@ -25,8 +25,9 @@ import numpy as np
 from calibrate.errors import CalibrationError
 from calibrate.probes import Scrape
 from domain.scenario import Scenario
+from loadtests.noise import BIN_S
 from loadtests.plan import PlanError
-from loadtests.requests import BIN_S, MIN_PER_BIN, history_per_bin, model_rates, planned_per_bin
+from loadtests.requests import MIN_PER_BIN, history_per_bin, model_rates, planned_per_bin
 from sim.tiers.replay import Prediction
 
 Reading = tuple[float, Scrape, dict[str, float]]  # (when, /metrics, busy seconds per tier)

@@ -30,6 +30,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.accounts import Roster
 from loadtests.harness import harness
+from loadtests.noise import BinTally, Sessions, merge
 from loadtests.plan import KINDS
 from loadtests.timing import FINISH_WAIT_S, LEAD_S, RESUMED_SET_UP_S
 
@@ -54,6 +55,7 @@ class Tally:
         self.resumed = 0  # sessions the model had in progress at the start, resumed there
         self.no_account: dict[str, int] = {}  # arrival kind -> arrivals with no account of it
         self.untasked: dict[str, int] = {}  # kind -> arrivals whose user class tags left taskless
+        self.bins: Sessions = []  # each session's requests per endpoint and bin (loadtests.noise)
 
     def add(self, node: str, data: dict) -> None:
         self.starts.extend(data.get("starts", ()))
@@ -66,6 +68,7 @@ class Tally:
         self.cpu.setdefault(node, []).extend(data.get("cpu", ()))
         self.idle += int(data.get("idle", 0))
         self.resumed += int(data.get("resumed", 0))
+        merge(self.bins, data.get("bins") or [])
         for name in ("no_account", "untasked"):
             counts = getattr(self, name)
             for kind, n in (data.get(name) or {}).items():
@@ -81,6 +84,7 @@ class Replay:
         self.roster = Roster(context.accounts, part, parts, context.registrations)
         self.tokens: dict[str, dict] = {}  # mobile -> token and ids of its sign-in (journeys.Api)
         self.sessions = Group()
+        self.bins = BinTally(t0)  # each session counts its requests per bin (Session.on_start)
         self._pending = _empty()
         self._greenlets: list[gevent.Greenlet] = []
         self._finished = False
@@ -183,8 +187,9 @@ class Replay:
 
     def _flush(self, always: bool = False) -> None:
         data, self._pending = self._pending, _empty()
+        data["bins"] = self.bins.take() if always else []  # every session's counts, in the last report
         if always or any(data[k] for k in ("starts", "dropped", "cpu", "idle", "no_account", "untasked",
-                                           "resumed")):
+                                           "resumed", "bins")):
             self._sink(data)
 
 

@@ -66,6 +66,10 @@ class Session(FastHttpUser):
         self.ctx = replay.context
         # the target's API: the reference's, or --api's adapter (loadtests.adapters)
         self.api = self.ctx.adapter(Client(self.client), self.ctx.target(self.host))
+        # its requests per bin, with its kind and planned start (loadtests.noise)
+        arrival = self.arrival
+        group = "" if arrival is None else f"{arrival.kind}{'' if arrival.remaining_minutes is None else 'r'}"
+        self.api.client.counter = replay.bins.counter(group, arrival.at if arrival is not None else 0.0)
         self.signed_in = False
         index = self.arrival.index if self.arrival is not None else int(time.time() * 1e6)
         self.rng = np.random.default_rng([self.ctx.seed, index])

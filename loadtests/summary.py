@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from loadtests.noise import as_record
 from loadtests.plan import TOLERANCE, achieved_per_bin, bin_errors
 from loadtests.timing import RESUMED_SET_UP_S
 from loadtests.verdict import SessionHealth, exception_health, judge
@@ -107,6 +108,7 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[Loadte
         "trustworthy": verdict.trustworthy,
         "verdict": verdict.reasons,
         "metrics": metrics,
+        "session_bins": as_record(tally.bins),
     }
     return build(LoadtestSummary, summary), table
 

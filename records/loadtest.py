@@ -59,6 +59,14 @@ class RequestsVsPlan(Part):
     first_bin_error: Number | None = None  # |achieved / planned - 1| of the first judged bin
     max_bin_error: Number | None = None
     within_10pct: bool | None = None  # every judged bin within 10%
+    # the sampling band (loadtests.noise): per bin, Z standard deviations of achieved - planned
+    # that two independent samples of sessions (the replay's, the model's) give by chance
+    band_per_bin: list[Number] = []
+    sessions_per_bin: list[Number] = []  # effective sessions carrying each bin, (sum c)^2 / sum c^2
+    bins_outside_band: list[int] = []  # judged bins further from the plan than the band
+    plan_factor: Number | None = None  # the plan's variance over the replay's: scale x model weight
+    band_typical: Number | None = None  # median of band / planned over the judged bins
+    judgement: str | None = None  # within 10% / within sampling noise / a shortfall beyond it
 
 
 class Prediction(Part):
@@ -107,3 +115,6 @@ class LoadtestSummary(Record):
     prediction: Prediction | None = None  # with --platform (yanxiu calibrate's platform file)
     # the model's requests per endpoint against the target's, when the model run is at hand
     requests_vs_plan: dict[str, RequestsVsPlan] = {}
+    # per endpoint and 10-s bin from the origin, from each session's own counts (loadtests.noise):
+    # {endpoint: {"requests": [...], "sum_sq": [sum c^2], "var": [successive differences]}}
+    session_bins: dict[str, dict[str, list[Number]]] = {}

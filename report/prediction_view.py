@@ -16,9 +16,15 @@ TEXT = {
     "bins": ("Worst 10-s bin (bins judged)", "最差10秒区间（评判区间数）"),
     "within": ("Every bin within 10%", "每个区间误差≤10%"),
     "yes": ("yes", "是"), "no": ("NO", "否"),
+    "noise": ("Bins beyond sampling noise (typical band)", "超出抽样波动的区间数（典型波动带）"),
     "plan_note": ("Planned: the model's requests for the replayed minutes, scaled and compressed as the "
-                  "replay is. Bins planning fewer than 20 requests are not judged.",
-                  "计划值：模型在回放时段的请求数，按回放的比例与压缩倍数换算。计划少于20次请求的区间不参与评判。"),
+                  "replay is. Bins planning fewer than 20 requests are not judged. A bin off by more than "
+                  "10% may still be within sampling noise: the replay and the model are each a sample of "
+                  "sessions, and the band is two standard deviations of their difference (from each "
+                  "session's requests in the bin).",
+                  "计划值：模型在回放时段的请求数，按回放的比例与压缩倍数换算。计划少于20次请求的区间不参与评判。"
+                  "误差超过10%的区间仍可能在抽样波动之内：回放与模型各是一组会话样本，波动带为两者之差的两倍标准差"
+                  "（由各会话在区间内的请求数算得）。"),
     "prediction": ("Calibrated model's prediction vs measurement", "校准模型预测与实测对比"),
     "figure": ("Figure", "指标"), "predicted": ("Predicted", "预测"), "measured": ("Measured", "实测"),
     "error": ("Error", "误差"),
@@ -48,11 +54,18 @@ def plan_table(summary: LoadtestSummary, t: Labels) -> Table | None:
                  if row.max_bin_error is not None else "–")
         within = "–" if row.within_10pct is None else _text(t, "yes" if row.within_10pct else "no")
         ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "–"
-        rows.append([name, number(row.planned), number(row.achieved), ratio, worst, within])
+        rows.append([name, number(row.planned), number(row.achieved), ratio, worst, within, _noise(row)])
     if not rows:
         return None
-    header = [_text(t, k) for k in ("endpoint", "planned", "achieved", "ratio", "bins", "within")]
+    header = [_text(t, k) for k in ("endpoint", "planned", "achieved", "ratio", "bins", "within", "noise")]
     return Table(_text(t, "plan"), header, rows, bad_rows=bad, note=_text(t, "plan_note"))
+
+
+def _noise(row) -> str:
+    """Judged bins outside the sampling band, and the band's median width relative to the plan."""
+    if row.band_typical is None:
+        return "–"
+    return f"{len(row.bins_outside_band)} (±{100 * row.band_typical:.0f}%)"
 
 
 def prediction_table(summary: LoadtestSummary, t: Labels) -> Table | None:

@@ -45,6 +45,9 @@ class Client:
         # appended to every request's name while set: a resumed session's sign-in and page
         # load happened before the stretch in the model, so they are counted apart
         self.label = ""
+        # called with each finished request's name (loadtests.noise.BinTally: requests per bin
+        # and session, for the replay's sampling band)
+        self.counter: Any = None
 
     def request(self, name: str, method: str, url: str, *, json: Any = None, headers: dict | None = None,
                 ok: Iterable[int] = OK, expected: Iterable[int] = (), fast: bool = False,
@@ -64,6 +67,8 @@ class Client:
         tries, polls, queued_s = 0, 0, 0.0
         while True:
             answer, wait, ticket = self._once(name, method, url, json, headers, ok, expected, fast, parse)
+            if self.counter is not None:
+                self.counter(name)
             if ticket is not None and wait is not None:
                 if polls == QUEUE_POLLS or queued_s + wait > QUEUE_BUDGET_S:
                     self.fail(name, "still queued in the waiting room; gave up")

@@ -85,3 +85,50 @@ def test_a_model_run_without_the_replayed_minute_is_refused(tmp_path):
     summary = _summary({"heartbeat": 10}).model_copy(update={"stretch_first_minute": other_day})
     with pytest.raises(PlanError, match="no minute 2023-02-01T20:00"):
         requests_vs_plan(summary, tmp_path, ENDPOINTS, path)
+
+
+def _with_sessions(summary: LoadtestSummary, var: float, sum_sq: float) -> LoadtestSummary:
+    """The sessions' own counts: the first bin got half its 300 heartbeats, the others 300."""
+    bins = {"requests": [150.0] + [300.0] * 5, "sum_sq": [sum_sq] * 6, "var": [var] * 6}
+    return summary.model_copy(update={"session_bins": {"heartbeat": bins}})
+
+
+def test_a_bin_off_by_more_than_10pct_is_judged_against_the_sampling_band(tmp_path):
+    # the sessions' counts say the first bin got half its 300 (150 short), the others are on plan;
+    # they, timed from the exact origin, are judged, not Locust's history (on plan here)
+    _history(tmp_path, {"heartbeat": 30.0})
+    (tmp_path / "summary.json").write_text('{"weight": 2.0}')  # the model's: plan factor 2 x 2 = 4
+    summary = _summary({"heartbeat": 1650})
+    # marks' variance 900 a bin: band 2 x sqrt(900 x (1 + 4)) = 134 < 150: beyond noise
+    tight = requests_vs_plan(_with_sessions(summary, 900.0, 5000.0), tmp_path, ENDPOINTS,
+                             _timeseries(tmp_path))["heartbeat"]
+    assert tight.plan_factor == pytest.approx(4.0)
+    assert tight.achieved_per_bin == [150.0] + [300.0] * 5
+    assert tight.band_per_bin[0] == pytest.approx(134.2, abs=0.1)
+    assert tight.bins_outside_band == [0]
+    assert tight.sessions_per_bin[0] == pytest.approx(150.0 ** 2 / 5000.0, abs=0.1)
+    assert "1 of 6 bins outside sampling noise (bins 0): beyond chance" in tight.judgement
+    # variance 1,600: band 179 > 150: within noise, and the band is wider than 10% of 300
+    loose = requests_vs_plan(_with_sessions(summary, 1600.0, 5000.0), tmp_path, ENDPOINTS,
+                             _timeseries(tmp_path))["heartbeat"]
+    assert loose.bins_outside_band == [] and loose.band_typical == pytest.approx(178.9 / 300, abs=1e-3)
+    assert loose.judgement.startswith(
+        "NOT within 10% (max bin error 50%), but every bin within sampling noise")
+    assert "too few sessions for a 10% test (about 36x as many in the replay and the model)" \
+        in loose.judgement
+    # Poisson arrivals: the replay's arrival count is its own sample, sum c^2 replaces its marks' part
+    poisson = _with_sessions(summary, 900.0, 5000.0).model_copy(update={"arrival_process": "poisson"})
+    wide = requests_vs_plan(poisson, tmp_path, ENDPOINTS, _timeseries(tmp_path))["heartbeat"]
+    assert wide.band_per_bin[0] == pytest.approx(2 * (5000.0 + 4 * 900.0) ** 0.5, abs=0.1)
+
+
+def test_without_per_session_counts_or_model_weight_the_band_is_unknown(tmp_path):
+    _history(tmp_path, {"heartbeat": 30.0})
+    plan = requests_vs_plan(_with_sessions(_summary({"heartbeat": 1650}), 900.0, 5000.0), tmp_path,
+                            ENDPOINTS, _timeseries(tmp_path))["heartbeat"]  # no model summary.json
+    assert plan.band_per_bin == [] and plan.plan_factor is None
+    assert plan.judgement == ("NOT within 10% (max bin error 50%); sampling band unknown "
+                              "(no per-session counts or model weight)")
+    _history(tmp_path, {"heartbeat": 30.0})
+    on_plan = requests_vs_plan(_summary({"heartbeat": 1800}), tmp_path, ENDPOINTS, _timeseries(tmp_path))
+    assert on_plan["heartbeat"].judgement == "within 10% in all 6 bins"

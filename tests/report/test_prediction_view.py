@@ -25,13 +25,19 @@ def test_plan_table_marks_a_bin_off_by_more_than_10pct():
         "heartbeat": {"planned": 1200.0, "achieved": 1000, "ratio": 1000 / 1200, "bins_judged": 10,
                       "max_bin_error": 0.22, "first_bin_error": 0.22, "within_10pct": False},
         "login": {"planned": 100.0, "achieved": 104, "ratio": 1.04, "bins_judged": 0},
+        "campaign_page": {"planned": 300.0, "achieved": 290, "ratio": 290 / 300, "bins_judged": 10,
+                          "max_bin_error": 0.3, "within_10pct": False, "band_typical": 0.456,
+                          "bins_outside_band": [0, 7]},
         "certificate": {"planned": 0.0, "achieved": 0, "ratio": None}})
     table = plan_table(summary, Labels("en"))
-    assert [row[0] for row in table.rows] == ["heartbeat", "login"]  # nothing planned, nothing got: left out
-    assert table.rows[0][3:] == ["0.83×", "22% (10)", "NO"] and table.bad_rows == {0}
-    assert table.rows[1][4:] == ["–", "–"]
+    # nothing planned, nothing got: left out
+    assert [row[0] for row in table.rows] == ["heartbeat", "login", "campaign_page"]
+    assert table.rows[0][3:] == ["0.83×", "22% (10)", "NO", "–"] and table.bad_rows == {0, 2}
+    assert table.rows[1][4:] == ["–", "–", "–"]
+    assert table.rows[2][-1] == "2 (±46%)"  # two bins beyond sampling noise, the band ±46% a bin
+    assert table.header[-1].startswith("Bins beyond sampling noise")
     zh = plan_table(summary, Labels("zh"))
-    assert zh.title.startswith("各接口请求数") and zh.rows[0][-1] == "否"
+    assert zh.title.startswith("各接口请求数") and zh.rows[0][-2] == "否"
 
 
 def test_no_plan_and_no_prediction_give_no_table():

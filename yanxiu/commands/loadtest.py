@@ -303,11 +303,11 @@ def _print_plan(summary: LoadtestSummary) -> None:
     rows = {name: row for name, row in summary.requests_vs_plan.items() if row.planned >= 1}
     if not rows:
         return
-    print("requests   achieved / planned by the model (max error over 10-s bins planning >= 20)")
+    print("requests   achieved / planned by the model; per 10-s bin planning >= 20: within 10%, "
+          "else within the sampling band (2 sd of two samples of sessions) or not")
     for name, row in rows.items():
-        bins = (f", max bin error {100 * row.max_bin_error:.0f}% over {row.bins_judged} bins"
-                if row.max_bin_error is not None else "")
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
-        print(f"    {name:<15} {row.achieved:>7,} / {row.planned:>9,.1f} ({ratio}){bins}")
+        print(f"    {name:<15} {row.achieved:>7,} / {row.planned:>9,.1f} ({ratio})"
+              + (f": {row.judgement}" if row.judgement else ""))
 
 
