@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from records.model import Cascade
+from records.model import Cascade, Slo
 from report.data import ModelResults
 from report.headline import Table
 from report.i18n import Labels
-from report.numbers import big, figure, share
+from report.numbers import amount, big, figure, share
 
 STRINGS: dict[str, tuple[str, str]] = {
     "heading": ("When the platform could not keep up", "平台不堪重负时发生了什么"),
+    "cause": ("The cause: {tiers}.", "原因：{tiers}。"),
+    "cause_tier": ("{tier} had {provided}, below the {minimum} it needs at the busiest minutes just to keep "
+                   "its latency targets (the plan with {headroom} headroom is {needed})",
+                   "{tier} 现有 {provided}，低于最忙时段仅为保持延迟目标所需的最低 {minimum}"
+                   "（留 {headroom} 余量的规划容量为 {needed}）"),
     "lost": ("From {first} (worst minute {worst}) the platform was too slow for some teachers: {lost} study "
              "sessions ({share} of {sessions}) were given up because pages took longer than the {patience} "
              "teachers wait or videos stalled. {teachers} teachers were affected.",
@@ -31,6 +36,9 @@ STRINGS: dict[str, tuple[str, str]] = {
              "that arrives exactly when the platform is short ({resends} SMS codes resent).",
              "重试和重发短信验证码额外产生 {retried} 个请求，占全部请求的 {share}，"
              "而且恰好在平台最吃紧时到来（重发短信 {resends} 条）。"),
+    "load_retries": ("Retries added {retried} requests, {share} of all requests: extra load that arrives "
+                     "exactly when the platform is short.",
+                     "重试额外产生 {retried} 个请求，占全部请求的 {share}，而且恰好在平台最吃紧时到来。"),
     "credit": ("Credit for study showed on average {mean} minutes after the study, and 95% of it within "
                "{p95} minutes.",
                "学习时长平均在学习后 {mean} 分钟计入学时，95% 在 {p95} 分钟内计入。"),
@@ -87,9 +95,31 @@ def section(data: ModelResults, t: Labels) -> Section | None:
     c = data.summary.cascade
     if c is None:
         return None
-    sentences = [x for x in (_lost(data, c, t), _deferred(c, t), _load(c, t), _credit(c, t)) if x]
+    sentences = [x for x in (_cause(data, t), _lost(data, c, t), _deferred(c, t), _load(c, t), _credit(c, t))
+                 if x]
     sentences += _modes(c, t)
     return Section(_t(t, "heading"), sentences, _table(c, t))
+
+
+def below_minimum(data: ModelResults) -> list[str]:
+    """Tiers given less than the minimum that keeps their latency targets (sim.tiers.sizing)."""
+    return [tier for tier, cap in data.summary.capacity.items()
+            if cap.minimum is not None and cap.provided is not None and cap.minimum > cap.provided]
+
+
+def headroom(slo: Slo | None) -> str:
+    """The plan's headroom: what its utilisation cap leaves free ('25%' for a 75% cap)."""
+    cap = slo.target_max_utilisation if slo is not None else None
+    return share(1.0 - cap, 0) if cap is not None else "–"
+
+
+def _cause(data: ModelResults, t: Labels) -> str:
+    s = data.summary
+    tiers = [_t(t, "cause_tier", tier=tier, provided=amount(cap.provided, cap.unit, t),
+                minimum=amount(cap.minimum, cap.unit, t), needed=amount(cap.needed, cap.unit, t),
+                headroom=headroom(s.slo.get(tier)))
+             for tier, cap in s.capacity.items() if tier in below_minimum(data)]
+    return _t(t, "cause", tiers=("；" if t.lang == "zh" else "; ").join(tiers)) if tiers else ""
 
 
 def _patience(data: ModelResults, t: Labels) -> str:
@@ -123,8 +153,8 @@ def _deferred(c: Cascade, t: Labels) -> str:
 def _load(c: Cascade, t: Labels) -> str:
     if not c.retried_requests:
         return ""
-    return _t(t, "load", retried=big(c.retried_requests, t), share=share(c.retry_share, 2),
-              resends=big(c.sms_resends, t))
+    return _t(t, "load" if c.sms_resends else "load_retries", retried=big(c.retried_requests, t),
+              share=share(c.retry_share, 2), resends=big(c.sms_resends, t))
 
 
 def _credit(c: Cascade, t: Labels) -> str:

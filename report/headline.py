@@ -72,13 +72,15 @@ def capacity_table(data: ModelResults, t: Labels) -> Table | None:
     for tier, c in capacity.items():
         needed, provided = c.needed, c.provided
         short = needed is not None and provided is not None and needed > provided
+        below = c.minimum is not None and provided is not None and c.minimum > provided
         if short:
             bad.add(len(rows))
-        margin = c.margin
-        rows.append([tier, amount(needed, c.unit, t), amount(provided, c.unit, t), _margin(margin),
-                     str(c.at)[:16].replace("T", " "), t("short") if short else t("enough")])
-    header = [t("tier"), t("needed"), t("provided"), t("margin"), t("busiest"), ""]
-    return Table(t("capacity"), header, rows, bad)
+        minimum = amount(c.minimum, c.unit, t) if c.minimum is not None else "–"
+        state = t("below_minimum") if below else t("short_of_headroom") if short else t("enough")
+        rows.append([tier, minimum, amount(needed, c.unit, t), amount(provided, c.unit, t),
+                     _margin(c.margin), str(c.at)[:16].replace("T", " "), state])
+    header = [t("tier"), t("minimum"), t("needed"), t("provided"), t("margin"), t("busiest"), ""]
+    return Table(t("capacity"), header, rows, bad, note=t("capacity_note"))
 
 
 def _margin(margin: float | None) -> str:

@@ -16,12 +16,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "at": ("at", "于"),
     "capacity": ("Capacity needed per tier vs provided", "各层所需容量与现有容量"),
     "tier": ("Tier", "层"),
-    "needed": ("Needed", "所需"),
+    "needed": ("Plan (with headroom)", "规划容量（含余量）"),
+    "minimum": ("Minimum (keeps latency targets)", "最低容量（保持延迟目标）"),
+    "capacity_note": ("The plan meets every service level, the utilisation cap's headroom included; "
+                      "below the minimum the busiest minutes' requests wait past their latency targets "
+                      "and teachers are hurt. Margin is provided against the plan.",
+                      "规划容量满足全部服务水平，并含利用率上限留出的余量；低于最低容量时，最忙时段的请求"
+                      "等待超过延迟目标，教师受到影响。余量按现有容量相对规划容量计算。"),
+    "short_of_headroom": ("short of headroom", "余量不足"),
+    "below_minimum": ("SHORT: below the minimum", "不足：低于最低容量"),
     "provided": ("Provided", "现有"),
     "margin": ("Margin", "余量"),
     "busiest": ("Busiest minute", "最忙时刻"),
     "enough": ("enough", "充足"),
-    "short": ("SHORT", "不足"),
     "slo": ("SLO compliance", "服务水平达标情况"),
     "p95_worst": ("p95 over the run", "全程 p95"),
     "target": ("Target p95", "目标 p95"),
@@ -128,11 +135,24 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "{tier} 能够承受：需要 {needed}，现有 {provided}（余量 {headroom}）。"),
     "v_tier_short": ("{tier} is SHORT: it needs {needed} but has {provided}.",
                      "{tier} 容量不足：需要 {needed}，现有仅 {provided}。"),
+    "v_tier_below_min": ("{tier} is SHORT: it keeps its latency targets down to {minimum}, and has only "
+                         "{provided}; the plan with {headroom} headroom is {needed}.",
+                         "{tier} 容量不足：它最少需要 {minimum}才能保持延迟目标，现有仅 {provided}；"
+                         "留 {headroom} 余量的规划容量为 {needed}。"),
+    "v_tier_no_headroom": ("{tier} is SHORT of headroom: it keeps its latency targets down to {minimum} and "
+                           "has {provided}, but the plan with {headroom} headroom is {needed}.",
+                           "{tier} 余量不足：它最少需要 {minimum}即可保持延迟目标，现有 {provided}，"
+                           "但留 {headroom} 余量的规划容量为 {needed}。"),
     "v_short_no_loss": ("Short as it is, no teacher is turned away: at the busiest minute {tiers}, so "
                         "requests wait longer but none waits past the teachers' patience ({patience} s). "
                         "What is missing is the safety margin the service levels ask for, not service.",
                         "尽管容量不足，但没有教师被拒之门外：最忙的一分钟里{tiers}，请求等待更久，但没有超过"
                         "教师的耐心（{patience} 秒）。缺少的是服务水平要求的安全余量，而不是服务本身。"),
+    "v_short_slow_no_loss": ("Below its minimum, requests at the busiest minutes wait past their latency "
+                             "targets ({tiers}), yet none waits past the teachers' patience ({patience} s): "
+                             "teachers wait longer, nobody gives up.",
+                             "低于最低容量时，最忙时段的请求等待超过延迟目标（{tiers}），但没有超过教师的耐心"
+                             "（{patience} 秒）：教师等得更久，但没有人放弃。"),
     "v_short_tier_busy": ("{tier} runs at {util} (cap {cap}, worst-minute p95 {worst} ms)",
                           "{tier} 利用率 {util}（上限 {cap}，最差一分钟 p95 {worst} 毫秒）"),
     "v_short_loss": ("Because of it, {lost} study sessions were given up ({teachers} teachers); those "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from report.cascade import below_minimum, headroom
 from report.data import ModelResults
 from report.headline import Card
 from report.i18n import Labels
@@ -105,8 +106,7 @@ def _tiers(data: ModelResults, t: Labels) -> list[str]:
         needed, provided = cap.needed, cap.provided
         short = needed is None or (provided is not None and needed > provided)
         if short:
-            out.append(t("v_tier_short", tier=tier, needed=amount(needed, cap.unit, t),
-                         provided=amount(provided, cap.unit, t)))
+            out.append(_short(tier, cap, slo, t))
         elif slo is not None and not slo.compliant:
             out.append(_missed(tier, slo, t))
         else:
@@ -115,6 +115,18 @@ def _tiers(data: ModelResults, t: Labels) -> list[str]:
                          provided=amount(provided, cap.unit, t),
                          headroom=f"{headroom:,.1f}×" if headroom is not None else "∞"))
     return out
+
+
+def _short(tier: str, cap, slo, t: Labels) -> str:
+    """A tier below its plan: below the minimum that keeps its latency targets (teachers are
+    hurt), or above it and short only of the plan's headroom (the utilisation cap)."""
+    needed, provided, minimum = cap.needed, cap.provided, cap.minimum
+    if needed is None or minimum is None or provided is None:  # unbounded, or older results
+        return t("v_tier_short", tier=tier, needed=amount(needed, cap.unit, t),
+                 provided=amount(provided, cap.unit, t))
+    key = "v_tier_below_min" if provided < minimum else "v_tier_no_headroom"
+    return t(key, tier=tier, minimum=amount(minimum, cap.unit, t), provided=amount(provided, cap.unit, t),
+             needed=amount(needed, cap.unit, t), headroom=headroom(slo))
 
 
 def _consequence(data: ModelResults, t: Labels) -> str:
@@ -137,8 +149,8 @@ def _consequence(data: ModelResults, t: Labels) -> str:
             busy.append(t("v_short_tier_busy", tier=tier, util=share(slo.max_utilisation, 1),
                           cap=share(slo.target_max_utilisation, 0), worst=figure(slo.worst_minute_p95_ms)))
     patience = data.scenario.behaviour.overload.abandon_after_s if data.scenario is not None else None
-    return t("v_short_no_loss", tiers=("，" if t.lang == "zh" else ", ").join(busy) or "–",
-             patience=figure(patience))
+    key = "v_short_slow_no_loss" if below_minimum(data) else "v_short_no_loss"
+    return t(key, tiers=("，" if t.lang == "zh" else ", ").join(busy) or "–", patience=figure(patience))
 
 
 def _missed(tier: str, slo, t: Labels) -> str:

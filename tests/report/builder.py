@@ -140,7 +140,8 @@ def _summary(s: Scenario, times, cols: dict, daily: list[dict], scenario_ref: st
         cap = slo.max_utilisation if slo else 0.8
         provided = tier.servers if tier.kind == "pool" else tier.capacity_gbps
         needed = float(np.max(util) * provided / cap)
-        capacity[tier.name] = {"needed": round(needed, 2), "provided": provided,
+        capacity[tier.name] = {"needed": round(needed, 2), "minimum": round(needed * cap, 2),
+                               "provided": provided,
                                "unit": "servers" if tier.kind == "pool" else "Gbps",
                                "margin": round(provided / needed - 1, 3) if needed else None,
                                "at": _peak(times, util)["at"]}

@@ -57,6 +57,27 @@ def test_the_section_says_what_happened_to_how_many_teachers_and_the_extra_load(
     assert page.startswith('<section id="cascade"><h2>When the platform could not keep up</h2>')
 
 
+def test_the_section_names_the_tier_below_its_minimum_as_the_cause(overloaded, tmp_path):
+    folder = tmp_path / "below"
+    shutil.copytree(overloaded, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["capacity"]["api"].update(provided=45, minimum=57, needed=75)
+    summary["cascade"]["sms_resends"] = 0.0
+    (folder / "summary.json").write_text(json.dumps(summary))
+    en = section(load(folder), Labels("en"))
+    assert en is not None and en.paragraphs[0] == (
+        "The cause: api had 45 servers, below the 57 servers it needs at the busiest minutes just to "
+        "keep its latency targets (the plan with 25% headroom is 75 servers).")
+    # no SMS code was resent: the extra load is the retries alone
+    assert "Retries added 1,200 requests, 0.52% of all requests" in " ".join(en.paragraphs)
+    assert "SMS codes resent" not in " ".join(en.paragraphs)
+    zh = section(load(folder), Labels("zh"))
+    assert zh is not None and zh.paragraphs[0].startswith("原因：api 现有 45 台服务器，低于最忙时段")
+    # a tier at or above its minimum is not named: the section then starts with what happened
+    plain = section(load(overloaded), Labels("en"))
+    assert plain is not None and not plain.paragraphs[0].startswith("The cause")
+
+
 def test_the_section_in_chinese(overloaded):
     part = section(load(overloaded), Labels("zh"))
     assert part is not None and part.heading == "平台不堪重负时发生了什么"

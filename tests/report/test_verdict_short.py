@@ -1,5 +1,6 @@
 """The verdict says what a short platform does to teachers: sessions given up (the cascade), or,
-when none was, that the shortfall is the service levels' margin, not service."""
+when none was, that the shortfall is the service levels' margin, not service; it names the
+minimum that keeps the latency targets beside the plan with headroom."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from report.verdict import paragraph
 from tests.report.test_cascade import CASCADE
 
 
-def _short(model_results, tmp_path, cascade=None):
+def _short(model_results, tmp_path, cascade=None, minimum=None):
     folder = tmp_path / "smoke"
     shutil.copytree(model_results, folder)
     summary = json.loads((folder / "summary.json").read_text())
     api = summary["capacity"]["api"]
     api["needed"] = api["provided"] + 1  # one server short of the need
+    api["minimum"] = api["provided"] - 1 if minimum is None else minimum
     summary["slo"]["api"]["max_utilisation"] = 0.913
     summary["slo"]["api"]["worst_minute_p95_ms"] = 137.0
     if cascade is not None:
@@ -29,12 +31,27 @@ def _short(model_results, tmp_path, cascade=None):
 def test_short_without_a_lost_session_says_no_teacher_is_turned_away(model_results, tmp_path):
     data = _short(model_results, tmp_path)
     text = " ".join(paragraph(data, Labels("en")))
-    assert "api is SHORT" in text
+    assert ("api is SHORT of headroom: it keeps its latency targets down to 3 servers and has 4 servers, "
+            "but the plan with 25% headroom is 5 servers.") in text
     assert "no teacher is turned away" in text and "api runs at 91.3%" in text and "p95 137 ms" in text
     patience = data.scenario.behaviour.overload.abandon_after_s
     assert f"patience ({patience:g} s)" in text
     zh = " ".join(paragraph(data, Labels("zh")))
     assert "没有教师被拒之门外" in zh and "api 利用率 91.3%" in zh
+    assert "api 余量不足：它最少需要 3 台服务器即可保持延迟目标，现有 4 台服务器" in zh
+
+
+def test_below_the_minimum_without_a_lost_session_says_teachers_wait_but_none_gives_up(model_results,
+                                                                                    tmp_path):
+    data = _short(model_results, tmp_path, minimum=6)
+    text = " ".join(paragraph(data, Labels("en")))
+    assert ("api is SHORT: it keeps its latency targets down to 6 servers, and has only 4 servers; "
+            "the plan with 25% headroom is 5 servers.") in text
+    assert "wait past their latency targets (api runs at 91.3%" in text and "nobody gives up" in text
+    assert "safety margin" not in text
+    zh = " ".join(paragraph(data, Labels("zh")))
+    assert "api 容量不足：它最少需要 6 台服务器才能保持延迟目标，现有仅 4 台服务器" in zh
+    assert "没有人放弃" in zh
 
 
 def test_short_with_lost_sessions_says_how_many(model_results, tmp_path):
@@ -47,3 +64,18 @@ def test_nothing_said_when_every_tier_holds(model_results):
     text = " ".join(paragraph(load(model_results), Labels("en")))
     assert "turned away" not in text and "given up" not in text
 
+
+
+def test_capacity_table_shows_the_minimum_beside_the_plan_and_which_one_is_missed(model_results, tmp_path):
+    from report.headline import capacity_table
+
+    for minimum, state in ((3, "short of headroom"), (6, "SHORT: below the minimum")):
+        folder = tmp_path / str(minimum)
+        folder.mkdir()
+        table = capacity_table(_short(model_results, folder, minimum=minimum), Labels("en"))
+        assert table is not None and table.header[1:4] == ["Minimum (keeps latency targets)",
+                                                           "Plan (with headroom)", "Provided"]
+        api = next(i for i, row in enumerate(table.rows) if row[0] == "api")
+        assert table.rows[api][1:4] == [f"{minimum} servers", "5 servers", "4 servers"]
+        assert table.rows[api][-1] == state and api in table.bad_rows
+        assert all(row[-1] == "enough" for row in table.rows if row[0] != "api")

@@ -223,7 +223,8 @@ def _report(summary: ModelSummary, out: Path) -> None:
     for tier, cap in summary.capacity.items():
         needed = "an unbounded amount of" if cap.needed is None else f"{cap.needed:,.4g}"  # None: inf
         unit = "server" if cap.unit == "servers" and needed == "1" else cap.unit
-        print(f"  {tier}: needs {needed} {unit} (provided {cap.provided:,.4g})")
+        minimum = "" if cap.minimum is None else f"; keeps its latency targets down to {cap.minimum:,.4g}"
+        print(f"  {tier}: needs {needed} {unit} with headroom (provided {cap.provided:,.4g}{minimum})")
     if summary.confirmation is not None and summary.confirmation.minutes:
         _confirmation_lines(summary.confirmation.minutes[0])
     print(f"results in {out}/")
