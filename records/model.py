@@ -49,6 +49,16 @@ class Capacity(Part):
     minimum: Number | None = None
 
 
+class WhatIf(Part):
+    """A tier resized by ``yanxiu run --capacity`` (sim.capacity)."""
+
+    asked: str  # as given: "45", "80%" (of the plan), "80%min" (of the minimum)
+    size: Number  # servers (Gbps) the run had
+    scenario_size: Number  # what the scenario provides
+    share_of: Literal["need", "min"] | None = None  # a relative size: of the plan or the minimum
+    base: Number | None = None  # that need, measured by a first run at the scenario's capacity
+
+
 class Replications(Part):
     count: int
     mean: dict[str, Number] = {}
@@ -256,6 +266,7 @@ class ModelSummary(Record):
     ranges: Ranges | None = None  # yanxiu run --ranges: behaviour uncertainty + seed noise
     campaigns: Campaigns | None = None  # a platform run (several campaigns on one platform)
     cascade: Cascade | None = None  # an overloaded or failing platform (issue 14)
+    what_if: dict[str, WhatIf] | None = None  # tiers resized by yanxiu run --capacity
 
     @field_validator("outcomes")
     @classmethod

@@ -67,7 +67,7 @@ def outcome_cards(data: ModelResults, t: Labels) -> list[Card]:
 
 def paragraph(data: ModelResults, t: Labels) -> list[str]:
     """The verdict's sentences, in order."""
-    sentences = [_who(data, t), _peak(data, t)]
+    sentences = [_who(data, t), _peak(data, t), _what_if(data, t)]
     sentences += _tiers(data, t)
     sentences.append(_consequence(data, t))
     sentences.append(_provision(data, t))
@@ -96,6 +96,24 @@ def _peak(data: ModelResults, t: Labels) -> str:
     return t("v_peak", rps=figure(rps.value), at=f"{moment:%Y-%m-%d %H:%M}", weekday=weekday,
              sessions=big(sessions.value if sessions else None, t),
              gbps=figure(egress.value if egress else None))
+
+
+def _what_if(data: ModelResults, t: Labels) -> str:
+    """The tiers ``yanxiu run --capacity`` resized, and of what need a share was taken."""
+    what_if = data.summary.what_if
+    if not what_if:
+        return ""
+    items = []
+    for tier, w in what_if.items():
+        unit = data.summary.capacity[tier].unit if tier in data.summary.capacity else ""
+        size, scenario = amount(w.size, unit, t), amount(w.scenario_size, unit, t)
+        if w.share_of is None or w.base is None:
+            items.append(t("v_what_if_size", tier=tier, size=size, scenario=scenario))
+            continue
+        percent = w.asked.split("%")[0] + "%"
+        of = t("v_of_" + w.share_of, percent=percent, base=amount(w.base, unit, t))
+        items.append(t("v_what_if_share", tier=tier, size=size, share=of, scenario=scenario))
+    return t("v_what_if", items=t("list_sep").join(items))
 
 
 def _tiers(data: ModelResults, t: Labels) -> list[str]:

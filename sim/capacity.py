@@ -142,6 +142,23 @@ def with_capacity(scenario: Scenario, sizes: dict[str, float]) -> Scenario:
     return scenario.model_copy(update={"platform": platform})
 
 
+def what_if(sizes: Mapping[str, float | Relative], resolved: Mapping[str, float],
+            needs: Mapping[str, Capacity], scenario: Scenario) -> dict[str, dict]:
+    """summary.json's ``what_if`` (records.model.WhatIf): per resized tier what was asked, the
+    size the run had, the scenario's own size, and for a share the need it was taken of."""
+    provided = {t.name: float(t.servers if t.kind == "pool" else t.capacity_gbps)
+                for t in scenario.platform.tiers}
+    out = {}
+    for name, size in sizes.items():
+        entry: dict = {"asked": str(size) if isinstance(size, Relative) else f"{size:g}",
+                       "size": resolved[name], "scenario_size": provided[name]}
+        if isinstance(size, Relative):
+            need = needs[name]
+            entry |= {"share_of": size.of, "base": need.needed if size.of == "need" else need.minimum}
+        out[name] = entry
+    return out
+
+
 def run_needs(run) -> dict[str, Capacity]:
     """The sizing of a model run (sim.model.run_model): each tier's plan and minimum, as its
     summary.json ``capacity`` gives them."""

@@ -79,3 +79,23 @@ def test_capacity_table_shows_the_minimum_beside_the_plan_and_which_one_is_misse
         assert table.rows[api][1:4] == [f"{minimum} servers", "5 servers", "4 servers"]
         assert table.rows[api][-1] == state and api in table.bad_rows
         assert all(row[-1] == "enough" for row in table.rows if row[0] != "api")
+
+
+def test_a_what_if_run_says_what_was_resized_and_of_which_need(model_results, tmp_path):
+    folder = tmp_path / "what-if"
+    shutil.copytree(model_results, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["what_if"] = {
+        "api": {"asked": "80%min", "size": 45, "scenario_size": 3200, "share_of": "min", "base": 56},
+        "database": {"asked": "80%", "size": 22, "scenario_size": 640, "share_of": "need", "base": 27},
+        "video_cdn": {"asked": "900", "size": 900, "scenario_size": 3000}}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    text = " ".join(paragraph(load(folder), Labels("en")))
+    assert ("This is a what-if, not the platform the scenario describes: api at 45 servers, 80% of the 56 "
+            "servers that keep its latency targets (measured in a run with the scenario's 3,200 servers), "
+            "database at 22 servers, 80% of its plan with headroom, 27 servers (measured in a run with the "
+            "scenario's 640 servers), video_cdn at 900 Gbps instead of 3,000 Gbps.") in text
+    zh = " ".join(paragraph(load(folder), Labels("zh")))
+    assert "本次为假设情景" in zh
+    assert "api 设为 45 台服务器，即保持延迟目标所需最低容量 56 台服务器的 80%" in zh
+    assert " ".join(paragraph(load(model_results), Labels("en"))).count("what-if") == 0

@@ -31,7 +31,8 @@ def test_a_share_of_the_need_is_measured_first_then_the_resized_run_is_written(t
     and plan (peak / 0.8); the run written is at 80% of the minimum and says so."""
     ample = tmp_path / "ample"
     assert main(["run", str(SMOKE), "--no-charts", "--no-confirm", "--out", str(ample)]) == 0
-    need = json.loads((ample / "summary.json").read_text())["capacity"]["video_cdn"]
+    needs = json.loads((ample / "summary.json").read_text())["capacity"]
+    need = needs["video_cdn"]
     capsys.readouterr()
     out = tmp_path / "short"
     assert main(["run", str(SMOKE), "--capacity", "video_cdn=80%min,api=80%", "--no-charts",
@@ -39,7 +40,23 @@ def test_a_share_of_the_need_is_measured_first_then_the_resized_run_is_written(t
     printed = capsys.readouterr().out
     assert "80% of its minimum (latency targets, no headroom)" in printed
     assert "api: 1 server = 80% of its plan (with headroom) 1" in printed  # at least one server
-    short = json.loads((out / "summary.json").read_text())["capacity"]
+    summary = json.loads((out / "summary.json").read_text())
+    short = summary["capacity"]
     assert short["video_cdn"]["provided"] == pytest.approx(0.8 * need["minimum"])
     assert short["api"]["provided"] == 1
     assert need["minimum"] == pytest.approx(need["needed"] * 0.8)  # smoke's cap: 80% utilisation
+    # the what-if is recorded: what was asked, of which need, measured at the scenario's size
+    video = summary["what_if"]["video_cdn"]
+    assert video["asked"] == "80%min" and video["share_of"] == "min" and video["scenario_size"] == 1
+    assert video["base"] == pytest.approx(need["minimum"]) and video["size"] == short["video_cdn"]["provided"]
+    assert summary["what_if"]["api"] == {"asked": "80%", "size": 1, "scenario_size": 4, "share_of": "need",
+                                         "base": needs["api"]["needed"]}
+
+
+def test_an_absolute_size_is_recorded_as_asked(tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(SMOKE), "--teachers", "300", "--capacity", "api=3", "--no-charts",
+                 "--no-confirm", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["what_if"] == {"api": {"asked": "3", "size": 3, "scenario_size": 4}}
+    assert summary["capacity"]["api"]["provided"] == 3

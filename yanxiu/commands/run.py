@@ -88,14 +88,16 @@ def run(args: argparse.Namespace) -> int:
         return run_platform.run(scenario, args, out)
     if scenario.workload is not None:
         return _workload(scenario, args, out)
+    what_if = None
     if getattr(args, "capacity", None):
-        scenario = _with_capacity(scenario, args)
-    return _model(scenario, args, out)
+        scenario, what_if = _with_capacity(scenario, args)
+    return _model(scenario, args, out, what_if)
 
 
 def _with_capacity(scenario, args: argparse.Namespace):
-    """The scenario resized by --capacity. A relative size (api=80%, api=80%min) is a share of
-    the run's own need: the model runs once at the scenario's capacity to measure it."""
+    """The scenario resized by --capacity, and summary.json's ``what_if``. A relative size
+    (api=80%, api=80%min) is a share of the run's own need: the model runs once at the
+    scenario's capacity to measure it."""
     from sim import capacity
     from sim.model import DEFAULT_MAX_SIMULATED, run_model
     from yanxiu.errors import CommandError
@@ -103,7 +105,9 @@ def _with_capacity(scenario, args: argparse.Namespace):
     try:
         sizes = capacity.parse_capacity(args.capacity, scenario)
         if not capacity.is_relative(sizes):
-            return capacity.with_capacity(scenario, capacity.resolve(sizes, {}, scenario))
+            resolved = capacity.resolve(sizes, {}, scenario)
+            return (capacity.with_capacity(scenario, resolved),
+                    capacity.what_if(sizes, resolved, {}, scenario))
         seed = scenario.seed if args.seed is None else args.seed
         with Progress("yanxiu run") as progress:
             progress.stage(f"measuring the need at the scenario's capacity (for --capacity {args.capacity})",
@@ -115,7 +119,7 @@ def _with_capacity(scenario, args: argparse.Namespace):
     except capacity.CapacityError as exc:
         raise CommandError(str(exc)) from None
     print("--capacity " + "; ".join(capacity.describe(sizes, resolved, needs)))
-    return capacity.with_capacity(scenario, resolved)
+    return capacity.with_capacity(scenario, resolved), capacity.what_if(sizes, resolved, needs, scenario)
 
 
 def clear_results_folder(out: Path) -> None:
@@ -137,7 +141,7 @@ def clear_results_folder(out: Path) -> None:
     print(f"replacing the earlier results in {out}/ (its files and report removed)", file=sys.stderr)
 
 
-def _model(scenario, args: argparse.Namespace, out: Path) -> int:
+def _model(scenario, args: argparse.Namespace, out: Path, what_if: dict | None = None) -> int:
     from sim import replications
     from sim.model import DEFAULT_MAX_SIMULATED, run_model
     from sim.outputs import writer as outputs
@@ -161,6 +165,8 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
         progress.stage("writing results" + ("" if args.no_confirm else " and the request-level check"))
         summary = outputs.write_results(model_run, out, scenario_path=str(args.scenario),
                                         replications=intervals, confirm=not args.no_confirm)
+        if what_if is not None:
+            summary = _with_what_if(summary, what_if, out)
         if not args.no_charts:
             progress.stage("drawing the charts")
             write_charts(out)
@@ -168,6 +174,15 @@ def _model(scenario, args: argparse.Namespace, out: Path) -> int:
         summary = _ranges(scenario, args, seed, cap, out, summary)
     _report(summary, out)
     return 0
+
+
+def _with_what_if(summary: ModelSummary, what_if: dict, out: Path) -> ModelSummary:
+    """summary.json with the --capacity what-if recorded (records.model.WhatIf)."""
+    from records import write_summary
+
+    summary = ModelSummary.model_validate({**summary.as_json(), "what_if": what_if})
+    write_summary(out, summary)
+    return summary
 
 
 def write_charts(folder: Path) -> None:
