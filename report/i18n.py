@@ -133,6 +133,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                "视频带宽 {gbps} Gbps。"),
     "v_what_if": ("This is a what-if, not the platform the scenario describes: {items}.",
                   "本次为假设情景，并非情景文件描述的平台：{items}。"),
+    "v_what_if_own_load": ("The needs named below are this run's own, measured on its load, which the "
+                           "retries and the teachers coming back later raise.",
+                           "下文各项需求按本次运行自身的负载测得，重试和教师稍后返回会使负载升高。"),
     "v_what_if_share": ("{tier} at {size}, {share} (measured in a run with the scenario's {scenario})",
                         "{tier} 设为 {size}，即{share}（在情景原有 {scenario}下测得）"),
     "v_what_if_size": ("{tier} at {size} instead of {scenario}", "{tier} 设为 {size}，原为 {scenario}"),

@@ -103,17 +103,19 @@ def _what_if(data: ModelResults, t: Labels) -> str:
     what_if = data.summary.what_if
     if not what_if:
         return ""
-    items = []
+    items, shares = [], False
     for tier, w in what_if.items():
         unit = data.summary.capacity[tier].unit if tier in data.summary.capacity else ""
         size, scenario = amount(w.size, unit, t), amount(w.scenario_size, unit, t)
         if w.share_of is None or w.base is None:
             items.append(t("v_what_if_size", tier=tier, size=size, scenario=scenario))
             continue
+        shares = True
         percent = w.asked.split("%")[0] + "%"
         of = t("v_of_" + w.share_of, percent=percent, base=amount(w.base, unit, t))
         items.append(t("v_what_if_share", tier=tier, size=size, share=of, scenario=scenario))
-    return t("v_what_if", items=t("list_sep").join(items))
+    text = t("v_what_if", items=t("list_sep").join(items))
+    return text + (" " if t.lang != "zh" else "") + t("v_what_if_own_load") if shares else text
 
 
 def _tiers(data: ModelResults, t: Labels) -> list[str]:
