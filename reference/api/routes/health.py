@@ -17,8 +17,8 @@ router = APIRouter(tags=["operations"])
 def health(state: StateDep) -> dict[str, str | list[str]]:
     try:
         state.db.ping()
-    except SQLAlchemyError:
-        raise ApiError(503, "database unreachable") from None
+    except SQLAlchemyError:  # a balancer or client retries a 503 after Retry-After, as elsewhere
+        raise ApiError(503, "database unreachable", retry_after_s=1) from None
     return {"status": "ok", "campaign": state.catalogue.name, "campaigns": state.campaigns.names()}
 
 

@@ -51,3 +51,15 @@ def test_unknown_paths_and_methods_are_4xx_json(client):
         "/api/v1/sms/send", content="{not json", headers={"Content-Type": "application/json"}
     )
     assert broken.status_code == 422
+
+
+def test_health_is_503_with_retry_after_when_the_database_is_down(client, app, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def down() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(app.state.yanxiu.db, "ping", down)
+    answer = client.get("/healthz")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert answer.json()["detail"] == "database unreachable"
