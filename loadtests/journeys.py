@@ -36,6 +36,7 @@ from locust.exception import StopUser
 from domain import decisions
 from loadtests.adapters import Client, Registration
 from loadtests.harness import harness
+from loadtests.noise import BEYOND_MODEL
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, RESUMED_SET_UP, SESSION, resumed_draw
 from loadtests.study import PageState, study
 
@@ -251,17 +252,25 @@ class TeacherJourney(_OneSession):
             return
         self._signed_in()
         self._page()
-        self.session.api.client.label = ""  # a resumed session's set-up is over: the model's requests again
-        if self.session.resumed:  # set up before the origin: resume the model's session at it
-            gevent.sleep(max(0.0, self.session.replay.t0 - time.time()))
         sessions = self.ctx.scenario.behaviour.sessions
         budget, plays = decisions.session_budget(self.session.draw(sessions.length_minutes),
                                                  self.session.draw(sessions.resources_per_session))
         testing = TeacherJourney.take_test in self.tasks  # not filtered out by --tags
         state = PageState.from_page(self.ctx.tables, self._page())
         study(self.ctx.tables, state, budget, plays, self._watch, self._test if testing else None)
+        self._at_origin()
+
+    def _at_origin(self) -> None:
+        """A resumed session's set-up is over (its sign-in, page load and first play's start beat,
+        which the model's session did before the stretch): wait for the origin, from which its
+        requests are the model's again. Nothing for a new session."""
+        client = self.session.api.client
+        if client.label:
+            client.label = ""
+            gevent.sleep(max(0.0, self.session.replay.t0 - time.time()))
 
     def _test(self, course) -> bool:
+        self._at_origin()
         return self._attempts(course.cid, course.attempts)
 
     def _watch(self, course, resource: dict, seconds: float) -> float:
@@ -271,19 +280,32 @@ class TeacherJourney(_OneSession):
         play, or the replay sends fewer heartbeats than the model the slower the target is."""
         interval = float(self.ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
         position, api = 0.0, self.session.api
+        sent = api.client.requests
         api.start_play(course.cid, resource)
+        if api.client.label:  # a resumed session's first play began before the stretch in the model
+            self._at_origin()
+        else:
+            self._beyond_model(api.client.requests - sent)  # the play's start beat
         started, counted = time.monotonic(), None
         # a session the model had mid-play at the first minute is at a uniform phase of its
         # beat interval (the stationary state), not at a beat: its first beat comes sooner
         phase = self.session.first_phase()
         while position < seconds:
-            step = min(interval * phase, seconds - position)
+            full = interval * phase
+            step = min(full, seconds - position)
             phase = 1.0
             position += step
             self.session.pause_until(started + position / self.ctx.compress)
             counted = api.report_progress(course.cid, resource, position, step, position >= seconds)
+            self._beyond_model(1.0 - step / full)  # a last step cut short: the model counts its share
         # the target's count when it gives one, else the seconds played
         return course.studied_s + seconds if counted is None else counted
+
+    def _beyond_model(self, beats: float) -> None:
+        """Heartbeats the model does not count (loadtests.noise.BEYOND_MODEL), in this bin."""
+        counter = self.session.api.client.counter
+        if counter is not None and beats > 1e-9:
+            counter(BEYOND_MODEL, beats)
 
     @tag("test")
     @task

@@ -30,6 +30,10 @@ import numpy as np
 
 BIN_S = 10.0  # the issue's "from the first 10-second bin on"
 Z = 2.0  # a bin further than Z standard deviations from the plan is outside sampling noise
+# the heartbeats a player sends beyond the model's count of a play, ``seconds / interval``: the
+# beat at the play's start (the reference needs it to start the resource's clock) and the part
+# of an interval the last, shorter step leaves out (the model counts it as that fraction)
+BEYOND_MODEL = "heartbeat [beyond the model]"
 
 # one session: [group (its kind), arrival time, [[endpoint, bin, requests], ...]]
 SessionRow = list
@@ -41,19 +45,19 @@ class BinTally:
 
     def __init__(self, t0: float, bin_s: float = BIN_S, clock: Callable[[], float] = time.time) -> None:
         self.t0, self.bin_s, self.clock = t0, bin_s, clock
-        self.sessions: list[tuple[str, float, dict[tuple[str, int], int]]] = []
+        self.sessions: list[tuple[str, float, dict[tuple[str, int], float]]] = []
 
-    def counter(self, group: str = "", at: float = 0.0) -> Callable[[str], None]:
+    def counter(self, group: str = "", at: float = 0.0) -> Callable[..., None]:
         """A new session's counter (``group``: its kind; ``at``: its planned start): call it
         with the request's name when a request finishes. Requests before the origin (a resumed
         session's set-up) are not counted."""
-        mine: dict[tuple[str, int], int] = {}
+        mine: dict[tuple[str, int], float] = {}
         self.sessions.append((group, at, mine))
 
-        def count(name: str) -> None:
+        def count(name: str, weight: float = 1.0) -> None:
             b = math.floor((self.clock() - self.t0) / self.bin_s)
             if b >= 0:
-                mine[(name, b)] = mine.get((name, b), 0) + 1
+                mine[(name, b)] = mine.get((name, b), 0.0) + weight
 
         return count
 
@@ -107,6 +111,15 @@ def per_bin(record: dict[str, list[float]], key: str, n: int) -> np.ndarray:
     out = np.zeros(n)
     out[:min(n, values.size)] = values[:n]
     return out
+
+
+def chance_of(outside: int, bins: int) -> float:
+    """The chance that sampling alone puts at least ``outside`` of ``bins`` bins outside a band of
+    ``Z`` standard deviations (each bin outside with the normal tail's two-sided probability,
+    taken as independent): a small one says the misses are more than chance gives."""
+    p = math.erfc(Z / math.sqrt(2.0))
+    below = sum(math.comb(bins, k) * p ** k * (1 - p) ** (bins - k) for k in range(min(outside, bins + 1)))
+    return max(0.0, 1.0 - below)
 
 
 def band(var: np.ndarray) -> np.ndarray:

@@ -24,9 +24,14 @@ from loadtests.journeys import Session, TeacherJourney
 delay = float(sys.argv[1])
 sent, clock = [], {}
 
+beyond = []  # heartbeats the model does not count, as the journey tallies them (loadtests.noise)
+
 class SlowApi:
+    client = SimpleNamespace(requests=0, counter=lambda name, weight=1.0: beyond.append((name, weight)),
+                             label=sys.argv[3] if len(sys.argv) > 3 else "")
     def start_play(self, course_id, resource):
-        clock["start"] = time.monotonic()
+        clock["start"], clock["wall"] = time.monotonic(), time.time()
+        self.client.requests += 1  # the play's start beat
     def report_progress(self, course_id, resource, position_s, elapsed_s, last):
         sent.append((time.monotonic() - clock["start"], position_s, elapsed_s))
         gevent.sleep(delay)
@@ -35,17 +40,21 @@ class SlowApi:
 # 600 model seconds at compress 300: 2 s of test, a beat every 0.2 s (60 model s)
 platform = SimpleNamespace(heartbeat_interval_s={"basic": 60.0})
 session = SimpleNamespace(api=SlowApi(), pause_until=lambda d: Session.pause_until(None, d),
-                          first_phase=lambda: 1.0)
+                          first_phase=lambda: 1.0, replay=SimpleNamespace(t0=time.time() + 0.3))
 journey = SimpleNamespace(ctx=SimpleNamespace(compress=300.0, scenario=SimpleNamespace(platform=platform)),
                           sub="basic", session=session)
-studied = TeacherJourney._watch(journey, SimpleNamespace(cid=1, studied_s=0.0), {"id": "1.1.1"}, 600.0)
-print(json.dumps({"sent": sent, "studied": studied}))
+journey._beyond_model = lambda beats: TeacherJourney._beyond_model(journey, beats)
+journey._at_origin = lambda: TeacherJourney._at_origin(journey)
+seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 600.0
+studied = TeacherJourney._watch(journey, SimpleNamespace(cid=1, studied_s=0.0), {"id": "1.1.1"}, seconds)
+print(json.dumps({"sent": sent, "studied": studied, "beyond": beyond, "label": SlowApi.client.label,
+                  "origin_s": session.replay.t0 - clock["wall"]}))
 """
 
 
-def _play(delay_s: float) -> dict:
-    done = subprocess.run([sys.executable, "-c", PLAY, str(delay_s)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+def _play(delay_s: float, seconds: float = 600.0, label: str = "") -> dict:
+    done = subprocess.run([sys.executable, "-c", PLAY, str(delay_s), str(seconds), label], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -59,6 +68,26 @@ def test_beats_keep_the_timetable_whatever_the_answer_time(delay_s):
     assert played["studied"] == 999.0  # the target's count of the course
     # beat k leaves at k × 0.2 s, not later by the answers before it: the last at 2.0 s
     assert sent[-1][0] == pytest.approx(2.0, abs=0.15)
+
+
+def test_the_beats_the_model_does_not_count_are_tallied_apart():
+    # the model counts a play of d seconds as d / interval beats: 630 / 60 = 10.5; the player sends
+    # a start beat and 11 reports (the last after 30 s): 1 + 0.5 beyond the model's count
+    played = _play(0.0, 630.0)
+    assert len(played["sent"]) == 11
+    assert [name for name, _ in played["beyond"]] == ["heartbeat [beyond the model]"] * 2
+    assert [weight for _, weight in played["beyond"]] == pytest.approx([1.0, 0.5])
+    whole = _play(0.0, 600.0)  # whole intervals: only the start beat
+    assert [weight for _, weight in whole["beyond"]] == pytest.approx([1.0])
+
+
+def test_a_resumed_sessions_first_start_beat_is_set_up_before_the_origin():
+    # the model's session was mid-play when the stretch began: its play's start beat came before,
+    # so the replay sends it in the set-up window (labelled) and the play resumes at the origin
+    played = _play(0.0, 600.0, " [resumed set-up]")
+    assert played["label"] == "" and played["beyond"] == []  # not a beat beyond the model's count
+    assert played["origin_s"] > 0.2  # the start beat left before the origin
+    assert played["sent"][0][0] == pytest.approx(played["origin_s"] + 0.2, abs=0.1)  # 1st beat after it
 
 
 def test_an_answer_slower_than_the_interval_sends_the_next_beat_at_once():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loadtests.noise import BIN_S, BinTally, as_record, band, merge, sessions_per_bin, variance
+from loadtests.noise import BIN_S, BinTally, as_record, band, chance_of, merge, sessions_per_bin, variance
 from loadtests.plan import Plan, read_timeseries
 from tests.loadtests.conftest import write_series
 
@@ -133,3 +133,12 @@ def test_the_tally_keeps_each_sessions_counts_and_the_record_derives_the_sums():
     assert record["heartbeat"]["var"] == [4.5, 0.0]
     assert record["login"] == {"requests": [0.0, 1.0], "sum_sq": [0.0, 1.0], "var": [0.0, 0.5]}
     assert "campaign_page" not in record and as_record([]) == {}
+
+
+def test_the_chance_of_so_many_bins_outside_the_band():
+    p = 0.0455  # two-sided normal tail beyond 2 sd
+    assert chance_of(0, 8) == 1.0
+    assert chance_of(1, 1) == pytest.approx(p, abs=1e-4)
+    assert chance_of(1, 8) == pytest.approx(1 - (1 - p) ** 8, abs=1e-4)
+    assert chance_of(2, 8) == pytest.approx(1 - (1 - p) ** 8 - 8 * p * (1 - p) ** 7, abs=1e-4)  # 0.048
+    assert chance_of(9, 8) == 0.0
