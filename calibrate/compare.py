@@ -125,8 +125,12 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
     reasons = []
     if summary["generator_cpu"].get("saturated"):
         reasons.append("the load generator saturated: its latencies measure itself")
-    if summary["arrivals"].get("dropped"):
-        reasons.append(f"{summary['arrivals']['dropped']} arrivals dropped by the generator")
+    arrivals = summary["arrivals"]
+    if arrivals.get("dropped"):
+        reasons.append(f"{arrivals['dropped']} arrivals dropped by the generator")
+    elif arrivals.get("within_10pct") is False:
+        reasons.append(f"arrivals off the plan by up to {100 * float(arrivals.get('max_bin_error', 0)):.0f}% "
+                       "in a bin: the generator did not keep the schedule")
     if calibration is not None and calibrated != tested_target:
         reasons.append(f"the platform was calibrated against {calibrated}, "
                        f"the test ran against {tested_target}")

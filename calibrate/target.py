@@ -75,8 +75,14 @@ def reference(scenario_path: Path, teachers: int, clock: str, sms_code: str, wor
         probes.sources = {"api": f"psutil CPU of the server's process tree ({workers} workers)",
                           "database": "pg_stat_database.active_time" if url else
                           "yanxiu_commit_seconds_sum (SQLite write lock held by group commits)"}
-        kind = f"reference platform ({'PostgreSQL' if url else 'SQLite'}, {workers} workers)"
-        yield Target(target.url, target.accounts, target.answers, probes, kind, workers)
+        yield Target(target.url, target.accounts, target.answers, probes, reference_kind(bool(url), workers),
+                     workers)
+
+
+def reference_kind(postgres: bool, workers: int) -> str:
+    """The reference platform as a calibration records its target and a load test names the
+    one it tested: a load test against another database or worker count is another system."""
+    return f"reference platform ({'PostgreSQL' if postgres else 'SQLite'}, {workers} workers)"
 
 
 def host(url: str, accounts: Path | None, answers: Path | None, database_url: str | None) -> Target:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from calibrate.compare import compare
+from calibrate.target import reference_kind
 from domain.scenario import load_scenario
 from domain.thresholds import parse_threshold
 from sim.tiers.replay import predict
@@ -34,12 +35,13 @@ def timeseries(tmp_path, scenario) -> Path:
     return path
 
 
-def _summary(saturated=False, heartbeats=3000, p95=30.0):
+def _summary(saturated=False, heartbeats=3000, p95=30.0, arrivals=None):
     figures = {"requests": heartbeats, "failures": 0, "rps": 36.0, "error_rate": 0.0,
                "p50_ms": 5.0, "p95_ms": p95, "p99_ms": 60.0}
     return {"stretch_first_minute": "2023-01-05T20:00:00+08:00", "compress": 60.0, "scale": 1.2,
             "duration_s": 100.0, "endpoints": {"heartbeat": figures}, "total": figures,
-            "generator_cpu": {"saturated": saturated}, "arrivals": {"dropped": 0}}
+            "generator_cpu": {"saturated": saturated},
+            "arrivals": arrivals or {"dropped": 0, "within_10pct": True, "max_bin_error": 0.02}}
 
 
 def test_comparable_run_has_errors_and_gate_metrics(tmp_path, scenario, timeseries):
@@ -62,14 +64,23 @@ def test_too_few_requests_give_no_latency_error(tmp_path, scenario, timeseries):
     assert row["relative_error"] is None and "999 requests" in row["why_no_error"]
 
 
-@pytest.mark.parametrize("saturated,calibrated,reason", [
-    (True, "T", "load generator saturated"),
-    (False, "reference platform (SQLite, 2 workers)", "calibrated against reference platform"),
+@pytest.mark.parametrize("saturated,arrivals,calibrated,tested,reason", [
+    (True, None, "T", "T", "load generator saturated"),
+    (False, None, "reference platform (SQLite, 2 workers)", "T", "calibrated against reference platform"),
+    # the same reference platform on another database, or with another worker count
+    (False, None, reference_kind(False, 2), reference_kind(True, 2),
+     "calibrated against reference platform (SQLite, 2 workers), the test ran against reference "
+     "platform (PostgreSQL, 2 workers)"),
+    (False, None, reference_kind(False, 2), reference_kind(False, 1), "(SQLite, 1 workers)"),
+    (False, {"dropped": 3, "within_10pct": False, "max_bin_error": 0.3}, "T", "T",
+     "3 arrivals dropped by the generator"),
+    (False, {"dropped": 0, "within_10pct": False, "max_bin_error": 0.25}, "T", "T",
+     "arrivals off the plan by up to 25% in a bin: the generator did not keep the schedule"),
 ])
-def test_not_comparable_says_why_and_reports_no_error(tmp_path, scenario, timeseries, saturated,
-                                                     calibrated, reason):
-    c = compare(_summary(saturated=saturated), tmp_path, scenario, timeseries, {"target": calibrated}, "T",
-                {"api": 0.5})
+def test_not_comparable_says_why_and_reports_no_error(tmp_path, scenario, timeseries, saturated, arrivals,
+                                                     calibrated, tested, reason):
+    c = compare(_summary(saturated=saturated, arrivals=arrivals), tmp_path, scenario, timeseries,
+                {"target": calibrated}, tested, {"api": 0.5})
     assert not c.comparable and reason in c.reason
     assert c.metrics() == {}
     assert all(row.get("relative_error") is None for rows in c.endpoints.values() for row in rows.values())

@@ -243,7 +243,9 @@ def _predicted(args, summary: LoadtestSummary, out: Path, model: Path, host: str
     from records.loadtest import Prediction
 
     platform = load_scenario(args.platform)
-    tested = f"reference platform (SQLite, {server[1]} workers)" if server else host
+    from calibrate.target import reference_kind
+
+    tested = reference_kind(bool(args.database_url), server[1]) if server else host
     comparison = compare(summary.model_dump(), out, platform, model / "timeseries.csv",
                          load_calibration(args.platform), tested, meter.utilisation(summary.duration_s),
                          seed=args.seed or 0)
