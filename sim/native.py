@@ -30,8 +30,8 @@ import tempfile
 from pathlib import Path
 
 HOT = (
-    "sim.sessions.behaviour", "domain.decisions", "sim.sessions.recorder", "sim.sessions.schedule",
-    "sim.streams",
+    "sim.sessions.behaviour", "sim.sessions.client", "sim.sessions.study", "domain.decisions",
+    "sim.sessions.recorder", "sim.sessions.schedule", "sim.streams",
 )
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "manifest.json"

@@ -26,17 +26,19 @@ slow) the whole session is planned at once, without a SimPy process (its request
 and progress are recorded at their future instants); otherwise it runs as a SimPy process
 that sleeps step by step so every request sees the state of the minute it is made in. After
 the session the teacher's next session is drawn in operational time (``sim.population.arrivals``).
+
+The steps live in their own modules, as the bases of ``Journeys``: ``sim.sessions.client``
+(requests, retries, SMS codes, login, registration) and ``sim.sessions.study`` (study, credit,
+tests); this module holds the set-up, a session's life and the next session.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 
 import numpy as np
 import simpy
 
-from domain import decisions
 from domain.rules import RuleTables
 from domain.scenario import Scenario
 from sim import streams
@@ -47,19 +49,22 @@ from sim.sessions.progress import Ledger
 from sim.sessions.recorder import SUBS, TALLY, Recorder, viewer_span
 from sim.sessions.schedule import Schedule
 from sim.sessions.shared import Partner
+from sim.sessions.study import Study
 from sim.tiers.feedback import Feedback
 
 NO_FOCUS = -1
 INF = math.inf
-(STUDY, DEFERRED_STUDY, DEFERRED, DEFERRAL, RESUMED, AFFECTED, SMS_CODES, SMS_RESENDS, SMS_REFUSED,
- ROOM_WAITED, ROOM_WAIT, ROOM_LEFT, ROOM_WAIT_MAX, SHUT_DEFERRED, SHUT_CUT, UNATTENDED) = (
+(DEFERRED, DEFERRAL, RESUMED, AFFECTED, ROOM_WAITED, ROOM_WAIT, ROOM_LEFT, ROOM_WAIT_MAX, SHUT_DEFERRED,
+ SHUT_CUT) = (
     TALLY.index(k) for k in (
-        "study_s", "deferred_study_s", "sessions_deferred", "deferral_s", "sessions_resumed",
-        "teachers_affected", "sms_codes", "sms_resends", "sms_refused", "room_waited", "room_wait_s",
-        "room_left", "room_wait_max_s", "maintenance_deferred", "maintenance_cut", "unattended_s"))
+        "sessions_deferred", "deferral_s", "sessions_resumed", "teachers_affected", "room_waited",
+        "room_wait_s", "room_left", "room_wait_max_s", "maintenance_deferred", "maintenance_cut"))
 
 
-class Journeys:
+class Journeys(Study):
+    """Every teacher's sessions: set-up, a session's life (start, waiting room, giving up and
+    coming back, end) and the next session; the steps are ``Study``'s and ``Client``'s."""
+
     def __init__(self, env: simpy.Environment, scenario: Scenario, tables: RuleTables,
                  population: Population, profile: Profile, recorder: Recorder,
                  feedback: Feedback, schedule: Schedule,
@@ -238,229 +243,6 @@ class Journeys:
                 self.rec.hit_at(endpoint, clock[0], w * per_session)
             ok = yield from self._study(tid, w, focus, clock)
         clock[1] = ok
-
-    def _ok(self, endpoint: int, w: float, clock: list) -> bool:
-        """The first try of a request when it cannot fail (no generator needed)."""
-        if self.fb.p_slow[endpoint] > 0.0:
-            return False
-        self.rec.hit_at(endpoint, clock[0], w)
-        return True
-
-    def _request(self, endpoint: int, w: float, clock: list):
-        """A request, retried after the teacher's patience runs out; True when one works."""
-        rec, fb = self.rec, self.fb
-        for attempt in range(self.max_retries + 1):
-            rec.hit_at(endpoint, clock[0], w)
-            if attempt:
-                rec.retry_at(clock[0], w)
-            p = fb.p_slow[endpoint]
-            if p <= 0.0 or self.u_over() >= p:
-                return True
-            rec.error_at(clock[0], w)
-            busy = self.patience_s
-            clock[0] += busy
-            yield busy
-            if attempt == self.max_retries or self.u_over() >= self.retry_p:
-                return False
-        return False
-
-    def _sms_code(self, tid: int, w: float, clock: list):
-        """Request a code and wait for it; resend when it is slow (only the latest counts).
-        A code's delay is exponential around the gateway's current mean delay, plus the
-        carrier's delivery delay; the vendor may refuse a phone past its limits."""
-        rec, faults = self.rec, self.faults
-        for code in range(self.max_retries + 1):
-            if faults.sms_limited and faults.sms_refused(tid, clock[0]):
-                rec.count(SMS_REFUSED, w)
-                return False
-            ok = self._ok(self.SMS, w, clock) or (yield from self._request(self.SMS, w, clock))
-            if not ok:
-                return False
-            rec.count(SMS_CODES, w)
-            if code:
-                rec.count(SMS_RESENDS, w)
-                rec.retry_at(clock[0], w)
-            delay = self.fb.sms_delay * -math.log(1.0 - self.u_over()) + faults.delivery_s()
-            if delay <= self.resend_s:
-                busy = delay + self.code_entry_s()
-                clock[0] += busy
-                yield busy
-                return True
-            busy = self.resend_s
-            clock[0] += busy
-            yield busy
-        return False
-
-    def _login(self, tid: int, w: float, clock: list):
-        if not decisions.signs_in_with_password(self.u(), self.password_share):
-            ok = yield from self._sms_code(tid, w, clock)
-            if not ok:
-                return False
-        return self._ok(self.LOGIN, w, clock) or (
-            yield from self._request(self.LOGIN, w, clock))
-
-    def _register(self, tid: int, w: float, clock: list):
-        self.rec.registration_started(w)
-        ok = yield from self._sms_code(tid, w, clock)
-        if not ok:
-            return False
-        for _ in range(decisions.school_searches(self.searches())):
-            self.rec.hit_at(self.SEARCH, clock[0], w)
-        busy = self.form_s()
-        clock[0] += busy
-        yield busy
-        ok = self._ok(self.REGISTER, w, clock) or (
-            yield from self._request(self.REGISTER, w, clock))
-        if ok:
-            self.registered[tid] = True
-            self.ledger.registered_at[tid] = clock[0]
-            self.rec.registered(clock[0], w)
-        return ok
-
-    # --- study and tests ----------------------------------------------------------------
-
-    def _study(self, tid: int, w: float, focus: int, clock: list):
-        budget, plays = decisions.session_budget(self.length_min(), self.resources())
-        unattended = self.faults.unattended_budget()
-        if unattended:  # the playlist runs on, muted, until the minimum or an attention check
-            budget, plays = unattended, 1 << 30
-        t, led, window_end = self.tables, self.ledger, clock[2]
-        preferred = self.waves[focus] if focus >= 0 else ()
-        base = tid * self.courses
-        while budget > 0.0 and plays > 0 and clock[0] < window_end:
-            slot = decisions.pick_course(t.opens_s, led.credited[tid], clock[0], preferred)
-            if slot < 0:
-                return True
-            cell = base + slot
-            need = t.target_s[slot] - led.studied[cell]
-            if need > 0.0:
-                watched, led.next_resource[cell], plays = decisions.playlist(
-                    t.durations[slot], led.next_resource[cell], need, budget, plays)
-                seconds = max(min(watched, window_end - clock[0]), 0.0)
-                started = clock[0]
-                ok = yield from self._watch(tid, w, slot, seconds, clock)
-                scripted = self.faults.scripted and self.faults.scripted[tid]
-                budget -= clock[0] - started if scripted else seconds  # a script's claim is quick
-                if unattended:
-                    self.rec.count(UNATTENDED, w * seconds)
-                if not ok:
-                    return False
-            if led.passed_at[cell] < INF:
-                continue  # passed earlier; the credit came with the study just recorded
-            if self.shown_at is not None and self.shown_at[cell] > clock[0]:
-                return True  # the study does not show yet: no test until a later session
-            studied = led.studied[cell]
-            unlocked = t.campaign.test_unlocked(t.course_ids[slot], studied)
-            if not decisions.ready_for_test(unlocked, studied, t.min_study_s[slot]):
-                return True  # out of time or resources before the test unlocks
-            ok = yield from self._test(tid, w, slot, clock)
-            if not ok:
-                return False
-        return True
-
-    def _pick_course(self, tid: int, focus: int, now: float) -> int:
-        preferred = self.waves[focus] if focus >= 0 else ()
-        return decisions.pick_course(self.tables.opens_s, self.ledger.credited[tid], now, preferred)
-
-    def _watch(self, tid: int, w: float, slot: int, seconds: float, clock: list):
-        """Play video; a stream the CDN cannot serve stalls and the teacher gives up. A
-        scripted client claims the study without video (``Faults.script``)."""
-        rec, fb = self.rec, self.fb
-        if self.faults.scripted and self.faults.scripted[tid]:
-            busy = self.faults.script(rec, self.BEAT, w, clock[0], seconds, self.beat_s[tid])
-            start = clock[0]
-            clock[0] += busy
-            yield busy
-            self._credit(tid, w, slot, seconds, 0.0, start, clock)
-            return True
-        stalled = fb.video_ok < 1.0 and self.u_over() >= fb.video_ok
-        if stalled:
-            seconds = min(seconds, self.patience_s)
-        kbps = self.kbps[min(bisect.bisect_right(self.kbps_cum, self.u()), len(self.kbps) - 1)]
-        span, start, video = self.sub_span[tid], clock[0], self.video[slot]
-        if video:
-            rec.open_view(span, start, w, w * kbps)
-        busy = seconds
-        clock[0] += busy
-        yield busy
-        if video:
-            rec.open_view(span, clock[0], -w, -w * kbps)
-        if stalled:
-            rec.error_at(clock[0], w)
-            return False
-        credited, late = self.faults.beats(rec, w, seconds, self.beat_s[tid], fb.p_slow[self.BEAT])
-        self._credit(tid, w, slot, credited, late, start, clock)
-        return True
-
-    def _credit(self, tid: int, w: float, slot: int, seconds: float, late: float, start: float,
-                clock: list) -> None:
-        """Record a play's credited study, and when it shows: at the next heartbeat (half an
-        interval on average), plus the processing delay, plus a beat for study that rode on the
-        next beat after its own was lost."""
-        rec, end = self.rec, clock[0]
-        delay = self.faults.delay_s()
-        lag = 0.5 * min(self.beat_s[tid], end - start) + delay
-        rec.credit_lag(lag, w * (seconds - late))
-        if late:
-            rec.credit_lag(lag + self.beat_s[tid], w * late)
-        rec.count(STUDY, w * seconds)
-        if clock[3]:
-            rec.count(DEFERRED_STUDY, w * seconds)
-        if self.shown_at is not None:
-            self.shown_at[tid * self.courses + slot] = end + delay
-        self._record_study(tid, slot, seconds, start, end, end + delay)
-
-    def _record_study(self, tid: int, slot: int, seconds: float, start: float,
-                      end: float, shown: float) -> None:
-        """Study from ``start`` to ``end`` that shows as credit at ``shown``."""
-        led = self.ledger
-        if led.first_study_at[tid] == INF:
-            led.first_study_at[tid] = start
-        self.total_s[tid] += seconds
-        for target, share, lo, hi, into in self.routes[slot]:
-            overlap = min(end, hi) - max(start, lo)
-            partner = self.partners.get(target)
-            if overlap > 0.0 and partner is not None:  # the teacher is in that campaign too
-                self.routed[target] += self.weight[tid] * partner.credit(
-                    tid, into, share * min(seconds, overlap), shown)
-        self.add_study(tid, slot, seconds, shown)
-
-    def add_study(self, tid: int, slot: int, seconds: float, shown: float) -> None:
-        """Study seconds recorded in a course, showing as credit at ``shown`` (also study of
-        a shared resource in the teacher's other campaign, ``sim.sessions.shared``)."""
-        led = self.ledger
-        cell = tid * self.courses + slot
-        studied = led.studied[cell] + seconds
-        led.studied[cell] = studied
-        if studied >= self.tables.min_study_s[slot] and led.min_reached_at[cell] == INF:
-            led.min_reached_at[cell] = shown
-            if led.passed_at[cell] < INF:
-                led.credited[tid] |= 1 << slot
-
-    def _test(self, tid: int, w: float, slot: int, clock: list):
-        """Attempts until full marks; an attempt not submitted before the window closes is lost."""
-        t, led = self.tables, self.ledger
-        cell = tid * self.courses + slot
-        while True:
-            ok = self._ok(self.FETCH, w, clock) or (yield from self._request(self.FETCH, w, clock))
-            if not ok:
-                return False
-            busy = t.attempt_s[slot]
-            clock[0] += busy
-            yield busy
-            if clock[0] >= clock[2]:
-                return True
-            ok = self._ok(self.SUBMIT, w, clock) or (
-                yield from self._request(self.SUBMIT, w, clock))
-            if not ok:
-                return False
-            attempt = led.attempts[cell] + 1
-            led.attempts[cell] = attempt
-            if self.u_test() < t.full_marks_probability(slot, attempt):
-                led.passed_at[cell] = clock[0]
-                if led.min_reached_at[cell] <= clock[0]:
-                    led.credited[tid] |= 1 << slot
-                return True
 
     # --- between sessions ---------------------------------------------------------------
 
