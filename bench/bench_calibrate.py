@@ -193,7 +193,8 @@ def main() -> int:
         print(f"  knee: {knee.rate_rps} req/s at step {knee.step} "
               f"(SLO p95 {knee.slo_p95_ms:g} ms) {knee.note}")
         if knee_run is None:
-            print("no step met the SLO: no knee to validate against")
+            print("no knee to validate against (" + (knee.note or "no step met the SLO")
+                  + "): more steps (--max-steps) or a stricter SLO")
             return 0
         slo_p95, _ = _slo(context.scenario)
         for level in args.levels:

@@ -32,7 +32,7 @@ from loadtests.accounts import Roster
 from loadtests.harness import harness
 from loadtests.noise import BinTally, Sessions, merge
 from loadtests.plan import KINDS
-from loadtests.timing import FINISH_WAIT_S, LEAD_S, RESUMED_SET_UP_S
+from loadtests.timing import FINISH_WAIT_S, LEAD_S
 
 REPORT = "yanxiu_report"
 FINISH = "yanxiu_finish"
@@ -229,7 +229,9 @@ def finish_workers(environment) -> bool:
 def on_master_test_start(environment) -> None:
     """The master fixes the shared origin and the number of slices for the workers."""
     options = environment.parsed_options
-    set_up = RESUMED_SET_UP_S if getattr(options, "resume_sessions", 0) else 0.0
+    context = harness(environment).context
+    resume = bool(getattr(options, "resume_sessions", 0))
+    set_up = context.plan.set_up_s() if resume and context is not None else 0.0
     options.yanxiu_t0 = time.time() + LEAD_S + set_up
     if isinstance(environment.runner, MasterRunner):
         options.yanxiu_parts = max(1, environment.runner.worker_count)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from loadtests.timing import RESUMED_SET_UP_S
+from loadtests.timing import set_up_s
 
 KINDS = ("session", "registration", "admin", "certificate")
 SESSION, REGISTRATION, ADMIN, CERTIFICATE = range(4)
@@ -184,22 +184,29 @@ class Plan:
         running = self.series.in_progress[self.start] - self.series.sessions[self.start]
         return max(0.0, float(running)) * self.scale
 
+    def resumed_count(self) -> int:
+        return int(math.floor(self.in_progress_at_start() + 0.5))
+
+    def set_up_s(self) -> float:
+        """The window before the origin in which the resumed sessions set up (``timing.set_up_s``)."""
+        return set_up_s(self.resumed_count())
+
     def resumed(self, length_minutes, rng: np.random.Generator) -> list[Arrival]:
         """The sessions in progress at the start, spread over the set-up window before the
-        origin (``RESUMED_SET_UP_S``: they sign in and load their page there, then resume at
+        origin (``set_up_s``: they sign in and load their page there, then resume at
         the origin), each with the time it has left drawn as the model has it: a session running at a given
         instant is length-biased (a long one is more likely to be running), and the instant
         falls uniformly inside it, so its remaining time is U·L with L drawn with probability
         proportional to its length (renewal theory's equilibrium residual life).
         ``length_minutes`` is the scenario's session-length distribution."""
-        count = int(math.floor(self.in_progress_at_start() + 0.5))
+        count = self.resumed_count()
         if count == 0:
             return []
         pool = np.asarray(length_minutes.sample(rng, 20 * count + 100), float)
         pool = pool[pool > 0]
         chosen = rng.choice(pool, size=count, p=pool / pool.sum())
         remaining = rng.uniform(0.0, 1.0, count) * chosen
-        at = ((np.arange(count) + 0.5) / count - 1.0) * RESUMED_SET_UP_S
+        at = ((np.arange(count) + 0.5) / count - 1.0) * self.set_up_s()
         # indices above the schedule's own: each session seeds its own random stream with it
         first = RESUMED_INDEX_BASE
         return [Arrival(float(t), SESSION, first + i, float(r))

@@ -35,6 +35,7 @@ class LocustRun:
     exclude_tags: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     wait_s: float = 0.0  # a master's wait for its workers, on top of the run
+    set_up_s: float = RESUMED_SET_UP_S  # --resume-sessions: the set-up window (Plan.set_up_s)
 
     def as_master(self, workers: int, bind_host: str, bind_port: int, wait_s: float) -> None:
         """Locust's master for workers on other hosts (``run_worker`` there): it waits for
@@ -46,7 +47,7 @@ class LocustRun:
     def run_time_s(self) -> int:
         """How long the replay should take; the shape ends it (Locust ignores --run-time with
         a shape), the subprocess timeout is the hard bound."""
-        set_up = RESUMED_SET_UP_S if self.options.get("resume_sessions") else 0.0
+        set_up = self.set_up_s if self.options.get("resume_sessions") else 0.0
         return int(math.ceil(self.duration_s + LEAD_S + set_up + DRAIN_S + 10))
 
     def argv(self) -> list[str]:

@@ -17,7 +17,6 @@ import numpy as np
 
 from loadtests.noise import as_record
 from loadtests.plan import TOLERANCE, achieved_per_bin, bin_errors
-from loadtests.timing import RESUMED_SET_UP_S
 from loadtests.verdict import SessionHealth, exception_health, judge
 from records import LoadtestSummary, build, write_summary
 from records.tables import LOADTEST_ARRIVALS
@@ -92,7 +91,7 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[Loadte
         "scale": plan.scale,
         "host": host,
         "duration_s": round(plan.duration_s, 3),
-        "set_up_s": RESUMED_SET_UP_S if getattr(options, "resume_sessions", 0) else 0.0,
+        "set_up_s": plan.set_up_s() if getattr(options, "resume_sessions", 0) else 0.0,
         "arrival_process": options.arrival_process,
         "endpoints": endpoints,
         "total": total,

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from domain.distributions import Distribution
 from loadtests.plan import RESUMED_INDEX_BASE, SESSION, Plan, Series, resumed_draw
-from loadtests.timing import RESUMED_SET_UP_S
+from loadtests.timing import RESUMED_SET_UP_S, SET_UP_PER_S, set_up_s
 
 
 def _series(running: float) -> Series:
@@ -34,10 +34,19 @@ def test_resumed_sessions_have_the_equilibrium_residual_length():
     remaining = np.array([a.remaining_minutes for a in resumed])
     assert remaining.mean() == pytest.approx(20.0, rel=0.02)
     assert all(a.kind == SESSION and a.index >= RESUMED_INDEX_BASE for a in resumed)
-    # all set up in the window before the origin, spread evenly (no burst)
+    # all set up in the window before the origin, spread evenly (no burst): 20,000 sessions at
+    # most 50 a second take 400 s
+    window = plan.set_up_s()
+    assert window == pytest.approx(20_000 / SET_UP_PER_S)
     times = np.array([a.at for a in resumed])
-    assert times.min() > -RESUMED_SET_UP_S and times.max() < 0
-    assert np.histogram(times, bins=10, range=(-RESUMED_SET_UP_S, 0))[0] == pytest.approx([2000] * 10, abs=1)
+    assert times.min() > -window and times.max() < 0
+    assert np.histogram(times, bins=10, range=(-window, 0))[0] == pytest.approx([2000] * 10, abs=1)
+
+
+def test_a_few_resumed_sessions_set_up_in_the_shortest_window():
+    plan = Plan(_series(1012.0), 0, 10, compress=60, scale=0.1)  # 100 sessions: 2 s at 50 a second
+    assert plan.resumed_count() == 100 and plan.set_up_s() == RESUMED_SET_UP_S
+    assert set_up_s(0) == RESUMED_SET_UP_S and set_up_s(1000) == pytest.approx(20.0)
 
 
 def test_no_session_column_means_an_empty_start():

@@ -195,7 +195,8 @@ def _replay(args, context, model: Path, out: Path, host: str, accounts, answers,
     print(f"yanxiu loadtest: {context.scenario.name} {context.stretch.label}: {plan.minutes} model minutes "
           f"in {plan.duration_s:.0f} s, scale {plan.scale:.4g}, {plan.total():.0f} arrivals planned, "
           f"against {host}", flush=True)
-    locust = LocustRun(host, out, plan.duration_s, options, args.processes, args.tags, args.exclude_tags)
+    locust = LocustRun(host, out, plan.duration_s, options, args.processes, args.tags, args.exclude_tags,
+                       set_up_s=plan.set_up_s())
     if args.expect_workers:
         locust.as_master(args.expect_workers, args.master_bind_host, args.master_bind_port,
                          args.expect_workers_max_wait)
