@@ -60,3 +60,22 @@ def test_an_absolute_size_is_recorded_as_asked(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["what_if"] == {"api": {"asked": "3", "size": 3, "scenario_size": 4}}
     assert summary["capacity"]["api"]["provided"] == 3
+
+
+def test_a_bad_capacity_leaves_an_earlier_results_folder_in_place(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(SMOKE), "--teachers", "200", "--no-charts", "--no-confirm",
+                 "--out", str(out)]) == 0
+    before = (out / "summary.json").read_bytes()
+    assert main(["run", str(SMOKE), "--capacity", "api=80%maximum", "--out", str(out)]) == 2
+    assert (out / "summary.json").read_bytes() == before
+
+
+def test_capacity_on_a_platform_scenario_is_refused_in_one_line(tmp_path, capsys):
+    from tests.sim.platform_fixture import write_platform
+
+    platform = write_platform(tmp_path)
+    capsys.readouterr()
+    assert main(["run", str(platform), "--capacity", "api=3", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not available for a platform scenario" in err[0]

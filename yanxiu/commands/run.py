@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     scenario = load_any(args.scenario)
     out = args.out or Path("results") / Path(args.scenario).stem
+    sizes = _capacity_sizes(scenario, args)  # a bad --capacity fails before anything is removed
     clear_results_folder(out)
     if isinstance(scenario, PlatformScenario):  # several campaigns on one platform
         from yanxiu.commands import run_platform
@@ -89,12 +90,29 @@ def run(args: argparse.Namespace) -> int:
     if scenario.workload is not None:
         return _workload(scenario, args, out)
     what_if = None
-    if getattr(args, "capacity", None):
-        scenario, what_if = _with_capacity(scenario, args)
+    if sizes is not None:
+        scenario, what_if = _with_capacity(scenario, sizes, args)
     return _model(scenario, args, out, what_if)
 
 
-def _with_capacity(scenario, args: argparse.Namespace):
+def _capacity_sizes(scenario, args: argparse.Namespace):
+    """--capacity parsed against the scenario's tiers (None without it)."""
+    from domain.platform import PlatformScenario
+    from sim import capacity
+    from yanxiu.errors import CommandError
+
+    if not getattr(args, "capacity", None):
+        return None
+    if isinstance(scenario, PlatformScenario) or scenario.workload is not None:
+        kind = "a platform scenario" if isinstance(scenario, PlatformScenario) else "a workload scenario"
+        raise CommandError(f"--capacity: not available for {kind} (change the tiers in its file)")
+    try:
+        return capacity.parse_capacity(args.capacity, scenario)
+    except capacity.CapacityError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _with_capacity(scenario, sizes: dict, args: argparse.Namespace):
     """The scenario resized by --capacity, and summary.json's ``what_if``. A relative size
     (api=80%, api=80%min) is a share of the run's own need: the model runs once at the
     scenario's capacity to measure it."""
@@ -103,7 +121,6 @@ def _with_capacity(scenario, args: argparse.Namespace):
     from yanxiu.errors import CommandError
 
     try:
-        sizes = capacity.parse_capacity(args.capacity, scenario)
         if not capacity.is_relative(sizes):
             resolved = capacity.resolve(sizes, {}, scenario)
             return (capacity.with_capacity(scenario, resolved),
