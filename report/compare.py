@@ -101,6 +101,12 @@ def headline_table(runs: list[Run], t: Labels) -> Table:
     return Table(t("cmp_headline"), [t("metric"), *[r.label for r in runs]], rows)
 
 
+def _amount(value: float | None, unit: str, field: str, t: Labels) -> str:
+    """A capacity figure; a missing plan is unbounded (records write inf as null), a missing
+    minimum or size is not known."""
+    return amount(value, unit, t) if value is not None or field == "needed" else "–"
+
+
 def capacity_table(runs: list[Run], t: Labels) -> Table:
     tiers = list(runs[0].data.summary.capacity)
     rows: list[list[str]] = []
@@ -108,13 +114,14 @@ def capacity_table(runs: list[Run], t: Labels) -> Table:
     for tier in tiers:
         caps = [r.data.summary.capacity.get(tier) for r in runs]
         unit = next((c.unit for c in caps if c is not None), "")
-        values = [c.needed if c is not None else None for c in caps]
         if any(c is not None and c.needed is not None and c.provided is not None and c.needed > c.provided
                for c in caps):
             bad.add(len(rows))
-        provided = caps[0].provided if caps[0] is not None else None
-        rows.append(_row(f"{tier} ({t('provided')} {amount(provided, unit, t)})", values,
-                         lambda v, unit=unit: amount(v, unit, t)))
+        # what each run had, the least that keeps the latency targets, the plan with headroom
+        for label, field in ((f"{tier}: {t('provided')}", "provided"), (f"  {t('minimum')}", "minimum"),
+                             (f"  {t('needed')}", "needed")):
+            values = [getattr(c, field) if c is not None else None for c in caps]
+            rows.append(_row(label, values, lambda v, unit=unit, field=field: _amount(v, unit, field, t)))
     return Table(t("cmp_capacity"), [t("tier"), *[r.label for r in runs]], rows, bad)
 
 

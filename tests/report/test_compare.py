@@ -110,3 +110,27 @@ def test_synthetic_runs_fast(model_results, tmp_path, capsys):
     measured = write_loadtest_results(tmp_path / "lt", model_results)
     assert main(["compare", str(model_results), str(measured)]) == 2
     assert "different kinds" in capsys.readouterr().err
+
+
+def test_capacity_rows_give_each_run_its_size_minimum_and_plan(model_results, tmp_path):
+    """A what-if with fewer api servers: its own size shows beside the reference's, with the
+    minimum and the plan of each run and their differences."""
+    import shutil
+
+    from report.compare import Run, capacity_table
+    from report.data import load
+    from report.i18n import Labels
+
+    short = tmp_path / "short"
+    shutil.copytree(model_results, short)
+    summary = json.loads((short / "summary.json").read_text())
+    summary["capacity"]["api"].update(provided=3, minimum=3.5, needed=4.5)
+    (short / "summary.json").write_text(json.dumps(summary))
+    base = json.loads((model_results / "summary.json").read_text())["capacity"]["api"]
+    table = capacity_table([Run("base", load(model_results)), Run("short", load(short))], Labels("en"))
+    api = [i for i, r in enumerate(table.rows) if r[0] == "api: Provided"][0]
+    provided, minimum, plan = table.rows[api:api + 3]
+    assert provided[1] == f"{base['provided']} servers" and provided[2].startswith("3 servers (−")
+    assert minimum[0] == "  Minimum (keeps latency targets)" and minimum[2].startswith("3.5 servers")
+    assert plan[0] == "  Plan (with headroom)" and plan[2].startswith("4.5 servers")
+    assert api in table.bad_rows  # the what-if is below its plan
