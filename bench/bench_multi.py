@@ -10,6 +10,7 @@ alternates over ``--rounds`` so drift in the machine's load does not favour one 
 
     .venv/bin/python bench/bench_multi.py                       # national, 500,000 simulated
     .venv/bin/python bench/bench_multi.py --max-simulated 100000 # quicker look
+    .venv/bin/python bench/bench_multi.py --effect --max-simulated 20000  # teachers in both: with/without
 """
 
 from __future__ import annotations
@@ -55,6 +56,33 @@ def combined(max_simulated: int) -> dict:
             "set_by": {tier: t["set_by"] for tier, t in shares["tiers"].items()}}
 
 
+def effect(max_simulated: int) -> None:
+    """The combined scenario with its ``overlaps:`` and without: per campaign, participants,
+    completion, study its own journeys played and study credited from the other campaign."""
+    import dataclasses
+
+    import numpy as np
+
+    from domain.platform import load_platform
+    from sim.campaigns import run_platform
+    from sim.sessions.recorder import TALLY
+
+    plan = load_platform(PLATFORM)
+    for label, variant in (("with overlaps", plan), ("without", dataclasses.replace(plan, overlaps=()))):
+        started = time.perf_counter()
+        run = run_platform(variant, max_simulated=max_simulated)
+        print(f"{label} ({time.perf_counter() - started:.0f} s):", flush=True)
+        for part in run.parts:
+            weight = part.run.population.weight
+            done = float(weight[np.isfinite(part.run.completed_at)].sum() / weight.sum())
+            own = part.run.recorder.tally[TALLY.index("study_s")] / 3600
+            credited = sum(p.routed_hours.get(part.name, 0.0) for p in run.parts)
+            print(f"  {part.name:12s} participants {part.run.population.participants:>11,}  in both "
+                  f"{sum(part.in_both.values()):>8,.0f}  completed {done:6.1%}  own study "
+                  f"{own / weight.sum():5.2f} h each  credited from the other {credited:>10,.0f} h",
+                  flush=True)
+
+
 def in_fresh_process(function, max_simulated: int) -> dict:
     with cf.ProcessPoolExecutor(1, mp_context=mp.get_context("fork")) as pool:
         return pool.submit(function, max_simulated).result()
@@ -64,11 +92,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-simulated", type=int, default=500_000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--effect", action="store_true",
+                        help="instead: the combined scenario with and without its overlaps, by campaign")
     args = parser.parse_args()
     from sim import native
 
     compiled = native.usable_build() is not None and native.install()
     print(f"compiled hot modules: {'yes' if compiled else 'no (plain Python for both)'}")
+    if args.effect:
+        effect(args.max_simulated)
+        return
     results: dict[str, list[dict]] = {"single": [], "combined": []}
     for r in range(args.rounds):
         order = [("single", single), ("combined", combined)]

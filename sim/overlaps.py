@@ -40,9 +40,11 @@ class Link:
     shift_s: float  # A's clock -> B's clock
 
     def bind(self, shard: int, host, guest) -> None:
+        """Link shard ``shard`` of A (``host``, a ``sim.shards._Shard``) and of the personas."""
         forward = self.tids[shard]
-        host.partners[self.guest] = Partner(guest, forward, self.shift_s)
-        guest.partners[self.host] = Partner(host, {v: k for k, v in forward.items()}, -self.shift_s)
+        host.journeys.partners[self.guest] = Partner(guest.journeys, guest, forward, self.shift_s)
+        guest.journeys.partners[self.host] = Partner(host.journeys, host, {v: k for k, v in forward.items()},
+                                                     -self.shift_s)
 
 
 def dual_rows(weight: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from sim import streams
+from sim import apart, streams
 from sim.population.teachers import Population
 from sim.sessions.behaviour import NO_FOCUS, Journeys
 from sim.sessions.progress import Progress
@@ -122,6 +122,7 @@ class _Shard:
         population = world.population.rows(rows)
         rngs = streams.generators(streams.shard_seeds(world.seed, index, world.shards))
         self.index = index
+        self.done_s = 0.0
         self.recorder = world.new_recorder()
         if index == 0 and world.background_load:
             world.add_background(self.recorder)
@@ -137,11 +138,13 @@ class _Shard:
 
     def minute(self, minute: int) -> list[float]:
         start = self.journeys.start
+        self.done_s = 60.0 * minute
         for tid, at, focus in self.schedule.take(minute):
             start(tid, at, focus)
         until = 60.0 * (minute + 1)
         if self.env.peek() < until:  # an idle environment need not be stepped
             self.env.run(until=until)
+        self.done_s = until  # no later step of its journeys precedes it (sim.sessions.shared)
         return self.recorder.close_minute()
 
     def result(self, campaign: int = 0) -> ShardResult:
@@ -173,11 +176,16 @@ class _Group:
     """The shards one process runs; the shards of one campaign share one ``Feedback`` (all
     observe the same total; campaigns differ in their teachers' patience)."""
 
-    def __init__(self, fleet: Fleet, indexes: list[int]) -> None:
+    def __init__(self, fleet: Fleet, indexes: list[int], run_apart: bool = False,
+                 processes: int = 1) -> None:
         platform = fleet.worlds[0].platform
         self.endpoints = list(platform.endpoints)
         self.window = fleet.window
         self.width = len(self.endpoints) + 1
+        self.processes = processes
+        # running apart (sim.apart): the idle tests and what this process saw
+        self.checks = apart.Checks(fleet, self.endpoints) if run_apart else None
+        self.record = apart.Record(self.window, len(indexes), self.width) if run_apart else None
         # campaign name -> (feedback, window end); a guest world shares its campaign's
         self.feedbacks: dict[str, tuple[Feedback, int]] = {}
         self.shards: list[tuple[_Shard, int, int, int]] = []  # shard, world, offset, minutes
@@ -198,7 +206,7 @@ class _Group:
         for guest, host in fleet.hosts.items():
             for k in range(fleet.worlds[guest].shards):
                 if (guest, k) in built:
-                    fleet.links[guest].bind(k, built[(host, k)].journeys, built[(guest, k)].journeys)
+                    fleet.links[guest].bind(k, built[(host, k)], built[(guest, k)])
 
     @property
     def calls(self) -> int:
@@ -219,15 +227,6 @@ class _Group:
             if minute < window:
                 rates = total.tolist() if rates is None else rates
                 feedback.observe(rates[:-1], rates[-1])
-
-    def locally_idle(self, rows: np.ndarray, shards: int) -> bool:
-        """Whether the platform stays idle for each of our shards' rates as if every one of
-        the ``shards`` shards carried as much. Then it stays idle for the sum of all shards,
-        whatever the others carry, once all say so: each tier's load adds up over shards and
-        is at most ``shards`` times the largest shard's, and the idle test is monotone."""
-        scaled = (rows * shards).tolist()
-        return all(feedback.stays_idle(row[:-1], row[-1])
-                   for feedback, _ in self.feedbacks.values() for row in scaled)
 
     def results(self) -> list[ShardResult]:
         return [shard.result(c) for shard, c, _, _ in self.shards]
@@ -251,11 +250,11 @@ def run_shards(world, workers: int,
     and the number of times the tiers model was asked for a state.
 
     With several processes, meeting every minute costs more than a minute's work, so they
-    first run apart, each checking that its own shards keep the platform idle whatever the
-    others do (``_Group.locally_idle``): then no teacher anywhere can see the platform slow,
-    and apart is exactly what meeting would give. If some shard fails that check at minute f,
-    the run starts again, apart (and identical) until f, meeting every minute from f on.
-    ``world`` may be a ``Fleet`` of several campaigns."""
+    first run apart, recording their rates (``sim.apart``): as long as the sum of every
+    process's rates keeps the platform idle, no teacher anywhere can see it slow, and apart
+    is exactly what meeting would give. If the sum is not idle at minute f, the run starts
+    again, apart (and identical) until f, meeting every minute from f on. ``world`` may be
+    a ``Fleet`` of several campaigns."""
     fleet = world if isinstance(world, Fleet) else Fleet.of(world)
     plan = fleet.plan(workers)
     if len(plan) == 1:
@@ -275,13 +274,15 @@ def _run(world: Fleet, plan: list[list[int]], meet_from: int | None, on_minute):
     exchange = _Exchange(0, links, plan)
     _close_others(links, 0)
     try:
-        own = _Group(world, plan[0])
+        own = _Group(world, plan[0], run_apart=meet_from is None, processes=len(plan))
         ended = [_advance(own, exchange, world, meet_from, stop, on_minute)]
         results = own.results() if ended[0] is None else []
-        for conn in exchange.links.values():
-            done = _receive(conn, pickled=True)
+        records = [own.record]
+        for _rank, conn in sorted(exchange.links.items()):
+            done, record = _receive(conn, pickled=True)
             ended.append(done if isinstance(done, int) else None)
             results += [] if isinstance(done, int) else done
+            records.append(record)
     finally:
         for conn in exchange.links.values():
             conn.close()
@@ -290,32 +291,37 @@ def _run(world: Fleet, plan: list[list[int]], meet_from: int | None, on_minute):
             if process.is_alive():
                 process.terminate()
     failed = [minute for minute in ended if minute is not None and minute >= 0]
-    if failed:
-        return min(failed)
+    if own.checks is not None:  # apart: was the sum idle until the end (or a sure stop)?
+        limit = min(failed, default=own.window)
+        busy = apart.first_busy([r for r in records if r is not None], exchange.order, own.checks, limit)
+        if busy is not None or failed:
+            return limit if busy is None else busy
     return sorted(results, key=lambda r: (r.campaign, r.index)), own.calls
 
 
 NEVER = 2**62  # no shard has stopped
-STOPPED = -1  # stopped because another process's shard was not locally idle
+STOPPED = -1  # stopped because another process's shards made the platform surely busy
 CHECK_EVERY = 64  # minutes between looks at whether another process stopped
 
 
 def _advance(group: _Group, exchange: _Exchange, world: Fleet, meet_from: int | None, stop,
              on_minute: Callable[[int], None] | None = None) -> int | None:
-    """Run the group through the horizon: None when done; else the minute at which one of
-    its shards was not locally idle (``STOPPED`` when another process's was)."""
-    shards, window = world.shards, group.window
+    """Run the group through the horizon: None when done; else (apart) the minute at which
+    its shards alone made the platform busy (``STOPPED`` when another process's did)."""
+    window, record, checks = group.window, group.record, group.checks
     for minute in range(world.minutes):
         rows = group.minute(minute)
         if minute < window:  # after the window nobody reacts: no need to meet
-            if meet_from is not None and minute >= meet_from:
-                group.observe(minute, exchange.total(rows))
-            elif not group.locally_idle(rows, shards):
-                with stop.get_lock():
-                    stop.value = min(stop.value, minute)
-                return minute
-            elif minute % CHECK_EVERY == 0 and stop.value < minute:
-                return STOPPED
+            if meet_from is not None:
+                if minute >= meet_from:
+                    group.observe(minute, exchange.total(rows))
+            elif record is not None and checks is not None:
+                if not record.see(minute, rows, checks, group.processes):
+                    with stop.get_lock():
+                        stop.value = min(stop.value, minute)
+                    return minute
+                if minute % CHECK_EVERY == 0 and stop.value < minute:
+                    return STOPPED
         if on_minute is not None:
             on_minute(minute)
     return None
@@ -346,7 +352,7 @@ class _Exchange:
         parts = {self.rank: rows}
         for rank, conn in self.links.items():
             parts[rank] = np.frombuffer(_receive(conn)).reshape(-1, rows.shape[1])
-        return np.concatenate([parts[r] for r in sorted(parts)])[self.order].sum(axis=0)
+        return apart.add([parts[r] for r in sorted(parts)], self.order)
 
 
 def _receive(conn, pickled: bool = False):
@@ -367,9 +373,9 @@ def _child(world, plan: list[list[int]], links: dict, rank: int, meet_from: int 
            stop) -> None:
     exchange = _Exchange(rank, links, plan)
     _close_others(links, rank)
-    group = _Group(world, plan[rank])
+    group = _Group(world, plan[rank], run_apart=meet_from is None, processes=len(plan))
     ended = _advance(group, exchange, world, meet_from, stop)
-    exchange.links[0].send(group.results() if ended is None else ended)
+    exchange.links[0].send((group.results() if ended is None else ended, group.record))
     for conn in exchange.links.values():
         conn.close()
 
