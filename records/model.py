@@ -158,7 +158,8 @@ class CampaignFigures(Part):
     peak_egress_gbps: Number
     share_completed: Number
     capacity_alone: dict[str, Number | None]  # what it would need by itself
-    shared_study_hours: dict[str, Number]  # its study that also counts in another campaign
+    shared_study_hours: dict[str, Number]  # its teachers' study also credited to them in another campaign
+    in_both: dict[str, Number] = {}  # its participants who also take part in another campaign (overlaps:)
 
 
 class CampaignAtPeak(Part):
