@@ -175,5 +175,6 @@ def campaigns_section(run: PlatformRun, own: dict[str, ModelSummary], labels: li
             "share_completed": summary.outcomes["share_completed"],
             "capacity_alone": {tier: c.needed for tier, c in summary.capacity.items()},
             "shared_study_hours": part.routed_hours,
+            "in_both": part.in_both,
         }
     return {"each": each, "peak": peak, "tiers": shares["tiers"]}

@@ -154,3 +154,16 @@ def test_validate_refuses_an_overlap_in_one_line(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "overlaps[0].also_in: 'nobody' is not a campaign" in err
+
+
+def test_validate_says_who_is_in_both_campaigns(tmp_path, capsys):
+    from yanxiu.cli import main
+
+    path = write_platform(tmp_path, smoke(), second_campaign(),
+                          overlaps=[{"campaign": "second", "also_in": "smoke", "share": 0.5}])
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "in both     50% of second's participants (" in out and "also take part in smoke" in out
+    write_platform(tmp_path, smoke(), second_campaign())
+    assert main(["validate", str(path)]) == 0
+    assert "no overlaps stated: no teacher is in two campaigns" in capsys.readouterr().out

@@ -157,3 +157,15 @@ def test_the_results_folder_splits_by_campaign(run, folder, tmp_path, capsys):
 
     assert main(["check", str(tmp_path)]) == 0
     assert "scenario two" in capsys.readouterr().out
+
+
+def test_the_summary_says_who_is_in_both_and_what_they_were_credited(overlap, tmp_path):
+    from records import read_summary
+    from sim.outputs.platform import write_platform_results
+
+    write_platform_results(overlap, tmp_path, scenario_path="platform.yaml")
+    each = read_summary(tmp_path).campaigns.each
+    assert each["smoke"].in_both["second"] == pytest.approx(overlap.part("smoke").in_both["second"])
+    assert each["second"].in_both["smoke"] == pytest.approx(overlap.part("second").in_both["smoke"])
+    hours = each["second"].shared_study_hours["smoke"]
+    assert hours == pytest.approx(overlap.part("second").routed_hours["smoke"]) and hours > 0

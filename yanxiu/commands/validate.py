@@ -31,6 +31,14 @@ def describe_platform(plan) -> str:
     lines.append(f"shared      {len(shared)} resources count in several campaigns" + "".join(
         f"\n  {rid}: " + ", ".join(f"{name} course {cid}" for name, cid in holders)
         for rid, holders in sorted(shared.items())))
+    from domain.platform import participants
+
+    for overlap in plan.overlaps:
+        both = overlap.share * participants(plan.campaign(overlap.campaign))
+        lines.append(f"in both     {overlap.share:.0%} of {overlap.campaign}'s participants ({both:,.0f}) "
+                     f"also take part in {overlap.also_in}: their shared study counts in both")
+    if shared and not plan.overlaps:
+        lines.append("in both     no overlaps stated: no teacher is in two campaigns, so no credit is shared")
     return "\n".join(lines)
 
 
