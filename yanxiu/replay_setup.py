@@ -54,11 +54,14 @@ def replay_context(args: argparse.Namespace, model: Path):
         max_duration=args.duration))
 
 
-def teachers_needed(plan, model: Path | None = None) -> int:
+def teachers_needed(plan, model: Path | None = None, resume: bool = False) -> int:
     """Accounts for the returning teachers' logins and certificate fetches: one per login,
     but no more than the model's active teachers on the stretch's days (at test scale), so
     that accounts come back within the stretch as often as the model's teachers do and a
-    later session continues an earlier one's study (and reaches its test)."""
+    later session continues an earlier one's study (and reaches its test). With ``resume``,
+    one more for each session resumed at the origin: they are all running at once, and two
+    sessions of one account would study the same courses (a replay 34 times smoke's size
+    seeded 991 accounts for 5,000 resumed sessions)."""
     from loadtests.plan import CERTIFICATE, REGISTRATION, SESSION
 
     logins = (plan.per_minute[SESSION] - plan.per_minute[REGISTRATION] + plan.per_minute[CERTIFICATE]).sum()
@@ -66,6 +69,8 @@ def teachers_needed(plan, model: Path | None = None) -> int:
     active = _active_teachers(plan, model) if model is not None else None
     if active is not None:
         needed = min(needed, math.ceil(active))
+    if resume:
+        needed += plan.resumed_count()
     return int(min(200_000, max(200, needed)))
 
 

@@ -147,3 +147,17 @@ def test_accounts_come_back_as_often_as_the_models_teachers(tmp_path):
     both = Plan(read_timeseries(model / "timeseries.csv"), 1000, 2000, 144, 0.5)  # spans both days
     assert _teachers_needed(both, model) == 6000
     assert _teachers_needed(plan, tmp_path / "nothing") == 1.2 * 7200 + 50
+
+
+def test_every_resumed_session_gets_an_account_of_its_own(tmp_path):
+    """Sessions resumed at the origin run at once: each takes an account besides the logins'."""
+    from loadtests.plan import Plan, Series, read_timeseries
+    from yanxiu.replay_setup import teachers_needed as _teachers_needed
+
+    model = write_series(tmp_path / "model", [10.0] * 2880)
+    (model / "outcomes_daily.csv").write_text("day,active\n2023-01-05,3000\n2023-01-06,9000\n")
+    s = read_timeseries(model / "timeseries.csv")
+    running = Series(s.minutes, s.sessions, s.registrations, s.admin, s.certificates, s.sessions * 0 + 810.0)
+    plan = Plan(running, 0, 1440, 144, 0.5)  # (810 - 10) x 0.5 = 400 running at the first minute
+    assert plan.resumed_count() == 400
+    assert _teachers_needed(plan, model) == 1500 and _teachers_needed(plan, model, resume=True) == 1900

@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
     clock = context.plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
     progress_at = None if args.no_progress else setup.progress_instant(context)
-    teachers = args.teachers or setup.teachers_needed(context.plan, model)
+    teachers = args.teachers or setup.teachers_needed(context.plan, model, args.resume_sessions)
     with ReferenceTarget(Path(args.scenario), teachers, clock, args.sms_code, args.server_workers,
                          setup.clock_rate(context.plan.compress),
                          progress_at=progress_at, model_results=model,
