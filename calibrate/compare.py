@@ -27,7 +27,7 @@ from calibrate.probes import Scrape
 from domain.scenario import Scenario
 from loadtests.noise import BIN_S
 from loadtests.plan import PlanError
-from loadtests.requests import MIN_PER_BIN, history_per_bin, model_rates, planned_per_bin
+from loadtests.requests import MIN_PER_BIN, achieved_per_bin, model_rates, planned_per_bin
 from sim.tiers.replay import Prediction
 
 Reading = tuple[float, Scrape, dict[str, float]]  # (when, /metrics, busy seconds per tier)
@@ -87,13 +87,13 @@ def measured_means(folder: Path) -> dict[str, float]:
 
 
 def _per_bin(result: Comparison, folder: Path, rates: np.ndarray, endpoints: list[str],
-             minute_s: float, set_up_s: float) -> None:
+             minute_s: float, set_up_s: float, session_bins: dict[str, Any]) -> None:
     """Planned and achieved requests per 10-s bin, for the endpoints planning at least
     MIN_PER_BIN in every bin (loadtests.requests holds the judgement of every endpoint)."""
     edges = np.arange(0.0, rates.shape[1] * minute_s + 1e-9, BIN_S)
     if edges.size < 2:
         return
-    achieved = history_per_bin(folder, edges, set_up_s)
+    achieved = achieved_per_bin(session_bins, set_up_s, folder, edges)
     for name, planned in zip(endpoints, planned_per_bin(rates, minute_s, edges), strict=True):
         if planned.min() < MIN_PER_BIN or name not in achieved:
             continue
@@ -144,7 +144,8 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
     except PlanError as exc:
         raise CalibrationError(str(exc)) from None
     set_up_s = float(summary.get("set_up_s", 0.0))
-    _per_bin(result, folder, rates, endpoints, minute_s, set_up_s)
+    session_bins = summary.get("session_bins") or {}
+    _per_bin(result, folder, rates, endpoints, minute_s, set_up_s, session_bins)
     timeout = float(scenario.behaviour.overload.abandon_after_s)
     rng = np.random.default_rng(seed)
     means = measured_means(folder)
@@ -158,7 +159,7 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
                                             "ratio": achieved / count if count > 0 else None}
     result.endpoints = _side_by_side(planned, summary, means, duration, result.comparable)
     result.tiers = _tiers(planned, utilisation, result.comparable)
-    achieved_rates = _achieved_rates(folder, endpoints, duration, set_up_s)
+    achieved_rates = _achieved_rates(folder, endpoints, duration, set_up_s, session_bins)
     if achieved_rates is not None:
         at_achieved = predict(scenario, achieved_rates, BIN_S, rng, timeout)
         result.at_achieved = {"endpoints": _side_by_side(at_achieved, summary, means, duration,
@@ -168,12 +169,12 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
 
 
 def _achieved_rates(folder: Path, endpoints: list[str], duration: float,
-                    set_up_s: float) -> np.ndarray | None:
+                    set_up_s: float, session_bins: dict[str, Any]) -> np.ndarray | None:
     """(endpoints × 10-s bins) requests/s the target really got, from Locust's history."""
     edges = np.arange(0.0, duration + 1e-9, BIN_S)
     if edges.size < 2:
         return None
-    counts = history_per_bin(folder, edges, set_up_s)
+    counts = achieved_per_bin(session_bins, set_up_s, folder, edges)
     if not counts:
         return None
     return np.array([counts.get(name, np.zeros(edges.size - 1)) for name in endpoints]) / BIN_S

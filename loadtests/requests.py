@@ -67,15 +67,16 @@ def history_per_bin(folder: Path, edges: np.ndarray, set_up_s: float = 0.0) -> d
     return {name: np.diff(np.interp(edges, t, c)) for name, (t, c) in series.items()}
 
 
-def achieved_per_bin(summary: LoadtestSummary, folder: Path, edges: np.ndarray) -> dict[str, np.ndarray]:
+def achieved_per_bin(session_bins: dict[str, dict[str, list[float]]], set_up_s: float, folder: Path,
+                     edges: np.ndarray) -> dict[str, np.ndarray]:
     """Requests finished per endpoint and bin: the sessions' own counts (``session_bins``, timed
     from the replay's exact origin) when the run has them, else Locust's per-second history, whose
     origin is only known to within its one-second rows (measured: a bin edge ~1 s off, 3 of a first
     bin's 32 page loads in the neighbour bin)."""
-    if not summary.session_bins or abs(float(edges[1] - edges[0]) - BIN_S) > 1e-9:
-        return history_per_bin(folder, edges, float(summary.set_up_s))
+    if not session_bins or abs(float(edges[1] - edges[0]) - BIN_S) > 1e-9:
+        return history_per_bin(folder, edges, set_up_s)
     n = edges.size - 1
-    return {name: per_bin(record, "requests", n) for name, record in summary.session_bins.items()}
+    return {name: per_bin(record, "requests", n) for name, record in session_bins.items()}
 
 
 def planned_per_bin(rates: np.ndarray, minute_s: float, edges: np.ndarray) -> np.ndarray:
@@ -96,7 +97,8 @@ def requests_vs_plan(summary: LoadtestSummary, folder: Path, endpoints: list[str
                         float(summary.scale), float(summary.compress))
     edges = np.arange(0.0, rates.shape[1] * minute_s + 1e-9, BIN_S)
     planned_bins = planned_per_bin(rates, minute_s, edges) if edges.size >= 2 else None
-    history = achieved_per_bin(summary, folder, edges) if edges.size >= 2 else {}
+    history = (achieved_per_bin(summary.session_bins, float(summary.set_up_s), folder, edges)
+               if edges.size >= 2 else {})
     factor = plan_factor(float(summary.scale), timeseries.parent)
     out = {}
     for i, name in enumerate(endpoints):
