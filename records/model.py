@@ -200,6 +200,14 @@ class WaitingRoomFigures(Part):
     mean_wait_minutes: Number | None
     longest_wait_minutes: Number
     left: Number  # gave up waiting and came back later (or never, past the window)
+    # the queue: teachers in the room (time average of a minute, as timeseries.csv's
+    # waiting_room), over the window and at its busiest minute; a teacher's position on joining
+    # (the teachers already in the room, full scale), its mean and 95th percentile
+    mean_queue: Number = 0
+    peak_queue: Number = 0
+    peak_queue_at: str | None = None
+    mean_position: Number | None = None
+    p95_position: Number | None = None
 
 
 class Cascade(Part):

@@ -42,7 +42,7 @@ TIMESERIES = Columns(
     "timeseries.csv",
     required=("minute", "offset_min", "rps.total", "sessions", "viewers", "egress_gbps", "sms_per_s",
               "arrivals.sessions", "arrivals.registrations"),
-    optional=("errors_per_s", "retries_per_s", "sessions_lost_per_min"),
+    optional=("errors_per_s", "retries_per_s", "sessions_lost_per_min", "waiting_room"),
     templates=("rps.<endpoint>", *(f"tier.<tier>.{metric}" for metric in TIER_METRICS)),
 )
 OUTCOMES_DAILY = Columns(

@@ -56,6 +56,10 @@ STRINGS: dict[str, tuple[str, str]] = {
              "later.",
              "排队等候室让 {waited} 次会话排队，平均等待 {mean} 分钟（最长 {longest} 分钟），"
              "而不是让请求失败；{left} 名教师放弃等待，稍后再来。"),
+    "queue": ("The queue was longest at {at}, with {peak} teachers waiting; a teacher joining it found "
+              "{mean} people ahead on average, and one in twenty found more than {p95}.",
+              "队伍在 {at} 最长，有 {peak} 名教师在排队；教师进入等候室时前面平均有 {mean} 人，"
+              "每 20 人中有 1 人前面超过 {p95} 人。"),
     "shut": ("Maintenance shut the platform: {deferred} sessions found it closed and came back after, "
              "{cut} were cut short.",
              "维护期间平台关闭：{deferred} 次会话遇到关闭、之后再来，{cut} 次被中途打断。"),
@@ -76,6 +80,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "r_failed": ("Failed requests", "失败请求"), "r_resends": ("SMS codes resent", "重发短信"),
     "r_credit": ("Credit delay, mean / p95 (minutes)", "学时计入延迟，平均 / p95（分钟）"),
     "r_beats": ("Heartbeats lost", "丢失的心跳"),
+    "r_queue": ("Longest queue in the waiting room (teachers)", "等候室最长队伍（人）"),
+    "r_position": ("People ahead on joining the queue, mean / p95", "进入队伍时前面的人数，平均 / p95"),
 }
 
 
@@ -174,6 +180,9 @@ def _modes(c: Cascade, t: Labels) -> list[str]:
     if room is not None:
         out.append(_t(t, "room", waited=big(room.waited, t), mean=figure(room.mean_wait_minutes),
                       longest=figure(room.longest_wait_minutes), left=big(room.left, t)))
+        if room.peak_queue_at is not None:
+            out.append(_t(t, "queue", at=_at(room.peak_queue_at), peak=big(room.peak_queue, t),
+                          mean=big(room.mean_position, t), p95=big(room.p95_position, t)))
     if c.maintenance_deferred or c.maintenance_cut:
         out.append(_t(t, "shut", deferred=big(c.maintenance_deferred, t), cut=big(c.maintenance_cut, t)))
     if c.scripted_claimed_hours or c.unattended_hours:
@@ -193,4 +202,8 @@ def _table(c: Cascade, t: Labels) -> Table:
         ("r_credit", f"{figure(c.credit_delay_mean_minutes)} / {p95}"),
         ("r_beats", big(c.heartbeats_lost, t)),
     ]
+    room = c.waiting_room
+    if room is not None and room.peak_queue_at is not None:
+        rows += [("r_queue", big(room.peak_queue, t)),
+                 ("r_position", f"{big(room.mean_position, t)} / {big(room.p95_position, t)}")]
     return Table(_t(t, "table"), [_t(t, "figure"), _t(t, "value")], [[_t(t, k), v] for k, v in rows])

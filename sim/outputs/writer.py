@@ -21,7 +21,7 @@ import numpy as np
 from records import ModelSummary, build, write_summary
 from records.tables import ATTEMPTS, OUTCOMES_DAILY, TIMESERIES, Columns
 from sim.outputs import outcomes
-from sim.outputs.cascade import cascade
+from sim.outputs.cascade import cascade, room_queue
 from sim.tiers import sizing
 
 FMT = "%.9g"
@@ -39,6 +39,8 @@ def minute_labels(run) -> list[str]:
 
 def timeseries(run) -> dict[str, np.ndarray]:
     cols = run.recorder.series()
+    if run.scenario.failures.waiting_room is not None:  # only with one: other runs keep their columns
+        cols["waiting_room"] = room_queue(run.recorder.room, run.recorder.minutes)
     cols.update(run.tiers.columns())
     return cols
 

@@ -176,6 +176,7 @@ class Journeys(Study):
         patience = self.faults.leave_after() * 60.0 if self.faults.leave_after is not None else INF
         rec.count(ROOM_WAITED, w)
         rec.count(ROOM_WAIT_MAX, wait)
+        rec.room_stay(self.env.now, self.env.now + min(wait, patience), w)
         if wait <= patience:
             rec.count(ROOM_WAIT, w * wait)
             yield self.env.timeout(wait)

@@ -81,6 +81,9 @@ class Recorder:
         self.session_seconds = 0.0  # weighted study-session time (Little's law's W)
         self.tally = [0.0] * len(TALLY)  # by TALLY's names
         self.lag = [0.0] * (len(LAG_EDGES) + 1)  # weighted study seconds per lag bin
+        # the waiting room: one (joined at, left at, weight) triple per simulated stay, flat;
+        # the queue's length and positions are computed from them at the end (``room_queue``)
+        self.room: list[float] = []
         # results, after ``finish``: NumPy arrays (typed Any: the compiled build leaves them alone)
         self.daily: dict[str, Any] = {}
         self.counts: Any = None
@@ -120,6 +123,10 @@ class Recorder:
             self.tally[name] = max(self.tally[name], weight)
         else:
             self.tally[name] += weight
+
+    def room_stay(self, joined: float, left: float, weight: float) -> None:
+        """A teacher (of ``weight``) in the waiting room from ``joined`` until ``left`` (s)."""
+        self.room.extend((joined, left, weight))
 
     def credit_lag(self, lag_s: float, weight: float) -> None:
         """``weight`` study seconds whose credit showed ``lag_s`` after they were studied."""
@@ -252,7 +259,7 @@ class Recorder:
         """A finished recorder's results as plain data (what a shard's process sends back)."""
         return {"counts": self.counts, "errors": self.errors, "arrivals": self.arrivals,
                 "retries": self.retries, "lost": self.lost, "tally": self.tally, "lag": self.lag,
-                "spans": self.spans, "daily": self.daily,
+                "room": self.room, "spans": self.spans, "daily": self.daily,
                 "sessions_simulated": self.sessions_simulated, "session_seconds": self.session_seconds}
 
     def absorb(self, totals: dict[str, Any]) -> None:
@@ -274,6 +281,7 @@ class Recorder:
             self.count(k, value)
         for k, value in enumerate(totals["lag"]):
             self.lag[k] += value
+        self.room.extend(totals["room"])
         self.arrivals += totals["arrivals"]
         for name, values in totals["spans"].items():
             self.spans[name] += values

@@ -21,7 +21,9 @@ CASCADE = {
     "credit_delay_mean_minutes": 4.03, "credit_delay_p95_minutes": 9.68, "heartbeats": 196000.0,
     "heartbeats_lost": 0.0, "study_lost_hours": 0.0, "first_lost_at": "2023-01-05T19:41+08:00",
     "worst_minute": "2023-01-05T20:09+08:00", "worst_minute_lost": 3.0,
-    "waiting_room": {"waited": 900.0, "mean_wait_minutes": 2.5, "longest_wait_minutes": 11.0, "left": 12.0},
+    "waiting_room": {"waited": 900.0, "mean_wait_minutes": 2.5, "longest_wait_minutes": 11.0, "left": 12.0,
+                     "mean_queue": 0.4, "peak_queue": 61.7, "peak_queue_at": "2023-01-05T20:31+08:00",
+                     "mean_position": 18.4, "p95_position": 52.0},
 }
 
 
@@ -51,8 +53,12 @@ def test_the_section_says_what_happened_to_how_many_teachers_and_the_extra_load(
     assert "1,200 requests, 0.52% of all requests" in text and "300 SMS codes resent" in text
     assert "4.03 minutes" in text and "9.68 minutes" in text  # credit delay
     assert "queued 900 sessions for 2.5 minutes" in text and "12 teachers gave up" in text
+    assert ("The queue was longest at 2023-01-05 20:31, with 62 teachers waiting; a teacher joining it "
+            "found 18 people ahead on average, and one in twenty found more than 52.") in text
     rows = dict(part.table.rows)
     assert rows["Sessions lost"] == "54" and rows["Extra requests, share of all"] == "0.52%"
+    assert rows["Longest queue in the waiting room (teachers)"] == "62"
+    assert rows["People ahead on joining the queue, mean / p95"] == "18 / 52"
     page = html._section(part)
     assert page.startswith('<section id="cascade"><h2>When the platform could not keep up</h2>')
 
@@ -84,3 +90,20 @@ def test_the_section_in_chinese(overloaded):
     text = "".join(part.paragraphs)
     assert "54 次学习会话" in text and "53 名教师受影响" in text and "重发短信 300 条" in text
     assert "另有 4 次在截止前没有补上" in text
+
+
+def test_the_queue_is_said_in_chinese_and_left_out_for_an_older_summary(overloaded, tmp_path):
+    zh = section(load(overloaded), Labels("zh"))
+    assert zh is not None
+    text = " ".join(zh.paragraphs)
+    assert "队伍在 2023-01-05 20:31 最长，有 62 名教师在排队；教师进入等候室时前面平均有 18 人" in text
+    folder = tmp_path / "older"  # a summary written before the queue was recorded
+    shutil.copytree(overloaded, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["cascade"]["waiting_room"] = CASCADE["waiting_room"] | {
+        "peak_queue_at": None, "mean_position": None, "p95_position": None}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    en = section(load(folder), Labels("en"))
+    assert en is not None and "queued 900 sessions" in " ".join(en.paragraphs)
+    assert "The queue was longest" not in " ".join(en.paragraphs)
+    assert "Longest queue in the waiting room (teachers)" not in dict(en.table.rows)

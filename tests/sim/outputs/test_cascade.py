@@ -10,7 +10,7 @@ import pytest
 from domain.scenario import TierSlo
 from sim.capacity import parse_capacity, resolve, run_needs, with_capacity
 from sim.model import run_model
-from sim.outputs.cascade import lag_quantile
+from sim.outputs.cascade import lag_quantile, room_positions, room_queue, weighted_quantile
 from sim.outputs.writer import minute_labels, summary, timeseries
 from sim.sessions.recorder import LAG_EDGES, TALLY
 
@@ -133,3 +133,55 @@ def test_at_80_percent_of_the_minimum_the_cascade_shows_at_80_percent_of_the_pla
     assert c.retried_requests > 0 and c.sessions_deferred > 0
     # the retries are load too: the short run's own minimum is above the ample run's
     assert below.capacity["api"].minimum >= need.minimum
+
+
+def test_the_queue_and_the_positions_are_read_from_the_stays():
+    """Four stays (joined, left, weight): the minute averages of the queue and each
+    teacher's position on joining (the weight of those already in the room), by hand."""
+    room = [0.0, 120.0, 1.0, 30.0, 90.0, 2.0, 60.0, 200.0, 1.0, 100.0, 150.0, 1.0]
+    np.testing.assert_allclose(room_queue(room, 5), [2.0, 1 + 1 + 1 + 1 / 3, 1.5, 1 / 3, 0.0])
+    ahead, weight = room_positions(room)
+    np.testing.assert_allclose(ahead, [0.0, 1.0, 3.0, 2.0], atol=1e-12)
+    assert weight.tolist() == [1.0, 2.0, 1.0, 1.0]
+    assert weighted_quantile(ahead, weight, 0.95) == 3.0
+    assert weighted_quantile(ahead, weight, 0.5) == 1.0  # the weight-2 teacher is the middle
+    assert room_queue([], 3).tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.fixture(scope="module")
+def queued(smoke):
+    """Smoke's video tier 15% below the evening peak with a waiting room admitting up to 90%
+    (as tests/sim/sessions/test_failures.py): sessions queue at the evening peaks."""
+    from domain.failures import Failures
+
+    room = {"admit_utilisation": 0.9, "leave_after_minutes": {"kind": "deterministic", "value": 15}}
+    short = with_capacity(smoke, {"video_cdn": 0.165})
+    scenario = short.model_copy(update={"failures": Failures.model_validate({"waiting_room": room})})
+    run = run_model(scenario, TEACHERS, 7, TEACHERS)
+    return run, timeseries(run), _summary(run)
+
+
+def test_the_waiting_room_obeys_littles_law(queued):
+    """Over the run, the mean number in the room is the joining rate times the mean wait
+    (L = lambda W). The minute averages cover each stay's fractional first and last minute
+    exactly, so the tolerance (0.5%) is only for stays cut by the window's end."""
+    run, cols, summary = queued
+    room = summary.cascade.waiting_room
+    queue = cols["waiting_room"]
+    window_s = run.recorder.minutes * 60.0
+    rate = room.waited / window_s  # teachers joining per second, full scale
+    assert room.waited > 0 and queue.max() > 0
+    assert queue.mean() == pytest.approx(rate * room.mean_wait_minutes * 60.0, rel=5e-3)
+    assert room.mean_queue == pytest.approx(queue.mean())
+    peak = int(np.argmax(queue))
+    assert room.peak_queue == queue[peak] and room.peak_queue_at == minute_labels(run)[peak]
+    # somebody joined an occupied room, and the 95th percentile is above the mean
+    assert 0 < room.mean_position < room.p95_position
+
+
+def test_without_a_waiting_room_there_is_no_queue(sized):
+    ample, short_run, _ = sized
+    assert short_run.recorder.room == []
+    assert "waiting_room" not in timeseries(short_run)
+    c = _summary(short_run).cascade
+    assert c is not None and c.waiting_room is None  # a cascade, but no room to queue in
