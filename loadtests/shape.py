@@ -28,6 +28,8 @@ class ReplayShape(LoadTestShape):
         t0 = getattr(environment.parsed_options, "yanxiu_t0", None)
         if t0 is not None and time.time() > t0 + context.plan.duration_s + DRAIN_S:
             return (0, 1) if finish_workers(environment) else None
-        if self.get_run_time() > context.plan.duration_s + GUARD_S:
+        # the resumed sessions' set-up window comes before the origin (it grows with their number)
+        set_up = context.plan.set_up_s() if getattr(context.options, "resume_sessions", 0) else 0.0
+        if self.get_run_time() > context.plan.duration_s + set_up + GUARD_S:
             return None  # a bound of its own: Locust ignores --run-time with a shape
         return (0, 1)
