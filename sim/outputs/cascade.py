@@ -14,6 +14,8 @@ there is one to explain.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from sim.sessions.recorder import LAG_EDGES, TALLY
@@ -89,7 +91,7 @@ def cascade(run, labels: list[str]) -> dict | None:
     return out
 
 
-def room_queue(room: list[float], minutes: int) -> np.ndarray:
+def room_queue(room: Sequence[float], minutes: int) -> np.ndarray:
     """Teachers in the waiting room, each minute's time average at full scale, from the
     recorder's stays (joined at, left at, weight; flat): a stay counts in a minute for the
     share of the minute it covers, as the recorder's spans do."""
@@ -104,7 +106,7 @@ def room_queue(room: list[float], minutes: int) -> np.ndarray:
     return np.maximum(np.cumsum(diff)[:minutes], 0.0)
 
 
-def room_positions(room: list[float]) -> tuple[np.ndarray, np.ndarray]:
+def room_positions(room: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     """Each stay's position at joining (full scale: the weight of the teachers who joined
     before it and had not yet left) and its weight. Exact over all shards: every shard's stays
     are in the recorder, so a teacher is also behind the other shards' teachers."""
@@ -124,7 +126,7 @@ def weighted_quantile(values: np.ndarray, weight: np.ndarray, q: float) -> float
     return float(values[order][min(int(np.searchsorted(cum, q * cum[-1])), cum.size - 1)])
 
 
-def _stays(room: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stays(room: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     stays = np.asarray(room, dtype=np.float64).reshape(-1, 3)
     return stays[:, 0], stays[:, 1], stays[:, 2]
 

@@ -13,6 +13,7 @@ All values are at full scale: every addition carries the teacher's stratum weigh
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import numpy as np
@@ -81,9 +82,10 @@ class Recorder:
         self.session_seconds = 0.0  # weighted study-session time (Little's law's W)
         self.tally = [0.0] * len(TALLY)  # by TALLY's names
         self.lag = [0.0] * (len(LAG_EDGES) + 1)  # weighted study seconds per lag bin
-        # the waiting room: one (joined at, left at, weight) triple per simulated stay, flat;
-        # the queue's length and positions are computed from them at the end (``room_queue``)
-        self.room: list[float] = []
+        # the waiting room: one (joined at, left at, weight) triple per simulated stay, flat
+        # doubles (24 bytes a stay); the queue's length and positions are computed from them at
+        # the end (sim.outputs.cascade.room_queue)
+        self.room = array("d")
         # results, after ``finish``: NumPy arrays (typed Any: the compiled build leaves them alone)
         self.daily: dict[str, Any] = {}
         self.counts: Any = None
