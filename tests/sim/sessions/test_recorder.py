@@ -58,3 +58,18 @@ def test_littles_law_on_random_spans():
     kept = np.minimum(starts + durations, 600 * 60 - 1e-6) - starts
     arrival_rate = 2000 / (600 * 60)
     assert rec.spans["sessions"].mean() == pytest.approx(arrival_rate * kept.mean(), rel=1e-9)
+
+
+def test_waiting_room_stays_travel_with_a_shards_totals():
+    """Each shard's stays (joined, left, weight) reach the run's recorder, in shard order, so
+    the queue counts every shard's teachers; a run without stays has none."""
+    shards = [_recorder(), _recorder()]
+    shards[0].room_stay(30.0, 90.0, 2.0)
+    shards[1].room_stay(10.0, 400.0, 1.5)
+    shards[1].room_stay(70.0, 80.0, 1.5)
+    run = _recorder()
+    for rec in shards:
+        _close_all(rec)
+        run.absorb(rec.totals())
+    assert list(run.room) == [30.0, 90.0, 2.0, 10.0, 400.0, 1.5, 70.0, 80.0, 1.5]
+    assert len(_recorder().room) == 0
