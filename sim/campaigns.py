@@ -120,7 +120,7 @@ def run_platform(plan: PlatformScenario, scale: float = 1.0, seed: int | None = 
     guests = {g: fleet.links[g].guest for g in fleet.hosts}
     parts = [_part(world, c, offsets[c], fleet.minutes,
                    [(w, [r for r in results if r.campaign == w]) for w in [c] + sorted(
-                       g for g, owner in guests.items() if owner == c)], fleet, plan)
+                       g for g, owner in guests.items() if owner == c)], fleet, plan, seed)
              for c, world in enumerate(worlds)]
     for g, link in fleet.links.items():  # the teachers in two campaigns, as each campaign sees them
         both = float(fleet.worlds[g].population.weight.sum())
@@ -154,7 +154,7 @@ def _worlds(plan: PlatformScenario, scale: float, seed: int, max_simulated: int 
             if b == c:  # the teachers also in campaign a are simulated with a's (sim.overlaps)
                 weight = worlds[a].population.weight
                 duals[i] = overlaps.dual_rows(weight, share, np.random.default_rng(
-                    overlaps.overlap_seed(seed, i, 0)))
+                    overlaps.overlap_seed(seed, i, "in_both")))
                 per_teacher = participants(scenario) / scenario.population.teachers
                 teachers = max(1, teachers - round(float(weight[duals[i]].sum()) / per_teacher))
         world = build_world(scenario, teachers, campaign_seed(seed, c), caps[c],
@@ -176,7 +176,7 @@ def _with_guests(fleet: Fleet, plan: PlatformScenario, seed: int, duals: list[np
     stated = overlaps.stated(plan.overlaps, names)
     for i, ((a, b, _share), dual) in enumerate(zip(stated, duals, strict=True)):
         host, target = fleet.worlds[a], fleet.worlds[b]
-        rng = np.random.default_rng(overlaps.overlap_seed(seed, i, 1))
+        rng = np.random.default_rng(overlaps.overlap_seed(seed, i, "personas"))
         provinces = [p.name for p in host.scenario.population.provinces]
         population = overlaps.personas(host.population.rows(dual), provinces, target, rng)
         rows, tids = overlaps.split(host.shard_rows(), dual)
@@ -211,7 +211,8 @@ def _whole_minutes(delta: dt.timedelta, name: str) -> int:
 
 
 def _part(world: World, index: int, offset: int, minutes: int,
-          shares: list[tuple[int, list[ShardResult]]], fleet: Fleet, plan: PlatformScenario) -> CampaignPart:
+          shares: list[tuple[int, list[ShardResult]]], fleet: Fleet, plan: PlatformScenario,
+          seed: int) -> CampaignPart:
     """One campaign's results gathered from its shards, as ``sim.model.run_model`` does, and
     from its guest worlds' (its journeys of other campaigns' teachers; rows after its own)."""
     recorder = world.new_recorder()
@@ -238,7 +239,14 @@ def _part(world: World, index: int, offset: int, minutes: int,
     tiers = world.platform.evaluate(_rps(world.platform, own), own["egress_gbps"])
     stats = {"sessions_simulated": float(recorder.sessions_simulated), "feedback_calls": 0.0,
              "shards": float(world.shards)}
-    run = ModelRun(world.scenario, world.seed, _seeds(world.seed, world.shards), world.campaign,
+    seeds = _seeds(world.seed, world.shards)
+    for w, _found in shares[1:]:  # its journeys of other campaigns' teachers (sim.overlaps)
+        member = fleet.worlds[w]
+        seeds.update({f"in_both.{k}": v for k, v in _seeds(member.seed, member.shards).items()})
+    for i, overlap in enumerate(plan.overlaps):
+        if overlap.also_in == world.scenario.name:
+            seeds.update({f"overlap.{s}": overlaps.overlap_seed(seed, i, s) for s in overlaps.STREAMS})
+    run = ModelRun(world.scenario, world.seed, seeds, world.campaign,
                    world.profile, population, world.tables, recorder, progress, completed_at,
                    certificate_at, tiers, world.platform, world.admins, world.shards, stats)
     routed = np.zeros(len(plan.campaigns))

@@ -81,9 +81,12 @@ def split(host_rows: list[np.ndarray], dual: np.ndarray) -> tuple[list[np.ndarra
     return [np.array(s, dtype=np.int64) for s in shards], tids
 
 
-def overlap_seed(seed: int, index: int, stream: int) -> np.random.SeedSequence:
-    """The seed of an overlap's streams: 0 picks the teachers in both, 1 draws the personas."""
-    return np.random.SeedSequence([seed, 0x17, 0xD0, index, stream])
+STREAMS = ("in_both", "personas")  # an overlap's streams: who is in both; the personas' draws
+
+
+def overlap_seed(seed: int, index: int, stream: str) -> int:
+    """The seed of the ``index``-th overlap's ``stream`` (``STREAMS``) in a run seeded ``seed``."""
+    return int(np.random.SeedSequence([seed, 0x17, 0xD0, index, STREAMS.index(stream)]).generate_state(1)[0])
 
 
 def stated(overlaps: tuple[Overlap, ...], names: list[str]) -> list[tuple[int, int, float]]:

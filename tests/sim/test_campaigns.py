@@ -93,6 +93,8 @@ def test_teachers_in_both_campaigns_get_credit_in_both(run, overlap):
     both = smoke.in_both["second"]
     assert both == second.in_both["smoke"] and 0.6 < both / second.run.population.participants < 0.8
     assert run.part("smoke").in_both == {}
+    # the streams that drew who is in both and their journeys in smoke are in the seeds
+    assert {"overlap.in_both", "overlap.personas", "in_both.sessions"} <= set(smoke.run.seeds)
 
 
 def test_the_load_is_counted_once_when_the_credit_is_shared(overlap):
