@@ -66,6 +66,20 @@ def _replications(plan, args: argparse.Namespace, scale: float, result, cap: int
     return intervals
 
 
+def in_both(each: dict) -> list[str]:
+    """A line per pair of campaigns with teachers in both: how many, and the study credited
+    to them across (summary.json campaigns.each: in_both, shared_study_hours)."""
+    out = []
+    pairs = {tuple(sorted((name, other))): count for name, figures in each.items()
+             for other, count in (figures.get("in_both") or {}).items()}
+    for (a, b), count in pairs.items():
+        ab = each[a]["shared_study_hours"].get(b, 0.0)
+        ba = each[b]["shared_study_hours"].get(a, 0.0)
+        out.append(f"  {count:,.0f} of them take part in both {a} and {b} (counted in each): study credited "
+                   f"across {ab:,.0f} h into {b}, {ba:,.0f} h into {a}")
+    return out
+
+
 def lines(summary, out: Path) -> str:
     """What a platform run prints: the platform's peak and needs, then each campaign's part."""
     assert summary.campaigns is not None
@@ -74,6 +88,7 @@ def lines(summary, out: Path) -> str:
     text = [f"{summary.scenario}: {len(section['each'])} campaigns on one platform, "
             f"{summary.participants:,} participants ({summary.simulated:,} simulated)",
             f"  shared peak {peak['value']:,.0f} requests/s at {peak['at']}"]
+    text[1:1] = in_both(section["each"])
     for name, figures in peak["by_campaign"].items():
         text.append(f"    {name}: {figures['at_peak']:,.0f}/s there ({figures['share_at_peak']:.1%}); "
                     f"alone peaks at {figures['peak_alone']:,.0f}/s; without it the peak is "
