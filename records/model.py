@@ -57,6 +57,9 @@ class WhatIf(Part):
     scenario_size: Number  # what the scenario provides
     share_of: Literal["need", "min"] | None = None  # a relative size: of the plan or the minimum
     base: Number | None = None  # that need, measured by a first run at the scenario's capacity
+    # the tier's size in the run that measured ``base`` when the scenario's was short (an
+    # overloaded run's load carries retries and come-backs, so its need is not the campaign's)
+    base_measured_at: Number | None = None
 
 
 class Replications(Part):

@@ -11,6 +11,11 @@ first run at the scenario's own capacity:
   with no headroom (below it teachers wait past their targets).
 
 A relative size of a pool tier is rounded to the nearest whole server (at least one).
+
+The need is the campaign's only when the first run keeps up: a tier short of its plan there
+serves a load swollen by retries, resent codes and teachers coming back, and its need (and
+every other tier's) is measured on that. So a tier found short is raised to the plan that run
+measured and the need measured again (``short_tiers``), at most ``MAX_BASE_RUNS`` runs.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from domain.scenario import Scenario
 from sim.tiers.sizing import Capacity
 
 _RELATIVE = re.compile(r"^\s*([^%\s]+)\s*%\s*(need|min)?\s*$")
+MAX_BASE_RUNS = 4  # one at the scenario's capacity, then raised; a plan that keeps growing is refused
 OF = {"need": "its plan (with headroom)", "min": "its minimum (latency targets, no headroom)"}
 
 
@@ -113,6 +119,19 @@ def resolve(sizes: Mapping[str, float | Relative], needs: Mapping[str, Capacity]
     return out
 
 
+def short_tiers(scenario: Scenario, needs: Mapping[str, Capacity]) -> dict[str, float]:
+    """Tiers the scenario provides below the plan ``needs`` measured, each raised to that plan
+    (pool tiers: whole servers); tiers whose plan is unbounded are left as they are."""
+    provided = {t.name: (t.kind, float(t.servers if t.kind == "pool" else t.capacity_gbps))
+                for t in scenario.platform.tiers}
+    raised: dict[str, float] = {}
+    for name, need in needs.items():
+        kind, size = provided[name]
+        if math.isfinite(need.needed) and need.needed > size:
+            raised[name] = float(math.ceil(need.needed)) if kind == "pool" else float(need.needed)
+    return raised
+
+
 def describe(sizes: Mapping[str, float | Relative], resolved: Mapping[str, float],
              needs: Mapping[str, Capacity]) -> list[str]:
     """One line per relative size: what it became and of what (for the run's output)."""
@@ -143,7 +162,8 @@ def with_capacity(scenario: Scenario, sizes: dict[str, float]) -> Scenario:
 
 
 def what_if(sizes: Mapping[str, float | Relative], resolved: Mapping[str, float],
-            needs: Mapping[str, Capacity], scenario: Scenario) -> dict[str, dict]:
+            needs: Mapping[str, Capacity], scenario: Scenario,
+            measured_at: Mapping[str, float] | None = None) -> dict[str, dict]:
     """summary.json's ``what_if`` (records.model.WhatIf): per resized tier what was asked, the
     size the run had, the scenario's own size, and for a share the need it was taken of."""
     provided = {t.name: float(t.servers if t.kind == "pool" else t.capacity_gbps)
@@ -155,6 +175,8 @@ def what_if(sizes: Mapping[str, float | Relative], resolved: Mapping[str, float]
         if isinstance(size, Relative):
             need = needs[name]
             entry |= {"share_of": size.of, "base": need.needed if size.of == "need" else need.minimum}
+            if measured_at and name in measured_at:
+                entry["base_measured_at"] = measured_at[name]
         out[name] = entry
     return out
 

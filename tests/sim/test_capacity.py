@@ -89,3 +89,13 @@ def _lost(run) -> float:
 
 def _sessions(run) -> float:
     return float(run.recorder.daily["sessions"].sum())
+
+
+def test_tiers_short_of_their_plan_are_raised_to_it_and_unbounded_ones_left():
+    from sim.capacity import short_tiers
+
+    scenario = _smoke()  # api 4 servers, video_cdn 1 Gbps
+    needs = {"api": _need("api", "servers", 6.2, 5.0), "video_cdn": _need("video_cdn", "Gbps", 1.5, 1.2),
+             "database": _need("database", "servers", math.inf, math.inf),
+             "sms_gateway": _need("sms_gateway", "servers", 1.0, 1.0)}
+    assert short_tiers(scenario, needs) == {"api": 7.0, "video_cdn": 1.5}

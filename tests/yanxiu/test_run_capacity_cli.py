@@ -79,3 +79,30 @@ def test_capacity_on_a_platform_scenario_is_refused_in_one_line(tmp_path, capsys
     assert main(["run", str(platform), "--capacity", "api=3", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not available for a platform scenario" in err[0]
+
+
+def test_a_share_of_a_tier_short_at_the_scenario_s_capacity_is_measured_with_it_raised(tmp_path, capsys):
+    """smoke with its video link at 0.1 Gbps (its plan is about 0.25): the first run's egress is
+    swollen by stalled plays retried, so its need is not the campaign's; the tier is raised to
+    that plan and the need measured again, which gives the ample run's minimum."""
+    import yaml
+
+    ample = tmp_path / "ample"
+    assert main(["run", str(SMOKE), "--no-charts", "--no-confirm", "--out", str(ample)]) == 0
+    clean = json.loads((ample / "summary.json").read_text())["capacity"]["video_cdn"]
+    document = yaml.safe_load(SMOKE.read_text())
+    for tier in document["platform"]["tiers"]:
+        if tier["name"] == "video_cdn":
+            tier["capacity_gbps"] = 0.1
+    short = tmp_path / "short.yaml"
+    short.write_text(yaml.safe_dump(document, allow_unicode=True))
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["run", str(short), "--capacity", "video_cdn=80%min", "--no-charts", "--no-confirm",
+                 "--out", str(out)]) == 0
+    said = capsys.readouterr().err
+    assert "the need was measured with tiers short of their plan raised to it: video_cdn=" in said
+    video = json.loads((out / "summary.json").read_text())["what_if"]["video_cdn"]
+    assert video["scenario_size"] == pytest.approx(0.1) and video["base_measured_at"] > 0.1
+    assert video["base"] == pytest.approx(clean["minimum"], rel=0.02)
+    assert video["size"] == pytest.approx(0.8 * video["base"])

@@ -117,7 +117,6 @@ def _with_capacity(scenario, sizes: dict, args: argparse.Namespace):
     (api=80%, api=80%min) is a share of the run's own need: the model runs once at the
     scenario's capacity to measure it."""
     from sim import capacity
-    from sim.model import DEFAULT_MAX_SIMULATED, run_model
     from yanxiu.errors import CommandError
 
     try:
@@ -125,18 +124,44 @@ def _with_capacity(scenario, sizes: dict, args: argparse.Namespace):
             resolved = capacity.resolve(sizes, {}, scenario)
             return (capacity.with_capacity(scenario, resolved),
                     capacity.what_if(sizes, resolved, {}, scenario))
-        seed = scenario.seed if args.seed is None else args.seed
-        with Progress("yanxiu run") as progress:
-            progress.stage(f"measuring the need at the scenario's capacity (for --capacity {args.capacity})",
-                           unit="day")
-            first = run_model(scenario, args.teachers, seed, args.max_simulated or DEFAULT_MAX_SIMULATED,
-                              on_day=progress.callback(), shards=args.shards, workers=args.workers)
-        needs = capacity.run_needs(first)
+        needs, raised = _measured_needs(scenario, args)
         resolved = capacity.resolve(sizes, needs, scenario)
     except capacity.CapacityError as exc:
         raise CommandError(str(exc)) from None
     print("--capacity " + "; ".join(capacity.describe(sizes, resolved, needs)))
-    return capacity.with_capacity(scenario, resolved), capacity.what_if(sizes, resolved, needs, scenario)
+    return (capacity.with_capacity(scenario, resolved),
+            capacity.what_if(sizes, resolved, needs, scenario, measured_at=raised))
+
+
+def _measured_needs(scenario, args: argparse.Namespace):
+    """Each tier's plan and minimum measured on a platform that keeps up: first at the
+    scenario's capacity, then, while some tier is short of its plan (its load swollen by
+    retries and come-backs), with those tiers raised to the plan (sim.capacity.short_tiers).
+    Returns the needs and the raised sizes ({} when the scenario's capacity kept up)."""
+    from sim import capacity
+    from sim.model import DEFAULT_MAX_SIMULATED, run_model
+
+    seed = scenario.seed if args.seed is None else args.seed
+    base, raised = scenario, dict[str, float]()
+    for _ in range(capacity.MAX_BASE_RUNS):
+        where = "the scenario's capacity" if not raised else "raised " + ", ".join(
+            f"{name}={size:,.6g}" for name, size in raised.items())
+        with Progress("yanxiu run") as progress:
+            progress.stage(f"measuring the need at {where} (for --capacity {args.capacity})", unit="day")
+            run = run_model(base, args.teachers, seed, args.max_simulated or DEFAULT_MAX_SIMULATED,
+                            on_day=progress.callback(), shards=args.shards, workers=args.workers)
+        needs = capacity.run_needs(run)
+        short = capacity.short_tiers(base, needs)
+        if not short:
+            if raised:
+                print("--capacity: the need was measured with tiers short of their plan raised to it: "
+                      + ", ".join(f"{name}={size:,.6g}" for name, size in raised.items()), file=sys.stderr)
+            return needs, raised
+        raised |= short
+        base = capacity.with_capacity(scenario, raised)
+    raise capacity.CapacityError(
+        f"--capacity: after {capacity.MAX_BASE_RUNS} runs some tier was still short of its plan "
+        f"({', '.join(short)}), so its need cannot be measured; give its size")
 
 
 def clear_results_folder(out: Path) -> None:
