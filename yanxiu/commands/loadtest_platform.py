@@ -63,13 +63,14 @@ def run(plan, args: argparse.Namespace) -> int:
     parts = _parts(plan, args, model, out)
     first = min(p.context.plan.first_minute for p in parts)
     clock = first.replace(tzinfo=None).isoformat(timespec="minutes")
-    teachers = args.teachers or sum(setup.teachers_needed(p.context.plan, p.model) for p in parts)
+    resume = bool(getattr(args, "resume_sessions", False))
+    teachers = args.teachers or sum(setup.teachers_needed(p.context.plan, p.model, resume) for p in parts)
     rate = setup.clock_rate(args.compress)
     options = setup.serve_options(args)
     with ReferenceTarget(Path(args.scenario), teachers, clock, args.sms_code, args.server_workers, rate,
                          database_url=args.database_url, serve_options=options) as target:
         assert target.folder is not None  # entering the target seeded it
-        fixtures = _fixtures(parts, target.accounts, target.folder)
+        fixtures = _fixtures(parts, target.accounts, target.folder, resume)
         codes = _replay_all(parts, args, target.url, target.answers, fixtures)
     return _report(parts, codes)
 
@@ -133,7 +134,8 @@ def _scale(args: argparse.Namespace, plan) -> float:
     return resolve_scale(args.scale, sum(s.population.teachers for s in plan.campaigns))
 
 
-def _fixtures(parts: list[Part], accounts: Path, folder: Path) -> dict[str, dict[str, Path]]:
+def _fixtures(parts: list[Part], accounts: Path, folder: Path,
+              resume: bool = False) -> dict[str, dict[str, Path]]:
     """Per campaign: its slice of the seeded teachers (every administrator), its own numbers
     for new teachers, and the route map that names its campaign."""
     from yanxiu import replay_setup as setup
@@ -143,7 +145,7 @@ def _fixtures(parts: list[Part], accounts: Path, folder: Path) -> dict[str, dict
         header, rows = list(reader.fieldnames or ()), list(reader)
     teachers = [r for r in rows if (r.get("role") or "teacher") == "teacher"]
     admins = [r for r in rows if (r.get("role") or "teacher") != "teacher"]
-    wanted = [setup.teachers_needed(p.context.plan, p.model) for p in parts]
+    wanted = [setup.teachers_needed(p.context.plan, p.model, resume) for p in parts]
     bounds = _slices(len(teachers), wanted)
     out = {}
     for index, (part, (lo, hi)) in enumerate(zip(parts, bounds, strict=True)):
