@@ -9,8 +9,9 @@ process's rates, minute after minute: an idle platform is the state nobody's fee
 Each process certifies a minute on its own when its rates times the number of processes
 stay idle: each tier's load adds up over processes and is at most that many times the
 largest process's, and the idle test is monotone in every tier's load, so if every process
-certifies a minute the sum is idle. A process stops at once where its own rates alone are
-not idle (the sum, at least as large, is not either). At the end the first process adds the
+certifies a minute the sum is idle. It certifies ``BLOCK`` minutes at once when their largest
+rates (endpoint by endpoint) do, else minute by minute. A process stops where its own rates
+alone are not idle (the sum, at least as large, is not either). At the end the first process adds the
 recorded rates up, in shard order as a meeting would, for the minutes not every process
 certified, and tests them exactly: the first minute that is not idle is where the run must
 start again, meeting from there (``sim.shards.run_shards``); none, and the apart run is the run.
@@ -42,9 +43,12 @@ class Checks:
 
     def idle(self, minute: int, rates: list[float]) -> bool:
         """Whether the platform stays idle under these rates (per endpoint, then Gbps) for
-        every campaign whose window is open at ``minute``."""
+        every campaign whose window is open at ``minute`` (and after it, for a block's)."""
         return all(feedback.stays_idle(rates[:-1], rates[-1])
                    for feedback, end in self.tests if minute < end)
+
+
+BLOCK = 64  # minutes certified at once
 
 
 class Record:
@@ -54,16 +58,26 @@ class Record:
         self.rows = np.zeros((window, shards, width))
         self.certified = np.zeros(window, dtype=bool)
         self.upto = 0  # minutes recorded
+        self.window = window
 
-    def see(self, minute: int, rows: np.ndarray, checks: Checks, processes: int) -> bool:
-        """Record a minute; False when the platform is surely not idle (our rates alone)."""
+    def see(self, minute: int, rows: np.ndarray, checks: Checks, processes: int) -> int | None:
+        """Record a minute; at the end of a block (or of the window), certify the block: the
+        first minute at which the platform is surely not idle (our rates alone), else None."""
         self.rows[minute] = rows
         self.upto = minute + 1
-        own = rows.sum(axis=0)
-        if checks.idle(minute, (own * processes).tolist()):
-            self.certified[minute] = True
-            return True
-        return checks.idle(minute, own.tolist())
+        if self.upto % BLOCK and self.upto < self.window:
+            return None
+        first = (minute // BLOCK) * BLOCK
+        own = self.rows[first:self.upto].sum(axis=1)
+        if checks.idle(first, (own.max(axis=0) * processes).tolist()):  # the whole block at once
+            self.certified[first:self.upto] = True
+            return None
+        for m, rates in enumerate(own.tolist(), start=first):
+            if checks.idle(m, [r * processes for r in rates]):
+                self.certified[m] = True
+            elif not checks.idle(m, rates):
+                return m
+        return None
 
 
 def add(parts: list[np.ndarray], order: np.ndarray) -> np.ndarray:

@@ -316,10 +316,11 @@ def _advance(group: _Group, exchange: _Exchange, world: Fleet, meet_from: int | 
                 if minute >= meet_from:
                     group.observe(minute, exchange.total(rows))
             elif record is not None and checks is not None:
-                if not record.see(minute, rows, checks, group.processes):
+                busy = record.see(minute, rows, checks, group.processes)
+                if busy is not None:
                     with stop.get_lock():
-                        stop.value = min(stop.value, minute)
-                    return minute
+                        stop.value = min(stop.value, busy)
+                    return busy
                 if minute % CHECK_EVERY == 0 and stop.value < minute:
                     return STOPPED
         if on_minute is not None:
