@@ -34,9 +34,12 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.exception import StopUser
 
 from domain import decisions
+from loadtests.accounts import resident_id
 from loadtests.adapters import Client, Registration
 from loadtests.harness import harness
 from loadtests.noise import BEYOND_MODEL
+from loadtests.papers import answers as paper_answers
+from loadtests.papers import attempt_minutes
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, RESUMED_SET_UP, SESSION, resumed_draw
 from loadtests.study import PageState, study
 
@@ -189,7 +192,7 @@ class TeacherJourney(_OneSession):
         serial = int(user.rng.integers(10**9))
         self.sub = str(school.get("sub_platform", sub))
         form = Registration(mobile, self.ctx.options.sms_code, "Yanxiu@2023", "测试教师", "resident_id",
-                            _resident_id(serial), school, self.sub)
+                            resident_id(serial), school, self.sub)
         if not user.api.register(form):
             raise StopUser()
         user.signed_in = True
@@ -328,14 +331,14 @@ class TeacherJourney(_OneSession):
     def _attempts(self, cid: int, done: int) -> bool:
         """Attempts until full marks (unlimited in the rules; bounded here for safety);
         True once passed."""
-        user, minutes = self.session, _attempt_minutes(self.ctx.scenario, cid)
+        user, minutes = self.session, attempt_minutes(self.ctx.scenario, cid)
         for attempt in range(done + 1, done + 1 + MAX_ATTEMPTS):
             paper = user.api.fetch_test(cid)
             if paper is None:
                 return False
             user.pause(minutes * 60.0)
             full = user.rng.random() < self.ctx.campaign.full_marks_probability(cid, attempt)
-            answers = _answers(paper, self.ctx.answers, full, user.rng)
+            answers = paper_answers(paper, self.ctx.answers, full, user.rng)
             passed = user.api.submit_test(cid, answers)
             if passed is None:
                 return False
@@ -396,23 +399,3 @@ class AdminUser(Session):
 def user_class_for(kind: int) -> type[Session]:
     return AdminUser if kind == ADMIN else TeacherUser
 
-
-def _answers(paper: dict, key: dict[str, int], full: bool, rng: np.random.Generator) -> dict[str, int]:
-    """All correct (from answers.json, by question id) for full marks, else one wrong answer."""
-    questions = paper.get("questions") or []
-    answers = {str(q["id"]): key.get(str(q["id"]), 0) for q in questions}
-    if not full and questions:
-        q = questions[int(rng.integers(len(questions)))]
-        choices = max(2, len(q.get("choices") or ()))
-        answers[str(q["id"])] = (answers[str(q["id"])] + 1) % choices
-    return answers
-
-
-def _attempt_minutes(scenario, cid: int) -> float:
-    return next(c.test.attempt_minutes for c in scenario.courses if c.id == cid)
-
-
-def _resident_id(serial: int) -> str:
-    from loadtests.accounts import resident_id
-
-    return resident_id(serial)
