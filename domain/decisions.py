@@ -9,6 +9,7 @@ pattern of credited courses); nothing here keeps state or draws random numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 NO_COURSE = -1
@@ -60,3 +61,13 @@ def playlist(durations: Sequence[float], next_resource: int, need_s: float, budg
 def ready_for_test(unlocked: bool, studied_s: float, min_study_s: float) -> bool:
     """The test is taken once the rules unlock it and the credit minimum is studied."""
     return unlocked and studied_s >= min_study_s
+
+
+def beats_in_play(seconds: float, interval_s: float) -> tuple[int, float]:
+    """The player's heartbeats for a play of ``seconds``: one as it starts (the server starts
+    the resource's clock on it and credits nothing), one every ``interval_s`` of play, and one
+    at the end for a last part interval. Returns the beats and how many of them a steady rate
+    of one beat per ``interval_s`` of play does not count (the start beat and the missing part
+    of the last interval), which the model adds at the play's start and end."""
+    periodic = max(1, math.ceil(seconds / interval_s - 1e-9))
+    return 1 + periodic, 1 + periodic - seconds / interval_s

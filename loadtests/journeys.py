@@ -37,7 +37,6 @@ from domain import decisions
 from loadtests.accounts import resident_id
 from loadtests.adapters import Client, Registration
 from loadtests.harness import harness
-from loadtests.noise import BEYOND_MODEL
 from loadtests.papers import answers as paper_answers
 from loadtests.papers import attempt_minutes
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, RESUMED_SET_UP, SESSION, resumed_draw
@@ -283,12 +282,9 @@ class TeacherJourney(_OneSession):
         play, or the replay sends fewer heartbeats than the model the slower the target is."""
         interval = float(self.ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
         position, api = 0.0, self.session.api
-        sent = api.client.requests
-        api.start_play(course.cid, resource)
+        api.start_play(course.cid, resource)  # the start beat (domain.decisions.beats_in_play)
         if api.client.label:  # a resumed session's first play began before the stretch in the model
             self._at_origin()
-        else:
-            self._beyond_model(api.client.requests - sent)  # the play's start beat
         started, counted = time.monotonic(), None
         # a session the model had mid-play at the first minute is at a uniform phase of its
         # beat interval (the stationary state), not at a beat: its first beat comes sooner
@@ -300,15 +296,8 @@ class TeacherJourney(_OneSession):
             position += step
             self.session.pause_until(started + position / self.ctx.compress)
             counted = api.report_progress(course.cid, resource, position, step, position >= seconds)
-            self._beyond_model(1.0 - step / full)  # a last step cut short: the model counts its share
         # the target's count when it gives one, else the seconds played
         return course.studied_s + seconds if counted is None else counted
-
-    def _beyond_model(self, beats: float) -> None:
-        """Heartbeats the model does not count (loadtests.noise.BEYOND_MODEL), in this bin."""
-        counter = self.session.api.client.counter
-        if counter is not None and beats > 1e-9:
-            counter(BEYOND_MODEL, beats)
 
     @tag("test")
     @task

@@ -30,10 +30,6 @@ import numpy as np
 
 BIN_S = 10.0  # the "from the first 10-second bin on"
 Z = 2.0  # a bin further than Z standard deviations from the plan is outside sampling noise
-# the heartbeats a player sends beyond the model's count of a play, ``seconds / interval``: the
-# beat at the play's start (the reference needs it to start the resource's clock) and the part
-# of an interval the last, shorter step leaves out (the model counts it as that fraction)
-BEYOND_MODEL = "heartbeat [beyond the model]"
 
 # one session: [group (its kind), arrival time, [[endpoint, bin, requests], ...]]
 SessionRow = list

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from loadtests.noise import BEYOND_MODEL, BIN_S, band, chance_of, per_bin, sessions_per_bin, variance
+from loadtests.noise import BIN_S, band, chance_of, per_bin, sessions_per_bin, variance
 from loadtests.plan import TOLERANCE, PlanError
 from loadtests.timing import LEAD_S
 from records.loadtest import LoadtestSummary, RequestsVsPlan
@@ -110,14 +110,6 @@ def requests_vs_plan(summary: LoadtestSummary, folder: Path, endpoints: list[str
         if planned_bins is not None and name in history:
             poisson = summary.arrival_process == "poisson"
             _judge_bins(row, planned_bins[i], history[name], summary.session_bins.get(name), factor, poisson)
-            if name == "heartbeat" and BEYOND_MODEL in summary.session_bins:
-                extra = per_bin(summary.session_bins[BEYOND_MODEL], "requests", edges.size - 1)
-                row.beyond_model = round(float(extra.sum()), 1)
-                left = achieved - row.beyond_model
-                row.as_model_counts = RequestsVsPlan(planned=row.planned, achieved=round(left),
-                                                     ratio=left / planned if planned > 0 else None)
-                _judge_bins(row.as_model_counts, planned_bins[i], history[name] - extra,
-                            summary.session_bins.get(name), factor, poisson)
         out[name] = row
     return out
 

@@ -67,10 +67,6 @@ class RequestsVsPlan(Part):
     plan_factor: Number | None = None  # the plan's variance over the replay's: scale x model weight
     band_typical: Number | None = None  # median of band / planned over the judged bins
     judgement: str | None = None  # within 10% / within sampling noise / a shortfall beyond it
-    # heartbeats: the beats the model does not count (a play's start beat, the rest of a last step
-    # cut short), and the same judgement without them, as the model counts beats
-    beyond_model: Number | None = None
-    as_model_counts: RequestsVsPlan | None = None
 
 
 class Prediction(Part):

@@ -17,8 +17,6 @@ TEXT = {
     "within": ("Every bin within 10%", "每个区间误差≤10%"),
     "yes": ("yes", "是"), "no": ("NO", "否"),
     "noise": ("Bins beyond sampling noise (typical band)", "超出抽样波动的区间数（典型波动带）"),
-    "as_model": ("(as the model counts beats: no play-start beat, a last step cut short as its share)",
-                 "（按模型的计数方式：不含播放开始心跳，最后不足一个间隔的心跳按比例计）"),
     "plan_note": ("Planned: the model's requests for the replayed minutes, scaled and compressed as the "
                   "replay is. Bins planning fewer than 20 requests are not judged. A bin off by more than "
                   "10% may still be within sampling noise: the replay and the model are each a sample of "
@@ -50,13 +48,9 @@ def plan_table(summary: LoadtestSummary, t: Labels) -> Table | None:
     for name, row in summary.requests_vs_plan.items():
         if row.planned < 1 and row.achieved == 0:
             continue
-        judged = [(name, row)]
-        if row.as_model_counts is not None:  # heartbeats without the beats the model does not count
-            judged.append((f"{name} {_text(t, 'as_model')}", row.as_model_counts))
-        for label, r in judged:
-            if r.within_10pct is False:
-                bad.add(len(rows))
-            rows.append(_plan_row(label, r, t))
+        if row.within_10pct is False:
+            bad.add(len(rows))
+        rows.append(_plan_row(name, row, t))
     if not rows:
         return None
     header = [_text(t, k) for k in ("endpoint", "planned", "achieved", "ratio", "bins", "within", "noise")]

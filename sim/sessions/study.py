@@ -105,7 +105,8 @@ class Study(Client):
         kbps = self.kbps[min(bisect.bisect_right(self.kbps_cum, self.u()), len(self.kbps) - 1)]
         span, start, video = self.sub_span[tid], clock[0], self.video[slot]
         if video:
-            rec.open_view(span, start, w, w * kbps)
+            rec.open_view(span, start, w, w * kbps)  # its viewers beat at 1 / interval
+            rec.hit_at(self.BEAT, start, w)  # and the play's start beat (decisions.beats_in_play)
         busy = seconds
         clock[0] += busy
         yield busy
@@ -114,6 +115,9 @@ class Study(Client):
         if stalled:
             rec.error_at(clock[0], w)
             return False
+        if video:  # the last part interval is a whole beat; the viewers' rate counted its share
+            beyond = decisions.beats_in_play(seconds, self.beat_s[tid])[1]
+            rec.hit_at(self.BEAT, clock[0], w * (beyond - 1.0))
         credited, late = self.faults.beats(rec, w, seconds, self.beat_s[tid], fb.p_slow[self.BEAT])
         self._credit(tid, w, slot, credited, late, start, clock)
         return True

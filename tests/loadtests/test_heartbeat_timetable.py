@@ -24,14 +24,13 @@ from loadtests.journeys import Session, TeacherJourney
 delay = float(sys.argv[1])
 sent, clock = [], {}
 
-beyond = []  # heartbeats the model does not count, as the journey tallies them (loadtests.noise)
+started = []  # the plays' start beats
 
 class SlowApi:
-    client = SimpleNamespace(requests=0, counter=lambda name, weight=1.0: beyond.append((name, weight)),
-                             label=sys.argv[3] if len(sys.argv) > 3 else "")
+    client = SimpleNamespace(requests=0, label=sys.argv[3] if len(sys.argv) > 3 else "")
     def start_play(self, course_id, resource):
         clock["start"], clock["wall"] = time.monotonic(), time.time()
-        self.client.requests += 1  # the play's start beat
+        started.append(time.monotonic())
     def report_progress(self, course_id, resource, position_s, elapsed_s, last):
         sent.append((time.monotonic() - clock["start"], position_s, elapsed_s))
         gevent.sleep(delay)
@@ -43,11 +42,10 @@ session = SimpleNamespace(api=SlowApi(), pause_until=lambda d: Session.pause_unt
                           first_phase=lambda: 1.0, replay=SimpleNamespace(t0=time.time() + 0.3))
 journey = SimpleNamespace(ctx=SimpleNamespace(compress=300.0, scenario=SimpleNamespace(platform=platform)),
                           sub="basic", session=session)
-journey._beyond_model = lambda beats: TeacherJourney._beyond_model(journey, beats)
 journey._at_origin = lambda: TeacherJourney._at_origin(journey)
 seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 600.0
 studied = TeacherJourney._watch(journey, SimpleNamespace(cid=1, studied_s=0.0), {"id": "1.1.1"}, seconds)
-print(json.dumps({"sent": sent, "studied": studied, "beyond": beyond, "label": SlowApi.client.label,
+print(json.dumps({"sent": sent, "studied": studied, "starts": len(started), "label": SlowApi.client.label,
                   "origin_s": session.replay.t0 - clock["wall"]}))
 """
 
@@ -70,22 +68,21 @@ def test_beats_keep_the_timetable_whatever_the_answer_time(delay_s):
     assert sent[-1][0] == pytest.approx(2.0, abs=0.15)
 
 
-def test_the_beats_the_model_does_not_count_are_tallied_apart():
-    # the model counts a play of d seconds as d / interval beats: 630 / 60 = 10.5; the player sends
-    # a start beat and 11 reports (the last after 30 s): 1 + 0.5 beyond the model's count
-    played = _play(0.0, 630.0)
-    assert len(played["sent"]) == 11
-    assert [name for name, _ in played["beyond"]] == ["heartbeat [beyond the model]"] * 2
-    assert [weight for _, weight in played["beyond"]] == pytest.approx([1.0, 0.5])
-    whole = _play(0.0, 600.0)  # whole intervals: only the start beat
-    assert [weight for _, weight in whole["beyond"]] == pytest.approx([1.0])
+@pytest.mark.parametrize("seconds, beats", [(630.0, 12), (600.0, 11), (30.0, 2)])
+def test_the_player_sends_the_beats_the_rules_count(seconds, beats):
+    # domain.decisions.beats_in_play, which the model counts too: a start beat, one a minute of
+    # play, and one for a last part minute (630 s: 1 + 10 + 1)
+    from domain.decisions import beats_in_play
+
+    played = _play(0.0, seconds)
+    assert played["starts"] + len(played["sent"]) == beats == beats_in_play(seconds, 60.0)[0]
 
 
 def test_a_resumed_sessions_first_start_beat_is_set_up_before_the_origin():
     # the model's session was mid-play when the stretch began: its play's start beat came before,
     # so the replay sends it in the set-up window (labelled) and the play resumes at the origin
     played = _play(0.0, 600.0, " [resumed set-up]")
-    assert played["label"] == "" and played["beyond"] == []  # not a beat beyond the model's count
+    assert played["label"] == "" and played["starts"] == 1
     assert played["origin_s"] > 0.2  # the start beat left before the origin
     assert played["sent"][0][0] == pytest.approx(played["origin_s"] + 0.2, abs=0.1)  # 1st beat after it
 

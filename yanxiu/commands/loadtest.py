@@ -312,9 +312,5 @@ def _print_plan(summary: LoadtestSummary) -> None:
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
         print(f"    {name:<15} {row.achieved:>7,} / {row.planned:>9,.1f} ({ratio})"
               + (f": {row.judgement}" if row.judgement else ""))
-        model = row.as_model_counts
-        if model is not None and model.ratio is not None:
-            print(f"    {'':<15} as the model counts beats (less {row.beyond_model:,.0f} play-start beats "
-                  f"and the rest of last steps cut short): {model.ratio:.2f}x: {model.judgement}")
 
 

@@ -77,3 +77,17 @@ def test_an_attempt_not_submitted_before_the_window_closes_is_lost(j):
     steps = drive(j._test(tid, 1.0, slot, clock))
     assert steps == [j.tables.attempt_s[slot], True]
     assert j.ledger.attempts[cell] == 0 and math.isinf(j.ledger.passed_at[cell])
+
+
+@pytest.mark.parametrize("intervals", [10.5, 10.0, 0.25])
+def test_a_play_counts_the_beats_the_player_sends(j, intervals):
+    # the viewers' steady rate (one beat an interval of play) plus the start beat and the rest of a
+    # last part interval: domain.decisions.beats_in_play, what the load test's player sends
+    from domain.decisions import beats_in_play
+
+    slot, tid, w = 0, 2, 1.5
+    j.fb.video_ok = 1.0
+    seconds = intervals * j.beat_s[tid]
+    drive(j._watch(tid, w, slot, seconds, [0.0, True, 1e9, False]))
+    beats = sum(minute_row(j)["heartbeat"] for _ in range(int(seconds / 60.0) + 3))
+    assert beats == pytest.approx(w * beats_in_play(seconds, j.beat_s[tid])[0])
