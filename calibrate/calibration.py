@@ -88,7 +88,7 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     slo_p95, slo_errors = _slo(scenario)
     knee = fitting.knee([r.result for r in runs], slo_p95, slo_errors)
     provenance = _provenance(config, target, runs, fits, knee, time.monotonic() - started)
-    tiers, demands = _tier_lines(scenario, target, fits), _demand_lines(scenario, fits)
+    tiers, demands = _tier_lines(scenario, target, fits), _demand_lines(scenario, fits, target)
     text = platform_file.render(scenario, config.scenario_path, config.out, tiers, demands, provenance)
     path, side = platform_file.write(config.out, text, provenance, config.force)
     return Result(path, side, fits, knee, runs, time.monotonic() - started)
@@ -214,7 +214,21 @@ def _tier_lines(scenario: Scenario, target: Target,
             commit = f"{batch.ms:.3g} [{batch.lo_ms:.3g}, {batch.hi_ms:.3g}] ms"
             out[db] |= {"discipline": "group-commit", "commit_ms": batch.ms,
                         "note": f"{note}; group commit: {commit} a batch over {batch.requests:,} batches"}
+    for name, why in _absent_tiers(scenario, target).items():  # kept, but no endpoint visits it
+        tier = scenario.platform.tier(name)
+        assert isinstance(tier, PoolTier)
+        out[name] = {"servers": tier.servers, "service": tier.service, "note": why}
     return out
+
+
+def _absent_tiers(scenario: Scenario, target: Target | None) -> dict[str, str]:
+    """Pool tiers of the scenario that the target has not (neither its api nor its database),
+    when the target says it has only those (the reference platform); else none."""
+    if target is None or target.absent is None:
+        return {}
+    kept = {target.probes.api_tier, target.probes.database_tier}
+    return {t.name: target.absent for t in scenario.platform.tiers
+            if isinstance(t, PoolTier) and t.name not in kept}
 
 
 def _servers(scenario: Scenario, name: str) -> int:
@@ -222,11 +236,18 @@ def _servers(scenario: Scenario, name: str) -> int:
     return tier.servers if isinstance(tier, PoolTier) else 1
 
 
-def _demand_lines(scenario: Scenario, fits: dict[str, fitting.TierFit]) -> dict[str, dict[str, Any]]:
+def _demand_lines(scenario: Scenario, fits: dict[str, fitting.TierFit],
+                  target: Target | None = None) -> dict[str, dict[str, Any]]:
+    """Per endpoint and tier the fitted demand, or for a tier the target does not have (the
+    reference's SMS vendor: ``Target.absent``) none: 0 ms, with why."""
     out: dict[str, dict[str, Any]] = {}
+    absent = _absent_tiers(scenario, target)
     for endpoint in scenario.platform.endpoints:
         out[endpoint.name] = {}
         for tier in endpoint.demand_ms:
+            if tier in absent:
+                out[endpoint.name][tier] = {"ms": 0.0, "measured": False, "absent": True, "why": absent[tier]}
+                continue
             if tier not in fits:
                 continue
             d = fits[tier].demands[endpoint.name]

@@ -76,7 +76,9 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         lines.append("      demand_ms:")
         for tier_name, estimate in endpoint.demand_ms.items():
             fit = demands.get(endpoint.name, {}).get(tier_name)
-            if fit and fit["measured"]:
+            if fit and fit.get("absent"):
+                lines.append(f"        {tier_name}: 0   # {fit['why']}")
+            elif fit and fit["measured"]:
                 lines.append(f"        {tier_name}: {_number(fit['ms'])}   # measured [{_number(fit['lo'])}, "
                              f"{_number(fit['hi'])}] ms, {fit['requests']:,} requests")
             else:

@@ -52,3 +52,31 @@ def test_never_overwrites_without_force(tmp_path):
     with pytest.raises(CalibrationError, match="use --force"):
         check_writable(out, force=False)
     check_writable(out, force=True)
+
+
+def test_the_reference_s_missing_sms_vendor_is_written_as_no_demand(tmp_path):
+    """The reference platform is api workers and one database: its SMS gateway records the
+    text in the database, so the scenario's vendor (sms_gateway, 250 ms a code) is not part of
+    what a load test of it meets, and the calibrated prediction must not wait for it."""
+    from types import SimpleNamespace
+
+    from calibrate.calibration import _tier_lines
+    from calibrate.target import REFERENCE_HAS_NO
+
+    scenario = load_scenario(SMOKE)
+    target = SimpleNamespace(absent=REFERENCE_HAS_NO, api_servers=2, probes=SimpleNamespace(
+        api_tier="api", database_tier="database", sources={"api": "psutil"}))
+    tiers = _tier_lines(scenario, target, _fits(scenario))
+    out = tmp_path / "platform.yaml"
+    text = render(scenario, SMOKE, out, tiers, _demand_lines(scenario, _fits(scenario), target), PROVENANCE)
+    write(out, text, PROVENANCE, force=False)
+    calibrated = load_scenario(out)
+    assert calibrated.platform.endpoint("sms_send").demand_ms["sms_gateway"] == 0
+    assert f"sms_gateway: 0   # {REFERENCE_HAS_NO}" in text
+    assert calibrated.platform.endpoint("sms_send").demand_ms["api"] == 6  # the others as before
+    # a target that does not say (staging, --host) keeps the scenario's vendor
+    host = SimpleNamespace(absent=None, api_servers=2, probes=target.probes)
+    assert "sms_gateway" not in _tier_lines(scenario, host, _fits(scenario))
+    assert load_scenario(SMOKE).platform.endpoint("sms_send").demand_ms["sms_gateway"] == 250
+    kept = _demand_lines(scenario, _fits(scenario), host)["sms_send"]
+    assert "sms_gateway" not in kept
