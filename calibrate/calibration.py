@@ -84,10 +84,12 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     work.mkdir(parents=True, exist_ok=True)
     with _target(config, context, say) as target:
         runs, idle_rows = _measure(config, context, target, work, say, on_step or (lambda done, total: None))
-    fits = _fit(scenario, target, idle_rows, runs, config.seed)
     slo_p95, slo_errors = _slo(scenario)
+    fitted = [r for r in runs if _stable(r.result, slo_p95, slo_errors)]
+    fits = _fit(scenario, target, idle_rows, fitted, config.seed)
     knee = fitting.knee([r.result for r in runs], slo_p95, slo_errors)
     provenance = _provenance(config, target, runs, fits, knee, time.monotonic() - started)
+    provenance["left_out_of_fit"] = [r.spec.name for r in runs if r not in fitted]
     tiers, demands = _tier_lines(scenario, target, fits), _demand_lines(scenario, fits, target)
     text = platform_file.render(scenario, config.scenario_path, config.out, tiers, demands, provenance)
     path, side = platform_file.write(config.out, text, provenance, config.force)
@@ -164,6 +166,16 @@ def _measure(config: Config, context: Any, target: Target, work: Path, say: Call
             break
         scale *= GROWTH
     return runs, idle_rows
+
+
+def _stable(result: fitting.StepResult, slo_p95: float, slo_errors: float) -> bool:
+    """Whether a step's busy time can enter the utilisation law's fit: a step past the knee
+    (p95 or errors beyond the SLO) is overloaded: requests time out after the server spent
+    work on them and its throughput is not what arrived (a step at 2x the knee had pulled the
+    api's fit to R² 0.61 and the heartbeat's demand to 0), and a saturated generator's step
+    measured the generator. Such steps still count for the knee."""
+    return (result.trustworthy and result.error_rate <= slo_errors
+            and (result.p95_ms or 0.0) <= slo_p95)
 
 
 def _slo(scenario: Scenario) -> tuple[float, float]:
