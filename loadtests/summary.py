@@ -17,6 +17,7 @@ import numpy as np
 
 from loadtests.noise import as_record
 from loadtests.plan import TOLERANCE, achieved_per_bin, bin_errors
+from loadtests.timing import LEAD_S
 from loadtests.verdict import SessionHealth, exception_health, judge
 from records import LoadtestSummary, build, write_summary
 from records.tables import LOADTEST_ARRIVALS
@@ -92,6 +93,7 @@ def build_summary(environment, context, tally, host: str | None) -> tuple[Loadte
         "host": host,
         "duration_s": round(plan.duration_s, 3),
         "set_up_s": plan.set_up_s() if getattr(options, "resume_sessions", 0) else 0.0,
+        "lead_s": LEAD_S,
         "arrival_process": options.arrival_process,
         "endpoints": endpoints,
         "total": total,

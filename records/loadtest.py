@@ -103,6 +103,8 @@ class LoadtestSummary(Record):
     host: str | None = None
     duration_s: Number
     set_up_s: Number = 0.0  # --resume-sessions: the window before the origin for their set-up
+    # the master's head start: the origin comes lead_s + set_up_s after Locust's first history row
+    lead_s: Number = 0.0
     arrival_process: str | None = None
     endpoints: dict[str, EndpointFigures]
     total: EndpointFigures

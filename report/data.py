@@ -212,7 +212,14 @@ def _prediction(summary: LoadtestSummary, notes: list[str]) -> dict[str, np.ndar
         notes.append(f"the model's time series does not cover the stretch from {first}")
         return None
     out = {k: v[keep] * scale * compress for k, v in series.items() if k.startswith("rps.")}
-    out["elapsed_s"] = (times[keep] - start).astype(float) * 60.0 / compress
+    # on Locust's clock (the history starts when Locust does): the origin comes after the
+    # master's head start and the resumed sessions' set-up window; the last minute's step is
+    # closed at its end, so the line spans the whole replayed stretch
+    origin = float(summary.lead_s) + float(summary.set_up_s)
+    minute_s = 60.0 / compress
+    elapsed = (times[keep] - start).astype(float) * minute_s + origin
+    out = {k: np.append(v, v[-1]) for k, v in out.items()}
+    out["elapsed_s"] = np.append(elapsed, elapsed[-1] + minute_s)
     return out
 
 

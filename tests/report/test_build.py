@@ -175,3 +175,24 @@ def test_units_are_singular_for_one_and_intervals_never_negative():
     assert amount(1, "servers", en) == "1 server" and amount(75, "servers", en) == "75 servers"
     assert amount(75, "servers", zh) == "75 台服务器" and amount(None, "servers", en).startswith("unbounded")
     assert interval(-2.784, 10.98) == "[0, 11]" and interval(-2.0, -1.0, non_negative=False) == "[-2, -1]"
+
+
+def test_the_model_line_spans_the_replayed_stretch_on_locust_s_clock(loadtest_results, tmp_path):
+    """The model's rates start at the origin, lead_s + set_up_s after Locust's first history
+    row, and the last minute's step is closed at its end (60 / compress s later)."""
+    import numpy as np
+
+    from records import LoadtestSummary, read_summary
+    from report.data import load_loadtest
+
+    folder = tmp_path / "lt"
+    shutil.copytree(loadtest_results, folder)
+    summary = read_summary(folder, LoadtestSummary).model_copy(update={"lead_s": 1.5, "set_up_s": 20.0})
+    line = load_loadtest(folder, summary).prediction
+    assert line is not None
+    minute_s = 60.0 / summary.compress
+    assert line["elapsed_s"][0] == pytest.approx(21.5)
+    steps = np.diff(line["elapsed_s"])
+    assert np.allclose(steps, minute_s)
+    assert line["elapsed_s"][-1] == pytest.approx(21.5 + summary.duration_s, abs=minute_s)
+    assert line["rps.total"][-1] == line["rps.total"][-2]  # the last step closed at its end
