@@ -30,21 +30,27 @@ from scipy.stats import poisson
 
 
 def serve_batches(arrivals: list[float], service: list[float], servers: int,
-                  commit_s: float) -> tuple[list[float], list[float]]:
+                  commit_s: float, each: bool = False) -> tuple[list[float], list[float]]:
     """(start, leave) of each write. Writes go to the writers in turn (each its own queue);
     all writes of a batch leave when it ends, and a write's ``start`` is its leave less its
     own service and its share of the commit, so that the [start, leave) windows add up to
-    the writer's busy time (utilisation) as for the other pools."""
+    the writer's busy time (utilisation) as for the other pools.
+
+    ``each``: an event loop instead of a writer (``wakeup_ms`` on an api tier): the batch is
+    the requests ready when the loop wakes, the fixed cost (``commit_s``) is the wake-up's,
+    paid first, and then each request's callback runs in turn and answers as it ends, so
+    request k of a batch leaves at ``begin + commit + s_1 + ... + s_k``. Busy time and
+    batches are the group commit's: the same chain (``batch_chain``) describes both."""
     n = len(arrivals)
     start, leave = [0.0] * n, [0.0] * n
     for writer in range(servers):
         mine = list(range(writer, n, servers))
-        _one_writer(mine, arrivals, service, commit_s, start, leave)
+        _one_writer(mine, arrivals, service, commit_s, start, leave, each)
     return start, leave
 
 
 def _one_writer(mine: list[int], arrivals: list[float], service: list[float], commit_s: float,
-                start: list[float], leave: list[float]) -> None:
+                start: list[float], leave: list[float], each: bool = False) -> None:
     free, i = 0.0, 0
     while i < len(mine):
         begin = max(free, arrivals[mine[i]])
@@ -52,11 +58,14 @@ def _one_writer(mine: list[int], arrivals: list[float], service: list[float], co
         while j < len(mine) and arrivals[mine[j]] <= begin:
             j += 1
         batch = mine[i:j]
-        end = begin + commit_s + sum(service[k] for k in batch)
         share = commit_s / len(batch)
+        end = begin + commit_s
         for k in batch:
+            end += service[k]
             leave[k] = end
-            start[k] = end - service[k] - share
+        for k in batch:
+            leave[k] = leave[k] if each else end
+            start[k] = leave[k] - service[k] - share
         free, i = end, j
 
 
@@ -107,16 +116,98 @@ def _stationary(chain: np.ndarray, tolerance: float) -> np.ndarray:
 
 def effective_demand(rates: np.ndarray, demand_s: float, commit_s: float, writers: int) -> np.ndarray:
     """Busy time per write at each total rate (``writers`` share the rate evenly): what the
-    per-minute model charges a write on a group-commit tier. Computed on a grid of rates and
-    interpolated (the chain costs a small linear solve; a campaign has ~100,000 minutes)."""
-    rates = np.asarray(rates, float)
-    per_writer = rates / max(1, writers)
-    limit = (1.0 / demand_s) if demand_s > 0 else math.inf
-    top = float(np.nanmax(per_writer, initial=0.0))
-    if top <= 0 or commit_s == 0:
-        return np.full(rates.shape, demand_s + commit_s)
-    grid_top = min(top, 0.999 * limit)
-    grid = np.unique(np.concatenate([[0.0], np.geomspace(grid_top * 1e-4, grid_top, 160)]))
-    values = np.array([batch_chain(r, demand_s, commit_s).demand_s for r in grid])
-    return np.interp(np.minimum(per_writer, grid_top), grid, values)
+    per-minute model charges a write on a group-commit tier (``batching_figures``, exact)."""
+    per_writer = np.asarray(rates, float) / max(1, writers)
+    return batching_figures(per_writer, np.full(per_writer.shape, demand_s), commit_s).demand_s
 
+
+@dataclass(frozen=True)
+class Batching:
+    """Long-run figures of one batching server, one entry per rate (``batching_figures``)."""
+
+    mean_batch: np.ndarray  # items per batch (inf when unstable)
+    utilisation: np.ndarray  # busy share: item_rate·item + batches/s·overhead (item_rate·item if unstable)
+    demand_s: np.ndarray  # busy time per item: item + overhead / mean batch (the utilisation law's D)
+    wait_s: np.ndarray  # mean response beyond a lone item's (overhead + own item): inf if unstable
+    stable: np.ndarray  # rate × item < 1
+
+
+# The series for P(no arrival during a batch) stops when its terms fall below this share of
+# their geometric tail, which is then added in closed form (relative error ~1e-7 · rate·overhead).
+_SERIES_STOP = 1e-7
+# Closer to 1 the series needs ~ln(1e7/(1 - y))/(1 - y) terms; beyond this y its value is taken
+# at this y. That moves the figures by little: P0 enters as x + P0 beside the rate·overhead x,
+# and with no overhead the mean wait does not depend on P0 at all (tests/sim/tiers).
+_Y_CAP = 0.995
+
+
+def batching_figures(rate: np.ndarray, item_s: np.ndarray, overhead_s: float,
+                     item_scv: np.ndarray | float = 0.0) -> Batching:
+    """Exact long-run figures of one server that serves in gated batches: when it comes free
+    it takes every item waiting, and a batch of n items holds it for ``overhead_s + n·item_s``
+    (a group commit: the commit's fixed cost and each write's own; an event loop's wake-up
+    and each callback's; etc.). ``rate``: Poisson items/s at this one server (a pool of c
+    servers each with its own queue: the pool's rate / c), vectorised with ``item_s``, the mean
+    demand of an item (the minute's mix). Same chain as ``batch_chain``, solved in closed form.
+
+    In units of 1/rate, x = rate·overhead and y = rate·item; a batch of N is followed by
+    A ~ Poisson(x + yN) arrivals, the next batch (1 when A = 0, after an idle time). With
+    P0 = P(A = 0) in the long run, taking means and second moments of that step gives, exactly,
+    E[N] = (x + P0) / (1 - y) and E[N²] = (x + x² + (y + 2xy) E[N] + P0) / (1 - y²), and a
+    cycle (batch and idle time) lasts E[N] / rate, so utilisation = y + x / E[N]. P0 itself
+    comes from the Laplace transform L(s) = E[exp(-sN)], which the step maps as
+    L(s) = exp(-x φ(s)) L(y φ(s)) - P0 φ(s), φ(s) = 1 - exp(-s); iterating from s = y
+    (s_k → 0, L(0) = 1) gives P0 = exp(-x) E / (1 + exp(-x) F) with E = exp(-x Σ φ(s_k)),
+    F = Σ φ(s_k) exp(-x Σ_{j<k} φ(s_j)).
+
+    Mean response (PASTA): an item finding the server idle is alone in its batch
+    (overhead + item). One finding a batch of length S in progress (chosen in proportion to
+    S) waits its remainder (S/2 on average) and then its own batch: itself and the
+    Poisson(rate·S) items that arrived meanwhile. So the mean wait beyond a lone item's is
+    (1/2 + y) · rate·E[S²] / E[N] with rate·S = x + yN (+ the items' variance: ``item_scv``).
+    Exact for a fixed item demand; with variable items the chain uses the batch's mean
+    length (within 3 points of utilisation for exponential items, test_batching.py)."""
+    rate = np.asarray(rate, float)
+    item = np.broadcast_to(np.asarray(item_s, float), rate.shape)
+    scv = np.broadcast_to(np.asarray(item_scv, float), rate.shape)
+    x = rate * overhead_s
+    y = rate * item
+    stable = y < 1.0
+    p0 = _idle_after_batch(x, np.minimum(y, _Y_CAP))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(stable, (x + p0) / (1.0 - y), np.inf)
+        second = (x + x * x + (y + 2.0 * x * y) * mean + p0) / (1.0 - y * y)
+        busy2 = x * x + 2.0 * x * y * mean + y * y * (second + scv * mean)
+        wait = np.where(rate > 0, (0.5 + y) * busy2 / (rate * mean), 0.0)
+        share = np.where(stable, overhead_s / mean, 0.0)
+    return Batching(mean_batch=np.where(rate > 0, mean, 1.0),
+                    utilisation=np.where(stable, y + x / np.where(stable, mean, 1.0), y),
+                    demand_s=item + np.where(rate > 0, share, overhead_s),
+                    wait_s=np.where(stable, wait, np.inf), stable=stable)
+
+
+def _idle_after_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """P0 = P(no arrival during a batch) in the long run (``batching_figures``), for y < 1.
+    Each entry iterates s_{k+1} = y φ(s_k) until its terms are negligible; those done leave
+    the working set, so the cost is the slowest entry's terms on few entries."""
+    out = np.ones(x.shape)
+    todo = np.flatnonzero(y > 0)
+    out[y <= 0] = np.exp(-x[y <= 0])  # no item demand: every batch lasts x, P0 = exp(-x)
+    xs, ys = x[todo], y[todo]
+    s, total, f = ys.copy(), np.zeros(todo.size), np.zeros(todo.size)
+    while todo.size:
+        phi = -np.expm1(-s)
+        f += phi * np.exp(-xs * total)
+        total += phi
+        s = ys * phi
+        done = s < _SERIES_STOP * (1.0 - ys)
+        if done.any():
+            # the rest is geometric (s_{k+1} ≈ y s_k): Σ φ ≈ s / (1 - y), at ~constant weight
+            tail = s[done] / (1.0 - ys[done])
+            f_end = f[done] + tail * np.exp(-xs[done] * total[done])
+            e_end = np.exp(-xs[done] * (total[done] + tail))
+            q = np.exp(-xs[done])
+            out[todo[done]] = q * e_end / (1.0 + q * f_end)
+            keep = ~done
+            todo, xs, ys, s, total, f = todo[keep], xs[keep], ys[keep], s[keep], total[keep], f[keep]
+    return out

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from domain.scenario import ScenarioError, load_scenario
-from sim.tiers.batching import batch_chain, effective_demand, serve_batches
+from sim.tiers.batching import batch_chain, batching_figures, effective_demand, serve_batches
 
 
 def _simulated(rate: float, demand_s: float, commit_s: float, n: int = 150_000, seed: int = 4):
@@ -111,3 +111,39 @@ def test_the_load_test_prediction_batches_as_the_chain_says(tmp_path, service, t
     expected = batch_chain(150.0, 0.002, 0.005).utilisation
     assert prediction.utilisation["database"] == pytest.approx(expected, abs=tolerance)
     assert prediction.utilisation["database"] < 150.0 * 0.007 - 0.1  # far below a commit per write
+
+
+@pytest.mark.parametrize("rate,demand_s,commit_s", [
+    (0.5, 0.002, 0.010), (50.0, 0.002, 0.005), (200.0, 0.002, 0.005), (400.0, 0.002, 0.005),
+    (100.0, 0.003, 0.017), (30.0, 0.0, 0.010)])
+def test_closed_form_is_the_chain(rate, demand_s, commit_s):
+    # batching_figures solves batch_chain's Markov chain through its Laplace transform
+    chain = batch_chain(rate, demand_s, commit_s)
+    figures = batching_figures(np.array([rate]), np.array([demand_s]), commit_s)
+    assert figures.mean_batch[0] == pytest.approx(chain.mean_batch, rel=1e-9)
+    assert figures.utilisation[0] == pytest.approx(chain.utilisation, rel=1e-9)
+    assert figures.demand_s[0] == pytest.approx(chain.demand_s, rel=1e-9)
+
+
+@pytest.mark.parametrize("rate,tolerance", [(50.0, 0.01), (200.0, 0.01), (400.0, 0.03)])
+def test_mean_response_matches_the_simulated_writer(rate, tolerance):
+    # fixed writes: the chain and the remainder-plus-own-batch argument are exact (the
+    # tolerance is the simulation's noise, which grows as the writer fills)
+    demand_s, commit_s = 0.002, 0.005
+    _, _, response = _simulated(rate, demand_s, commit_s, n=200_000, seed=3)
+    figures = batching_figures(np.array([rate]), np.array([demand_s]), commit_s)
+    model = figures.wait_s[0] + commit_s + demand_s
+    assert model == pytest.approx(float(response.mean()), rel=tolerance)
+
+
+def test_the_figures_at_the_limits():
+    rates = np.array([0.0, 1e-3, 600.0])
+    figures = batching_figures(rates, np.full(3, 0.002), 0.005)
+    # no load: a lone write and its whole commit; light load: the same, and U = λ (d + c)
+    assert figures.demand_s[0] == pytest.approx(0.007)
+    assert figures.demand_s[1] == pytest.approx(0.007, rel=1e-6)
+    assert figures.utilisation[1] == pytest.approx(1e-3 * 0.007, rel=1e-4)
+    assert figures.wait_s[0] == 0.0 and figures.wait_s[1] < 1e-6
+    # λ d >= 1: unstable, every write's demand its own (batches without bound)
+    assert not figures.stable[2] and figures.wait_s[2] == np.inf
+    assert figures.utilisation[2] == pytest.approx(1.2) and figures.demand_s[2] == 0.002
