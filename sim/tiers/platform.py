@@ -127,10 +127,14 @@ class PoolTier(Tier):
         # variability, so the per-minute model treats it as exponential (sim/tiers/sharing.py)
         if getattr(config, "discipline", "fcfs") == "processor-sharing":
             self.service = "exponential"
-        # group commit: the per-minute model charges every write a whole commit (a batch of
-        # one): exact at low load, an upper bound as batches grow, so sizing errs on the safe
-        # side; the request-level model batches (sim/tiers/batching.py, docs/tiers.md)
+        # group commit: ``demand_s`` is a write alone (its own demand and a whole commit, the
+        # response it gets from an idle writer; ``feedback`` reads it as an upper bound);
+        # ``PoolPerformance`` charges busy time per write d + commit / E[N], E[N] the mean batch
+        # at each minute's rate per writer, and takes the waits from the same batch chain
+        # (sim/tiers/batching.py, docs/tiers.md)
         commit_s = getattr(config, "commit_ms", 0.0) / 1000.0
+        self.commit_s = commit_s
+        self.own_s = demand_s  # busy time per request beside any commit (sizing's lower bound)
         self.demand_s = np.where(demand_s > 0, demand_s + commit_s, 0.0) if commit_s else demand_s
 
     def with_servers(self, servers: int) -> PoolTier:
@@ -144,7 +148,7 @@ class PoolTier(Tier):
 
     def _performance(self, load: np.ndarray, backlog_s: float) -> PoolPerformance:
         return PoolPerformance(load, self.demand_s, self.servers, self.service, backlog_s,
-                               self.patience_s)
+                               self.patience_s, self.commit_s)
 
     def _in_system(self, perf: PoolPerformance) -> np.ndarray:
         """Mean requests at the tier, mixing the minute's two regimes as ``PoolPerformance``
@@ -156,6 +160,12 @@ class PoolTier(Tier):
             queued = perf.p_wait * rho / (1.0 - rho) * (1.0 + perf.scv) / 2.0
             stationary = np.where(rho < 1.0, queued + a, 0.0)
             backlog = c * 0.5 * (perf.fluid_lo + perf.fluid_hi) / perf.mean_s
+            if perf.batching is not None:
+                # group commit: Little's law on the chain's mean response; the backlog's
+                # requests at their own demand (its batches grow without bound)
+                alone = (perf.weights * perf.demand_s[:, None]).sum(axis=0)
+                stationary = np.where(perf.stable, perf.load * (perf.stationary_wait_s + alone), 0.0)
+                backlog = c * 0.5 * (perf.fluid_lo + perf.fluid_hi) * perf.load / perf.work_erlangs
         fluid = np.where(perf.fluid_share > 0, backlog + c, 0.0)
         share = perf.fluid_share
         # A minute without arrivals has no mix to take a mean service from: reported as 0 (a

@@ -13,6 +13,14 @@ Each minute mixes two regimes, weighted by the share of the minute each one last
 
 Request classes are the endpoints: each has its own mean demand (exponential or
 deterministic), so a class's response is its own service plus the shared wait.
+
+A group-commit tier (``commit_s`` > 0, sim/tiers/batching.py) is c writers, each with its own
+queue and a c-th of the writes (taken as Poisson). Its stationary regime is the batch chain's:
+busy time per write ``d + commit / E[N]`` at the minute's rate per writer (utilisation, the
+cap, the erlangs), and the response of a write alone (``commit + d``) plus, with probability
+the writer's utilisation (it is busy when the write comes), an exponential wait whose mean is
+the chain's exact mean (the batch in progress, then the write's own batch-mates). A backlogged
+writer takes batches without bound, so its fluid regime drains at the writes' own demand.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import numpy as np
 
 from sim.tiers import queueing as q
 from sim.tiers import service as general
+from sim.tiers.batching import Batching, batching_figures
 
 MINUTE_S = 60.0
 _NEGLIGIBLE = 1e-15  # probabilities below this do not move any percentile
@@ -32,33 +41,58 @@ PRECISION = 1e-4  # relative precision of latency percentiles (0.1 ms in a secon
 
 class PoolPerformance:
     def __init__(self, rates: np.ndarray, demand_s: np.ndarray, servers: int, service: general.Service,
-                 backlog_s: float = 0.0, patience_s: float = np.inf) -> None:
-        """``rates``: (endpoints × minutes) requests/s; ``backlog_s``: wait carried in (s)."""
+                 backlog_s: float = 0.0, patience_s: float = np.inf, commit_s: float = 0.0) -> None:
+        """``rates``: (endpoints × minutes) requests/s; ``backlog_s``: wait carried in (s);
+        ``commit_s`` > 0: a group-commit tier, whose ``demand_s`` include the commit (a write
+        alone)."""
         served = demand_s > 0
         self.rates = np.atleast_2d(np.asarray(rates, float))[served]
-        self.demand_s = demand_s[served]
+        self.demand_s = demand_s[served]  # mean response of a request alone (without a wait)
+        self.commit_s = commit_s
+        # the part the service shape scales: the whole demand, or a write's own beside its
+        # commit (a fixed cost), so that tails shift by the commit (``_shift``)
+        self._own_s = self.demand_s - commit_s
         self.index = np.flatnonzero(served)  # platform endpoint index of each class
         self.servers = servers
         self.service = service
         self.patience_s = patience_s
         self.load = self.rates.sum(axis=0)
-        self.erlangs = (self.rates * self.demand_s[:, None]).sum(axis=0)
-        self.utilisation = self.erlangs / servers
         with np.errstate(invalid="ignore", divide="ignore"):
             self.weights = np.where(self.load > 0, self.rates / self.load, 0.0)
+        # work per second that a backlog holds: group commit's batches grow without bound
+        # under a backlog, so there a write's work is its own demand
+        self.work_erlangs = (self.rates * self._own_s[:, None]).sum(axis=0)
+        self.batching: Batching | None = self._batches() if commit_s else None
+        self.erlangs = self.work_erlangs if self.batching is None else self.load * self.batching.demand_s
+        self.utilisation = self.erlangs / servers
+        self.stable = (self.utilisation < 1.0 if self.batching is None
+                       else self.batching.stable)
+        with np.errstate(invalid="ignore", divide="ignore"):
             self.mean_s = np.where(self.load > 0, self.erlangs / self.load, 1.0)
             second = general.second_moment(service)
             moment2 = (self.weights * second * self.demand_s[:, None] ** 2).sum(axis=0)
             self.scv = np.where(self.load > 0, moment2 / self.mean_s**2 - 1.0, 1.0)
         # Endpoints with the same demand behave alike: the mix's tail sums over demands.
-        self._group_demand, group = _groups(tuple(self.demand_s.tolist()))
+        self._group_demand, group = _groups(tuple(self._own_s.tolist()))
         self._group_weights = np.array([self.weights[members].sum(axis=0) for members in group])
         self._mean_wait: np.ndarray | None = None
         self._stationary()
         self._fluid(backlog_s)
 
+    def _batches(self) -> Batching:
+        """The batch chain of one writer at the minute's rate per writer and mean write."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            own = np.where(self.load > 0, self.work_erlangs / self.load, 0.0)
+            second = general.second_moment(self.service)
+            moment2 = (self.weights * second * self._own_s[:, None] ** 2).sum(axis=0)
+            scv = np.where(own > 0, moment2 / own**2 - 1.0, 0.0)  # the writes' own spread
+        return batching_figures(self.load / self.servers, own, self.commit_s, scv)
+
     def _stationary(self) -> None:
-        stable = self.utilisation < 1.0
+        if self.batching is not None:
+            self._stationary_batches(self.batching)
+            return
+        stable = self.stable
         self.p_wait = np.where(stable, q.erlang_c(self.servers, self.erlangs), 1.0)
         theta = q._decay_rate(self.load, self.mean_s, self.servers, self.scv)
         self.theta = np.where(stable, theta, np.inf)  # unused where unstable (fluid share 1)
@@ -66,18 +100,28 @@ class PoolPerformance:
             self.stationary_wait_s = np.where(self.p_wait > 0, self.p_wait / self.theta, 0.0)
         self._waiting = np.flatnonzero(stable & (self.p_wait > _NEGLIGIBLE))
 
+    def _stationary_batches(self, batching: Batching) -> None:
+        """A write waits when its writer is busy (probability: the utilisation, by PASTA),
+        exponentially with the chain's exact mean wait over those that wait."""
+        stable, wait = self.stable, batching.wait_s
+        self.p_wait = np.where(stable, np.minimum(self.utilisation, 1.0), 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.theta = np.where(stable & (wait > 0), self.p_wait / wait, np.inf)
+        self.stationary_wait_s = np.where(stable, wait, 0.0)
+        self._waiting = np.flatnonzero(stable & (self.p_wait > _NEGLIGIBLE) & (wait > 0))
+
     def _fluid(self, backlog_s: float) -> None:
         c = self.servers
-        work, lost = q.fluid_backlog(self.erlangs, c, MINUTE_S, backlog_s * c,
+        work, lost = q.fluid_backlog(self.work_erlangs, c, MINUTE_S, backlog_s * c,
                                      cap=self.patience_s * c)
-        share, w0, w1 = q.fluid_wait_range(work, self.erlangs, c, MINUTE_S, self.patience_s)
+        share, w0, w1 = q.fluid_wait_range(work, self.work_erlangs, c, MINUTE_S, self.patience_s)
         self.fluid_share = share
         self.fluid_lo = np.minimum(w0, w1)
         self.fluid_hi = np.maximum(w0, w1)
-        self.backlog_end_s = np.minimum(np.maximum(w0 + (self.utilisation - 1.0) * MINUTE_S,
+        self.backlog_end_s = np.minimum(np.maximum(w0 + (self.work_erlangs / c - 1.0) * MINUTE_S,
                                                    0.0), self.patience_s)
         with np.errstate(invalid="ignore", divide="ignore"):
-            offered = self.erlangs * MINUTE_S
+            offered = self.work_erlangs * MINUTE_S
             self.served_share = np.where(offered > 0, 1.0 - lost / offered, 1.0)
         self._fluid_minutes = np.flatnonzero(share > 0)
         self._all = _Part.whole(self.load.size, self._waiting, self._fluid_minutes)
@@ -99,7 +143,11 @@ class PoolPerformance:
 
     def class_tail(self, x: np.ndarray, cls: int) -> np.ndarray:
         """P(response of class ``cls`` > x), per minute (``x`` has one entry per minute)."""
-        return self._demand_tail(x, float(self.demand_s[cls]))
+        return self._demand_tail(self._shift(x), float(self._own_s[cls]))
+
+    def _shift(self, x: np.ndarray) -> np.ndarray:
+        """A commit is a fixed cost: P(wait + commit + S > x) = P(wait + S > x - commit)."""
+        return np.maximum(x - self.commit_s, 0.0) if self.commit_s else x
 
     def _bare_tail(self, x: np.ndarray, d: float) -> np.ndarray:
         """P(S > x): the service alone, as in a minute where nobody waits."""
@@ -137,6 +185,7 @@ class PoolPerformance:
         """P(response > x) for a request drawn from the minute's mix of classes."""
         weights = self._group_weights if part is None else self._group_weights[:, part.minutes]
         total = np.zeros(np.shape(x))
+        x = self._shift(x)
         for d, weight in zip(self._group_demand, weights, strict=True):
             total += weight * self._demand_tail(x, d, part)
         return total
@@ -144,10 +193,11 @@ class PoolPerformance:
     def _lower(self, probability: float) -> float:
         """A true lower bound of every minute's quantile: P(W + S > x) >= P(S > x), and a
         mix of services is never faster than its fastest class."""
-        fastest = float(self.demand_s.min())
+        fastest = float(self._own_s.min())
         if self.service in ("exponential", "deterministic"):
-            return fastest * (-np.log(1.0 - probability) if self.service == "exponential" else 1.0)
-        return 0.0  # no simple bound for a general shape: the search starts from its floor
+            return (fastest * (-np.log(1.0 - probability) if self.service == "exponential" else 1.0)
+                    + self.commit_s)
+        return self.commit_s  # no simple bound for a general shape: the search starts from its floor
 
     def _upper(self, probability: float, demand_s: float) -> np.ndarray:
         slack = (1.0 - probability) / 2.0
@@ -155,13 +205,13 @@ class PoolPerformance:
         with np.errstate(divide="ignore", invalid="ignore"):
             wait = np.where(self.p_wait > slack, np.log(self.p_wait / slack) / self.theta, 0.0)
         wait = np.where(self.fluid_share < 1.0, wait, 0.0)
-        return (self.fluid_hi + service + wait) * 1.01
+        return (self.fluid_hi + service + self.commit_s + wait) * 1.01
 
     def percentile_s(self, probability: float) -> np.ndarray:
         """Response-time quantile over all requests of each minute (0 when idle)."""
         if len(self.demand_s) == 0:
             return np.zeros_like(self.load)
-        upper = self._upper(probability, float(self.demand_s.max()))
+        upper = self._upper(probability, float(self._own_s.max()))
         out = q.quantile(self.tail, probability, upper, self._lower(probability), PRECISION)
         return np.where(self.load > 0, out, 0.0)
 
@@ -171,7 +221,7 @@ class PoolPerformance:
         total = float(weights.sum())
         if total <= 0 or len(self.demand_s) == 0:
             return 0.0
-        upper = float(self._upper(probability, float(self.demand_s.max()))[weights > 0].max())
+        upper = float(self._upper(probability, float(self._own_s.max()))[weights > 0].max())
         # Minutes where nobody waits are a plain mix of services: sum them once per demand.
         special = np.union1d(self._all.waiting[1], self._all.fluid[1])
         plain = np.ones(weights.size, bool)
@@ -181,7 +231,7 @@ class PoolPerformance:
 
         def tail(at: np.ndarray) -> np.ndarray:
             x = float(at)
-            bare = sum(m * float(self._bare_tail(np.asarray(x), d))
+            bare = sum(m * float(self._bare_tail(self._shift(np.asarray(x)), d))
                        for d, m in zip(self._group_demand, mix, strict=True))
             busy = float(weights[special] @ self.tail(np.full(special.size, x), part))
             return np.asarray((bare + busy) / total)
@@ -190,7 +240,7 @@ class PoolPerformance:
                                 PRECISION))
 
     def class_percentile_s(self, probability: float, cls: int) -> np.ndarray:
-        upper = self._upper(probability, float(self.demand_s[cls]))
+        upper = self._upper(probability, float(self._own_s[cls]))
         return q.quantile(lambda x: self.class_tail(x, cls), probability, upper)
 
 

@@ -112,6 +112,10 @@ def _size_pool(tier: PoolTier, matrix: np.ndarray, utilisation: np.ndarray) -> C
     load = matrix[:, at]
     rate = float(load[tier.demand_s > 0].sum())
     mean_s = float((load * tier.demand_s).sum()) / rate if rate > 0 else 0.0
+    if tier.commit_s and rate > 0 and math.isfinite(servers) and servers > 0:
+        # group commit: busy time per write at that minute's batches on the needed writers
+        mean_s = float(tier.with_servers(int(servers)).performance(
+            matrix[:, [at]], np.zeros(1)).mean_s[0])
     throughput = servers / mean_s if mean_s > 0 and math.isfinite(servers) else None
     return _record(tier.name, "servers", servers, tier.servers, at, binding, throughput, minimum)
 
@@ -130,7 +134,7 @@ def violations(tier: PoolTier, minute: np.ndarray, servers: int, headroom: bool 
     broken = []
     if headroom and perf.utilisation[0] > _slo(tier).max_utilisation:
         broken.append("max_utilisation")
-    if perf.utilisation[0] >= 1.0:
+    if not perf.stable[0]:  # group commit: its writes' own demand (the commit is shared)
         broken.append("saturation")
     for key, probability in PERCENTILES.items():
         target = getattr(tier.slo, key)
@@ -142,7 +146,9 @@ def violations(tier: PoolTier, minute: np.ndarray, servers: int, headroom: bool 
 def servers_needed(tier: PoolTier, minute: np.ndarray, headroom: bool = True) -> tuple[float, str]:
     """Smallest server count meeting the tier's SLO on one minute, and what binds it; with
     ``headroom`` False, the smallest meeting the latency targets alone (``minimum``)."""
-    erlangs = float((minute[:, 0] * tier.demand_s).sum())
+    # a lower bound of the busy servers: group commit's batches never make a write's busy
+    # time less than its own demand (``own_s``), and utilisation falls as servers are added
+    erlangs = float((minute[:, 0] * tier.own_s).sum())
     first = "max_utilisation" if headroom else "saturation"
     if erlangs <= 0:
         return 0, first
