@@ -5,8 +5,11 @@
    minute at a time, backlog carried), timed on a slice and given per minute.
 2. The request-level simulation's FCFS tier (``requestsim.serve``), against the textbook
    SimPy model (one process per request competing for a ``simpy.Resource``).
+3. A group-commit database (``discipline: group-commit``, commit 5 ms, the batch chain per
+   minute) over the same window, and its sizing, against the old whole-commit charge (the
+   same tier as FCFS with demand + commit per write), both timed in this run.
 
-    .venv/bin/python bench/bench_queueing.py [--slice 2000]
+    .venv/bin/python bench/bench_queueing.py [--slice 2000] [--only group-commit]
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from domain import scenario as sc  # noqa: E402
 from domain.scenario import load_scenario  # noqa: E402
-from sim.tiers.platform import Platform  # noqa: E402
+from sim.tiers import sizing  # noqa: E402
+from sim.tiers.platform import Platform, PoolTier  # noqa: E402
 from sim.tiers.requestsim import serve  # noqa: E402
 
 MINUTES = 89 * 24 * 60  # 2022-12-02 .. 2023-02-28
@@ -119,12 +124,52 @@ def bench_request_level(requests: int = 300_000) -> None:
     print(f"  simpy.Resource      {requests / slow:10,.0f} requests/s   speed-up {slow / fast:.1f} x")
 
 
+def _database_as(platform: Platform, commit_ms: float, grouped: bool) -> None:
+    """Replace the database tier: a group-commit writer pool, or the old charge (FCFS with
+    the commit added to every write's demand)."""
+    i = platform.tier_names.index("database")
+    old = platform.tiers[i]
+    assert isinstance(old, PoolTier)
+    config = next(t for t in platform.scenario.platform.tiers if t.name == "database")
+    assert isinstance(config, sc.PoolTier)
+    if grouped:
+        config = config.model_copy(update={"discipline": "group-commit", "commit_ms": commit_ms})
+        demand = old.demand_s
+    else:
+        demand = np.where(old.demand_s > 0, old.demand_s + commit_ms / 1000.0, 0.0)
+    platform.tiers[i] = PoolTier(config, demand, old.slo, old.patience_s)
+
+
+def bench_group_commit(commit_ms: float = 5.0) -> None:
+    rps, egress = synthetic_window(Platform(load_scenario(ROOT / "scenarios" / "winter-2023.yaml")))
+    print(f"group-commit database (commit {commit_ms:g} ms) over {MINUTES:,} minutes, "
+          "against the old whole-commit charge in this run")
+    for label, grouped in (("whole commit (old)", False), ("batch chain", True)):
+        platform = Platform(load_scenario(ROOT / "scenarios" / "winter-2023.yaml"))
+        _database_as(platform, commit_ms, grouped)
+        tier = platform.tier("database")
+        assert isinstance(tier, PoolTier)
+        matrix = platform.matrix(rps)
+        start = time.perf_counter()
+        metrics = tier.evaluate(matrix, egress)
+        evaluated = time.perf_counter() - start
+        start = time.perf_counter()
+        capacity = sizing._size_pool(tier, matrix, metrics.utilisation)
+        sized = time.perf_counter() - start
+        print(f"  {label:<20} evaluate {evaluated:6.2f} s, sizing {sized:6.2f} s;  peak utilisation "
+              f"{metrics.utilisation.max():.3f} on {tier.servers} servers, peak p95 "
+              f"{metrics.p95_ms.max():.2f} ms; needs {capacity.needed:g} (minimum {capacity.minimum:g})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slice", type=int, default=2000, help="minutes timed for the loop")
+    parser.add_argument("--only", choices=["group-commit"], help="run one part only")
     args = parser.parse_args()
-    bench_evaluate(args.slice)
-    bench_request_level()
+    if args.only is None:
+        bench_evaluate(args.slice)
+        bench_request_level()
+    bench_group_commit()
 
 
 if __name__ == "__main__":
