@@ -76,7 +76,7 @@ def _context(args, model: Path, scale: float, seconds: float):
 
 def _validate(args, level: float, knee_scale: float, target, model: Path, platform_path: Path, out: Path):
     """One load test at ``level`` × the knee's scale, and the comparison."""
-    from calibrate.compare import TierMeter, compare, load_calibration
+    from calibrate.compare import TierMeter, compare, load_calibration, pool_servers
     from domain.scenario import load_scenario
     from loadtests.run import LocustRun
 
@@ -88,7 +88,8 @@ def _validate(args, level: float, knee_scale: float, target, model: Path, platfo
                "bin_seconds": 10.0, "seed": 0, "resume_sessions": args.resume_sessions}
     locust = LocustRun(target.url, folder, 3600.0 / args.test_compress, options)
     meter = TierMeter(target.url, target.probes.api_cpu._root.pid if target.probes.api_cpu else None,
-                      target.api_servers)
+                      target.api_servers, database_url=target.database_url,  # PostgreSQL: its CPU
+                      database_servers=pool_servers(load_scenario(platform_path), "database"))
     with meter:
         code = locust.execute(ROOT)
     path = folder / "summary.json"

@@ -24,7 +24,7 @@ import numpy as np
 
 from calibrate.errors import CalibrationError
 from calibrate.probes import Scrape
-from domain.scenario import Scenario
+from domain.scenario import PoolTier, Scenario
 from loadtests.noise import BIN_S
 from loadtests.plan import PlanError
 from loadtests.requests import MIN_PER_BIN, achieved_per_bin, model_rates, planned_per_bin
@@ -213,18 +213,39 @@ def load_calibration(platform_file: Path) -> dict[str, Any] | None:
     return json.loads(side.read_text(encoding="utf-8")) if side.is_file() else None
 
 
+def pool_servers(scenario: Scenario, tier: str) -> int:
+    """A pool tier's servers on a (calibrated) platform, 1 when it has no such pool: what a
+    measured busy time is divided by, as the prediction divides its own."""
+    found = [t for t in scenario.platform.tiers if t.name == tier and isinstance(t, PoolTier)]
+    return found[0].servers if found else 1
+
+
 class TierMeter:
     """Tier utilisation over a load test, read as a calibration reads busy time: the server's
-    CPU (psutil for a server started here, else ``/metrics``) over its cores, and the SQLite
-    writer's lock time (group commits) over one writer. Failures to read leave a tier out."""
+    CPU (psutil for a server started here, else ``/metrics``) over its cores, and the
+    database's: a PostgreSQL server's CPU (``database_url``, ``calibrate.probes.PostgresCpu``)
+    or else the SQLite writer's lock time (group commits), over the database tier's servers
+    (one writer for SQLite; the calibrated platform's for PostgreSQL: its host's cores).
+    Without ``database_url`` a PostgreSQL target's database reads as its group commits' time,
+    which is not what its calibration measured. Failures to read leave a tier out, as does
+    another database of the PostgreSQL server working during the test (its CPU is not ours)."""
 
     def __init__(self, url: str, pid: int | None, cores: int | None, api_tier: str = "api",
-                 database_tier: str = "database") -> None:
-        from calibrate.probes import MetricsScrape, ProcessCpu
+                 database_tier: str = "database", database_url: str | None = None,
+                 database_servers: int = 1) -> None:
+        from calibrate.errors import CalibrationError
+        from calibrate.probes import MetricsScrape, PostgresCpu, ProcessCpu
         from calibrate.steps import Probes
 
-        self.cores = cores
-        self.probes = Probes(MetricsScrape(url), ProcessCpu(pid) if pid else None, None, api_tier,
+        self.cores, self.database_servers = cores, database_servers
+        postgres = None
+        self.database_unread = False  # PostgreSQL whose CPU cannot be read here: no figure
+        if database_url:
+            try:
+                postgres = PostgresCpu(database_url)
+            except CalibrationError:
+                self.database_unread = True
+        self.probes = Probes(MetricsScrape(url), ProcessCpu(pid) if pid else None, postgres, api_tier,
                              database_tier)
         self.first: Reading | None = None
         self.last: Reading | None = None
@@ -235,6 +256,8 @@ class TierMeter:
 
     def __exit__(self, *_exc: object) -> None:
         self.last = self._read()
+        if self.probes.postgres is not None:
+            self.probes.postgres.close()
 
     def _read(self) -> Reading | None:
         from calibrate.errors import CalibrationError
@@ -253,7 +276,6 @@ class TierMeter:
         api, db = self.probes.api_tier, self.probes.database_tier
         if api in busy0 and api in busy1 and self.cores:
             out[api] = (busy1[api] - busy0[api]) / (seconds * self.cores)
-        if db in busy0 and db in busy1:
-            out[db] = busy1[db] - busy0[db]
-            out[db] /= seconds
+        if db in busy0 and db in busy1 and not self.database_unread:
+            out[db] = (busy1[db] - busy0[db]) / (seconds * self.database_servers)
         return out

@@ -7,8 +7,10 @@
   (the server's CPU, for ``--host``), ``yanxiu_requests_total`` per endpoint (our per-route
   counters: requests the server finished, counted where the work was done) and
   ``yanxiu_commit_seconds_sum`` (time the group commits held SQLite's single write lock).
-- ``PostgresBusy``: ``pg_stat_database.active_time`` (PostgreSQL >= 14): milliseconds the
-  database's backends spent executing statements, i.e. connection-busy time.
+- ``PostgresCpu``: CPU seconds of a PostgreSQL server running on this machine (its postmaster,
+  backends and background processes, psutil). A server elsewhere is refused: what PostgreSQL
+  reports about itself (``pg_stat_database.active_time``, ``pg_stat_statements``) is time in
+  statements, lock waits included, not busy time.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import urllib.error
 import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from calibrate.errors import CalibrationError
 
@@ -111,27 +114,126 @@ class MetricsScrape:
         return scrape
 
 
-class PostgresBusy:
-    """Statement-execution time of one PostgreSQL database, in seconds."""
+class PostgresCpu:
+    """CPU seconds of a PostgreSQL server on this machine: its postmaster, backends and
+    background processes (WAL writer, checkpointer, autovacuum and parallel workers).
+
+    Not ``pg_stat_database.active_time`` (nor ``pg_stat_statements``' execution time): those
+    are wall-clock time in statements, lock waits, I/O and client waits included, so under
+    concurrency they count statements in progress, not busy time.
+
+    A backend that exits is reaped by the postmaster, whose ``children_user/children_system``
+    (``/proc/PID/stat`` cutime/cstime) then hold its seconds; live ones are read one by one.
+    The postmaster is read before its children, so a backend reaped between the two reads is
+    missed by that one reading and counted by the next (the reading is held monotone): a
+    bin's error, not a drift.
+
+    It is the whole server's CPU, and a backend's database cannot be told once it has exited:
+    so a reading is None when another database of the server committed, rolled back or opened
+    a session since the previous reading (``pg_stat_database``, read before and after the
+    CPU): that bin's CPU is not ours alone, and the fit leaves it out. The server's own work
+    at rest (checkpointer, WAL writer) is the fit's idle term.
+    """
 
     def __init__(self, url: str) -> None:
+        import psutil
         import sqlalchemy
 
-        self.engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
-        self._query = sqlalchemy.text(
-            "SELECT active_time FROM pg_stat_database WHERE datname = current_database()")
+        # one connection, kept: a reading then costs a query, not a connection's start-up
+        self.engine = sqlalchemy.create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+        try:
+            with self.engine.connect() as conn:
+                backend, started = conn.execute(sqlalchemy.text(
+                    "SELECT pg_backend_pid(), extract(epoch FROM pg_postmaster_start_time())")).one()
+                # while connected: a backend exits with its connection
+                postmaster = _local_postmaster(int(backend), float(started))
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            self.engine.dispose()
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise CalibrationError(f"--database-url: cannot connect: {reason}") from None
+        if postmaster is None:
+            self.engine.dispose()
+            raise CalibrationError(
+                "--database-url: the PostgreSQL server is not on this machine (its processes are not "
+                "visible here), so its busy time (CPU) cannot be read; pg_stat_database.active_time and "
+                "pg_stat_statements count lock and I/O waits, not busy time: calibrate without "
+                "--database-url (the database keeps the scenario's demands) or on the database's host")
+        self.postmaster = postmaster
+        self._error = psutil.Error
+        self._last = 0.0
+        self._others: float | None = None  # other databases' work counter after the last reading
+        self.shared_readings = 0  # readings refused because other databases worked meanwhile
 
     def seconds(self) -> float | None:
-        """None when the server has no ``active_time`` (PostgreSQL < 14) or cannot be read."""
+        """None when other databases worked since the last reading, or the server cannot be
+        read (stopped, restarted: its counters start again)."""
+        before = self._other_work()
+        total = self._cpu()
+        after = self._other_work()
+        if total is None or before is None or after is None:
+            self._others = None
+            return None
+        # after a reading that failed, the bin before this one is out of the fit already
+        shared = (self._others is not None and before != self._others) or after != before
+        self._others = after
+        self._last = max(self._last, total)
+        if shared:
+            self.shared_readings += 1
+            return None
+        return self._last
+
+    def _cpu(self) -> float | None:
+        try:
+            own = self.postmaster.cpu_times()
+            children = self.postmaster.children(recursive=True)
+        except self._error:
+            return None
+        total = own.user + own.system + own.children_user + own.children_system
+        for child in children:
+            try:
+                times = child.cpu_times()
+            except self._error:  # exited since the listing: the next reading has it
+                continue
+            total += times.user + times.system
+        return float(total)
+
+    def _other_work(self) -> float | None:
+        """Transactions and sessions of the server's other databases so far (a backend flushes
+        them when it goes idle, within a second, and when it exits)."""
         import sqlalchemy
 
         try:
-            with self.engine.connect() as conn:
-                conn.execute(sqlalchemy.text("SELECT pg_stat_clear_snapshot()"))
-                value = conn.execute(self._query).scalar()
+            with self.engine.connect() as conn:  # a transaction: a fresh statistics snapshot
+                value = conn.execute(sqlalchemy.text(
+                    "SELECT coalesce(sum(xact_commit + xact_rollback + sessions), 0) FROM pg_stat_database "
+                    "WHERE datname IS NOT NULL AND datname <> current_database()")).scalar()
         except sqlalchemy.exc.SQLAlchemyError:
             return None
-        return None if value is None else float(value) / 1000.0
+        return float(value or 0.0)
+
+    def cores(self) -> int:
+        """The cores the server may run on (its CPU affinity): the database tier's servers."""
+        import os
+
+        try:
+            return len(self.postmaster.cpu_affinity())
+        except (self._error, AttributeError):  # AttributeError: no affinity on this OS
+            return os.cpu_count() or 1
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _local_postmaster(backend_pid: int, started_epoch: float) -> Any:
+    """The postmaster of the backend we talked to, if that backend is a process here: its
+    parent, started when the server says it started (a pid alone could be another machine's,
+    e.g. a container's, and name an unrelated process here)."""
+    import psutil
+
+    try:
+        parent = psutil.Process(backend_pid).parent()
+        if parent is None or abs(parent.create_time() - started_epoch) > 2.0:
+            return None
+        return parent
+    except psutil.Error:
+        return None

@@ -19,7 +19,7 @@ from typing import Any
 
 from calibrate.errors import CalibrationError
 from calibrate.fit import BATCHES, Row, StepResult
-from calibrate.probes import MetricsScrape, PostgresBusy, ProcessCpu, Scrape
+from calibrate.probes import MetricsScrape, PostgresCpu, ProcessCpu, Scrape
 
 MIN_REQUESTS = 50  # per step: fewer cannot separate anything from the idle noise
 
@@ -39,7 +39,7 @@ class Probes:
 
     metrics: MetricsScrape
     api_cpu: ProcessCpu | None = None
-    postgres: PostgresBusy | None = None
+    postgres: PostgresCpu | None = None
     api_tier: str = "api"
     database_tier: str = "database"
     sources: dict[str, str] = field(default_factory=dict)

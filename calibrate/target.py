@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from calibrate.errors import CalibrationError
-from calibrate.probes import MetricsScrape, PostgresBusy, ProcessCpu
+from calibrate.probes import MetricsScrape, PostgresCpu, ProcessCpu
 from calibrate.steps import Probes
 
 
@@ -25,6 +25,9 @@ class Target:
     # pool tiers of the scenario the target does not have, with why (the reference platform
     # is api workers and one database: its SMS gateway records the text in that database)
     absent: str | None = None
+    # cores of the database's host when its busy time is that host's CPU (PostgreSQL here)
+    database_servers: int | None = None
+    database_url: str | None = None  # the PostgreSQL database served (a scratch one, or --host's)
 
 
 @contextlib.contextmanager
@@ -59,6 +62,10 @@ def reference(scenario_path: Path, teachers: int, clock: str, sms_code: str, wor
 
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(scratch_postgres(database_url)) if database_url else None
+        # a server elsewhere is refused (one line, exit 2) before the seeding, not after it
+        postgres = PostgresCpu(url) if url else None
+        if postgres is not None:
+            stack.callback(postgres.close)
 
         class _Reference(ReferenceTarget):
             def _database(self) -> str:
@@ -70,16 +77,20 @@ def reference(scenario_path: Path, teachers: int, clock: str, sms_code: str, wor
             stack.enter_context(target)
         except Exception as exc:  # the harness's own one-line errors, whatever their type
             raise CalibrationError(str(exc)) from None
-        postgres = PostgresBusy(url) if url else None
-        if postgres is not None:
-            stack.callback(postgres.close)
         assert target.process is not None  # started by entering the context
         probes = Probes(MetricsScrape(target.url), ProcessCpu(target.process.pid), postgres)
         probes.sources = {"api": f"psutil CPU of the server's process tree ({workers} workers)",
-                          "database": "pg_stat_database.active_time" if url else
+                          "database": postgres_source(postgres) if postgres else
                           "yanxiu_commit_seconds_sum (SQLite write lock held by group commits)"}
         yield Target(target.url, target.accounts, target.answers, probes, reference_kind(bool(url), workers),
-                     workers, absent=REFERENCE_HAS_NO)
+                     workers, absent=REFERENCE_HAS_NO,
+                     database_servers=postgres.cores() if postgres else None, database_url=url)
+
+
+def postgres_source(probe: PostgresCpu) -> str:
+    """The provenance line of the database tier's busy time (platform.json, the file's notes)."""
+    return (f"psutil CPU of the PostgreSQL server's processes (postmaster pid {probe.postmaster.pid}, "
+            "its backends and background workers; the whole server)")
 
 
 # Why a load test of the reference platform meets no tier but its api and database: its SMS
@@ -105,11 +116,10 @@ def host(url: str, accounts: Path | None, answers: Path | None, database_url: st
                                "(the target's CPU cannot be read)")
     if not first.requests:
         raise CalibrationError(f"{metrics.url}: no yanxiu_requests_total per-route counters")
-    postgres = PostgresBusy(database_url) if database_url else None
-    if postgres is not None and postgres.seconds() is None:
-        raise CalibrationError("--database-url: pg_stat_database.active_time cannot be read there")
+    postgres = PostgresCpu(database_url) if database_url else None
     probes = Probes(metrics, None, postgres)
     probes.sources = {"api": "/metrics process_cpu_seconds_total",
-                      "database": "pg_stat_database.active_time" if postgres else
+                      "database": postgres_source(postgres) if postgres else
                       "/metrics yanxiu_commit_seconds_sum"}
-    return Target(url, accounts, answers, probes, "host", None)
+    return Target(url, accounts, answers, probes, "host", None,
+                  database_servers=postgres.cores() if postgres else None, database_url=database_url)
