@@ -130,6 +130,9 @@ class Batching:
     demand_s: np.ndarray  # busy time per item: item + overhead / mean batch (the utilisation law's D)
     wait_s: np.ndarray  # mean response beyond a lone item's (overhead + own item): inf if unstable
     stable: np.ndarray  # rate × item < 1
+    # that wait for an item that finds the server busy (probability: the utilisation), whose
+    # mean is wait_s / utilisation: its standard deviation
+    busy_wait_sd_s: np.ndarray | None = None
 
 
 # The series for P(no arrival during a batch) stops when its terms fall below this share of
@@ -142,7 +145,8 @@ _Y_CAP = 0.995
 
 
 def batching_figures(rate: np.ndarray, item_s: np.ndarray, overhead_s: float,
-                     item_scv: np.ndarray | float = 0.0) -> Batching:
+                     item_scv: np.ndarray | float = 0.0,
+                     item_skew: np.ndarray | float = 0.0) -> Batching:
     """Exact long-run figures of one server that serves in gated batches: when it comes free
     it takes every item waiting, and a batch of n items holds it for ``overhead_s + n·item_s``
     (a group commit: the commit's fixed cost and each write's own; an event loop's wake-up
@@ -166,7 +170,14 @@ def batching_figures(rate: np.ndarray, item_s: np.ndarray, overhead_s: float,
     Poisson(rate·S) items that arrived meanwhile. So the mean wait beyond a lone item's is
     (1/2 + y) · rate·E[S²] / E[N] with rate·S = x + yN (+ the items' variance: ``item_scv``).
     Exact for a fixed item demand; with variable items the chain uses the batch's mean
-    length (within 3 points of utilisation for exponential items, test_batching.py)."""
+    length (within 3 points of utilisation for exponential items, test_batching.py).
+
+    Spread of that wait for an item that finds the server busy (in a batch of length S,
+    chosen in proportion to S): W = R + the batch-mates' demands, R uniform on [0, S] and
+    Poisson(rate·S) mates, so E[W² | S] = S² (1/3 + y + y²) + y·item (1 + scv) S, which needs
+    E[S³]: from E[N³], the third moment of the same step (E[A³ | μ] = μ³ + 3μ² + μ for
+    A ~ Poisson(μ)), plus the items' variance and third central moment (``item_skew``, in
+    units of item³: 2 for exponential items)."""
     rate = np.asarray(rate, float)
     item = np.broadcast_to(np.asarray(item_s, float), rate.shape)
     scv = np.broadcast_to(np.asarray(item_scv, float), rate.shape)
@@ -180,10 +191,29 @@ def batching_figures(rate: np.ndarray, item_s: np.ndarray, overhead_s: float,
         busy2 = x * x + 2.0 * x * y * mean + y * y * (second + scv * mean)
         wait = np.where(rate > 0, (0.5 + y) * busy2 / (rate * mean), 0.0)
         share = np.where(stable, overhead_s / mean, 0.0)
+        spread = _busy_wait_sd(x, y, p0, mean, second, scv, np.asarray(item_skew, float), rate)
     return Batching(mean_batch=np.where(rate > 0, mean, 1.0),
                     utilisation=np.where(stable, y + x / np.where(stable, mean, 1.0), y),
                     demand_s=item + np.where(rate > 0, share, overhead_s),
-                    wait_s=np.where(stable, wait, np.inf), stable=stable)
+                    wait_s=np.where(stable, wait, np.inf), stable=stable,
+                    busy_wait_sd_s=np.where(stable & (rate > 0), spread, np.inf))
+
+
+def _busy_wait_sd(x: np.ndarray, y: np.ndarray, p0: np.ndarray, mean: np.ndarray,
+                  second: np.ndarray, scv: np.ndarray, skew: np.ndarray,
+                  rate: np.ndarray) -> np.ndarray:
+    """Standard deviation of the wait of an item that finds the server busy (units: s), from
+    the chain's first three moments (``batching_figures``); μ = x + yN is rate × batch length."""
+    mu1 = x + y * mean
+    mu2 = x * x + 2.0 * x * y * mean + y * y * second  # of the mean-length chain
+    third = (x**3 + 3.0 * x * x * y * mean + 3.0 * x * y * y * second + 3.0 * mu2 + mu1 + p0) / (1.0 - y**3)
+    mu3 = x**3 + 3.0 * x * x * y * mean + 3.0 * x * y * y * second + y**3 * third
+    # the items' own spread lengthens a batch of n by n variances (and skews)
+    mu2 = mu2 + y * y * scv * mean
+    mu3 = mu3 + 3.0 * y * y * scv * (x * mean + y * second) + y**3 * skew * mean
+    busy_mean = (0.5 + y) * mu2 / mu1
+    busy_square = ((1.0 / 3.0 + y + y * y) * mu3 + y * y * (1.0 + scv) * mu2) / mu1
+    return np.sqrt(np.maximum(busy_square - busy_mean**2, 0.0)) / rate
 
 
 def _idle_after_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:

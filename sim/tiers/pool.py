@@ -18,9 +18,10 @@ A group-commit tier (``commit_s`` > 0, sim/tiers/batching.py) is c writers, each
 queue and a c-th of the writes (taken as Poisson). Its stationary regime is the batch chain's:
 busy time per write ``d + commit / E[N]`` at the minute's rate per writer (utilisation, the
 cap, the erlangs), and the response of a write alone (``commit + d``) plus, with probability
-the writer's utilisation (it is busy when the write comes), an exponential wait whose mean is
-the chain's exact mean (the batch in progress, then the write's own batch-mates). A backlogged
-writer takes batches without bound, so its fluid regime drains at the writes' own demand.
+the writer's utilisation (it is busy when the write comes), a wait (the batch in progress,
+then the write's own batch-mates) taken as a shifted exponential with the chain's exact mean
+and standard deviation. A backlogged writer takes batches without bound, so its fluid regime
+drains at the writes' own demand.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ class PoolPerformance:
             second = general.second_moment(self.service)
             moment2 = (self.weights * second * self._own_s[:, None] ** 2).sum(axis=0)
             scv = np.where(own > 0, moment2 / own**2 - 1.0, 0.0)  # the writes' own spread
-        return batching_figures(self.load / self.servers, own, self.commit_s, scv)
+            moment3 = (self.weights * _third_moment(self.service) * self._own_s[:, None] ** 3).sum(axis=0)
+            skew = np.where(own > 0, (moment3 - 3.0 * own * moment2) / own**3 + 2.0, 0.0)  # central
+        return batching_figures(self.load / self.servers, own, self.commit_s, scv, skew)
 
     def _stationary(self) -> None:
         if self.batching is not None:
@@ -101,14 +104,21 @@ class PoolPerformance:
         self._waiting = np.flatnonzero(stable & (self.p_wait > _NEGLIGIBLE))
 
     def _stationary_batches(self, batching: Batching) -> None:
-        """A write waits when its writer is busy (probability: the utilisation, by PASTA),
-        exponentially with the chain's exact mean wait over those that wait."""
+        """A write waits when its writer is busy (probability: the utilisation, by PASTA):
+        ``shift`` + an exponential, matching the chain's mean and standard deviation of that
+        wait (an exponential alone where the deviation reaches the mean). Against the request
+        level, docs/tiers.md."""
         stable, wait = self.stable, batching.wait_s
         self.p_wait = np.where(stable, np.minimum(self.utilisation, 1.0), 1.0)
+        waits = stable & (self.p_wait > _NEGLIGIBLE) & (wait > 0)
+        assert batching.busy_wait_sd_s is not None
         with np.errstate(divide="ignore", invalid="ignore"):
-            self.theta = np.where(stable & (wait > 0), self.p_wait / wait, np.inf)
+            busy_mean = np.where(waits, wait / self.p_wait, 0.0)
+            spread = np.clip(np.nan_to_num(batching.busy_wait_sd_s), 1e-9 * busy_mean, busy_mean)
+            self.theta = np.where(waits, 1.0 / spread, np.inf)
+        self._wait_shift = np.where(waits, busy_mean - spread, 0.0)
         self.stationary_wait_s = np.where(stable, wait, 0.0)
-        self._waiting = np.flatnonzero(stable & (self.p_wait > _NEGLIGIBLE) & (wait > 0))
+        self._waiting = np.flatnonzero(waits)
 
     def _fluid(self, backlog_s: float) -> None:
         c = self.servers
@@ -164,7 +174,9 @@ class PoolPerformance:
         out = self._bare_tail(x, d)
         # Only minutes where requests may wait differ from the bare service distribution.
         i, full = part.waiting
-        if i.size:
+        if i.size and self.batching is not None:
+            out[i] += self.p_wait[full] * (self._waited_tail(x[i], d, full) - out[i])
+        elif i.size:
             xi, pw, th = x[i], self.p_wait[full], self.theta[full]
             if self.service == "exponential":
                 waited = pw * (q.exp_plus_exp_tail(xi, 1.0 / d, th) - out[i])
@@ -180,6 +192,16 @@ class PoolPerformance:
                                                d, self.service)
             out[j] = f * fluid + (1.0 - f) * out[j]
         return out
+
+    def _waited_tail(self, x: np.ndarray, d: float, minutes: np.ndarray) -> np.ndarray:
+        """Group commit: P(shift + E + S > x) for a write that waits (``_stationary_batches``)."""
+        z = np.maximum(x - self._wait_shift[minutes], 0.0)
+        th = self.theta[minutes]
+        if self.service == "exponential":
+            return q.exp_plus_exp_tail(z, 1.0 / d, th)
+        if self.service == "deterministic":
+            return np.where(z < d, 1.0, np.exp(-th * (z - d)))
+        return general.exp_wait_plus_service_tail(self.service, z, d, th)
 
     def tail(self, x: np.ndarray, part: _Part | None = None) -> np.ndarray:
         """P(response > x) for a request drawn from the minute's mix of classes."""
@@ -204,6 +226,8 @@ class PoolPerformance:
         service = demand_s * general.unit_quantile(self.service, 1.0 - slack)
         with np.errstate(divide="ignore", invalid="ignore"):
             wait = np.where(self.p_wait > slack, np.log(self.p_wait / slack) / self.theta, 0.0)
+        if self.batching is not None:
+            wait = wait + self._wait_shift
         wait = np.where(self.fluid_share < 1.0, wait, 0.0)
         return (self.fluid_hi + service + self.commit_s + wait) * 1.01
 
@@ -242,6 +266,15 @@ class PoolPerformance:
     def class_percentile_s(self, probability: float, cls: int) -> np.ndarray:
         upper = self._upper(probability, float(self._own_s[cls]))
         return q.quantile(lambda x: self.class_tail(x, cls), probability, upper)
+
+
+def _third_moment(service: general.Service) -> float:
+    """E[S³] / E[S]³ of the service shape (general shapes: over its quantile nodes)."""
+    if service == "exponential":
+        return 6.0
+    if service == "deterministic":
+        return 1.0
+    return float(np.mean(general.nodes(service) ** 3))
 
 
 @lru_cache(maxsize=64)

@@ -147,3 +147,18 @@ def test_the_figures_at_the_limits():
     # λ d >= 1: unstable, every write's demand its own (batches without bound)
     assert not figures.stable[2] and figures.wait_s[2] == np.inf
     assert figures.utilisation[2] == pytest.approx(1.2) and figures.demand_s[2] == 0.002
+
+
+@pytest.mark.parametrize("rate", [30.0, 130.0, 197.0])
+def test_the_wait_of_those_that_wait(rate):
+    # fixed writes: a write that finds the writer idle leaves after exactly commit + d; the
+    # others wait, with the chain's share (the utilisation), mean and standard deviation
+    demand_s, commit_s = 0.002, 0.005
+    _, _, response = _simulated(rate, demand_s, commit_s, n=200_000, seed=3)
+    wait = response - commit_s - demand_s
+    waited = wait[wait > 1e-12]
+    figures = batching_figures(np.array([rate]), np.array([demand_s]), commit_s)
+    assert waited.size / wait.size == pytest.approx(figures.utilisation[0], abs=0.01)
+    assert figures.wait_s[0] / figures.utilisation[0] == pytest.approx(waited.mean(), rel=0.015)
+    assert figures.busy_wait_sd_s is not None
+    assert figures.busy_wait_sd_s[0] == pytest.approx(waited.std(), rel=0.03)
