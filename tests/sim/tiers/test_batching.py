@@ -162,3 +162,16 @@ def test_the_wait_of_those_that_wait(rate):
     assert figures.wait_s[0] / figures.utilisation[0] == pytest.approx(waited.mean(), rel=0.015)
     assert figures.busy_wait_sd_s is not None
     assert figures.busy_wait_sd_s[0] == pytest.approx(waited.std(), rel=0.03)
+
+
+@pytest.mark.parametrize("item_s,overhead_s", [(0.002, 0.005), (0.0001, 0.05), (0.01, 0.0005),
+                                               (0.002, 0.0), (0.003, 0.017)])
+def test_busier_with_every_write_cheaper(item_s, overhead_s):
+    """What sizing's bisection needs: a server's utilisation and its wait never fall as its
+    rate grows (more servers: less of each), while each item's busy time never grows."""
+    rates = np.geomspace(1e-3, 0.9999 / item_s, 4000)
+    figures = batching_figures(rates, np.full(rates.size, item_s), overhead_s, 1.0, 2.0)
+    assert np.all(np.diff(figures.utilisation) >= -1e-12)
+    assert np.all(np.diff(figures.wait_s) > 0)
+    assert np.all(np.diff(figures.demand_s) <= 1e-15)
+    assert figures.busy_wait_sd_s is not None and np.all(np.isfinite(figures.busy_wait_sd_s))
