@@ -37,6 +37,13 @@ def url() -> Iterator[str]:
         yield scratch
 
 
+@pytest.fixture
+def probe(url) -> Iterator[PostgresCpu]:
+    reader = PostgresCpu(url)
+    yield reader
+    reader.close()
+
+
 def _connect(url: str):
     import psycopg
 
@@ -50,13 +57,7 @@ def _close_and_reap(conn) -> None:
     pid = conn.info.backend_pid
     conn.close()
     deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                time.sleep(0.05)
-                continue
-        except psutil.NoSuchProcess:
-            return
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:  # a zombie exists until reaped
         time.sleep(0.05)
 
 
@@ -69,10 +70,9 @@ def _rise(probe, work: Callable[[], None]) -> float:
     return after - before
 
 
-def test_a_query_burning_cpu_counts_even_after_its_backend_exited(url):
+def test_a_query_burning_cpu_counts_even_after_its_backend_exited(url, probe):
     import psutil
 
-    probe = PostgresCpu(url)
     own: list[float] = []
 
     def burn() -> None:
@@ -92,9 +92,8 @@ def test_a_query_burning_cpu_counts_even_after_its_backend_exited(url):
     assert own[0] - 0.05 <= rise <= 1.1 * own[0] + 0.2, (rise, own[0])
 
 
-def test_sleeping_in_a_statement_is_not_busy(url):
+def test_sleeping_in_a_statement_is_not_busy(url, probe):
     """pg_stat_database.active_time counts these 1.5 s; the server's CPU does not."""
-    probe = PostgresCpu(url)
 
     def sleep() -> None:
         conn = _connect(url)
@@ -104,9 +103,8 @@ def test_sleeping_in_a_statement_is_not_busy(url):
     assert _rise(probe, sleep) < 0.25
 
 
-def test_waiting_for_a_lock_is_not_busy(url):
+def test_waiting_for_a_lock_is_not_busy(url, probe):
     """A statement blocked 1.5 s behind another transaction's lock: waiting, not serving."""
-    probe = PostgresCpu(url)
 
     def wait_for_lock() -> None:
         holder, waiter = _connect(url), _connect(url)
@@ -124,10 +122,9 @@ def test_waiting_for_a_lock_is_not_busy(url):
     assert _rise(probe, wait_for_lock) < 0.25
 
 
-def test_a_reading_after_another_database_worked_is_refused_then_the_next_is_not(url):
+def test_a_reading_after_another_database_worked_is_refused_then_the_next_is_not(url, probe):
     """The server's CPU cannot be split by database once a backend exited: a bin in which
     another database worked is left out (None), not counted as ours."""
-    probe = PostgresCpu(url)
     if probe.seconds() is None:
         pytest.skip("other databases are working on this server")
     other = _connect(ADMIN)  # the server's "postgres" database: not ours
@@ -140,8 +137,7 @@ def test_a_reading_after_another_database_worked_is_refused_then_the_next_is_not
     assert quiet is not None
 
 
-def test_the_readings_are_monotone_and_the_cores_known(url):
-    probe = PostgresCpu(url)
+def test_the_readings_are_monotone_and_the_cores_known(url, probe):
     first = probe.seconds()
     assert first is not None and probe.seconds() >= first
     assert 1 <= probe.cores() <= (os.cpu_count() or 1)
