@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,9 @@ class Account:
     sub_platform: str
     role: str
     token: str = ""  # a session token issued before the test (optional column), for resumed sessions
+    # the step a session the model has running at the stretch's start is in, and what it has left
+    # (optional column, ``reference.seeding.in_session.InFlight``): such an account is a resumed session's
+    resume: str = ""
 
 
 def load_accounts(path: str | Path) -> list[Account]:
@@ -63,6 +67,7 @@ def _account(path: Path, line: int, row: dict[str, str]) -> Account:
             sub_platform=row.get("sub_platform") or "basic",
             role=row.get("role") or TEACHER,
             token=(row.get("token") or "").strip(),
+            resume=(row.get("resume") or "").strip(),
         )
     except ValueError as exc:
         raise AccountsError(f"--accounts: {path}: line {line}: {exc}") from None
@@ -107,15 +112,17 @@ class Roster:
     def __init__(self, accounts: list[Account], part: int = 0, parts: int = 1,
                  registrations: list[str] | None = None) -> None:
         # teachers and administrators sliced apart, so that every process gets some of each
-        teachers = [a for a in accounts if a.role == TEACHER]
+        teachers = [a for a in accounts if a.role == TEACHER and not a.resume]
         admins = [a for a in accounts if a.role != TEACHER]
+        # accounts seeded in a session (a ``resume`` step): the resumed sessions', none else's
+        in_session = [a for a in accounts if a.role == TEACHER and a.resume]
+        self.in_session = in_session[part::parts] or in_session
+        self._in_session = _cycles(self.in_session)
+        teachers = teachers or in_session
         self.teachers = teachers[part::parts] or teachers
         self.admins = admins[part::parts] or admins
         self._teachers = itertools.cycle(self.teachers) if self.teachers else None
-        by_sub: dict[str, list[Account]] = {}
-        for account in self.teachers:
-            by_sub.setdefault(account.sub_platform, []).append(account)
-        self._by_sub = {sub: itertools.cycle(mine) for sub, mine in by_sub.items()}
+        self._by_sub = _cycles(self.teachers)
         self._admins = itertools.cycle(self.admins) if self.admins else None
         self.part, self.parts = part, parts
         self._new = itertools.count()
@@ -132,6 +139,12 @@ class Roster:
             return next(mine)
         return next(self._teachers) if self._teachers else None
 
+    def resumed(self, sub_platform: str) -> Account | None:
+        """The next account seeded in a session, of ``sub_platform`` when there is one (else of
+        any); without such accounts (a file without ``resume``), the next teacher."""
+        mine = self._in_session.get(sub_platform) or self._in_session.get("")
+        return next(mine) if mine is not None else self.teacher(sub_platform)
+
     def admin(self) -> Account | None:
         return next(self._admins) if self._admins else None
 
@@ -142,6 +155,17 @@ class Roster:
             return next(self._registrations, None)
         k = next(self._new) * self.parts + self.part
         return f"{NEW_MOBILE_PREFIX}{(run_base + k) % 10**8:08d}"
+
+
+def _cycles(accounts: list[Account]) -> dict[str, Iterator[Account]]:
+    """Accounts in turn by sub-platform; all of them in turn under ``""``."""
+    by_sub: dict[str, list[Account]] = {}
+    for account in accounts:
+        by_sub.setdefault(account.sub_platform, []).append(account)
+    cycles: dict[str, Iterator[Account]] = {sub: itertools.cycle(mine) for sub, mine in by_sub.items()}
+    if accounts:
+        cycles[""] = itertools.cycle(accounts)
+    return cycles
 
 
 def resident_id(serial: int) -> str:

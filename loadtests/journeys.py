@@ -40,7 +40,7 @@ from loadtests.harness import harness
 from loadtests.papers import answers as paper_answers
 from loadtests.papers import attempt_minutes
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, RESUMED_SET_UP, SESSION, resumed_draw
-from loadtests.study import PageState, study
+from loadtests.study import TEST, InFlight, PageState, study
 
 if TYPE_CHECKING:
     from loadtests.accounts import Account
@@ -158,6 +158,8 @@ class TeacherJourney(_OneSession):
         self.account: Account | None = None
         self.page: dict | None = None
         self.sub: str = "basic"  # set at sign-in or registration
+        # a resumed session's test attempt in flight: (course, the paper fetched, seconds to submit)
+        self.pending_test: tuple[int, dict, float] | None = None
 
     @property
     def ctx(self):
@@ -207,7 +209,9 @@ class TeacherJourney(_OneSession):
 
     def _log_in(self, by_password: bool = True) -> None:
         user = self.session
-        self.account = user.replay.roster.teacher(self._sub_platform())
+        roster, sub = user.replay.roster, self._sub_platform()
+        # a resumed session takes an account seeded in the state of the model's running sessions
+        self.account = roster.resumed(sub) if user.resumed else roster.teacher(sub)
         if self.account is None:
             user.no_account()
         self.sub = self.account.sub_platform
@@ -255,11 +259,19 @@ class TeacherJourney(_OneSession):
         self._signed_in()
         self._page()
         sessions = self.ctx.scenario.behaviour.sessions
-        budget, plays = decisions.session_budget(self.session.draw(sessions.length_minutes),
-                                                 self.session.draw(sessions.resources_per_session))
+        # a resumed session's step in flight and what its session has left, as seeded in its
+        # account (none: it resumes with a budget of the time it has left, ``Plan.resumed``)
+        flight = InFlight.parse(self.account.resume) if self.session.resumed and self.account else None
+        budget, plays = (flight.budget_s, flight.plays) if flight else decisions.session_budget(
+            self.session.draw(sessions.length_minutes), self.session.draw(sessions.resources_per_session))
         testing = TeacherJourney.take_test in self.tasks  # not filtered out by --tags
         state = PageState.from_page(self.ctx.tables, self._page())
-        study(self.ctx.tables, state, budget, plays, self._watch, self._test if testing else None)
+        if flight is not None and flight.kind == TEST and testing:
+            # the model's session fetched this attempt's paper before the stretch: this one does
+            # in its set-up window, and submits it ``left_s`` after the origin (``_attempts``)
+            paper = self.session.api.fetch_test(flight.course_id)
+            self.pending_test = None if paper is None else (flight.course_id, paper, flight.left_s)
+        study(self.ctx.tables, state, budget, plays, self._watch, self._test if testing else None, flight)
         self._at_origin()
 
     def _at_origin(self) -> None:
@@ -322,10 +334,14 @@ class TeacherJourney(_OneSession):
         True once passed."""
         user, minutes = self.session, attempt_minutes(self.ctx.scenario, cid)
         for attempt in range(done + 1, done + 1 + MAX_ATTEMPTS):
-            paper = user.api.fetch_test(cid)
+            pending, self.pending_test = self.pending_test, None
+            if pending is not None and pending[0] == cid:  # fetched before the origin
+                paper, wait_s = pending[1], pending[2]
+            else:
+                paper, wait_s = user.api.fetch_test(cid), minutes * 60.0
             if paper is None:
                 return False
-            user.pause(minutes * 60.0)
+            user.pause(wait_s)
             full = user.rng.random() < self.ctx.campaign.full_marks_probability(cid, attempt)
             answers = paper_answers(paper, self.ctx.answers, full, user.rng)
             passed = user.api.submit_test(cid, answers)

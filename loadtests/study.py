@@ -98,20 +98,56 @@ def _instant(value) -> dt.datetime | None:
         return None
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """The step a session the model has running at the stretch's start is in, as seeded into
+    its account (``accounts.csv``'s ``resume``, ``reference.seeding.in_session``): a play of the
+    course's ``index``-th resource of its playlist (wrapping) with ``left_s`` model seconds to play,
+    or attempt ``index`` of its test with ``left_s`` until it is submitted; then the session's
+    study budget ``budget_s`` and ``plays`` left."""
+
+    kind: str  # PLAY or TEST
+    course_id: int
+    index: int
+    left_s: float
+    budget_s: float
+    plays: int
+
+    @classmethod
+    def parse(cls, text: str) -> InFlight | None:
+        """``kind:course:index:left_s:budget_s:plays``; None when empty or not of that form."""
+        parts = text.split(":") if text else []
+        if len(parts) != 6 or parts[0] not in (PLAY, TEST):
+            return None
+        try:
+            return cls(parts[0], int(parts[1]), int(parts[2]), float(parts[3]), float(parts[4]),
+                       int(parts[5]))
+        except ValueError:
+            return None
+
+
+PLAY, TEST = "play", "test"
 Watch = Callable[[CourseState, dict, float], float]  # (course, resource, seconds) -> studied_s
 TakeTest = Callable[[CourseState], bool]  # attempts until full marks; True once passed
 
 
 def study(tables, state: PageState, budget_s: float, plays: int, watch: Watch,
-          take_test: TakeTest | None) -> None:
-    """The model's study loop on ``state``; ``take_test`` None when tests are left out."""
-    while budget_s > 0 and plays > 0:
+          take_test: TakeTest | None, in_flight: InFlight | None = None) -> None:
+    """The model's study loop on ``state``; ``take_test`` None when tests are left out. A
+    resumed session first finishes its step ``in_flight`` (the rest of a play; a test attempt's
+    submission is the caller's ``take_test``), then goes on as the model's session does after
+    that step, with the budget and plays it has left."""
+    pending = in_flight
+    while (budget_s > 0 and plays > 0) or pending is not None:
         slot = decisions.pick_course(state.opens_s, state.credited, state.now)
         if slot == decisions.NO_COURSE:
             return
         course = state.courses[slot]
+        if pending is not None:
+            _finish_play(course, pending, watch, state)
+            pending = None
         need = tables.target_s[slot] - course.studied_s
-        if need > 0 and course.resources:
+        if need > 0 and course.resources and budget_s > 0 and plays > 0:
             budget_s, plays = _play(course, need, budget_s, plays, watch, state)
         if course.passed:
             state.credit(tables, slot)
@@ -128,6 +164,17 @@ def study(tables, state: PageState, budget_s: float, plays: int, watch: Watch,
         state.credit(tables, slot)
         if not state.credited >> slot & 1:
             return
+
+
+def _finish_play(course: CourseState, flight: InFlight, watch: Watch, state: PageState) -> None:
+    """The rest of the play a resumed session is in (nothing for a test in flight, or when the
+    course the model would pick now is not the one seeded in flight)."""
+    if flight.kind != PLAY or flight.course_id != course.cid or not course.resources or flight.left_s <= 0:
+        return
+    resource = course.resources[flight.index % len(course.resources)]
+    course.studied_s = watch(course, resource, flight.left_s)
+    course.next_resource = flight.index + 1
+    state.now += flight.left_s
 
 
 def _play(course: CourseState, need: float, budget_s: float, plays: int, watch: Watch,

@@ -44,8 +44,10 @@ class ReferenceTarget:
     def __init__(self, scenario_path: Path, teachers: int, clock_start: str, sms_code: str,
                  workers: int = 1, clock_rate: float | None = None, say=print,
                  progress_at: str | None = None, model_results: Path | None = None,
-                 database_url: str | None = None, serve_options: tuple[str, ...] = ()) -> None:
+                 database_url: str | None = None, serve_options: tuple[str, ...] = (),
+                 resumed: int = 0) -> None:
         self.scenario_path, self.teachers = Path(scenario_path), teachers
+        self.resumed = resumed  # teachers seeded in a session at progress_at (--resume-sessions)
         self.progress_at, self.model_results = progress_at, model_results
         self.clock_start, self.sms_code, self.workers = clock_start, sms_code, workers
         self.clock_rate, self.say = clock_rate, say
@@ -104,6 +106,8 @@ class ReferenceTarget:
             argv += ["--progress-at", self.progress_at]
             if self.model_results is not None and (Path(self.model_results) / "outcomes_daily.csv").is_file():
                 argv += ["--model-results", str(self.model_results)]
+            if self.resumed:
+                argv += ["--resumed", str(self.resumed)]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=self._env())
         if done.returncode != 0:
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]

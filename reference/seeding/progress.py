@@ -62,6 +62,7 @@ class CourseState:
     attempts: int = 0
     passed: bool = False
     at: dt.datetime | None = None  # last study (and the pass, if passed)
+    plays: int = 0  # plays of the course's playlist so far: the next resource is this one (wrapping)
 
 
 @dataclass
@@ -157,7 +158,8 @@ def _course(tables, spec: Course, slot: int, enrolled_at: dt.datetime, instant: 
     room = campaign.recordable_seconds(cid, since, instant)
     target = tables.target_s[slot] if full else float(rng.uniform(0, tables.target_s[slot]))
     watched_s, end, _ = decisions.playlist(tables.durations[slot], 0, target, min(target, room), 1 << 30)
-    course = CourseState(cid, watched_s, _plays(tables.durations[slot], spec.resource_ids, end, watched_s))
+    course = CourseState(cid, watched_s, _plays(tables.durations[slot], spec.resource_ids, end, watched_s),
+                         plays=end)
     course.at = since + (campaign.at(instant) - since) * float(rng.uniform(0.5, 1.0))
     if full and watched_s >= target:
         _take_test(campaign, cid, spec.questions, course, rng)
@@ -206,24 +208,39 @@ COLUMNS = {
 
 
 def load_progress(db, catalogue, teachers: int, instant: dt.datetime, shares: StageShares,
-                  rng: np.random.Generator) -> dict[str, int]:
+                  rng: np.random.Generator, resumed: int = 0,
+                  in_flight: dict[int, str] | None = None,
+                  model_results: Path | None = None) -> dict[str, int]:
     """Enrol teachers 1..``teachers`` who started and write their course, resource and test
-    rows; returns how many teachers are at each stage."""
+    rows; returns how many teachers are at each stage. The last ``resumed`` of them are in a
+    session at the instant (``reference.seeding.in_session``): their step in flight goes into
+    ``in_flight`` by teacher id (``accounts.csv``'s ``resume`` column)."""
     from domain.rules import RuleTables
     from reference.models import Base
     from reference.seeding.bulk import load_rows
+    from reference.seeding.in_session import fetch_rate, in_session
 
     tables = RuleTables(catalogue.rules, catalogue.scenario)
     specs = [Course([r.id for r in catalogue.courses[cid].resources], catalogue.courses[cid].test.questions)
              for cid in tables.course_ids]
     rows = _Rows(db, catalogue, Base.metadata.tables)
     counts: dict[str, int] = {}
-    for tid, stage in enumerate(draw_stages(shares, teachers, rng).tolist(), start=1):
-        state = teacher_state(tables, specs, catalogue.rules.at(instant), stage, rng)
+    resumed = max(0, min(resumed, teachers))
+    at = catalogue.rules.at(instant)
+    for tid, stage in enumerate(draw_stages(shares, teachers - resumed, rng).tolist(), start=1):
+        state = teacher_state(tables, specs, at, stage, rng)
         key = "not started" if state is None else f"{sum(c.passed for c in state.courses)} credited"
         counts[key] = counts.get(key, 0) + 1
         if state is not None:
             rows.add(tid, state, specs, tables.course_ids)
+    sessions = catalogue.scenario.behaviour.sessions
+    rate = fetch_rate(model_results, tables, at) if model_results is not None and resumed else None
+    drawn = in_session(tables, specs, at, shares, resumed, sessions, rng, rate)
+    for tid, (state, flight) in enumerate(drawn, start=teachers - resumed + 1):
+        counts[f"in a session ({flight.kind})"] = counts.get(f"in a session ({flight.kind})", 0) + 1
+        rows.add(tid, state, specs, tables.course_ids)
+        if in_flight is not None:
+            in_flight[tid] = flight.text()
     for name, columns in COLUMNS.items():
         load_rows(db, Base.metadata.tables[name], columns, rows.rows[name])
     return counts

@@ -53,6 +53,7 @@ ACCOUNT_FIELDS = (
     "sub_platform",
     "role",
     "token",
+    "resume",
 )
 HOME_PROVINCE_SHARE = 0.9  # estimate: share of teachers whose ID was issued where they teach
 ID_TYPE = "resident_id"
@@ -188,10 +189,13 @@ def seed_platform(
     say: Callable[[str], None] = lambda _: None,
     progress_at: dt.datetime | None = None,
     model_results: Path | None = None,
+    resumed: int = 0,
 ) -> SeedReport:
     """Create the schools and accounts of ``teachers`` teachers in an empty database; with
     ``progress_at``, the study progress the model predicts at that instant
-    (``reference.seeding.progress``, shares from ``model_results`` if given)."""
+    (``reference.seeding.progress``, shares from ``model_results`` if given); the last ``resumed``
+    teachers in a session at that instant (``reference.seeding.in_session``), for a load test
+    that resumes the model's sessions."""
     if teachers < 1:
         raise SeedError(f"--teachers: must be at least 1 (got {teachers})")
     clock = time.perf_counter()
@@ -212,6 +216,7 @@ def seed_platform(
             "seed a fresh database (or drop its tables first)"
         )
     rngs = _streams(seed)
+    in_flight: dict[int, str] = {}  # teacher id -> the step a resumed session finishes
     per_school = catalogue.scenario.behaviour.administrators.per_school
     plan, accounts = plan_accounts(catalogue, teachers, rngs, per_school)
     area_table, area_index = _area_index(rngs["people"], catalogue.provinces, accounts.province)
@@ -236,7 +241,8 @@ def seed_platform(
     if progress_at is not None:
         shares = (shares_from_results(model_results, catalogue.rules, progress_at) if model_results
                   else fallback_shares(RuleTables(catalogue.rules, catalogue.scenario), progress_at))
-        report.progress = load_progress(db, catalogue, teachers, progress_at, shares, rngs["progress"])
+        report.progress = load_progress(db, catalogue, teachers, progress_at, shares, rngs["progress"],
+                                        resumed, in_flight, model_results)
         report.progress_source = shares.source
         if catalogue.rules.at(progress_at) >= catalogue.rules.certificates_at:
             # after the batch date completers hold their certificates, as after the real batch
@@ -244,7 +250,7 @@ def seed_platform(
         lap("progress")
     if out is not None:
         report.files = write_fixtures(db, catalogue, out, accounts, people.mobiles, account_school, password,
-                                      _tokens(settings, accounts.role))
+                                      _tokens(settings, accounts.role), in_flight)
         lap("files")
     return report
 
@@ -331,8 +337,10 @@ def write_fixtures(
     school_ids: np.ndarray,
     password: str,
     tokens: list[str] | None = None,
+    in_flight: dict[int, str] | None = None,
 ) -> list[Path]:
-    """``accounts.csv`` and ``answers.json`` as docs/api.md describes them."""
+    """``accounts.csv`` and ``answers.json`` as docs/api.md describes them; ``resume`` holds the
+    step in flight of a teacher seeded in a session (``in_flight``, by account id)."""
     out.mkdir(parents=True, exist_ok=True)
     accounts_csv = out / "accounts.csv"
     n = len(mobiles)
@@ -349,6 +357,7 @@ def write_fixtures(
                 accounts.sub_platform,
                 accounts.role,
                 tokens or [""] * n,
+                [(in_flight or {}).get(i, "") for i in range(1, n + 1)],
                 strict=True,
             )
         )

@@ -32,3 +32,29 @@ def test_a_sub_platform_without_accounts_falls_back_to_any_teacher():
     assert roster.teacher("vocational").sub_platform == "basic"
     assert roster.teacher().role == "teacher"
     assert Roster([]).teacher("basic") is None
+
+
+def test_resumed_sessions_take_the_accounts_seeded_in_a_session_and_only_they():
+    """``yanxiu seed --resumed N`` seeds N accounts in a running session's state (a ``resume``
+    step); those are the resumed sessions', and new sessions never get one (its study would
+    be the in-flight session's)."""
+    accounts = [_account(i, "basic") for i in range(10)]
+    accounts += [Account(f"171{i:08d}", "pw", 100 + i, 1, "S", "higher" if i % 2 else "basic", "teacher",
+                         resume=f"play:1:{i}:60.0:0.0:0") for i in range(4)]
+    roster = Roster(accounts)
+    assert all(not roster.teacher(sub).resume for sub in ("basic", "higher") for _ in range(30))
+    resumed = [roster.resumed("basic") for _ in range(4)]
+    assert all(a.resume and a.sub_platform == "basic" for a in resumed)
+    assert roster.resumed("vocational").resume  # none of it seeded in a session: any such account
+    plain = Roster([_account(i, "basic") for i in range(3)])
+    assert plain.resumed("basic").teacher_id in {0, 1, 2}  # a file without the column: a teacher
+
+
+def test_the_resume_column_is_read(tmp_path):
+    from loadtests.accounts import load_accounts
+
+    path = tmp_path / "accounts.csv"
+    path.write_text("mobile,password,teacher_id,sub_platform,role,token,resume\n"
+                    "13800000001,pw,1,basic,teacher,,\n13800000002,pw,2,basic,teacher,t,test:1:1:30.0:0.0:0\n")
+    first, second = load_accounts(path)
+    assert first.resume == "" and second.resume == "test:1:1:30.0:0.0:0"

@@ -161,3 +161,39 @@ def test_the_journey_defers_to_the_shared_functions(tables, monkeypatch):
     io = Recorder()
     study(tables, PageState.from_page(tables, state), 3600.0, 2, io.watch, io.take_test)
     assert io.plays == [(2, "2.0", 100.0)]  # course 1 was the natural choice, and 2.0 whole
+
+
+# --- a resumed session finishes the step the model's session is in (``InFlight``) -----------
+
+def test_a_resumed_session_finishes_its_play_then_takes_the_test(tables):
+    """Seeded 100 s into course 1's fourth resource (2,283 s studied): it plays the 1,447 s left of
+    that resource (not a whole next one), which reaches the test, and takes it with no budget or
+    plays left, as the model's session takes a test after the play that reaches it."""
+    from loadtests.study import PLAY, InFlight
+
+    now = tables.campaign.rule(2).opens_at + dt.timedelta(hours=20)
+    state = PageState.from_page(tables, page(tables, now, [2283.0, 0.0], [False, False], [4, 0],
+                                             watched_last=100.0 / 1547.0))
+    io = Recorder()
+    study(tables, state, 0.0, 0, io.watch, io.take_test, InFlight(PLAY, 1, 3, 1447.0, 0.0, 0))
+    assert io.plays == [(1, "1.3", 1447.0)] and io.tests == [1]
+    assert state.courses[0].next_resource == 4 and state.credited & 1
+
+
+def test_a_resumed_session_in_a_test_attempt_submits_before_anything_else(tables):
+    from loadtests.study import TEST, InFlight
+
+    now = tables.campaign.rule(2).opens_at + dt.timedelta(hours=20)
+    state = PageState.from_page(tables, page(tables, now, [3730.0, 0.0], [False, False], [4, 0]))
+    io = Recorder()
+    study(tables, state, 600.0, 1, io.watch, io.take_test, InFlight(TEST, 1, 2, 200.0, 600.0, 1))
+    assert io.tests == [1] and [cid for cid, _, _ in io.plays] == [2]  # then course 2 with what is left
+
+
+def test_in_flight_steps_round_trip_through_the_accounts_column():
+    from loadtests.study import PLAY, TEST, InFlight
+
+    assert InFlight.parse("play:1:3:1447.0:600.0:1") == InFlight(PLAY, 1, 3, 1447.0, 600.0, 1)
+    assert InFlight.parse("test:2:2:10.5:0.0:0") == InFlight(TEST, 2, 2, 10.5, 0.0, 0)
+    assert InFlight.parse("") is None and InFlight.parse("walk:1:2:3:4:5") is None
+    assert InFlight.parse("play:x:3:1:1:1") is None

@@ -42,6 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="model results folder for --progress-at (default results/<scenario> if it has "
         "outcomes_daily.csv, else a documented stand-in distribution)",
     )
+    parser.add_argument(
+        "--resumed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --progress-at: the last N teachers are in a session at that instant, part-way "
+        "through a play or a test attempt as the model's running sessions are; accounts.csv's "
+        "resume column says what each has left (for yanxiu loadtest --resume-sessions)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--progress-at: progress is one campaign's; give that campaign's scenario "
                            f"file (this platform scenario runs {', '.join(platform.campaigns.names())})")
     progress_at, model_results = _progress_options(args, catalogue)
+    if args.resumed < 0 or (args.resumed and progress_at is None) or args.resumed > args.teachers:
+        raise CommandError("--resumed: 0 to --teachers teachers, and only with --progress-at "
+                           f"(got {args.resumed})")
     seed = catalogue.scenario.seed if args.seed is None else args.seed
     db = platform.database()
     print(f"seeding {args.teachers:,} teachers into {db.url.split('@')[-1]} (seed {seed})")
@@ -66,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         for each in platform.campaigns:  # every campaign's question bank (the first's is seeded below)
             bootstrap(db, each)
         report = seed_platform(db, catalogue, settings, args.teachers, seed, args.out, password, say=print,
-                               progress_at=progress_at, model_results=model_results)
+                               progress_at=progress_at, model_results=model_results,
+                               resumed=args.resumed)
     except (SeedError, ProgressError) as exc:
         raise CommandError(str(exc)) from None
     finally:
