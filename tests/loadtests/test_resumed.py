@@ -61,3 +61,26 @@ def test_a_resumed_session_draws_its_remaining_length_once():
     assert draw(other) == 99.0
     assert draw(length) == 7.5
     assert draw(length) == 99.0  # a later session length is the user's own draw
+
+
+def test_the_reference_target_seeds_the_resumed_sessions_accounts_in_a_session(tmp_path, monkeypatch):
+    """``yanxiu loadtest --resume-sessions`` asks ``yanxiu seed`` for one account in a running
+    session's state per resumed session (``--resumed``), only with the model's progress."""
+    import subprocess
+    from types import SimpleNamespace
+
+    from loadtests.target import ReferenceTarget
+
+    calls: list[list[str]] = []
+    def run(argv, **_):
+        calls.append(argv)
+        return SimpleNamespace(returncode=0)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    for progress_at in ("2023-01-05T20:00", None):
+        target = ReferenceTarget(tmp_path / "s.yaml", 50, "2023-01-05T20:00", "123456",
+                                 progress_at=progress_at, resumed=7)
+        target.folder = tmp_path
+        target._seed()
+    assert calls[0][calls[0].index("--resumed") + 1] == "7"
+    assert "--resumed" not in calls[1]
