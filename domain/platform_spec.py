@@ -60,11 +60,18 @@ class PoolTier(Strict):
     # commit_ms once per batch (a database's group commit; sim/tiers/batching.py)
     discipline: Literal["fcfs", "processor-sharing", "group-commit"] = "fcfs"
     commit_ms: NonNegativeFloat = 0.0
+    # each server an event loop (an async worker): a wake-up costs wakeup_ms once, shared by
+    # every request ready at it, so the cost per request falls as load grows (fitted by
+    # `yanxiu calibrate`; sim/tiers/batching.py, docs/tiers.md). 0: no such cost
+    wakeup_ms: NonNegativeFloat = 0.0
 
     @model_validator(mode="after")
     def _commit_needs_batches(self) -> PoolTier:
         if self.commit_ms and self.discipline != "group-commit":
             raise ValueError(f"commit_ms: only for discipline group-commit (got {self.discipline})")
+        if self.wakeup_ms and self.discipline == "group-commit":
+            raise ValueError("wakeup_ms: not with discipline group-commit (a writer's batch cost is "
+                             "commit_ms)")
         return self
 
 

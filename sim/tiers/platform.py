@@ -132,7 +132,11 @@ class PoolTier(Tier):
         # ``PoolPerformance`` charges busy time per write d + commit / E[N], E[N] the mean batch
         # at each minute's rate per writer, and takes the waits from the same batch chain
         # (sim/tiers/batching.py, docs/tiers.md)
-        commit_s = getattr(config, "commit_ms", 0.0) / 1000.0
+        # An event loop's wake-up (``wakeup_ms``) is the same fixed cost per batch, the batch
+        # being the requests ready at a wake-up: the same per-minute chain (busy time
+        # d + wakeup / E[N] at each minute's rate per loop). Its waits are the gated batch's,
+        # an upper bound for a loop, which answers each request as its callback ends.
+        commit_s = (getattr(config, "commit_ms", 0.0) or getattr(config, "wakeup_ms", 0.0)) / 1000.0
         self.commit_s = commit_s
         self.own_s = demand_s  # busy time per request beside any commit (sizing's lower bound)
         self.demand_s = np.where(demand_s > 0, demand_s + commit_s, 0.0) if commit_s else demand_s

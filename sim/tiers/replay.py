@@ -71,7 +71,7 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
             continue
         visits = visits[np.argsort(ready[visits], kind="stable")]
         service = _service_times(pool, kinds[visits], rng)
-        start, leave = (np.array(x) for x in served(pool, ready[visits].tolist(), service.tolist()))
+        start, leave = (np.array(x) for x in served(pool, ready[visits].tolist(), service.tolist(), rng))
         ready[visits] = leave
         busy = np.clip(np.minimum(leave, horizon) - np.minimum(start, horizon), 0.0, None).sum()
         utilisation[pool.name] = float(busy / (pool.servers * horizon))

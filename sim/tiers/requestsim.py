@@ -59,13 +59,15 @@ class _Pool:
     demand_s: np.ndarray  # per endpoint, 0 where the endpoint does not use the tier
     discipline: str = "fcfs"
     commit_s: float = 0.0  # group-commit: the batch's fixed cost
+    wakeup_s: float = 0.0  # an event loop's fixed cost per wake-up (wakeup_ms)
 
 
 def pools(scenario: sc.Scenario) -> list[_Pool]:
     endpoints = scenario.platform.endpoints
     return [_Pool(t.name, t.servers, t.service,
                   np.array([e.demand_ms.get(t.name, 0.0) / 1000.0 for e in endpoints]),
-                  getattr(t, "discipline", "fcfs"), getattr(t, "commit_ms", 0.0) / 1000.0)
+                  getattr(t, "discipline", "fcfs"), getattr(t, "commit_ms", 0.0) / 1000.0,
+                  getattr(t, "wakeup_ms", 0.0) / 1000.0)
             for t in scenario.platform.tiers if t.kind == "pool"]
 
 
@@ -115,16 +117,28 @@ def serve(arrivals: list[float], service: list[float], servers: int) -> tuple[li
     return start, leave
 
 
-def served(pool: _Pool, arrivals: list[float], service: list[float]) -> tuple[list, list]:
-    """(start, leave) per request under the tier's discipline."""
+def served(pool: _Pool, arrivals: list[float], service: list[float],
+           rng: np.random.Generator | None = None) -> tuple[list, list]:
+    """(start, leave) per request under the tier's discipline. With ``wakeup_ms`` each server
+    is an event loop paying that once per wake-up for every request ready then: request by
+    request (FCFS: ``serve_batches``' event loop), or as each request's mean share of it
+    (processor sharing, which has no batches of its own: ``overhead_shares``). A request goes
+    to a loop drawn with ``rng`` (so each loop's arrivals are Poisson, as in the fit's chain),
+    in turn without one."""
+    from sim.tiers import batching
+
     if pool.discipline == "processor-sharing":
         from sim.tiers.sharing import serve_ps
 
+        if pool.wakeup_s > 0:
+            service = list(np.add(service, batching.overhead_shares(np.array(arrivals), np.array(service),
+                                                                    pool.servers, pool.wakeup_s)))
         return serve_ps(arrivals, service, pool.servers)
     if pool.discipline == "group-commit":
-        from sim.tiers.batching import serve_batches
-
-        return serve_batches(arrivals, service, pool.servers, pool.commit_s)
+        return batching.serve_batches(arrivals, service, pool.servers, pool.commit_s)
+    if pool.wakeup_s > 0:
+        assign = rng.integers(0, pool.servers, len(arrivals)) if rng is not None else None
+        return batching.serve_batches(arrivals, service, pool.servers, pool.wakeup_s, True, assign)
     return serve(arrivals, service, pool.servers)
 
 
@@ -154,7 +168,7 @@ def simulate(scenario: sc.Scenario, rps: Mapping[str, float], duration_s: float,
         visits = visits[np.argsort(ready[visits], kind="stable")]
         enter = ready[visits]
         service = _service_times(pool, kinds[visits], rng)
-        start, leave = (np.array(x) for x in served(pool, enter.tolist(), service.tolist()))
+        start, leave = (np.array(x) for x in served(pool, enter.tolist(), service.tolist(), rng))
         ready[visits] = leave
         expected_rate = float(rates[pool.demand_s > 0].sum())
         expected_s = float((rates * pool.demand_s).sum()) / expected_rate
