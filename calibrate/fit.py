@@ -23,6 +23,11 @@ BOOTSTRAP = 400
 # A row's pseudo-endpoint for a group-commit writer: the batches committed in the bin. Its
 # demand is the commit's fixed cost per batch (sim/tiers/batching.py), fitted with the rest.
 BATCHES = "(batches)"
+# A row's pseudo-endpoint for an event-loop worker: its wake-ups in the bin, not measured but
+# predicted by the chain of batch sizes at the bin's rate; its demand is the loop's fixed cost
+# per wake-up (``wakeup_ms``), shared by the requests ready at that wake-up.
+WAKEUPS = "(wake-ups)"
+WAKEUP_GRID_MS = tuple(round(0.1 * i, 1) for i in range(61))  # candidates 0-6 ms (profiled)
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,10 @@ class Demand:
     lo_ms: float
     hi_ms: float
     requests: int  # requests of the endpoint the fit saw
+    # correlation across rows of the endpoint's requests with the tier's batches (group
+    # commits, or an event loop's wake-ups): near 1, the two cannot be told apart, and a 0 here
+    # means its cost is in the per-batch cost (at the calibration's loads), not unknown
+    with_batches: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ class TierFit:
     demands: dict[str, Demand]
     r2: float  # share of the busy time's variance across rows that the fit explains
     rows: int
+    # event loop: (wake-up cost in ms, residual sum of squares) for every candidate profiled
+    profile: tuple[tuple[float, float], ...] = ()
 
 
 def _solve(design: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -79,10 +90,17 @@ def fit_tier(tier: str, rows: list[Row], endpoints: list[str], rng: np.random.Ge
         draws[b] = _solve(design[chosen], target[chosen])
     lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
     counts = design[:, 1:].sum(axis=0)
+    batches = design[:, 1 + endpoints.index(BATCHES)] if BATCHES in endpoints else None
     demands = {e: Demand(float(coef[i + 1] * 1000), float(lo[i + 1] * 1000), float(hi[i + 1] * 1000),
-                         int(round(counts[i])))
+                         int(round(counts[i])), _correlation(design[:, i + 1], batches))
                for i, e in enumerate(endpoints)}
     return TierFit(tier, float(coef[0]), demands, r2, len(rows))
+
+
+def _correlation(counts: np.ndarray, batches: np.ndarray | None) -> float:
+    if batches is None or counts.std() == 0 or batches.std() == 0:
+        return 0.0
+    return float(np.corrcoef(counts, batches)[0, 1])
 
 
 @dataclass(frozen=True)
@@ -125,3 +143,80 @@ def knee(steps: list[StepResult], slo_p95_ms: float, slo_error_rate: float) -> K
         note = (note + "; " if note else "") + "no step broke the SLO: the knee is above the highest rate"
     return Knee(best.achieved_rps if best else None, best.name if best else None, slo_p95_ms,
                 slo_error_rate, bool(broken), note)
+
+
+def predicted_wakeups(rows: list[Row], endpoints: list[str], demand_s: np.ndarray, wakeup_s: float,
+                      servers: int) -> np.ndarray:
+    """Wake-ups of ``servers`` event loops in each row: each loop gets an even share of the
+    row's requests as Poisson arrivals and batches them as the chain says
+    (``sim.tiers.batching.batching_figures``: a loop wakes, pays ``wakeup_s``, runs every
+    ready request; what arrived meanwhile is the next batch)."""
+    from sim.tiers.batching import batching_figures
+
+    counts = np.array([[row.requests.get(e, 0.0) for e in endpoints] for row in rows]).reshape(len(rows), -1)
+    seconds = np.array([row.seconds for row in rows])
+    total = counts.sum(axis=1)
+    busy = (total > 0) & (seconds > 0)
+    rate = np.where(busy, total / np.where(seconds > 0, seconds, 1.0) / servers, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_s = np.where(busy, counts @ demand_s / np.where(busy, total, 1.0), 0.0)
+        mean_s = np.where(busy, np.minimum(mean_s, 0.999 / rate), 0.0)  # the chain needs λ d < 1
+    batches = np.where(busy, total / np.asarray(batching_figures(rate, mean_s, wakeup_s).mean_batch), 0.0)
+    return np.asarray(batches, float)
+
+
+def fit_event_loop(tier: str, rows: list[Row], endpoints: list[str], servers: int,
+                   rng: np.random.Generator, grid_ms: tuple[float, ...] = WAKEUP_GRID_MS) -> TierFit:
+    """``fit_tier`` with one more cost, the event loop's per wake-up:
+    busy = idle·T + Σ N_e d_e + c·W(c, d), W the wake-ups the chain predicts at each row's rate.
+    W depends on c and on the demands, so c is profiled: for each candidate the demands are
+    refitted (three rounds of W then NNLS) and the candidate with the least residual is kept.
+    The block bootstrap redoes the choice of c on every resample (with each candidate's W),
+    so c's interval includes its trade-off with the demands and the idle rate."""
+    rows = [r for r in rows if tier in r.busy_s]
+    if len(rows) < 3:
+        raise CalibrationError(f"tier {tier}: busy time measured in {len(rows)} bins, too few to fit")
+    design = np.array([[r.seconds, *(r.requests.get(e, 0.0) for e in endpoints)] for r in rows])
+    target = np.array([r.busy_s[tier] for r in rows])
+    columns, fits, profile = [], [], []
+    coef = _solve(design, target)
+    for c_ms in grid_ms:
+        wakeups = np.zeros(len(rows))
+        for _ in range(3):
+            wakeups = predicted_wakeups(rows, endpoints, coef[1:], c_ms / 1000.0, servers)
+            coef = _solve(design, target - c_ms / 1000.0 * wakeups)
+        columns.append(wakeups)
+        fits.append(coef)
+        profile.append((c_ms, float(((target - c_ms / 1000.0 * wakeups - design @ coef) ** 2).sum())))
+    best = int(np.argmin([rss for _, rss in profile]))
+    steps = np.array([r.step for r in rows])
+    blocks = [np.flatnonzero(steps == s) for s in np.unique(steps)]
+    draws = np.empty((BOOTSTRAP, design.shape[1] + 1))
+    for b in range(BOOTSTRAP):
+        chosen = np.concatenate([blocks[i] for i in rng.integers(0, len(blocks), len(blocks))])
+        draws[b] = _best_candidate(design[chosen], target[chosen], [w[chosen] for w in columns], grid_ms)
+    lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
+    coef, c_s = fits[best], grid_ms[best] / 1000.0
+    residual = target - c_s * columns[best] - design @ coef
+    spread = float(((target - target.mean()) ** 2).sum())
+    r2 = 1.0 - float((residual**2).sum()) / spread if spread > 0 else 0.0
+    counts = design[:, 1:].sum(axis=0)
+    demands = {e: Demand(float(coef[i + 1] * 1000), float(lo[i + 1] * 1000), float(hi[i + 1] * 1000),
+                         int(round(counts[i])), _correlation(design[:, i + 1], columns[best]))
+               for i, e in enumerate(endpoints)}
+    demands[WAKEUPS] = Demand(grid_ms[best], float(lo[-1]), float(hi[-1]), int(round(columns[best].sum())))
+    return TierFit(tier, float(coef[0]), demands, r2, len(rows), tuple(profile))
+
+
+def _best_candidate(design: np.ndarray, target: np.ndarray, columns: list[np.ndarray],
+                    grid_ms: tuple[float, ...]) -> np.ndarray:
+    """(idle, demands..., c in ms) of the candidate with the least residual on these rows."""
+    best: tuple[float, np.ndarray] | None = None
+    for c_ms, wakeups in zip(grid_ms, columns, strict=True):
+        shifted = target - c_ms / 1000.0 * wakeups
+        coef = _solve(design, shifted)
+        rss = float(((shifted - design @ coef) ** 2).sum())
+        if best is None or rss < best[0]:
+            best = (rss, np.append(coef, c_ms))
+    assert best is not None
+    return best[1]

@@ -66,6 +66,9 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         commit_ms = (measured or {}).get("commit_ms", tier.commit_ms)
         extra = "" if discipline == "fcfs" else f", discipline: {discipline}"
         extra += f", commit_ms: {commit_ms:.4g}" if discipline == "group-commit" else ""
+        # an event loop's cost per wake-up (the fit's, with its interval in the note)
+        wakeup_ms = (measured or {}).get("wakeup_ms", getattr(tier, "wakeup_ms", 0.0))
+        extra += f", wakeup_ms: {wakeup_ms:.4g}" if wakeup_ms else ""
         lines.append(f"    - {{name: {tier.name}, kind: pool, servers: {servers}, "
                      f"service: {service_text}{extra}}}   # {note}")
     lines.append("  endpoints:")
@@ -80,7 +83,8 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
                 lines.append(f"        {tier_name}: 0   # {fit['why']}")
             elif fit and fit["measured"]:
                 lines.append(f"        {tier_name}: {_number(fit['ms'])}   # measured [{_number(fit['lo'])}, "
-                             f"{_number(fit['hi'])}] ms, {fit['requests']:,} requests")
+                             f"{_number(fit['hi'])}] ms, {fit['requests']:,} requests"
+                             + (f"; {fit['why']}" if fit.get("why") else ""))
             else:
                 why = fit["why"] if fit else "tier not measured"
                 lines.append(f"        {tier_name}: {estimate:g}   # not measured ({why}): "
