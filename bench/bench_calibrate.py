@@ -102,7 +102,7 @@ def _validate(args, level: float, knee_scale: float, target, model: Path, platfo
                          load_calibration(platform_path), target.kind, utilisation)
     shared = compare(summary, folder, _sharing(platform), model / "timeseries.csv",
                      load_calibration(platform_path), target.kind, utilisation)
-    return scale, (summary, comparison, shared), ""
+    return scale, (summary, comparison, shared, meter.unmeasured()), ""
 
 
 def _sharing(scenario):
@@ -139,13 +139,15 @@ def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) 
     if outcome is None:
         print(f"   no result: {why}")
         return
-    summary, c, shared = outcome
+    summary, c, shared, unmeasured = outcome
     total = summary["total"]
     print(f"   measured: {total['requests']} requests, {total['rps']:.1f}/s, p95 {total['p95_ms']} ms, "
           f"errors {100 * total['error_rate']:.2f}%; generator CPU max {summary['generator_cpu']['max']}%")
     if not c.comparable:
         print(f"   NOT compared: {c.reason}")
         return
+    for tier, cause in unmeasured.items():
+        print(f"   utilisation {tier}: not measured ({cause})")
     _print_rows("at the PLANNED load (the model's requests, compressed and scaled)", summary,
                 c.endpoints, c.tiers, c)
     _print_rows("at the ACHIEVED load (each endpoint's measured requests per 10 s)", summary,

@@ -279,3 +279,18 @@ class TierMeter:
         if db in busy0 and db in busy1 and not self.database_unread:
             out[db] = (busy1[db] - busy0[db]) / (seconds * self.database_servers)
         return out
+
+    def unmeasured(self) -> dict[str, str]:
+        """Why a tier has no measured utilisation, for the tiers the meter reads."""
+        api, db = self.probes.api_tier, self.probes.database_tier
+        if self.first is None or self.last is None:
+            return dict.fromkeys((api, db), "the target's busy time could not be read before or after")
+        out = {}
+        postgres = self.probes.postgres
+        if self.database_unread:
+            out[db] = "its PostgreSQL server's CPU cannot be read here"
+        elif postgres is not None and postgres.shared_readings:
+            out[db] = "other databases of its PostgreSQL server worked during the test"
+        elif db not in self.first[2] or db not in self.last[2]:
+            out[db] = "no busy time"
+        return out

@@ -224,4 +224,18 @@ def test_a_meter_that_cannot_read_postgresql_gives_no_database_figure(metrics_ur
         with meter:
             pass
     assert "database" not in unread.utilisation(10.0)
+    assert "cannot be read here" in unread.unmeasured()["database"]
     assert sqlite.utilisation(10.0)["database"] == 0.0  # the commit seconds' counter did not move
+    assert sqlite.unmeasured() == {}
+
+
+def test_a_load_test_during_which_another_database_worked_has_no_database_figure(url, metrics_url):
+    from calibrate.compare import TierMeter
+
+    meter = TierMeter(metrics_url, None, None, database_url=url, database_servers=2)
+    with meter:
+        other = _connect(ADMIN)
+        other.execute("SELECT 1")
+        _close_and_reap(other)
+    assert "database" not in meter.utilisation(10.0)
+    assert "other databases" in meter.unmeasured()["database"]
