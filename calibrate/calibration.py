@@ -245,8 +245,11 @@ def _tier_lines(scenario: Scenario, target: Target,
             out[api] |= {"wakeup_ms": wakeup.ms} if wakeup.ms > 0 else {}
     if db in fits:
         sqlite = "commit" in target.probes.sources.get("database", "")
-        servers = 1 if sqlite else _servers(scenario, db)
-        note = (("servers 1: SQLite has one writer; " if sqlite else "servers: the scenario's; ")
+        # busy time that is the database host's CPU (PostgreSQL) is served by that host's cores
+        servers = 1 if sqlite else target.database_servers or _servers(scenario, db)
+        note = (("servers 1: SQLite has one writer; " if sqlite else
+                 f"servers {servers}: the database host's cores; " if target.database_servers else
+                 "servers: the scenario's; ")
                 + f"busy time from {target.probes.sources.get('database')}, R² {fits[db].r2:.3f}")
         out[db] = {"servers": servers, "service": "exponential", "note": note}
         batch = fits[db].demands.get(fitting.BATCHES)

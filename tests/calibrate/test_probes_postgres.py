@@ -239,3 +239,28 @@ def test_a_load_test_during_which_another_database_worked_has_no_database_figure
         _close_and_reap(other)
     assert "database" not in meter.utilisation(10.0)
     assert "other databases" in meter.unmeasured()["database"]
+
+
+def test_the_platform_file_gives_postgresql_its_hosts_cores_and_sqlite_one_writer():
+    """A database whose busy time is its server's CPU is served by that server's cores (not
+    the scenario's guess: 640 in winter-2023); SQLite's write lock stays one writer."""
+    from types import SimpleNamespace
+
+    from calibrate.calibration import _tier_lines
+    from calibrate.fit import Demand, TierFit
+    from domain.scenario import load_scenario
+    from tests.calibrate.test_platform_file import SMOKE
+
+    scenario = load_scenario(SMOKE)
+    demands = {e.name: Demand(0.5, 0.4, 0.6, 1000) for e in scenario.platform.endpoints}
+    fits = {"database": TierFit("database", 0.0, demands, 0.92, 33)}
+
+    def target(source: str, cores: int | None):
+        return SimpleNamespace(absent=None, api_servers=2, database_servers=cores, probes=SimpleNamespace(
+            api_tier="api", database_tier="database", sources={"database": source}))
+
+    postgres = _tier_lines(scenario, target("psutil CPU of the PostgreSQL server's processes", 3), fits)
+    assert postgres["database"]["servers"] == 3 and "servers 3: the database host's cores" in \
+        postgres["database"]["note"]
+    sqlite = _tier_lines(scenario, target("yanxiu_commit_seconds_sum (SQLite write lock)", None), fits)
+    assert sqlite["database"]["servers"] == 1
