@@ -22,6 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from reference.models import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Connections per engine (pool_size, max_overflow); SQLite's are cheap file handles.
+SQLITE_POOL = (8, 16)
+POSTGRES_POOL = (10, 20)
+# A request holds at most two connections at once (its session and a second one a route
+# opens itself: login by SMS code, a certificate download); the worker's committer keeps one
+# writer connection for good (reference.committer._Writer).
+PER_REQUEST = 2
+COMMITTER = 1
 
 
 def normalise_url(url: str) -> str:
@@ -40,7 +48,7 @@ def is_sqlite(url: str) -> bool:
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
     engine = create_engine(
-        url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=16
+        url, connect_args={"check_same_thread": False}, pool_size=SQLITE_POOL[0], max_overflow=SQLITE_POOL[1]
     )
 
     @event.listens_for(engine, "connect")
@@ -71,8 +79,15 @@ class Database:
             self.engine = _sqlite_engine(self.url, "BEGIN IMMEDIATE")
             self.read_engine = _sqlite_engine(self.url, "BEGIN")
         else:
-            self.engine = create_engine(self.url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.engine = create_engine(
+                self.url, pool_size=POSTGRES_POOL[0], max_overflow=POSTGRES_POOL[1], pool_pre_ping=True
+            )
             self.read_engine = self.engine
+        pool = SQLITE_POOL if self.sqlite else POSTGRES_POOL
+        # Requests that may hold connections at once so that a checkout never waits for the
+        # pool (reference.session_gate): 14 on PostgreSQL, 11 on SQLite (per engine, the
+        # writer's pool also holding the committer's connection).
+        self.request_slots = (sum(pool) - COMMITTER) // PER_REQUEST
         self.writer = sessionmaker(self.engine, expire_on_commit=False)
         self.reader = sessionmaker(self.read_engine, expire_on_commit=False)
 

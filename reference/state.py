@@ -13,6 +13,7 @@ from reference.committer import GroupCommitter, make_committer
 from reference.db import Database
 from reference.security import TokenSigner, password_hasher
 from reference.services.sms import RecordingGateway, SmsGateway
+from reference.session_gate import SessionGate
 from reference.settings import Settings
 from reference.waiting_room import WaitingRoom
 
@@ -30,6 +31,11 @@ class AppState:
     # built with the app, not at import: a test or a deployment hands in its own
     sms_gateway: SmsGateway = field(default_factory=RecordingGateway)
     waiting_room: WaitingRoom | None = None  # logins past the room's rate queue (settings.waiting_room)
+    # requests that may hold database connections at once (sized by the database's pools)
+    session_gate: SessionGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.session_gate = SessionGate(self.db.request_slots)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None, init_db: bool | None = None) -> AppState:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -34,14 +34,27 @@ def served(state: AppState, name: str | None) -> Catalogue:
         raise ApiError(404, f"campaign: {exc}") from None
 
 
-def _write_session(state: StateDep) -> Iterator[Session]:
+async def _slot(state: StateDep) -> AsyncIterator[None]:
+    # One slot per request (FastAPI caches a dependency within a request), taken on the event
+    # loop before any session, given back after the sessions closed (reference.session_gate).
+    semaphore = await state.session_gate.acquire()
+    try:
+        yield
+    finally:
+        semaphore.release()
+
+
+SlotDep = Annotated[None, Depends(_slot)]
+
+
+def _write_session(state: StateDep, _slot: SlotDep) -> Iterator[Session]:
     # Routes commit explicitly before answering, so an acknowledged write is durable;
     # anything left uncommitted (an error) is rolled back when the session closes.
     with state.db.writer() as session:
         yield session
 
 
-def _read_session(state: StateDep) -> Iterator[Session]:
+def _read_session(state: StateDep, _slot: SlotDep) -> Iterator[Session]:
     with state.db.reader() as session:
         yield session
 
@@ -106,6 +119,9 @@ async def read_body(request: Request, model: type[Model]) -> Model:
 def _current(claims: Annotated[Claims, Depends(_claims)], session: ReadSessionDep) -> Claims:
     """The claims, if the account still has the token version they were issued under."""
     version = session.scalar(select(Teacher.token_version).where(Teacher.id == claims.account_id))
+    # End the read now: its connection goes back to the pool instead of being held, idle in
+    # transaction, while the request waits for a thread to run its route (issue 12).
+    session.commit()
     if version != claims.version:
         raise ApiError(401, TOKEN_REVOKED)
     return claims
@@ -119,6 +135,7 @@ def _admin(claims: CurrentTeacher, session: ReadSessionDep) -> Teacher:
     if claims.role == "teacher":
         raise ApiError(403, "administrators only")
     admin = session.get(Teacher, claims.account_id)
+    session.commit()  # as in _current; expire_on_commit=False keeps the row loaded
     if admin is None or admin.role != claims.role:
         raise ApiError(403, "administrator account no longer valid")
     return admin
