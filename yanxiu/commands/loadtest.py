@@ -123,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
     with ReferenceTarget(Path(args.scenario), teachers, clock, args.sms_code, args.server_workers,
                          setup.clock_rate(context.plan.compress),
                          progress_at=progress_at, model_results=model,
-                         database_url=args.database_url, serve_options=setup.serve_options(args)) as target:
+                         database_url=args.database_url, serve_options=setup.serve_options(args),
+                         resumed=context.plan.resumed_count() if args.resume_sessions else 0) as target:
         assert target.process is not None  # entering the target started its server
         return _replay(args, context, model, out, target.url, target.accounts, target.answers,
                        server=(target.process.pid, args.server_workers))
@@ -232,7 +233,14 @@ def _meter(args, host: str, server: tuple[int, int] | None):
     from calibrate.compare import TierMeter
 
     pid, cores = server if server else (None, None)
-    return TierMeter(host, pid, cores)
+    if not (server and args.database_url):
+        return TierMeter(host, pid, cores)
+    # the reference on PostgreSQL: its server's CPU, over the calibrated database tier's servers
+    from calibrate.compare import pool_servers
+    from domain.scenario import load_scenario
+
+    return TierMeter(host, pid, cores, database_url=args.database_url,
+                     database_servers=pool_servers(load_scenario(args.platform), "database"))
 
 
 def _predicted(args, summary: LoadtestSummary, out: Path, model: Path, host: str, server, meter):
