@@ -144,9 +144,15 @@ class Replay:
             # requests per endpoint match the model's from the first bin (not a ramp from empty)
             import numpy as np
 
+            from loadtests.registering import resumed_registrations
+
             resumed = ctx.plan.resumed(ctx.scenario.behaviour.sessions.length_minutes,
                                        np.random.default_rng([ctx.seed, 0x5E55]))
-            mine = sorted(resumed + mine, key=lambda a: a.at)
+            # ... and so do the registrations it has in progress (their register requests)
+            registering = resumed_registrations(ctx.plan, ctx.scenario.behaviour.registration,
+                                                np.random.default_rng([ctx.seed, 0x4E61]),
+                                                ctx.plan.set_up_s())
+            mine = sorted(resumed + registering + mine, key=lambda a: a.at)
         mine = mine[self.part::self.parts]
         limit = ctx.options.max_sessions
         for kind in {a.kind for a in mine}:
@@ -167,7 +173,7 @@ class Replay:
             user = user_class_for(arrival.kind)(self.environment)
             user.arrival = arrival  # a resumed one carries its remaining minutes (Session.draw)
             user.start(self.sessions)
-            if arrival.remaining_minutes is None:
+            if not arrival.resumed:
                 self._pending["starts"].append(now)
             else:  # not a planned arrival: kept out of the achieved-vs-planned check
                 self._pending["resumed"] += 1

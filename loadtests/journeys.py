@@ -40,18 +40,13 @@ from loadtests.harness import harness
 from loadtests.papers import answers as paper_answers
 from loadtests.papers import attempt_minutes
 from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, RESUMED_SET_UP, SESSION, resumed_draw
+from loadtests.registering import FORM, pick_school
 from loadtests.study import TEST, InFlight, PageState, study
 
 if TYPE_CHECKING:
     from loadtests.accounts import Account
 
 MAX_ATTEMPTS = 100  # a safety bound: full-marks chances in scenarios reach ~1 within a few
-# What teachers type into the school box, by sub-platform (seeded names end in these).
-SCHOOL_KEYWORDS = {
-    "basic": ("小学", "中学", "幼儿园", "学校"),
-    "higher": ("大学", "学院"),
-    "vocational": ("职业", "学院", "学校"),
-}
 
 
 class Session(FastHttpUser):
@@ -71,7 +66,7 @@ class Session(FastHttpUser):
         self.api = self.ctx.adapter(Client(self.client), self.ctx.target(self.host))
         # its requests per bin, with its kind and planned start (loadtests.noise)
         arrival = self.arrival
-        group = "" if arrival is None else f"{arrival.kind}{'' if arrival.remaining_minutes is None else 'r'}"
+        group = "" if arrival is None else f"{arrival.kind}{'r' if arrival.resumed else ''}"
         self.api.client.counter = replay.bins.counter(group, arrival.at if arrival is not None else 0.0)
         self.signed_in = False
         index = self.arrival.index if self.arrival is not None else int(time.time() * 1e6)
@@ -82,7 +77,8 @@ class Session(FastHttpUser):
         if remaining is not None:  # a session the model had in progress when the stretch began
             length = self.ctx.scenario.behaviour.sessions.length_minutes
             self._draw = resumed_draw(self._sample, length, remaining)
-            self.api.client.label = RESUMED_SET_UP  # until its study resumes (TeacherJourney.study)
+        if arrival is not None and arrival.resumed:
+            self.api.client.label = RESUMED_SET_UP  # until it resumes at the origin (TeacherJourney)
 
     def on_stop(self) -> None:
         api = getattr(self, "api", None)
@@ -177,19 +173,21 @@ class TeacherJourney(_OneSession):
         if mobile is None:
             user.no_account()  # --registrations used up: no made-up number instead
         sub = self._sub_platform()
-        if not user.api.send_code(mobile, "register"):
+        # one the model had in progress at the start sent its code before the stretch, and in
+        # its form it had its school: found in the set-up window (``loadtests.registering``)
+        left = user.arrival.registration_left if user.arrival is not None else None
+        if left is None and not user.api.send_code(mobile, "register"):
             raise StopUser()
-        user.pause(user.draw(reg.code_entry_s))
-        school = None
-        for _ in range(decisions.school_searches(user.draw(reg.school_searches))):
-            keywords = SCHOOL_KEYWORDS.get(sub, SCHOOL_KEYWORDS["basic"])
-            keyword = keywords[int(user.rng.integers(len(keywords)))]
-            schools = user.api.find_schools(keyword, sub) or []
-            if schools:
-                school = schools[int(user.rng.integers(len(schools)))]
+        in_form = left is not None and left[0] == FORM
+        school = pick_school(user.api, user.rng, sub, 1) if in_form else None
+        self._at_origin()
+        if not in_form:
+            user.pause(left[1] if left else user.draw(reg.code_entry_s))
+            searches = decisions.school_searches(user.draw(reg.school_searches))
+            school = pick_school(user.api, user.rng, sub, searches)
         if school is None:
             raise StopUser()
-        user.pause(user.draw(reg.form_s))
+        user.pause(left[1] if left and in_form else user.draw(reg.form_s))
         serial = int(user.rng.integers(10**9))
         self.sub = str(school.get("sub_platform", sub))
         form = Registration(mobile, self.ctx.options.sms_code, "Yanxiu@2023", "测试教师", "resident_id",

@@ -93,6 +93,14 @@ class Arrival:
     # a session the model has in progress when the stretch starts: it resumes with this many
     # model minutes left (None: a new arrival, whose length the journey draws itself)
     remaining_minutes: float | None = None
+    # a registration the model has in progress at the start (``loadtests.registering``): its
+    # phase ("code" entry or "form") and the model seconds that phase's pause has left
+    registration_left: tuple[str, float] | None = None
+
+    @property
+    def resumed(self) -> bool:
+        """In progress at the start (not a planned arrival of the stretch)."""
+        return self.remaining_minutes is not None or self.registration_left is not None
 
 
 class Plan:
