@@ -27,6 +27,7 @@ BATCHES = "(batches)"
 # predicted by the chain of batch sizes at the bin's rate; its demand is the loop's fixed cost
 # per wake-up (``wakeup_ms``), shared by the requests ready at that wake-up.
 WAKEUPS = "(wake-ups)"
+TIED = 0.95  # correlation of two endpoints' requests per bin above which the fit cannot tell them apart
 WAKEUP_GRID_MS = tuple(round(0.1 * i, 1) for i in range(61))  # candidates 0-6 ms (profiled)
 
 
@@ -61,6 +62,9 @@ class TierFit:
     rows: int
     # event loop: (wake-up cost in ms, residual sum of squares) for every candidate profiled
     profile: tuple[tuple[float, float], ...] = ()
+    # endpoints whose requests came in a fixed ratio in every bin (``tied_groups``): the fit
+    # knows only their joint cost, however it happened to share it out
+    tied: tuple[tuple[str, ...], ...] = ()
 
 
 def _solve(design: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -94,7 +98,26 @@ def fit_tier(tier: str, rows: list[Row], endpoints: list[str], rng: np.random.Ge
     demands = {e: Demand(float(coef[i + 1] * 1000), float(lo[i + 1] * 1000), float(hi[i + 1] * 1000),
                          int(round(counts[i])), _correlation(design[:, i + 1], batches))
                for i, e in enumerate(endpoints)}
-    return TierFit(tier, float(coef[0]), demands, r2, len(rows))
+    return TierFit(tier, float(coef[0]), demands, r2, len(rows), tied=tied_groups(design[:, 1:], endpoints))
+
+
+def tied_groups(counts: np.ndarray, endpoints: list[str],
+                threshold: float = TIED) -> tuple[tuple[str, ...], ...]:
+    """Groups of endpoints whose requests per bin correlate at ``threshold`` or more (linked
+    pairwise), each of two or more. The reference's sign-in and campaign page come one each per
+    session in every step (correlation 1.00 on 2026-11-30), so no mix of steps tells their costs
+    apart: NNLS put 19.7 ms on the page and 0 on the login, and only the pair's sum is known."""
+    names = [e for e in endpoints if e not in (BATCHES, WAKEUPS)]
+    columns = {e: counts[:, endpoints.index(e)] for e in names}
+    group = {e: {e} for e in names}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if _correlation(columns[a], columns[b]) >= threshold and group[a] is not group[b]:
+                merged = group[a] | group[b]
+                for e in merged:
+                    group[e] = merged
+    unique = {tuple(sorted(g)) for g in group.values() if len(g) > 1}
+    return tuple(sorted(unique))
 
 
 def _correlation(counts: np.ndarray, batches: np.ndarray | None) -> float:
@@ -205,7 +228,8 @@ def fit_event_loop(tier: str, rows: list[Row], endpoints: list[str], servers: in
                          int(round(counts[i])), _correlation(design[:, i + 1], columns[best]))
                for i, e in enumerate(endpoints)}
     demands[WAKEUPS] = Demand(grid_ms[best], float(lo[-1]), float(hi[-1]), int(round(columns[best].sum())))
-    return TierFit(tier, float(coef[0]), demands, r2, len(rows), tuple(profile))
+    return TierFit(tier, float(coef[0]), demands, r2, len(rows), tuple(profile),
+                   tied_groups(design[:, 1:], endpoints))
 
 
 def _best_candidate(design: np.ndarray, target: np.ndarray, columns: list[np.ndarray],
