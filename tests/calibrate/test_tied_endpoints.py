@@ -54,3 +54,20 @@ def test_the_joint_cost_is_kept_whole_and_split_by_the_scenarios_ratio():
     assert login["ms"] / page["ms"] == pytest.approx(estimate["login"] / estimate["campaign_page"])
     assert login["measured"] and "jointly" in login["why"]
     assert fit.demands["heartbeat"].ms == pytest.approx(BEAT_S * 1000, rel=0.15)
+
+
+def test_a_split_the_fit_made_up_is_replaced_too():
+    """Both fitted above 0 (noise shared the pair's cost out): still only the sum is known."""
+    from calibrate.fit import Demand, TierFit
+
+    scenario = load_scenario(SMOKE)
+    estimate = {e.name: e.demand_ms["api"] for e in scenario.platform.endpoints}
+    demands = {e.name: Demand(1.0, 0.5, 2.0, 500) for e in scenario.platform.endpoints}
+    demands["login"] = Demand(6.9, 0.0, 21.9, 2_274)
+    demands["campaign_page"] = Demand(14.1, 0.0, 20.7, 2_236)
+    fit = TierFit("api", 0.0, demands, 0.99, 50, tied=(("campaign_page", "login"),))
+    lines = _demand_lines(scenario, {"api": fit})
+    login, page = lines["login"]["api"], lines["campaign_page"]["api"]
+    assert 2_274 * login["ms"] + 2_236 * page["ms"] == pytest.approx(2_274 * 6.9 + 2_236 * 14.1)
+    assert login["ms"] / page["ms"] == pytest.approx(estimate["login"] / estimate["campaign_page"])
+    assert lines["heartbeat"]["api"]["ms"] == 1.0  # not tied: the fit's own
