@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from domain.scenario import load_scenario  # noqa: E402
 from sim.tiers import queueing as q  # noqa: E402
-from sim.tiers.requestsim import run_workload  # noqa: E402
+from sim.tiers.experiments import run_workload  # noqa: E402
 
 
 def main() -> None:

@@ -160,9 +160,9 @@ def confirm_minutes(run, series: dict[str, np.ndarray]) -> list[tuple[int, list[
 
 def confirmation(run, series: dict[str, np.ndarray], labels: list[str],
                  replications: int = CONFIRM_REPLICATIONS) -> dict:
-    """The ``confirmation`` section of summary.json: ``sim.tiers.requestsim.confirm_minute`` on the
+    """The ``confirmation`` section of summary.json: ``sim.tiers.experiments.confirm_minute`` on the
     chosen minutes' full-scale rates, seeded from the run's seed and the minute."""
-    from sim.tiers.requestsim import confirm_minute
+    from sim.tiers.experiments import confirm_minute
 
     out = []
     for i, (minute, why) in enumerate(confirm_minutes(run, series)):

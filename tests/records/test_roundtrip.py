@@ -54,7 +54,7 @@ def test_a_model_run_round_trips(smoke, tmp_path):
 
 def test_a_workload_run_round_trips(tmp_path):
     from domain.scenario import load_scenario
-    from sim.tiers.requestsim import run_workload, write_workload
+    from sim.tiers.experiments import run_workload, write_workload
 
     scenario = load_scenario(Path(__file__).parents[1] / "scenarios" / "erlang-mm1-rho50.yaml")
     workload = scenario.workload.model_copy(update={"duration_s": 60.0, "warmup_s": 5.0})

@@ -306,7 +306,7 @@ def _ms(figure: Comparison) -> str:
 
 
 def _workload(scenario, args: argparse.Namespace, out: Path) -> int:
-    from sim.tiers.requestsim import run_workload, write_workload
+    from sim.tiers.experiments import run_workload, write_workload
 
     result = run_workload(scenario, args.seed, args.replications if args.replications > 1
                           else None)

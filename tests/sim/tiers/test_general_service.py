@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from domain.distributions import ServiceShape
 from domain.scenario import load_scenario
 from sim.tiers import service as general
-from sim.tiers.requestsim import run_workload
+from sim.tiers.experiments import run_workload
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SHAPES = TypeAdapter(ServiceShape)

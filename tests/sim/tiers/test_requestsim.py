@@ -11,8 +11,9 @@ import pytest
 
 from domain.scenario import load_scenario
 from sim.tiers import queueing as q
+from sim.tiers.experiments import Estimate, replicate, run_workload
 from sim.tiers.platform import Platform
-from sim.tiers.requestsim import Estimate, analytic, replicate, run_workload, serve, simulate
+from sim.tiers.requestsim import analytic, serve, simulate
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 FAST_ERLANG = ["erlang-mm1-rho50", "erlang-mm4-rho75", "erlang-mm16-rho85"]
@@ -153,7 +154,7 @@ def test_workload_summary_is_written_as_json_and_csv(tmp_path):
     import csv
     import json
 
-    from sim.tiers.requestsim import write_workload
+    from sim.tiers.experiments import write_workload
 
     scenario = _shortened(load_scenario(SCENARIOS / "erlang-mm1-rho50.yaml"), 0.05)
     result = run_workload(scenario, seed=1, replications=3)
@@ -206,7 +207,7 @@ def test_bad_workload_sections_get_one_line_naming_the_field(change, message):
 
 
 def test_confirm_minute_cuts_busy_minutes_to_seconds_not_servers(winter):
-    from sim.tiers.requestsim import confirm_minute
+    from sim.tiers.experiments import confirm_minute
 
     rps = {"login": 20_000.0, "heartbeat": 30_000.0}  # 50,000 requests/s at full scale
     out = confirm_minute(winter, rps, replications=2, seed=1, max_requests=100_000)
@@ -234,7 +235,7 @@ def test_overloaded_minute_follows_the_fluid_model(smoke):
 
 
 def test_confirm_minute_leaves_out_a_tier_some_replication_never_saw(smoke):
-    from sim.tiers.requestsim import confirm_minute
+    from sim.tiers.experiments import confirm_minute
 
     # ~0.05 SMS requests expected per replication: most replications see none
     out = confirm_minute(smoke, {"login": 5.0, "sms_send": 0.005}, seconds=10.0, replications=4,
@@ -246,7 +247,7 @@ def test_confirm_minute_leaves_out_a_tier_some_replication_never_saw(smoke):
 def test_confirm_minute_runs_an_overloaded_minute_whole_from_empty(smoke):
     """At 115% the model's figures are one minute's fluid backlog from empty: the check must
     simulate exactly that minute (not a steady state that does not exist), or skip it."""
-    from sim.tiers.requestsim import confirm_minute
+    from sim.tiers.experiments import confirm_minute
 
     rps = {"login": 1.15 * 4 / 0.055}  # ~84 requests/s, ~5,000 in the minute
     out = confirm_minute(smoke, rps, seconds=3600.0, replications=8, seed=2, workers=1)

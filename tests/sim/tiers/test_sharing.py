@@ -9,7 +9,7 @@ import pytest
 
 from domain.scenario import load_scenario
 from sim.tiers import queueing as q
-from sim.tiers.requestsim import run_workload
+from sim.tiers.experiments import run_workload
 from sim.tiers.sharing import serve_ps
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
