@@ -32,7 +32,7 @@ from reference.models import Question, School, Teacher
 from reference.security import TokenSigner, hash_password, password_hasher
 from reference.seeding.bulk import db_constant, load_rows
 from reference.seeding.identity import area_codes, draw_people
-from reference.seeding.progress import fallback_shares, load_progress, shares_from_results
+from reference.seeding.progress import fallback_shares, shares_from_results
 from reference.seeding.regions import province_prefix
 from reference.seeding.schools import (
     SUB_PLATFORMS,
@@ -41,6 +41,7 @@ from reference.seeding.schools import (
     plan_schools,
     school_counts,
 )
+from reference.seeding.study_rows import load_progress
 from reference.settings import Settings
 
 DEFAULT_PASSWORD = "Yanxiu@2023"
