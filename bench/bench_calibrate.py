@@ -65,25 +65,55 @@ def _model(args, work: Path) -> Path:
     return folder
 
 
-def _context(args, model: Path, scale: float, seconds: float):
+def _context(args, model: Path, scale: float, seconds: float, compress: float = 144.0):
     from loadtests.options import build_context
 
     return build_context(argparse.Namespace(
-        scenario=str(args.scenario), model_results=str(model), stretch="peak-hour", compress=144.0,
+        scenario=str(args.scenario), model_results=str(model), stretch="peak-hour", compress=compress,
         scale=scale, accounts="", answers="", route_map="", bin_seconds=10.0, max_sessions=1, seed=0,
         mobile_base=0, arrival_process="deterministic", max_duration=seconds))
 
 
-def _validate(args, level: float, knee_scale: float, target, model: Path, platform_path: Path, out: Path):
-    """One load test at ``level`` × the knee's scale, and the comparison."""
+def _sessions(summary: dict) -> int:
+    """Sessions a run started (planned and resumed): each took at most one account."""
+    arrivals = summary.get("arrivals") or {}
+    return int(arrivals.get("achieved", 0)) + int(arrivals.get("resumed", 0))
+
+
+def _untouched(target, taken: dict[str, int], folder: Path, shares: dict[str, float], sessions: int) -> Path:
+    """An accounts file without the teachers earlier runs on this target took (each run's roster
+    starts at the file's first teacher: the staircase's steps and the lower levels studied with
+    them, and a level that took them again sent 0.87-0.90 of the planned heartbeats, 0.41 in its
+    first bin). Says so when fewer are left than this level's sessions may take."""
+    from loadtests.accounts import taken_by, write_untouched
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "accounts-untouched.csv"
+    left = write_untouched(target.accounts, taken, path)
+    short = {sub: need for sub, need in taken_by(sessions, shares).items() if left.get(sub, 0) < need}
+    if short:
+        print(f"   accounts: fewer untouched teachers than this level may take ({left} left, {short} "
+              "needed): some sessions reuse studied accounts; raise --teachers")
+    return path
+
+
+def _validate(args, level: float, knee_scale: float, target, model: Path, platform_path: Path, out: Path,
+              taken: dict[str, int]):
+    """One load test at ``level`` × the knee's scale, on accounts no earlier run took (``taken``
+    per sub-platform, grown by this run's), and the comparison."""
     from calibrate.compare import TierMeter, compare, load_calibration, pool_servers
     from domain.scenario import load_scenario
+    from loadtests.accounts import taken_by
     from loadtests.run import LocustRun
 
     scale = knee_scale * level * 144.0 / args.test_compress  # rates ∝ scale × compress
     folder = out / f"validate-{round(100 * level)}pct"
+    shares = {str(sub): float(p) for sub, p in load_scenario(args.scenario).population.sub_platforms.items()}
+    plan = _context(args, model, scale, 3600.0 / args.test_compress, args.test_compress).plan
+    planned = int(plan.total() + plan.resumed_count() + 0.5)
+    accounts = _untouched(target, taken, folder, shares, planned)
     options = {"scenario": str(args.scenario), "model_results": str(model), "stretch": "peak-hour",
-               "compress": args.test_compress, "scale": scale, "accounts": str(target.accounts),
+               "compress": args.test_compress, "scale": scale, "accounts": str(accounts),
                "answers": str(target.answers or ""), "sms_code": "246810", "arrival_process": "deterministic",
                "bin_seconds": 10.0, "seed": 0, "resume_sessions": args.resume_sessions}
     locust = LocustRun(target.url, folder, 3600.0 / args.test_compress, options)
@@ -94,6 +124,8 @@ def _validate(args, level: float, knee_scale: float, target, model: Path, platfo
         code = locust.execute(ROOT)
     path = folder / "summary.json"
     summary = json.loads(path.read_text()) if path.is_file() else None
+    for sub, n in taken_by(_sessions(summary) if summary else planned, shares).items():
+        taken[sub] = taken.get(sub, 0) + n  # the next level starts after this one's
     if summary is None:
         return scale, None, f"locust failed (exit {code})"
     utilisation = meter.utilisation(summary["duration_s"])
@@ -200,9 +232,18 @@ def main() -> int:
                   + "): more steps (--max-steps) or a stricter SLO")
             return 0
         slo_p95, _ = _slo(context.scenario)
+        # every step's roster started at the first teacher: the validation starts after the most
+        # any step took
+        from loadtests.accounts import taken_by
+
+        shares = {str(sub): float(p) for sub, p in context.scenario.population.sub_platforms.items()}
+        taken: dict[str, int] = {}
+        for step in result.steps:
+            for sub, n in taken_by(_sessions(step.summary), shares).items():
+                taken[sub] = max(taken.get(sub, 0), n)
         for level in args.levels:
             scale, outcome, why = _validate(args, level, knee_run.spec.scale, target, model,
-                                            result.platform_path, work)
+                                            result.platform_path, work, taken)
             _print_level(level, scale, outcome, why, slo_p95)
     print(f"\nload average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
           f"(2 cores, shared with other engineers' work); everything in {work}")

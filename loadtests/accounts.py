@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,6 +156,41 @@ class Roster:
             return next(self._registrations, None)
         k = next(self._new) * self.parts + self.part
         return f"{NEW_MOBILE_PREFIX}{(run_base + k) % 10**8:08d}"
+
+
+def taken_by(sessions: int, shares: dict[str, float]) -> dict[str, int]:
+    """At most how many teachers of each sub-platform a run of ``sessions`` sessions takes from
+    the start of its file: every session draws its sub-platform with the scenario's ``shares``
+    (``TeacherJourney._sub_platform``), so each count is binomial; its mean plus three standard
+    deviations (exceeded in about 0.1% of runs)."""
+    return {sub: math.ceil(sessions * p + 3.0 * math.sqrt(sessions * p * (1.0 - p)))
+            for sub, p in shares.items()}
+
+
+def write_untouched(source: str | Path, taken: dict[str, int], out: str | Path) -> dict[str, int]:
+    """``source``'s accounts without the first ``taken[sub]`` teachers of each sub-platform, into
+    ``out``; returns the teachers left per sub-platform. Every run's roster hands out teachers
+    from the start of its file, so on a target that earlier runs used (bench_calibrate: its
+    staircase, then its lower levels) those first ones have studied session after session: a
+    replay that takes them finds its courses' tests unlocked or passed, and plays less than
+    the model's sessions do. Administrators and accounts seeded in a session are kept."""
+    with Path(source).open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = list(reader.fieldnames or FIELDS), list(reader)
+    seen: dict[str, int] = {}
+    kept = []
+    for row in rows:
+        sub = row.get("sub_platform") or "basic"
+        if (row.get("role") or TEACHER) == TEACHER and not (row.get("resume") or "").strip():
+            seen[sub] = seen.get(sub, 0) + 1
+            if seen[sub] <= taken.get(sub, 0):
+                continue
+        kept.append(row)
+    with Path(out).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(kept)
+    return {sub: max(0, n - taken.get(sub, 0)) for sub, n in seen.items()}
 
 
 def _cycles(accounts: list[Account]) -> dict[str, Iterator[Account]]:

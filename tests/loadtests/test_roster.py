@@ -58,3 +58,29 @@ def test_the_resume_column_is_read(tmp_path):
                     "13800000001,pw,1,basic,teacher,,\n13800000002,pw,2,basic,teacher,t,test:1:1:30.0:0.0:0\n")
     first, second = load_accounts(path)
     assert first.resume == "" and second.resume == "test:1:1:30.0:0.0:0"
+
+
+def test_a_run_on_a_used_target_gets_teachers_no_earlier_run_took(tmp_path):
+    """bench_calibrate replays level after level on the target its staircase used; every run's
+    roster starts at the file's first teacher of a sub-platform, so without a file of the
+    teachers left, the 30%-of-knee level's sessions (resumed ones first) took the accounts
+    every calibration step had studied with (heartbeats 0.41x planned in its first bin)."""
+    from loadtests.accounts import load_accounts, taken_by, write_untouched
+
+    accounts = [_account(i, "higher" if i % 4 == 0 else "basic") for i in range(400)]
+    accounts.append(_account(900, "basic", "school_admin"))
+    source = tmp_path / "accounts.csv"
+    source.write_text("mobile,password,teacher_id,sub_platform,role\n" + "".join(
+        f"{a.mobile},pw,{a.teacher_id},{a.sub_platform},{a.role}\n" for a in accounts))
+    shares = {"basic": 0.75, "higher": 0.25}
+    earlier, rng = Roster(load_accounts(source)), np.random.default_rng(3)
+    draws = ["higher" if rng.random() < 0.25 else "basic" for _ in range(100)]
+    used = {earlier.teacher(sub).teacher_id for sub in draws}
+    taken = taken_by(100, shares)
+    assert all(taken[sub] >= draws.count(sub) for sub in shares)
+    left = write_untouched(source, taken, tmp_path / "left.csv")
+    assert left == {"basic": 300 - taken["basic"], "higher": 100 - taken["higher"]}
+    fresh = load_accounts(tmp_path / "left.csv")
+    assert any(a.role == "school_admin" for a in fresh)
+    later = Roster(fresh)
+    assert not {later.teacher(sub).teacher_id for sub in draws[:50]} & used
