@@ -4,6 +4,9 @@ Steps, in order: one per journey group (``MIX_TAGS``: mixes that differ, so that
 can tell endpoints apart), then the staircase on the scenario's own mix at rising scales
 until a step breaks the SLO (p95 of all requests above the front tier's ``p95_ms``, or errors
 above ``service_levels.error_rate``), the generator saturates, or ``max_steps`` is reached.
+Then holds (``calibrate.confirm``): steps long enough for the queue to reach its steady state near the
+knee, bisecting between the last staircase step that met the SLO and the first that broke it,
+so that the knee is a rate a sustained load test met (docs/calibration.md, "The knee").
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import numpy as np
 
 from calibrate import fit as fitting
 from calibrate import platform_file
+from calibrate.confirm import FIT_RESERVE_S, confirm
+from calibrate.demands import lines as demand_lines
 from calibrate.errors import CalibrationError
 from calibrate.steps import StepRun, StepSpec, run_step
 from calibrate.target import Target, host, reference
@@ -33,9 +38,6 @@ MIX_TAGS: tuple[tuple[str, ...], ...] = (("campaign", "study"), ("campaign", "te
 MIX_SCALE: tuple[float, ...] = (3.0, 3.0, 100.0)
 GROWTH = 1.7  # the staircase's ratio between steps
 IDLE_S = 4.0
-MIN_SEEN = 30  # requests of an endpoint below which its fitted demand is not used
-BATCHED = fitting.TIED  # correlation with the batches above which an endpoint cannot be told from them
-VISIT_MS = 0.001  # the demand written for an endpoint whose whole cost is in the batches' (not 0)
 
 
 @dataclass
@@ -56,6 +58,9 @@ class Config:
     step_seconds: float = 25.0
     bin_seconds: float = 5.0
     max_steps: int = 10
+    max_holds: int = 3  # confirmation holds at most (0: the knee from the staircase, unconfirmed)
+    budget_s: float = 600.0  # the whole calibration's wall time (issue 12's bar); holds fit in it
+    spent_s: float = 0.0  # already spent by the caller before ``calibrate`` (a target it seeded)
     seed: int = 0
     sms_code: str = "246810"
     teachers: int | None = None
@@ -84,9 +89,12 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     _check_routes(scenario, config.route_map, context.routes)
     work = config.work_dir or config.out.parent / f"{config.out.stem}-steps"
     work.mkdir(parents=True, exist_ok=True)
+    deadline = started + config.budget_s - config.spent_s - FIT_RESERVE_S
     with _target(config, context, say) as target:
         runs, idle_rows, unmeasured = _measure(config, context, target, work, say,
                                                on_step or (lambda done, total: None))
+        runs += confirm(config, context.plan, target, work, runs, _options(config, context, target), deadline,
+                        GROWTH, _slo(scenario), say)
     slo_p95, slo_errors = _slo(scenario)
     fitted = [r for r in runs if _stable(r.result, slo_p95, slo_errors)]
     fits = _fit(scenario, target, idle_rows, fitted, config.seed)
@@ -177,8 +185,7 @@ def _measure(config: Config, context: Any, target: Target, work: Path, say: Call
             return runs, idle_rows, f"{spec.name}: {exc}"
         runs.append(run)
         on_step(len(runs), config.max_steps)
-        r = run.result
-        if not r.trustworthy or r.error_rate > slo_errors or (r.p95_ms or 0.0) > slo_p95:
+        if not fitting.judge(run.result, slo_p95, slo_errors).meets:  # by its last 10 s
             break
         scale *= GROWTH
     return runs, idle_rows, ""
@@ -281,74 +288,9 @@ def _servers(scenario: Scenario, name: str) -> int:
 
 def _demand_lines(scenario: Scenario, fits: dict[str, fitting.TierFit],
                   target: Target | None = None) -> dict[str, dict[str, Any]]:
-    """Per endpoint and tier the fitted demand, or for a tier the target does not have (the
-    reference's SMS vendor: ``Target.absent``) none: 0 ms, with why."""
-    out: dict[str, dict[str, Any]] = {}
-    absent = _absent_tiers(scenario, target)
-    shared = {tier: _split_tied(scenario, tier, fit) for tier, fit in fits.items()}
-    for endpoint in scenario.platform.endpoints:
-        out[endpoint.name] = {}
-        for tier in endpoint.demand_ms:
-            if tier in absent:
-                out[endpoint.name][tier] = {"ms": 0.0, "measured": False, "absent": True, "why": absent[tier]}
-                continue
-            if tier not in fits:
-                continue
-            d = fits[tier].demands[endpoint.name]
-            if endpoint.name in shared.get(tier, {}):
-                out[endpoint.name][tier] = shared[tier][endpoint.name]
-                continue
-            # a fit of 0 whose interval reaches above it is not "free": the steps could not tell
-            # this endpoint from the others (it came in a fixed ratio, or rarely) -- unless it
-            # came in a fixed ratio with the tier's batches (commits, wake-ups) and those cost
-            # something: then its cost is in theirs, and the scenario's estimate on top of it
-            # would count it twice (2026-11-30: heartbeats 1.0-1.15 a commit, database fitted
-            # at 1.11 ms a batch and 0 a heartbeat, predicted 0.30 busy against 0.105 measured)
-            in_batches = d.with_batches >= BATCHED and _batch_cost(fits[tier]) > 0
-            unidentified = d.ms == 0.0 and d.hi_ms > 0.0 and not in_batches
-            measured = d.requests >= MIN_SEEN and not unidentified
-            why = (f"{d.requests} requests seen" if d.requests < MIN_SEEN else
-                   f"not identified: 0 with interval [0, {d.hi_ms:.3g}] ms" if unidentified else
-                   f"in the per-batch cost (requests and batches correlate at {d.with_batches:.2f})"
-                   if in_batches and d.ms == 0.0 else "")
-            # a demand of 0 means "never visits the tier": one whose cost is in the batches'
-            # still forms them, so it is written as a token above 0
-            ms = VISIT_MS if in_batches and d.ms == 0.0 else d.ms
-            out[endpoint.name][tier] = {"ms": ms, "lo": d.lo_ms, "hi": d.hi_ms, "requests": d.requests,
-                                        "measured": measured, "why": why}
-    return out
-
-
-def _split_tied(scenario: Scenario, tier: str, fit: fitting.TierFit) -> dict[str, dict[str, Any]]:
-    """Demand lines of endpoints that came in a fixed ratio (``TierFit.tied``): only their
-    joint cost is measured, and the fit's shares of it are arbitrary (noise decides them), so
-    the joint cost is kept whole and split in the ratio of the scenario's estimates. Writing
-    the scenario's estimate for one fitted at 0 beside the fit of the other counted it twice
-    (2026-11-30: login 0 -> 55 ms beside the page's 19.7 ms, api utilisation predicted 0.39
-    against 0.19 measured at 30% of the knee); keeping the fit's shares put 14 ms on the page
-    and 7 on the login in the next run (page mean predicted +270%, login -45%)."""
-    out: dict[str, dict[str, Any]] = {}
-    estimate = {e.name: e.demand_ms.get(tier, 0.0) for e in scenario.platform.endpoints}
-    for group in fit.tied:
-        members = [fit.demands[e] for e in group]
-        weight = sum(d.requests * estimate.get(e, 0.0) for e, d in zip(group, members, strict=True))
-        if weight <= 0:
-            continue
-        joint = [sum(d.requests * getattr(d, k) for d in members) for k in ("ms", "lo_ms", "hi_ms")]
-        names = ", ".join(group)
-        for e, d in zip(group, members, strict=True):
-            ms, lo, hi = (estimate.get(e, 0.0) * j / weight for j in joint)
-            out[e] = {"ms": ms, "lo": lo, "hi": hi, "requests": d.requests,
-                      "measured": d.requests >= MIN_SEEN,
-                      "why": f"measured jointly with {names} (their requests came in a fixed ratio), "
-                             "split in the ratio of the scenario's estimates"}
-    return out
-
-
-def _batch_cost(fit: fitting.TierFit) -> float:
-    """A tier's fitted cost per batch (group commit or wake-up), 0 if it has none."""
-    costs = [fit.demands[k].ms for k in (fitting.BATCHES, fitting.WAKEUPS) if k in fit.demands]
-    return max(costs, default=0.0)
+    """Per endpoint and tier the demand to write (``calibrate.demands``); a tier the target
+    does not have (the reference's SMS vendor: ``Target.absent``) is not visited."""
+    return demand_lines(scenario, fits, _absent_tiers(scenario, target))
 
 
 def _git_commit() -> str:

@@ -48,8 +48,8 @@ class Demand:
     hi_ms: float
     requests: int  # requests of the endpoint the fit saw
     # correlation across rows of the endpoint's requests with the tier's batches (group
-    # commits, or an event loop's wake-ups): near 1, the two cannot be told apart, and a 0 here
-    # means its cost is in the per-batch cost (at the calibration's loads), not unknown
+    # commits, or an event loop's wake-ups), reported; at ``TIED`` or above the two are in one
+    # of ``TierFit.tied``'s groups
     with_batches: float = 0.0
 
 
@@ -62,8 +62,8 @@ class TierFit:
     rows: int
     # event loop: (wake-up cost in ms, residual sum of squares) for every candidate profiled
     profile: tuple[tuple[float, float], ...] = ()
-    # endpoints whose requests came in a fixed ratio in every bin (``tied_groups``): the fit
-    # knows only their joint cost, however it happened to share it out
+    # regressors (endpoints, the tier's batches) whose counts came in a fixed ratio in every bin
+    # (``tied_groups``): the fit knows only their joint cost, however it happened to share it out
     tied: tuple[tuple[str, ...], ...] = ()
 
 
@@ -101,14 +101,15 @@ def fit_tier(tier: str, rows: list[Row], endpoints: list[str], rng: np.random.Ge
     return TierFit(tier, float(coef[0]), demands, r2, len(rows), tied=tied_groups(design[:, 1:], endpoints))
 
 
-def tied_groups(counts: np.ndarray, endpoints: list[str],
+def tied_groups(counts: np.ndarray, names: list[str],
                 threshold: float = TIED) -> tuple[tuple[str, ...], ...]:
-    """Groups of endpoints whose requests per bin correlate at ``threshold`` or more (linked
-    pairwise), each of two or more. The reference's sign-in and campaign page come one each per
-    session in every step (correlation 1.00 on 2026-11-30), so no mix of steps tells their costs
-    apart: NNLS put 19.7 ms on the page and 0 on the login, and only the pair's sum is known."""
-    names = [e for e in endpoints if e not in (BATCHES, WAKEUPS)]
-    columns = {e: counts[:, endpoints.index(e)] for e in names}
+    """Groups of regressors (endpoints, and a tier's batches: ``BATCHES``, ``WAKEUPS``) whose
+    counts per bin correlate at ``threshold`` or more (linked pairwise), each of two or more:
+    only a group's joint cost is identified (``calibrate.demands`` says what is written). The
+    reference's sign-in and campaign page come one each per session in every step (correlation
+    1.00 on 2026-11-30): NNLS put 19.7 ms on the page and 0 on the login; its heartbeats came
+    1.0-1.15 a group commit: NNLS put the lock time on the batches and 0 on the heartbeat."""
+    columns = {e: counts[:, names.index(e)] for e in names}
     group = {e: {e} for e in names}
     for i, a in enumerate(names):
         for b in names[i + 1:]:
@@ -127,6 +128,18 @@ def _correlation(counts: np.ndarray, batches: np.ndarray | None) -> float:
 
 
 @dataclass(frozen=True)
+class Window:
+    """Requests a step's client finished in ``seconds`` up to ``end_s`` (seconds from its first
+    finished request), and their p95 (Locust's rolling 10-s percentile at that second)."""
+
+    end_s: float
+    seconds: float
+    requests: int
+    failures: int
+    p95_ms: float | None
+
+
+@dataclass(frozen=True)
 class StepResult:
     """What one step of the staircase measured at the client."""
 
@@ -137,6 +150,26 @@ class StepResult:
     error_rate: float
     trustworthy: bool  # the generator kept up (loadtests.summary)
     on_mix: bool  # a staircase step on the scenario's own mix (knee candidates)
+    # disjoint 10-s windows back from the step's last second, in time order (none: the step is
+    # judged by its whole p95, as before 2026-11-30)
+    windows: tuple[Window, ...] = ()
+    # a hold (a confirmation step): its windows from this second on are its steady part, judged
+    # for the SLO and for growth; None: a staircase step, judged by its last window only
+    settle_s: float | None = None
+    ramp_s: float | None = None  # seconds until its throughput reached 90% of its last 5 s'
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A step judged by its steady part (``judge``)."""
+
+    meets: bool
+    rate_rps: float  # requests/s finished in the judged windows (the whole step's without windows)
+    p95_ms: float | None  # the highest p95 of the judged windows: the p95 of their union is at most it
+    error_rate: float
+    growing: bool
+    judged_s: float  # seconds judged (0: the whole step)
+    why: str  # how it was judged, in words
 
 
 @dataclass(frozen=True)
@@ -147,25 +180,103 @@ class Knee:
     slo_error_rate: float
     reached: bool  # some step on the mix broke the SLO (else the knee is only a lower bound)
     note: str
+    confirmed: bool = False  # a hold (held to its steady state) met the SLO at this rate
+    hold_s: float = 0.0  # that hold's length
+    how: str = ""  # how the knee was judged: the hold, its steady windows, what broke above it
+
+
+# A hold's p95 is "growing" when its last steady window is above its first by more than this
+# share, and as much again would cross the SLO: a queue still filling up (the rate is above the
+# one whose steady p95 meets the SLO). A rise that cannot reach the SLO is left alone: 10-s
+# windows' p95s move by 20-30% at steady state, and far below the SLO that does not matter.
+GROWTH = 0.25
+
+
+def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict:
+    """A step judged by its steady part. A hold: its windows from ``settle_s`` on (at least its
+    last two), which must meet the SLO and not grow. A staircase step: its last window (a 20-s
+    step is mostly the sessions' ramp; its whole p95 mixes the ramp's light load in, which let a
+    step meet the SLO although its last seconds did not). No windows: the whole step, as before."""
+    if not step.windows:
+        ok = step.p95_ms is not None and step.p95_ms <= slo_p95_ms and step.error_rate <= slo_error_rate
+        return Verdict(ok and step.trustworthy, step.achieved_rps, step.p95_ms, step.error_rate, False, 0.0,
+                       f"whole step: p95 {_ms(step.p95_ms)}")
+    if step.settle_s is None:
+        judged = list(step.windows[-1:])
+    else:
+        settle = step.settle_s
+        judged = [w for w in step.windows if w.end_s - w.seconds >= settle - 1e-9] or list(step.windows[-2:])
+        judged = judged if len(judged) >= 2 else list(step.windows[-2:])
+    seconds = sum(w.seconds for w in judged)
+    requests = sum(w.requests for w in judged)
+    p95s = [w.p95_ms for w in judged]
+    p95 = None if any(p is None for p in p95s) else max(p for p in p95s if p is not None)
+    errors = sum(w.failures for w in judged) / requests if requests else 0.0
+    growing = False
+    if step.settle_s is not None and len(judged) >= 2 and p95 is not None:
+        first, last = judged[0].p95_ms or 0.0, judged[-1].p95_ms or 0.0
+        growing = last - first > GROWTH * first and last + (last - first) > slo_p95_ms
+    ok = (step.trustworthy and p95 is not None and p95 <= slo_p95_ms and errors <= slo_error_rate
+          and not growing)
+    trend = ", ".join(_ms(p) for p in p95s)
+    why = (f"last {seconds:.0f} s: {requests / seconds if seconds else 0.0:.0f} req/s, p95 {trend}"
+           + (" (growing)" if growing else "") + (f", errors {100 * errors:.2f}%" if errors else ""))
+    return Verdict(ok, requests / seconds if seconds else 0.0, p95, errors, growing, seconds, why)
+
+
+def _ms(value: float | None) -> str:
+    return "none" if value is None else f"{value:.0f} ms"
 
 
 def knee(steps: list[StepResult], slo_p95_ms: float, slo_error_rate: float) -> Knee:
-    """The highest rate on the scenario's mix whose p95 and error rate meet the SLO. Steps
-    whose generator saturated are left out: their latency measures the generator."""
+    """The highest rate on the scenario's mix whose p95 and error rate meet the SLO, each step
+    judged by its steady part (``judge``). When holds ran (``settle_s``), the knee is the
+    highest hold that met it (confirmed); staircase steps count only below every hold that
+    failed (not confirmed). Steps whose generator saturated are left out: their latency
+    measures the generator."""
     mix = [s for s in steps if s.on_mix]
     trusted = [s for s in mix if s.trustworthy]
-    good = [s for s in trusted if s.p95_ms is not None and s.p95_ms <= slo_p95_ms
-            and s.error_rate <= slo_error_rate]
+    verdicts = {s.name: judge(s, slo_p95_ms, slo_error_rate) for s in trusted}
+    good = [s for s in trusted if verdicts[s.name].meets]
     broken = [s for s in trusted if s not in good]
-    best = max(good, key=lambda s: s.achieved_rps, default=None)
+    holds = [s for s in trusted if s.settle_s is not None]
+    confirmed = [s for s in good if s.settle_s is not None]
+    failed = [verdicts[s.name].rate_rps for s in holds if s not in good]
+    if confirmed:
+        good = confirmed
+    elif failed:  # no hold met the SLO: the knee is below the slowest that failed, unconfirmed
+        good = [s for s in good if verdicts[s.name].rate_rps < min(failed)]
+    best = max(good, key=lambda s: verdicts[s.name].rate_rps, default=None)
     if len(trusted) < len(mix):
         note = f"{len(mix) - len(trusted)} step(s) left out: the load generator saturated"
     else:
         note = ""
     if not broken:
         note = (note + "; " if note else "") + "no step broke the SLO: the knee is above the highest rate"
-    return Knee(best.achieved_rps if best else None, best.name if best else None, slo_p95_ms,
-                slo_error_rate, bool(broken), note)
+    how = _how(best, holds, verdicts) if best is not None else ""
+    return Knee(verdicts[best.name].rate_rps if best else None, best.name if best else None, slo_p95_ms,
+                slo_error_rate, bool(broken), note, bool(confirmed), _hold_s(best), how)
+
+
+def _hold_s(step: StepResult | None) -> float:
+    return step.windows[-1].end_s if step is not None and step.settle_s is not None and step.windows else 0.0
+
+
+def _how(best: StepResult, holds: list[StepResult], verdicts: dict[str, Verdict]) -> str:
+    """The knee's provenance in words: the step or hold it is, and the nearest hold above it."""
+    v = verdicts[best.name]
+    if best.settle_s is not None:
+        text = (f"confirmed by a {_hold_s(best):.0f}-s hold ({best.name}), steady from "
+                f"{best.settle_s:.0f} s: {v.why}")
+    elif holds:
+        text = f"not confirmed: every hold broke the SLO; staircase step {best.name}: {v.why}"
+    else:
+        text = f"not confirmed (no hold ran): staircase step {best.name}: {v.why}"
+    above = [s for s in holds if not verdicts[s.name].meets and verdicts[s.name].rate_rps > v.rate_rps]
+    nearest = min(above, key=lambda s: verdicts[s.name].rate_rps, default=None)
+    if nearest is not None:
+        text += f"; above it {nearest.name} broke it: {verdicts[nearest.name].why}"
+    return text
 
 
 def predicted_wakeups(rows: list[Row], endpoints: list[str], demand_s: np.ndarray, wakeup_s: float,
@@ -229,7 +340,7 @@ def fit_event_loop(tier: str, rows: list[Row], endpoints: list[str], servers: in
                for i, e in enumerate(endpoints)}
     demands[WAKEUPS] = Demand(grid_ms[best], float(lo[-1]), float(hi[-1]), int(round(columns[best].sum())))
     return TierFit(tier, float(coef[0]), demands, r2, len(rows), tuple(profile),
-                   tied_groups(design[:, 1:], endpoints))
+                   tied_groups(np.column_stack([design[:, 1:], columns[best]]), [*endpoints, WAKEUPS]))
 
 
 def _best_candidate(design: np.ndarray, target: np.ndarray, columns: list[np.ndarray],

@@ -9,6 +9,7 @@ rows of the fit (``calibrate.fit.Row``).
 
 from __future__ import annotations
 
+import csv
 import json
 import threading
 import time
@@ -18,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from calibrate.errors import CalibrationError
-from calibrate.fit import BATCHES, Row, StepResult
+from calibrate.fit import BATCHES, Row, StepResult, Window
 from calibrate.probes import MetricsScrape, PostgresCpu, ProcessCpu, Scrape
 
 MIN_REQUESTS = 50  # per step: fewer cannot separate anything from the idle noise
+# Locust's rolling percentile window (locust.stats.CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW): the
+# p95 its stats_history.csv gives at second t is that of the requests finished in (t - 10, t]
+WINDOW_S = 10
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,12 @@ class StepSpec:
     scale: float
     tags: tuple[str, ...] = ()
     on_mix: bool = True  # the scenario's own mix (all journeys): a knee candidate
+    # a hold (calibration._confirm): its own length and stretch (the configured one with the
+    # minutes before it, so that its sessions build up there), and the second from which its
+    # windows are its steady part (``StepResult.settle_s``)
+    seconds: float | None = None
+    stretch: str | None = None
+    settle_s: float | None = None
 
 
 @dataclass
@@ -121,6 +131,7 @@ class StepRun:
     result: StepResult
     summary: dict[str, Any]  # the load test's summary.json
     server_requests: dict[str, float]
+    wall_s: float = 0.0  # the step's wall-clock time, Locust's start-up included
 
 
 def run_step(index: int, spec: StepSpec, options: dict[str, Any], host: str, out: Path, probes: Probes,
@@ -129,8 +140,12 @@ def run_step(index: int, spec: StepSpec, options: dict[str, Any], host: str, out
     harness fails or the step finished too few requests to fit."""
     from loadtests.run import LocustRun
 
+    started = time.monotonic()
     folder = out / f"step-{index:02d}-{spec.name}"
+    duration_s = spec.seconds or duration_s
     step_options = dict(options, scale=spec.scale, max_duration=duration_s)
+    if spec.stretch:
+        step_options["stretch"] = spec.stretch
     locust = LocustRun(host, folder, duration_s, step_options, 0, list(spec.tags), [])
     with Sampler(probes, bin_s) as sampler:
         code = locust.execute(Path.cwd())
@@ -150,14 +165,61 @@ def run_step(index: int, spec: StepSpec, options: dict[str, Any], host: str, out
     # the knee needs a generator that kept up; tags leave some arrivals without a task, which
     # the load test's own verdict counts against it, so only saturation disqualifies a step here
     kept_up = not summary["generator_cpu"]["saturated"] and summary["arrivals"]["dropped"] == 0
+    windows, ramp_s = history_windows(folder / "stats_history.csv")
     result = StepResult(spec.name, float(t["rps"]), total / max(1e-9, _span(sampler)),
-                        t.get("p95_ms"), float(t["error_rate"]), kept_up, spec.on_mix)
+                        t.get("p95_ms"), float(t["error_rate"]), kept_up, spec.on_mix, windows,
+                        spec.settle_s, ramp_s)
     tags = f" tags {','.join(spec.tags)}" if spec.tags else ""
     saturated = summary["generator_cpu"]["saturated"]
     say(f"step {index + 1} {spec.name}: scale {spec.scale:.4g}{tags}: {t['requests']} requests, "
         f"{t['rps']:.1f}/s, p95 {t.get('p95_ms')} ms, errors {100 * t['error_rate']:.2f}%"
         + (", load generator saturated" if saturated else ""))
-    return StepRun(spec, sampler.rows(index), result, summary, served)
+    return StepRun(spec, sampler.rows(index), result, summary, served, time.monotonic() - started)
+
+
+def history_windows(path: Path, window_s: int = WINDOW_S) -> tuple[tuple[Window, ...], float | None]:
+    """Disjoint ``window_s`` windows back from the last second in which the client finished a
+    request, to its first, from Locust's per-second history (its "Aggregated" rows: cumulative
+    requests and failures, the rolling p95); and the ramp, the seconds from the first finished
+    request until a second finished 90% of the last 5 s' mean (sessions build up from none: at
+    compress 144 about 12 s on 2026-11-30). No history (an old step): no windows."""
+    if not path.is_file():
+        return (), None
+    seconds: list[tuple[int, int, int, float | None]] = []
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("Name") != "Aggregated":
+                continue
+            p95 = row.get("95%", "N/A")
+            seconds.append((int(row["Timestamp"]), int(row["Total Request Count"]),
+                            int(row["Total Failure Count"]), None if p95 in ("N/A", "") else float(p95)))
+    active = [i for i in range(1, len(seconds)) if seconds[i][1] > seconds[i - 1][1]]
+    if not active:
+        return (), None
+    first, last = active[0], active[-1]
+    origin = seconds[first - 1][0]  # the second before the first finished request
+    at = {t: (n, f, p) for t, n, f, p in seconds}
+
+    def reading(t: int) -> tuple[int, int, float | None]:  # the last row at or before t (rows may miss)
+        known = [u for u in at if u <= t]
+        return at[max(known)] if known else (0, 0, None)
+
+    windows = []
+    end = seconds[last][0]
+    while end - window_s >= origin:
+        (n1, f1, p95), (n0, f0, _) = reading(end), reading(end - window_s)
+        windows.append(Window(float(end - origin), float(window_s), n1 - n0, f1 - f0, p95))
+        end -= window_s
+    return tuple(reversed(windows)), _ramp_s(seconds[first - 1:last + 1])
+
+
+def _ramp_s(seconds: list[tuple[int, int, int, float | None]]) -> float | None:
+    per_s = [b[1] - a[1] for a, b in zip(seconds, seconds[1:], strict=False)]
+    if len(per_s) < 6:
+        return None
+    late = sum(per_s[-5:]) / 5
+    reached = next(i for i, n in enumerate(per_s) if n >= 0.9 * late or i >= len(per_s) - 5)
+    return float(reached + 1)
 
 
 def _span(sampler: Sampler) -> float:

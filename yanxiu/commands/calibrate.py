@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step-seconds", type=float, default=25.0,
                         help="seconds per step (default %(default)s)")
     parser.add_argument("--max-steps", type=int, default=10, help="steps in all, mixes included (default 10)")
+    parser.add_argument("--holds", type=int, default=3,
+                        help="confirmation holds at most: steps held to their steady state near the knee "
+                        "(default %(default)s; 0: the knee from the staircase, unconfirmed)")
+    parser.add_argument("--budget-seconds", type=float, default=600.0,
+                        help="wall time the calibration may take; holds start only if they end within it "
+                        "(default %(default)s)")
     parser.add_argument("--teachers", type=int, default=400,
                         help="teachers to seed in the reference platform")
     parser.add_argument("--model-results", type=Path,
@@ -46,12 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace) -> None:
     from yanxiu.errors import CommandError
 
-    for name in ("compress", "scale", "step_seconds"):
+    for name in ("compress", "scale", "step_seconds", "budget_seconds"):
         value = getattr(args, name)
         if not (value > 0 and math.isfinite(value)):
             raise CommandError(f"--{name.replace('_', '-')}: must be a positive number (got {value})")
     if args.max_steps < len(_mixes()) + 1:
         raise CommandError(f"--max-steps: must be at least {len(_mixes()) + 1} (got {args.max_steps})")
+    if args.holds < 0:
+        raise CommandError(f"--holds: must be 0 or more (got {args.holds})")
     if args.server_workers < 1 or args.teachers < 1:
         raise CommandError("--server-workers and --teachers: must be at least 1")
     if args.host and not args.host.startswith(("http://", "https://")):
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     config = Config(Path(args.scenario), model, out, args.force, args.host, args.route_map, args.accounts,
                     args.answers, args.database_url, args.server_workers, args.stretch, args.compress,
                     args.scale, args.step_seconds, max_steps=args.max_steps, seed=args.seed,
-                    teachers=args.teachers)
+                    teachers=args.teachers, max_holds=args.holds, budget_s=args.budget_seconds)
     try:
         context = _context(args, model)
         with Progress("yanxiu calibrate") as progress:
@@ -123,5 +131,7 @@ def _print(result) -> None:
     rate = f"{k.rate_rps:.1f} req/s (step {k.step})" if k.rate_rps is not None else "no step met the SLO"
     print(f"knee: {rate} at p95 <= {k.slo_p95_ms:g} ms, errors <= {100 * k.slo_error_rate:g}%"
           + (f"; {k.note}" if k.note else ""))
+    if k.how:
+        print(f"    {k.how}")
     print(f"calibration took {result.wall_s:.0f} s; platform file {result.platform_path} "
           f"(provenance {result.provenance_path})")

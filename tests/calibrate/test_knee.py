@@ -1,0 +1,258 @@
+"""The knee judged by a step's steady part, and confirmed by holds (calibrate.fit.judge/knee,
+calibrate.confirm, calibrate.steps.history_windows).
+
+The rule before 2026-11-30 judged a step by its whole p95: a 20-s staircase step whose last
+seconds (its only ones at full rate) broke the SLO still met it, and so did a hold whose queue
+was still growing. Tests marked "old rule" fail against it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from calibrate import confirm as confirming
+from calibrate.confirm import bracket, hold_plan, hold_stretch, next_scale, relaxation_s
+from calibrate.fit import StepResult, Window, judge, knee
+from calibrate.steps import StepRun, StepSpec, history_windows
+
+SLO, ERRORS = 300.0, 0.01
+
+
+def windows(*p95s: float, rps: float = 100.0, failures: int = 0) -> tuple[Window, ...]:
+    return tuple(Window(10.0 * (i + 1), 10.0, int(rps * 10), failures, p) for i, p in enumerate(p95s))
+
+
+def stair(name: str, whole_p95: float, *p95s: float, rps: float = 100.0) -> StepResult:
+    return StepResult(name, rps, rps * 0.7, whole_p95, 0.0, True, True, windows(*p95s, rps=rps), None, 12.0)
+
+
+def hold(name: str, whole_p95: float, *p95s: float, rps: float = 100.0, settle: float = 40.0) -> StepResult:
+    return StepResult(name, rps, rps * 0.9, whole_p95, 0.0, True, True, windows(*p95s, rps=rps), settle, 12.0)
+
+
+# --- a step judged by its steady part --------------------------------------------------------
+
+
+def test_old_rule_a_staircase_step_is_judged_by_its_last_window_not_its_whole_p95():
+    step = stair("s", 200.0, 40.0, 450.0)  # the ramp's light load kept the whole p95 down
+    assert not judge(step, SLO, ERRORS).meets
+    assert knee([stair("a", 50.0, 40.0, 90.0, rps=50.0), step], SLO, ERRORS).step == "a"
+
+
+def test_old_rule_a_hold_whose_p95_still_grows_towards_the_slo_does_not_meet_it():
+    step = hold("h", 180.0, 40.0, 60.0, 90.0, 120.0, 150.0, 260.0)  # every window within the SLO
+    verdict = judge(step, SLO, ERRORS)
+    assert verdict.growing and not verdict.meets and "(growing)" in verdict.why
+    assert verdict.p95_ms == 260.0 and verdict.judged_s == 20.0
+
+
+def test_a_steady_hold_with_window_noise_meets_the_slo():
+    verdict = judge(hold("h", 180.0, 40.0, 200.0, 230.0, 190.0, 200.0, 235.0), SLO, ERRORS)
+    assert verdict.meets and not verdict.growing  # +17.5%: within window-to-window noise
+
+
+def test_a_rise_far_below_the_slo_is_not_growth():
+    verdict = judge(hold("h", 50.0, 20.0, 30.0, 30.0, 30.0, 40.0, 80.0), SLO, ERRORS)
+    assert verdict.meets and not verdict.growing  # doubled, but 80 + 40 ms stays under 300
+
+
+def test_a_hold_is_judged_by_its_windows_after_settling_and_their_rate():
+    step = hold("h", 100.0, 900.0, 900.0, 900.0, 100.0, 110.0, 120.0, rps=400.0, settle=30.0)
+    verdict = judge(step, SLO, ERRORS)
+    assert verdict.meets and verdict.judged_s == 30.0 and verdict.rate_rps == pytest.approx(400.0)
+
+
+def test_errors_in_the_steady_part_break_the_slo():
+    step = StepResult("h", 100.0, 90.0, 50.0, 0.0, True, True, windows(50.0, 50.0, failures=20), 0.0)
+    verdict = judge(step, SLO, ERRORS)
+    assert verdict.error_rate == pytest.approx(0.02) and not verdict.meets
+
+
+def test_a_step_without_windows_keeps_the_whole_step_rule():
+    assert judge(StepResult("x", 10.0, 9.0, 300.0, 0.01, True, True), SLO, ERRORS).meets
+    assert not judge(StepResult("x", 10.0, 9.0, 300.1, 0.0, True, True), SLO, ERRORS).meets
+
+
+# --- the knee from holds ---------------------------------------------------------------------
+
+
+def test_old_rule_the_knee_is_the_highest_confirmed_hold_not_the_staircase():
+    steps = [stair("stair-1", 60.0, 40.0, 60.0, rps=200.0), stair("stair-2", 150.0, 90.0, 250.0, rps=400.0),
+             stair("stair-3", 900.0, 400.0, 1400.0, rps=600.0),
+             hold("hold-2", 400.0, 100.0, 200.0, 300.0, 400.0, 500.0, 700.0, rps=380.0),
+             hold("hold-1.7", 150.0, 80.0, 150.0, 160.0, 170.0, 170.0, 180.0, rps=330.0)]
+    k = knee(steps, SLO, ERRORS)
+    assert (k.step, k.confirmed, k.reached) == ("hold-1.7", True, True)
+    assert k.rate_rps == pytest.approx(330.0) and k.hold_s == 60.0
+    assert k.how.startswith("confirmed by a 60-s hold (hold-1.7), steady from 40 s: last 20 s: 330 req/s")
+    assert "above it hold-2 broke it" in k.how
+
+
+def test_when_every_hold_breaks_the_knee_is_a_staircase_step_below_them_unconfirmed():
+    steps = [stair("stair-1", 60.0, 40.0, 60.0, rps=200.0), stair("stair-2", 150.0, 90.0, 250.0, rps=400.0),
+             hold("hold-2", 400.0, 100.0, 200.0, 300.0, 400.0, 500.0, 700.0, rps=380.0)]
+    k = knee(steps, SLO, ERRORS)
+    assert (k.step, k.confirmed) == ("stair-1", False)
+    assert k.how.startswith("not confirmed: every hold broke the SLO")
+
+
+def test_without_holds_the_knee_says_it_is_not_confirmed():
+    k = knee([stair("stair-1", 60.0, 40.0, 60.0), stair("stair-2", 900.0, 90.0, 950.0)], SLO, ERRORS)
+    assert (k.step, k.confirmed, k.hold_s) == ("stair-1", False, 0.0)
+    assert k.how.startswith("not confirmed (no hold ran)")
+
+
+# --- how long a hold lasts --------------------------------------------------------------------
+
+
+def test_the_relaxation_time_is_the_mm1_one_where_the_steady_p95_is_the_slo():
+    """τ = 4Cs²/9 against the exact 1/(C(1-√ρ)²) at the ρ whose M/M/1 response-time p95
+    (exponential with rate C(1-ρ)) is s: within 2% (ln 20 = 3.0 and (1+√ρ)² ≈ 4)."""
+    for capacity, slo_ms in ((500.0, 300.0), (300.0, 300.0), (1000.0, 200.0)):
+        rho = 1.0 - math.log(20.0) / (capacity * slo_ms / 1000.0)
+        exact = 1.0 / (capacity * (1.0 - math.sqrt(rho)) ** 2)
+        assert relaxation_s(capacity, slo_ms) == pytest.approx(exact, rel=0.02)
+
+
+def _mm1_p95(capacity: float, rho: float, windows_s: list[tuple[float, float]], seed: int = 0) -> list[float]:
+    """p95 of the response time of requests arriving in each window, M/M/1 from empty (Lindley's
+    recursion, 200 replications pooled)."""
+    rng = np.random.default_rng(seed)
+    reps, lam = 200, rho * capacity
+    n = int(lam * windows_s[-1][1] * 1.05)
+    wait, clock = np.zeros(reps), np.zeros(reps)
+    response, arrival = np.empty((n, reps)), np.empty((n, reps))
+    for i in range(n):
+        service = rng.exponential(1.0 / capacity, reps)
+        response[i], arrival[i] = wait + service, clock
+        gap = rng.exponential(1.0 / lam, reps)
+        wait, clock = np.maximum(0.0, wait + service - gap), clock + gap
+    return [float(np.percentile(response[(arrival >= a) & (arrival < b)], 95)) for a, b in windows_s]
+
+
+def test_a_20_s_step_meets_an_slo_that_a_hold_of_two_relaxation_times_breaks():
+    """M/M/1 at 500 req/s whose steady p95 is 1.3x the SLO (300 ms): the last 10 s of a 20-s step
+    meet the SLO; the two windows after 2τ (the hold's judged part) break it, and near the
+    steady value."""
+    capacity, steady_ms = 500.0, 390.0
+    rho = 1.0 - math.log(20.0) / (capacity * steady_ms / 1000.0)
+    tau = relaxation_s(capacity, SLO)
+    spans = [(10.0, 20.0), (2 * tau, 2 * tau + 10), (2 * tau + 10, 2 * tau + 20)]
+    step, first, second = _mm1_p95(capacity, rho, spans)
+    assert step * 1000 <= SLO
+    assert min(first, second) * 1000 > SLO and second * 1000 == pytest.approx(steady_ms, rel=0.15)
+
+
+def test_a_hold_lasts_the_ramp_two_relaxation_times_and_two_windows():
+    good = stair("stair-1", 60.0, 40.0, 60.0, rps=300.0)
+    broken = stair("stair-2", 900.0, 400.0, 1400.0, rps=500.0)
+    plan = hold_plan(good, broken, 1.7, SLO, ERRORS)
+    assert plan.capacity_rps == pytest.approx(500.0) and plan.tau_s == pytest.approx(20.0)
+    assert plan.seconds == pytest.approx(12.0 + 40.0 + 20.0)
+    saturated = StepResult("stair-2", 500.0, 450.0, 900.0, 0.0, False, True,
+                           windows(400.0, 1400.0, rps=500.0))
+    assert hold_plan(good, saturated, 1.7, SLO, ERRORS).capacity_rps == pytest.approx(510.0)  # 300 x 1.7
+    # nothing broke: the good step's rate x growth, 12 + 2 x 20.4 + 20 s
+    assert hold_plan(good, None, 1.7, SLO, ERRORS).seconds == pytest.approx(72.8)
+    fast = stair("stair-1", 10.0, 5.0, 5.0, rps=30.0)
+    assert hold_plan(fast, None, 1.7, SLO, ERRORS).seconds == confirming.MIN_HOLD_S
+
+
+def test_next_scale_bisects_geometrically_and_goes_down_while_nothing_is_confirmed():
+    assert next_scale(None, 2.0, 1.7) == pytest.approx(2.0 / math.sqrt(1.7))
+    assert next_scale(1.0, 1.7, 1.7) == pytest.approx(math.sqrt(1.7))
+    assert next_scale(1.0, 1.09, 1.7) is None and next_scale(1.0, None, 1.7) is None
+
+
+def test_the_hold_stretch_ends_where_the_stretch_ends_and_parses_back():
+    from loadtests.stretch import select
+
+    zone = dt.timezone(dt.timedelta(hours=8))
+    minutes = [dt.datetime(2023, 1, 5, 0, 0, tzinfo=zone) + dt.timedelta(minutes=i) for i in range(24 * 60)]
+    plan = SimpleNamespace(series=SimpleNamespace(minutes=minutes), start=20 * 60, stop=21 * 60,
+                           minute_s=60 / 144)
+    spec, seconds = hold_stretch(plan, 72.0)
+    assert spec == "2023-01-05T18:07..2023-01-05T21:00" and seconds == pytest.approx(72.0)
+    picked = select(SimpleNamespace(minutes=minutes), spec)
+    assert (picked.start, picked.stop) == (21 * 60 - 173, 21 * 60)
+    early = SimpleNamespace(series=SimpleNamespace(minutes=minutes), start=0, stop=60, minute_s=60 / 144)
+    assert hold_stretch(early, 72.0) == ("2023-01-05T00:00..2023-01-05T01:00", pytest.approx(25.0))
+
+
+# --- the holds run ------------------------------------------------------------------------------
+
+
+def _run(spec: StepSpec, result: StepResult) -> StepRun:
+    return StepRun(spec, [], result, {}, {}, wall_s=(spec.seconds or 20.0) + 6.0)
+
+
+def test_holds_bisect_between_the_staircase_bracket_within_budget(monkeypatch, tmp_path):
+    """A target whose sustained knee is at scale 1.2: every hold above breaks (its p95 grows),
+    every hold at or below meets; the staircase's 20-s steps met up to 1.7."""
+    stairs = [_run(StepSpec("stair-1", 1.0), stair("stair-1", 50.0, 40.0, 60.0, rps=200.0)),
+              _run(StepSpec("stair-1.7", 1.7), stair("stair-1.7", 100.0, 80.0, 200.0, rps=340.0)),
+              _run(StepSpec("stair-2.89", 2.89), stair("stair-2.89", 900.0, 400.0, 1400.0, rps=500.0))]
+    ran: list[StepSpec] = []
+
+    def step(index, spec, *_args):
+        ran.append(spec)
+        good = spec.scale <= 1.2
+        p95s = (60.0, 90.0, 100.0, 110.0, 120.0, 120.0) if good else (100.0, 200.0, 300.0, 400.0, 500.0,
+                                                                         800.0)
+        return _run(spec, hold(spec.name, 150.0, *p95s, rps=200.0 * spec.scale, settle=spec.settle_s))
+
+    monkeypatch.setattr(confirming, "run_step", step)
+    zone = dt.timezone(dt.timedelta(hours=8))
+    minutes = [dt.datetime(2023, 1, 5, tzinfo=zone) + dt.timedelta(minutes=i) for i in range(24 * 60)]
+    plan = SimpleNamespace(series=SimpleNamespace(minutes=minutes), start=1200, stop=1260, minute_s=60 / 144)
+    config = SimpleNamespace(max_holds=4, step_seconds=20.0, bin_seconds=5.0, budget_s=600.0)
+    target = SimpleNamespace(url="http://127.0.0.1:1", probes=None)
+    holds = confirming.confirm(config, plan, target, tmp_path, stairs, {}, math.inf, 1.7, (SLO, ERRORS),
+                               lambda _line: None)
+    scales = [s.scale for s in ran]
+    assert scales == pytest.approx([1.7, 1.7 / math.sqrt(1.7), 1.0, math.sqrt(1.7 / math.sqrt(1.7))])
+    assert all(s.stretch and s.stretch.endswith("..2023-01-05T21:00") and s.settle_s == s.seconds - 20
+               for s in ran)
+    k = knee([r.result for r in stairs + holds], SLO, ERRORS)
+    assert (k.step, k.confirmed) == ("hold-1.14", True)
+    # the budget: a hold that would end after the deadline is not started
+    ran.clear()
+    import time
+
+    assert confirming.confirm(config, plan, target, tmp_path, stairs, {}, time.monotonic() + 30.0, 1.7,
+                              (SLO, ERRORS), lambda _line: None) == []
+    assert ran == [] and bracket(stairs, SLO, ERRORS)[0] is stairs[1]
+
+
+# --- the windows from Locust's history -------------------------------------------------------
+
+
+def test_history_windows_from_locusts_per_second_rows(tmp_path: Path):
+    """Nothing finished for 2 s, then 10, 20, 30, 40 and 50/s from the sixth second on; one
+    failure in second 25; each second's rolling p95 is 100 + the second, so each window's p95
+    is its last second's."""
+    rows = ["Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
+            "99.99%,100%,Total Request Count,Total Failure Count"]
+    total, failures = 0, 0
+    for second in range(30):
+        rate = 0 if second < 2 else min(50, 10 * (second - 1))
+        total += rate
+        failures += 1 if second == 25 else 0
+        p95 = "N/A" if total == 0 else str(100 + second)
+        rows.append(f"{1000 + second},0,,Aggregated,0,0,1,1,1,1,1,{p95},1,1,1,1,1,{total},{failures}")
+        rows.append(f"{1000 + second},0,GET,heartbeat,0,0,1,1,1,1,1,999,1,1,1,1,1,0,0")
+    path = tmp_path / "stats_history.csv"
+    path.write_text("\n".join(rows) + "\n")
+    found, ramp = history_windows(path)
+    # the first request finished in second 1002 (origin 1001), the last in 1029 (28 s on); a
+    # window that would start before the origin is not made
+    assert [(w.end_s, w.seconds, w.requests, w.failures, w.p95_ms) for w in found] == [
+        (18.0, 10.0, 500, 0, 119.0), (28.0, 10.0, 500, 1, 129.0)]
+    assert ramp == 5.0  # 10, 20, 30, 40, 50/s: the fifth second is the first at 90% of the last 5 s
+    assert history_windows(tmp_path / "missing.csv") == ((), None)
