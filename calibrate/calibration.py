@@ -12,6 +12,7 @@ so that the knee is a rate a sustained load test met (docs/calibration.md, "The 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import subprocess
 import time
@@ -315,7 +316,9 @@ def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict[
         "steps": len(runs), "step_seconds": config.step_seconds, "bin_seconds": config.bin_seconds,
         "requests": int(sum(sum(r.server_requests.values()) for r in runs)),
         "busy_time_sources": target.probes.sources, "wall_s": round(wall_s, 1),
-        "step_results": [{**r.result.__dict__, "scale": r.spec.scale, "tags": list(r.spec.tags),
+        "step_results": [{**dataclasses.asdict(r.result), "scale": r.spec.scale, "tags": list(r.spec.tags),
+                          "seconds": r.spec.seconds or config.step_seconds, "stretch": r.spec.stretch,
+                          "wall_s": round(r.wall_s, 1),
                           "server_requests": r.server_requests} for r in runs],
         "fits": {tier: {"idle_rate": f.idle_rate, "r2": f.r2, "rows": f.rows,
                         "demands_ms": {e: d.__dict__ for e, d in f.demands.items()},
