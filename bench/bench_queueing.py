@@ -136,8 +136,8 @@ def _database_as(platform: Platform, commit_ms: float, grouped: bool) -> None:
         config = config.model_copy(update={"discipline": "group-commit", "commit_ms": commit_ms})
         demand = old.demand_s
     else:
-        demand = np.where(old.demand_s > 0, old.demand_s + commit_ms / 1000.0, 0.0)
-    platform.tiers[i] = PoolTier(config, demand, old.slo, old.patience_s)
+        demand = np.where(old.visits, old.demand_s + commit_ms / 1000.0, 0.0)
+    platform.tiers[i] = PoolTier(config, demand, old.slo, old.patience_s, old.visits)
 
 
 def bench_group_commit(commit_ms: float = 5.0) -> None:

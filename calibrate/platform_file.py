@@ -38,7 +38,7 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
            demands: dict[str, dict[str, Any]],
            provenance: dict[str, Any]) -> str:
     """The YAML text: ``tiers`` name -> {"servers", "service", "note"}; ``demands`` endpoint ->
-    tier -> {"ms", "lo", "hi", "requests", "measured"}."""
+    tier -> {"ms", "lo", "hi", "requests", "measured", "visits", "why"} (``calibrate.demands``)."""
     relative = os.path.relpath(scenario_path.resolve(), out.parent.resolve())
     lines = [
         f"# Platform measured by `yanxiu calibrate` against {provenance['target']}",
@@ -77,10 +77,14 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         lines.append(f"      method: {endpoint.method}")
         lines.append(f"      path: {json.dumps(endpoint.path)}")
         lines.append("      demand_ms:")
+        visited = 0
         for tier_name, estimate in endpoint.demand_ms.items():
             fit = demands.get(endpoint.name, {}).get(tier_name)
-            if fit and fit.get("absent"):
-                lines.append(f"        {tier_name}: 0   # {fit['why']}")
+            visited += not fit or fit.get("visits", True)
+            if fit and not fit.get("visits", True):
+                # a tier left out is not visited (a demand of 0 would be a visit at no cost)
+                why = fit["why"] or f"fitted 0 [{_number(fit['lo'])}, {_number(fit['hi'])}] ms"
+                lines.append(f"        # {tier_name}: not visited ({why})")
             elif fit and fit["measured"]:
                 lines.append(f"        {tier_name}: {_number(fit['ms'])}   # measured [{_number(fit['lo'])}, "
                              f"{_number(fit['hi'])}] ms, {fit['requests']:,} requests"
@@ -89,6 +93,8 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
                 why = fit["why"] if fit else "tier not measured"
                 lines.append(f"        {tier_name}: {estimate:g}   # not measured ({why}): "
                              "the scenario's estimate")
+        if not visited:
+            lines.append("        {}")
     return "\n".join(lines) + "\n"
 
 

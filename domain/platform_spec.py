@@ -88,7 +88,13 @@ class Endpoint(Strict):
     name: str
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     path: str
+    # The tiers the endpoint's requests visit, each with its mean demand there. A tier not
+    # named is not visited; 0 means visited at no cost of its own: e.g. a write whose whole
+    # cost is its group commit's per-batch cost (commit_ms), which it still forms batches for.
     demand_ms: dict[str, NonNegativeFloat]
+
+    def visits(self, tier: str) -> bool:
+        return tier in self.demand_ms
     # Bytes each request carries (e.g. a photo upload), counted on the bandwidth tiers.
     request_kb: NonNegativeFloat = 0
 

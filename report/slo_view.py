@@ -61,7 +61,7 @@ def tier_load(data: ModelResults, tier: str) -> np.ndarray | None:
     """Requests/s the tier serves each minute: the endpoints with demand on it (scenario)."""
     if data.scenario is None:
         return None
-    names = [e.name for e in data.scenario.platform.endpoints if e.demand_ms.get(tier, 0) > 0]
+    names = [e.name for e in data.scenario.platform.endpoints if e.visits(tier)]
     columns = [data.series[f"rps.{n}"] for n in names if f"rps.{n}" in data.series]
     return np.sum(columns, axis=0) if columns else None
 

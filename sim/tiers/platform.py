@@ -118,8 +118,12 @@ class PoolTier(Tier):
     kind = "pool"
 
     def __init__(self, config: sc.PoolTier, demand_s: np.ndarray, slo: sc.TierSlo | None,
-                 patience_s: float = np.inf) -> None:
+                 patience_s: float = np.inf, visits: np.ndarray | None = None) -> None:
+        """``demand_s`` and ``visits`` per platform endpoint: its mean demand here and whether
+        it visits the tier at all (a visit may cost 0 of its own: ``Endpoint.visits``; default:
+        every endpoint given)."""
         super().__init__(config.name, slo)
+        self.visits = np.ones(len(demand_s), bool) if visits is None else np.asarray(visits, bool)
         self.servers = config.servers
         self.patience_s = patience_s  # requests waiting longer give up (fluid abandonment)
         self.service = getattr(config, "service", "exponential")
@@ -139,7 +143,7 @@ class PoolTier(Tier):
         commit_s = (getattr(config, "commit_ms", 0.0) or getattr(config, "wakeup_ms", 0.0)) / 1000.0
         self.commit_s = commit_s
         self.own_s = demand_s  # busy time per request beside any commit (sizing's lower bound)
-        self.demand_s = np.where(demand_s > 0, demand_s + commit_s, 0.0) if commit_s else demand_s
+        self.demand_s = np.where(self.visits, demand_s + commit_s, 0.0) if commit_s else demand_s
 
     def with_servers(self, servers: int) -> PoolTier:
         """The same tier with another server count (for sizing)."""
@@ -148,11 +152,11 @@ class PoolTier(Tier):
         return clone
 
     def _offered(self, rps: np.ndarray, egress_gbps: np.ndarray) -> np.ndarray:
-        return np.where(self.demand_s[:, None] > 0, rps, 0.0)
+        return np.where(self.visits[:, None], rps, 0.0)
 
     def _performance(self, load: np.ndarray, backlog_s: float) -> PoolPerformance:
         return PoolPerformance(load, self.demand_s, self.servers, self.service, backlog_s,
-                               self.patience_s, self.commit_s)
+                               self.patience_s, self.commit_s, self.visits)
 
     def _in_system(self, perf: PoolPerformance) -> np.ndarray:
         """Mean requests at the tier, mixing the minute's two regimes as ``PoolPerformance``
@@ -220,7 +224,8 @@ def build_tiers(scenario: sc.Scenario) -> list[Tier]:
         if config.kind == "pool":
             demand = np.array([e.demand_ms.get(config.name, 0.0) / 1000.0
                                for e in platform.endpoints])
-            tiers.append(PoolTier(config, demand, slos.get(config.name), patience))
+            visits = np.array([e.visits(config.name) for e in platform.endpoints], bool)
+            tiers.append(PoolTier(config, demand, slos.get(config.name), patience, visits))
         else:
             tiers.append(BandwidthTier(config, platform, slos.get(config.name)))
     return tiers

@@ -42,11 +42,12 @@ PRECISION = 1e-4  # relative precision of latency percentiles (0.1 ms in a secon
 
 class PoolPerformance:
     def __init__(self, rates: np.ndarray, demand_s: np.ndarray, servers: int, service: general.Service,
-                 backlog_s: float = 0.0, patience_s: float = np.inf, commit_s: float = 0.0) -> None:
+                 backlog_s: float = 0.0, patience_s: float = np.inf, commit_s: float = 0.0,
+                 visits: np.ndarray | None = None) -> None:
         """``rates``: (endpoints × minutes) requests/s; ``backlog_s``: wait carried in (s);
         ``commit_s`` > 0: a group-commit tier, whose ``demand_s`` include the commit (a write
-        alone)."""
-        served = demand_s > 0
+        alone); ``visits``: the endpoints that visit the tier (default: every row given)."""
+        served = np.ones(len(demand_s), bool) if visits is None else np.asarray(visits, bool)
         self.rates = np.atleast_2d(np.asarray(rates, float))[served]
         self.demand_s = demand_s[served]  # mean response of a request alone (without a wait)
         self.commit_s = commit_s

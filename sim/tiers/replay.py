@@ -65,7 +65,7 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
     ready = times.copy()
     utilisation = {}
     for pool in pools(scenario):
-        visits = np.flatnonzero(pool.demand_s[kinds] > 0)
+        visits = np.flatnonzero(pool.visits[kinds])
         if visits.size == 0:
             utilisation[pool.name] = 0.0
             continue

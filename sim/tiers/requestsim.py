@@ -52,7 +52,8 @@ class _Pool:
     name: str
     servers: int
     service: general.Service
-    demand_s: np.ndarray  # per endpoint, 0 where the endpoint does not use the tier
+    demand_s: np.ndarray  # per endpoint, its mean demand at the tier (0 where it does not visit)
+    visits: np.ndarray  # per endpoint, whether it visits the tier (a visit may cost 0: Endpoint.visits)
     discipline: str = "fcfs"
     commit_s: float = 0.0  # group-commit: the batch's fixed cost
     wakeup_s: float = 0.0  # an event loop's fixed cost per wake-up (wakeup_ms)
@@ -62,6 +63,7 @@ def pools(scenario: sc.Scenario) -> list[_Pool]:
     endpoints = scenario.platform.endpoints
     return [_Pool(t.name, t.servers, t.service,
                   np.array([e.demand_ms.get(t.name, 0.0) / 1000.0 for e in endpoints]),
+                  np.array([e.visits(t.name) for e in endpoints], bool),
                   getattr(t, "discipline", "fcfs"), getattr(t, "commit_ms", 0.0) / 1000.0,
                   getattr(t, "wakeup_ms", 0.0) / 1000.0)
             for t in scenario.platform.tiers if t.kind == "pool"]
@@ -158,7 +160,7 @@ def simulate(scenario: sc.Scenario, rps: Mapping[str, float], duration_s: float,
     ready = times.copy()  # when each request reaches its next tier
     out = {}
     for pool in pools(scenario):
-        visits = np.flatnonzero(pool.demand_s[kinds] > 0)
+        visits = np.flatnonzero(pool.visits[kinds])
         if visits.size == 0:
             continue
         visits = visits[np.argsort(ready[visits], kind="stable")]
@@ -166,7 +168,7 @@ def simulate(scenario: sc.Scenario, rps: Mapping[str, float], duration_s: float,
         service = _service_times(pool, kinds[visits], rng)
         start, leave = (np.array(x) for x in served(pool, enter.tolist(), service.tolist(), rng))
         ready[visits] = leave
-        expected_rate = float(rates[pool.demand_s > 0].sum())
+        expected_rate = float(rates[pool.visits].sum())
         expected_s = float((rates * pool.demand_s).sum()) / expected_rate
         out[pool.name] = _stats(pool, enter, start, leave, warmup_s, horizon, service,
                                 expected_rate, expected_s)
@@ -194,7 +196,9 @@ def _stats(pool: _Pool, enter: np.ndarray, start: np.ndarray, leave: np.ndarray,
         mean_in_system=_overlap(enter, leave, lo, hi) / window,
         p50_s=float(pct[0]), p95_s=float(pct[1]), p99_s=float(pct[2]),
         arrival_control=float(inside.sum()) / window / expected_rate - 1.0,
-        service_control=(float(service[inside].mean()) / expected_s - 1.0) if inside.any() else 0.0,
+        # (a tier whose visitors all cost 0 of their own has no service to check)
+        service_control=(float(service[inside].mean()) / expected_s - 1.0)
+        if inside.any() and expected_s > 0 else 0.0,
     )
 
 

@@ -110,7 +110,7 @@ def _size_pool(tier: PoolTier, matrix: np.ndarray, utilisation: np.ndarray) -> C
     servers, at, binding = best
     minimum = max(servers_needed(tier, matrix[:, [m]], headroom=False)[0] for m in candidates)
     load = matrix[:, at]
-    rate = float(load[tier.demand_s > 0].sum())
+    rate = float(load[tier.visits].sum())
     mean_s = float((load * tier.demand_s).sum()) / rate if rate > 0 else 0.0
     if tier.commit_s and rate > 0 and math.isfinite(servers) and servers > 0:
         # group commit: busy time per write at that minute's batches on the needed writers

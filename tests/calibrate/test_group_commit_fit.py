@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from calibrate.calibration import _demand_lines
-from calibrate.fit import BATCHES, Demand, Row, TierFit, fit_tier
+from calibrate.fit import BATCHES, TIED, Demand, Row, TierFit, fit_tier
 from calibrate.platform_file import render, write
 from domain.scenario import load_scenario
 from sim.tiers.batching import batch_chain
@@ -58,32 +58,44 @@ def test_the_platform_file_carries_the_group_commit(tmp_path):
     assert load_scenario(out).platform.endpoint("heartbeat").demand_ms["database"] == pytest.approx(1.6)
 
 
-def test_a_write_in_a_fixed_ratio_with_the_batches_keeps_its_cost_in_theirs():
+def test_a_write_in_a_fixed_ratio_with_the_batches_keeps_its_cost_in_theirs(tmp_path):
     """Heartbeats came 1.0-1.15 a commit (2026-11-30): the fit put the lock time on the batches
     and 0 on the heartbeat. That 0 is not "not identified" (the scenario's 2 ms on top of the
-    commit counted it twice: database predicted 0.30 busy against 0.105 measured); it is written
-    as a token above 0, so that heartbeats still visit the writer and form its batches."""
-    from calibrate.calibration import VISIT_MS
-
+    commit counted it twice: database predicted 0.30 busy against 0.105 measured): the two are
+    one group (``TierFit.tied``), the batches keep the joint cost, and the heartbeat is written
+    as a visit at 0 of its own, so that it still forms the writer's batches."""
     scenario = load_scenario(SMOKE)
     demands = {e.name: Demand(0.0, 0.0, 0.0, 0) for e in scenario.platform.endpoints}
     demands["heartbeat"] = Demand(0.0, 0.0, 1.3, 20_000, with_batches=0.999)
     demands["campaign_page"] = Demand(0.0, 0.0, 1.2, 1_000, with_batches=0.7)
-    lines = _demand_lines(scenario, {"database": TierFit("database", 0.0, demands | {
-        BATCHES: Demand(1.1, 0.0, 1.14, 9_000)}, 0.96, 36)})
+    tied = ((BATCHES, "heartbeat"),)
+    fits = {"database": TierFit("database", 0.0, demands | {BATCHES: Demand(1.1, 0.0, 1.14, 9_000)}, 0.96, 36,
+                                tied=tied)}
+    lines = _demand_lines(scenario, fits)
     heartbeat = lines["heartbeat"]["database"]
-    assert heartbeat["measured"] and heartbeat["ms"] == VISIT_MS and "per-batch cost" in heartbeat["why"]
+    assert heartbeat["measured"] and heartbeat["visits"] and heartbeat["ms"] == 0.0
+    assert "per-batch cost" in heartbeat["why"]
     assert not lines["campaign_page"]["database"]["measured"]  # not tied to the batches
+    tiers = {"database": {"servers": 1, "service": "exponential", "note": "one writer",
+                          "discipline": "group-commit", "commit_ms": 1.1}}
+    out = tmp_path / "platform.yaml"
+    provenance = {"target": "T", "target_kind": "reference platform", "commit": "abc", "date": "2026-11-30",
+                  "steps": 6, "step_seconds": 20.0, "requests": 1}
+    write(out, render(scenario, SMOKE, out, tiers, lines, provenance), provenance, force=False)
+    heartbeat_endpoint = load_scenario(out).platform.endpoint("heartbeat")
+    assert heartbeat_endpoint.demand_ms["database"] == 0 and heartbeat_endpoint.visits("database")
     free = _demand_lines(scenario, {"database": TierFit("database", 0.0, demands | {
-        BATCHES: Demand(0.0, 0.0, 1.14, 9_000)}, 0.96, 36)})
+        BATCHES: Demand(0.0, 0.0, 1.14, 9_000)}, 0.96, 36, tied=tied)})
     assert not free["heartbeat"]["database"]["measured"]  # batches that cost nothing explain nothing
 
 
-def test_the_fit_reports_how_closely_each_endpoint_follows_the_batches():
-    from calibrate.calibration import BATCHED
-
+def test_writes_in_a_fixed_ratio_with_the_batches_form_one_group_with_them():
+    """The one identifiability rule (``fit.tied_groups``) covers the batches: a light load at
+    which every heartbeat is its own commit ties them; a staircase up to 300 writes/s, where
+    batches grow to several writes, does not (that is what separated the two costs above)."""
     rng = np.random.default_rng(8)
     fit = fit_tier("database", _rows(rng), ["heartbeat", BATCHES], rng)
-    # up to 300 writes/s the batches grow to several writes: they follow the writes, but not in
-    # a fixed ratio, which is what separated the two costs above
-    assert 0.5 < fit.demands["heartbeat"].with_batches < BATCHED
+    assert 0.5 < fit.demands["heartbeat"].with_batches < TIED and fit.tied == ()
+    light = [Row(r.step, r.seconds, {"heartbeat": r.requests["heartbeat"], BATCHES: r.requests["heartbeat"]},
+                 r.busy_s) for r in _rows(rng)]
+    assert fit_tier("database", light, ["heartbeat", BATCHES], rng).tied == ((BATCHES, "heartbeat"),)

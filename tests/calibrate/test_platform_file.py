@@ -71,8 +71,9 @@ def test_the_reference_s_missing_sms_vendor_is_written_as_no_demand(tmp_path):
     text = render(scenario, SMOKE, out, tiers, _demand_lines(scenario, _fits(scenario), target), PROVENANCE)
     write(out, text, PROVENANCE, force=False)
     calibrated = load_scenario(out)
-    assert calibrated.platform.endpoint("sms_send").demand_ms["sms_gateway"] == 0
-    assert f"sms_gateway: 0   # {REFERENCE_HAS_NO}" in text
+    # left out: not visited (a 0 would be a visit at no cost of its own)
+    assert not calibrated.platform.endpoint("sms_send").visits("sms_gateway")
+    assert f"# sms_gateway: not visited ({REFERENCE_HAS_NO})" in text
     assert calibrated.platform.endpoint("sms_send").demand_ms["api"] == 6  # the others as before
     # a target that does not say (staging, --host) keeps the scenario's vendor
     host = SimpleNamespace(absent=None, api_servers=2, probes=target.probes)

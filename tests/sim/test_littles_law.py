@@ -43,7 +43,7 @@ def _tier_figures(scenario, series, tier: str):
     """Per minute, from the output columns only: lambda (requests/s entering the tier), the
     offered work a = utilisation x c, mean service s = a / lambda, W = wait + s, and L."""
     config = next(t for t in scenario.platform.tiers if t.name == tier)
-    uses = [e.name for e in scenario.platform.endpoints if e.demand_ms.get(tier, 0) > 0]
+    uses = [e.name for e in scenario.platform.endpoints if e.visits(tier)]
     lam = sum(series[f"rps.{name}"] for name in uses)
     work = series[f"tier.{tier}.utilisation"] * config.servers
     busy = lam > 0

@@ -175,3 +175,37 @@ def test_busier_with_every_write_cheaper(item_s, overhead_s):
     assert np.all(np.diff(figures.wait_s) > 0)
     assert np.all(np.diff(figures.demand_s) <= 1e-15)
     assert figures.busy_wait_sd_s is not None and np.all(np.isfinite(figures.busy_wait_sd_s))
+
+
+def test_a_write_at_no_cost_of_its_own_still_forms_the_batches(tmp_path):
+    """``demand_ms: {database: 0}`` is a visit at 0 of its own (a calibrated heartbeat whose
+    cost is all in the per-batch cost); a tier left out is not visited. The writer is then busy
+    only with its commits, one a batch: the chain's x / E[N] with no write demand, at request
+    level (sim.tiers.replay) and per minute (sim.tiers.platform)."""
+    from sim.tiers.platform import Platform
+    from sim.tiers.replay import predict
+    from tests.conftest import SMOKE
+
+    text = SMOKE.read_text(encoding="utf-8").replace(
+        "- {name: database, kind: pool, servers: 2}",
+        "- {name: database, kind: pool, servers: 1, service: exponential, "
+        "discipline: group-commit, commit_ms: 5}")
+    text = text.replace("demand_ms: {api: 3, database: 2}}", "demand_ms: {api: 3, database: 0}}")
+    text = text.replace("demand_ms: {api: 55, database: 2}}", "demand_ms: {api: 55}}")
+    path = tmp_path / "free-writes.yaml"
+    path.write_text(text, encoding="utf-8")
+    scenario = load_scenario(path)
+    assert scenario.platform.endpoint("heartbeat").visits("database")
+    assert not scenario.platform.endpoint("login").visits("database")
+    names = [e.name for e in scenario.platform.endpoints]
+    rates = np.zeros((len(names), 30))
+    rates[names.index("heartbeat")] = 150.0
+    rates[names.index("login")] = 5.0  # never at the writer: no batches of its own
+    expected = batch_chain(150.0, 0.0, 0.005).utilisation
+    assert 0.3 < expected < 150.0 * 0.005 - 0.1  # batches of more than one write
+    prediction = predict(scenario, rates, 10.0, np.random.default_rng(2))
+    assert prediction.utilisation["database"] == pytest.approx(expected, abs=0.01)
+    minute = {"heartbeat": np.array([150.0]), "login": np.array([5.0])}
+    platform = Platform(scenario)
+    evaluated = platform.tier("database").performance(platform.matrix(minute), np.zeros(1))
+    assert evaluated.utilisation[0] == pytest.approx(expected, rel=1e-6)
