@@ -18,7 +18,7 @@ import csv
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,8 +27,11 @@ from calibrate.probes import Scrape
 from domain.scenario import PoolTier, Scenario
 from loadtests.noise import BIN_S
 from loadtests.plan import PlanError
-from loadtests.requests import MIN_PER_BIN, achieved_per_bin, model_rates, planned_per_bin
-from sim.tiers.replay import Prediction
+from loadtests.requests import MIN_PER_BIN, achieved_per_bin, model_rates, planned_per_bin, replay_origin
+from sim.tiers.replay import HostShare, Prediction
+
+if TYPE_CHECKING:
+    from calibrate.host import HostSampler
 
 Reading = tuple[float, Scrape, dict[str, float]]  # (when, /metrics, busy seconds per tier)
 
@@ -117,8 +120,11 @@ def _row(predicted: float, measured: float | None, requests: int, figure: str) -
 
 def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeseries: Path,
             calibration: dict[str, Any] | None,
-            tested_target: str, utilisation: dict[str, float], seed: int = 0) -> Comparison:
-    """The comparison for the load test whose ``summary.json`` is ``summary`` (written in ``folder``)."""
+            tested_target: str, utilisation: dict[str, float], seed: int = 0,
+            host: HostSampler | None = None) -> Comparison:
+    """The comparison for the load test whose ``summary.json`` is ``summary`` (written in ``folder``).
+    ``host``: the target's host was sampled (a server started here): the prediction at the
+    achieved load serves the api tier's workers beside the CPU the host spent on other work."""
     from sim.tiers.replay import predict
 
     calibrated = (calibration or {}).get("target", "unknown (no calibration file)")
@@ -161,11 +167,25 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
     result.tiers = _tiers(planned, utilisation, result.comparable)
     achieved_rates = _achieved_rates(folder, endpoints, duration, set_up_s, session_bins)
     if achieved_rates is not None:
-        at_achieved = predict(scenario, achieved_rates, BIN_S, rng, timeout)
+        share = _host_share(host, folder, set_up_s, achieved_rates.shape[1])
+        at_achieved = predict(scenario, achieved_rates, BIN_S, rng, timeout, share)
         result.at_achieved = {"endpoints": _side_by_side(at_achieved, summary, means, duration,
                                                          result.comparable),
                               "tiers": _tiers(at_achieved, utilisation, result.comparable)}
+        if share is not None:
+            result.at_achieved["host"] = {"tier": share.tier, "cores": share.cores,
+                                          "background_cores": [round(float(v), 3) for v in share.background]}
     return result
+
+
+def _host_share(host: HostSampler | None, folder: Path, set_up_s: float, bins: int,
+                tier: str = "api") -> HostShare | None:
+    """The api tier's host during the test: its cores and the background per 10-s bin."""
+    origin = replay_origin(folder, set_up_s) if host is not None else None
+    if host is None or origin is None:
+        return None
+    background = host.background(origin, np.arange(bins + 1) * BIN_S)
+    return None if background is None else HostShare(tier, float(host.cores), background)
 
 
 def _achieved_rates(folder: Path, endpoints: list[str], duration: float,
@@ -247,14 +267,22 @@ class TierMeter:
                 self.database_unread = True
         self.probes = Probes(MetricsScrape(url), ProcessCpu(pid) if pid else None, postgres, api_tier,
                              database_tier)
+        from calibrate.host import HostSampler
+
+        # the host's other work, once a second (a server started here): the prediction's background
+        self.host = HostSampler(pid) if pid else None
         self.first: Reading | None = None
         self.last: Reading | None = None
 
     def __enter__(self) -> TierMeter:
         self.first = self._read()
+        if self.host is not None:
+            self.host.__enter__()
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        if self.host is not None:
+            self.host.__exit__()
         self.last = self._read()
         if self.probes.postgres is not None:
             self.probes.postgres.close()

@@ -50,11 +50,7 @@ def history_per_bin(folder: Path, edges: np.ndarray, set_up_s: float = 0.0) -> d
     """Requests finished per endpoint in each bin of test time, from ``stats_history.csv``
     (cumulative counts once a second; the origin is the first row plus the master's lead and
     the resumed sessions' set-up window)."""
-    path = folder / "stats_history.csv"
-    if not path.is_file():
-        return {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = _history(folder)
     if not rows:
         return {}
     origin = float(rows[0]["Timestamp"]) + LEAD_S + set_up_s
@@ -65,6 +61,21 @@ def history_per_bin(folder: Path, edges: np.ndarray, set_up_s: float = 0.0) -> d
             times.append(float(r["Timestamp"]) - origin)
             counts.append(float(r["Total Request Count"]))
     return {name: np.diff(np.interp(edges, t, c)) for name, (t, c) in series.items()}
+
+
+def _history(folder: Path) -> list[dict[str, str]]:
+    path = folder / "stats_history.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def replay_origin(folder: Path, set_up_s: float = 0.0) -> float | None:
+    """The replay's origin in wall-clock seconds (to within Locust's one-second history rows),
+    as ``history_per_bin`` times its bins; None without a history."""
+    first = next(iter(_history(folder)), None)
+    return None if first is None else float(first["Timestamp"]) + LEAD_S + set_up_s
 
 
 def achieved_per_bin(session_bins: dict[str, dict[str, list[float]]], set_up_s: float, folder: Path,

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from domain import scenario as sc
-from sim.tiers.requestsim import _service_times, pools, served
+from sim.tiers.requestsim import _Pool, _service_times, pools, served
+
+# The background's work arrives as Poisson jobs of this mean length (about a scheduler time
+# slice). The prediction barely depends on it: 1, 5 and 20 ms gave the heartbeat's mean
+# 19.9, 18.1 and 17.8 ms in the 13:21 test (24.3 measured; 11.8 without the background).
+BACKGROUND_JOB_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,20 @@ class EndpointPrediction:
     p95_ms: float
     p99_ms: float
     error_rate: float  # share of requests slower than the timeout
+
+
+@dataclass(frozen=True)
+class HostShare:
+    """The host one pool tier's servers run on: each server is a single-threaded process
+    (a uvicorn worker: its event loop and the GIL), and the processes share ``cores`` with
+    ``background`` cores of other work per bin (the load generator, anything else the host
+    ran: ``calibrate.host``), under the operating system's fair time-sharing
+    (``sim.tiers.sharing.serve_processes``). Each request goes to a worker drawn at random
+    (a uvicorn worker serves the connections it accepted; no shared queue)."""
+
+    tier: str
+    cores: float
+    background: np.ndarray  # cores busy with other work, per bin of the prediction's rates
 
 
 @dataclass(frozen=True)
@@ -54,8 +73,9 @@ def arrivals(rates: np.ndarray, bin_s: float, rng: np.random.Generator) -> tuple
 
 
 def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.random.Generator,
-            timeout_s: float = np.inf) -> Prediction:
-    """``rates``: (platform endpoints × bins) requests/s at test scale."""
+            timeout_s: float = np.inf, host: HostShare | None = None) -> Prediction:
+    """``rates``: (platform endpoints × bins) requests/s at test scale; ``host``: serve that
+    tier as processes sharing the host's cores with its measured background."""
     rates = np.asarray(rates, float)
     names = [e.name for e in scenario.platform.endpoints]
     if rates.shape[0] != len(names):
@@ -71,7 +91,10 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
             continue
         visits = visits[np.argsort(ready[visits], kind="stable")]
         service = _service_times(pool, kinds[visits], rng)
-        start, leave = (np.array(x) for x in served(pool, ready[visits].tolist(), service.tolist(), rng))
+        if host is not None and pool.name == host.tier:
+            start, leave = on_host(pool, ready[visits], service, host, bin_s, rng)
+        else:
+            start, leave = (np.array(x) for x in served(pool, ready[visits].tolist(), service.tolist(), rng))
         ready[visits] = leave
         busy = np.clip(np.minimum(leave, horizon) - np.minimum(start, horizon), 0.0, None).sum()
         utilisation[pool.name] = float(busy / (pool.servers * horizon))
@@ -85,3 +108,32 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         out[name] = EndpointPrediction(int(mine.size), mine.size / horizon, float(mine.mean() * 1000.0),
                                        float(p50), float(p95), float(p99), float((mine > timeout_s).mean()))
     return Prediction(horizon, out, utilisation)
+
+
+def on_host(pool: _Pool, arrivals: np.ndarray, service: np.ndarray, host: HostShare, bin_s: float,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(start, leave) of the tier's requests served by its ``servers`` processes beside the
+    background's processes (as many as its busiest bin needs cores, each taking an even share
+    of its jobs). A wake-up cost (``wakeup_ms``) lengthens each request by its mean share, as
+    under processor sharing (``batching.overhead_shares``)."""
+    from sim.tiers import batching
+    from sim.tiers.sharing import serve_processes
+
+    if pool.wakeup_s > 0:
+        service = service + batching.overhead_shares(arrivals, service, pool.servers, pool.wakeup_s)
+    level = np.asarray(host.background, float)
+    others = int(np.ceil(level.max())) if level.size and level.max() > 0 else 0
+    times, sizes, owners = [arrivals], [service], [rng.integers(0, pool.servers, arrivals.size)]
+    for b in np.flatnonzero(level > 0):
+        count = rng.poisson(level[b] * bin_s / BACKGROUND_JOB_S)
+        times.append(b * bin_s + rng.uniform(0.0, bin_s, count))
+        sizes.append(rng.exponential(BACKGROUND_JOB_S, count))
+        owners.append(pool.servers + rng.integers(0, others, count))
+    t, s, o = np.concatenate(times), np.concatenate(sizes), np.concatenate(owners)
+    order = np.argsort(t, kind="stable")
+    start, leave = serve_processes(t[order].tolist(), s[order].tolist(), o[order].tolist(),
+                                   pool.servers + others, host.cores)
+    mine = np.empty(order.size, int)
+    mine[order] = np.arange(order.size)
+    keep = mine[: arrivals.size]
+    return np.asarray(start)[keep], np.asarray(leave)[keep]

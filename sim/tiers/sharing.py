@@ -42,3 +42,48 @@ def serve_ps(arrivals: list[float], service: list[float], servers: int) -> tuple
             now = departure
             leave[j] = now
     return [leave[k] - service[k] for k in range(n)], leave
+
+
+def serve_processes(arrivals: list[float], service: list[float], assign: list[int], processes: int,
+                    cores: float) -> tuple[list[float], list[float]]:
+    """``processes`` single-threaded processes (worker processes, a load generator) sharing
+    ``cores`` under the operating system's time-sharing: each process serves its own queue
+    first come first served, one item at a time, and while n processes have work each runs at
+    min(1, cores / n) of a core (the scheduler's fair share; a process never gets more than
+    one core). Item k goes to process ``assign[k]``; ``arrivals`` sorted. With processes <=
+    cores it is ``processes`` independent FCFS servers; with one core it is work-conserving,
+    so for exponential items of one mean the number present is M/M/1's whatever the split.
+    ``start`` is leave - service (the CPU each item used), as in ``serve_ps``."""
+    n = len(arrivals)
+    leave = [0.0] * n
+    queues: list[list[int]] = [[] for _ in range(processes)]
+    heads = [0] * processes  # index into each queue of the item in service
+    left = [0.0] * processes  # its remaining work
+    busy: set[int] = set()
+    now, i = 0.0, 0
+    while i < n or busy:
+        rate = min(1.0, cores / len(busy)) if busy else 0.0
+        first = min(busy, key=left.__getitem__) if busy else -1
+        done = now + left[first] / rate if busy else math.inf
+        if i < n and arrivals[i] <= done:
+            step = arrivals[i] - now
+            for p in busy:
+                left[p] -= rate * step
+            now, p = arrivals[i], assign[i]
+            queues[p].append(i)
+            if p not in busy:
+                busy.add(p)
+                left[p] = service[i]
+            i += 1
+            continue
+        step = done - now
+        for p in busy:
+            left[p] -= rate * step
+        now = done
+        leave[queues[first][heads[first]]] = now
+        heads[first] += 1
+        if heads[first] < len(queues[first]):
+            left[first] = service[queues[first][heads[first]]]
+        else:
+            busy.discard(first)
+    return [leave[k] - service[k] for k in range(n)], leave

@@ -115,3 +115,25 @@ def test_requests_per_endpoint_per_bin_from_locusts_history(tmp_path, scenario, 
     assert achieved["rps"]["predicted"] == pytest.approx(36.0, rel=0.05)
     error = achieved["p95_ms"]["relative_error"]
     assert c.metrics()["prediction_error(p95(latency.heartbeat))"] == abs(error)
+
+
+def test_the_hosts_other_work_slows_the_prediction_at_the_achieved_load(tmp_path, scenario, timeseries):
+    """A host sampled during the test (a server started here) whose other work took 1.5 of its
+    2 cores: the api's workers get less of a core, so the prediction at the achieved load is
+    slower than without the host, and says what it used."""
+    from calibrate.host import HostSampler
+
+    start = 1_700_000_000
+    lines = ["Timestamp,User Count,Type,Name,Requests/s,Total Request Count"]
+    lines += [f"{start + s},0,POST,heartbeat,36,{max(0.0, (s - 1.5) * 36.0):.0f}" for s in range(104)]
+    (tmp_path / "stats_history.csv").write_text("\n".join(lines) + "\n")
+    host = HostSampler.__new__(HostSampler)
+    host.cores, host.sample_s = 2, 1.0
+    host.rows = [(start + t, 1.5 * t, 0.0) for t in range(-5, 120)]
+    plain = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {})
+    shared = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {}, host=host)
+    assert shared.at_achieved["host"]["cores"] == 2.0
+    assert shared.at_achieved["host"]["background_cores"] == pytest.approx([1.5] * 10)
+    hb = "heartbeat"
+    assert (shared.at_achieved["endpoints"][hb]["mean_ms"]["predicted"]
+            > 1.2 * plain.at_achieved["endpoints"][hb]["mean_ms"]["predicted"])

@@ -257,7 +257,7 @@ def _predicted(args, summary: LoadtestSummary, out: Path, model: Path, host: str
     tested = reference_kind(bool(args.database_url), server[1]) if server else host
     comparison = compare(summary.model_dump(), out, platform, model / "timeseries.csv",
                          load_calibration(args.platform), tested, meter.utilisation(summary.duration_s),
-                         seed=args.seed or 0)
+                         seed=args.seed or 0, host=meter.host)
     prediction = Prediction(**comparison.as_dict(), platform_file=str(args.platform))
     metrics = {**summary.metrics, **prediction.metrics}
     summary = summary.model_copy(update={"prediction": prediction, "metrics": metrics})

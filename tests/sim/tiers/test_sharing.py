@@ -10,7 +10,7 @@ import pytest
 from domain.scenario import load_scenario
 from sim.tiers import queueing as q
 from sim.tiers.experiments import run_workload
-from sim.tiers.sharing import serve_ps
+from sim.tiers.sharing import serve_processes, serve_ps
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -66,3 +66,41 @@ def test_per_minute_model_uses_the_insensitive_mean():
     figures = analytic(scenario, {"request": 7.0})["server"]
     assert figures["mean_response_s"] == pytest.approx(0.1 / 0.3, rel=1e-9)
     assert np.isfinite(figures["p95_s"])
+
+
+def test_three_processes_on_two_cores_each_get_two_thirds():
+    # one 1-s item each at t=0: 3 runnable processes on 2 cores run at 2/3 of a core each
+    start, leave = serve_processes([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0, 1, 2], 3, 2.0)
+    assert leave == pytest.approx([1.5, 1.5, 1.5])
+    assert start == pytest.approx([0.5, 0.5, 0.5])  # leave - service: the CPU each used
+
+
+def test_a_process_serves_its_own_queue_in_order_at_most_one_core():
+    # two items for process 0 on 2 idle cores: FCFS one after the other, never faster than a core
+    _, leave = serve_processes([0.0, 0.0, 0.5], [1.0, 1.0, 0.2], [0, 0, 1], 2, 2.0)
+    assert leave == pytest.approx([1.0, 2.0, 0.7])
+
+
+def _exponential_run(rate, mean_s, owners, processes, cores, n=100_000, seed=3):
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1.0 / rate, n))
+    service = rng.exponential(mean_s, n)
+    assign = owners(rng, n)
+    _, leave = serve_processes(arrivals.tolist(), service.tolist(), assign.tolist(), processes, cores)
+    return float(np.mean(np.array(leave) - arrivals))
+
+
+def test_one_core_shared_by_processes_is_mm1_for_the_total_load():
+    """Exponential items of one mean on one core: the core is work conserving and each busy
+    process's item is memoryless, so the number present is M/M/1's at the total load (0.7):
+    mean response 1/(mu - lambda) = 10 ms / 0.3, however the items split over processes (a
+    worker beside the load generator)."""
+    split = _exponential_run(70.0, 0.010, lambda rng, n: rng.integers(0, 3, n), 3, 1.0)
+    assert split == pytest.approx(0.010 / 0.3, rel=0.05)
+
+
+def test_processes_on_as_many_cores_are_independent_mm1_queues():
+    # random dispatch to 2 processes on 2 cores: each an M/M/1 at 0.6 (not M/M/2's shared queue)
+    mean = _exponential_run(120.0, 0.010, lambda rng, n: rng.integers(0, 2, n), 2, 2.0)
+    assert mean == pytest.approx(0.010 / 0.4, rel=0.05)
+    assert mean > 0.010 + float(q.mean_wait(120.0, 0.010, 2)) * 1.3  # the shared queue waits far less

@@ -1,0 +1,40 @@
+"""The host's other work per bin: host busy CPU less the server's, from the sampler's rows."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from calibrate.host import HostSampler, host_busy_s
+
+
+def _sampler(rows):
+    sampler = HostSampler(os.getpid())
+    sampler.rows = rows
+    return sampler
+
+
+def test_background_is_host_busy_less_the_server_per_bin():
+    # host busy 1.5 core-s a second of which the server 0.5: 1.0 core of other work
+    rows = [(1000.0 + t, 50.0 + 1.5 * t, 7.0 + 0.5 * t) for t in range(31)]
+    got = _sampler(rows).background(1005.0, np.array([0.0, 10.0, 20.0]))
+    assert got == pytest.approx([1.0, 1.0])
+
+
+def test_bins_the_samples_do_not_cover_give_none():
+    rows = [(1000.0 + t, 1.5 * t, 0.5 * t) for t in range(11)]
+    assert _sampler(rows).background(1000.0, np.array([0.0, 10.0, 20.0])) is None
+
+
+def test_background_is_clipped_to_the_hosts_cores():
+    sampler = _sampler([(float(t), 9.0 * t, 0.0) for t in range(21)])
+    assert np.all(sampler.background(0.0, np.array([0.0, 10.0])) <= sampler.cores)
+
+
+def test_entering_and_leaving_reads_at_least_twice():
+    with HostSampler(os.getpid(), sample_s=0.05) as sampler:
+        sum(i * i for i in range(200_000))
+    assert len(sampler.rows) >= 2
+    assert sampler.rows[-1][1] >= sampler.rows[0][1] and host_busy_s() > 0
