@@ -130,8 +130,9 @@ def _validate(args, level: float, knee_scale: float, target, model: Path, platfo
         return scale, None, f"locust failed (exit {code})"
     utilisation = meter.utilisation(summary["duration_s"])
     platform = load_scenario(platform_path)
+    # the host's other work (Locust, anything else) beside the api's workers (calibrate/host.py)
     comparison = compare(summary, folder, platform, model / "timeseries.csv",
-                         load_calibration(platform_path), target.kind, utilisation)
+                         load_calibration(platform_path), target.kind, utilisation, host=meter.host)
     shared = compare(summary, folder, _sharing(platform), model / "timeseries.csv",
                      load_calibration(platform_path), target.kind, utilisation)
     return scale, (summary, comparison, shared, meter.unmeasured()), ""
