@@ -167,6 +167,26 @@ def taken_by(sessions: int, shares: dict[str, float]) -> dict[str, int]:
             for sub, p in shares.items()}
 
 
+def to_seed(needs: dict[str, int], shares: dict[str, float]) -> int:
+    """How many accounts to seed so that, each one's sub-platform drawn with ``shares`` (as
+    ``yanxiu seed`` draws every teacher's), each sub-platform has its ``needs`` in all but about
+    0.1% of seedings: the least n whose binomial mean less three standard deviations covers
+    every need (n p - 3 sqrt(n p (1 - p)) >= need, a quadratic in sqrt(n)). A resumed session
+    that finds none of its sub-platform left shares an account with a running one, and two
+    sessions of one account study the same courses."""
+    n = 0
+    for sub, need in needs.items():
+        p = float(shares.get(sub, 0.0))
+        if need <= 0:
+            continue
+        if p <= 0.0:
+            raise AccountsError(f"sub-platform {sub!r}: needed by the replay, but the scenario seeds none")
+        b = 3.0 * math.sqrt(p * (1.0 - p))
+        root = (b + math.sqrt(b * b + 4.0 * p * need)) / (2.0 * p)
+        n = max(n, math.ceil(root * root))
+    return n
+
+
 def write_untouched(source: str | Path, taken: dict[str, int], out: str | Path) -> dict[str, int]:
     """``source``'s accounts without the first ``taken[sub]`` teachers of each sub-platform, into
     ``out``; returns the teachers left per sub-platform. Every run's roster hands out teachers

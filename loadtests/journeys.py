@@ -370,6 +370,11 @@ class TeacherJourney(_OneSession):
         return self.page
 
     def _sub_platform(self) -> str:
+        """The sub-platform the model's session had (``Arrival.sub_platform``), else one drawn
+        with the scenario's shares (a model run without ``arrivals.sessions.<sub>``)."""
+        arrival = self.session.arrival
+        if arrival is not None and arrival.sub_platform:
+            return arrival.sub_platform
         shares = self.ctx.scenario.population.sub_platforms
         names = list(shares)
         return names[int(self.session.rng.choice(len(names), p=np.array(list(shares.values()))))]

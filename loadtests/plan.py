@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,10 @@ class Series:
     admin: np.ndarray  # administrators' progress views per minute
     certificates: np.ndarray  # certificate fetches per minute
     in_progress: np.ndarray | None = None  # concurrent study sessions (``sessions`` column)
+    # sessions started per minute by sub-platform (``arrivals.sessions.<sub>``) and the viewers
+    # by sub-platform (``viewers.<sub>``); empty for a model run that does not write them
+    by_sub: dict[str, np.ndarray] = field(default_factory=dict)
+    viewers_by_sub: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.minutes)
@@ -78,7 +82,8 @@ def read_timeseries(path: str | Path) -> Series:
         sessions = column("arrivals.sessions")
         return Series(minutes, sessions, np.minimum(column("arrivals.registrations"), sessions),
                       column("rps.admin_progress", 60.0), column("rps.certificate", 60.0),
-                      column("sessions"))
+                      column("sessions"), _by_sub(rows[0], "arrivals.sessions.", column),
+                      _by_sub(rows[0], "viewers.", column))
     except ValueError as exc:
         raise PlanError(f"{path}: {exc}") from None
 
@@ -96,6 +101,9 @@ class Arrival:
     # a registration the model has in progress at the start (``loadtests.registering``): its
     # phase ("code" entry or "form") and the model seconds that phase's pause has left
     registration_left: tuple[str, float] | None = None
+    # a teacher session's sub-platform as the model's sessions of its minute had them ("": the
+    # journey draws it with the scenario's shares, for a model run without the columns)
+    sub_platform: str = ""
 
     @property
     def resumed(self) -> bool:
@@ -163,7 +171,40 @@ class Plan:
             raise PlanError(f"--arrival-process: {process!r} is not deterministic or poisson")
         times = _inverse(marks, edges, cum)
         kinds = self._kinds(times, marks, rng if process == "poisson" else None)
-        return [Arrival(float(t), int(k), i) for i, (t, k) in enumerate(zip(times, kinds, strict=True))]
+        subs = self._subs(times, kinds, rng if process == "poisson" else None)
+        return [Arrival(float(t), int(k), i, sub_platform=sub)
+                for i, (t, k, sub) in enumerate(zip(times, kinds, subs, strict=True))]
+
+    def _subs(self, times: np.ndarray, kinds: np.ndarray, rng: np.random.Generator | None) -> list[str]:
+        """Each teacher session's sub-platform, as the model's sessions had them minute by minute
+        (``Series.by_sub``): heartbeats come mostly from the few viewers on the 20-s sub-platforms
+        (smoke: 20% of the viewers, 88% of the beats), so the model's own draw of who studies in
+        its peak hour (their share fell from 0.22 to 0.12 over it) moved its heartbeats by up to
+        30% while a replay drawing each session afresh with the scenario's shares stayed flat.
+        Deterministic: each session goes to the sub-platform furthest behind its planned
+        cumulative count (every count within one of the plan's at all times); Poisson: drawn
+        with its minute's shares."""
+        out = [""] * len(times)
+        names = [sub for sub, v in self.series.by_sub.items() if v[self.start:self.stop].sum() > 0]
+        if not names:
+            return out
+        cut = slice(self.start, self.stop)
+        per_minute = np.stack([self.series.by_sub[sub][cut] for sub in names]) * self.scale
+        edges = np.arange(self.minutes + 1) * self.minute_s
+        cum = np.concatenate([np.zeros((len(names), 1)), np.cumsum(per_minute, axis=1)], axis=1)
+        given = np.zeros(len(names))
+        for i, (t, kind) in enumerate(zip(times, kinds, strict=True)):
+            if kind not in (SESSION, REGISTRATION):
+                continue
+            if rng is not None:
+                minute = min(int(t / self.minute_s), self.minutes - 1)
+                shares = per_minute[:, minute] / max(per_minute[:, minute].sum(), 1e-300)
+                k = int(rng.choice(len(names), p=shares)) if shares.sum() > 0 else 0
+            else:
+                k = int(np.argmax([np.interp(t, edges, c) for c in cum] - given))
+            given[k] += 1
+            out[i] = names[k]
+        return out
 
     def _kinds(self, times: np.ndarray, marks: np.ndarray,
                rng: np.random.Generator | None) -> np.ndarray:
@@ -217,8 +258,25 @@ class Plan:
         at = ((np.arange(count) + 0.5) / count - 1.0) * self.set_up_s()
         # indices above the schedule's own: each session seeds its own random stream with it
         first = RESUMED_INDEX_BASE
-        return [Arrival(float(t), SESSION, first + i, float(r))
-                for i, (t, r) in enumerate(zip(at, remaining, strict=True))]
+        subs = self.resumed_subs(count)
+        return [Arrival(float(t), SESSION, first + i, float(r), sub_platform=sub)
+                for i, (t, r, sub) in enumerate(zip(at, remaining, subs, strict=True))]
+
+    def resumed_subs(self, count: int) -> list[str]:
+        """The resumed sessions' sub-platforms in the shares of the model's viewers at the first
+        minute (``Series.viewers_by_sub``; its sessions in progress, as far as the heartbeats are
+        concerned), each within one of its share; "" for all without the columns."""
+        viewers = {sub: float(v[self.start]) for sub, v in self.series.viewers_by_sub.items()
+                   if v[self.start] > 0}
+        if not viewers:
+            return [""] * count
+        names, shares = list(viewers), np.array(list(viewers.values())) / sum(viewers.values())
+        given, out = np.zeros(len(names)), []
+        for i in range(count):
+            k = int(np.argmax(shares * (i + 1) - given))
+            given[k] += 1
+            out.append(names[k])
+        return out
 
     # --- checking a run -----------------------------------------------------------------
 
@@ -233,6 +291,12 @@ class Plan:
 
     def planned_per_bin(self, edges: np.ndarray) -> np.ndarray:
         return np.diff(self.cumulative(edges))
+
+
+def _by_sub(header: dict[str, str], prefix: str, column) -> dict[str, np.ndarray]:
+    """The columns ``<prefix><sub>`` of the header, by sub-platform."""
+    return {name[len(prefix):]: column(name) for name in header
+            if name.startswith(prefix) and "." not in name[len(prefix):]}
 
 
 def resumed_draw(draw, length_minutes, remaining: float):

@@ -43,7 +43,8 @@ TIMESERIES = Columns(
     required=("minute", "offset_min", "rps.total", "sessions", "viewers", "egress_gbps", "sms_per_s",
               "arrivals.sessions", "arrivals.registrations"),
     optional=("errors_per_s", "retries_per_s", "sessions_lost_per_min", "waiting_room"),
-    templates=("rps.<endpoint>", *(f"tier.<tier>.{metric}" for metric in TIER_METRICS)),
+    templates=("rps.<endpoint>", *(f"tier.<tier>.{metric}" for metric in TIER_METRICS),
+               "viewers.<sub_platform>", "arrivals.sessions.<sub_platform>"),
 )
 OUTCOMES_DAILY = Columns(
     "outcomes_daily.csv",

@@ -206,7 +206,7 @@ class Journeys(Study):
         w = self.weight[tid]
         day = rec.day(now)
         last = self.ledger.last_day
-        rec.session_started(now, w, last[tid] != day)
+        rec.session_started(now, w, last[tid] != day, self.sub_span[tid] - 1)
         last[tid] = day
         rec.open_session(now, w)
         cut = self.profile.open_until(now) if self.closures else self.window_end

@@ -21,6 +21,7 @@ import numpy as np
 SUBS = ("basic", "higher", "vocational")
 SPANS = ("sessions", "viewers.basic", "viewers.higher", "viewers.vocational", "egress_kbps")
 SESSIONS, EGRESS = 0, len(SPANS) - 1
+ARRIVALS = 2 + len(SUBS)  # per minute: sessions, registrations, sessions by sub-platform
 # what an overloaded or failing platform does to teachers, weighted totals of a run
 # (sim.outputs.cascade reads them by these names)
 TALLY = ("study_s", "deferred_study_s", "sessions_deferred", "deferral_s", "sessions_resumed",
@@ -58,7 +59,10 @@ class Recorder:
         self._errors = 0.0
         self._retries = 0.0  # requests sent again: retries after a failure, SMS resends
         self._lost = 0.0  # sessions lost this minute
-        self._arrivals = [0.0, 0.0]  # sessions, registrations started this minute
+        # sessions, registrations started this minute, then sessions by sub-platform (SUBS): a
+        # replay gives each session its sub-platform as the model's had it, since heartbeats
+        # come from a few viewers on the 20-s sub-platforms (loadtests.plan.Series.by_sub)
+        self._arrivals = [0.0] * ARRIVALS
         # requests planned for later minutes: one row per endpoint, then the sink, errors, retries
         self._future = [[0.0] * (minutes + 1) for _ in range(self.sink + 3)]
         self._diff = [[0.0] * (minutes + 2) for _ in SPANS]
@@ -175,8 +179,10 @@ class Recorder:
         diff[i] += (1.0 - frac) * weight
         diff[i + 1] += frac * weight
 
-    def session_started(self, at: float, weight: float, first_today: bool) -> None:
+    def session_started(self, at: float, weight: float, first_today: bool, sub: int = 0) -> None:
+        """A session of a teacher on sub-platform ``SUBS[sub]`` starts at ``at``."""
         self._arrivals[0] += weight
+        self._arrivals[2 + sub] += weight
         self.sessions_simulated += 1
         day = int((at + self.day0_s) // 86400.0)
         self._sessions_daily[day] += weight
@@ -238,19 +244,19 @@ class Recorder:
         rates.append(egress_kbps * 1e-6)
         self._hits = [0.0] * (self.sink + 1)
         self._errors = self._retries = self._lost = 0.0
-        self._arrivals = [0.0, 0.0]
+        self._arrivals = [0.0] * ARRIVALS
         self.closed += 1
         return rates
 
     def finish(self) -> None:
         """Turn the per-minute rows into arrays (after the last minute)."""
-        rows = np.array(self._rows, dtype=np.float64).reshape(-1, self.sink + 5)
+        rows = np.array(self._rows, dtype=np.float64).reshape(-1, self.sink + 3 + ARRIVALS)
         e = self.sink
         self.counts = np.ascontiguousarray(rows[:, :e].T)
         self.errors = rows[:, e].copy()
-        self.arrivals = np.ascontiguousarray(rows[:, e + 1:e + 3].T)
-        self.retries = rows[:, e + 3].copy()
-        self.lost = rows[:, e + 4].copy()
+        self.arrivals = np.ascontiguousarray(rows[:, e + 1:e + 1 + ARRIVALS].T)
+        self.retries = rows[:, e + 1 + ARRIVALS].copy()
+        self.lost = rows[:, e + 2 + ARRIVALS].copy()
         spans = np.array(self._span_rows, dtype=np.float64).reshape(-1, len(SPANS))
         self.spans = {name: np.maximum(spans[:, i], 0.0) for i, name in enumerate(SPANS)}
         self._rows, self._span_rows, self._future, self._extra_rows = [], [], [], []
@@ -302,6 +308,8 @@ class Recorder:
         cols["rps.total"] = self.counts.sum(axis=0) / 60.0
         cols["sessions"] = self.spans["sessions"]
         cols["viewers"] = sum(self.spans[f"viewers.{s}"] for s in SUBS)
+        for s in SUBS:
+            cols[f"viewers.{s}"] = self.spans[f"viewers.{s}"]
         egress_kbps = self.spans["egress_kbps"]
         for i, kbits in self._kbits:
             egress_kbps = egress_kbps + self.counts[i] / 60.0 * kbits
@@ -310,6 +318,8 @@ class Recorder:
         cols["sms_per_s"] = self.counts[sms] / 60.0 if sms is not None else np.zeros(self.minutes)
         cols["arrivals.sessions"] = self.arrivals[0]
         cols["arrivals.registrations"] = self.arrivals[1]
+        for k, s in enumerate(SUBS):
+            cols[f"arrivals.sessions.{s}"] = self.arrivals[2 + k]
         cols["errors_per_s"] = self.errors / 60.0
         cols["retries_per_s"] = self.retries / 60.0
         cols["sessions_lost_per_min"] = self.lost

@@ -73,3 +73,31 @@ def test_waiting_room_stays_travel_with_a_shards_totals():
         run.absorb(rec.totals())
     assert list(run.room) == [30.0, 90.0, 2.0, 10.0, 400.0, 1.5, 70.0, 80.0, 1.5]
     assert len(_recorder().room) == 0
+
+
+def test_session_arrivals_and_viewers_by_sub_platform():
+    """A load test replays each minute's sessions with their sub-platforms (loadtests.plan):
+    their columns add up to the minute's arrivals and viewers, and come out in the series."""
+    rec = _recorder()
+    rec.session_started(10.0, 2.0, True, 0)
+    rec.session_started(20.0, 1.5, False, 2)
+    rec.registration_started(1.5)
+    rec.open("viewers.vocational", 0.0, 4.0)
+    rec.open("viewers.basic", 30.0, 2.0)
+    rec.close_minute()
+    rec.session_started(70.0, 3.0, True, 1)
+    rec.hit_at(0, 75.0, 1.0)
+    for _ in range(rec.minutes - 1):
+        rec.close_minute()
+    rec.finish()
+    cols = rec.series()
+    assert [cols[f"arrivals.sessions.{s}"][0] for s in ("basic", "higher", "vocational")] == [2.0, 0.0, 1.5]
+    assert [cols[f"arrivals.sessions.{s}"][1] for s in ("basic", "higher", "vocational")] == [0.0, 3.0, 0.0]
+    total = sum(cols[f"arrivals.sessions.{s}"] for s in ("basic", "higher", "vocational"))
+    np.testing.assert_allclose(total, cols["arrivals.sessions"])
+    assert list(cols["arrivals.registrations"][:2]) == [1.5, 0.0]
+    assert (cols["viewers.vocational"][0], cols["viewers.basic"][0]) == (4.0, 1.0)
+    subs = ("basic", "higher", "vocational")
+    np.testing.assert_allclose(cols["viewers"], sum(cols[f"viewers.{s}"] for s in subs))
+    # the columns after the arrivals keep their places
+    assert list(rec.counts[0, :2]) == [0.0, 1.0] and rec.lost.sum() == 0 and rec.retries.sum() == 0
