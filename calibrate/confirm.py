@@ -24,11 +24,11 @@ capacity (τ scales with C), and a service more variable than exponential is slo
 p95 at ρ and the relaxation time both scale with (c_a² + c_s²)/2, which the check of growth
 covers, not the length.
 
-Where its load comes from. The hold replays the configured stretch (the peak hour) with the
-minutes before it (at the same compress and scale: the same request rate per unit of scale as
-the staircase's steps, so the knee's scale means the same load in the validation tests): the
-sessions build up in those earlier minutes, as they did in the model, and the steady part is
-the stretch's own end.
+Where its load comes from. The hold replays the minutes the staircase's steps replayed (the
+stretch's first ``--step-seconds``: the replay's plan) with the minutes before them, at the same
+compress and scale (the same request rate per unit of scale as the staircase's steps, so the
+knee's scale means the same load in the validation tests): the sessions build up in those
+earlier minutes, as they did in the model, and the steady part is the steps' own minutes.
 """
 
 from __future__ import annotations
@@ -85,8 +85,9 @@ def hold_plan(good: StepResult, broken: StepResult | None, growth: float, slo_p9
 
 
 def hold_stretch(plan: Any, seconds: float) -> tuple[str, float]:
-    """The ``--stretch`` of a hold: the plan's stretch with the minutes before it, ``seconds`` of
-    replay at its compress in all (fewer if the time series starts sooner), and its length."""
+    """The ``--stretch`` of a hold: the plan's minutes (the staircase steps') with the minutes
+    before them, ``seconds`` of replay at its compress in all (fewer if the time series starts
+    sooner), and its length."""
     minutes = plan.series.minutes
     first = max(0, plan.stop - int(math.ceil(seconds / plan.minute_s - 1e-9)))
     end = minutes[plan.stop - 1] + dt.timedelta(minutes=1)

@@ -137,6 +137,36 @@ class Window:
     requests: int
     failures: int
     p95_ms: float | None
+    # (fraction, ms) for each percentile Locust gives (50% ... 100%): what ``union_p95`` needs
+    quantiles: tuple[tuple[float, float], ...] = ()
+
+
+def union_p95(windows: list[Window]) -> float | None:
+    """The p95 of the requests of several windows together: each window's distribution from its
+    percentiles (piecewise linear between them), mixed by its requests, solved for 95%. It lies
+    between the windows' own p95s, and errs high by up to ~15% when one window has a stall
+    (its tail is not linear between Locust's 90th, 95th and 98th percentiles; tests/calibrate/
+    test_knee.py). Their maximum (a bound) let one 10-s stall of a shared machine fail a 20-s
+    judged part whose p95 met the SLO (13:36: 360 ms then 140 ms at 71 req/s: 268 ms together).
+    Windows without percentiles: the maximum of their p95s."""
+    if any(w.p95_ms is None for w in windows):
+        return None
+    if len(windows) == 1 or any(len(w.quantiles) < 2 for w in windows):
+        return max(w.p95_ms for w in windows if w.p95_ms is not None)
+    grid = sorted({ms for w in windows for _, ms in w.quantiles})
+    total = sum(w.requests for w in windows) or 1
+    mixed = [sum(w.requests * _cdf(w.quantiles, x) for w in windows) / total for x in grid]
+    return float(np.interp(0.95, mixed, grid))
+
+
+def _cdf(quantiles: tuple[tuple[float, float], ...], ms: float) -> float:
+    """A window's share of requests at or below ``ms``, linear between its percentiles (below
+    the median: linear from 0 ms)."""
+    top: dict[float, float] = {0.0: 0.0}
+    for fraction, value in quantiles:  # Locust repeats a value for several percentiles: the highest
+        top[value] = max(fraction, top.get(value, 0.0))
+    values = sorted(top)
+    return float(np.interp(ms, values, [top[v] for v in values]))
 
 
 @dataclass(frozen=True)
@@ -165,7 +195,7 @@ class Verdict:
 
     meets: bool
     rate_rps: float  # requests/s finished in the judged windows (the whole step's without windows)
-    p95_ms: float | None  # the highest p95 of the judged windows: the p95 of their union is at most it
+    p95_ms: float | None  # the p95 of the judged windows' requests together (``union_p95``)
     error_rate: float
     growing: bool
     judged_s: float  # seconds judged (0: the whole step)
@@ -210,7 +240,7 @@ def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict
     seconds = sum(w.seconds for w in judged)
     requests = sum(w.requests for w in judged)
     p95s = [w.p95_ms for w in judged]
-    p95 = None if any(p is None for p in p95s) else max(p for p in p95s if p is not None)
+    p95 = union_p95(judged)
     errors = sum(w.failures for w in judged) / requests if requests else 0.0
     growing = False
     if step.settle_s is not None and len(judged) >= 2 and p95 is not None:
@@ -219,6 +249,7 @@ def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict
     ok = (step.trustworthy and p95 is not None and p95 <= slo_p95_ms and errors <= slo_error_rate
           and not growing)
     trend = ", ".join(_ms(p) for p in p95s)
+    trend = f"{_ms(p95)} ({trend} by 10 s)" if len(judged) > 1 else trend
     why = (f"last {seconds:.0f} s: {requests / seconds if seconds else 0.0:.0f} req/s, p95 {trend}"
            + (" (growing)" if growing else "") + (f", errors {100 * errors:.2f}%" if errors else ""))
     return Verdict(ok, requests / seconds if seconds else 0.0, p95, errors, growing, seconds, why)

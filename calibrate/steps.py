@@ -180,40 +180,46 @@ def run_step(index: int, spec: StepSpec, options: dict[str, Any], host: str, out
 def history_windows(path: Path, window_s: int = WINDOW_S) -> tuple[tuple[Window, ...], float | None]:
     """Disjoint ``window_s`` windows back from the last second in which the client finished a
     request, to its first, from Locust's per-second history (its "Aggregated" rows: cumulative
-    requests and failures, the rolling p95); and the ramp, the seconds from the first finished
+    requests and failures, the rolling percentiles); and the ramp, the seconds from the first finished
     request until a second finished 90% of the last 5 s' mean (sessions build up from none: at
     compress 144 about 12 s on 2026-11-30). No history (an old step): no windows."""
     if not path.is_file():
         return (), None
-    seconds: list[tuple[int, int, int, float | None]] = []
+    seconds: list[_Second] = []
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
             if row.get("Name") != "Aggregated":
                 continue
-            p95 = row.get("95%", "N/A")
+            quantiles = tuple((float(k[:-1]) / 100.0, float(v)) for k, v in row.items()
+                              if k and k.endswith("%") and v not in (None, "", "N/A"))
             seconds.append((int(row["Timestamp"]), int(row["Total Request Count"]),
-                            int(row["Total Failure Count"]), None if p95 in ("N/A", "") else float(p95)))
+                            int(row["Total Failure Count"]), quantiles))
     active = [i for i in range(1, len(seconds)) if seconds[i][1] > seconds[i - 1][1]]
     if not active:
         return (), None
     first, last = active[0], active[-1]
     origin = seconds[first - 1][0]  # the second before the first finished request
-    at = {t: (n, f, p) for t, n, f, p in seconds}
+    at = {t: (n, f, q) for t, n, f, q in seconds}
 
-    def reading(t: int) -> tuple[int, int, float | None]:  # the last row at or before t (rows may miss)
+    def reading(t: int) -> tuple[int, int, tuple[tuple[float, float], ...]]:  # the last row at or before t
         known = [u for u in at if u <= t]
-        return at[max(known)] if known else (0, 0, None)
+        return at[max(known)] if known else (0, 0, ())
 
     windows = []
     end = seconds[last][0]
     while end - window_s >= origin:
-        (n1, f1, p95), (n0, f0, _) = reading(end), reading(end - window_s)
-        windows.append(Window(float(end - origin), float(window_s), n1 - n0, f1 - f0, p95))
+        (n1, f1, quantiles), (n0, f0, _) = reading(end), reading(end - window_s)
+        p95 = next((ms for fraction, ms in quantiles if abs(fraction - 0.95) < 1e-9), None)
+        windows.append(Window(float(end - origin), float(window_s), n1 - n0, f1 - f0, p95, quantiles))
         end -= window_s
     return tuple(reversed(windows)), _ramp_s(seconds[first - 1:last + 1])
 
 
-def _ramp_s(seconds: list[tuple[int, int, int, float | None]]) -> float | None:
+# one row of the history: timestamp, cumulative requests and failures, (fraction, ms) percentiles
+_Second = tuple[int, int, int, tuple[tuple[float, float], ...]]
+
+
+def _ramp_s(seconds: list[_Second]) -> float | None:
     per_s = [b[1] - a[1] for a, b in zip(seconds, seconds[1:], strict=False)]
     if len(per_s) < 6:
         return None
