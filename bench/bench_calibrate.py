@@ -3,15 +3,16 @@
     .venv/bin/python bench/bench_calibrate.py [--scenario scenarios/smoke.yaml] [--levels 0.3 0.6 0.85 1.1]
         [--step-seconds 20] [--test-seconds 60] [--database-url postgresql+psycopg://postgres@127.0.0.1/test]
 
-One reference platform (SQLite, 2 workers; or PostgreSQL in a scratch database) is seeded and
-served on 127.0.0.1 once; ``calibrate.calibration.calibrate`` measures it (the same code as
+A reference platform (SQLite, 2 workers; or PostgreSQL in a scratch database) is seeded and
+served on 127.0.0.1; ``calibrate.calibration.calibrate`` measures it (the same code as
 ``yanxiu calibrate``) and writes a platform file; then one load test of the scenario's mix per
-level (a share of the measured knee's scale: the replay's rates are proportional to its scale)
-runs against the same server, and ``calibrate.compare`` puts the calibrated model's prediction
-for that exact load beside the measurement. Printed per level: throughput, bottleneck-tier
-utilisation, mean and p95 latency per endpoint with >= 1,000 requests, the error rates; above
-the knee, whether overload was predicted and measured. Errors are printed as they are, with the
-comparison's reason when it was not comparable.
+level (a share of the measured knee's scale: the replay's rates are proportional to its scale),
+each against a reference platform of the same kind seeded and started for that replay as
+``yanxiu loadtest`` starts its own (``_level_seeding``), and ``calibrate.compare`` puts the
+calibrated model's prediction for that exact load beside the measurement. Printed per level:
+throughput, bottleneck-tier utilisation, mean and p95 latency per endpoint with >= 1,000
+requests, the error rates; above the knee, whether overload was predicted and measured. Errors
+are printed as they are, with the comparison's reason when it was not comparable.
 
 Same-run baseline: the wall time of the calibration beside the wall time of one of its steps
 (its ratio is the number of steps' worth of time the whole calibration took), and the load
@@ -43,9 +44,8 @@ def _arguments() -> argparse.Namespace:
                         help="compression of the validation tests: the peak hour lasts 3600/compress s; "
                         "their scale is raised by 144/compress to keep the knee's request rate")
     parser.add_argument("--max-steps", type=int, default=8)
-    # one account per login of the highest validation level (a replay at 2-3x smoke's scale
-    # logs in ~720 times in 100 s): with 400, accounts came back in concurrent sessions, their
-    # courses filled up and those sessions stopped playing (0.46x the planned heartbeats at 85%)
+    # the calibration's target only (its steps replay 20 s each, from the file's first teacher);
+    # each validation level seeds its own target for its replay (_level_seeding)
     parser.add_argument("--teachers", type=int, default=2000)
     parser.add_argument("--database-url", help="PostgreSQL server (default SQLite)")
     parser.add_argument("--resume-sessions", type=int, default=0, choices=(0, 1))
@@ -74,61 +74,63 @@ def _context(args, model: Path, scale: float, seconds: float, compress: float = 
         mobile_base=0, arrival_process="deterministic", max_duration=seconds))
 
 
-def _sessions(summary: dict) -> int:
-    """Sessions a run started (planned and resumed): each took at most one account."""
-    arrivals = summary.get("arrivals") or {}
-    return int(arrivals.get("achieved", 0)) + int(arrivals.get("resumed", 0))
+def _level_seeding(args, context, model: Path) -> dict:
+    """How a validation level's target is seeded and started: as ``yanxiu loadtest`` seeds its
+    own for the same replay (``teachers_needed``; with ``--resume-sessions``, the in-session
+    accounts its resumed sessions take, ``Plan.resumed_count``), its campaign clock at the
+    stretch's first minute running at the level's compression. Each level had replayed on the
+    calibration's target: its clock ran at the staircase's compression (144) from the
+    calibration's start, so a level began ~12 campaign hours past the stretch and ran 4x
+    faster than its 36x replay; its accounts were the staircase's and the earlier levels'
+    (studied with: 0.41x the planned heartbeats in a first bin), and untouched ones ran out
+    above 60% of a 500/s knee with 10,000 teachers. Sized from the level's own plan, a fresh
+    target has them whatever the knee."""
+    from yanxiu.replay_setup import clock_rate, in_session_to_seed, progress_instant, teachers_needed
+
+    plan = context.plan
+    resume = bool(args.resume_sessions)
+    shares = {str(sub): float(p) for sub, p in context.scenario.population.sub_platforms.items()}
+    return {"teachers": teachers_needed(plan, model, resume, shares),
+            "resumed": in_session_to_seed(plan, shares) if resume else 0,
+            "clock": plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes"),
+            "clock_rate": clock_rate(plan.compress), "progress_at": progress_instant(context)}
 
 
-def _untouched(target, taken: dict[str, int], folder: Path, shares: dict[str, float], sessions: int) -> Path:
-    """An accounts file without the teachers earlier runs on this target took (each run's roster
-    starts at the file's first teacher: the staircase's steps and the lower levels studied with
-    them, and a level that took them again sent 0.87-0.90 of the planned heartbeats, 0.41 in its
-    first bin). Says so when fewer are left than this level's sessions may take."""
-    from loadtests.accounts import taken_by, write_untouched
-
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "accounts-untouched.csv"
-    left = write_untouched(target.accounts, taken, path)
-    short = {sub: need for sub, need in taken_by(sessions, shares).items() if left.get(sub, 0) < need}
-    if short:
-        print(f"   accounts: fewer untouched teachers than this level may take ({left} left, {short} "
-              "needed): some sessions reuse studied accounts; raise --teachers")
-    return path
-
-
-def _validate(args, level: float, knee_scale: float, target, model: Path, platform_path: Path, out: Path,
-              taken: dict[str, int]):
-    """One load test at ``level`` × the knee's scale, on accounts no earlier run took (``taken``
-    per sub-platform, grown by this run's), and the comparison."""
+def _validate(args, level: float, knee_scale: float, workers: int, kind: str, model: Path,
+              platform_path: Path, out: Path):
+    """One load test at ``level`` × the knee's scale, on a reference platform seeded for it
+    (of the calibrated ``kind``: the same database and workers), and the comparison."""
     from calibrate.compare import TierMeter, compare, load_calibration, pool_servers
+    from calibrate.target import reference
     from domain.scenario import load_scenario
-    from loadtests.accounts import taken_by
     from loadtests.run import LocustRun
 
     scale = knee_scale * level * 144.0 / args.test_compress  # rates ∝ scale × compress
     folder = out / f"validate-{round(100 * level)}pct"
-    shares = {str(sub): float(p) for sub, p in load_scenario(args.scenario).population.sub_platforms.items()}
-    plan = _context(args, model, scale, 3600.0 / args.test_compress, args.test_compress).plan
-    planned = int(plan.total() + plan.resumed_count() + 0.5)
-    accounts = _untouched(target, taken, folder, shares, planned)
-    options = {"scenario": str(args.scenario), "model_results": str(model), "stretch": "peak-hour",
-               "compress": args.test_compress, "scale": scale, "accounts": str(accounts),
-               "answers": str(target.answers or ""), "sms_code": "246810", "arrival_process": "deterministic",
-               "bin_seconds": 10.0, "seed": 0, "resume_sessions": args.resume_sessions}
-    locust = LocustRun(target.url, folder, 3600.0 / args.test_compress, options)
-    meter = TierMeter(target.url, target.probes.api_cpu._root.pid if target.probes.api_cpu else None,
-                      target.api_servers, database_url=target.database_url,  # PostgreSQL: its CPU
-                      database_servers=pool_servers(load_scenario(platform_path), "database"))
-    with meter:
-        code = locust.execute(ROOT)
+    folder.mkdir(parents=True, exist_ok=True)
+    context = _context(args, model, scale, 3600.0 / args.test_compress, args.test_compress)
+    seeding = _level_seeding(args, context, model)
+    with reference(args.scenario, seeding["teachers"], seeding["clock"], "246810", workers,
+                   seeding["clock_rate"], seeding["progress_at"], model, args.database_url,
+                   print, seeding["resumed"]) as target:
+        if target.kind != kind:
+            return scale, None, f"the level's target is {target.kind}, the calibrated one {kind}"
+        options = {"scenario": str(args.scenario), "model_results": str(model), "stretch": "peak-hour",
+                   "compress": args.test_compress, "scale": scale, "accounts": str(target.accounts),
+                   "answers": str(target.answers or ""), "sms_code": "246810",
+                   "arrival_process": "deterministic", "bin_seconds": 10.0, "seed": 0,
+                   "resume_sessions": args.resume_sessions}
+        locust = LocustRun(target.url, folder, 3600.0 / args.test_compress, options)
+        meter = TierMeter(target.url, target.probes.api_cpu._root.pid if target.probes.api_cpu else None,
+                          target.api_servers, database_url=target.database_url,  # PostgreSQL: its CPU
+                          database_servers=pool_servers(load_scenario(platform_path), "database"))
+        with meter:
+            code = locust.execute(ROOT)
     path = folder / "summary.json"
     summary = json.loads(path.read_text()) if path.is_file() else None
-    for sub, n in taken_by(_sessions(summary) if summary else planned, shares).items():
-        taken[sub] = taken.get(sub, 0) + n  # the next level starts after this one's
     if summary is None:
         return scale, None, f"locust failed (exit {code})"
-    utilisation = meter.utilisation(summary["duration_s"])
+    utilisation = meter.utilisation(summary["duration_s"])  # read while the target ran
     platform = load_scenario(platform_path)
     # the host's other work (Locust, anything else) beside the api's workers (calibrate/host.py)
     comparison = compare(summary, folder, platform, model / "timeseries.csv",
@@ -233,19 +235,11 @@ def main() -> int:
                   + "): more steps (--max-steps) or a stricter SLO")
             return 0
         slo_p95, _ = _slo(context.scenario)
-        # every step's roster started at the first teacher: the validation starts after the most
-        # any step took
-        from loadtests.accounts import taken_by
-
-        shares = {str(sub): float(p) for sub, p in context.scenario.population.sub_platforms.items()}
-        taken: dict[str, int] = {}
-        for step in result.steps:
-            for sub, n in taken_by(_sessions(step.summary), shares).items():
-                taken[sub] = max(taken.get(sub, 0), n)
-        for level in args.levels:
-            scale, outcome, why = _validate(args, level, knee_run.spec.scale, target, model,
-                                            result.platform_path, work, taken)
-            _print_level(level, scale, outcome, why, slo_p95)
+        workers, kind = target.api_servers or config.server_workers, target.kind
+    for level in args.levels:  # each on a target of its own (_level_seeding), after the calibration's
+        scale, outcome, why = _validate(args, level, knee_run.spec.scale, workers, kind, model,
+                                        result.platform_path, work)
+        _print_level(level, scale, outcome, why, slo_p95)
     print(f"\nload average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
           f"(2 cores, shared with other engineers' work); everything in {work}")
     return 0

@@ -56,8 +56,10 @@ def scratch_postgres(url: str) -> Iterator[str]:
 @contextlib.contextmanager
 def reference(scenario_path: Path, teachers: int, clock: str, sms_code: str, workers: int,
               clock_rate: float | None, progress_at: str | None, model_results: Path,
-              database_url: str | None, say: Callable[[str], None]) -> Iterator[Target]:
-    """The reference platform seeded and served on 127.0.0.1 (``loadtests.target``)."""
+              database_url: str | None, say: Callable[[str], None], resumed: int = 0) -> Iterator[Target]:
+    """The reference platform seeded and served on 127.0.0.1 (``loadtests.target``); with
+    ``resumed``, that many teachers seeded in a session at ``progress_at`` (for a replay with
+    ``--resume-sessions``)."""
     from loadtests.target import ReferenceTarget
 
     with contextlib.ExitStack() as stack:
@@ -72,7 +74,7 @@ def reference(scenario_path: Path, teachers: int, clock: str, sms_code: str, wor
                 return url or super()._database()
 
         target = _Reference(scenario_path, teachers, clock, sms_code, workers, clock_rate, say=say,
-                            progress_at=progress_at, model_results=model_results)
+                            progress_at=progress_at, model_results=model_results, resumed=resumed)
         try:
             stack.enter_context(target)
         except Exception as exc:  # the harness's own one-line errors, whatever their type

@@ -54,7 +54,25 @@ def replay_context(args: argparse.Namespace, model: Path):
         max_duration=args.duration))
 
 
-def teachers_needed(plan, model: Path | None = None, resume: bool = False) -> int:
+def in_session_to_seed(plan, shares: dict[str, float]) -> int:
+    """Teachers to seed in a session for the sessions a replay resumes (``Plan.resumed``): as
+    many of each sub-platform as its resumed sessions take (the model's viewers' split at the
+    first minute, ``Plan.resumed_subs``; without those columns a binomial bound on the
+    scenario's shares), with the seeding's own draw of sub-platforms allowed for
+    (``loadtests.accounts.to_seed``): seeding just their number left a sub-platform short
+    about half the time."""
+    from collections import Counter
+
+    from loadtests.accounts import taken_by, to_seed
+
+    count = plan.resumed_count()
+    subs = plan.resumed_subs(count)
+    needs = dict(Counter(subs)) if all(subs) else taken_by(count, shares)
+    return to_seed(needs, shares) if count else 0
+
+
+def teachers_needed(plan, model: Path | None = None, resume: bool = False,
+                    shares: dict[str, float] | None = None) -> int:
     """Accounts for the returning teachers' logins and certificate fetches: one per login,
     but no more than the model's active teachers on the stretch's days (at test scale), so
     that accounts come back within the stretch as often as the model's teachers do and a
@@ -69,8 +87,8 @@ def teachers_needed(plan, model: Path | None = None, resume: bool = False) -> in
     active = _active_teachers(plan, model) if model is not None else None
     if active is not None:
         needed = min(needed, math.ceil(active))
-    if resume:
-        needed += plan.resumed_count()
+    if resume:  # the in-session ones (in_session_to_seed with the scenario's ``shares``)
+        needed += in_session_to_seed(plan, shares) if shares else plan.resumed_count()
     return int(min(200_000, max(200, needed)))
 
 

@@ -119,12 +119,14 @@ def run(args: argparse.Namespace) -> int:
 
     clock = context.plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
     progress_at = None if args.no_progress else setup.progress_instant(context)
-    teachers = args.teachers or setup.teachers_needed(context.plan, model, args.resume_sessions)
+    shares = {str(sub): float(p) for sub, p in scenario.population.sub_platforms.items()}
+    teachers = args.teachers or setup.teachers_needed(context.plan, model, args.resume_sessions, shares)
+    in_session = setup.in_session_to_seed(context.plan, shares) if args.resume_sessions else 0
     with ReferenceTarget(Path(args.scenario), teachers, clock, args.sms_code, args.server_workers,
                          setup.clock_rate(context.plan.compress),
                          progress_at=progress_at, model_results=model,
                          database_url=args.database_url, serve_options=setup.serve_options(args),
-                         resumed=context.plan.resumed_count() if args.resume_sessions else 0) as target:
+                         resumed=in_session) as target:
         assert target.process is not None  # entering the target started its server
         return _replay(args, context, model, out, target.url, target.accounts, target.answers,
                        server=(target.process.pid, args.server_workers))
