@@ -265,6 +265,8 @@ def _tier_lines(scenario: Scenario, target: Target,
             commit = f"{batch.ms:.3g} [{batch.lo_ms:.3g}, {batch.hi_ms:.3g}] ms"
             out[db] |= {"discipline": "group-commit", "commit_ms": batch.ms,
                         "note": f"{note}; group commit: {commit} a batch over {batch.requests:,} batches"}
+            if sqlite and api in out:  # the workers' event loops commit their turns' writes (LoopCommitter)
+                out[db] |= {"batched_by": api, "note": f"{out[db]['note']}; batches: the {api} loops' turns"}
     for name, why in _absent_tiers(scenario, target).items():  # kept, but no endpoint visits it
         tier = scenario.platform.tier(name)
         assert isinstance(tier, PoolTier)

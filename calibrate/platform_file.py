@@ -66,6 +66,8 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         commit_ms = (measured or {}).get("commit_ms", tier.commit_ms)
         extra = "" if discipline == "fcfs" else f", discipline: {discipline}"
         extra += f", commit_ms: {commit_ms:.4g}" if discipline == "group-commit" else ""
+        batched_by = (measured or {}).get("batched_by", getattr(tier, "batched_by", None))
+        extra += f", batched_by: {batched_by}" if batched_by and discipline == "group-commit" else ""
         # an event loop's cost per wake-up (the fit's, with its interval in the note)
         wakeup_ms = (measured or {}).get("wakeup_ms", getattr(tier, "wakeup_ms", 0.0))
         extra += f", wakeup_ms: {wakeup_ms:.4g}" if wakeup_ms else ""

@@ -64,11 +64,17 @@ class PoolTier(Strict):
     # every request ready at it, so the cost per request falls as load grows (fitted by
     # `yanxiu calibrate`; sim/tiers/batching.py, docs/tiers.md). 0: no such cost
     wakeup_ms: NonNegativeFloat = 0.0
+    # group-commit: the commits are the event loops' of this (other) pool tier, each committing
+    # the writes of one turn (the reference's LoopCommitter on SQLite), so the batches are as big
+    # as the loops' turns make them (sim/tiers/turns.py); unset: the writer's own busy time does
+    batched_by: str | None = None
 
     @model_validator(mode="after")
     def _commit_needs_batches(self) -> PoolTier:
         if self.commit_ms and self.discipline != "group-commit":
             raise ValueError(f"commit_ms: only for discipline group-commit (got {self.discipline})")
+        if self.batched_by is not None and self.discipline != "group-commit":
+            raise ValueError(f"batched_by: only for discipline group-commit (got {self.discipline})")
         if self.wakeup_ms and self.discipline == "group-commit":
             raise ValueError("wakeup_ms: not with discipline group-commit (a writer's batch cost is "
                              "commit_ms)")
@@ -117,6 +123,15 @@ class Platform(Strict):
     def _bitrate_shares(cls, rates: list[Bitrate]) -> list[Bitrate]:
         check_shares({r.name: r.share for r in rates})
         return rates
+
+    @model_validator(mode="after")
+    def _loops_are_pools(self) -> Platform:
+        pools = {t.name for t in self.tiers if t.kind == "pool"}
+        for tier in self.tiers:
+            by = getattr(tier, "batched_by", None)
+            if by is not None and (by not in pools or by == tier.name):
+                raise ValueError(f"tiers.{tier.name}.batched_by: {by!r} is not another pool tier")
+        return self
 
     def tier(self, name: str) -> PoolTier | BandwidthTier:
         for tier in self.tiers:

@@ -248,6 +248,62 @@ def _idle_after_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
+def turn_batches(rate: np.ndarray, item_s: np.ndarray, overhead_s: float, share: np.ndarray,
+                 item_scv: np.ndarray | float = 1.0) -> np.ndarray:
+    """Writes per commit when the commits are an event loop's (``reference.committer``'s
+    LoopCommitter): a loop commits, once per turn, the writes its requests handed over during
+    that turn, so a batch is the writes among one turn's requests, not what came while the
+    writer was busy. The turns are the loop's gated batches (``batching_figures``: ``rate``
+    requests/s at this loop, ``item_s`` the mean work of one: its CPU and its write's lock
+    time, for the loop waits for its commit; ``overhead_s`` per wake-up), a request is a write
+    with probability ``share``, and a turn of N requests commits Binomial(N, share) writes when
+    it has any: E[writes | any] = share·E[N] / (1 - E[(1 - share)^N]).
+
+    The turn sizes' law is the chain's with items of variable length (gamma, mean ``item_s``,
+    squared coefficient of variation ``item_scv``; 1: exponential, 0: fixed): a turn of N items
+    is followed by A arrivals with E[exp(-sA) | N] = exp(-x φ) G(rate·φ)^N, φ = 1 - exp(-s), G
+    an item's Laplace transform, so L(s) = E[exp(-sN)] steps as L(s) = exp(-x φ(s)) L(σ(s)) -
+    P0 φ(s), σ(s) = -ln G(rate·φ(s)) = ln(1 + scv·y·φ) / scv (y φ for fixed items), iterated to
+    s → 0 (L → 1); P0 = exp(-x) L(σ(∞)) and E[N] = (x + P0) / (1 - y) as in
+    ``batching_figures`` (whose P0 takes fixed items: longer-tailed work makes bigger turns).
+    Light load: 1; a saturated loop (rate·item >= 1): inf (turns without bound). Against a
+    simulated loop and the reference: tests/sim/tiers/test_batching.py, docs/tiers.md."""
+    rate = np.asarray(rate, float)
+    item = np.broadcast_to(np.asarray(item_s, float), rate.shape)
+    p = np.broadcast_to(np.clip(np.asarray(share, float), 0.0, 1.0), rate.shape)
+    scv = np.broadcast_to(np.asarray(item_scv, float), rate.shape)
+    x, y = rate * overhead_s, np.minimum(rate * item, _Y_CAP)
+    stable = rate * item < 1.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        e1, f1 = _turn_transform(x, y, scv, _sigma(np.ones(rate.shape), y, scv))
+        p0 = np.exp(-x) * e1 / (1.0 + np.exp(-x) * f1)
+        mean = (x + p0) / (1.0 - y)
+        e2, f2 = _turn_transform(x, y, scv, -np.log1p(-np.minimum(p, 1.0 - 1e-15)))
+        writes = np.where(p > 0, p * mean / (1.0 - (e2 - p0 * f2)), 1.0)
+    return np.where(stable & (rate > 0), np.maximum(writes, 1.0), np.where(stable, 1.0, np.inf))
+
+
+def _sigma(phi: np.ndarray, y: np.ndarray, scv: np.ndarray) -> np.ndarray:
+    """-ln G(rate·φ) for a gamma item (mean ``y``/rate, scv ``scv``); y·φ for a fixed one."""
+    safe = np.where(scv > 1e-9, scv, 1.0)
+    return np.where(scv > 1e-9, np.log1p(safe * y * phi) / safe, y * phi)
+
+
+def _turn_transform(x: np.ndarray, y: np.ndarray, scv: np.ndarray,
+                    s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(E, F) with L(s) = E - P0·F (``turn_batches``): E = Π exp(-x φ(s_k)), F = Σ φ(s_k)
+    Π_{j<k} exp(-x φ(s_j)) along s_{k+1} = σ(s_k), until s is negligible (L(s_K) = 1)."""
+    weight, f = np.ones(x.shape), np.zeros(x.shape)
+    for _ in range(200_000):  # s shrinks by ~y a step: ~ln(1e15) / (1 - y) steps at most
+        phi = -np.expm1(-s)
+        f += phi * weight
+        weight = weight * np.exp(-x * phi)
+        s = _sigma(phi, y, scv)
+        if np.all(s < 1e-15):
+            break
+    return weight, f
+
+
 def overhead_shares(arrivals: np.ndarray, service: np.ndarray, servers: int, overhead_s: float,
                     window_s: float = 10.0) -> np.ndarray:
     """Each request's share of its server's fixed cost per batch, ``overhead / E[N]``, from

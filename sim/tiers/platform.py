@@ -26,6 +26,7 @@ import numpy as np
 
 from domain import scenario as sc
 from sim.tiers.pool import PoolPerformance
+from sim.tiers.turns import loop_batches
 from sim.tiers.video import BandwidthPerformance
 
 PERCENTILES = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
@@ -124,6 +125,7 @@ class PoolTier(Tier):
         every endpoint given)."""
         super().__init__(config.name, slo)
         self.visits = np.ones(len(demand_s), bool) if visits is None else np.asarray(visits, bool)
+        self.loops: PoolTier | None = None  # group commit by event loops (``batched_by``): their tier
         self.servers = config.servers
         self.patience_s = patience_s  # requests waiting longer give up (fluid abandonment)
         self.service = getattr(config, "service", "exponential")
@@ -154,9 +156,19 @@ class PoolTier(Tier):
     def _offered(self, rps: np.ndarray, egress_gbps: np.ndarray) -> np.ndarray:
         return np.where(self.visits[:, None], rps, 0.0)
 
-    def _performance(self, load: np.ndarray, backlog_s: float) -> PoolPerformance:
+    def performance(self, rps: np.ndarray, egress_gbps: np.ndarray,
+                    backlog_s: float = 0.0) -> PoolPerformance:
+        batch = None
+        if self.loops is not None:  # the loops' turns form the batches (sim/tiers/turns.py)
+            loops = self.loops
+            batch = loop_batches(np.atleast_2d(rps), loops.own_s, loops.visits, loops.servers, loops.commit_s,
+                                 self.own_s, self.visits, self.commit_s)
+        return self._performance(self._offered(rps, egress_gbps), backlog_s, batch)
+
+    def _performance(self, load: np.ndarray, backlog_s: float,
+                     batch: np.ndarray | None = None) -> PoolPerformance:
         return PoolPerformance(load, self.demand_s, self.servers, self.service, backlog_s,
-                               self.patience_s, self.commit_s, self.visits)
+                               self.patience_s, self.commit_s, self.visits, batch)
 
     def _in_system(self, perf: PoolPerformance) -> np.ndarray:
         """Mean requests at the tier, mixing the minute's two regimes as ``PoolPerformance``
@@ -228,6 +240,10 @@ def build_tiers(scenario: sc.Scenario) -> list[Tier]:
             tiers.append(PoolTier(config, demand, slos.get(config.name), patience, visits))
         else:
             tiers.append(BandwidthTier(config, platform, slos.get(config.name)))
+    pools = {t.name: t for t in tiers if isinstance(t, PoolTier)}
+    for config in platform.tiers:
+        if isinstance(config, sc.PoolTier) and config.batched_by is not None:
+            pools[config.name].loops = pools[config.batched_by]
     return tiers
 
 

@@ -26,7 +26,7 @@ drains at the writes' own demand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -43,10 +43,13 @@ PRECISION = 1e-4  # relative precision of latency percentiles (0.1 ms in a secon
 class PoolPerformance:
     def __init__(self, rates: np.ndarray, demand_s: np.ndarray, servers: int, service: general.Service,
                  backlog_s: float = 0.0, patience_s: float = np.inf, commit_s: float = 0.0,
-                 visits: np.ndarray | None = None) -> None:
+                 visits: np.ndarray | None = None, mean_batch: np.ndarray | None = None) -> None:
         """``rates``: (endpoints × minutes) requests/s; ``backlog_s``: wait carried in (s);
         ``commit_s`` > 0: a group-commit tier, whose ``demand_s`` include the commit (a write
-        alone); ``visits``: the endpoints that visit the tier (default: every row given)."""
+        alone); ``visits``: the endpoints that visit the tier (default: every row given);
+        ``mean_batch``: writes per commit each minute when event loops form the batches
+        (``sim.tiers.turns``), else the writer's own chain's."""
+        self._mean_batch = mean_batch
         served = np.ones(len(demand_s), bool) if visits is None else np.asarray(visits, bool)
         self.rates = np.atleast_2d(np.asarray(rates, float))[served]
         self.demand_s = demand_s[served]  # mean response of a request alone (without a wait)
@@ -90,7 +93,16 @@ class PoolPerformance:
             scv = np.where(own > 0, moment2 / own**2 - 1.0, 0.0)  # the writes' own spread
             moment3 = (self.weights * _third_moment(self.service) * self._own_s[:, None] ** 3).sum(axis=0)
             skew = np.where(own > 0, (moment3 - 3.0 * own * moment2) / own**3 + 2.0, 0.0)  # central
-        return batching_figures(self.load / self.servers, own, self.commit_s, scv, skew)
+        figures = batching_figures(self.load / self.servers, own, self.commit_s, scv, skew)
+        if self._mean_batch is None:
+            return figures
+        # the loops' turns make the batches: busy time per write d + commit / their E[N]; the
+        # waits stay the writer chain's (an approximation: a write waits for the lock, not a turn)
+        batch = np.maximum(np.broadcast_to(np.asarray(self._mean_batch, float), own.shape), 1.0)
+        demand = own + np.where(self.load > 0, self.commit_s / batch, self.commit_s)
+        busy = self.load / self.servers * demand
+        return replace(figures, mean_batch=batch, demand_s=demand,
+                       utilisation=np.where(figures.stable, busy, figures.utilisation))
 
     def _stationary(self) -> None:
         if self.batching is not None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from domain import scenario as sc
-from sim.tiers.requestsim import _Pool, _service_times, pools, served
+from sim.tiers.requestsim import _Pool, drawn, pools, served
 
 # The background's work arrives as Poisson jobs of this mean length (about a scheduler time
 # slice). The prediction barely depends on it: 1, 5 and 20 ms gave the heartbeat's mean
@@ -84,17 +84,19 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
     times, kinds = arrivals(rates, bin_s, rng)
     ready = times.copy()
     utilisation = {}
-    for pool in pools(scenario):
+    every = pools(scenario)
+    for pool in every:
         visits = np.flatnonzero(pool.visits[kinds])
         if visits.size == 0:
             utilisation[pool.name] = 0.0
             continue
         visits = visits[np.argsort(ready[visits], kind="stable")]
-        service = _service_times(pool, kinds[visits], rng)
+        serving, service, extra = drawn(pool, every, times, kinds, visits, rng)
         if host is not None and pool.name == host.tier:
-            start, leave = on_host(pool, ready[visits], service, host, bin_s, rng)
+            start, leave = on_host(serving, ready[visits], service + extra, host, bin_s, rng)
         else:
-            start, leave = (np.array(x) for x in served(pool, ready[visits].tolist(), service.tolist(), rng))
+            start, leave = (np.array(x) for x in served(serving, ready[visits].tolist(),
+                                                        (service + extra).tolist(), rng))
         ready[visits] = leave
         busy = np.clip(np.minimum(leave, horizon) - np.minimum(start, horizon), 0.0, None).sum()
         utilisation[pool.name] = float(busy / (pool.servers * horizon))

@@ -17,13 +17,14 @@ afterwards with NumPy.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import simpy
 
 from domain import scenario as sc
 from sim.tiers import service as general
+from sim.tiers.turns import loop_batches
 
 PERCENTILES = (0.50, 0.95, 0.99)
 
@@ -57,6 +58,7 @@ class _Pool:
     discipline: str = "fcfs"
     commit_s: float = 0.0  # group-commit: the batch's fixed cost
     wakeup_s: float = 0.0  # an event loop's fixed cost per wake-up (wakeup_ms)
+    batched_by: str | None = None  # group-commit: by these event loops' turns (sim/tiers/turns.py)
 
 
 def pools(scenario: sc.Scenario) -> list[_Pool]:
@@ -65,8 +67,28 @@ def pools(scenario: sc.Scenario) -> list[_Pool]:
                   np.array([e.demand_ms.get(t.name, 0.0) / 1000.0 for e in endpoints]),
                   np.array([e.visits(t.name) for e in endpoints], bool),
                   getattr(t, "discipline", "fcfs"), getattr(t, "commit_ms", 0.0) / 1000.0,
-                  getattr(t, "wakeup_ms", 0.0) / 1000.0)
+                  getattr(t, "wakeup_ms", 0.0) / 1000.0, getattr(t, "batched_by", None))
             for t in scenario.platform.tiers if t.kind == "pool"]
+
+
+def drawn(pool: _Pool, every: list[_Pool], times: np.ndarray, kinds: np.ndarray, visits: np.ndarray,
+          rng: np.random.Generator, window_s: float = 10.0) -> tuple[_Pool, np.ndarray, np.ndarray]:
+    """Service times of the requests ``visits`` (indices into ``times``, the arrivals, and
+    ``kinds``) at ``pool``, the pool to serve them on, and what each is served beyond its own
+    service. A writer whose batches the event loops' turns form (``batched_by``) is served
+    with each write's mean share of the commit, commit / E[N] at the rates of the ``window_s``
+    it came in (``sim.tiers.turns``), in gated batches without a commit of their own: its busy
+    time is then the loops' chain's."""
+    service = _service_times(pool, kinds[visits], rng)
+    if pool.batched_by is None or pool.commit_s <= 0 or visits.size == 0:
+        return pool, service, np.zeros(service.size)
+    loop = next(p for p in every if p.name == pool.batched_by)
+    window = np.floor(times / window_s).astype(int)
+    rates = np.zeros((pool.demand_s.size, int(window.max()) + 1))
+    np.add.at(rates, (kinds, window), 1.0 / window_s)
+    batch = loop_batches(rates, loop.demand_s, loop.visits, loop.servers, loop.wakeup_s,
+                         pool.demand_s, pool.visits, pool.commit_s)
+    return replace(pool, commit_s=0.0), service, pool.commit_s / batch[window[visits]]
 
 
 def _arrivals(rates: np.ndarray, horizon_s: float, rng: np.random.Generator):
@@ -159,14 +181,15 @@ def simulate(scenario: sc.Scenario, rps: Mapping[str, float], duration_s: float,
     times, kinds = _arrivals(rates, horizon, rng)
     ready = times.copy()  # when each request reaches its next tier
     out = {}
-    for pool in pools(scenario):
+    every = pools(scenario)
+    for pool in every:
         visits = np.flatnonzero(pool.visits[kinds])
         if visits.size == 0:
             continue
         visits = visits[np.argsort(ready[visits], kind="stable")]
         enter = ready[visits]
-        service = _service_times(pool, kinds[visits], rng)
-        start, leave = (np.array(x) for x in served(pool, enter.tolist(), service.tolist(), rng))
+        serving, service, extra = drawn(pool, every, times, kinds, visits, rng)
+        start, leave = (np.array(x) for x in served(serving, enter.tolist(), (service + extra).tolist(), rng))
         ready[visits] = leave
         expected_rate = float(rates[pool.visits].sum())
         expected_s = float((rates * pool.demand_s).sum()) / expected_rate

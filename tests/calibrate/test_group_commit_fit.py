@@ -99,3 +99,27 @@ def test_writes_in_a_fixed_ratio_with_the_batches_form_one_group_with_them():
     light = [Row(r.step, r.seconds, {"heartbeat": r.requests["heartbeat"], BATCHES: r.requests["heartbeat"]},
                  r.busy_s) for r in _rows(rng)]
     assert fit_tier("database", light, ["heartbeat", BATCHES], rng).tied == ((BATCHES, "heartbeat"),)
+
+
+def test_a_sqlite_writer_is_batched_by_the_api_loops(tmp_path):
+    """The reference's SQLite writer is its workers' LoopCommitter: each loop commits its turn's
+    writes, so the platform file names the api tier as what forms the batches (sim/tiers/turns.py)."""
+    from types import SimpleNamespace
+
+    from calibrate.calibration import _tier_lines
+
+    scenario = load_scenario(SMOKE)
+    demands = {e.name: Demand(1.0, 0.5, 1.5, 500) for e in scenario.platform.endpoints}
+    fits = {"api": TierFit("api", 0.0, dict(demands), 0.99, 36),
+            "database": TierFit("database", 0.0, demands | {BATCHES: Demand(1.0, 0.5, 1.5, 9_000)}, 0.97, 36)}
+    target = SimpleNamespace(absent=None, api_servers=2, database_servers=None, probes=SimpleNamespace(
+        api_tier="api", database_tier="database",
+        sources={"api": "psutil", "database": "yanxiu_commit_seconds_sum"}))
+    out = tmp_path / "platform.yaml"
+    provenance = {"target": "T", "target_kind": "reference platform", "commit": "abc", "date": "2026-11-30",
+                  "steps": 6, "step_seconds": 20.0, "requests": 1}
+    text = render(scenario, SMOKE, out, _tier_lines(scenario, target, fits), _demand_lines(scenario, fits),
+                  provenance)
+    write(out, text, provenance, force=False)
+    database = load_scenario(out).platform.tier("database")
+    assert database.discipline == "group-commit" and database.batched_by == "api"
