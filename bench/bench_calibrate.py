@@ -134,7 +134,8 @@ def _validate(args, level: float, knee_scale: float, workers: int, kind: str, mo
     platform = load_scenario(platform_path)
     # the host's other work (Locust, anything else) beside the api's workers (calibrate/host.py)
     comparison = compare(summary, folder, platform, model / "timeseries.csv",
-                         load_calibration(platform_path), target.kind, utilisation, host=meter.host)
+                         load_calibration(platform_path), target.kind, utilisation, host=meter.host,
+                         in_app_ms=meter.in_app_ms())
     shared = compare(summary, folder, _sharing(platform), model / "timeseries.csv",
                      load_calibration(platform_path), target.kind, utilisation)
     return scale, (summary, comparison, shared, meter.unmeasured()), ""

@@ -54,6 +54,9 @@ class Comparison:
     # the same prediction at the load the target really got (each endpoint's achieved requests
     # per 10-s bin): separates the platform model's error from the replay's shortfall
     at_achieved: dict[str, dict[str, Any]] = field(default_factory=dict)  # {"endpoints": ..., "tiers": ...}
+    # endpoint -> {in_app_ms: the server's own mean (its ASGI middleware), mean_ms: the load
+    # test's, outside_ms: the rest: the worker's queue before the app, the network, the client}
+    in_app: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
         """Gate metrics: ``prediction_error(<fn>(<metric>))`` = |predicted / measured - 1|, of the
@@ -121,7 +124,7 @@ def _row(predicted: float, measured: float | None, requests: int, figure: str) -
 def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeseries: Path,
             calibration: dict[str, Any] | None,
             tested_target: str, utilisation: dict[str, float], seed: int = 0,
-            host: HostSampler | None = None) -> Comparison:
+            host: HostSampler | None = None, in_app_ms: dict[str, float] | None = None) -> Comparison:
     """The comparison for the load test whose ``summary.json`` is ``summary`` (written in ``folder``).
     ``host``: the target's host was sampled (a server started here): the prediction at the
     achieved load serves the api tier's workers beside the CPU the host spent on other work."""
@@ -155,6 +158,9 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
     timeout = float(scenario.behaviour.overload.abandon_after_s)
     rng = np.random.default_rng(seed)
     means = measured_means(folder)
+    result.in_app = {name: {"in_app_ms": round(ms, 3), "mean_ms": means[name],
+                            "outside_ms": round(means[name] - ms, 3)}
+                     for name, ms in (in_app_ms or {}).items() if name in means}
     duration = float(summary["duration_s"])
     planned = predict(scenario, rates, minute_s, rng, timeout)
     for name in endpoints:
@@ -306,6 +312,18 @@ class TierMeter:
             out[api] = (busy1[api] - busy0[api]) / (seconds * self.cores)
         if db in busy0 and db in busy1 and not self.database_unread:
             out[db] = (busy1[db] - busy0[db]) / (seconds * self.database_servers)
+        return out
+
+    def in_app_ms(self) -> dict[str, float]:
+        """Mean time per endpoint inside the app over the test (the server's own timing)."""
+        if self.first is None or self.last is None:
+            return {}
+        before, after = self.first[1].in_app, self.last[1].in_app
+        out = {}
+        for endpoint, (seconds, count) in after.items():
+            s0, n0 = before.get(endpoint, (0.0, 0.0))
+            if count > n0:
+                out[endpoint] = 1000.0 * (seconds - s0) / (count - n0)
         return out
 
     def unmeasured(self) -> dict[str, str]:

@@ -19,7 +19,7 @@ import re
 import urllib.error
 import urllib.request
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from calibrate.errors import CalibrationError
@@ -65,6 +65,9 @@ class Scrape:
     errors: dict[str, float]  # of which 5xx
     commit_s: float | None  # yanxiu_commit_seconds_sum
     commits: float | None = None  # yanxiu_commit_seconds_count: group commits (batches) so far
+    # per endpoint, (seconds, requests) of yanxiu_request_seconds: the time each request spent
+    # inside the app (the ASGI middleware), without the worker's queue before it and the client
+    in_app: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def parse_metrics(text: str) -> Scrape:
@@ -73,6 +76,7 @@ def parse_metrics(text: str) -> Scrape:
     commits: float | None = None
     requests: dict[str, float] = defaultdict(float)
     errors: dict[str, float] = defaultdict(float)
+    in_app: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for line in text.splitlines():
         match = _SAMPLE.match(line)
         if not match:
@@ -90,7 +94,10 @@ def parse_metrics(text: str) -> Scrape:
             requests[endpoint] += value
             if labels.get("status", "").startswith("5"):
                 errors[endpoint] += value
-    return Scrape(cpu, dict(requests), dict(errors), commit, commits)
+        elif name in ("yanxiu_request_seconds_sum", "yanxiu_request_seconds_count"):
+            in_app[labels.get("endpoint", "unmatched")][name.endswith("_count")] += value
+    return Scrape(cpu, dict(requests), dict(errors), commit, commits,
+                  {e: (s, n) for e, (s, n) in in_app.items()})
 
 
 class MetricsScrape:

@@ -85,6 +85,7 @@ class Prediction(Part):
     planned_vs_achieved: dict[str, dict[str, Any]] = {}  # endpoint -> {planned, achieved, ratio} requests
     per_bin: dict[str, dict[str, Any]] = {}  # endpoint -> {planned, achieved, max_error} per 10-s bin
     at_achieved: dict[str, dict[str, Any]] = {}  # the prediction at the load the target really got
+    in_app: dict[str, dict[str, float]] = {}  # endpoint -> the server's own mean time beside the test's
     metrics: dict[str, Number] = {}
 
 

@@ -137,3 +137,11 @@ def test_the_hosts_other_work_slows_the_prediction_at_the_achieved_load(tmp_path
     hb = "heartbeat"
     assert (shared.at_achieved["endpoints"][hb]["mean_ms"]["predicted"]
             > 1.2 * plain.at_achieved["endpoints"][hb]["mean_ms"]["predicted"])
+
+
+def test_the_servers_own_time_is_put_beside_the_tests(tmp_path, scenario, timeseries):
+    """Locust's mean (stats.csv) against the server's in-app mean: what lies outside the app."""
+    (tmp_path / "stats.csv").write_text("Name,Average Response Time\nheartbeat,24.3\n")
+    c = compare(_summary(), tmp_path, scenario, timeseries, None, "T", {},
+                in_app_ms={"heartbeat": 16.65, "metrics": 3.0})
+    assert c.in_app == {"heartbeat": {"in_app_ms": 16.65, "mean_ms": 24.3, "outside_ms": pytest.approx(7.65)}}

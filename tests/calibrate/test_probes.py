@@ -29,6 +29,16 @@ def test_parse_metrics_sums_statuses_and_reads_cpu_and_commits():
     assert scrape.commit_s == 0.75
 
 
+def test_parse_metrics_reads_the_time_inside_the_app_per_endpoint():
+    text = TEXT + """yanxiu_request_seconds_bucket{endpoint="heartbeat",le="0.01"} 90.0
+yanxiu_request_seconds_sum{endpoint="heartbeat"} 1.5
+yanxiu_request_seconds_count{endpoint="heartbeat"} 104.0
+yanxiu_request_seconds_sum{endpoint="login"} 0.7
+yanxiu_request_seconds_count{endpoint="login"} 7.0
+"""
+    assert parse_metrics(text).in_app == {"heartbeat": (1.5, 104.0), "login": (0.7, 7.0)}
+
+
 def test_metrics_absent_is_none_not_zero():
     scrape = parse_metrics('yanxiu_requests_total{endpoint="x",method="GET",status="200"} 1\n')
     assert scrape.cpu_s is None and scrape.commit_s is None

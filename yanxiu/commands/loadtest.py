@@ -259,7 +259,8 @@ def _predicted(args, summary: LoadtestSummary, out: Path, model: Path, host: str
     tested = reference_kind(bool(args.database_url), server[1]) if server else host
     comparison = compare(summary.model_dump(), out, platform, model / "timeseries.csv",
                          load_calibration(args.platform), tested, meter.utilisation(summary.duration_s),
-                         seed=args.seed or 0, host=meter.host)
+                         seed=args.seed or 0, host=meter.host,
+                         in_app_ms=meter.in_app_ms())
     prediction = Prediction(**comparison.as_dict(), platform_file=str(args.platform))
     metrics = {**summary.metrics, **prediction.metrics}
     summary = summary.model_copy(update={"prediction": prediction, "metrics": metrics})
@@ -277,6 +278,9 @@ def _print_prediction(p) -> None:
     if p.at_achieved:
         _print_side_by_side("at the achieved load (the gate's prediction_error metrics)",
                             p.at_achieved.get("endpoints", {}), p.at_achieved.get("tiers", {}))
+    if p.in_app:
+        print("  time inside the server (its own middleware) / the test's mean: " + ", ".join(
+            f"{name} {row['in_app_ms']:.1f}/{row['mean_ms']:.1f} ms" for name, row in p.in_app.items()))
 
 
 def _print_side_by_side(title: str, endpoints: dict, tiers: dict) -> None:
