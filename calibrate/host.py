@@ -71,6 +71,18 @@ class HostSampler:
         while not self._stop.wait(self.sample_s):
             self._read()
 
+    def server_cores(self, start: float, end: float) -> float | None:
+        """The server's mean CPU (cores) between two wall times, None if not covered: its busy
+        time over the replay alone (the meter's first and last readings also hold the resumed
+        sessions' set-up and the drain, which the prediction does not have)."""
+        if len(self.rows) < 2 or end <= start:
+            return None
+        wall, _, server = (np.array(column) for column in zip(*self.rows, strict=True))
+        if start < wall[0] - self.sample_s or end > wall[-1] + self.sample_s:
+            return None
+        low, high = np.interp([start, end], wall, server)
+        return float((high - low) / (end - start))
+
     def background(self, origin: float, edges: np.ndarray) -> np.ndarray | None:
         """Cores busy with anything but the server in each bin [edges[i], edges[i+1]) of test
         time (wall time ``origin`` + edge), interpolated between the samples; None when the

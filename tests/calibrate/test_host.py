@@ -38,3 +38,15 @@ def test_entering_and_leaving_reads_at_least_twice():
         sum(i * i for i in range(200_000))
     assert len(sampler.rows) >= 2
     assert sampler.rows[-1][1] >= sampler.rows[0][1] and host_busy_s() > 0
+
+
+def test_the_servers_cores_over_a_window_of_wall_time():
+    # the server burns 0.2 core until t = 10 (a set-up burst: 0.9), then 0.5
+    rows, cpu = [], 0.0
+    for t in range(31):
+        rows.append((100.0 + t, 0.0, cpu))
+        cpu += 0.9 if t < 10 else 0.5
+    sampler = _sampler(rows)
+    assert sampler.server_cores(110.0, 130.0) == pytest.approx(0.5)
+    assert sampler.server_cores(100.0, 130.0) == pytest.approx((9.0 + 10.0) / 30.0)
+    assert sampler.server_cores(90.0, 130.0) is None  # before the first sample
