@@ -174,13 +174,13 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
     result.tiers = _tiers(planned, utilisation, result.comparable)
     achieved_rates = _achieved_rates(folder, endpoints, duration, set_up_s, session_bins)
     if achieved_rates is not None:
-        share = _host_share(host, folder, set_up_s, achieved_rates.shape[1])
+        share = _host_share(host, folder, set_up_s, achieved_rates.shape[1], scenario, tested_target)
         at_achieved = predict(scenario, achieved_rates, BIN_S, rng, timeout, share)
         result.at_achieved = {"endpoints": _side_by_side(at_achieved, summary, means, duration,
                                                          result.comparable),
                               "tiers": _tiers(at_achieved, utilisation, result.comparable)}
         if share is not None:
-            result.at_achieved["host"] = {"tier": share.tier, "cores": share.cores,
+            result.at_achieved["host"] = {"tier": share.tier, "cores": share.cores, "runs": list(share.runs),
                                           "background_cores": [round(float(v), 3) for v in share.background]}
     return result
 
@@ -198,14 +198,23 @@ def _in_window(utilisation: dict[str, float], host: HostSampler | None, folder: 
     return {**utilisation, tier: cores / pool_servers(scenario, tier)}
 
 
-def _host_share(host: HostSampler | None, folder: Path, set_up_s: float, bins: int,
-                tier: str = "api") -> HostShare | None:
-    """The api tier's host during the test: its cores and the background per 10-s bin."""
+def _host_share(host: HostSampler | None, folder: Path, set_up_s: float, bins: int, scenario: Scenario,
+                tested_target: str, tier: str = "api") -> HostShare | None:
+    """The api tier's host during the test: its cores and the background per 10-s bin. On the
+    SQLite reference the workers' event loops run the group commits themselves
+    (reference.committer.LoopCommitter), so the group-commit tiers are slowed with them."""
+    from calibrate.target import reference_kind
+
     origin = replay_origin(folder, set_up_s) if host is not None else None
     if host is None or origin is None:
         return None
     background = host.background(origin, np.arange(bins + 1) * BIN_S)
-    return None if background is None else HostShare(tier, float(host.cores), background)
+    if background is None:
+        return None
+    runs = tuple(t.name for t in scenario.platform.tiers if isinstance(t, PoolTier)
+                 and t.discipline == "group-commit") if tested_target == reference_kind(
+                     False, pool_servers(scenario, tier)) else ()
+    return HostShare(tier, float(host.cores), background, runs)
 
 
 def _achieved_rates(folder: Path, endpoints: list[str], duration: float,

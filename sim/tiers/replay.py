@@ -47,6 +47,10 @@ class HostShare:
     tier: str
     cores: float
     background: np.ndarray  # cores busy with other work, per bin of the prediction's rates
+    # tiers whose work the tier's processes do themselves (SQLite's group commits, which the
+    # workers' event loops run): each such request's service (and a batch's commit) is
+    # stretched as the tier's own requests of its 10-s bin were by the sharing
+    runs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
     ready = times.copy()
     utilisation = {}
     every = pools(scenario)
+    stretch: np.ndarray | None = None  # per bin: how much the host's sharing slowed its tier
     for pool in every:
         visits = np.flatnonzero(pool.visits[kinds])
         if visits.size == 0:
@@ -93,7 +98,9 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         visits = visits[np.argsort(ready[visits], kind="stable")]
         serving, service, extra = drawn(pool, every, times, kinds, visits, rng)
         if host is not None and pool.name == host.tier:
-            start, leave = on_host(serving, ready[visits], service + extra, host, bin_s, rng)
+            start, leave, stretch = on_host(serving, ready[visits], service + extra, host, bin_s, rng)
+        elif host is not None and stretch is not None and pool.name in host.runs:
+            start, leave = _stretched(serving, ready[visits], service + extra, stretch, bin_s, rng)
         else:
             start, leave = (np.array(x) for x in served(serving, ready[visits].tolist(),
                                                         (service + extra).tolist(), rng))
@@ -112,14 +119,27 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
     return Prediction(horizon, out, utilisation)
 
 
+def _stretched(pool: _Pool, arrivals: np.ndarray, service: np.ndarray, stretch: np.ndarray, bin_s: float,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A tier whose work the host tier's processes do: each request's service (and the commit
+    of a batch) lengthened by the stretch of its bin (the commit by the mean), served as usual."""
+    from dataclasses import replace
+
+    factor = stretch[np.clip((arrivals // bin_s).astype(int), 0, stretch.size - 1)]
+    slowed = replace(pool, commit_s=pool.commit_s * float(np.mean(factor))) if arrivals.size else pool
+    start, leave = served(slowed, arrivals.tolist(), (service * factor).tolist(), rng)
+    return np.asarray(start), np.asarray(leave)
+
+
 def on_host(pool: _Pool, arrivals: np.ndarray, service: np.ndarray, host: HostShare, bin_s: float,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(start, leave) of the tier's requests served by its ``servers`` processes beside the
     background's processes (as many as its busiest bin needs cores, each taking an even share
-    of its jobs). A wake-up cost (``wakeup_ms``) lengthens each request by its mean share, as
-    under processor sharing (``batching.overhead_shares``)."""
+    of its jobs), and per bin how much the sharing stretched them in service (wall time in
+    service over CPU; 1 in a bin without requests). A wake-up cost (``wakeup_ms``) lengthens
+    each request by its mean share, as under processor sharing (``batching.overhead_shares``)."""
     from sim.tiers import batching
-    from sim.tiers.sharing import serve_processes
+    from sim.tiers.sharing import time_share
 
     if pool.wakeup_s > 0:
         service = service + batching.overhead_shares(arrivals, service, pool.servers, pool.wakeup_s)
@@ -133,9 +153,15 @@ def on_host(pool: _Pool, arrivals: np.ndarray, service: np.ndarray, host: HostSh
         owners.append(pool.servers + rng.integers(0, others, count))
     t, s, o = np.concatenate(times), np.concatenate(sizes), np.concatenate(owners)
     order = np.argsort(t, kind="stable")
-    start, leave = serve_processes(t[order].tolist(), s[order].tolist(), o[order].tolist(),
-                                   pool.servers + others, host.cores)
+    begin, leave = (np.asarray(x) for x in time_share(t[order].tolist(), s[order].tolist(), o[order].tolist(),
+                                                       pool.servers + others, host.cores))
     mine = np.empty(order.size, int)
     mine[order] = np.arange(order.size)
     keep = mine[: arrivals.size]
-    return np.asarray(start)[keep], np.asarray(leave)[keep]
+    begin, leave = begin[keep], leave[keep]
+    bins = np.clip((arrivals // bin_s).astype(int), 0, level.size - 1) if level.size else np.zeros(0, int)
+    size = max(level.size, 1)
+    cpu = np.bincount(bins, weights=service, minlength=size)
+    wall = np.bincount(bins, weights=leave - begin, minlength=size)
+    stretch = np.where(cpu > 0, wall / np.where(cpu > 0, cpu, 1.0), 1.0)
+    return leave - service, leave, stretch

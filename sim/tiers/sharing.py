@@ -54,8 +54,16 @@ def serve_processes(arrivals: list[float], service: list[float], assign: list[in
     cores it is ``processes`` independent FCFS servers; with one core it is work-conserving,
     so for exponential items of one mean the number present is M/M/1's whatever the split.
     ``start`` is leave - service (the CPU each item used), as in ``serve_ps``."""
+    _, leave = time_share(arrivals, service, assign, processes, cores)
+    return [leave[k] - service[k] for k in range(len(leave))], leave
+
+
+def time_share(arrivals: list[float], service: list[float], assign: list[int], processes: int,
+               cores: float) -> tuple[list[float], list[float]]:
+    """``serve_processes``' schedule as (begin, leave): when each item's process took it up,
+    and when it was done; (leave - begin) / service is how much the sharing stretched it."""
     n = len(arrivals)
-    leave = [0.0] * n
+    begin, leave = [0.0] * n, [0.0] * n
     queues: list[list[int]] = [[] for _ in range(processes)]
     heads = [0] * processes  # index into each queue of the item in service
     left = [0.0] * processes  # its remaining work
@@ -65,25 +73,24 @@ def serve_processes(arrivals: list[float], service: list[float], assign: list[in
         rate = min(1.0, cores / len(busy)) if busy else 0.0
         first = min(busy, key=left.__getitem__) if busy else -1
         done = now + left[first] / rate if busy else math.inf
+        step = (arrivals[i] if i < n and arrivals[i] <= done else done) - now
+        for p in busy:
+            left[p] -= rate * step
+        now += step
         if i < n and arrivals[i] <= done:
-            step = arrivals[i] - now
-            for p in busy:
-                left[p] -= rate * step
             now, p = arrivals[i], assign[i]
             queues[p].append(i)
             if p not in busy:
                 busy.add(p)
-                left[p] = service[i]
+                left[p], begin[i] = service[i], now
             i += 1
             continue
-        step = done - now
-        for p in busy:
-            left[p] -= rate * step
         now = done
         leave[queues[first][heads[first]]] = now
         heads[first] += 1
         if heads[first] < len(queues[first]):
-            left[first] = service[queues[first][heads[first]]]
+            k = queues[first][heads[first]]
+            left[first], begin[k] = service[k], now
         else:
             busy.discard(first)
-    return [leave[k] - service[k] for k in range(n)], leave
+    return begin, leave

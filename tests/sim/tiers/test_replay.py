@@ -43,3 +43,32 @@ def test_without_a_host_the_pool_is_unchanged():
     # one worker on an idle core: the same FCFS M/M/1 (different draws: within noise)
     expected = alone.endpoints["request"].mean_ms
     assert idle_host.endpoints["request"].mean_ms == pytest.approx(expected, rel=0.06)
+
+
+def _loop_and_writer():
+    """One worker (5-ms requests) and a group-commit writer (1 ms a write, 2 ms a commit) that
+    the worker's loop runs, as on the SQLite reference."""
+    s = _one_worker(5.0)
+    api = s.platform.tiers[0]
+    writer = api.model_copy(update={"name": "database", "discipline": "group-commit", "commit_ms": 2.0})
+    endpoints = [e.model_copy(update={"demand_ms": {"server": 5.0, "database": 1.0}})
+                 for e in s.platform.endpoints]
+    return s.model_copy(update={"platform": s.platform.model_copy(
+        update={"tiers": [api, writer], "endpoints": endpoints})})
+
+
+def test_a_writer_the_workers_run_is_slowed_as_they_are():
+    """On an idle host the workers' requests are not stretched, so neither is the writer; beside
+    0.4 of a core of other work on a 1-core host they are (5-ms requests at 0.35), and the
+    writer's busy time grows by about as much (its own requests alone would not change)."""
+    scenario, rates = _loop_and_writer(), np.full((1, 40), 70.0)
+
+    def writer(background: float, runs: tuple[str, ...]) -> float:
+        host = HostShare("server", 1.0, np.full(40, background), runs)
+        return predict(scenario, rates, 10.0, np.random.default_rng(4), host=host).utilisation["database"]
+
+    assert writer(0.0, ("database",)) == pytest.approx(writer(0.0, ()), rel=0.03)
+    plain, slowed = writer(0.4, ()), writer(0.4, ("database",))
+    # while in service a request shares the core (half of it each) with the background's
+    # process whenever that has work (about half the time at 0.4): ~1.5x its CPU
+    assert 1.3 < slowed / plain < 1.8
