@@ -94,8 +94,9 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     with _target(config, context, say) as target:
         runs, idle_rows, unmeasured = _measure(config, context, target, work, say,
                                                on_step or (lambda done, total: None))
+        shares = {str(sub): float(p) for sub, p in scenario.population.sub_platforms.items()}
         runs += confirm(config, context.plan, target, work, runs, _options(config, context, target), deadline,
-                        GROWTH, _slo(scenario), say)
+                        GROWTH, _slo(scenario), say, shares)
     slo_p95, slo_errors = _slo(scenario)
     fitted = [r for r in runs if _stable(r.result, slo_p95, slo_errors)]
     fits = _fit(scenario, target, idle_rows, fitted, config.seed)
@@ -226,7 +227,10 @@ def _fit(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], runs:
         fits[api] = fitting.fit_event_loop(api, rows, endpoints, loops, rng)
     tier = target.probes.database_tier
     if any(tier in row.busy_s for row in rows):
-        fits[tier] = fitting.fit_tier(tier, rows, endpoints + _batches(target, tier, rows), rng)
+        batches = _batches(target, tier, rows)
+        # a group-commit writer: only the endpoints whose requests are its jobs take its lock
+        writing = fitting.writers(rows, endpoints) if batches else None
+        fits[tier] = fitting.fit_tier(tier, rows, (writing or endpoints) + batches, rng)
     return fits
 
 

@@ -45,6 +45,10 @@ def lines(scenario: Scenario, fits: dict[str, fitting.TierFit],
             if tier in absent:
                 out[endpoint.name][tier] = {"ms": 0.0, "measured": False, "absent": True, "visits": False,
                                             "why": absent[tier]}
+            elif tier in fits and endpoint.name not in fits[tier].demands:  # not one of its writers
+                out[endpoint.name][tier] = {"ms": 0.0, "lo": 0.0, "hi": 0.0, "requests": 0, "measured": True,
+                                            "visits": False, "why": "none of the group commits' jobs are its "
+                                            "requests (yanxiu_commit_jobs_sum)"}
             elif tier in fits:
                 line = grouped[tier].get(endpoint.name) or _alone(fits[tier].demands[endpoint.name])
                 out[endpoint.name][tier] = line

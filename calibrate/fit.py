@@ -27,6 +27,9 @@ BATCHES = "(batches)"
 # predicted by the chain of batch sizes at the bin's rate; its demand is the loop's fixed cost
 # per wake-up (``wakeup_ms``), shared by the requests ready at that wake-up.
 WAKEUPS = "(wake-ups)"
+# A row's count of the group commits' jobs (writes) in the bin: not a regressor; it says which
+# endpoints' requests are the writer's jobs (``writers``), the only ones that take its lock.
+JOBS = "(jobs)"
 TIED = 0.95  # correlation of two endpoints' requests per bin above which the fit cannot tell them apart
 WAKEUP_GRID_MS = tuple(round(0.1 * i, 1) for i in range(61))  # candidates 0-6 ms (profiled)
 
@@ -99,6 +102,23 @@ def fit_tier(tier: str, rows: list[Row], endpoints: list[str], rng: np.random.Ge
                          int(round(counts[i])), _correlation(design[:, i + 1], batches))
                for i, e in enumerate(endpoints)}
     return TierFit(tier, float(coef[0]), demands, r2, len(rows), tied=tied_groups(design[:, 1:], endpoints))
+
+
+def writers(rows: list[Row], endpoints: list[str], threshold: float = 0.5) -> list[str] | None:
+    """The endpoints whose requests are a group-commit writer's jobs, the only ones that take
+    its lock: NNLS of each bin's jobs (``JOBS``) on the endpoints' requests gives jobs per
+    request, and those at ``threshold`` or more are its writers. None when no row counts jobs
+    (a target without the counter). On the reference only heartbeats submit jobs, yet the
+    writer's fit gave the sign-in and the campaign page 0.9 and 1.8 ms of its lock time and the
+    scenario's estimates went to the unidentified rest (5-9 points of the predicted writer at
+    60-110% of the knee, 2026-11-30 13:47)."""
+    counted = [r for r in rows if JOBS in r.requests]
+    jobs = np.array([r.requests[JOBS] for r in counted])
+    if not counted or jobs.sum() <= 0:
+        return None
+    design = np.array([[r.requests.get(e, 0.0) for e in endpoints] for r in counted])
+    per_request = _solve(design, jobs)
+    return [e for e, k in zip(endpoints, per_request, strict=True) if k >= threshold]
 
 
 def tied_groups(counts: np.ndarray, names: list[str],

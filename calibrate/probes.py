@@ -68,12 +68,14 @@ class Scrape:
     # per endpoint, (seconds, requests) of yanxiu_request_seconds: the time each request spent
     # inside the app (the ASGI middleware), without the worker's queue before it and the client
     in_app: dict[str, tuple[float, float]] = field(default_factory=dict)
+    jobs: float | None = None  # yanxiu_commit_jobs_sum: jobs (writes) the group commits committed so far
 
 
 def parse_metrics(text: str) -> Scrape:
     cpu: float | None = None
     commit: float | None = None
     commits: float | None = None
+    jobs: float | None = None
     requests: dict[str, float] = defaultdict(float)
     errors: dict[str, float] = defaultdict(float)
     in_app: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
@@ -89,6 +91,8 @@ def parse_metrics(text: str) -> Scrape:
             commit = (commit or 0.0) + value
         elif name == "yanxiu_commit_seconds_count":
             commits = (commits or 0.0) + value
+        elif name == "yanxiu_commit_jobs_sum":
+            jobs = (jobs or 0.0) + value
         elif name == "yanxiu_requests_total":
             endpoint = labels.get("endpoint", "unmatched")
             requests[endpoint] += value
@@ -97,7 +101,7 @@ def parse_metrics(text: str) -> Scrape:
         elif name in ("yanxiu_request_seconds_sum", "yanxiu_request_seconds_count"):
             in_app[labels.get("endpoint", "unmatched")][name.endswith("_count")] += value
     return Scrape(cpu, dict(requests), dict(errors), commit, commits,
-                  {e: (s, n) for e, (s, n) in in_app.items()})
+                  {e: (s, n) for e, (s, n) in in_app.items()}, jobs)
 
 
 class MetricsScrape:

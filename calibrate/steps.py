@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from calibrate.errors import CalibrationError
-from calibrate.fit import BATCHES, Row, StepResult, Window
+from calibrate.fit import BATCHES, JOBS, Row, StepResult, Window
 from calibrate.probes import MetricsScrape, PostgresCpu, ProcessCpu, Scrape
 
 MIN_REQUESTS = 50  # per step: fewer cannot separate anything from the idle noise
@@ -115,6 +115,8 @@ class Sampler:
             requests = {e: s1.requests.get(e, 0.0) - s0.requests.get(e, 0.0) for e in s1.requests}
             if s0.commits is not None and s1.commits is not None:
                 requests[BATCHES] = s1.commits - s0.commits  # the group commit's own regressor
+            if s0.jobs is not None and s1.jobs is not None:
+                requests[JOBS] = s1.jobs - s0.jobs  # which endpoints the writer's jobs are
             busy = {tier: b1[tier] - b0[tier] for tier in b1 if tier in b0}
             out.append(Row(step, t1 - t0, requests, busy))
         return out

@@ -123,3 +123,40 @@ def test_a_sqlite_writer_is_batched_by_the_api_loops(tmp_path):
     write(out, text, provenance, force=False)
     database = load_scenario(out).platform.tier("database")
     assert database.discipline == "group-commit" and database.batched_by == "api"
+
+
+def test_only_the_endpoints_whose_requests_are_the_jobs_take_the_writers_lock():
+    """The reference's writer commits only heartbeats; sign-ins come with the heartbeats (one a
+    session), so without the jobs' count the fit may give them a share of the lock time. The
+    jobs per bin (``yanxiu_commit_jobs_sum``) say the heartbeats are the writes: the writer is
+    fitted on them alone and the sign-in is written as not visiting it."""
+    from calibrate.fit import JOBS, writers
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for step, rate in enumerate([5.0, 20.0, 60.0, 120.0, 200.0, 300.0]):
+        figures = batch_chain(rate, D_S, COMMIT_S)
+        for _ in range(6):
+            beats = float(rng.poisson(rate * 10.0))
+            logins = float(rng.poisson(rate * 10.0 / 20.0))
+            batches = beats / figures.mean_batch
+            busy = beats * D_S + batches * COMMIT_S + rng.normal(0, 0.002)
+            rows.append(Row(step, 10.0, {"heartbeat": beats, "login": logins, BATCHES: batches, JOBS: beats},
+                            {"database": busy}))
+    assert writers(rows, ["heartbeat", "login"]) == ["heartbeat"]
+    assert writers([Row(r.step, r.seconds, {k: v for k, v in r.requests.items() if k != JOBS}, r.busy_s)
+                    for r in rows], ["heartbeat", "login"]) is None
+    scenario = load_scenario(SMOKE)
+    fit = fit_tier("database", rows, ["heartbeat", BATCHES], rng)
+    lines = _demand_lines(scenario, {"database": fit})
+    assert lines["heartbeat"]["database"]["ms"] == pytest.approx(D_S * 1000, rel=0.05)
+    assert not lines["login"]["database"]["visits"] and "jobs" in lines["login"]["database"]["why"]
+    # and the calibration's own fit of the writer takes them alone
+    from types import SimpleNamespace
+
+    from calibrate.calibration import _fit
+
+    target = SimpleNamespace(api_servers=2, probes=SimpleNamespace(
+        api_tier="api", database_tier="database", sources={"database": "yanxiu_commit_seconds_sum"}))
+    writer = _fit(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
+    assert "login" not in writer.demands and writer.demands["heartbeat"].ms == pytest.approx(D_S * 1000, rel=0.05)

@@ -29,6 +29,12 @@ def test_parse_metrics_sums_statuses_and_reads_cpu_and_commits():
     assert scrape.commit_s == 0.75
 
 
+def test_parse_metrics_reads_the_group_commits_jobs():
+    text = TEXT + ('yanxiu_commit_jobs_bucket{le="1.0"} 9.0\n'
+                   "yanxiu_commit_jobs_sum 15.0\nyanxiu_commit_jobs_count 12.0\n")
+    assert parse_metrics(text).jobs == 15.0 and parse_metrics(TEXT).jobs is None
+
+
 def test_parse_metrics_reads_the_time_inside_the_app_per_endpoint():
     text = TEXT + """yanxiu_request_seconds_bucket{endpoint="heartbeat",le="0.01"} 90.0
 yanxiu_request_seconds_sum{endpoint="heartbeat"} 1.5
