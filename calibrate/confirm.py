@@ -29,6 +29,11 @@ stretch's first ``--step-seconds``: the replay's plan) with the minutes before t
 compress and scale (the same request rate per unit of scale as the staircase's steps, so the
 knee's scale means the same load in the validation tests): the sessions build up in those
 earlier minutes, as they did in the model, and the steady part is the steps' own minutes.
+Each hold takes accounts no earlier step or hold took (``loadtests.accounts.write_untouched``,
+as the validation levels of bench/bench_calibrate.py do): every run's roster starts at the
+file's first teacher, and sessions on accounts that have studied play less and take tests
+more. On 2026-11-30 13:50 the third hold (after two on the same accounts) finished 124 req/s
+in its steady part at scale 0.73, the second 160 req/s at 0.64.
 """
 
 from __future__ import annotations
@@ -126,11 +131,12 @@ def overhead_s(runs: list[StepRun], step_seconds: float) -> float:
 
 
 def confirm(config: Any, plan: Any, target: Any, work: Path, runs: list[StepRun], options: dict[str, Any],
-            deadline: float, growth: float, slo: tuple[float, float],
-            say: Callable[[str], None]) -> list[StepRun]:
+            deadline: float, growth: float, slo: tuple[float, float], say: Callable[[str], None],
+            shares: dict[str, float] | None = None) -> list[StepRun]:
     """Holds until the bracket is within ``RESOLUTION``, ``config.max_holds`` ran, or the next
     would end after ``deadline`` (monotonic seconds). A hold that cannot be measured ends them.
-    ``plan`` is the replay's ``loadtests.plan.Plan`` (the stretch the holds extend)."""
+    ``plan`` is the replay's ``loadtests.plan.Plan`` (the stretch the holds extend); ``shares``
+    the scenario's sub-platforms (each hold on untouched accounts; None: the file as it is)."""
     good, broken = bracket(runs, *slo)
     if good is None or config.max_holds <= 0:
         return []
@@ -148,8 +154,11 @@ def confirm(config: Any, plan: Any, target: Any, work: Path, runs: list[StepRun]
             say(f"holds: no time left for a {cost:.0f}-s hold within the {config.budget_s:.0f}-s budget")
             break
         spec = StepSpec(f"hold-{scale:.3g}", scale, seconds=seconds, stretch=stretch, settle_s=settle)
+        accounts = _untouched(target, runs, holds, shares, _sessions(plan, seconds, scale),
+                              work / f"accounts-{spec.name}.csv", say) if shares else None
+        fresh = options | ({"accounts": str(accounts)} if accounts else {})
         try:
-            run = run_step(len(runs) + len(holds), spec, options, target.url, work, target.probes, seconds,
+            run = run_step(len(runs) + len(holds), spec, fresh, target.url, work, target.probes, seconds,
                            config.bin_seconds, say)
         except CalibrationError as exc:
             say(f"hold {spec.name}: not measured ({exc}); the holds stop here")
@@ -163,3 +172,38 @@ def confirm(config: Any, plan: Any, target: Any, work: Path, runs: list[StepRun]
             bad = scale
         scale = next_scale(ok, bad, growth)
     return holds
+
+
+def _sessions(plan: Any, seconds: float, scale: float) -> int:
+    """Sessions a hold of ``seconds`` at ``scale`` starts: the model's over its minutes."""
+    minutes = int(math.ceil(seconds / plan.minute_s - 1e-9))
+    return int(math.ceil(float(plan.series.sessions[max(0, plan.stop - minutes):plan.stop].sum()) * scale))
+
+
+def _untouched(target: Any, runs: list[StepRun], holds: list[StepRun], shares: dict[str, float],
+               sessions: int, path: Path, say: Callable[[str], None]) -> Path | None:
+    """An accounts file without the teachers earlier runs took: the most any step took (each
+    starts at the file's first teacher), then every hold's after them. None (the file as it is,
+    said) when fewer are left than this hold's ``sessions`` may take."""
+    from loadtests.accounts import taken_by, write_untouched
+
+    taken: dict[str, int] = {}
+    for run in runs:
+        for sub, n in taken_by(_started(run), shares).items():
+            taken[sub] = max(taken.get(sub, 0), n)
+    for run in holds:
+        for sub, n in taken_by(_started(run), shares).items():
+            taken[sub] = taken.get(sub, 0) + n
+    left = write_untouched(target.accounts, taken, path)
+    short = {sub: n for sub, n in taken_by(sessions, shares).items() if left.get(sub, 0) < n}
+    if short:
+        say(f"holds: fewer untouched teachers than a hold may take ({left} left, {short} needed): it "
+            "reuses studied accounts (raise --teachers)")
+        return None
+    return path
+
+
+def _started(run: StepRun) -> int:
+    """Sessions a run started (planned and resumed): each took at most one account."""
+    arrivals = run.summary.get("arrivals") or {}
+    return int(arrivals.get("achieved", 0)) + int(arrivals.get("resumed", 0))

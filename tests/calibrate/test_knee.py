@@ -285,3 +285,26 @@ def test_history_windows_from_locusts_per_second_rows(tmp_path: Path):
         (18.0, 10.0, 500, 0, 119.0), (28.0, 10.0, 500, 1, 129.0)]
     assert ramp == 5.0  # 10, 20, 30, 40, 50/s: the fifth second is the first at 90% of the last 5 s
     assert history_windows(tmp_path / "missing.csv") == ((), None)
+
+
+def test_each_hold_takes_accounts_no_earlier_run_took(tmp_path: Path):
+    """Steps start at the file's first teacher (the most any took is taken); holds after them,
+    one after the other. Too few left for the next hold: the file as it is, and it says so."""
+    source = tmp_path / "accounts.csv"
+    source.write_text("mobile,password,teacher_id,school_id,province,sub_platform,role\n" + "".join(
+        f"1380000{i:04d},pw,{i},1,p,basic,teacher\n" for i in range(12)))
+    target = SimpleNamespace(accounts=source)
+
+    def started(n: int) -> StepRun:
+        arrivals = {"arrivals": {"achieved": n, "resumed": 0}}
+        return StepRun(StepSpec("s", 1.0), [], stair("s", 50.0, 40.0), arrivals, {})
+
+    said: list[str] = []
+    path = confirming._untouched(target, [started(3), started(4)], [started(2)], {"basic": 1.0}, 5,
+                                 tmp_path / "fresh.csv", said.append)
+    assert path == tmp_path / "fresh.csv" and not said
+    kept = [line.split(",")[2] for line in path.read_text().splitlines()[1:]]
+    assert kept == [str(i) for i in range(6, 12)]  # the first 4 (the most a step took) + 2 (the hold)
+    assert confirming._untouched(target, [started(3), started(4)], [started(2)], {"basic": 1.0}, 7,
+                                 tmp_path / "fresh.csv", said.append) is None
+    assert "reuses studied accounts" in said[0]
