@@ -217,7 +217,7 @@ def main() -> int:
     started = time.monotonic()
     with reference_for(config, context) as target:
         seeded = time.monotonic() - started
-        config.target = target
+        config.target, config.spent_s = target, seeded  # the 600-s budget counts the seeding
         result = calibrate(config, context)
         steps_s = [s for s in (result.wall_s / max(1, len(result.steps)),)]
         knee = result.knee
@@ -230,7 +230,7 @@ def main() -> int:
             print(f"  {tier}: R² {fit.r2:.3f}, idle {fit.idle_rate:.3f}; " + ", ".join(
                 f"{e} {d.ms:.2f} [{d.lo_ms:.2f}, {d.hi_ms:.2f}] ms" for e, d in seen.items()))
         print(f"  knee: {knee.rate_rps} req/s at step {knee.step} "
-              f"(SLO p95 {knee.slo_p95_ms:g} ms) {knee.note}")
+              f"(SLO p95 {knee.slo_p95_ms:g} ms) {knee.note}\n  {knee.how}")
         if knee_run is None:
             print("no knee to validate against (" + (knee.note or "no step met the SLO")
                   + "): more steps (--max-steps) or a stricter SLO")
