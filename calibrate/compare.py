@@ -187,15 +187,23 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
 
 def _in_window(utilisation: dict[str, float], host: HostSampler | None, folder: Path, set_up_s: float,
                duration: float, scenario: Scenario, tier: str = "api") -> dict[str, float]:
-    """The api's measured utilisation over the replay alone when the host was sampled: the
-    meter's first and last readings also hold the resumed sessions' set-up and the drain,
-    which the prediction has not (13:21 and 13:44 tests: 0.318 and 0.540 by the meter, 0.281
-    and 0.478 over the replay, 0.232 and 0.431 predicted)."""
+    """The api's (and the database's) measured utilisation over the replay alone when the host
+    was sampled: the meter's first and last readings also hold the resumed sessions' set-up
+    and the drain, which the prediction has not (13:21 and 13:44 tests: api 0.318 and 0.540
+    by the meter, 0.281 and 0.478 over the replay, 0.232 and 0.431 predicted)."""
     origin = replay_origin(folder, set_up_s) if host is not None else None
-    cores = host.server_cores(origin, origin + duration) if host is not None and origin is not None else None
-    if cores is None:
+    if host is None or origin is None:
         return utilisation
-    return {**utilisation, tier: cores / pool_servers(scenario, tier)}
+    out = dict(utilisation)
+    cores = host.server_cores(origin, origin + duration)
+    if cores is not None:
+        out[tier] = cores / pool_servers(scenario, tier)
+    # the database as the meter read it (a refused reading stays absent), over the replay too
+    database = host.database_busy(origin, origin + duration)
+    if database is not None:
+        for name in [t for t in utilisation if t != tier]:
+            out[name] = database / pool_servers(scenario, name)
+    return out
 
 
 def _host_share(host: HostSampler | None, folder: Path, set_up_s: float, bins: int, scenario: Scenario,
@@ -298,8 +306,9 @@ class TierMeter:
                              database_tier)
         from calibrate.host import HostSampler
 
-        # the host's other work, once a second (a server started here): the prediction's background
-        self.host = HostSampler(pid) if pid else None
+        # the host's other work, once a second (a server started here): the prediction's background;
+        # the database's busy time every few seconds, so that it too is read over the replay alone
+        self.host = HostSampler(pid, database=self._database_busy) if pid else None
         self.first: Reading | None = None
         self.last: Reading | None = None
 
@@ -315,6 +324,10 @@ class TierMeter:
         self.last = self._read()
         if self.probes.postgres is not None:
             self.probes.postgres.close()
+
+    def _database_busy(self) -> float | None:
+        reading = self._read()
+        return None if reading is None else reading[2].get(self.probes.database_tier)
 
     def _read(self) -> Reading | None:
         from calibrate.errors import CalibrationError

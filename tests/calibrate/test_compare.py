@@ -130,12 +130,15 @@ def test_the_hosts_other_work_slows_the_prediction_at_the_achieved_load(tmp_path
     host = HostSampler.__new__(HostSampler)
     host.cores, host.sample_s = 2, 1.0
     host.rows = [(start + t, 1.5 * t, 0.0) for t in range(-5, 120)]
+    host.database_rows = [(start + t, 0.1 * t) for t in range(-5, 120, 5)]
     plain = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {})
     shared = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {}, host=host)
     # the api measured over the replay alone from the host's samples (0 CPU here), not the meter's 0.3
-    shared_api = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {"api": 0.3},
-                         host=host)
+    shared_api = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T",
+                         {"api": 0.3, "database": 0.9}, host=host)
     assert shared_api.tiers["api"]["measured"] == 0.0
+    writers = scenario.platform.tier("database").servers
+    assert shared_api.tiers["database"]["measured"] == pytest.approx(0.1 / writers)
     assert shared.at_achieved["host"]["cores"] == 2.0
     assert shared.at_achieved["host"]["background_cores"] == pytest.approx([1.5] * 10)
     hb = "heartbeat"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -50,3 +51,25 @@ def test_the_servers_cores_over_a_window_of_wall_time():
     assert sampler.server_cores(110.0, 130.0) == pytest.approx(0.5)
     assert sampler.server_cores(100.0, 130.0) == pytest.approx((9.0 + 10.0) / 30.0)
     assert sampler.server_cores(90.0, 130.0) is None  # before the first sample
+
+
+def test_the_databases_busy_time_over_a_window_from_its_few_readings():
+    # lock time read every 5 s: 0.2 s a second until t = 10, then 0.4
+    sampler = _sampler([])
+    sampler.database_rows = [(100.0 + t, 0.2 * t if t <= 10 else 2.0 + 0.4 * (t - 10))
+                             for t in range(0, 31, 5)]
+    assert sampler.database_busy(110.0, 130.0) == pytest.approx(0.4)
+    assert sampler.database_busy(110.0, 140.0) is None  # 10 s past the last reading
+
+
+def test_the_database_is_read_every_few_samples_while_entered():
+    reads = []
+
+    def database() -> float:
+        reads.append(time.time())
+        return float(len(reads))
+
+    with HostSampler(os.getpid(), sample_s=0.02, database=database) as sampler:
+        time.sleep(0.3)
+    # on entering, on leaving, and every DATABASE_EVERY samples between: far fewer than the samples
+    assert 3 <= len(sampler.database_rows) == len(reads) < len(sampler.rows)
