@@ -308,8 +308,6 @@ class Recorder:
         cols["rps.total"] = self.counts.sum(axis=0) / 60.0
         cols["sessions"] = self.spans["sessions"]
         cols["viewers"] = sum(self.spans[f"viewers.{s}"] for s in SUBS)
-        for s in SUBS:
-            cols[f"viewers.{s}"] = self.spans[f"viewers.{s}"]
         egress_kbps = self.spans["egress_kbps"]
         for i, kbits in self._kbits:
             egress_kbps = egress_kbps + self.counts[i] / 60.0 * kbits
@@ -318,8 +316,9 @@ class Recorder:
         cols["sms_per_s"] = self.counts[sms] / 60.0 if sms is not None else np.zeros(self.minutes)
         cols["arrivals.sessions"] = self.arrivals[0]
         cols["arrivals.registrations"] = self.arrivals[1]
-        for k, s in enumerate(SUBS):
+        for k, s in enumerate(SUBS):  # after the leading columns docs/results.md fixes
             cols[f"arrivals.sessions.{s}"] = self.arrivals[2 + k]
+            cols[f"viewers.{s}"] = self.spans[f"viewers.{s}"]
         cols["errors_per_s"] = self.errors / 60.0
         cols["retries_per_s"] = self.retries / 60.0
         cols["sessions_lost_per_min"] = self.lost
