@@ -46,6 +46,20 @@ COMMIT_SECONDS = Histogram(
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
 )
 
+# The session gate (reference.session_gate), per endpoint: how long a request waited on the
+# loop for a slot, and how long it then held it (its sessions' sync steps on the thread pool,
+# the hops between them through the loop, the GIL). Issue 12: the sync routes' time in the
+# app is ~5x the model's at 85% of the knee; these split it where it is spent.
+GATE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+GATE_WAIT = Histogram(
+    "yanxiu_gate_wait_seconds", "Time a request waited for a session-gate slot", ["endpoint"],
+    buckets=GATE_BUCKETS,
+)
+GATE_HELD = Histogram(
+    "yanxiu_gate_held_seconds", "Time a request held its session-gate slot", ["endpoint"],
+    buckets=GATE_BUCKETS,
+)
+
 
 class MetricsMiddleware:
     def __init__(self, app) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from reference.catalogue import CampaignUnknown, Catalogue
 from reference.errors import ApiError
+from reference.metrics import GATE_HELD, GATE_WAIT
 from reference.models import Teacher
 from reference.security import TOKEN_REVOKED, Claims, TokenError
 from reference.state import AppState
@@ -34,14 +36,32 @@ def served(state: AppState, name: str | None) -> Catalogue:
         raise ApiError(404, f"campaign: {exc}") from None
 
 
-async def _slot(state: StateDep) -> AsyncIterator[None]:
+# endpoint -> its gate histograms' children (labels() validates and locks on every call).
+_gate_timers: dict[str, tuple[Any, Any]] = {}
+
+
+def _timers(request: Request) -> tuple[Any, Any]:
+    name = getattr(request.scope.get("route"), "name", None) or "unmatched"
+    timers = _gate_timers.get(name)
+    if timers is None:
+        timers = _gate_timers[name] = (GATE_WAIT.labels(name), GATE_HELD.labels(name))
+    return timers
+
+
+async def _slot(state: StateDep, request: Request) -> AsyncIterator[None]:
     # One slot per request (FastAPI caches a dependency within a request), taken on the event
     # loop before any session, given back after the sessions closed (reference.session_gate).
+    # Timed (wait, then held) per endpoint: issue 12's sync routes are slow inside the app.
+    wait, held = _timers(request)
+    asked = time.perf_counter()
     semaphore = await state.session_gate.acquire()
+    got = time.perf_counter()
+    wait.observe(got - asked)
     try:
         yield
     finally:
         semaphore.release()
+        held.observe(time.perf_counter() - got)
 
 
 SlotDep = Annotated[None, Depends(_slot)]
