@@ -15,14 +15,14 @@ C(1 - ρ), so its p95 is about ln(20)/(C(1 - ρ)) = 3/(C(1 - ρ)); at the knee t
 p95 s, so C(1 - ρ) = 3/s there. The M/M/1 relaxation time 1/(C(1 - √ρ)²) ≈ 4/(C(1 - ρ)²) is
 then τ = 4·C·s²/9: 20 s at C = 500 req/s and s = 0.3 s (and 4x that where the steady p95 is
 twice the SLO: a rate just past the knee fills its queue slowly, which the growth check sees).
-A hold = the sessions' ramp (measured on the staircase) + 2τ (from an empty queue the
-distance to the steady state falls as e^(-t/τ): 13% left) + two 10-s windows, judged for the
-SLO and compared with each other (a p95 still growing towards the SLO fails). C is the
-staircase's rate at its first broken step (in its last 10 s), an upper bound on the capacity,
-so τ errs long. Two workers with their own queues relax faster than one queue of their summed
-capacity (τ scales with C), and a service more variable than exponential is slower: the
-p95 at ρ and the relaxation time both scale with (c_a² + c_s²)/2, which the check of growth
-covers, not the length.
+A hold = the sessions' ramp (measured on the staircase) + 2τ (from an empty queue the distance
+to the steady state falls as e^(-t/τ): 13% left) + four 10-s windows, judged for the SLO, the
+later two compared with the earlier two (a p95 still growing towards the SLO fails). C is the
+staircase's rate at its first broken step (in its last 10 s), an upper bound on the capacity, so
+τ errs long. Two workers with their own queues relax faster than one queue of their summed
+capacity (τ scales with C), and a service more variable than exponential is slower: the p95 at ρ
+and the relaxation time both scale with (c_a² + c_s²)/2, which the check of growth covers, not
+the length.
 
 Where its load comes from. The hold replays the minutes the staircase's steps replayed (the
 stretch's first ``--step-seconds``: the replay's plan) with the minutes before them, at the same
@@ -52,8 +52,12 @@ from calibrate.fit import StepResult, judge
 from calibrate.steps import WINDOW_S, StepRun, StepSpec, run_step
 
 FIT_RESERVE_S = 30.0  # the fit and the platform file after the steps (12-20 s on 2026-11-30)
-MIN_HOLD_S, MAX_HOLD_S = 40.0, 120.0
-JUDGED_WINDOWS = 2  # a hold's steady part: its last two 10-s windows, the first compared with the last
+MIN_HOLD_S, MAX_HOLD_S = 60.0, 120.0  # at least 20 s to settle before the 40 s judged
+# a hold's steady part: its last four 10-s windows, the earlier two compared with the later two.
+# Two (20 s) were too few: 100-s replays at the knee (14:09, load 2.5-4.9) had a stall every
+# 15-25 s (a second finishing 2-3x the others' requests after a dip), 10-s p95s 210-790 ms in
+# turn, and a 20-s judged part met the SLO or not by whether it held one
+JUDGED_WINDOWS = 4
 DEFAULT_RAMP_S = 15.0  # when the staircase measured none
 RESOLUTION = 1.1  # stop bisecting when the good and the bad scale are this close
 OVERHEAD_S = 10.0  # a step's start-up and drain beyond its replay, when no step measured it

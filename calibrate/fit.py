@@ -235,18 +235,20 @@ class Knee:
     how: str = ""  # how the knee was judged: the hold, its steady windows, what broke above it
 
 
-# A hold's p95 is "growing" when its last steady window is above its first by more than this
-# share, and as much again would cross the SLO: a queue still filling up (the rate is above the
-# one whose steady p95 meets the SLO). A rise that cannot reach the SLO is left alone: 10-s
-# windows' p95s move by 20-30% at steady state, and far below the SLO that does not matter.
+# A hold's p95 is "growing" when that of the later half of its steady windows is above the
+# earlier half's by more than this share, and as much again would cross the SLO: a queue still
+# filling up (the rate is above the one whose steady p95 meets the SLO). A rise that cannot
+# reach the SLO is left alone: 10-s windows' p95s move by 20-30% at steady state, and far below
+# the SLO that does not matter.
 GROWTH = 0.25
 
 
 def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict:
-    """A step judged by its steady part. A hold: its windows from ``settle_s`` on (at least its
-    last two), which must meet the SLO and not grow. A staircase step: its last window (a 20-s
-    step is mostly the sessions' ramp; its whole p95 mixes the ramp's light load in, which let a
-    step meet the SLO although its last seconds did not). No windows: the whole step, as before."""
+    """A step judged by its steady part. A hold: its windows from ``settle_s`` on (those at
+    least half after it; at least its last two), which must meet the SLO and not grow. A
+    staircase step: its last window (a 20-s step is mostly the sessions' ramp; its whole p95
+    mixes the ramp's light load in, which let a step meet the SLO although its last seconds
+    did not). No windows: the whole step, as before."""
     if not step.windows:
         ok = step.p95_ms is not None and step.p95_ms <= slo_p95_ms and step.error_rate <= slo_error_rate
         return Verdict(ok and step.trustworthy, step.achieved_rps, step.p95_ms, step.error_rate, False, 0.0,
@@ -255,7 +257,7 @@ def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict
         judged = list(step.windows[-1:])
     else:
         settle = step.settle_s
-        judged = [w for w in step.windows if w.end_s - w.seconds >= settle - 1e-9] or list(step.windows[-2:])
+        judged = [w for w in step.windows if w.end_s - w.seconds / 2 >= settle - 1e-9]
         judged = judged if len(judged) >= 2 else list(step.windows[-2:])
     seconds = sum(w.seconds for w in judged)
     requests = sum(w.requests for w in judged)
@@ -264,7 +266,8 @@ def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict
     errors = sum(w.failures for w in judged) / requests if requests else 0.0
     growing = False
     if step.settle_s is not None and len(judged) >= 2 and p95 is not None:
-        first, last = judged[0].p95_ms or 0.0, judged[-1].p95_ms or 0.0
+        half = len(judged) // 2
+        first, last = union_p95(judged[:half]) or 0.0, union_p95(judged[-half:]) or 0.0
         growing = last - first > GROWTH * first and last + (last - first) > slo_p95_ms
     ok = (step.trustworthy and p95 is not None and p95 <= slo_p95_ms and errors <= slo_error_rate
           and not growing)
