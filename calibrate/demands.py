@@ -86,7 +86,8 @@ def _groups(scenario: Scenario, tier: str, fit: fitting.TierFit) -> dict[str, di
             in_batches = batch_ms > 0 and ms == 0.0
             why = (f"in the per-batch cost (its requests and the batches came in a fixed ratio: {together})"
                    if in_batches else f"measured jointly with {together} (their counts came in a fixed "
-                   "ratio), split in the ratio of the scenario's estimates")
+                   "ratio), " + ("the batches keeping their fitted cost" if len(names) == 1 else
+                                 "split in the ratio of the scenario's estimates"))
             out[e] = {"ms": ms, "lo": lo, "hi": hi, "requests": d.requests,
                       "measured": d.requests >= MIN_SEEN, "visits": ms > 0 or in_batches, "why": why}
     return out
