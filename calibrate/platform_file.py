@@ -34,6 +34,19 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _steps_text(provenance: dict[str, Any]) -> str:
+    """"8 steps of 20 s and 2 holds of 83-97 s": holds (the knee's confirmation) last longer than
+    the staircase's steps, and one length for all would misstate the run."""
+    results = provenance.get("step_results") or []
+    holds = [r["seconds"] for r in results if r.get("stretch")]
+    staircase = len(results) - len(holds) if results else provenance["steps"]
+    text = f"{staircase} steps of {provenance['step_seconds']:g} s"
+    if holds:
+        span = f"{min(holds):.0f}" if min(holds) == max(holds) else f"{min(holds):.0f}-{max(holds):.0f}"
+        text += f" and {len(holds)} hold{'s' if len(holds) > 1 else ''} of {span} s"
+    return text
+
+
 def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, dict[str, Any]],
            demands: dict[str, dict[str, Any]],
            provenance: dict[str, Any]) -> str:
@@ -43,7 +56,7 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
     lines = [
         f"# Platform measured by `yanxiu calibrate` against {provenance['target']}",
         f"# ({provenance['target_kind']}), git commit {provenance['commit']}, {provenance['date']};",
-        f"# {provenance['steps']} steps of {provenance['step_seconds']:g} s, "
+        f"# {_steps_text(provenance)}, "
         f"{provenance['requests']:,} requests; demands by the utilisation law (NNLS), "
         "[95% block-bootstrap interval over steps].",
         f"# Full provenance and the fit: {out.with_suffix('.json').name}. docs/calibration.md.",

@@ -81,3 +81,16 @@ def test_the_reference_s_missing_sms_vendor_is_written_as_no_demand(tmp_path):
     assert load_scenario(SMOKE).platform.endpoint("sms_send").demand_ms["sms_gateway"] == 250
     kept = _demand_lines(scenario, _fits(scenario), host)["sms_send"]
     assert "sms_gateway" not in kept
+
+
+def test_the_header_gives_the_holds_apart_from_the_staircase_steps(tmp_path):
+    """A hold (the knee's confirmation) lasts 60-120 s; "8 steps of 20 s" would misstate the run."""
+    scenario = load_scenario(SMOKE)
+    hold = "2023-01-05T19:30/20:30"
+    results = [{"seconds": 20.0, "stretch": None}] * 6 + [{"seconds": 83.0, "stretch": hold},
+                                                          {"seconds": 97.0, "stretch": hold}]
+    provenance = {**PROVENANCE, "steps": 8, "step_results": results}
+    text = render(scenario, SMOKE, tmp_path / "platform.yaml", {}, {}, provenance)
+    assert "# 6 steps of 20 s and 2 holds of 83-97 s, 2,010 requests;" in text
+    plain = render(scenario, SMOKE, tmp_path / "p.yaml", {}, {}, PROVENANCE)
+    assert "# 6 steps of 20 s, 2,010 requests;" in plain
