@@ -60,6 +60,12 @@ GATE_HELD = Histogram(
     buckets=GATE_BUCKETS,
 )
 
+# SQLite's BEGIN IMMEDIATE: the wait for the one write lock (reference.db), by who waited.
+WRITE_LOCK_WAIT = Histogram(
+    "yanxiu_write_lock_wait_seconds", "Time BEGIN IMMEDIATE waited for SQLite's write lock", ["who"],
+    buckets=GATE_BUCKETS,
+)
+
 
 class MetricsMiddleware:
     def __init__(self, app) -> None:
