@@ -65,6 +65,9 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    # the histogram's children once, not per write (labels() validates and locks on every call)
+    lock_wait_loop, lock_wait_thread = WRITE_LOCK_WAIT.labels("loop"), WRITE_LOCK_WAIT.labels("thread")
+
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
         if begin == "BEGIN":
@@ -75,8 +78,8 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         # waited (issue 12: writes held their session-gate slot ~4x as long as reads).
         started = time.perf_counter()
         connection.exec_driver_sql(begin)
-        who = "loop" if threading.current_thread() is threading.main_thread() else "thread"
-        WRITE_LOCK_WAIT.labels(who).observe(time.perf_counter() - started)
+        on_loop = threading.current_thread() is threading.main_thread()
+        (lock_wait_loop if on_loop else lock_wait_thread).observe(time.perf_counter() - started)
 
     return engine
 
