@@ -65,6 +65,13 @@ WRITE_LOCK_WAIT = Histogram(
     "yanxiu_write_lock_wait_seconds", "Time BEGIN IMMEDIATE waited for SQLite's write lock", ["who"],
     buckets=GATE_BUCKETS,
 )
+# ... and how long a write transaction outside the group commits (a route's own) then held it:
+# the group commits' hold is yanxiu_commit_seconds; together, the single writer's busy time.
+WRITE_LOCK_HELD = Histogram(
+    "yanxiu_write_lock_held_seconds",
+    "Time a write transaction outside the group commits held SQLite's write lock",
+    buckets=GATE_BUCKETS,
+)
 
 
 class MetricsMiddleware:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import text
 
 from reference.db import Database, normalise_url
@@ -42,3 +44,40 @@ def test_a_writer_behind_the_lock_records_its_wait(tmp_path):
     writer.join(5)
     db.dispose()
     assert 0.15 <= waited() - before < 2.0
+
+
+def test_a_route_write_holds_the_writers_lock_until_its_commit_returned(tmp_path):
+    """The routes' write transactions queue with the group committers on the writers' lock
+    (reference.db.WritersLock): held from BEGIN IMMEDIATE until COMMIT or ROLLBACK returned,
+    timed; a read takes nothing."""
+    from prometheus_client import REGISTRY
+
+    from reference.db import WritersLock, writers_lock_path
+
+    def held() -> tuple[float, float]:
+        def sample(name: str) -> float:
+            return REGISTRY.get_sample_value(f"yanxiu_write_lock_held_seconds_{name}") or 0.0
+
+        return sample("count"), sample("sum")
+
+    url = f"sqlite:///{tmp_path / 'held.sqlite'}"
+    db = Database(url)
+    committer_side = WritersLock(writers_lock_path(url) or "")
+    before = held()
+    with db.session(write=False) as reader:
+        reader.execute(text("SELECT 1"))
+        assert committer_side.try_acquire()  # a read does not take it
+        committer_side.release()
+    for end in ("commit", "rollback"):
+        with db.session() as session:
+            session.execute(text("SELECT 1"))
+            assert not committer_side.try_acquire()
+            threading.Event().wait(0.05)
+            getattr(session, end)()
+            assert committer_side.try_acquire()
+            committer_side.release()
+    count, total = held()
+    db.dispose()
+    committer_side.close()
+    assert count - before[0] == 2 and 0.1 <= total - before[1] < 1.0
+    assert writers_lock_path("sqlite://") is None and writers_lock_path("postgresql://u@h/db") is None
