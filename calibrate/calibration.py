@@ -255,6 +255,11 @@ def _tier_lines(scenario: Scenario, target: Target,
                     f"over {wakeup.requests:,} predicted wake-ups")
             out[api]["note"] = f"{out[api]['note']}; {loop}"
             out[api] |= {"wakeup_ms": wakeup.ms} if wakeup.ms > 0 else {}
+        if target.absent is not None:  # the reference platform: how its workers serve (threads.py)
+            from calibrate.threads import worker_threads
+
+            database = getattr(target, "database_url", None)
+            out[api]["threads"] = worker_threads(scenario.platform.endpoints, database)
     if db in fits:
         sqlite = "commit" in target.probes.sources.get("database", "")
         # busy time that is the database host's CPU (PostgreSQL) is served by that host's cores

@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from calibrate.errors import CalibrationError
 from domain.scenario import Scenario
 
@@ -84,6 +86,10 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         # an event loop's cost per wake-up (the fit's, with its interval in the note)
         wakeup_ms = (measured or {}).get("wakeup_ms", getattr(tier, "wakeup_ms", 0.0))
         extra += f", wakeup_ms: {wakeup_ms:.4g}" if wakeup_ms else ""
+        # the workers' loop, thread pool and session gate (calibrate/threads.py's probe)
+        threads: Any = (measured or {}).get("threads", getattr(tier, "threads", None))
+        threads = threads.model_dump() if isinstance(threads, BaseModel) else threads
+        extra += f", threads: {json.dumps(threads, ensure_ascii=False)}" if threads else ""
         lines.append(f"    - {{name: {tier.name}, kind: pool, servers: {servers}, "
                      f"service: {service_text}{extra}}}   # {note}")
     lines.append("  endpoints:")

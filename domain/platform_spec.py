@@ -42,6 +42,25 @@ def _service(value: object) -> object:
         raise ValueError(f"{where}: {message}" if where else message) from None
 
 
+class SyncWork(Strict):
+    """How one sync endpoint's demand at a worker tier is spent: ``loop_ms`` on the worker's
+    event loop (its hops to and from the thread pool), ``free_ms`` on a pool thread without the
+    GIL (argon2); the rest of the demand on a pool thread holding the GIL."""
+
+    loop_ms: NonNegativeFloat = 0.0
+    free_ms: NonNegativeFloat = 0.0
+
+
+class WorkerThreads(Strict):
+    """Each server of the tier is a worker process whose event loop serves the async endpoints
+    itself and runs the ``sync`` ones on its thread pool behind a gate of ``slots`` (waited for
+    FCFS on the loop): sim/tiers/workers.py, docs/tiers.md. Endpoints not named are async."""
+
+    slots: PositiveInt
+    sync: dict[str, SyncWork]
+    note: str = ""  # provenance of the figures (measured by a probe, or an estimate)
+
+
 class PoolTier(Strict):
     """Servers (cores, connections, gateway channels) that each serve one request at a time."""
 
@@ -68,9 +87,14 @@ class PoolTier(Strict):
     # the writes of one turn (the reference's LoopCommitter on SQLite), so the batches are as big
     # as the loops' turns make them (sim/tiers/turns.py); unset: the writer's own busy time does
     batched_by: str | None = None
+    # each server a worker process with an event loop and a thread pool behind a session gate
+    # (the reference's uvicorn workers; sim/tiers/workers.py); unset: one request at a time
+    threads: WorkerThreads | None = None
 
     @model_validator(mode="after")
     def _commit_needs_batches(self) -> PoolTier:
+        if self.threads is not None and self.discipline != "fcfs":
+            raise ValueError(f"threads: only for discipline fcfs (got {self.discipline})")
         if self.commit_ms and self.discipline != "group-commit":
             raise ValueError(f"commit_ms: only for discipline group-commit (got {self.discipline})")
         if self.batched_by is not None and self.discipline != "group-commit":
@@ -131,6 +155,12 @@ class Platform(Strict):
             by = getattr(tier, "batched_by", None)
             if by is not None and (by not in pools or by == tier.name):
                 raise ValueError(f"tiers.{tier.name}.batched_by: {by!r} is not another pool tier")
+        names = {e.name for e in self.endpoints}
+        for tier in self.tiers:
+            threads = getattr(tier, "threads", None)
+            unknown = sorted(set(threads.sync) - names) if threads is not None else []
+            if unknown:
+                raise ValueError(f"tiers.{tier.name}.threads.sync: unknown endpoints {unknown}")
         return self
 
     def tier(self, name: str) -> PoolTier | BandwidthTier:

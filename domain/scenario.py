@@ -47,8 +47,10 @@ from domain.platform_spec import Bitrate as Bitrate
 from domain.platform_spec import Endpoint as Endpoint
 from domain.platform_spec import Platform, ServiceLevels, Workload
 from domain.platform_spec import PoolTier as PoolTier
+from domain.platform_spec import SyncWork as SyncWork
 from domain.platform_spec import Tier as Tier
 from domain.platform_spec import TierSlo as TierSlo
+from domain.platform_spec import WorkerThreads as WorkerThreads
 from domain.zones import localise
 
 # --- calendar -------------------------------------------------------------------------------

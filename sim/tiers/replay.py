@@ -17,6 +17,7 @@ import numpy as np
 
 from domain import scenario as sc
 from sim.tiers.requestsim import _Pool, drawn, pools, served
+from sim.tiers.workers import Background, Work
 
 # The background's work arrives as Poisson jobs of this mean length (about a scheduler time
 # slice). The prediction barely depends on it: 1, 5 and 20 ms gave the heartbeat's mean
@@ -97,7 +98,12 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
             continue
         visits = visits[np.argsort(ready[visits], kind="stable")]
         serving, service, extra = drawn(pool, every, times, kinds, visits, rng)
-        if host is not None and pool.name == host.tier:
+        threads = _threads(scenario, pool.name)
+        if threads is not None and (host is None or pool.name == host.tier):
+            start, leave, bins_stretch = on_workers(serving, threads, names, ready[visits], kinds[visits],
+                                                    service + extra, host, bin_s, rng)
+            stretch = bins_stretch if host is not None else stretch
+        elif host is not None and pool.name == host.tier:
             start, leave, stretch = on_host(serving, ready[visits], service + extra, host, bin_s, rng)
         elif host is not None and stretch is not None and pool.name in host.runs:
             start, leave = _stretched(serving, ready[visits], service + extra, stretch, bin_s, rng)
@@ -117,6 +123,57 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         out[name] = EndpointPrediction(int(mine.size), mine.size / horizon, float(mine.mean() * 1000.0),
                                        float(p50), float(p95), float(p99), float((mine > timeout_s).mean()))
     return Prediction(horizon, out, utilisation)
+
+
+def _threads(scenario: sc.Scenario, tier: str) -> sc.WorkerThreads | None:
+    found = next((t for t in scenario.platform.tiers if t.name == tier), None)
+    return getattr(found, "threads", None)
+
+
+def on_workers(pool: _Pool, threads: sc.WorkerThreads, names: list[str], arrivals: np.ndarray,
+               kinds: np.ndarray, service: np.ndarray, host: HostShare | None, bin_s: float,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``on_host`` for a tier whose servers are worker processes with an event loop and a thread
+    pool behind a session gate (``sim.tiers.workers``): each request's service split into its
+    loop, GIL and GIL-free parts in its endpoint's ratio (``threads.sync``), the wake-up cost on
+    the loop's part. Without a host the workers have a core each and nothing beside them. The
+    stretch per bin is the loop's (the group commits run on it): its work's wall over its CPU."""
+    from sim.tiers import batching
+    from sim.tiers.workers import serve_workers, split
+
+    sync = np.array([n in threads.sync for n in names])
+    loop_s = np.array([threads.sync[n].loop_ms / 1000.0 if n in threads.sync else 0.0 for n in names])
+    free_s = np.array([threads.sync[n].free_ms / 1000.0 if n in threads.sync else 0.0 for n in names])
+    loop, gil, free = split(service, kinds, pool.demand_s, loop_s, free_s, sync)
+    if pool.wakeup_s > 0:
+        loop = loop + batching.overhead_shares(arrivals, service, pool.servers, pool.wakeup_s)
+    level = np.asarray(host.background, float) if host is not None else np.zeros(0)
+    cores = host.cores if host is not None else float(pool.servers)
+    work = Work(rng.integers(0, pool.servers, arrivals.size), loop, gil, free, sync[kinds])
+    served = serve_workers(arrivals, work, pool.servers, threads.slots, cores, _background(level, bin_s, rng))
+    bins = np.clip((arrivals // bin_s).astype(int), 0, max(level.size - 1, 0))
+    size = max(level.size, 1)
+    cpu = np.bincount(bins, weights=loop, minlength=size)
+    wall = np.bincount(bins, weights=served.loop_end - served.loop_begin, minlength=size)
+    stretch = np.where(cpu > 0, wall / np.where(cpu > 0, cpu, 1.0), 1.0)
+    return served.leave - (loop + gil + free), served.leave, stretch
+
+
+def _background(level: np.ndarray, bin_s: float, rng: np.random.Generator) -> Background | None:
+    """The host's other work per bin as processes (as many as its busiest bin needs cores) each
+    taking an even share of Poisson jobs of ``BACKGROUND_JOB_S``, as ``on_host`` has it."""
+    others = int(np.ceil(level.max())) if level.size and level.max() > 0 else 0
+    if others == 0:
+        return None
+    times, sizes, owners = [], [], []
+    for b in np.flatnonzero(level > 0):
+        count = rng.poisson(level[b] * bin_s / BACKGROUND_JOB_S)
+        times.append(b * bin_s + rng.uniform(0.0, bin_s, count))
+        sizes.append(rng.exponential(BACKGROUND_JOB_S, count))
+        owners.append(rng.integers(0, others, count))
+    t = np.concatenate(times)
+    order = np.argsort(t, kind="stable")
+    return Background(t[order], np.concatenate(sizes)[order], np.concatenate(owners)[order], others)
 
 
 def _stretched(pool: _Pool, arrivals: np.ndarray, service: np.ndarray, stretch: np.ndarray, bin_s: float,
