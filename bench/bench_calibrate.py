@@ -103,6 +103,7 @@ def _validate(args, level: float, knee_scale: float, workers: int, kind: str, mo
     from calibrate.compare import TierMeter, compare, load_calibration, pool_servers
     from calibrate.target import reference
     from domain.scenario import load_scenario
+    from loadtests.requests import replay_origin
     from loadtests.run import LocustRun
 
     scale = knee_scale * level * 144.0 / args.test_compress  # rates ∝ scale × compress
@@ -138,7 +139,10 @@ def _validate(args, level: float, knee_scale: float, workers: int, kind: str, mo
                          in_app_ms=meter.in_app_ms())
     shared = compare(summary, folder, _sharing(platform), model / "timeseries.csv",
                      load_calibration(platform_path), target.kind, utilisation)
-    return scale, (summary, comparison, shared, meter.unmeasured()), ""
+    origin = replay_origin(folder, float(summary.get("set_up_s", 0.0)))
+    notes = (meter.notes(origin, origin + float(summary["duration_s"])) if origin is not None
+             else {tier: f"not measured: {why}" for tier, why in meter.unmeasured().items()})
+    return scale, (summary, comparison, shared, notes), ""
 
 
 def _sharing(scenario):
@@ -175,15 +179,15 @@ def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) 
     if outcome is None:
         print(f"   no result: {why}")
         return
-    summary, c, shared, unmeasured = outcome
+    summary, c, shared, notes = outcome
     total = summary["total"]
     print(f"   measured: {total['requests']} requests, {total['rps']:.1f}/s, p95 {total['p95_ms']} ms, "
           f"errors {100 * total['error_rate']:.2f}%; generator CPU max {summary['generator_cpu']['max']}%")
     if not c.comparable:
         print(f"   NOT compared: {c.reason}")
         return
-    for tier, cause in unmeasured.items():
-        print(f"   utilisation {tier}: not measured ({cause})")
+    for tier, note in notes.items():  # a tier not measured, or measured over part of the replay
+        print(f"   utilisation {tier}: {note}")
     _print_rows("at the PLANNED load (the model's requests, compressed and scaled)", summary,
                 c.endpoints, c.tiers, c)
     _print_rows("at the ACHIEVED load (each endpoint's measured requests per 10 s)", summary,

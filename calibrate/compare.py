@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from calibrate.errors import CalibrationError
-from calibrate.probes import Scrape
+from calibrate.probes import BusyReading, Scrape
 from domain.scenario import PoolTier, Scenario
 from loadtests.noise import BIN_S
 from loadtests.plan import PlanError
@@ -198,10 +198,13 @@ def _in_window(utilisation: dict[str, float], host: HostSampler | None, folder: 
     cores = host.server_cores(origin, origin + duration)
     if cores is not None:
         out[tier] = cores / pool_servers(scenario, tier)
-    # the database as the meter read it (a refused reading stays absent), over the replay too
+    # the database as the meter read it, over the replay too: over the intervals whose readings
+    # were ours alone (host.covered), so also when the whole test's two readings were not
     database = host.database_busy(origin, origin + duration)
     if database is not None:
-        for name in [t for t in utilisation if t != tier]:
+        names = [t for t in utilisation if t != tier]
+        names += [t for t in (host.database_tier,) if t and t != tier and t not in names]
+        for name in names:
             out[name] = database / pool_servers(scenario, name)
     return out
 
@@ -284,8 +287,13 @@ class TierMeter:
     or else the SQLite writer's lock time (group commits), over the database tier's servers
     (one writer for SQLite; the calibrated platform's for PostgreSQL: its host's cores).
     Without ``database_url`` a PostgreSQL target's database reads as its group commits' time,
-    which is not what its calibration measured. Failures to read leave a tier out, as does
-    another database of the PostgreSQL server working during the test (its CPU is not ours)."""
+    which is not what its calibration measured. Failures to read leave a tier out.
+
+    The PostgreSQL server's CPU is the whole server's: an interval between two readings in
+    which another of its databases worked is not ours. Over the replay (the host sampler reads
+    the database every few seconds) the figure is taken over the intervals that were ours alone,
+    if they cover at least ``calibrate.host.MIN_COVERED`` of it, and ``notes`` says what share;
+    over the whole test (first to last reading) only when every interval was ours."""
 
     def __init__(self, url: str, pid: int | None, cores: int | None, api_tier: str = "api",
                  database_tier: str = "database", database_url: str | None = None,
@@ -308,7 +316,8 @@ class TierMeter:
 
         # the host's other work, once a second (a server started here): the prediction's background;
         # the database's busy time every few seconds, so that it too is read over the replay alone
-        self.host = HostSampler(pid, database=self._database_busy) if pid else None
+        self.host = (HostSampler(pid, database=self._database_busy, database_tier=database_tier)
+                     if pid else None)
         self.first: Reading | None = None
         self.last: Reading | None = None
 
@@ -325,9 +334,10 @@ class TierMeter:
         if self.probes.postgres is not None:
             self.probes.postgres.close()
 
-    def _database_busy(self) -> float | None:
-        reading = self._read()
-        return None if reading is None else reading[2].get(self.probes.database_tier)
+    def _database_busy(self) -> BusyReading | None:
+        """The database's busy time now, a refused (not ours) reading too: its interval is left
+        out, and the next one starts from it."""
+        return None if self._read() is None else self.probes.database_reading
 
     def _read(self) -> Reading | None:
         from calibrate.errors import CalibrationError
@@ -346,9 +356,14 @@ class TierMeter:
         api, db = self.probes.api_tier, self.probes.database_tier
         if api in busy0 and api in busy1 and self.cores:
             out[api] = (busy1[api] - busy0[api]) / (seconds * self.cores)
-        if db in busy0 and db in busy1 and not self.database_unread:
+        if db in busy0 and db in busy1 and not self.database_unread and self._all_ours():
             out[db] = (busy1[db] - busy0[db]) / (seconds * self.database_servers)
         return out
+
+    def _all_ours(self) -> bool:
+        """No other database of the PostgreSQL server worked between the first and last reading."""
+        postgres = self.probes.postgres
+        return postgres is None or all(r.ours for r in postgres.readings[1:])
 
     def in_app_ms(self) -> dict[str, float]:
         """Mean time per endpoint inside the app over the test (the server's own timing)."""
@@ -363,7 +378,7 @@ class TierMeter:
         return out
 
     def unmeasured(self) -> dict[str, str]:
-        """Why a tier has no measured utilisation, for the tiers the meter reads."""
+        """Why a tier has no utilisation over the whole test, for the tiers the meter reads."""
         api, db = self.probes.api_tier, self.probes.database_tier
         if self.first is None or self.last is None:
             return dict.fromkeys((api, db), "the target's busy time could not be read before or after")
@@ -371,8 +386,30 @@ class TierMeter:
         postgres = self.probes.postgres
         if self.database_unread:
             out[db] = "its PostgreSQL server's CPU cannot be read here"
-        elif postgres is not None and postgres.shared_readings:
-            out[db] = "other databases of its PostgreSQL server worked during the test"
+        elif postgres is not None and not self._all_ours():
+            others = sorted({name for r in postgres.readings[1:] for name in r.others})
+            out[db] = f"other databases of its PostgreSQL server worked during the test ({', '.join(others)})"
         elif db not in self.first[2] or db not in self.last[2]:
             out[db] = "no busy time"
+        return out
+
+    def notes(self, start: float, end: float) -> dict[str, str]:
+        """Per tier, why it has no figure over the replay [start, end] (wall time), or what
+        its figure is taken from where that is not the whole replay: the database's, when other
+        databases of its PostgreSQL server worked in part of it (``calibrate.host.covered``)."""
+        from calibrate.host import MIN_COVERED
+
+        out = {tier: f"not measured: {why}" for tier, why in self.unmeasured().items()}
+        db = self.probes.database_tier
+        cover = self.host.database_cover(start, end) if self.host and not self.database_unread else None
+        if cover is None:
+            return out
+        out.pop(db, None)
+        who = f"other databases of its PostgreSQL server worked in the rest ({', '.join(cover.others)})"
+        if cover.share < MIN_COVERED:
+            out[db] = (f"not measured: its readings were ours over {100 * cover.share:.0f}% of the replay "
+                       f"(< {100 * MIN_COVERED:.0f}%)" + (f"; {who}" if cover.others else ""))
+        elif cover.others:
+            out[db] = (f"measured over {100 * cover.share:.0f}% of the replay only (the intervals between "
+                       f"readings in which no other database worked); {who}")
         return out

@@ -17,14 +17,49 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from calibrate.probes import ProcessCpu
+from calibrate.probes import BusyReading, ProcessCpu
 
 SAMPLE_S = 1.0
 DATABASE_EVERY = 5  # samples between two readings of the database's busy time
+# a database figure needs readings that were ours over at least this share of its window: the
+# rest is left out, and a mean over less than half of a replay whose load varies is not its mean
+MIN_COVERED = 0.5
+
+
+@dataclass(frozen=True)
+class Covered:
+    """A tier's busy seconds a second over the intervals of a window whose readings were ours
+    (``per_s``, None when none were), the share of the window they cover, and who else worked
+    in the rest."""
+
+    per_s: float | None
+    share: float
+    others: tuple[str, ...] = ()
+
+
+def covered(rows: Sequence[BusyReading], start: float, end: float) -> Covered:
+    """Busy time a second over the parts of [start, end] between two readings the later of
+    which was ours (a reading's ``ours`` speaks for the interval since the one before); an
+    interval cut by the window counts in proportion (the busy time taken as even within it).
+    The window outside the readings is not covered."""
+    ours_s = busy = 0.0
+    others: set[str] = set()
+    for a, b in zip(rows, rows[1:], strict=False):
+        overlap = min(b.when, end) - max(a.when, start)
+        if overlap <= 0 or b.when <= a.when:
+            continue
+        if b.ours:
+            ours_s += overlap
+            busy += (b.busy_s - a.busy_s) * overlap / (b.when - a.when)
+        else:
+            others.update(b.others)
+    share = ours_s / (end - start) if end > start else 0.0
+    return Covered(busy / ours_s if ours_s > 0 else None, share, tuple(sorted(others)))
 
 
 def host_busy_s() -> float:
@@ -52,13 +87,15 @@ class HostSampler:
     server 20-60 ms of CPU: every 5 s is about 1% of a core)."""
 
     def __init__(self, pid: int, sample_s: float = SAMPLE_S,
-                 database: Callable[[], float | None] | None = None) -> None:
+                 database: Callable[[], BusyReading | None] | None = None,
+                 database_tier: str | None = None) -> None:
         self.server = ProcessCpu(pid)
         self.cores = host_cores(pid)
         self.sample_s = sample_s
         self.rows: list[tuple[float, float, float]] = []
         self._database = database
-        self.database_rows: list[tuple[float, float]] = []
+        self.database_tier = database_tier if database is not None else None  # the tier it reads
+        self.database_rows: list[BusyReading] = []  # refused ones too: their interval is left out
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="host-sampler", daemon=True)
 
@@ -75,24 +112,28 @@ class HostSampler:
     def _read(self, database: bool = True) -> None:
         self.rows.append((time.time(), host_busy_s(), self.server.seconds()))
         if self._database is not None and database:
-            busy = self._database()
-            if busy is not None:
-                self.database_rows.append((time.time(), busy))
+            reading = self._database()
+            if reading is not None:
+                self.database_rows.append(reading)
 
     def _run(self) -> None:
         while not self._stop.wait(self.sample_s):
             self._read(len(self.rows) % DATABASE_EVERY == 0)
 
     def database_busy(self, start: float, end: float) -> float | None:
-        """The database tier's busy seconds a second between two wall times, None if the
-        readings do not cover them (within one reading interval)."""
+        """The database tier's busy seconds a second between two wall times, over the intervals
+        whose readings were ours (``covered``); None if the readings do not reach the window
+        (within one reading interval) or those intervals cover less than MIN_COVERED of it."""
+        cover = self.database_cover(start, end)
+        return cover.per_s if cover is not None and cover.share >= MIN_COVERED else None
+
+    def database_cover(self, start: float, end: float) -> Covered | None:
+        """What the database's readings say about [start, end]; None if they do not reach it."""
         rows = self.database_rows
         slack = DATABASE_EVERY * self.sample_s
-        if len(rows) < 2 or end <= start or start < rows[0][0] - slack or end > rows[-1][0] + slack:
+        if len(rows) < 2 or end <= start or start < rows[0].when - slack or end > rows[-1].when + slack:
             return None
-        wall, busy = (np.array(column) for column in zip(*rows, strict=True))
-        low, high = np.interp([start, end], wall, busy)
-        return float((high - low) / (end - start))
+        return covered(rows, start, end)
 
     def server_cores(self, start: float, end: float) -> float | None:
         """The server's mean CPU (cores) between two wall times, None if not covered: its busy

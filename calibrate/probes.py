@@ -11,11 +11,15 @@
   backends and background processes, psutil). A server elsewhere is refused: what PostgreSQL
   reports about itself (``pg_stat_database.active_time``, ``pg_stat_statements``) is time in
   statements, lock waits included, not busy time.
+
+``BusyReading``: one reading of a tier's busy seconds with whether the interval since the
+previous one was the target's alone (``calibrate.host.covered`` takes a figure from those).
 """
 
 from __future__ import annotations
 
 import re
+import time
 import urllib.error
 import urllib.request
 from collections import defaultdict
@@ -26,6 +30,18 @@ from calibrate.errors import CalibrationError
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eEinfNa]+)')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class BusyReading:
+    """A tier's busy seconds so far, read at wall-clock time ``when``. ``ours``: nothing but the
+    target can have added to them since the previous reading (for PostgreSQL: no other database
+    of its server worked); else ``others`` names who did."""
+
+    when: float
+    busy_s: float
+    ours: bool = True
+    others: tuple[str, ...] = ()
 
 
 class ProcessCpu:
@@ -172,26 +188,42 @@ class PostgresCpu:
         self.postmaster = postmaster
         self._error = psutil.Error
         self._last = 0.0
-        self._others: float | None = None  # other databases' work counter after the last reading
+        # other databases' work counters at the start and end of the last reading; None: none yet
+        self._since: tuple[dict[str, float], dict[str, float]] | None = None
+        self._failed = False  # the last reading failed: the interval after it is not known
+        self.readings: list[BusyReading] = []  # every reading that succeeded, in turn
         self.shared_readings = 0  # readings refused because other databases worked meanwhile
 
     def seconds(self) -> float | None:
         """None when other databases worked since the last reading, or the server cannot be
         read (stopped, restarted: its counters start again)."""
+        reading = self.read()
+        return reading.busy_s if reading is not None and reading.ours else None
+
+    def read(self) -> BusyReading | None:
+        """The server's CPU so far (held monotone), ``ours`` when no other database's counter
+        moved from the start of the previous reading to the end of this one: work another
+        database did while either reading read the CPU may fall in the interval on either
+        side of that reading, which cannot be told, so it spoils both. None: not readable."""
         before = self._other_work()
         total = self._cpu()
         after = self._other_work()
         if total is None or before is None or after is None:
-            self._others = None
+            self._failed = True
             return None
-        # after a reading that failed, the bin before this one is out of the fit already
-        shared = (self._others is not None and before != self._others) or after != before
-        self._others = after
+        # the counters in turn since the previous reading started (a database created and
+        # dropped between two reads would leave the ends equal)
+        chain = [*(self._since or ()), before, after]
+        worked = tuple(sorted({name for a, b in zip(chain, chain[1:], strict=False)
+                               for name in {*a, *b} if a.get(name) != b.get(name)}))
+        if self._failed and self.readings:
+            worked = worked or ("(unread: the previous reading failed)",)
+        self._since, self._failed = (before, after), False
         self._last = max(self._last, total)
-        if shared:
-            self.shared_readings += 1
-            return None
-        return self._last
+        reading = BusyReading(time.time(), self._last, not worked, worked)
+        self.readings.append(reading)
+        self.shared_readings += not reading.ours
+        return reading
 
     def _cpu(self) -> float | None:
         try:
@@ -208,19 +240,21 @@ class PostgresCpu:
             total += times.user + times.system
         return float(total)
 
-    def _other_work(self) -> float | None:
-        """Transactions and sessions of the server's other databases so far (a backend flushes
-        them when it goes idle, within a second, and when it exits)."""
+    def _other_work(self) -> dict[str, float] | None:
+        """Transactions and sessions of each of the server's other databases so far (a backend
+        flushes them when it goes idle, within a second, and when it exits); a database created
+        or dropped meanwhile appears or disappears, which counts as work."""
         import sqlalchemy
 
         try:
             with self.engine.connect() as conn:  # a transaction: a fresh statistics snapshot
-                value = conn.execute(sqlalchemy.text(
-                    "SELECT coalesce(sum(xact_commit + xact_rollback + sessions), 0) FROM pg_stat_database "
-                    "WHERE datname IS NOT NULL AND datname <> current_database()")).scalar()
+                rows = conn.execute(sqlalchemy.text(
+                    "SELECT datname, xact_commit + xact_rollback + coalesce(sessions, 0) "
+                    "FROM pg_stat_database "
+                    "WHERE datname IS NOT NULL AND datname <> current_database()")).all()
         except sqlalchemy.exc.SQLAlchemyError:
             return None
-        return float(value or 0.0)
+        return {str(name): float(value or 0.0) for name, value in rows}
 
     def cores(self) -> int:
         """The cores the server may run on (its CPU affinity): the database tier's servers."""

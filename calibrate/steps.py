@@ -20,7 +20,7 @@ from typing import Any
 
 from calibrate.errors import CalibrationError
 from calibrate.fit import BATCHES, JOBS, Row, StepResult, Window
-from calibrate.probes import MetricsScrape, PostgresCpu, ProcessCpu, Scrape
+from calibrate.probes import BusyReading, MetricsScrape, PostgresCpu, ProcessCpu, Scrape
 
 MIN_REQUESTS = 50  # per step: fewer cannot separate anything from the idle noise
 # Locust's rolling percentile window (locust.stats.CURRENT_RESPONSE_TIME_PERCENTILE_WINDOW): the
@@ -53,20 +53,25 @@ class Probes:
     api_tier: str = "api"
     database_tier: str = "database"
     sources: dict[str, str] = field(default_factory=dict)
+    # the database tier's busy time at the last read, with whether it was ours alone since the
+    # one before (None: not read): the load test's meter keeps what a refused reading lacks
+    database_reading: BusyReading | None = None
 
     def read(self) -> tuple[float, Scrape, dict[str, float]]:
         now = time.monotonic()
+        self.database_reading = None
         scrape = self.metrics.read()
         busy: dict[str, float] = {}
         cpu = self.api_cpu.seconds() if self.api_cpu is not None else scrape.cpu_s
         if cpu is not None:
             busy[self.api_tier] = cpu
         if self.postgres is not None:
-            pg = self.postgres.seconds()
-            if pg is not None:
-                busy[self.database_tier] = pg
+            self.database_reading = self.postgres.read()
+            if self.database_reading is not None and self.database_reading.ours:
+                busy[self.database_tier] = self.database_reading.busy_s
         elif scrape.commit_s is not None:
             busy[self.database_tier] = scrape.commit_s
+            self.database_reading = BusyReading(time.time(), scrape.commit_s)
         return now, scrape, busy
 
 

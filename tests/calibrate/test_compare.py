@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from calibrate.compare import compare
+from calibrate.probes import BusyReading
 from calibrate.target import reference_kind
 from domain.scenario import load_scenario
 from domain.thresholds import parse_threshold
@@ -130,7 +131,8 @@ def test_the_hosts_other_work_slows_the_prediction_at_the_achieved_load(tmp_path
     host = HostSampler.__new__(HostSampler)
     host.cores, host.sample_s = 2, 1.0
     host.rows = [(start + t, 1.5 * t, 0.0) for t in range(-5, 120)]
-    host.database_rows = [(start + t, 0.1 * t) for t in range(-5, 120, 5)]
+    host.database_rows = [BusyReading(start + t, 0.1 * t) for t in range(-5, 120, 5)]
+    host.database_tier = "database"
     plain = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {})
     shared = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {}, host=host)
     # the api measured over the replay alone from the host's samples (0 CPU here), not the meter's 0.3
@@ -144,6 +146,70 @@ def test_the_hosts_other_work_slows_the_prediction_at_the_achieved_load(tmp_path
     hb = "heartbeat"
     assert (shared.at_achieved["endpoints"][hb]["mean_ms"]["predicted"]
             > 1.2 * plain.at_achieved["endpoints"][hb]["mean_ms"]["predicted"])
+
+
+def _postgres_shared_with(others_every: int):
+    """A PostgreSQL database read every 5 s from 10 s before a 100-s replay (history from
+    ``start``, origin 1.5 s on) to 15 s after it: our work 0.2 s a second; every
+    ``others_every``-th interval another database also worked (1 s a second)."""
+    from calibrate.host import HostSampler
+
+    start, busy, rows = 1_700_000_000, 0.0, []
+    for k, t in enumerate(range(-10, 120, 5)):
+        shared = k > 0 and k % others_every == 0
+        busy += 0.0 if k == 0 else 5 * (0.2 + (1.0 if shared else 0.0))
+        rows.append(BusyReading(start + t, busy, not shared, ("yanxiu_test_9",) if shared else ()))
+    host = HostSampler.__new__(HostSampler)
+    host.cores, host.sample_s, host.database_tier = 2, 1.0, "database"
+    host.rows = [(start + t, 0.0, 0.0) for t in range(-10, 120)]
+    host.database_rows = rows
+    return start, host
+
+
+def _meter_of(host, first_busy: float, last_busy: float):
+    """A load test's meter of the PostgreSQL reference whose readings were ``host``'s."""
+    from types import SimpleNamespace
+
+    from calibrate.compare import TierMeter
+
+    meter = TierMeter("http://127.0.0.1:1", None, 2, database_servers=2)
+    meter.host = host
+    meter.probes.postgres = SimpleNamespace(readings=host.database_rows, close=lambda: None)
+    meter.first = (0.0, None, {"api": 0.0, "database": first_busy})
+    meter.last = (130.0, None, {"api": 1.0, "database": last_busy})
+    return meter
+
+
+def test_a_postgresql_database_shared_in_part_is_measured_over_its_own_intervals_and_says_so(
+        tmp_path, scenario, timeseries):
+    """Issue 12: the meter printed "not measured (other databases worked)" beside a figure
+    taken from the whole server's CPU. Now one answer: no figure over the whole test, and over
+    the replay the intervals whose readings were ours, with the share they cover."""
+    start, host = _postgres_shared_with(4)
+    lines = ["Timestamp,User Count,Type,Name,Requests/s,Total Request Count"]
+    lines += [f"{start + s},0,POST,heartbeat,36,{max(0.0, (s - 1.5) * 36.0):.0f}" for s in range(104)]
+    (tmp_path / "stats_history.csv").write_text("\n".join(lines) + "\n")
+    meter = _meter_of(host, host.database_rows[0].busy_s, host.database_rows[-1].busy_s)
+    whole = meter.utilisation(100.0)
+    assert "database" not in whole and "yanxiu_test_9" in meter.unmeasured()["database"]
+    c = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", whole, host=host)
+    assert c.tiers["database"]["measured"] == pytest.approx(0.2 / 2)  # not (0.2 + 0.25) / 2
+    notes = meter.notes(start + 1.5, start + 101.5)
+    assert notes["database"].startswith("measured over 7") and "yanxiu_test_9" in notes["database"]
+    assert "api" not in notes
+
+
+def test_a_postgresql_database_mostly_shared_is_not_measured_and_an_unshared_one_without_a_note(
+        tmp_path, scenario, timeseries):
+    _, shared = _postgres_shared_with(1)  # every interval
+    meter = _meter_of(shared, 0.0, 120.0)
+    assert "database" not in meter.utilisation(100.0)
+    note = meter.notes(shared.database_rows[2].when, shared.database_rows[22].when)["database"]
+    assert note.startswith("not measured") and "0% of the replay" in note
+    _, alone = _postgres_shared_with(10_000)  # no interval
+    meter = _meter_of(alone, 0.0, 26.0)
+    assert meter.utilisation(100.0)["database"] == pytest.approx(26.0 / 200.0)
+    assert meter.notes(alone.database_rows[2].when, alone.database_rows[22].when) == {}
 
 
 def test_the_servers_own_time_is_put_beside_the_tests(tmp_path, scenario, timeseries):

@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from calibrate.host import HostSampler, host_busy_s
+from calibrate.host import MIN_COVERED, HostSampler, covered, host_busy_s
+from calibrate.probes import BusyReading
 
 
 def _sampler(rows):
@@ -56,18 +57,50 @@ def test_the_servers_cores_over_a_window_of_wall_time():
 def test_the_databases_busy_time_over_a_window_from_its_few_readings():
     # lock time read every 5 s: 0.2 s a second until t = 10, then 0.4
     sampler = _sampler([])
-    sampler.database_rows = [(100.0 + t, 0.2 * t if t <= 10 else 2.0 + 0.4 * (t - 10))
+    sampler.database_rows = [BusyReading(100.0 + t, 0.2 * t if t <= 10 else 2.0 + 0.4 * (t - 10))
                              for t in range(0, 31, 5)]
     assert sampler.database_busy(110.0, 130.0) == pytest.approx(0.4)
     assert sampler.database_busy(110.0, 140.0) is None  # 10 s past the last reading
 
 
+def _shared_server(refused: set[int]) -> list[BusyReading]:
+    """A database read every 5 s from t = 100 for 60 s: our work 0.3 s a second, and another
+    database's 1.0 s a second more in the intervals ending at the readings ``refused``."""
+    rows, busy = [BusyReading(100.0, 0.0)], 0.0
+    for k in range(1, 13):
+        busy += 5 * (0.3 + (1.0 if k in refused else 0.0))
+        others = ("yanxiu_test_1",) if k in refused else ()
+        rows.append(BusyReading(100.0 + 5 * k, busy, k not in refused, others))
+    return rows
+
+
+def test_intervals_whose_readings_were_not_ours_are_left_out_of_the_figure_and_its_share():
+    cover = covered(_shared_server({3, 4, 9}), 100.0, 160.0)
+    assert cover.per_s == pytest.approx(0.3)  # not (0.3 * 60 + 15) / 60 = 0.55, the whole server's
+    assert cover.share == pytest.approx(45 / 60) and cover.others == ("yanxiu_test_1",)
+    # a window cutting an interval counts its part of it; outside the readings is not covered
+    cut = covered(_shared_server(set()), 102.5, 170.0)
+    assert cut.per_s == pytest.approx(0.3) and cut.share == pytest.approx(57.5 / 67.5)
+
+
+def test_a_window_mostly_shared_with_other_databases_has_no_figure():
+    sampler = _sampler([])
+    sampler.database_rows = _shared_server(set(range(1, 8)))  # 35 of 60 s another database's too
+    share = sampler.database_cover(100.0, 160.0).share
+    assert share == pytest.approx(25 / 60) and share < MIN_COVERED
+    assert sampler.database_busy(100.0, 160.0) is None
+    sampler.database_rows = _shared_server({1, 2})
+    assert sampler.database_busy(100.0, 160.0) == pytest.approx(0.3)
+    sampler.database_rows = _shared_server(set(range(1, 13)))
+    assert covered(sampler.database_rows, 100.0, 160.0).per_s is None
+
+
 def test_the_database_is_read_every_few_samples_while_entered():
     reads = []
 
-    def database() -> float:
+    def database() -> BusyReading:
         reads.append(time.time())
-        return float(len(reads))
+        return BusyReading(reads[-1], float(len(reads)))
 
     with HostSampler(os.getpid(), sample_s=0.02, database=database) as sampler:
         time.sleep(0.3)

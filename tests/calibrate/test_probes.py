@@ -96,3 +96,41 @@ def test_unreachable_host_is_one_clear_error():
         port = sock.getsockname()[1]
     with pytest.raises(CalibrationError, match="unreachable"):
         MetricsScrape(f"http://127.0.0.1:{port}", timeout_s=2).read()
+
+
+def _scripted_postgres(others: list[dict[str, float] | None], cpu: list[float | None]):
+    """A PostgresCpu whose other databases' counters (read twice a reading) and CPU are given."""
+    from calibrate.probes import PostgresCpu
+
+    probe = PostgresCpu.__new__(PostgresCpu)
+    probe._last, probe._since, probe._failed = 0.0, None, False
+    probe.readings, probe.shared_readings = [], 0
+    counters, seconds = iter(others), iter(cpu)
+    probe._other_work = lambda: next(counters)  # type: ignore[method-assign]
+    probe._cpu = lambda: next(seconds)  # type: ignore[method-assign]
+    return probe
+
+
+def test_another_databases_work_during_a_reading_spoils_the_intervals_on_both_sides():
+    """Work seen between a reading's two counter reads may have come before or after its CPU
+    read: the interval before it and the one after are both not ours."""
+    quiet, busy = {"postgres": 5.0}, {"postgres": 6.0}
+    probe = _scripted_postgres([quiet, quiet, quiet, busy, busy, busy, busy, busy],
+                               [1.0, 2.0, 3.0, 4.0])
+    got = [probe.read() for _ in range(4)]
+    assert [r.ours for r in got] == [True, False, False, True]
+    assert got[1].others == ("postgres",) and probe.shared_readings == 2
+    assert [r.busy_s for r in got] == [1.0, 2.0, 3.0, 4.0]  # the CPU kept, for the next interval
+
+
+def test_a_database_created_or_dropped_counts_as_work_and_a_failed_reading_breaks_the_chain():
+    t7 = {"yanxiu_test_7": 0.0}
+    probe = _scripted_postgres([{}, {}, {}, t7, t7, {}], [1.0, 2.0, 3.0])
+    first, created, dropped = probe.read(), probe.read(), probe.read()
+    assert first.ours and not created.ours and created.others == ("yanxiu_test_7",)
+    assert not dropped.ours  # its row went (between two reads of one reading: both sides spoilt)
+    probe = _scripted_postgres([{}, {}, None, None, {}, {}, {}, {}], [1.0, None, 2.0, 3.0])
+    assert probe.read().ours and probe.read() is None  # the server could not be read
+    after = probe.read()
+    assert not after.ours and "unread" in after.others[0]  # its interval reaches back past the failure
+    assert probe.read().ours
