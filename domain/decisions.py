@@ -26,6 +26,17 @@ def signs_in_with_password(u: float, password_share: float) -> bool:
     return u < password_share
 
 
+ENROL = "enrol"  # the endpoint of joining a campaign (scenarios' platform, route maps, the reference)
+
+
+def enrols(enrolled: bool) -> bool:
+    """Whether a session enrols the teacher in the campaign: once, in the first session that gets
+    past sign-in (after registering, or at the campaign page that shows him not enrolled), before
+    any study; the platform credits no study of a teacher who has not joined. A teacher who signed
+    up on the platform for an earlier campaign (a returning one) joins this one all the same."""
+    return not enrolled
+
+
 def school_searches(drawn: float) -> int:
     """Keyword searches before the school is found: the drawn count, at least one."""
     return max(1, round(drawn))

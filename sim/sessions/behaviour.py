@@ -7,7 +7,8 @@ and an entry in ``sim.sessions.schedule``. A session does, in order:
 1. registration on the first session of a teacher who did not take part before
    (SMS code request, waiting for the code and resending when it is slow, typing it, keyword
    searches for the school, the form), otherwise a login (password, or SMS code);
-2. the campaign page;
+2. the campaign page, and in the teacher's first session the campaign's enrolment
+   (``domain.decisions.enrols``; counted when the scenario's platform has an ``enrol`` endpoint);
 3. study: the open, not yet credited course with the lowest id (a mobilisation wave's
    courses first), resources played in order until the test unlocks and the credit minimum
    is reached, or the session's time budget or resource count runs out; the player's
@@ -39,6 +40,7 @@ import math
 import numpy as np
 import simpy
 
+from domain import decisions
 from domain.rules import RuleTables
 from domain.scenario import Scenario
 from sim import streams
@@ -76,6 +78,9 @@ class Journeys(Study):
         self.complete = tables.complete.tolist()
         self.weight = population.weight.tolist()
         self.registered = population.returning.tolist()
+        # joined this campaign yet (``domain.decisions.enrols``): a returning teacher has an
+        # account on the platform but joins each campaign in his first session
+        self.enrolled = [False] * population.size
         self.quit_s = (population.quit_share * tables.required_study_s).tolist()
         self.total_s = [0.0] * population.size
         self.sub_span = [viewer_span(s) for s in population.sub.tolist()]
@@ -103,11 +108,12 @@ class Journeys(Study):
         beh, plat = scenario.behaviour, scenario.platform
         ep = {name: self.rec.index.get(name, self.rec.sink) for name in (
             "sms_send", "school_search", "register", "login", "campaign_page", "test_fetch",
-            "test_submit")}
+            "test_submit", decisions.ENROL)}
         self.SMS, self.SEARCH, self.REGISTER = ep["sms_send"], ep["school_search"], ep["register"]
         self.BEAT = self.rec.index.get("heartbeat", self.rec.sink)
         self.LOGIN, self.PAGE = ep["login"], ep["campaign_page"]
         self.FETCH, self.SUBMIT = ep["test_fetch"], ep["test_submit"]
+        self.ENROL = ep[decisions.ENROL]
         over = beh.overload
         self.patience_s, self.retry_p, self.max_retries = (
             over.abandon_after_s, over.retry_probability, over.max_retries)
@@ -239,6 +245,9 @@ class Journeys(Study):
             ok = yield from self._register(tid, w, clock)
         if ok:
             ok = self._ok(self.PAGE, w, clock) or (yield from self._request(self.PAGE, w, clock))
+        if ok and decisions.enrols(self.enrolled[tid]):  # the first session joins the campaign
+            ok = self._ok(self.ENROL, w, clock) or (yield from self._request(self.ENROL, w, clock))
+            self.enrolled[tid] = ok
         if ok:
             for endpoint, per_session in self.extra:
                 self.rec.hit_at(endpoint, clock[0], w * per_session)

@@ -109,3 +109,22 @@ def test_sessions_follow_the_daily_profile(base):
     arrivals = base.recorder.arrivals[0][: base.profile.window_minutes]
     hours = arrivals[: arrivals.size // 60 * 60].reshape(-1, 24, 60).sum(axis=(0, 2))
     assert hours[20:22].sum() > 5 * hours[2:4].sum()
+
+
+def test_every_participant_enrols_once_in_his_first_session(base):
+    """``domain.decisions.enrols``: a teacher joins the campaign in his first session that gets
+    past sign-in, once; a later session does not (the replay's seeded accounts enrol on their first
+    campaign page, so the plan must have them)."""
+    rec = base.recorder
+    enrols = rec.counts[rec.index["enrol"]].sum()
+    started = int(np.isfinite(base.progress.first_study_at).sum())
+    pages = rec.counts[rec.index["campaign_page"]].sum()
+    assert started <= enrols <= base.population.size  # everyone who studied joined first, once
+    assert enrols < 0.5 * pages  # not every session's page
+
+
+def test_a_platform_without_the_enrol_endpoint_still_runs(smoke):
+    data = yaml.safe_load(SMOKE.read_text())
+    data["platform"]["endpoints"] = [e for e in data["platform"]["endpoints"] if e["name"] != "enrol"]
+    run = run_model(parse_scenario(data, "no-enrol"), teachers=300, seed=11)
+    assert "enrol" not in run.recorder.index and run.recorder.counts.sum() > 0
