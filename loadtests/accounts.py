@@ -23,6 +23,9 @@ from pathlib import Path
 FIELDS = ("mobile", "password", "teacher_id", "school_id", "province", "sub_platform", "role")
 NEW_MOBILE_PREFIX = "166"
 TEACHER = "teacher"
+# the optional ``progress`` column (``yanxiu seed`` writes it): a teacher not enrolled in the
+# campaign (his next session is his first: it enrols), enrolled and studying, or complete
+NOT_ENROLLED, STUDYING, COMPLETE = "none", "studying", "complete"
 
 
 class AccountsError(ValueError):
@@ -42,6 +45,7 @@ class Account:
     # the step a session the model has running at the stretch's start is in, and what it has left
     # (optional column, ``reference.seeding.in_session.InFlight``): such an account is a resumed session's
     resume: str = ""
+    progress: str = ""  # NOT_ENROLLED, STUDYING, COMPLETE or "" (the file does not say)
 
 
 def load_accounts(path: str | Path) -> list[Account]:
@@ -69,6 +73,7 @@ def _account(path: Path, line: int, row: dict[str, str]) -> Account:
             role=row.get("role") or TEACHER,
             token=(row.get("token") or "").strip(),
             resume=(row.get("resume") or "").strip(),
+            progress=(row.get("progress") or "").strip(),
         )
     except ValueError as exc:
         raise AccountsError(f"--accounts: {path}: line {line}: {exc}") from None
@@ -124,17 +129,28 @@ class Roster:
         self.admins = admins[part::parts] or admins
         self._teachers = itertools.cycle(self.teachers) if self.teachers else None
         self._by_sub = _cycles(self.teachers)
+        # by the teacher's state in the campaign (a file with the ``progress`` column): a model
+        # session that is its teacher's first takes one not enrolled, any other one a teacher
+        # enrolled and not done (the model's completers start no sessions)
+        self._first = _cycles([a for a in self.teachers if a.progress == NOT_ENROLLED])
+        self._later = _cycles([a for a in self.teachers if a.progress == STUDYING])
         self._admins = itertools.cycle(self.admins) if self.admins else None
         self.part, self.parts = part, parts
         self._new = itertools.count()
         self._registrations = iter((registrations or [])[part::parts]) if registrations is not None else None
 
-    def teacher(self, sub_platform: str | None = None) -> Account | None:
+    def teacher(self, sub_platform: str | None = None, first: bool | None = None) -> Account | None:
         """The next teacher, of ``sub_platform`` when the file has one of it. The session draws
         its sub-platform with the scenario's shares, as the model's teachers have them: the
         heartbeat interval differs 30-fold between sub-platforms, so an account file whose
         split differs from the scenario's (a few schools make it lumpy: 17% higher and
-        vocational seeded against 20% planned) would move the replay's heartbeats with it."""
+        vocational seeded against 20% planned) would move the replay's heartbeats with it.
+        ``first``: the session is its teacher's first in the campaign (True) or a later one
+        (False): one not enrolled, or one enrolled and not done, where the file says so (of
+        any sub-platform when none of this one is left; any teacher when the file has none)."""
+        pool = {True: self._first, False: self._later}.get(first) if first is not None else None
+        if pool:
+            return next(pool.get(sub_platform or "") or pool[""])
         mine = self._by_sub.get(sub_platform) if sub_platform is not None else None
         if mine is not None:
             return next(mine)

@@ -196,7 +196,8 @@ class TeacherJourney(_OneSession):
         if not user.api.register(form):
             raise StopUser()
         user.signed_in = True
-        user.api.enrol()
+        if decisions.enrols(enrolled=False):  # a new account joins the campaign at once
+            user.api.enrol()
 
     @tag("login")
     @task
@@ -209,8 +210,11 @@ class TeacherJourney(_OneSession):
     def _log_in(self, by_password: bool = True) -> None:
         user = self.session
         roster, sub = user.replay.roster, self._sub_platform()
-        # a resumed session takes an account seeded in the state of the model's running sessions
-        self.account = roster.resumed(sub) if user.resumed else roster.teacher(sub)
+        # a resumed session takes an account seeded in the state of the model's running sessions;
+        # a new one an account not enrolled when it is its teacher's first session in the model,
+        # else one enrolled and not done (``Plan._firsts``)
+        first = user.arrival.first if user.arrival is not None else None
+        self.account = roster.resumed(sub) if user.resumed else roster.teacher(sub, first)
         if self.account is None:
             user.no_account()
         self.sub = self.account.sub_platform
@@ -243,7 +247,7 @@ class TeacherJourney(_OneSession):
         self.page = self.session.api.study_state()
         if self.page is None:
             raise StopUser()
-        if not self.page.get("enrolled", True):
+        if decisions.enrols(bool(self.page.get("enrolled", True))):
             self.session.api.enrol()
 
     @tag("study")

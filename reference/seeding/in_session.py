@@ -190,7 +190,7 @@ def in_session(tables, courses: list[Course], instant: dt.datetime, shares: Stag
     now = campaign.offset(instant)
     candidates: list[tuple[TeacherState, _Slots, list[Step]]] = []
     for stage in draw_stages(shares, POOL_FACTOR * count + 50, rng).tolist():
-        state = teacher_state(tables, courses, instant, stage, rng)
+        state = teacher_state(tables, courses, instant, stage, rng, session)
         if state is None:  # a first session: enrolled now, nothing studied
             state = TeacherState(instant)
         slots = _Slots.of(tables, state)

@@ -38,8 +38,14 @@ import numpy as np
 
 from domain import decisions
 from domain.campaign import CourseProgress
+from reference.seeding.career import session_start
 
 MAX_ATTEMPTS = 50
+# a seeded teacher's state for the load test's roster (``accounts.csv``'s ``progress`` column):
+# not enrolled (his next session is his first in the campaign: it enrols, ``domain.decisions.enrols``),
+# enrolled with something left to study, or done (the rules' completion: he starts no more
+# sessions, as the model's completers do not)
+NOT_ENROLLED, STUDYING, COMPLETE = "none", "studying", "complete"
 FALLBACK_STARTED = 0.5  # documented stand-in when no model results are given
 
 
@@ -105,6 +111,15 @@ def fallback_shares(tables, instant: dt.datetime) -> StageShares:
     return StageShares(FALLBACK_STARTED, at_least, "stand-in (no model results)")
 
 
+def progress_status(tables, state: TeacherState | None) -> str:
+    """``NOT_ENROLLED``, ``STUDYING`` or ``COMPLETE`` for a seeded teacher's state."""
+    if state is None:
+        return NOT_ENROLLED
+    credited = sum(1 << tables.course_ids.index(c.cid) for c in state.courses
+                   if c.passed and c.studied_s >= tables.min_study_s[tables.course_ids.index(c.cid)])
+    return COMPLETE if bool(tables.complete[credited]) else STUDYING
+
+
 def draw_stages(shares: StageShares, n: int, rng: np.random.Generator) -> np.ndarray:
     """Each teacher's stage: -1 not started, else the number of credited courses."""
     u = rng.random(n)
@@ -124,9 +139,11 @@ class Course:
 
 
 def teacher_state(tables, courses: list[Course], instant: dt.datetime, stage: int,
-                  rng: np.random.Generator) -> TeacherState | None:
+                  rng: np.random.Generator, sessions=None) -> TeacherState | None:
     """One teacher's progress at ``instant`` for his stage, through the rules; None if he
-    has not started."""
+    has not started. ``sessions`` (the scenario's ``behaviour.sessions``): the part-studied course
+    is where one of his sessions in it starts (``career.session_start``); without it, a uniform
+    part of its study target."""
     if stage < 0:
         return None
     campaign = tables.campaign
@@ -139,7 +156,7 @@ def teacher_state(tables, courses: list[Course], instant: dt.datetime, stage: in
         if slot == decisions.NO_COURSE:
             break
         full = k < stage
-        course = _course(tables, courses[slot], slot, state.enrolled_at, instant, full, rng)
+        course = _course(tables, courses[slot], slot, state.enrolled_at, instant, full, rng, sessions)
         if course.studied_s <= 0:
             break
         state.courses.append(course)
@@ -150,13 +167,19 @@ def teacher_state(tables, courses: list[Course], instant: dt.datetime, stage: in
 
 
 def _course(tables, spec: Course, slot: int, enrolled_at: dt.datetime, instant: dt.datetime,
-            full: bool, rng: np.random.Generator) -> CourseState:
+            full: bool, rng: np.random.Generator, sessions=None) -> CourseState:
     """The model's playlist from the course's first resource: to the study target (``full``)
-    or a uniform part of it, within the time the rules allow since the course opened."""
+    or to where one of the teacher's sessions in it starts (a uniform part of the target without
+    ``sessions``), within the time the rules allow since the course opened."""
     campaign, cid = tables.campaign, tables.course_ids[slot]
     since = max(campaign.at(enrolled_at), campaign.rule(cid).opens_at)
     room = campaign.recordable_seconds(cid, since, instant)
-    target = tables.target_s[slot] if full else float(rng.uniform(0, tables.target_s[slot]))
+    if full:
+        target = tables.target_s[slot]
+    elif sessions is not None:
+        target = session_start(tables.durations, tables.target_s, slot, sessions, rng)[0]
+    else:
+        target = float(rng.uniform(0, tables.target_s[slot]))
     watched_s, end, _ = decisions.playlist(tables.durations[slot], 0, target, min(target, room), 1 << 30)
     course = CourseState(cid, watched_s, _plays(tables.durations[slot], spec.resource_ids, end, watched_s),
                          plays=end)

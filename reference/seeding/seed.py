@@ -32,7 +32,7 @@ from reference.models import Question, School, Teacher
 from reference.security import TokenSigner, hash_password, password_hasher
 from reference.seeding.bulk import db_constant, load_rows
 from reference.seeding.identity import area_codes, draw_people
-from reference.seeding.progress import fallback_shares, shares_from_results
+from reference.seeding.progress import NOT_ENROLLED, fallback_shares, shares_from_results
 from reference.seeding.regions import province_prefix
 from reference.seeding.schools import (
     SUB_PLATFORMS,
@@ -55,6 +55,7 @@ ACCOUNT_FIELDS = (
     "role",
     "token",
     "resume",
+    "progress",
 )
 HOME_PROVINCE_SHARE = 0.9  # estimate: share of teachers whose ID was issued where they teach
 ID_TYPE = "resident_id"
@@ -218,6 +219,8 @@ def seed_platform(
         )
     rngs = _streams(seed)
     in_flight: dict[int, str] = {}  # teacher id -> the step a resumed session finishes
+    # teacher id -> progress.status; without --progress-at no teacher has joined the campaign
+    status: dict[int, str] = dict.fromkeys(range(1, teachers + 1), NOT_ENROLLED)
     per_school = catalogue.scenario.behaviour.administrators.per_school
     plan, accounts = plan_accounts(catalogue, teachers, rngs, per_school)
     area_table, area_index = _area_index(rngs["people"], catalogue.provinces, accounts.province)
@@ -243,7 +246,7 @@ def seed_platform(
         shares = (shares_from_results(model_results, catalogue.rules, progress_at) if model_results
                   else fallback_shares(RuleTables(catalogue.rules, catalogue.scenario), progress_at))
         report.progress = load_progress(db, catalogue, teachers, progress_at, shares, rngs["progress"],
-                                        resumed, in_flight, model_results)
+                                        resumed, in_flight, model_results, status)
         report.progress_source = shares.source
         if catalogue.rules.at(progress_at) >= catalogue.rules.certificates_at:
             # after the batch date completers hold their certificates, as after the real batch
@@ -251,7 +254,7 @@ def seed_platform(
         lap("progress")
     if out is not None:
         report.files = write_fixtures(db, catalogue, out, accounts, people.mobiles, account_school, password,
-                                      _tokens(settings, accounts.role), in_flight)
+                                      _tokens(settings, accounts.role), in_flight, status)
         lap("files")
     return report
 
@@ -339,9 +342,12 @@ def write_fixtures(
     password: str,
     tokens: list[str] | None = None,
     in_flight: dict[int, str] | None = None,
+    status: dict[int, str] | None = None,
 ) -> list[Path]:
     """``accounts.csv`` and ``answers.json`` as docs/api.md describes them; ``resume`` holds the
-    step in flight of a teacher seeded in a session (``in_flight``, by account id)."""
+    step in flight of a teacher seeded in a session (``in_flight``, by account id), ``progress``
+    a teacher's state in the campaign (``status``: not enrolled, studying or complete), which
+    the load test's roster hands out by (a first session takes one not enrolled)."""
     out.mkdir(parents=True, exist_ok=True)
     accounts_csv = out / "accounts.csv"
     n = len(mobiles)
@@ -359,6 +365,7 @@ def write_fixtures(
                 accounts.role,
                 tokens or [""] * n,
                 [(in_flight or {}).get(i, "") for i in range(1, n + 1)],
+                [(status or {}).get(i, "") for i in range(1, n + 1)],
                 strict=True,
             )
         )

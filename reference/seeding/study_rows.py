@@ -12,17 +12,28 @@ from pathlib import Path
 import numpy as np
 
 from reference.seeding.in_session import fetch_rate, in_session
-from reference.seeding.progress import COLUMNS, Course, StageShares, TeacherState, draw_stages, teacher_state
+from reference.seeding.progress import (
+    COLUMNS,
+    STUDYING,
+    Course,
+    StageShares,
+    TeacherState,
+    draw_stages,
+    progress_status,
+    teacher_state,
+)
 
 
 def load_progress(db, catalogue, teachers: int, instant: dt.datetime, shares: StageShares,
                   rng: np.random.Generator, resumed: int = 0,
                   in_flight: dict[int, str] | None = None,
-                  model_results: Path | None = None) -> dict[str, int]:
+                  model_results: Path | None = None,
+                  status: dict[int, str] | None = None) -> dict[str, int]:
     """Enrol teachers 1..``teachers`` who started and write their course, resource and test
     rows; returns how many teachers are at each stage. The last ``resumed`` of them are in a
     session at the instant (``reference.seeding.in_session``): their step in flight goes into
-    ``in_flight`` by teacher id (``accounts.csv``'s ``resume`` column)."""
+    ``in_flight`` by teacher id (``accounts.csv``'s ``resume`` column). ``status`` gets each
+    teacher's ``progress.status`` (``accounts.csv``'s ``progress`` column)."""
     from domain.rules import RuleTables
     from reference.models import Base
     from reference.seeding.bulk import load_rows
@@ -34,18 +45,22 @@ def load_progress(db, catalogue, teachers: int, instant: dt.datetime, shares: St
     counts: dict[str, int] = {}
     resumed = max(0, min(resumed, teachers))
     at = catalogue.rules.at(instant)
+    sessions = catalogue.scenario.behaviour.sessions
     for tid, stage in enumerate(draw_stages(shares, teachers - resumed, rng).tolist(), start=1):
-        state = teacher_state(tables, specs, at, stage, rng)
+        state = teacher_state(tables, specs, at, stage, rng, sessions)
         key = "not started" if state is None else f"{sum(c.passed for c in state.courses)} credited"
         counts[key] = counts.get(key, 0) + 1
+        if status is not None:
+            status[tid] = progress_status(tables, state)
         if state is not None:
             rows.add(tid, state, specs, tables.course_ids)
-    sessions = catalogue.scenario.behaviour.sessions
     rate = fetch_rate(model_results, tables, at) if model_results is not None and resumed else None
     drawn = in_session(tables, specs, at, shares, resumed, sessions, rng, rate)
     for tid, (state, flight) in enumerate(drawn, start=teachers - resumed + 1):
         counts[f"in a session ({flight.kind})"] = counts.get(f"in a session ({flight.kind})", 0) + 1
         rows.add(tid, state, specs, tables.course_ids)
+        if status is not None:
+            status[tid] = STUDYING  # enrolled (before the instant, in the model's session) and not done
         if in_flight is not None:
             in_flight[tid] = flight.text()
     for name, columns in COLUMNS.items():

@@ -26,8 +26,9 @@ START = dt.datetime(2023, 1, 5, 0, 0, tzinfo=ZONE)
 
 
 def write_series(folder: Path, sessions, registrations=None, admin_rps=None, cert_rps=None,
-                 start: dt.datetime = START) -> Path:
-    """A model time series (docs/results.md columns the replay reads), one row a minute."""
+                 start: dt.datetime = START, enrol_rps=None) -> Path:
+    """A model time series (docs/results.md columns the replay reads), one row a minute; with
+    ``enrol_rps`` the model's enrolments too (``rps.enrol``)."""
     folder.mkdir(parents=True, exist_ok=True)
     n = len(sessions)
     registrations = registrations if registrations is not None else [0.0] * n
@@ -36,10 +37,12 @@ def write_series(folder: Path, sessions, registrations=None, admin_rps=None, cer
     with (folder / "timeseries.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["minute", "offset_min", "rps.total", "arrivals.sessions",
-                         "arrivals.registrations", "rps.admin_progress", "rps.certificate"])
+                         "arrivals.registrations", "rps.admin_progress", "rps.certificate"]
+                        + (["rps.enrol"] if enrol_rps is not None else []))
         for i in range(n):
             writer.writerow([(start + dt.timedelta(minutes=i)).isoformat(), i, 1.0, sessions[i],
-                             registrations[i], admin_rps[i], cert_rps[i]])
+                             registrations[i], admin_rps[i], cert_rps[i]]
+                            + ([enrol_rps[i]] if enrol_rps is not None else []))
     return folder
 
 

@@ -102,3 +102,30 @@ def test_bin_error_allows_one_arrival_in_small_bins():
 def test_missing_series_names_the_file(tmp_path):
     with pytest.raises(PlanError, match="timeseries.csv"):
         read_timeseries(tmp_path / "timeseries.csv")
+
+
+def test_sign_ins_that_are_their_teachers_first_session_follow_the_model_s_enrolments(tmp_path):
+    """The model's enrolments less its registrations are the sign-in sessions that are their
+    teacher's first (``domain.decisions.enrols``); the schedule marks as many, minute by minute, and
+    no registration, admin view or a model run without ``rps.enrol``."""
+    sessions = [100.0, 100.0, 100.0, 100.0]
+    registrations = [10.0, 10.0, 0.0, 0.0]
+    enrols = [(10 + 5) / 60, (10 + 0) / 60, 20 / 60, 0.0]  # per second: 5, 0, 20, 0 first sign-ins
+    s = series(tmp_path, sessions, registrations=registrations, enrol_rps=enrols, admin_rps=[0.2] * 4)
+    plan = Plan(s, 0, 4, compress=6, scale=1.0)
+    arrivals = plan.schedule()
+    firsts = [a for a in arrivals if a.first]
+    assert len(firsts) == 25 and all(a.kind == SESSION for a in firsts)
+    per_minute = np.bincount([int(a.at // plan.minute_s) for a in firsts], minlength=4)
+    assert per_minute.tolist() == [5, 0, 20, 0]
+    assert all(a.first is None for a in arrivals if a.kind != SESSION)
+    assert all(a.first is False for a in arrivals if a.kind == SESSION and not a.first)
+    without = series(tmp_path / "old", sessions, registrations=registrations)
+    assert all(a.first is None for a in Plan(without, 0, 4, compress=6, scale=1.0).schedule())
+
+
+def test_a_registration_enrolling_minutes_later_is_no_first_sign_in(tmp_path):
+    """A registration enrols a few model minutes after it starts: the enrolments lag the
+    registrations, and the dip must not count as first sign-ins later."""
+    s = series(tmp_path, [50.0] * 4, registrations=[10.0, 0.0, 0.0, 0.0], enrol_rps=[0.0, 0.0, 10 / 60, 0.0])
+    assert not any(a.first for a in Plan(s, 0, 4, compress=6, scale=1.0).schedule())

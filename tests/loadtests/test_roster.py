@@ -84,3 +84,31 @@ def test_a_run_on_a_used_target_gets_teachers_no_earlier_run_took(tmp_path):
     assert any(a.role == "school_admin" for a in fresh)
     later = Roster(fresh)
     assert not {later.teacher(sub).teacher_id for sub in draws[:50]} & used
+
+
+def test_a_first_session_takes_an_account_not_enrolled_and_a_later_one_an_enrolled_one():
+    """``accounts.csv``'s ``progress`` (``yanxiu seed``): a session that is its teacher's first in
+    the model (``Arrival.first``) gets an account not enrolled, which enrols on its first page; any
+    other one an enrolled teacher with study left (the model's completers start no session)."""
+    states = ["none", "studying", "complete"]
+    accounts = [Account(f"170{i:08d}", "pw", i, 1, "S", "basic" if i < 30 else "higher", "teacher",
+                        progress=states[i % 3]) for i in range(60)]
+    roster = Roster(accounts)
+    assert all(roster.teacher("basic", first=True).progress == "none" for _ in range(30))
+    later = [roster.teacher("higher", first=False) for _ in range(30)]
+    assert all(a.progress == "studying" and a.sub_platform == "higher" for a in later)
+    assert {roster.teacher("basic").progress for _ in range(30)} == set(states)  # not said: any
+    only_basic = Roster([a for a in accounts if a.sub_platform == "basic"])
+    assert only_basic.teacher("higher", first=True).progress == "none"  # none of the sub left: any sub
+    plain = Roster([_account(i, "basic") for i in range(3)])  # a file without the column
+    assert plain.teacher("basic", first=True).teacher_id in {0, 1, 2}
+    assert plain.teacher("basic", first=False).teacher_id in {0, 1, 2}
+
+
+def test_the_progress_column_is_read(tmp_path):
+    from loadtests.accounts import load_accounts
+
+    path = tmp_path / "accounts.csv"
+    path.write_text("mobile,password,teacher_id,sub_platform,role,token,resume,progress\n"
+                    "13800000001,pw,1,basic,teacher,,,none\n13800000002,pw,2,basic,teacher,,,studying\n")
+    assert [a.progress for a in load_accounts(path)] == ["none", "studying"]

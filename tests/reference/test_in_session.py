@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from domain.campaign import Campaign
+from domain.campaign import Campaign, CourseProgress
 from domain.rules import RuleTables
 from reference.seeding.in_session import PLAY, TEST, _Slots, at_instant, in_session, session_steps
 from reference.seeding.progress import Course, StageShares, teacher_state
@@ -76,7 +76,7 @@ def test_sessions_in_progress_are_drawn_by_their_length_and_a_uniform_instant(wo
     rng, time_in = np.random.default_rng(6), {PLAY: 0.0, TEST: 0.0}
     stages = sum((rng.random(4000) < share).astype(int) for share in (0.88, 0.75, 0.13)) - 1
     for stage in stages:
-        state = teacher_state(tables, specs, instant, int(min(stage, 2)), rng)
+        state = teacher_state(tables, specs, instant, int(min(stage, 2)), rng, smoke.behaviour.sessions)
         budget = float(smoke.behaviour.sessions.length_minutes.sample(rng)) * 60.0
         plays = max(1, round(float(smoke.behaviour.sessions.resources_per_session.sample(rng))))
         for step in session_steps(tables, _Slots.of(tables, state), tables.campaign.offset(instant), budget,
@@ -175,6 +175,20 @@ def test_seed_resumed_puts_the_last_teachers_in_a_session_valid_by_the_rules(set
     assert sum(n for k, n in report.progress.items() if k.startswith("in a session")) == 150
     courses, resources, attempts, _ = _progress_rows(settings)
     _assert_valid_by_the_rules(catalogue, instant, courses, resources, attempts)
+    # the roster's ``progress`` column says who has joined (enrolment rows) and who is done
+    enrolled = {c.teacher_id for c in courses}
+    credited = {}
+    for c in courses:
+        if c.test_passed and c.studied_s >= catalogue.rules.rule(c.course_id).min_study_s:
+            credited.setdefault(c.teacher_id, {})[c.course_id] = True
+    for row in rows:
+        tid = int(row["teacher_id"])
+        assert (row["progress"] == "none") == (tid not in enrolled)
+        done = catalogue.rules.is_complete({cid: CourseProgress(catalogue.rules.rule(cid).min_study_s, True)
+                                            for cid in credited.get(tid, {})})
+        assert (row["progress"] == "complete") == (tid in enrolled and done)
+    assert {row["progress"] for row in rows[250:]} == {"studying"}
+    assert {row["progress"] for row in rows[:250]} == {"none", "studying", "complete"}
     # an attempt in flight: its course's study reaches the test, which is not passed yet
     by_key = {(c.teacher_id, c.course_id): c for c in courses}
     for row in rows[250:]:
@@ -198,5 +212,6 @@ def test_resumed_on_the_command_line(tmp_path, capsys):
     assert main([*args, *progress, "--resumed", "51"]) == 2
     assert main([*args, *progress, "--resumed", "5"]) == 0
     assert "in a session" in capsys.readouterr().out
-    rows = (tmp_path / "accounts.csv").read_text().splitlines()[1:]
-    assert sum(bool(line.split(",")[-1].strip()) for line in rows) == 5
+    from tests.reference.test_seed import _accounts
+
+    assert sum(bool(row["resume"]) for row in _accounts(tmp_path)) == 5

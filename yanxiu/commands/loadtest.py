@@ -54,7 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reference server: logins a second per worker before the login queue (429)")
     parser.add_argument("--no-progress", action="store_true",
                         help="seed teachers with no study progress (default: the progress the model "
-                        "predicts at the stretch's first minute)")
+                        "predicts at the stretch's first minute): a session starts the first course from its "
+                        "first resource, so a stretch in which accounts do not come back takes no test "
+                        "where a course needs more than one session (smoke's peak hour: none), and "
+                        "--resume-sessions resumes none in flight")
     parser.add_argument("--arrival-process", choices=["deterministic", "poisson"], default="deterministic")
     parser.add_argument("--bin-seconds", type=float, default=10.0,
                         help="test seconds per bin of the achieved-vs-planned check")
