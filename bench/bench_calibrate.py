@@ -188,6 +188,11 @@ def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) 
         return
     for tier, note in notes.items():  # a tier not measured, or measured over part of the replay
         print(f"   utilisation {tier}: {note}")
+    machine = c.background
+    if machine:  # the host's other work against what the calibration ran beside (calibrate/compare.py)
+        print(f"   host's other work: {machine['test_other_cores']:.2f} cores in the test, "
+              f"{machine['calibration_other_cores']} in the calibration"
+              + (f": {machine['note']}" if machine.get("note") else ""))
     _print_rows("at the PLANNED load (the model's requests, compressed and scaled)", summary,
                 c.endpoints, c.tiers, c)
     _print_rows("at the ACHIEVED load (each endpoint's measured requests per 10 s)", summary,

@@ -104,6 +104,7 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     provenance = _provenance(config, target, runs, fits, knee, time.monotonic() - started)
     provenance["left_out_of_fit"] = [r.spec.name for r in runs if r not in fitted]
     provenance["unmeasured_step"] = unmeasured
+    provenance["background"] = platform_file.background(provenance["step_results"])  # what it ran beside
     # every bin's counts and busy seconds, so that a fit can be redone offline (step -1: idle)
     provenance["rows"] = [r.__dict__ for r in idle_rows + [row for run in runs for row in run.rows]]
     tiers, demands = _tier_lines(scenario, target, fits), _demand_lines(scenario, fits, target)
@@ -329,7 +330,9 @@ def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict[
         "busy_time_sources": target.probes.sources, "wall_s": round(wall_s, 1),
         "step_results": [{**dataclasses.asdict(r.result), "scale": r.spec.scale, "tags": list(r.spec.tags),
                           "seconds": r.spec.seconds or config.step_seconds, "stretch": r.spec.stretch,
-                          "wall_s": round(r.wall_s, 1),
+                          "wall_s": round(r.wall_s, 1), "background_cores": r.background_cores,
+                          "host_cores": r.host_cores,
+                          "generator_cores": platform_file.generator_cores(r.summary),
                           "server_requests": r.server_requests} for r in runs],
         "fits": {tier: {"idle_rate": f.idle_rate, "r2": f.r2, "rows": f.rows,
                         "demands_ms": {e: d.__dict__ for e, d in f.demands.items()},

@@ -57,6 +57,8 @@ class Comparison:
     # endpoint -> {in_app_ms: the server's own mean (its ASGI middleware), mean_ms: the load
     # test's, outside_ms: the rest: the worker's queue before the app, the network, the client}
     in_app: dict[str, dict[str, float]] = field(default_factory=dict)
+    # the host's other work during the test against the calibration's (``against_calibration``)
+    background: dict[str, Any] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
         """Gate metrics: ``prediction_error(<fn>(<metric>))`` = |predicted / measured - 1|, of the
@@ -182,6 +184,7 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
         if share is not None:
             result.at_achieved["host"] = {"tier": share.tier, "cores": share.cores, "runs": list(share.runs),
                                           "background_cores": [round(float(v), 3) for v in share.background]}
+    result.background = against_calibration(calibration, host, folder, set_up_s, summary)
     return result
 
 
@@ -278,6 +281,41 @@ def pool_servers(scenario: Scenario, tier: str) -> int:
     measured busy time is divided by, as the prediction divides its own."""
     found = [t for t in scenario.platform.tiers if t.name == tier and isinstance(t, PoolTier)]
     return found[0].servers if found else 1
+
+
+BUSIER_CORES = 0.25  # other work beyond the calibration's, in cores, that a comparison names
+
+
+def against_calibration(calibration: dict[str, Any] | None, host: HostSampler | None, folder: Path,
+                        set_up_s: float, summary: dict[str, Any]) -> dict[str, Any]:
+    """The host's other work (its CPU less the server's and the load generator's) over the
+    replay against what the calibration ran beside (``platform.json`` ``background``), and a
+    ``note`` when the test's is more than BUSIER_CORES above it: the api's CPU per request
+    grows with the host's other work (docs/calibration.md, "The machine's other work"), so
+    part of an api or latency error is then the machine's, not the model's. Empty when the
+    host was not sampled (a ``--host`` target)."""
+    from calibrate.platform_file import generator_cores
+
+    origin = replay_origin(folder, set_up_s) if host is not None else None
+    if host is None or origin is None:
+        return {}
+    mean = host.background(origin, np.array([0.0, float(summary["duration_s"])]))
+    if mean is None:
+        return {}
+    other = max(0.0, float(mean[0]) - (generator_cores(summary) or 0.0))
+    calibrated = ((calibration or {}).get("background") or {}).get("other_cores")
+    out: dict[str, Any] = {"test_other_cores": round(other, 3), "calibration_other_cores": calibrated,
+                           "busier": None}
+    if calibrated is None:
+        out["note"] = "the calibration did not record its host's other work: the machines cannot be compared"
+        return out
+    out["busier"] = other > float(calibrated) + BUSIER_CORES
+    if out["busier"]:
+        out["note"] = (f"the test ran beside {other:.2f} cores of other work, the calibration beside "
+                       f"{float(calibrated):.2f}: the api's CPU per request grows with the host's other "
+                       "work, so part of the api's and the latencies' error is the machine's, "
+                       "not the model's")
+    return out
 
 
 class TierMeter:

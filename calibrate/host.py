@@ -147,6 +147,14 @@ class HostSampler:
         low, high = np.interp([start, end], wall, server)
         return float((high - low) / (end - start))
 
+    def other_cores(self) -> float | None:
+        """Cores busy with anything but the server, on average over all the samples (a
+        calibration step's background: what it ran beside), None with fewer than two."""
+        if len(self.rows) < 2 or self.rows[-1][0] <= self.rows[0][0]:
+            return None
+        (t0, host0, server0), (t1, host1, server1) = self.rows[0], self.rows[-1]
+        return float(np.clip(((host1 - server1) - (host0 - server0)) / (t1 - t0), 0.0, self.cores))
+
     def background(self, origin: float, edges: np.ndarray) -> np.ndarray | None:
         """Cores busy with anything but the server in each bin [edges[i], edges[i+1]) of test
         time (wall time ``origin`` + edge), interpolated between the samples; None when the

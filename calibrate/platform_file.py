@@ -49,6 +49,45 @@ def _steps_text(provenance: dict[str, Any]) -> str:
     return text
 
 
+def generator_cores(summary: dict[str, Any]) -> float | None:
+    """The load generator's mean CPU in cores over a load test (its summary's ``generator_cpu``:
+    percent of a core per process)."""
+    cpu = summary.get("generator_cpu") or {}
+    if cpu.get("mean") is None:
+        return None
+    return float(cpu["mean"]) * max(1, int(cpu.get("processes") or 1)) / 100.0
+
+
+def background(step_results: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What a calibration's steps ran beside (each step's ``background_cores``: the host's CPU
+    less the server's, and ``generator_cores``), weighted by the steps' wall time: the api's CPU
+    per request grows with the host's other work (docs/calibration.md), so its demands hold for
+    a machine about this busy. ``other_cores``: beside the load generator. None: not sampled
+    (a ``--host`` target)."""
+    rows = [r for r in step_results if r.get("background_cores") is not None]
+    if not rows:
+        return None
+    weights = [max(1e-9, float(r.get("wall_s") or 1.0)) for r in rows]
+
+    def mean(values: list[float]) -> float:
+        return round(sum(v * w for v, w in zip(values, weights, strict=True)) / sum(weights), 3)
+
+    total = [float(r["background_cores"]) for r in rows]
+    other = [max(0.0, t - float(r.get("generator_cores") or 0.0)) for t, r in zip(total, rows, strict=True)]
+    return {"host_cores": rows[0].get("host_cores"), "mean_cores": mean(total),
+            "max_cores": round(max(total), 3), "other_cores": mean(other),
+            "max_other_cores": round(max(other), 3), "steps": len(rows)}
+
+
+def _background_text(provenance: dict[str, Any]) -> str:
+    found = provenance.get("background")
+    if not found:
+        return "# The host's other work was not sampled (a target not started here)."
+    return (f"# Beside {found['other_cores']:.2f} cores of other work on the host's {found['host_cores']} "
+            f"(mean over the steps, max {found['max_other_cores']:.2f}; {found['mean_cores']:.2f} with the "
+            "load generator): the api's CPU per request grows with it.")
+
+
 def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, dict[str, Any]],
            demands: dict[str, dict[str, Any]],
            provenance: dict[str, Any]) -> str:
@@ -61,6 +100,7 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         f"# {_steps_text(provenance)}, "
         f"{provenance['requests']:,} requests; demands by the utilisation law (NNLS), "
         "[95% block-bootstrap interval over steps].",
+        _background_text(provenance),
         f"# Full provenance and the fit: {out.with_suffix('.json').name}. docs/calibration.md.",
         f"extends: {relative}",
         "platform:",

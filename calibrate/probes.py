@@ -56,6 +56,10 @@ class ProcessCpu:
             raise CalibrationError(f"server process {pid}: {exc}") from None
         self._seen: dict[int, float] = {}
 
+    @property
+    def pid(self) -> int:
+        return int(self._root.pid)
+
     def seconds(self) -> float:
         import psutil
 

@@ -9,6 +9,7 @@ rows of the fit (``calibrate.fit.Row``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 
 from calibrate.errors import CalibrationError
 from calibrate.fit import BATCHES, JOBS, Row, StepResult, Window
+from calibrate.host import HostSampler
 from calibrate.probes import BusyReading, MetricsScrape, PostgresCpu, ProcessCpu, Scrape
 
 MIN_REQUESTS = 50  # per step: fewer cannot separate anything from the idle noise
@@ -139,6 +141,10 @@ class StepRun:
     summary: dict[str, Any]  # the load test's summary.json
     server_requests: dict[str, float]
     wall_s: float = 0.0  # the step's wall-clock time, Locust's start-up included
+    # cores the host spent on anything but the server during the step (the load generator and
+    # whatever else ran: calibrate.host), and the host's cores; None: a target not started here
+    background_cores: float | None = None
+    host_cores: int | None = None
 
 
 def run_step(index: int, spec: StepSpec, options: dict[str, Any], host: str, out: Path, probes: Probes,
@@ -154,7 +160,10 @@ def run_step(index: int, spec: StepSpec, options: dict[str, Any], host: str, out
     if spec.stretch:
         step_options["stretch"] = spec.stretch
     locust = LocustRun(host, folder, duration_s, step_options, 0, list(spec.tags), [])
-    with Sampler(probes, bin_s) as sampler:
+    # the host's other work beside a server started here: the api's CPU per request grows with
+    # it (docs/calibration.md), so the platform file says what the demands were measured beside
+    machine = HostSampler(probes.api_cpu.pid) if probes.api_cpu is not None else None
+    with Sampler(probes, bin_s) as sampler, machine or contextlib.nullcontext():
         code = locust.execute(Path.cwd())
     if len(sampler.readings) < 3:
         raise CalibrationError(f"step {spec.name}: reading the target's busy time failed: {sampler.error}")
@@ -181,7 +190,8 @@ def run_step(index: int, spec: StepSpec, options: dict[str, Any], host: str, out
     say(f"step {index + 1} {spec.name}: scale {spec.scale:.4g}{tags}: {t['requests']} requests, "
         f"{t['rps']:.1f}/s, p95 {t.get('p95_ms')} ms, errors {100 * t['error_rate']:.2f}%"
         + (", load generator saturated" if saturated else ""))
-    return StepRun(spec, sampler.rows(index), result, summary, served, time.monotonic() - started)
+    return StepRun(spec, sampler.rows(index), result, summary, served, time.monotonic() - started,
+                   machine.other_cores() if machine else None, machine.cores if machine else None)
 
 
 def history_windows(path: Path, window_s: int = WINDOW_S) -> tuple[tuple[Window, ...], float | None]:

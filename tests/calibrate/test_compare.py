@@ -118,6 +118,13 @@ def test_requests_per_endpoint_per_bin_from_locusts_history(tmp_path, scenario, 
     assert c.metrics()["prediction_error(p95(latency.heartbeat))"] == abs(error)
 
 
+def _history(folder: Path, start: int) -> None:
+    """Locust's per-second history of 36 heartbeats a second from ``start`` + 1.5 s, for 104 s."""
+    lines = ["Timestamp,User Count,Type,Name,Requests/s,Total Request Count"]
+    lines += [f"{start + s},0,POST,heartbeat,36,{max(0.0, (s - 1.5) * 36.0):.0f}" for s in range(104)]
+    (folder / "stats_history.csv").write_text("\n".join(lines) + "\n")
+
+
 def test_the_hosts_other_work_slows_the_prediction_at_the_achieved_load(tmp_path, scenario, timeseries):
     """A host sampled during the test (a server started here) whose other work took 1.5 of its
     2 cores: the api's workers get less of a core, so the prediction at the achieved load is
@@ -125,9 +132,7 @@ def test_the_hosts_other_work_slows_the_prediction_at_the_achieved_load(tmp_path
     from calibrate.host import HostSampler
 
     start = 1_700_000_000
-    lines = ["Timestamp,User Count,Type,Name,Requests/s,Total Request Count"]
-    lines += [f"{start + s},0,POST,heartbeat,36,{max(0.0, (s - 1.5) * 36.0):.0f}" for s in range(104)]
-    (tmp_path / "stats_history.csv").write_text("\n".join(lines) + "\n")
+    _history(tmp_path, start)
     host = HostSampler.__new__(HostSampler)
     host.cores, host.sample_s = 2, 1.0
     host.rows = [(start + t, 1.5 * t, 0.0) for t in range(-5, 120)]
@@ -186,9 +191,7 @@ def test_a_postgresql_database_shared_in_part_is_measured_over_its_own_intervals
     taken from the whole server's CPU. Now one answer: no figure over the whole test, and over
     the replay the intervals whose readings were ours, with the share they cover."""
     start, host = _postgres_shared_with(4)
-    lines = ["Timestamp,User Count,Type,Name,Requests/s,Total Request Count"]
-    lines += [f"{start + s},0,POST,heartbeat,36,{max(0.0, (s - 1.5) * 36.0):.0f}" for s in range(104)]
-    (tmp_path / "stats_history.csv").write_text("\n".join(lines) + "\n")
+    _history(tmp_path, start)
     meter = _meter_of(host, host.database_rows[0].busy_s, host.database_rows[-1].busy_s)
     whole = meter.utilisation(100.0)
     assert "database" not in whole and "yanxiu_test_9" in meter.unmeasured()["database"]
@@ -210,6 +213,34 @@ def test_a_postgresql_database_mostly_shared_is_not_measured_and_an_unshared_one
     meter = _meter_of(alone, 0.0, 26.0)
     assert meter.utilisation(100.0)["database"] == pytest.approx(26.0 / 200.0)
     assert meter.notes(alone.database_rows[2].when, alone.database_rows[22].when) == {}
+
+
+def test_a_test_on_a_machine_busier_than_the_calibration_says_so(tmp_path, scenario, timeseries):
+    """The api's CPU per request grows with the host's other work: a comparison whose host ran
+    beside more other work than the calibration did (beyond the load generator) says so, so
+    that its error is not blamed on the model; one about as busy says nothing."""
+    from calibrate.compare import BUSIER_CORES, against_calibration
+    from calibrate.host import HostSampler
+
+    start = 1_700_000_000
+    _history(tmp_path, start)
+    host = HostSampler.__new__(HostSampler)
+    host.cores, host.sample_s = 2, 1.0
+    host.rows = [(start + t, 1.2 * t, 0.4 * t) for t in range(-5, 120)]  # 0.8 cores beside the server
+    host.database_rows, host.database_tier = [], None
+    summary = _summary() | {"generator_cpu": {"saturated": False, "mean": 20.0, "processes": 1}}
+    quiet = {"background": {"other_cores": 0.1}}
+    busier = against_calibration(quiet, host, tmp_path, 0.0, summary)
+    # 0.8 cores less the generator's 0.2
+    assert busier["test_other_cores"] == pytest.approx(0.6) and busier["busier"]
+    assert "the machine's, not the model's" in busier["note"]
+    alike = against_calibration({"background": {"other_cores": 0.6 - BUSIER_CORES / 2}}, host, tmp_path, 0.0,
+                                summary)
+    assert alike["busier"] is False and "note" not in alike
+    assert "did not record" in against_calibration({}, host, tmp_path, 0.0, summary)["note"]
+    assert against_calibration(quiet, None, tmp_path, 0.0, summary) == {}
+    c = compare(summary, tmp_path, scenario, timeseries, quiet | {"target": "T"}, "T", {}, host=host)
+    assert c.background == busier and c.comparable  # said, not a reason to withhold the figures
 
 
 def test_the_servers_own_time_is_put_beside_the_tests(tmp_path, scenario, timeseries):

@@ -106,3 +106,9 @@ def test_the_database_is_read_every_few_samples_while_entered():
         time.sleep(0.3)
     # on entering, on leaving, and every DATABASE_EVERY samples between: far fewer than the samples
     assert 3 <= len(sampler.database_rows) == len(reads) < len(sampler.rows)
+
+
+def test_a_steps_background_is_the_hosts_cpu_less_the_servers_over_all_samples():
+    sampler = _sampler([(10.0 + t, 2.0 * t * 0.8, 0.5 * t) for t in range(21)])  # 1.6 busy, 0.5 server
+    assert sampler.other_cores() == pytest.approx(1.1)
+    assert _sampler([(10.0, 1.0, 0.0)]).other_cores() is None

@@ -94,3 +94,30 @@ def test_the_header_gives_the_holds_apart_from_the_staircase_steps(tmp_path):
     assert "# 6 steps of 20 s and 2 holds of 83-97 s, 2,010 requests;" in text
     plain = render(scenario, SMOKE, tmp_path / "p.yaml", {}, {}, PROVENANCE)
     assert "# 6 steps of 20 s, 2,010 requests;" in plain
+
+
+def test_the_provenance_says_what_the_steps_ran_beside():
+    """The api's CPU per request grows with the host's other work: the platform file records the
+    steps' background (host CPU less the server's), weighted by their wall time, with and without
+    the load generator, so that a validation on a busier machine can be told apart."""
+    from calibrate.platform_file import background, generator_cores
+
+    assert generator_cores({"generator_cpu": {"mean": 30.0, "processes": 2}}) == pytest.approx(0.6)
+    assert generator_cores({"generator_cpu": {"mean": None}}) is None
+    steps = [{"background_cores": 0.3, "generator_cores": 0.1, "wall_s": 30.0, "host_cores": 2},
+             {"background_cores": 1.3, "generator_cores": 0.2, "wall_s": 90.0, "host_cores": 2},
+             {"background_cores": None, "wall_s": 1000.0}]  # not sampled: left out
+    found = background(steps)
+    assert found["mean_cores"] == pytest.approx((0.3 * 30 + 1.3 * 90) / 120, abs=1e-3)
+    assert found["other_cores"] == pytest.approx((0.2 * 30 + 1.1 * 90) / 120, abs=1e-3)
+    assert found["max_other_cores"] == pytest.approx(1.1) and found["host_cores"] == 2
+    assert background([{"background_cores": None}]) is None
+
+
+def test_the_header_names_the_background_or_that_it_was_not_sampled(tmp_path):
+    scenario = load_scenario(SMOKE)
+    provenance = {**PROVENANCE, "background": {"host_cores": 2, "mean_cores": 0.4, "max_cores": 0.9,
+                                               "other_cores": 0.25, "max_other_cores": 0.7, "steps": 8}}
+    text = render(scenario, SMOKE, tmp_path / "platform.yaml", {}, {}, provenance)
+    assert "# Beside 0.25 cores of other work on the host's 2 (mean over the steps, max 0.70" in text
+    assert "not sampled" in render(scenario, SMOKE, tmp_path / "p.yaml", {}, {}, PROVENANCE)
