@@ -20,9 +20,12 @@ to the steady state falls as e^(-t/τ): 13% left) + four 10-s windows, judged fo
 later two compared with the earlier two (a p95 still growing towards the SLO fails). C is the
 staircase's rate at its first broken step (in its last 10 s), an upper bound on the capacity, so
 τ errs long. Two workers with their own queues relax faster than one queue of their summed
-capacity (τ scales with C), and a service more variable than exponential is slower: the p95 at ρ
-and the relaxation time both scale with (c_a² + c_s²)/2, which the check of growth covers, not
-the length.
+capacity (at a fixed SLO τ scales with C), and so does a service more variable than
+exponential: at a fixed ρ its p95 and its relaxation time both grow with k = (c_a² + c_s²)/2,
+but at the knee the SLO fixes C(1 - ρ) ≈ 3k/s, and the relaxation time ~4k/(C(1 - ρ)²) is then
+τ/k (``tests/calibrate/test_knee.py``: after 2τ the windows' p95 is within 20% of its steady
+value for both). So for the api's workers (two queues, logins among heartbeats) the hold errs
+long; a rate past the knee fills its queue more slowly, which the growth check sees.
 
 Where its load comes from. The hold replays the minutes the staircase's steps replayed (the
 stretch's first ``--step-seconds``: the replay's plan) with the minutes before them, at the same
