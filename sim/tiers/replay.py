@@ -34,6 +34,7 @@ class EndpointPrediction:
     p95_ms: float
     p99_ms: float
     error_rate: float  # share of requests slower than the timeout
+    gate_wait_ms: float = 0.0  # mean wait for a session-gate slot (a tier with threads)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
     utilisation = {}
     every = pools(scenario)
     stretch: np.ndarray | None = None  # per bin: how much the host's sharing slowed its tier
+    gate = np.zeros(times.size)  # each request's wait for a session-gate slot
     for pool in every:
         visits = np.flatnonzero(pool.visits[kinds])
         if visits.size == 0:
@@ -100,8 +102,8 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         serving, service, extra = drawn(pool, every, times, kinds, visits, rng)
         threads = _threads(scenario, pool.name)
         if threads is not None and (host is None or pool.name == host.tier):
-            start, leave, bins_stretch = on_workers(serving, threads, names, ready[visits], kinds[visits],
-                                                    service + extra, host, bin_s, rng)
+            start, leave, bins_stretch, gate[visits] = on_workers(
+                serving, threads, names, ready[visits], kinds[visits], service + extra, host, bin_s, rng)
             stretch = bins_stretch if host is not None else stretch
         elif host is not None and pool.name == host.tier:
             start, leave, stretch = on_host(serving, ready[visits], service + extra, host, bin_s, rng)
@@ -121,7 +123,8 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
             continue
         p50, p95, p99 = np.quantile(mine, (0.5, 0.95, 0.99)) * 1000.0
         out[name] = EndpointPrediction(int(mine.size), mine.size / horizon, float(mine.mean() * 1000.0),
-                                       float(p50), float(p95), float(p99), float((mine > timeout_s).mean()))
+                                       float(p50), float(p95), float(p99), float((mine > timeout_s).mean()),
+                                       float(gate[kinds == i].mean() * 1000.0))
     return Prediction(horizon, out, utilisation)
 
 
@@ -132,12 +135,13 @@ def _threads(scenario: sc.Scenario, tier: str) -> sc.WorkerThreads | None:
 
 def on_workers(pool: _Pool, threads: sc.WorkerThreads, names: list[str], arrivals: np.ndarray,
                kinds: np.ndarray, service: np.ndarray, host: HostShare | None, bin_s: float,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``on_host`` for a tier whose servers are worker processes with an event loop and a thread
     pool behind a session gate (``sim.tiers.workers``): each request's service split into its
     loop, GIL and GIL-free parts in its endpoint's ratio (``threads.sync``), the wake-up cost on
     the loop's part. Without a host the workers have a core each and nothing beside them. The
-    stretch per bin is the loop's (the group commits run on it): its work's wall over its CPU."""
+    stretch per bin is the loop's (the group commits run on it): its work's wall over its CPU.
+    Last: each request's wait for a slot."""
     from sim.tiers import batching
     from sim.tiers.workers import serve_workers, split
 
@@ -156,7 +160,7 @@ def on_workers(pool: _Pool, threads: sc.WorkerThreads, names: list[str], arrival
     cpu = np.bincount(bins, weights=loop, minlength=size)
     wall = np.bincount(bins, weights=served.loop_end - served.loop_begin, minlength=size)
     stretch = np.where(cpu > 0, wall / np.where(cpu > 0, cpu, 1.0), 1.0)
-    return served.leave - (loop + gil + free), served.leave, stretch
+    return served.leave - (loop + gil + free), served.leave, stretch, served.gate_wait
 
 
 def _background(level: np.ndarray, bin_s: float, rng: np.random.Generator) -> Background | None:
@@ -201,13 +205,13 @@ def on_host(pool: _Pool, arrivals: np.ndarray, service: np.ndarray, host: HostSh
     if pool.wakeup_s > 0:
         service = service + batching.overhead_shares(arrivals, service, pool.servers, pool.wakeup_s)
     level = np.asarray(host.background, float)
-    others = int(np.ceil(level.max())) if level.size and level.max() > 0 else 0
     times, sizes, owners = [arrivals], [service], [rng.integers(0, pool.servers, arrivals.size)]
-    for b in np.flatnonzero(level > 0):
-        count = rng.poisson(level[b] * bin_s / BACKGROUND_JOB_S)
-        times.append(b * bin_s + rng.uniform(0.0, bin_s, count))
-        sizes.append(rng.exponential(BACKGROUND_JOB_S, count))
-        owners.append(pool.servers + rng.integers(0, others, count))
+    background = _background(level, bin_s, rng)
+    others = background.processes if background is not None else 0
+    if background is not None:
+        times.append(background.times)
+        sizes.append(background.sizes)
+        owners.append(pool.servers + background.owners)
     t, s, o = np.concatenate(times), np.concatenate(sizes), np.concatenate(owners)
     order = np.argsort(t, kind="stable")
     begin, leave = (np.asarray(x) for x in time_share(t[order].tolist(), s[order].tolist(), o[order].tolist(),

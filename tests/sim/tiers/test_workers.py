@@ -165,3 +165,16 @@ def test_threads_name_only_endpoints_of_the_platform_and_only_on_fcfs_tiers():
     with pytest.raises(ValidationError, match="only for discipline fcfs"):
         type(tier).model_validate(tier.model_dump() | {"discipline": "processor-sharing",
                                                        "threads": {"slots": 2, "sync": {}}})
+
+
+def test_the_prediction_gives_the_gate_s_wait():
+    """One slot a worker and sign-ins holding the GIL (40 ms, exponential) at 12.5/s a worker:
+    each worker's gate is M/M/1 at 0.5, a wait of 0.5 x 40 / (1 - 0.5) = 40 ms; async
+    requests wait for no slot."""
+    from domain.scenario import SyncWork, WorkerThreads
+
+    rates = np.array([np.full(40, 5.0), np.full(40, 25.0)])
+    threads = WorkerThreads(slots=1, sync={"login": SyncWork()})
+    p = predict(_two_endpoints(threads), rates, 10.0, np.random.default_rng(8)).endpoints
+    assert p["login"].gate_wait_ms == pytest.approx(40.0, rel=0.2)
+    assert p["heartbeat"].gate_wait_ms == 0.0
