@@ -40,6 +40,7 @@ class Probe:
     hash_ms: float
     hash_releases_gil: bool
     python_beside_hash: float  # the main thread's Python progress beside a hash, over alone
+    hash_cv: float = 0.0  # the hashes' CPU: standard deviation over mean (argon2's cost is fixed)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,9 @@ def probe(hops: int = 400, hashes: int = 6) -> Probe:
     ratio = beside / alone if alone > 0 else 0.0
     # A hash that held the GIL would stop the main thread's Python for its whole length
     # (it never returns to the interpreter to hand the GIL over): ~0 progress.
-    return Probe(_hop_ms(hops), 1000.0 * statistics.median(cpu), ratio > 0.1, ratio)
+    first = cpu[:hashes]
+    spread = statistics.pstdev(first) / statistics.mean(first)
+    return Probe(_hop_ms(hops), 1000.0 * statistics.median(first), ratio > 0.1, ratio, spread)
 
 
 def _python_rate(beside: Any, seconds: float = 0.2) -> float:
@@ -169,8 +172,9 @@ def worker_threads(endpoints: list[Any], database_url: str | None,
             continue
         free = route[1].hashes * found.hash_ms if found.hash_releases_gil else 0.0
         sync[endpoint.name] = {"loop_ms": round(route[1].hops * found.hop_ms, 4), "free_ms": round(free, 3)}
+    gil = "releases" if found.hash_releases_gil else "holds"
     note = (f"measured by calibrate/threads.py: a hop {found.hop_ms:.3f} ms of the loop's CPU, argon2 "
-            f"{found.hash_ms:.1f} ms a hash ({'releases' if found.hash_releases_gil else 'holds'} the GIL: "
-            f"Python beside it at {found.python_beside_hash:.2f} of its rate alone); hops and hashes "
-            f"per endpoint from the routes; slots: the session gate's ({slots})")
+            f"{found.hash_ms:.1f} ms a hash (cv {found.hash_cv:.2f}; {gil} the GIL: Python beside it at "
+            f"{found.python_beside_hash:.2f} of its rate alone); hops and hashes per endpoint from the "
+            f"routes; slots: the session gate's ({slots})")
     return {"slots": slots, "sync": sync, "note": note}

@@ -195,13 +195,16 @@ def serve_workers(arrivals: np.ndarray, work: Work, workers: int, slots: int, co
 
 def split(service: np.ndarray, kinds: np.ndarray, demand_s: np.ndarray, loop_s: np.ndarray,
           free_s: np.ndarray, sync: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(loop, gil, free) seconds of each request's drawn ``service``, in its endpoint's ratio:
-    a sync endpoint's demand ``demand_s`` is ``loop_s`` on the loop (at most all of it), then
-    ``free_s`` without the GIL (at most the rest), the rest with the GIL; an async one's all on
-    the loop."""
-    demand = np.where(demand_s > 0, demand_s, 1.0)
-    loop_share = np.where(sync, np.minimum(loop_s, demand_s) / demand, 1.0)
-    free_share = np.where(sync, np.minimum(free_s, demand_s - np.minimum(loop_s, demand_s)) / demand, 0.0)
-    loop = service * loop_share[kinds]
-    free = service * free_share[kinds]
-    return loop, np.clip(service - loop - free, 0.0, None), free
+    """(loop, gil, free) seconds of each request from its drawn ``service`` (mean: its
+    endpoint's demand ``demand_s``). A sync endpoint's GIL-free part is fixed: ``free_s``
+    (argon2, whose cost its parameters fix; at most the demand less ``loop_s``); the rest of
+    the draw, scaled to keep the mean, is ``loop_s`` on the loop (at most all of it) and the
+    remainder with the GIL. An async endpoint's is all on the loop."""
+    loop_fixed = np.where(sync, np.minimum(loop_s, demand_s), 0.0)
+    free_fixed = np.where(sync, np.minimum(free_s, demand_s - loop_fixed), 0.0)
+    rest = demand_s - free_fixed  # the drawn part's mean
+    scale = np.where(demand_s > 0, rest / np.where(demand_s > 0, demand_s, 1.0), 0.0)
+    drawn = service * scale[kinds]
+    loop_share = np.where(sync, loop_fixed / np.where(rest > 0, rest, 1.0), 1.0)
+    loop = drawn * loop_share[kinds]
+    return loop, np.clip(drawn - loop, 0.0, None), free_fixed[kinds]
