@@ -178,7 +178,7 @@ def at_instant(tables, courses: list[Course], start: _Slots, steps: list[Step],
 
 def in_session(tables, courses: list[Course], instant: dt.datetime, shares: StageShares, count: int,
                session, rng: np.random.Generator,
-               fetch_rate: float | None = None) -> list[tuple[TeacherState, InFlight]]:
+               fetch_rate: float | None = None, openings=None) -> list[tuple[TeacherState, InFlight]]:
     """``count`` teachers in a session at ``instant``: each the state at a uniform instant of a
     session drawn with probability proportional to its length (``session``: the scenario's
     ``behaviour.sessions``, whose length and plays the model draws). With ``fetch_rate``, the
@@ -190,7 +190,7 @@ def in_session(tables, courses: list[Course], instant: dt.datetime, shares: Stag
     now = campaign.offset(instant)
     candidates: list[tuple[TeacherState, _Slots, list[Step]]] = []
     for stage in draw_stages(shares, POOL_FACTOR * count + 50, rng).tolist():
-        state = teacher_state(tables, courses, instant, stage, rng, session)
+        state = teacher_state(tables, courses, instant, stage, rng, session, openings)
         if state is None:  # a first session: enrolled now, nothing studied
             state = TeacherState(instant)
         slots = _Slots.of(tables, state)

@@ -38,7 +38,7 @@ import numpy as np
 
 from domain import decisions
 from domain.campaign import CourseProgress
-from reference.seeding.career import session_start
+from reference.seeding.career import session_start, since_opening
 
 MAX_ATTEMPTS = 50
 # a seeded teacher's state for the load test's roster (``accounts.csv``'s ``progress`` column):
@@ -103,6 +103,44 @@ def shares_from_results(folder: Path, campaign, instant: dt.datetime) -> StageSh
     return StageShares(started, [float(s) for s in at_least], str(folder))
 
 
+@dataclass(frozen=True)
+class Openings:
+    """Courses that opened after teachers had finished the course before them
+    (``career.since_opening``): the model's sessions per teacher since each opened, by slot, and
+    the share of the teachers at each stage who were waiting for it, by (slot, stage)."""
+
+    per_teacher: dict[int, float]
+    waiting: dict[tuple[int, int], float]
+
+
+def openings_from_results(folder: Path, tables, instant: dt.datetime, shares: StageShares) -> Openings:
+    """From a model results folder: for every course but the first that opened before
+    ``instant``, the model's session arrivals since (``timeseries.csv``) over its teachers who
+    started (participants times the ``started`` share), and of the teachers with ``k`` credited
+    courses at the instant the share who had them when it opened (the stage shares then). None of
+    either without a usable time series."""
+    campaign = tables.campaign
+    now = campaign.offset(instant)
+    try:
+        with (folder / "timeseries.csv").open(newline="", encoding="utf-8") as handle:
+            rows = [(float(r["offset_min"]) * 60.0, float(r["arrivals.sessions"]))
+                    for r in csv.DictReader(line for line in handle if not line.startswith("#"))]
+        participants = float(json.loads((folder / "summary.json").read_text())["outcomes"]["participants"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return Openings({}, {})  # no time series: the career alone (``career.session_start``)
+    per_teacher, waiting = {}, {}
+    for slot, opened in enumerate(tables.opens_s):
+        if slot == 0 or not 0 < opened < now or participants * shares.started <= 0:
+            continue
+        sessions = sum(n for at, n in rows if opened <= at < now)
+        per_teacher[slot] = sessions / (participants * shares.started)
+        then = shares_from_results(folder, campaign, campaign.at_offset(opened))
+        for k, share in enumerate(shares.at_least, start=1):
+            if share > 0 and k <= len(then.at_least):
+                waiting[(slot, k)] = min(1.0, then.at_least[k - 1] / share)
+    return Openings(per_teacher, waiting)
+
+
 def fallback_shares(tables, instant: dt.datetime) -> StageShares:
     """The stand-in without model results (see the module's docstring)."""
     now = tables.campaign.offset(instant)
@@ -139,11 +177,14 @@ class Course:
 
 
 def teacher_state(tables, courses: list[Course], instant: dt.datetime, stage: int,
-                  rng: np.random.Generator, sessions=None) -> TeacherState | None:
+                  rng: np.random.Generator, sessions=None,
+                  openings: Openings | None = None) -> TeacherState | None:
     """One teacher's progress at ``instant`` for his stage, through the rules; None if he
     has not started. ``sessions`` (the scenario's ``behaviour.sessions``): the part-studied course
     is where one of his sessions in it starts (``career.session_start``); without it, a uniform
-    part of its study target."""
+    part of its study target. ``openings``: in a course that opened after he had finished the one
+    before (the share ``Openings.waiting`` of his stage), the study of the sessions he has had in
+    it since (``career.since_opening``)."""
     if stage < 0:
         return None
     campaign = tables.campaign
@@ -156,7 +197,11 @@ def teacher_state(tables, courses: list[Course], instant: dt.datetime, stage: in
         if slot == decisions.NO_COURSE:
             break
         full = k < stage
-        course = _course(tables, courses[slot], slot, state.enrolled_at, instant, full, rng, sessions)
+        waited = (openings is not None and not full and sessions is not None
+                  and rng.random() < openings.waiting.get((slot, stage), 0.0))
+        per_teacher = openings.per_teacher[slot] if openings is not None and waited else None
+        course = _course(tables, courses[slot], slot, state.enrolled_at, instant, full, rng, sessions,
+                         per_teacher)
         if course.studied_s <= 0:
             break
         state.courses.append(course)
@@ -167,7 +212,8 @@ def teacher_state(tables, courses: list[Course], instant: dt.datetime, stage: in
 
 
 def _course(tables, spec: Course, slot: int, enrolled_at: dt.datetime, instant: dt.datetime,
-            full: bool, rng: np.random.Generator, sessions=None) -> CourseState:
+            full: bool, rng: np.random.Generator, sessions=None,
+            per_teacher: float | None = None) -> CourseState:
     """The model's playlist from the course's first resource: to the study target (``full``)
     or to where one of the teacher's sessions in it starts (a uniform part of the target without
     ``sessions``), within the time the rules allow since the course opened."""
@@ -176,6 +222,8 @@ def _course(tables, spec: Course, slot: int, enrolled_at: dt.datetime, instant: 
     room = campaign.recordable_seconds(cid, since, instant)
     if full:
         target = tables.target_s[slot]
+    elif sessions is not None and per_teacher is not None:
+        target = since_opening(tables.durations[slot], tables.target_s[slot], sessions, per_teacher, rng)[0]
     elif sessions is not None:
         target = session_start(tables.durations, tables.target_s, slot, sessions, rng)[0]
     else:

@@ -19,6 +19,7 @@ from reference.seeding.progress import (
     StageShares,
     TeacherState,
     draw_stages,
+    openings_from_results,
     progress_status,
     teacher_state,
 )
@@ -46,8 +47,10 @@ def load_progress(db, catalogue, teachers: int, instant: dt.datetime, shares: St
     resumed = max(0, min(resumed, teachers))
     at = catalogue.rules.at(instant)
     sessions = catalogue.scenario.behaviour.sessions
+    # where in a recently opened course its teachers are: from the model's own sessions since
+    openings = openings_from_results(model_results, tables, at, shares) if model_results is not None else None
     for tid, stage in enumerate(draw_stages(shares, teachers - resumed, rng).tolist(), start=1):
-        state = teacher_state(tables, specs, at, stage, rng, sessions)
+        state = teacher_state(tables, specs, at, stage, rng, sessions, openings)
         key = "not started" if state is None else f"{sum(c.passed for c in state.courses)} credited"
         counts[key] = counts.get(key, 0) + 1
         if status is not None:
@@ -55,7 +58,7 @@ def load_progress(db, catalogue, teachers: int, instant: dt.datetime, shares: St
         if state is not None:
             rows.add(tid, state, specs, tables.course_ids)
     rate = fetch_rate(model_results, tables, at) if model_results is not None and resumed else None
-    drawn = in_session(tables, specs, at, shares, resumed, sessions, rng, rate)
+    drawn = in_session(tables, specs, at, shares, resumed, sessions, rng, rate, openings)
     for tid, (state, flight) in enumerate(drawn, start=teachers - resumed + 1):
         counts[f"in a session ({flight.kind})"] = counts.get(f"in a session ({flight.kind})", 0) + 1
         rows.add(tid, state, specs, tables.course_ids)

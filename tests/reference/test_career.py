@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from domain.distributions import Deterministic
 from reference.seeding.career import session_start
@@ -22,7 +23,8 @@ def test_each_session_in_the_course_starts_where_the_ones_before_left_it_each_as
     # first (a seeded teacher has studied: not that one); course 1 the same after it
     durations, targets = [[600.0] * 3, [600.0] * 3], [1800.0, 1800.0]
     rng = np.random.default_rng(1)
-    assert {session_start(durations, targets, 0, _Sessions(10, 1), rng)[0] for _ in range(100)} == {600.0, 1200.0}
+    first = {session_start(durations, targets, 0, _Sessions(10, 1), rng)[0] for _ in range(100)}
+    assert first == {600.0, 1200.0}
     drawn = [session_start(durations, targets, 1, _Sessions(10, 1), rng) for _ in range(3000)]
     positions, counts = np.unique([p for p, _ in drawn], return_counts=True)
     assert positions.tolist() == [0.0, 600.0, 1200.0]
@@ -51,3 +53,44 @@ def test_smoke_s_second_course_is_seeded_less_far_in_than_a_uniform_share(smoke)
                       for _ in range(2000)]) / tables.target_s[1]
     assert 0.38 < share.mean() < 0.47
     assert (share == 0).mean() > 0.1  # a first session with nothing carried over
+
+
+def test_a_teacher_waiting_for_a_course_has_had_a_poisson_count_of_sessions_in_it_since():
+    # sessions of 10 min and 1 play of a 10-min resource; target 60 min: m sessions, 10 m min
+    from reference.seeding.career import since_opening
+
+    rng = np.random.default_rng(4)
+    drawn = np.array([since_opening([600.0] * 6, 3600.0, _Sessions(10, 1), 1.36, rng)[0]
+                      for _ in range(4000)])
+    assert abs((drawn == 0).mean() - np.exp(-1.36)) < 0.03  # smoke's peak hour: 26% at nothing
+    assert abs(drawn.mean() / 600.0 - 1.36) < 0.1 and drawn.max() < 3600.0  # never the whole course
+
+
+def test_openings_come_from_the_model_s_sessions_since_and_its_stage_shares_then(tmp_path):
+    import datetime as dt
+
+    from domain.campaign import Campaign
+    from domain.rules import RuleTables
+    from domain.scenario import load_scenario
+    from reference.seeding.progress import openings_from_results, shares_from_results
+    from tests.conftest import SMOKE
+    from tests.reference.test_seed import _model_results
+
+    smoke = load_scenario(SMOKE)
+    campaign = Campaign(smoke)
+    tables = RuleTables(campaign, smoke)
+    folder = _model_results(tmp_path / "model")
+    instant = campaign.at(dt.datetime(2023, 1, 6, 12, 0))
+    shares = shares_from_results(folder, campaign, instant)
+    assert openings_from_results(folder, tables, instant, shares).per_teacher == {}  # no time series
+    opened = int(tables.opens_s[1] // 60)
+    lines = ["minute,offset_min,arrivals.sessions"]
+    lines += [f"{(campaign.start_at + dt.timedelta(minutes=m)).isoformat()},{m},{2 if m >= opened else 9}"
+              for m in range(int(campaign.offset(instant) // 60) + 60)]
+    (folder / "timeseries.csv").write_text("\n".join(lines) + "\n")
+    openings = openings_from_results(folder, tables, instant, shares)
+    since = int(campaign.offset(instant) // 60) - opened
+    assert openings.per_teacher[1] == pytest.approx(2 * since / (1000 * shares.started))
+    then = shares_from_results(folder, campaign, campaign.at_offset(tables.opens_s[1]))
+    assert openings.waiting[(1, 1)] == pytest.approx(then.at_least[0] / shares.at_least[0])
+    assert 0 < openings.waiting[(1, 1)] < 1
