@@ -241,6 +241,14 @@ class Knee:
 # reach the SLO is left alone: 10-s windows' p95s move by 20-30% at steady state, and far below
 # the SLO that does not matter.
 GROWTH = 0.25
+# ... unless the later half's rate is above the earlier half's by more than this share: then the
+# p95 rose with the load (a hold's judged minutes can rise into the stretch's peak), not because
+# a queue is still filling, and the later half is judged by the SLO itself. Measured 2026-11-30
+# 17:05: a hold whose last two windows ran 23% more requests than the two before (244, 242 ->
+# 314, 283 req/s) had p95s 95, 170 -> 240, 190 ms and was taken for growing, while the same
+# load sustained (the peak hour at compress 12, 310 s) held 40-s p95s of 248, 326, 198 ms at
+# 283-299 req/s without a trend (docs/calibration.md, "The knee's hold, measured").
+RATE_RISE = 0.10
 
 
 def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict:
@@ -264,18 +272,27 @@ def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict
     p95s = [w.p95_ms for w in judged]
     p95 = union_p95(judged)
     errors = sum(w.failures for w in judged) / requests if requests else 0.0
-    growing = False
+    growing, rise = False, 0.0
     if step.settle_s is not None and len(judged) >= 2 and p95 is not None:
         half = len(judged) // 2
         first, last = union_p95(judged[:half]) or 0.0, union_p95(judged[-half:]) or 0.0
-        growing = last - first > GROWTH * first and last + (last - first) > slo_p95_ms
+        rise = _rate(judged[-half:]) / max(1e-9, _rate(judged[:half])) - 1.0
+        growing = (last > slo_p95_ms if rise > RATE_RISE
+                   else last - first > GROWTH * first and last + (last - first) > slo_p95_ms)
     ok = (step.trustworthy and p95 is not None and p95 <= slo_p95_ms and errors <= slo_error_rate
           and not growing)
     trend = ", ".join(_ms(p) for p in p95s)
     trend = f"{_ms(p95)} ({trend} by 10 s)" if len(judged) > 1 else trend
+    load = (f" (the later half's rate {100 * rise:+.0f}%: judged by the SLO, not by its rise)"
+            if rise > RATE_RISE else "")
     why = (f"last {seconds:.0f} s: {requests / seconds if seconds else 0.0:.0f} req/s, p95 {trend}"
-           + (" (growing)" if growing else "") + (f", errors {100 * errors:.2f}%" if errors else ""))
+           + (" (growing)" if growing else load) + (f", errors {100 * errors:.2f}%" if errors else ""))
     return Verdict(ok, requests / seconds if seconds else 0.0, p95, errors, growing, seconds, why)
+
+
+def _rate(windows: list[Window]) -> float:
+    seconds = sum(w.seconds for w in windows)
+    return sum(w.requests for w in windows) / seconds if seconds else 0.0
 
 
 def _ms(value: float | None) -> str:

@@ -332,3 +332,22 @@ def test_each_hold_takes_accounts_no_earlier_run_took(tmp_path: Path):
     assert confirming._untouched(target, [started(3), started(4)], [started(2)], {"basic": 1.0}, 7,
                                  tmp_path / "fresh.csv", said.append) is None
     assert "reuses studied accounts" in said[0]
+
+
+def _rising(p95s: tuple[float, ...], rates: tuple[float, ...]) -> StepResult:
+    judged = tuple(Window(10.0 * (i + 1), 10.0, int(r * 10), 0, p)
+                   for i, (p, r) in enumerate(zip(p95s, rates, strict=True)))
+    return StepResult("hold-1.24", 270.0, 250.0, 200.0, 0.0, True, True, judged, 0.0, 12.0)  # all four judged
+
+
+def test_a_p95_that_rises_with_the_holds_own_rate_is_judged_by_the_slo_not_as_growth():
+    """The 16:24 calibration's hold-1.24 (windows 244, 242 -> 314, 283 req/s; p95 95, 170 -> 240,
+    190 ms) was taken for a queue still filling; the same load sustained for 310 s had no trend.
+    A later half 23% busier is judged by the SLO: met here, broken when the later half breaks it;
+    at the same rate the rise still counts as growth."""
+    rising = judge(_rising((95.0, 170.0, 240.0, 190.0), (244.0, 242.0, 314.0, 283.0)), SLO, ERRORS)
+    assert rising.meets and not rising.growing and "+23%" in rising.why
+    over = judge(_rising((95.0, 170.0, 420.0, 380.0), (244.0, 242.0, 314.0, 283.0)), SLO, ERRORS)
+    assert over.growing and not over.meets
+    steady = judge(_rising((95.0, 170.0, 240.0, 190.0), (260.0, 265.0, 270.0, 262.0)), SLO, ERRORS)
+    assert steady.growing and not steady.meets
