@@ -59,6 +59,8 @@ class Comparison:
     in_app: dict[str, dict[str, float]] = field(default_factory=dict)
     # the host's other work during the test against the calibration's (``against_calibration``)
     background: dict[str, Any] = field(default_factory=dict)
+    # tier -> what its measured figure covers where not the whole replay (``coverage``)
+    coverage: dict[str, str] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
         """Gate metrics: ``prediction_error(<fn>(<metric>))`` = |predicted / measured - 1|, of the
@@ -185,6 +187,7 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
             result.at_achieved["host"] = {"tier": share.tier, "cores": share.cores, "runs": list(share.runs),
                                           "background_cores": [round(float(v), 3) for v in share.background]}
     result.background = against_calibration(calibration, host, folder, set_up_s, summary)
+    result.coverage = coverage(host, folder, set_up_s, duration)
     return result
 
 
@@ -281,6 +284,17 @@ def pool_servers(scenario: Scenario, tier: str) -> int:
     measured busy time is divided by, as the prediction divides its own."""
     found = [t for t in scenario.platform.tiers if t.name == tier and isinstance(t, PoolTier)]
     return found[0].servers if found else 1
+
+
+def coverage(host: HostSampler | None, folder: Path, set_up_s: float, duration: float) -> dict[str, str]:
+    """The database tier's figure over the replay where its readings did not all cover it
+    (a PostgreSQL server whose other databases worked meanwhile): ``calibrate.host.Covered.note``."""
+    origin = replay_origin(folder, set_up_s) if host is not None and host.database_tier else None
+    if host is None or origin is None or host.database_tier is None:
+        return {}
+    cover = host.database_cover(origin, origin + duration)
+    note = cover.note() if cover is not None else None
+    return {host.database_tier: note} if note else {}
 
 
 BUSIER_CORES = 0.25  # other work beyond the calibration's, in cores, that a comparison names
@@ -435,19 +449,11 @@ class TierMeter:
         """Per tier, why it has no figure over the replay [start, end] (wall time), or what
         its figure is taken from where that is not the whole replay: the database's, when other
         databases of its PostgreSQL server worked in part of it (``calibrate.host.covered``)."""
-        from calibrate.host import MIN_COVERED
-
         out = {tier: f"not measured: {why}" for tier, why in self.unmeasured().items()}
         db = self.probes.database_tier
         cover = self.host.database_cover(start, end) if self.host and not self.database_unread else None
         if cover is None:
             return out
         out.pop(db, None)
-        who = f"other databases of its PostgreSQL server worked in the rest ({', '.join(cover.others)})"
-        if cover.share < MIN_COVERED:
-            out[db] = (f"not measured: its readings were ours over {100 * cover.share:.0f}% of the replay "
-                       f"(< {100 * MIN_COVERED:.0f}%)" + (f"; {who}" if cover.others else ""))
-        elif cover.others:
-            out[db] = (f"measured over {100 * cover.share:.0f}% of the replay only (the intervals between "
-                       f"readings in which no other database worked); {who}")
-        return out
+        note = cover.note()
+        return out | ({db: note} if note else {})

@@ -41,6 +41,18 @@ class Covered:
     share: float
     others: tuple[str, ...] = ()
 
+    def note(self) -> str | None:
+        """What a figure from these readings is, where it is not the whole window: "not
+        measured" under MIN_COVERED, "measured over N% ... only" when others worked in part."""
+        who = f"other databases of its PostgreSQL server worked in the rest ({', '.join(self.others)})"
+        if self.share < MIN_COVERED:
+            return (f"not measured: its readings were ours over {100 * self.share:.0f}% of the replay "
+                    f"(< {100 * MIN_COVERED:.0f}%)" + (f"; {who}" if self.others else ""))
+        if self.others:
+            return (f"measured over {100 * self.share:.0f}% of the replay only (the intervals between "
+                    f"readings in which no other database worked); {who}")
+        return None
+
 
 def covered(rows: Sequence[BusyReading], start: float, end: float) -> Covered:
     """Busy time a second over the parts of [start, end] between two readings the later of

@@ -197,6 +197,7 @@ def test_a_postgresql_database_shared_in_part_is_measured_over_its_own_intervals
     assert "database" not in whole and "yanxiu_test_9" in meter.unmeasured()["database"]
     c = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", whole, host=host)
     assert c.tiers["database"]["measured"] == pytest.approx(0.2 / 2)  # not (0.2 + 0.25) / 2
+    assert c.coverage["database"].startswith("measured over 7")  # in summary.json: what it covers
     notes = meter.notes(start + 1.5, start + 101.5)
     assert notes["database"].startswith("measured over 7") and "yanxiu_test_9" in notes["database"]
     assert "api" not in notes
