@@ -134,3 +134,35 @@ def test_a_database_created_or_dropped_counts_as_work_and_a_failed_reading_break
     after = probe.read()
     assert not after.ours and "unread" in after.others[0]  # its interval reaches back past the failure
     assert probe.read().ours
+
+
+def test_a_step_of_a_server_started_here_records_what_it_ran_beside(server, monkeypatch, tmp_path):
+    """run_step samples the host beside the server's process tree (here: this test's process)
+    and keeps the background in its StepRun, for the platform file's provenance."""
+    import json
+    import os
+    import time
+
+    import loadtests.run
+    from calibrate.probes import ProcessCpu
+    from calibrate.steps import Probes, StepSpec, run_step
+
+    class Replay:  # stands for Locust: the server finishes 200 more heartbeats meanwhile
+        def __init__(self, host, folder, *_args) -> None:
+            self.folder = folder
+
+        def execute(self, _cwd) -> int:
+            server.metrics = TEXT.replace("} 100.0", "} 300.0")
+            time.sleep(0.3)  # a few of the sampler's readings (every 0.05 s)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            total = {"requests": 200, "rps": 100.0, "p95_ms": 20.0, "error_rate": 0.0}
+            (self.folder / "summary.json").write_text(json.dumps(
+                {"total": total, "generator_cpu": {"saturated": False, "mean": 10.0, "processes": 1},
+                 "arrivals": {"dropped": 0}}))
+            return 0
+
+    monkeypatch.setattr(loadtests.run, "LocustRun", Replay)
+    probes = Probes(MetricsScrape(f"http://127.0.0.1:{server.server_address[1]}"), ProcessCpu(os.getpid()))
+    run = run_step(0, StepSpec("stair-1", 1.0), {}, "http://x", tmp_path, probes, 2.0, 0.05, lambda _: None)
+    assert run.background_cores is not None and 0.0 <= run.background_cores <= run.host_cores
+    assert run.host_cores >= 1 and run.server_requests["heartbeat"] == 200.0
