@@ -28,15 +28,16 @@ Two drivers share that writer (``make_committer``):
 
 On SQLite the writers of all worker processes take turns on one file lock (``_FileLock``):
 SQLite's own busy handler sleeps 1, 2, 5, 10... ms between retries, so two workers' writers
-used to starve each other (p99 over 100 ms). The routes' own write transactions queue on the
-same lock (reference.db.WritersLock), blocking in their pool threads; the loop only tries it.
+used to starve each other (p99 over 100 ms).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import queue
 import sys
 import threading
@@ -46,11 +47,12 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from reference import metrics
-from reference.db import Database, WritersLock, writers_lock_path
+from reference.db import Database
 from reference.errors import ApiError
 
 log = logging.getLogger("reference.committer")
@@ -156,11 +158,9 @@ class _Writer:
     def _connect(self) -> Connection:
         if self._connection is None:
             self._connection = self.db.engine.connect()
-            raw = self._connection.connection.dbapi_connection
-            assert raw is not None  # a fresh connection always has its driver connection
-            if self.db.sqlite:
-                raw.takes_lock = False  # the committer takes the writers' lock itself (_Committer)
             if self.db.sqlite and not self.wait_for_lock:  # never sleep in the event loop
+                raw = self._connection.connection.dbapi_connection
+                assert raw is not None  # a fresh connection always has its driver connection
                 raw.cursor().execute("PRAGMA busy_timeout=0")
         return self._connection
 
@@ -335,15 +335,34 @@ def _outcome(job: Callable[[Session], Any], session: Session) -> Any:
         return refusal
 
 
-class _FileLock(WritersLock):
-    """The writers' ``flock`` of all worker processes (reference.db.WritersLock). A blocked
+class _FileLock:
+    """An exclusive ``flock`` shared by the writers of all worker processes. A blocked
     ``flock`` wakes the moment the other process commits, and its queue has grown meanwhile."""
 
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def _open(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
+
     def __enter__(self) -> None:
-        self.acquire()  # releases the GIL while it waits
+        fcntl.flock(self._open(), fcntl.LOCK_EX)  # releases the GIL while it waits
 
     def __exit__(self, *_exc) -> None:
         self.release()
+
+    def try_acquire(self) -> bool:
+        try:
+            fcntl.flock(self._open(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def release(self) -> None:
+        fcntl.flock(self._open(), fcntl.LOCK_UN)
 
 
 class _NoLock(contextlib.nullcontext):
@@ -357,8 +376,10 @@ class _NoLock(contextlib.nullcontext):
 
 
 def _writers_lock(db: Database) -> _FileLock | _NoLock:
-    path = writers_lock_path(db.url)
-    return _NoLock() if path is None else _FileLock(path)
+    path = make_url(db.url).database if db.sqlite else None
+    if not path or path == ":memory:":
+        return _NoLock()
+    return _FileLock(path + "-commit.lock")
 
 
 def _settle(outcomes: list[tuple[asyncio.Future, bool, Any]]) -> None:

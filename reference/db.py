@@ -8,21 +8,18 @@ queue for the single writer instead of failing. Writing transactions start with
 writers take the write lock up front and readers use a separate engine with plain ``BEGIN``.
 PostgreSQL (psycopg 3) needs none of this; both engines are then the same.
 
-Every writer of a SQLite file queues for SQLite's lock on one ``flock`` first (``WritersLock``,
-the file ``<database>-commit.lock``): the workers' group committers (reference.committer) and
-the routes' own write transactions alike. SQLite's busy handler sleeps 1, 2, 5 ... 100 ms
-between tries while the committers, which never sleep on the event loop, retry as the lock
-frees: measured at 85% of the knee (2026-11-30 14:39), a route's write waited 296 ms for the
-lock and a group commit 0.4 ms (issue 12). A writer blocked in ``flock`` is woken by the
-kernel the moment the holder lets go, so a route's write waits for the writes ahead of it,
-not for a sleep; the lock is let go after SQLite's COMMIT or ROLLBACK has returned
-(``_WriterConnection``), so the next writer never finds SQLite's own lock still taken.
+SQLite's lock is not first come, first served between the two kinds of writer: the workers'
+group committers (reference.committer) never sleep (busy timeout 0) and retry from their loops
+as it frees, while a route's own write transaction sleeps 1, 2, 5 ... 100 ms between tries in
+SQLite's busy handler, so a waiting batch goes first. Kept so on purpose: queueing the routes
+first (a shared flock with a turnstile, 2026-11-30 16:56-17:23, docs/calibration.md "The write
+lock") cut a route's wait for the lock at 85% of the knee from 33 to 13 ms but at 110% the
+heartbeats waited behind the routes' long holds (15 ms, the GIL) and the p95 rose from 130 to
+570 ms. A route transaction's hold is timed (``_WriterConnection``) beside the commits'.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 import threading
 import time
@@ -62,85 +59,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-class WritersLock:
-    """An exclusive ``flock`` on ``path``, shared by every writer of one SQLite file in every
-    process; each holder has its own open files (a lock is its open file's, so two connections
-    of one process exclude each other too). A blocked ``acquire`` releases the GIL and wakes
-    the moment the holder lets go.
-
-    Linux hands a freed ``flock`` to whoever asks first, not to the longest waiter, so a
-    group committer that commits and at once tries again (its loop has the next batch ready)
-    took the lock back before the woken route could (measured: a route's write waited up to
-    150 ms behind a committer alone). Hence a turnstile in front: a writer that blocks holds
-    ``<path>.queue`` while it waits for the lock, and a try (``try_acquire``, the committers)
-    needs the turnstile free: the one who waited goes next, and a committer batches
-    meanwhile whatever came."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._fds: tuple[int, int] | None = None
-        self.held = False
-
-    def _open(self) -> tuple[int, int]:
-        if self._fds is None:
-            self._fds = tuple(os.open(p, os.O_RDWR | os.O_CREAT, 0o600)  # type: ignore[assignment]
-                              for p in (self.path + ".queue", self.path))
-        assert self._fds is not None
-        return self._fds
-
-    def acquire(self) -> None:
-        turnstile, lock = self._open()
-        fcntl.flock(turnstile, fcntl.LOCK_EX)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        finally:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
-        self.held = True
-
-    def try_acquire(self) -> bool:
-        turnstile, lock = self._open()
-        try:
-            fcntl.flock(turnstile, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # a writer waits: its turn first
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        finally:
-            fcntl.flock(turnstile, fcntl.LOCK_UN)
-        self.held = True
-        return True
-
-    def release(self) -> None:
-        if self._fds is not None:
-            self.held = False
-            fcntl.flock(self._fds[1], fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        if self._fds is not None:
-            fds, self._fds, self.held = self._fds, None, False
-            for fd in fds:
-                os.close(fd)  # (closing a file lets go of its lock)
-
-
-def writers_lock_path(url: str) -> str | None:
-    """The writers' lock file of a SQLite file database; None for memory or PostgreSQL."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return parsed.database + "-commit.lock"
-
-
 class _WriterConnection(sqlite3.Connection):
-    """A write engine's SQLite connection: lets go of its writers' lock once SQLite's COMMIT
-    or ROLLBACK returned (or the connection closed), so the lock is never free while SQLite's
-    is still taken. ``takes_lock``: its BEGIN takes the lock first (``_sqlite_engine``); the
-    group committer's connection does not (it takes its own, never blocking the loop)."""
+    """A write engine's SQLite connection that times how long its transaction held the write
+    lock: from its BEGIN IMMEDIATE's return (``locked_at``) until COMMIT or ROLLBACK returned."""
 
-    writers_lock: WritersLock | None = None
-    takes_lock = True
-    locked_at = 0.0  # perf_counter() when its BEGIN IMMEDIATE returned
+    locked_at: float | None = None
 
     def commit(self) -> None:
         try:
@@ -154,22 +77,14 @@ class _WriterConnection(sqlite3.Connection):
         finally:
             self._let_go()
 
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            if self.writers_lock is not None:
-                self.writers_lock.close()
-
     def _let_go(self) -> None:
-        if self.writers_lock is not None and self.writers_lock.held:
-            self.writers_lock.release()
+        if self.locked_at is not None:
             WRITE_LOCK_HELD.observe(time.perf_counter() - self.locked_at)
+            self.locked_at = None
 
 
 def _sqlite_engine(url: str, begin: str) -> Engine:
     writes = begin != "BEGIN"
-    lock_path = writers_lock_path(url) if writes else None
     connect_args: dict = {"check_same_thread": False}
     if writes:
         connect_args["factory"] = _WriterConnection
@@ -186,8 +101,6 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-        if lock_path is not None:
-            dbapi_connection.writers_lock = WritersLock(lock_path)
 
     # the histogram's children once, not per write (labels() validates and locks on every call)
     lock_wait_loop, lock_wait_thread = WRITE_LOCK_WAIT.labels("loop"), WRITE_LOCK_WAIT.labels("thread")
@@ -197,23 +110,16 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         if not writes:
             connection.exec_driver_sql(begin)
             return
-        # The wait for the write lock (the writers' flock, then BEGIN IMMEDIATE), timed by
+        # BEGIN IMMEDIATE waits (SQLite's busy handler) for the one write lock: timed, by
         # whether the event loop's thread (the group committer) or a pool thread (a route)
         # waited (issue 12: writes held their session-gate slot ~4x as long as reads).
         started = time.perf_counter()
-        raw = connection.connection.dbapi_connection
-        lock = raw.writers_lock if raw.takes_lock else None
-        if lock is not None:
-            lock.acquire()
-        try:
-            connection.exec_driver_sql(begin)
-        except BaseException:
-            if lock is not None:
-                lock.release()
-            raise
-        raw.locked_at = time.perf_counter()
+        connection.exec_driver_sql(begin)
+        locked_at = time.perf_counter()
         on_loop = threading.current_thread() is threading.main_thread()
-        (lock_wait_loop if on_loop else lock_wait_thread).observe(raw.locked_at - started)
+        (lock_wait_loop if on_loop else lock_wait_thread).observe(locked_at - started)
+        if not on_loop:  # a route's own transaction (the group commits' hold: yanxiu_commit_seconds)
+            connection.connection.dbapi_connection.locked_at = locked_at
 
     return engine
 

@@ -326,27 +326,3 @@ def overhead_shares(arrivals: np.ndarray, service: np.ndarray, servers: int, ove
     mean_s = np.bincount(where, weights=service) / counts
     figures = batching_figures(rate, np.minimum(mean_s, 0.999 / rate), overhead_s)
     return (overhead_s / figures.mean_batch)[where]
-
-
-def writers_lock_wait(route_rate: float, route_hold_s: float, route_hold_scv: float,
-                      batch_rate: float, batch_s: float, batch_scv: float) -> float:
-    """Mean wait of a route's own write transaction for SQLite's writers' lock on the reference
-    (reference.db.WritersLock), shared with the group committers' batches: a route blocks in
-    the lock's turnstile and goes next when the holder lets go, while a committer only tries
-    it from its loop, so the routes have non-preemptive priority over the batches. Non-
-    preemptive priority M/G/1, highest class: W = R / (1 - ρ_routes), R = the mean residual
-    work of the holder found, Σ rate·E[S²] / 2 over routes (``route_rate``/s of ``route_hold_s``
-    each, squared coefficient of variation ``route_hold_scv``) and batches (``batch_rate``
-    commits/s, all writers together, of ``batch_s`` lock time each, scv ``batch_scv``).
-    Before the turnstile and the lock (SQLite's busy handler sleeping 1-100 ms between tries
-    while the loops retried at once) no such law held: a route waited 296 ms against 0.4 ms
-    a commit at 85% of the knee (2026-11-30 14:39). Checked against a simulated lock
-    (tests/sim/tiers/test_writers_lock.py)."""
-    if min(route_rate, route_hold_s, route_hold_scv, batch_rate, batch_s, batch_scv) < 0:
-        raise ValueError("rates, holds and their scvs must be >= 0")
-    routes = route_rate * route_hold_s
-    if routes >= 1.0:
-        return math.inf
-    residual = 0.5 * (route_rate * route_hold_s**2 * (1.0 + route_hold_scv)
-                      + batch_rate * batch_s**2 * (1.0 + batch_scv))
-    return residual / (1.0 - routes)

@@ -46,13 +46,11 @@ def test_a_writer_behind_the_lock_records_its_wait(tmp_path):
     assert 0.15 <= waited() - before < 2.0
 
 
-def test_a_route_write_holds_the_writers_lock_until_its_commit_returned(tmp_path):
-    """The routes' write transactions queue with the group committers on the writers' lock
-    (reference.db.WritersLock): held from BEGIN IMMEDIATE until COMMIT or ROLLBACK returned,
-    timed; a read takes nothing."""
-    from prometheus_client import REGISTRY
 
-    from reference.db import WritersLock, writers_lock_path
+def test_a_route_transaction_s_hold_of_the_write_lock_is_timed_until_its_end_returned(tmp_path):
+    """From BEGIN IMMEDIATE's return to COMMIT's or ROLLBACK's (a pool thread's transaction:
+    a route's; the group commits' hold is yanxiu_commit_seconds); a read is not timed."""
+    from prometheus_client import REGISTRY
 
     def held() -> tuple[float, float]:
         def sample(name: str) -> float:
@@ -60,24 +58,21 @@ def test_a_route_write_holds_the_writers_lock_until_its_commit_returned(tmp_path
 
         return sample("count"), sample("sum")
 
-    url = f"sqlite:///{tmp_path / 'held.sqlite'}"
-    db = Database(url)
-    committer_side = WritersLock(writers_lock_path(url) or "")
+    db = Database(f"sqlite:///{tmp_path / 'held.sqlite'}")
     before = held()
-    with db.session(write=False) as reader:
-        reader.execute(text("SELECT 1"))
-        assert committer_side.try_acquire()  # a read does not take it
-        committer_side.release()
-    for end in ("commit", "rollback"):
-        with db.session() as session:
-            session.execute(text("SELECT 1"))
-            assert not committer_side.try_acquire()
-            threading.Event().wait(0.05)
-            getattr(session, end)()
-            assert committer_side.try_acquire()
-            committer_side.release()
+
+    def transactions() -> None:
+        with db.session(write=False) as reader:
+            reader.execute(text("SELECT 1"))
+        for end in ("commit", "rollback"):
+            with db.session() as session:
+                session.execute(text("SELECT 1"))
+                threading.Event().wait(0.05)
+                getattr(session, end)()
+
+    route = threading.Thread(target=transactions)
+    route.start()
+    route.join(10)
     count, total = held()
     db.dispose()
-    committer_side.close()
     assert count - before[0] == 2 and 0.1 <= total - before[1] < 1.0
-    assert writers_lock_path("sqlite://") is None and writers_lock_path("postgresql://u@h/db") is None
