@@ -191,7 +191,8 @@ def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) 
     machine = c.background
     if machine:  # the host's other work against what the calibration ran beside (calibrate/compare.py)
         print(f"   host's other work: {machine['test_other_cores']:.2f} cores in the test, "
-              f"{machine['calibration_other_cores']} in the calibration"
+              + (f"{machine['calibration_other_cores']:.2f} in the calibration"
+                 if machine["calibration_other_cores"] is not None else "the calibration's not recorded")
               + (f": {machine['note']}" if machine.get("note") else ""))
     _print_rows("at the PLANNED load (the model's requests, compressed and scaled)", summary,
                 c.endpoints, c.tiers, c)
