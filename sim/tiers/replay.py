@@ -129,8 +129,10 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
 
 
 def _threads(scenario: sc.Scenario, tier: str) -> sc.WorkerThreads | None:
+    """The tier's worker threads, if it has them and serves FCFS (a copy made processor sharing,
+    as bench_calibrate's variant is, without validation, keeps its discipline)."""
     found = next((t for t in scenario.platform.tiers if t.name == tier), None)
-    return getattr(found, "threads", None)
+    return getattr(found, "threads", None) if getattr(found, "discipline", "fcfs") == "fcfs" else None
 
 
 def on_workers(pool: _Pool, threads: sc.WorkerThreads, names: list[str], arrivals: np.ndarray,

@@ -187,3 +187,21 @@ def test_the_prediction_gives_the_gate_s_wait():
     p = predict(_two_endpoints(threads), rates, 10.0, np.random.default_rng(8)).endpoints
     assert p["login"].gate_wait_ms == pytest.approx(40.0, rel=0.2)
     assert p["heartbeat"].gate_wait_ms == 0.0
+
+
+def test_a_copy_made_processor_sharing_is_served_so_and_not_by_its_threads():
+    """bench_calibrate prints the api as processor sharing beside the prediction: a copy of a
+    tier with threads whose discipline was changed without validation is served as it says."""
+    from domain.scenario import SyncWork, WorkerThreads
+
+    rates = np.array([np.full(10, 150.0), np.full(10, 10.0)])
+    threads = WorkerThreads(slots=11, sync={"login": SyncWork(free_ms=38.0)})
+    scenario = _two_endpoints(threads)
+    tier = scenario.platform.tiers[0]
+    shared = scenario.platform.model_copy(update={"tiers": [tier.model_copy(
+        update={"discipline": "processor-sharing"})]})
+    plain = scenario.platform.model_copy(update={"tiers": [tier.model_copy(
+        update={"discipline": "processor-sharing", "threads": None})]})
+    a = predict(scenario.model_copy(update={"platform": shared}), rates, 10.0, np.random.default_rng(1))
+    b = predict(scenario.model_copy(update={"platform": plain}), rates, 10.0, np.random.default_rng(1))
+    assert a.endpoints["heartbeat"].mean_ms == pytest.approx(b.endpoints["heartbeat"].mean_ms, rel=1e-9)
