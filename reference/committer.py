@@ -85,6 +85,8 @@ class _Writer:
         self._connection: Connection | None = None
         self._committing = False  # the batch's COMMIT was sent (its outcome then unknown on a failure)
         self.batches = 0
+        # the histogram's children once (labels() validates and locks on every call)
+        self._by_size = {size: metrics.COMMIT_SECONDS_BY_SIZE.labels(size) for size in metrics.COMMIT_SIZES}
 
     def commit(self, batch: list[Item]) -> list[Outcome]:
         """Run and commit ``batch``; on a failure, each job alone. The outcomes follow the
@@ -142,8 +144,10 @@ class _Writer:
         except Exception:
             self._disconnect()
             raise
-        metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+        held = time.perf_counter() - started
+        metrics.COMMIT_SECONDS.observe(held)
         metrics.COMMIT_JOBS.observe(len(batch))
+        self._by_size[metrics.commit_size(len(batch))].observe(held)
         self.batches += 1
         return [outcomes[i] for i in range(len(batch))]
 

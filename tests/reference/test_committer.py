@@ -321,3 +321,26 @@ def test_a_batch_cut_after_its_commit_was_sent_is_not_run_again(pg_db, monkeypat
     assert len(runs) == 1
     monkeypatch.setattr(Session, "commit", commit)
     assert asyncio.run(write()) == 2  # then a new connection
+
+
+def test_a_commit_s_lock_time_is_also_counted_by_its_size(db):
+    """yanxiu_commit_seconds_by_size: the batch's jobs in bands (1, 2, 3-4, 5-8, 9+), so that
+    a commit's fixed cost and a write's can be told apart from batches of several sizes."""
+    from prometheus_client import REGISTRY
+
+    from reference.metrics import commit_size
+
+    def counted(size: str) -> float:
+        return REGISTRY.get_sample_value("yanxiu_commit_seconds_by_size_count", {"jobs": size}) or 0.0
+
+    assert [commit_size(n) for n in (1, 2, 3, 4, 5, 8, 9, 128)] == ["1", "2", "3-4", "3-4", "5-8", "5-8",
+                                                                 "9+", "9+"]
+    committer = LoopCommitter(db)
+    before = {size: counted(size) for size in ("1", "3-4")}
+
+    async def scenario():
+        await committer.submit(_add(0))  # a batch of one
+        await asyncio.gather(*(committer.submit(_add(n)) for n in range(3)))  # one turn: a batch of 3
+
+    asyncio.run(scenario())
+    assert counted("1") - before["1"] == 1 and counted("3-4") - before["3-4"] == 1
