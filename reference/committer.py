@@ -86,7 +86,8 @@ class _Writer:
         self._committing = False  # the batch's COMMIT was sent (its outcome then unknown on a failure)
         self.batches = 0
         # the histogram's children once (labels() validates and locks on every call)
-        self._by_size = {size: metrics.COMMIT_SECONDS_BY_SIZE.labels(size) for size in metrics.COMMIT_SIZES}
+        self._by_size = {size: (metrics.COMMIT_SECONDS_BY_SIZE.labels(size),
+                                metrics.COMMIT_JOBS_BY_SIZE.labels(size)) for size in metrics.COMMIT_SIZES}
 
     def commit(self, batch: list[Item]) -> list[Outcome]:
         """Run and commit ``batch``; on a failure, each job alone. The outcomes follow the
@@ -147,7 +148,9 @@ class _Writer:
         held = time.perf_counter() - started
         metrics.COMMIT_SECONDS.observe(held)
         metrics.COMMIT_JOBS.observe(len(batch))
-        self._by_size[metrics.commit_size(len(batch))].observe(held)
+        timer, jobs = self._by_size[metrics.commit_size(len(batch))]
+        timer.observe(held)
+        jobs.inc(len(batch))
         self.batches += 1
         return [outcomes[i] for i in range(len(batch))]
 

@@ -53,6 +53,10 @@ COMMIT_SECONDS_BY_SIZE = Histogram(
     "yanxiu_commit_seconds_by_size", "Time one group commit held the write lock, by its jobs",
     ["jobs"], buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.1),
 )
+# the jobs those commits wrote (a band's mean batch, for the fit: time = commit + jobs·write)
+COMMIT_JOBS_BY_SIZE = Counter(
+    "yanxiu_commit_jobs_by_size", "Jobs written by the group commits, by the commit's jobs", ["jobs"]
+)
 
 
 def commit_size(jobs: int) -> str:

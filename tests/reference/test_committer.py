@@ -344,3 +344,4 @@ def test_a_commit_s_lock_time_is_also_counted_by_its_size(db):
 
     asyncio.run(scenario())
     assert counted("1") - before["1"] == 1 and counted("3-4") - before["3-4"] == 1
+    assert REGISTRY.get_sample_value("yanxiu_commit_jobs_by_size_total", {"jobs": "3-4"}) >= 3
