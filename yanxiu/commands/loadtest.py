@@ -281,6 +281,10 @@ def _print_prediction(p) -> None:
     if p.at_achieved:
         _print_side_by_side("at the achieved load (the gate's prediction_error metrics)",
                             p.at_achieved.get("endpoints", {}), p.at_achieved.get("tiers", {}))
+    for tier, note in p.coverage.items():
+        print(f"  utilisation {tier}: {note}")
+    if p.background.get("note"):
+        print(f"  the machine: {p.background['note']}")
     if p.in_app:
         print("  time inside the server (its own middleware) / the test's mean: " + ", ".join(
             f"{name} {row['in_app_ms']:.1f}/{row['mean_ms']:.1f} ms" for name, row in p.in_app.items()))
