@@ -100,7 +100,8 @@ def _validate(args, level: float, knee_scale: float, workers: int, kind: str, mo
               platform_path: Path, out: Path):
     """One load test at ``level`` × the knee's scale, on a reference platform seeded for it
     (of the calibrated ``kind``: the same database and workers), and the comparison."""
-    from calibrate.compare import TierMeter, compare, load_calibration, pool_servers
+    from calibrate.compare import compare, load_calibration, pool_servers
+    from calibrate.meter import TierMeter
     from calibrate.target import reference
     from domain.scenario import load_scenario
     from loadtests.requests import replay_origin
@@ -189,7 +190,7 @@ def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) 
     for tier, note in notes.items():  # a tier not measured, or measured over part of the replay
         print(f"   utilisation {tier}: {note}")
     machine = c.background
-    if machine:  # the host's other work against what the calibration ran beside (calibrate/compare.py)
+    if machine:  # the host's other work against what the calibration ran beside (calibrate/meter.py)
         print(f"   host's other work: {machine['test_other_cores']:.2f} cores in the test, "
               + (f"{machine['calibration_other_cores']:.2f} in the calibration"
                  if machine["calibration_other_cores"] is not None else "the calibration's not recorded")

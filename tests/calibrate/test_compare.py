@@ -175,7 +175,7 @@ def _meter_of(host, first_busy: float, last_busy: float):
     """A load test's meter of the PostgreSQL reference whose readings were ``host``'s."""
     from types import SimpleNamespace
 
-    from calibrate.compare import TierMeter
+    from calibrate.meter import TierMeter
 
     meter = TierMeter("http://127.0.0.1:1", None, 2, database_servers=2)
     meter.host = host
@@ -220,8 +220,8 @@ def test_a_test_on_a_machine_busier_than_the_calibration_says_so(tmp_path, scena
     """The api's CPU per request grows with the host's other work: a comparison whose host ran
     beside more other work than the calibration did (beyond the load generator) says so, so
     that its error is not blamed on the model; one about as busy says nothing."""
-    from calibrate.compare import BUSIER_CORES, against_calibration
     from calibrate.host import HostSampler
+    from calibrate.meter import BUSIER_CORES, against_calibration
 
     start = 1_700_000_000
     _history(tmp_path, start)

@@ -193,7 +193,7 @@ def test_the_load_tests_meter_reads_the_servers_cpu_over_the_tiers_servers(url, 
     """The comparison's measured utilisation is read as the calibration reads it: the
     server's CPU (not the group commits' seconds that /metrics also has), over the database
     tier's servers as the prediction divides its own."""
-    from calibrate.compare import TierMeter
+    from calibrate.meter import TierMeter
 
     meter = TierMeter(metrics_url, None, None, database_url=url, database_servers=2)
     own: list[float] = []
@@ -219,7 +219,7 @@ def test_the_load_tests_meter_reads_the_servers_cpu_over_the_tiers_servers(url, 
 
 def test_a_meter_that_cannot_read_postgresql_gives_no_database_figure(metrics_url):
     """Not the group commits' seconds in its place: that is not what the calibration measured."""
-    from calibrate.compare import TierMeter
+    from calibrate.meter import TierMeter
 
     unread = TierMeter(metrics_url, None, None, database_url="postgresql+psycopg://postgres@127.0.0.1:1/x")
     sqlite = TierMeter(metrics_url, None, None)
@@ -233,7 +233,7 @@ def test_a_meter_that_cannot_read_postgresql_gives_no_database_figure(metrics_ur
 
 
 def test_a_load_test_during_which_another_database_worked_has_no_database_figure(url, metrics_url):
-    from calibrate.compare import TierMeter
+    from calibrate.meter import TierMeter
 
     meter = TierMeter(metrics_url, None, None, database_url=url, database_servers=2)
     with meter:

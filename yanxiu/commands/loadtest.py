@@ -235,7 +235,7 @@ def _meter(args, host: str, server: tuple[int, int] | None):
     """Tier utilisation during the replay, for the prediction (only with --platform)."""
     if not args.platform:
         return None
-    from calibrate.compare import TierMeter
+    from calibrate.meter import TierMeter
 
     pid, cores = server if server else (None, None)
     if not (server and args.database_url):
