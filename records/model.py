@@ -34,6 +34,10 @@ class Slo(Part):
     # a minute is judged when the tier serves at least this many requests/s (sim.tiers.sizing)
     judged_rps: Number | None = None
     compliant: bool
+    # the endpoint with the largest share of the tier's busy time over its missed minutes, and its
+    # share of the tier's requests in them (sim.tiers.sizing.missed_mostly); absent when none missed
+    missed_minutes_endpoint: str | None = None
+    missed_minutes_endpoint_share: Number | None = None
 
 
 class Capacity(Part):

@@ -181,6 +181,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "v_not_capacity": ("With utilisation at most {peak}, queueing is not the cause: those minutes are "
                        "slow requests, and more servers will not fix them.",
                        "利用率最高仅 {peak}，原因不在排队，而在这些分钟的请求本身较慢，增加服务器无法解决。"),
+    "v_missed_mostly": ("They are mostly {endpoint} requests ({share} of the tier's requests in those "
+                        "minutes, {demand} ms each as the scenario has it); {requests} of all its "
+                        "requests fell in minutes within target.",
+                        "这些分钟的请求主要是 {endpoint}（占该层这些分钟请求的 {share}，"
+                        "场景设定每个 {demand} 毫秒）；该层全部请求中有 {requests} 落在达标的分钟内。"),
     "v_provision": ("Provision with a {margin} margin over the busiest minute: {items}.",
                     "建议在最忙时刻所需基础上留 {margin} 余量：{items}。"),
     "list_sep": (", ", "，"),

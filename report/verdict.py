@@ -128,7 +128,7 @@ def _tiers(data: ModelResults, t: Labels) -> list[str]:
         if short:
             out.append(_short(tier, cap, slo, t))
         elif slo is not None and not slo.compliant:
-            out.append(_missed(tier, slo, t))
+            out.append(_missed(tier, slo, t, data))
         else:
             headroom = provided / needed if needed and provided is not None else None
             out.append(t("v_tier_held", tier=tier, needed=amount(needed, cap.unit, t),
@@ -173,7 +173,7 @@ def _consequence(data: ModelResults, t: Labels) -> str:
     return t(key, tiers=("，" if t.lang == "zh" else ", ").join(busy) or "–", patience=figure(patience))
 
 
-def _missed(tier: str, slo, t: Labels) -> str:
+def _missed(tier: str, slo, t: Labels, data: ModelResults) -> str:
     judged = slo.judged_minutes
     worst = slo.worst_minute_p95_ms
     latency_missed = slo.compliant_minutes_share < 1.0
@@ -186,7 +186,20 @@ def _missed(tier: str, slo, t: Labels) -> str:
     if slo.max_utilisation is not None and slo.max_utilisation < 0.5:
         # at low utilisation the queue is short: the slow minutes are slow requests, not waiting
         text += " " + t("v_not_capacity", peak=share(slo.max_utilisation, 0))
+        text += _missed_mostly(tier, slo, t, data)
     return text
+
+
+def _missed_mostly(tier: str, slo, t: Labels, data: ModelResults) -> str:
+    """Which requests the missed minutes are (the run's ``missed_minutes_endpoint``), with the
+    demand the scenario gives them: where a planner looks first."""
+    endpoint = slo.missed_minutes_endpoint
+    if endpoint is None or slo.missed_minutes_endpoint_share is None:
+        return ""
+    endpoints = data.scenario.platform.endpoints if data.scenario is not None else []
+    demands = {e.name: e.demand_ms.get(tier) for e in endpoints}
+    return " " + t("v_missed_mostly", endpoint=endpoint, share=share(slo.missed_minutes_endpoint_share, 0),
+                   demand=figure(demands.get(endpoint)), requests=share(slo.compliant_requests_share, 1))
 
 
 def _provision(data: ModelResults, t: Labels) -> str:

@@ -60,6 +60,7 @@ class Compliance:
     judged_minutes: int  # minutes with at least JUDGED_RPS requests/s (pools; any load: links)
     max_utilisation: float  # peak offered utilisation of the run
     utilisation_ok: bool  # peak utilisation within the SLO's max_utilisation
+    missed: np.ndarray | None = None  # per minute: judged and over a latency target
 
     @property
     def compliant(self) -> bool:
@@ -181,6 +182,8 @@ def compliance(platform: Platform, series: TierSeries) -> dict[str, Compliance]:
         ok = np.ones(int(judged.sum()), bool)
         for key, target in targets.items():
             ok &= getattr(metrics, key)[judged] <= target
+        missed = np.zeros(judged.shape, bool)
+        missed[np.flatnonzero(judged)[~ok]] = True
         weights = metrics.load[judged]
         peak = float(metrics.utilisation.max(initial=0.0))
         out[tier.name] = Compliance(
@@ -189,8 +192,25 @@ def compliance(platform: Platform, series: TierSeries) -> dict[str, Compliance]:
             compliant_minutes_share=float(ok.mean()) if ok.size else 1.0,
             compliant_requests_share=float(weights[ok].sum() / weights.sum()) if ok.size else 1.0,
             judged_minutes=int(judged.sum()),
-            max_utilisation=peak, utilisation_ok=peak <= _slo(tier).max_utilisation)
+            max_utilisation=peak, utilisation_ok=peak <= _slo(tier).max_utilisation, missed=missed)
     return out
+
+
+def missed_mostly(platform: Platform, rps: Mapping[str, np.ndarray], tier: str,
+                  missed: np.ndarray | None) -> tuple[str, float] | None:
+    """The endpoint with the largest share of a pool tier's busy time over its missed minutes,
+    and its share of the tier's requests there: what a planner looks at when the misses are slow
+    requests, not queueing (e.g. administrators' reports in the quiet weeks). None when no
+    minute was missed or the tier is not a pool."""
+    config = platform.tier(tier)
+    if missed is None or not missed.any() or not isinstance(config, PoolTier):
+        return None
+    matrix = platform.matrix(rps, missed.size)[:, missed]  # endpoints x missed minutes
+    requests = np.where(config.visits, matrix.sum(axis=1), 0.0)
+    if requests.sum() <= 0:
+        return None
+    worst = int(np.argmax(requests * config.demand_s))
+    return platform.endpoints[worst], float(requests[worst] / requests.sum())
 
 
 def summary_sections(platform: Platform, rps: Mapping[str, np.ndarray], egress_gbps: np.ndarray,
@@ -200,7 +220,8 @@ def summary_sections(platform: Platform, rps: Mapping[str, np.ndarray], egress_g
     def at(minute: int) -> str | int:
         return labels[minute] if labels is not None else minute
 
-    slo, metrics = {}, {}
+    slo: dict[str, dict[str, object]] = {}
+    metrics: dict[str, float] = {}
     for name, report in compliance(platform, series).items():
         tier = series[name]
         overall = {k: tier.overall_ms(p) for k, p in PERCENTILES.items()}
@@ -213,6 +234,9 @@ def summary_sections(platform: Platform, rps: Mapping[str, np.ndarray], egress_g
                      "judged_minutes": report.judged_minutes,
                      "judged_rps": JUDGED_RPS if tier.kind == "pool" else 0.0,
                      "compliant": report.compliant}
+        mostly = missed_mostly(platform, rps, name, report.missed)
+        if mostly is not None:
+            slo[name]["missed_minutes_endpoint"], slo[name]["missed_minutes_endpoint_share"] = mostly
         for key, value in overall.items():
             metrics[f"{key[:3]}(latency.{name})"] = value
         metrics[f"max(utilisation.{name})"] = report.max_utilisation

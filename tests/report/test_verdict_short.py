@@ -105,3 +105,25 @@ def test_a_what_if_run_says_what_was_resized_and_of_which_need(model_results, tm
     (folder / "summary.json").write_text(json.dumps(summary))
     text = " ".join(paragraph(load(folder), Labels("en")))
     assert "api at 3 servers instead of 4 servers." in text and "this run's own" not in text
+
+
+def test_missed_minutes_of_slow_requests_name_the_endpoint(model_results, tmp_path):
+    """A tier that misses its latency target at low utilisation: the verdict says which requests
+    the missed minutes are, with the scenario's demand, and how many requests met the target."""
+    folder = tmp_path / "smoke"
+    shutil.copytree(model_results, folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    database = summary["slo"]["database"]
+    database.update(compliant=False, compliant_minutes_share=0.568, compliant_requests_share=0.962,
+                    max_utilisation=0.031, missed_minutes_endpoint="admin_progress",
+                    missed_minutes_endpoint_share=0.87)
+    (folder / "summary.json").write_text(json.dumps(summary))
+    data = load(folder)
+    endpoints = data.scenario.platform.endpoints
+    demand = next(e.demand_ms["database"] for e in endpoints if e.name == "admin_progress")
+    text = " ".join(paragraph(data, Labels("en")))
+    assert "database MISSES its service level" in text
+    assert (f"They are mostly admin_progress requests (87% of the tier's requests in those minutes, "
+            f"{demand:g} ms each as the scenario has it); 96.2% of all its requests fell in minutes "
+            "within target.") in text
+    assert "主要是 admin_progress" in " ".join(paragraph(data, Labels("zh")))

@@ -173,3 +173,25 @@ def test_with_a_loose_target_the_minimum_is_the_fewest_servers_above_the_load():
     assert servers_needed(tier, minute) == (20, "max_utilisation")
     assert violations(tier, minute, 10, headroom=False) == ["saturation"]
 
+
+
+def test_missed_minutes_name_the_requests_that_make_them(winter):
+    """A quiet minute of administrators' reports (40 ms at the database in winter-2023, p95 ~120 ms
+    against 50) misses the target while the busy minutes of heartbeats meet it: the summary names
+    admin_progress and its share of the database's requests in the missed minutes."""
+    from sim.tiers.sizing import summary_sections
+
+    platform = Platform(winter)
+    rates = {"heartbeat": np.array([3000.0, 2.0, 3000.0]), "admin_progress": np.array([5.0, 8.0, 5.0])}
+    egress = np.full(3, 1.0)
+    series = platform.evaluate(rates, egress)
+    slo = summary_sections(platform, rates, egress, series)["slo"]["database"]
+    assert series["database"].p95_ms[1] > 50 >= series["database"].p95_ms[0]
+    assert slo["compliant_minutes_share"] == pytest.approx(2 / 3)
+    assert slo["missed_minutes_endpoint"] == "admin_progress"
+    assert slo["missed_minutes_endpoint_share"] == pytest.approx(8 / 10)
+    # a tier that missed nothing names nothing
+    assert "missed_minutes_endpoint" not in summary_sections(platform, {"heartbeat": np.full(3, 100.0)},
+                                                             egress, platform.evaluate(
+                                                                 {"heartbeat": np.full(3, 100.0)}, egress)
+                                                             )["slo"]["database"]
