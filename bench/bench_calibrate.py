@@ -1,18 +1,25 @@
 """Calibrate the reference platform, then validate the calibrated model against load tests.
 
     .venv/bin/python bench/bench_calibrate.py [--scenario scenarios/smoke.yaml] [--levels 0.3 0.6 0.85 1.1]
-        [--step-seconds 20] [--test-seconds 60] [--database-url postgresql+psycopg://postgres@127.0.0.1/test]
+        [--step-seconds 20] [--test-compress 36] [--database-url postgresql+psycopg://postgres@127.0.0.1/test]
+        [--platform platform.yaml --model-results FOLDER] [--out FOLDER]
 
 A reference platform (SQLite, 2 workers; or PostgreSQL in a scratch database) is seeded and
 served on 127.0.0.1; ``calibrate.calibration.calibrate`` measures it (the same code as
-``yanxiu calibrate``) and writes a platform file; then one load test of the scenario's mix per
-level (a share of the measured knee's scale: the replay's rates are proportional to its scale),
-each against a reference platform of the same kind seeded and started for that replay as
+``yanxiu calibrate``) and writes a platform file (``--platform``: an existing one, its knee from
+the calibration's json beside it, so that levels are re-run without calibrating); then one load
+test of the scenario's mix per level: at level L the replay's busiest window of the knee's judged
+length (40 s) plans L x the knee's rate (``calibrate.levels``: before, L x the knee's scale ran
+the peak hour's busiest minutes at ~1.24 L x the knee's rate), each against a reference
+platform of the same kind seeded and started for that replay as
 ``yanxiu loadtest`` starts its own (``_level_seeding``), and ``calibrate.compare`` puts the
 calibrated model's prediction for that exact load beside the measurement. Printed per level:
 throughput, bottleneck-tier utilisation, mean and p95 latency per endpoint with >= 1,000
-requests, the error rates; above the knee, whether overload was predicted and measured. Errors
-are printed as they are, with the comparison's reason when it was not comparable.
+requests, the error rates; above the knee, whether overload was predicted and measured; once,
+the endpoint mix of the knee's judged minutes beside the busiest window's. Errors are printed as
+they are, with the comparison's reason when it was not comparable. Each level's plan, figures
+and comparisons are written to its folder's ``level.json``, the bench's to ``bench.json``
+(``calibrate.level_records``).
 
 Same-run baseline: the wall time of the calibration beside the wall time of one of its steps
 (its ratio is the number of steps' worth of time the whole calibration took), and the load
@@ -50,6 +57,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL server (default SQLite)")
     parser.add_argument("--resume-sessions", type=int, default=0, choices=(0, 1))
     parser.add_argument("--out", type=Path, help="folder for everything (default a temporary one)")
+    parser.add_argument("--platform", type=Path, help="validate an existing calibration's platform file "
+                        "(its knee from the calibration.json beside it) instead of calibrating")
     return parser.parse_args()
 
 
@@ -96,10 +105,10 @@ def _level_seeding(args, context, model: Path) -> dict:
             "clock_rate": clock_rate(plan.compress), "progress_at": progress_instant(context)}
 
 
-def _validate(args, level: float, knee_scale: float, workers: int, kind: str, model: Path,
-              platform_path: Path, out: Path):
-    """One load test at ``level`` × the knee's scale, on a reference platform seeded for it
-    (of the calibrated ``kind``: the same database and workers), and the comparison."""
+def _validate(args, scale: float, folder: Path, workers: int, kind: str, model: Path, platform_path: Path):
+    """One load test at ``scale`` (the level's: ``calibrate.levels.plan_level``), on a reference
+    platform seeded for it (of the calibrated ``kind``: the same database and workers), and the
+    comparison."""
     from calibrate.compare import compare, load_calibration, pool_servers
     from calibrate.meter import TierMeter
     from calibrate.target import reference
@@ -107,8 +116,6 @@ def _validate(args, level: float, knee_scale: float, workers: int, kind: str, mo
     from loadtests.requests import replay_origin
     from loadtests.run import LocustRun
 
-    scale = knee_scale * level * 144.0 / args.test_compress  # rates ∝ scale × compress
-    folder = out / f"validate-{round(100 * level)}pct"
     folder.mkdir(parents=True, exist_ok=True)
     context = _context(args, model, scale, 3600.0 / args.test_compress, args.test_compress)
     seeding = _level_seeding(args, context, model)
@@ -116,7 +123,7 @@ def _validate(args, level: float, knee_scale: float, workers: int, kind: str, mo
                    seeding["clock_rate"], seeding["progress_at"], model, args.database_url,
                    print, seeding["resumed"]) as target:
         if target.kind != kind:
-            return scale, None, f"the level's target is {target.kind}, the calibrated one {kind}"
+            return None, f"the level's target is {target.kind}, the calibrated one {kind}"
         options = {"scenario": str(args.scenario), "model_results": str(model), "stretch": "peak-hour",
                    "compress": args.test_compress, "scale": scale, "accounts": str(target.accounts),
                    "answers": str(target.answers or ""), "sms_code": "246810",
@@ -131,7 +138,7 @@ def _validate(args, level: float, knee_scale: float, workers: int, kind: str, mo
     path = folder / "summary.json"
     summary = json.loads(path.read_text()) if path.is_file() else None
     if summary is None:
-        return scale, None, f"locust failed (exit {code})"
+        return None, f"locust failed (exit {code})"
     utilisation = meter.utilisation(summary["duration_s"])  # read while the target ran
     platform = load_scenario(platform_path)
     # the host's other work (Locust, anything else) beside the api's workers (calibrate/host.py)
@@ -143,7 +150,7 @@ def _validate(args, level: float, knee_scale: float, workers: int, kind: str, mo
     origin = replay_origin(folder, float(summary.get("set_up_s", 0.0)))
     notes = (meter.notes(origin, origin + float(summary["duration_s"])) if origin is not None
              else {tier: f"not measured: {why}" for tier, why in meter.unmeasured().items()})
-    return scale, (summary, comparison, shared, notes), ""
+    return (summary, comparison, shared, notes), ""
 
 
 def _sharing(scenario):
@@ -175,15 +182,23 @@ def _print_rows(title: str, summary: dict, endpoints: dict, tiers: dict, c) -> N
               f"measured {rows['p95_ms']['measured']} ms")
 
 
-def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) -> None:
-    print(f"\n== {100 * level:.0f}% of the knee (scale {scale:.4g}) ==")
+def _print_level(result, outcome, why: str) -> None:
+    plan = result.plan
+    print(f"\n== {100 * plan.level:.0f}% of the knee (scale {plan.scale:.4g}; "
+          f"{plan.scale_by_knee_scale:.4g} by the knee's scale) ==\n   planned: busiest "
+          f"{plan.window_s:.0f} s "
+          f"(from {plan.busiest_start_s:.0f} s) {plan.busiest_rps:.0f} req/s = "
+          f"{plan.busiest_rps / plan.knee_rps:.2f} x the knee's {plan.knee_rps:.0f}; "
+          f"whole replay {plan.mean_rps:.0f} req/s")
     if outcome is None:
         print(f"   no result: {why}")
         return
     summary, c, shared, notes = outcome
     total = summary["total"]
+    busiest = result.measured_busiest_rps
     print(f"   measured: {total['requests']} requests, {total['rps']:.1f}/s, p95 {total['p95_ms']} ms, "
-          f"errors {100 * total['error_rate']:.2f}%; generator CPU max {summary['generator_cpu']['max']}%")
+          f"errors {100 * total['error_rate']:.2f}%; generator CPU max {summary['generator_cpu']['max']}%"
+          + (f"; {busiest:.0f} req/s in the busiest planned window" if busiest is not None else ""))
     if not c.comparable:
         print(f"   NOT compared: {c.reason}")
         return
@@ -205,22 +220,39 @@ def _print_level(level: float, scale: float, outcome, why: str, slo_p95: float) 
               if rows["p95_ms"].get("relative_error") is not None]
     print("   api as processor sharing (sim/tiers/sharing.py), at the achieved load, mean / p95 error: "
           + (", ".join(errors) or "no endpoint with >= 1,000 requests"))
-    if level > 1.0:
-        predicted_over = any(r["predicted"] >= 1.0 for r in c.tiers.values()) or any(
-            rows["p95_ms"]["predicted"] > slo_p95 for rows in c.endpoints.values())
-        measured_over = (total["p95_ms"] or 0) > slo_p95 or total["error_rate"] > 0.01
-        print(f"   overload: predicted {'yes' if predicted_over else 'NO'}, "
-              f"measured {'yes' if measured_over else 'NO'}")
+    if result.overload is not None:
+        print(f"   overload: predicted {'yes' if result.overload.predicted else 'NO'}, "
+              f"measured {'yes' if result.overload.measured else 'NO'}")
 
 
-def main() -> int:
-    args = _arguments()
-    from calibrate.calibration import Config, _slo, calibrate, reference_for
+def _overload(c, total: dict, slo_p95: float):
+    from calibrate.level_records import Overload
 
-    work = args.out or Path(tempfile.mkdtemp(prefix="bench-calibrate-"))
-    work.mkdir(parents=True, exist_ok=True)
-    load_before = os.getloadavg()[0]
-    model = _model(args, work)
+    predicted = any(r["predicted"] >= 1.0 for r in c.tiers.values()) or any(
+        rows["p95_ms"]["predicted"] > slo_p95 for rows in c.endpoints.values())
+    measured = (total["p95_ms"] or 0) > slo_p95 or total["error_rate"] > 0.01
+    return Overload(predicted=predicted, measured=measured)
+
+
+def _print_mix(plan) -> None:
+    """The endpoint mix of the knee's judged minutes beside the validation's busiest window."""
+    print(f"\nendpoint mix: the knee's judged {plan.window_s:.0f} s (step {plan.knee_step}: planned "
+          f"{plan.knee_planned_rps:.0f} req/s, measured {plan.knee_rps:.0f}) against the validation's "
+          f"busiest {plan.window_s:.0f} s")
+    for name in sorted(plan.busiest_mix, key=lambda e: -plan.busiest_mix[e]):
+        knee, peak = plan.knee_mix.get(name, 0.0), plan.busiest_mix[name]
+        if knee or peak:
+            print(f"   {name:<16} {100 * knee:5.1f}%  {100 * peak:5.1f}%  ({100 * (peak - knee):+.1f} pp)")
+    verdict = ("the mixes DIFFER materially: the knee should be judged on the validated minutes"
+               if plan.mix_differs else "the mixes are alike")
+    print(f"   total-variation distance {100 * plan.mix_distance:.1f}%: {verdict}")
+
+
+def _calibrate(args, model: Path, work: Path):
+    """Calibrate a reference platform: its platform file, api workers and kind; None when the
+    calibration found no knee to validate against."""
+    from calibrate.calibration import Config, calibrate, reference_for
+
     config = Config(args.scenario, model, work / "platform.yaml", force=True, database_url=args.database_url,
                     step_seconds=args.step_seconds, max_steps=args.max_steps, work_dir=work / "steps",
                     teachers=args.teachers)
@@ -232,7 +264,6 @@ def main() -> int:
         result = calibrate(config, context)
         steps_s = [s for s in (result.wall_s / max(1, len(result.steps)),)]
         knee = result.knee
-        knee_run = next((r for r in result.steps if r.spec.name == knee.step), None)
         print(f"\ncalibration: {result.wall_s:.0f} s for {len(result.steps)} steps "
               f"(+ {seeded:.0f} s seeding and start-up) = {result.wall_s + seeded:.0f} s in all "
               f"(limit 600 s); one step ~{steps_s[0]:.0f} s, ratio {result.wall_s / steps_s[0]:.1f} steps")
@@ -242,17 +273,110 @@ def main() -> int:
                 f"{e} {d.ms:.2f} [{d.lo_ms:.2f}, {d.hi_ms:.2f}] ms" for e, d in seen.items()))
         print(f"  knee: {knee.rate_rps} req/s at step {knee.step} "
               f"(SLO p95 {knee.slo_p95_ms:g} ms) {knee.note}\n  {knee.how}")
-        if knee_run is None:
+        if knee.step is None:
             print("no knee to validate against (" + (knee.note or "no step met the SLO")
                   + "): more steps (--max-steps) or a stricter SLO")
+            return None
+        return result.platform_path, target.api_servers or config.server_workers, target.kind
+
+
+def _existing(args):
+    """``--platform``: an existing calibration's platform file, its api workers and kind."""
+    from calibrate.compare import load_calibration, pool_servers
+    from calibrate.errors import CalibrationError
+    from domain.scenario import load_scenario
+
+    if not args.platform.is_file():
+        raise CalibrationError("no such file")
+    provenance = load_calibration(args.platform) or {}
+    if "target_kind" not in provenance:
+        side = args.platform.with_suffix(".json").name
+        raise CalibrationError(f"no calibration's {side} beside it (its target, its knee)")
+    return args.platform, pool_servers(load_scenario(args.platform), "api"), str(provenance["target_kind"])
+
+
+def _level(args, plan, model: Path, platform: tuple, folder: Path, slo_p95: float):
+    """One level's load test, its record (written once to ``level.json``) and its printout."""
+    from calibrate.level_records import LEVEL, LevelResult, write
+    from records.loadtest import EndpointFigures, Prediction
+
+    platform_path, workers, kind = platform
+    outcome, why = _validate(args, plan.scale, folder, workers, kind, model, platform_path)
+    result = LevelResult(plan=plan, why=why)
+    if outcome is not None:
+        summary, c, shared, notes = outcome
+        result = LevelResult(
+            plan=plan, total=EndpointFigures.model_validate(summary["total"]),
+            generator_cpu_max=summary["generator_cpu"]["max"],
+            measured_busiest_rps=_measured_busiest(folder, plan, float(summary.get("set_up_s", 0.0))),
+            comparison=Prediction.model_validate(c.as_dict()),
+            sharing=Prediction.model_validate(shared.as_dict()),
+            notes=notes, overload=_overload(c, summary["total"], slo_p95) if c.comparable and plan.level > 1.0
+            else None)
+    write(folder / LEVEL, result)
+    _print_level(result, outcome, why)
+    return result
+
+
+def _measured_busiest(folder: Path, plan, set_up_s: float) -> float | None:
+    """Requests/s the target finished in the plan's busiest window (Locust's history)."""
+    import numpy as np
+
+    from loadtests.requests import history_per_bin
+
+    edges = np.array([plan.busiest_start_s, plan.busiest_start_s + plan.window_s])
+    got = history_per_bin(folder, edges, set_up_s)
+    return float(sum(n[0] for n in got.values())) / plan.window_s if got else None
+
+
+def main() -> int:
+    args = _arguments()
+    from calibrate.calibration import _slo
+    from calibrate.compare import load_calibration
+    from calibrate.errors import CalibrationError
+    from calibrate.level_records import BENCH, LEVEL, BenchSummary, write
+    from calibrate.levels import knee_from, plan_level
+    from domain.scenario import load_scenario
+    from loadtests.plan import PlanError, read_timeseries
+
+    work = args.out or Path(tempfile.mkdtemp(prefix="bench-calibrate-"))
+    work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
+    try:
+        platform = _existing(args) if args.platform else None
+    except (CalibrationError, ValueError, OSError) as exc:  # a platform file that is no scenario
+        print(f"bench_calibrate: --platform {args.platform}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    try:
+        model = _model(args, work)
+        series = read_timeseries(model / "timeseries.csv")
+        if platform is None and (platform := _calibrate(args, model, work)) is None:
             return 0
-        slo_p95, _ = _slo(context.scenario)
-        workers, kind = target.api_servers or config.server_workers, target.kind
-    for level in args.levels:  # each on a target of its own (_level_seeding), after the calibration's
-        scale, outcome, why = _validate(args, level, knee_run.spec.scale, workers, kind, model,
-                                        result.platform_path, work)
-        _print_level(level, scale, outcome, why, slo_p95)
-    print(f"\nload average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        knee = knee_from(load_calibration(platform[0]), platform[0])
+    except (CalibrationError, PlanError) as exc:
+        print(f"bench_calibrate: {exc}", file=sys.stderr)
+        return 2
+    scenario = load_scenario(args.scenario)
+    slo_p95, _ = _slo(scenario)
+    endpoints = [e.name for e in scenario.platform.endpoints]
+    print(f"knee: {knee.rate_rps:.0f} req/s at scale {knee.scale:.4g} (step {knee.step}, "
+          f"{knee.judged_s:.0f} s judged, stretch {knee.stretch}) from {platform[0]}")
+    folders = []
+    for i, level in enumerate(args.levels):  # each on a target of its own (_level_seeding)
+        plan = plan_level(level, knee, series, model / "timeseries.csv", endpoints, "peak-hour",
+                          args.test_compress, 3600.0 / args.test_compress)
+        if i == 0:
+            _print_mix(plan)
+        folder = work / f"validate-{round(100 * level)}pct"
+        _level(args, plan, model, platform, folder, slo_p95)
+        folders.append(str((folder / LEVEL).relative_to(work)))
+    provenance = load_calibration(platform[0]) or {}
+    load_after = os.getloadavg()[0]
+    write(work / BENCH, BenchSummary(
+        platform=str(platform[0]), calibrated=args.platform is None, commit=str(provenance.get("commit")),
+        knee_rps=knee.rate_rps, knee_scale=knee.scale, knee_step=knee.step, levels=folders,
+        load_before=load_before, load_after=load_after))
+    print(f"\nload average {load_before:.1f} before, {load_after:.1f} after "
           f"(2 cores, shared with other engineers' work); everything in {work}")
     return 0
 

@@ -72,3 +72,20 @@ def test_the_seeded_split_of_sub_platforms_covers_the_resumed_sessions(tmp_path)
     wanted = [plan.resumed_subs(plan.resumed_count()).count(s) for s in ("basic", "higher", "vocational")]
     draws = np.random.default_rng(2).multinomial(seeded, [0.8, 0.1, 0.1], size=10_000)
     assert np.any(draws < np.array(wanted), axis=1).mean() < 0.005
+
+
+def test_a_platform_file_without_a_knee_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    from bench import bench_calibrate
+
+    model = _model(tmp_path / "model")
+    platform = tmp_path / "platform.yaml"
+    platform.write_text(f"extends: {SMOKE}\n")
+    base = ["bench_calibrate.py", "--model-results", str(model), "--out", str(tmp_path / "out"), "--platform"]
+    for given in (tmp_path / "missing.yaml", platform):
+        monkeypatch.setattr("sys.argv", base + [str(given)])
+        assert bench_calibrate.main() == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    (tmp_path / "platform.json").write_text('{"target_kind": "reference (SQLite, 2 workers)", "knee": '
+                                            '{"rate_rps": null, "step": null}, "step_results": []}')
+    assert bench_calibrate.main() == 2
+    assert "found no knee" in capsys.readouterr().err
