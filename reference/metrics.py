@@ -22,6 +22,8 @@ from prometheus_client import (
 )
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 
+from reference import route_cpu
+
 REQUESTS = Counter(
     "yanxiu_requests_total",
     "HTTP requests by endpoint, method and status",
@@ -97,10 +99,11 @@ class MetricsMiddleware:
         # (endpoint, method, status) -> the counter's and the histogram's children: labels()
         # validates and locks on every call (18 of a heartbeat's ~560 Python calls, measured);
         # the label sets are bounded (the routes' names, their methods and statuses).
-        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
+            route_cpu.install()  # the lifespan's scope, before any request (on this worker's loop)
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -118,9 +121,13 @@ class MetricsMiddleware:
             key = (getattr(route, "name", None) or "unmatched", scope["method"], str(status[0]))
             children = self._children.get(key)
             if children is None:
-                children = self._children[key] = (REQUESTS.labels(*key), LATENCY.labels(key[0]))
+                children = self._children[key] = (REQUESTS.labels(*key), LATENCY.labels(key[0]),
+                                                   route_cpu.ROUTE_CPU.labels(key[0]))
             children[0].inc()
             children[1].observe(time.perf_counter() - started)
+            cpu = route_cpu.spent()
+            if cpu is not None:
+                children[2].inc(cpu)
 
 
 def render() -> tuple[bytes, str]:
