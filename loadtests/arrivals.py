@@ -26,13 +26,11 @@ import time
 import gevent
 import psutil
 from gevent.pool import Group
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import WorkerRunner
 
 from loadtests.accounts import Roster
-from loadtests.harness import harness
 from loadtests.noise import BinTally, Sessions, merge
 from loadtests.plan import KINDS
-from loadtests.timing import FINISH_WAIT_S, LEAD_S
 
 REPORT = "yanxiu_report"
 FINISH = "yanxiu_finish"
@@ -172,6 +170,7 @@ class Replay:
                 continue
             user = user_class_for(arrival.kind)(self.environment)
             user.arrival = arrival  # a resumed one carries its remaining minutes (Session.draw)
+            user.replay = self
             user.start(self.sessions)
             if not arrival.resumed:
                 self._pending["starts"].append(now)
@@ -216,28 +215,3 @@ def partition(environment) -> tuple[int, int]:
         parts = int(getattr(environment.parsed_options, "yanxiu_parts", 1) or 1)
         return runner.worker_index % parts, parts
     return 0, 1
-
-
-def finish_workers(environment) -> bool:
-    """In the master once the plan is over: ask the workers to finish (once); True while
-    some worker's final report is still missing and ``FINISH_WAIT_S`` has not passed."""
-    runner, state = environment.runner, harness(environment)
-    if not isinstance(runner, MasterRunner) or state.tally is None:
-        return False
-    asked = state.finish_asked_at
-    if asked is None:
-        state.finish_asked_at = asked = time.time()
-        runner.send_message(FINISH)
-    expected = {client.id for client in runner.clients.values()}
-    return bool(expected - state.tally.finals) and time.time() < asked + FINISH_WAIT_S
-
-
-def on_master_test_start(environment) -> None:
-    """The master fixes the shared origin and the number of slices for the workers."""
-    options = environment.parsed_options
-    context = harness(environment).context
-    resume = bool(getattr(options, "resume_sessions", 0))
-    set_up = context.plan.set_up_s() if resume and context is not None else 0.0
-    options.yanxiu_t0 = time.time() + LEAD_S + set_up
-    if isinstance(environment.runner, MasterRunner):
-        options.yanxiu_parts = max(1, environment.runner.worker_count)

@@ -1,6 +1,7 @@
 """The simulated people: teachers and administrators as Locust ``FastHttpUser`` classes.
 
-One user instance is one *session* the model started (an arrival of the plan). A teacher
+One user instance is one *session* the model started (an arrival of the plan,
+``loadtests.session``). A teacher
 session does what the model's session does (``sim.sessions.behaviour``): register on a first visit
 (SMS code, school search, the form) or log in (password or SMS code); open the campaign
 page (which shows progress); study the course the model would pick, playing its resources
@@ -24,23 +25,21 @@ successes; anything else outside 2xx is a failure in Locust's statistics.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 
 import gevent
 import numpy as np
-from locust import SequentialTaskSet, constant, tag, task
-from locust.contrib.fasthttp import FastHttpUser
+from locust import tag, task
 from locust.exception import StopUser
 
 from domain import decisions
 from loadtests.accounts import resident_id
-from loadtests.adapters import Client, Registration
-from loadtests.harness import harness
+from loadtests.adapters import Registration
 from loadtests.papers import answers as paper_answers
 from loadtests.papers import attempt_minutes
-from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION, RESUMED_SET_UP, SESSION, resumed_draw
+from loadtests.plan import ADMIN, CERTIFICATE, REGISTRATION
 from loadtests.registering import FORM, pick_school
+from loadtests.session import OneSession, Session
 from loadtests.study import TEST, InFlight, PageState, study
 
 if TYPE_CHECKING:
@@ -49,103 +48,7 @@ if TYPE_CHECKING:
 MAX_ATTEMPTS = 100  # a safety bound: full-marks chances in scenarios reach ~1 within a few
 
 
-class Session(FastHttpUser):
-    """A session launched by the arrival scheduler (``loadtests.arrivals``)."""
-
-    abstract = True
-    wait_time = constant(0)
-    arrival = None  # set by the scheduler before start
-
-    def on_start(self) -> None:
-        replay = harness(self.environment).replay
-        if replay is None:  # only the replay's scheduler starts sessions
-            raise StopUser()
-        self.replay = replay
-        self.ctx = replay.context
-        # the target's API: the reference's, or --api's adapter (loadtests.adapters)
-        self.api = self.ctx.adapter(Client(self.client), self.ctx.target(self.host))
-        # its requests per bin, with its kind and planned start (loadtests.noise)
-        arrival = self.arrival
-        group = "" if arrival is None else f"{arrival.kind}{'r' if arrival.resumed else ''}"
-        self.api.client.counter = replay.bins.counter(group, arrival.at if arrival is not None else 0.0)
-        self.signed_in = False
-        index = self.arrival.index if self.arrival is not None else int(time.time() * 1e6)
-        self.rng = np.random.default_rng([self.ctx.seed, index])
-        self._draw: Callable[[Any], float] = self._sample
-        remaining = self.arrival.remaining_minutes if self.arrival is not None else None
-        self.resumed, self.played = remaining is not None, False
-        if remaining is not None:  # a session the model had in progress when the stretch began
-            length = self.ctx.scenario.behaviour.sessions.length_minutes
-            self._draw = resumed_draw(self._sample, length, remaining)
-        if arrival is not None and arrival.resumed:
-            self.api.client.label = RESUMED_SET_UP  # until it resumes at the origin (TeacherJourney)
-
-    def on_stop(self) -> None:
-        api = getattr(self, "api", None)
-        if api is not None and api.client.requests == 0 and not self.replay.stopping:
-            self.replay.note_idle()  # ended by itself without touching the target
-
-    def no_account(self) -> NoReturn:
-        """This arrival found no account of its kind: counted, and the session ends."""
-        self.replay.note_no_account(self.arrival.kind if self.arrival is not None else SESSION)
-        raise StopUser()
-
-    def pause(self, model_seconds: float) -> None:
-        """Think or play time of the model, compressed."""
-        gevent.sleep(max(0.0, float(model_seconds)) / self.ctx.compress)
-
-    def first_phase(self) -> float:
-        """The share of a beat interval before a play's first beat: uniform in (0, 1] for a
-        resumed session's first play, else 1 (a new play beats after a whole interval)."""
-        if not self.resumed or self.played:
-            return 1.0
-        self.played = True
-        return 1.0 - float(self.rng.random())
-
-    def pause_until(self, deadline: float) -> None:
-        """Until ``deadline`` (time.monotonic()); at once when it has passed."""
-        gevent.sleep(max(0.0, deadline - time.monotonic()))
-
-    def draw(self, distribution) -> float:
-        return self._draw(distribution)
-
-    def _sample(self, distribution) -> float:
-        return float(distribution.sample(self.rng))
-
-    def sign_in_with_password(self, account) -> bool:
-        """Log in with the account's password, reusing this process's token for it if any."""
-        saved = self.replay.tokens.get(account.mobile)
-        if saved is None:
-            if not self.api.log_in(account, password=account.password):
-                return False
-            self.replay.tokens[account.mobile] = self.api.credentials()
-        else:
-            self.api.resume(saved)
-        self.signed_in = True
-        return True
-
-
-class _OneSession(SequentialTaskSet):
-    """A sequence of steps that runs once, then the session (the Locust user) ends."""
-
-    def on_start(self) -> None:
-        self.steps_left = len(self.tasks)
-
-    def get_next_task(self):
-        if self.steps_left <= 0:
-            raise StopUser()
-        self.steps_left -= 1
-        return super().get_next_task()
-
-    @property
-    def session(self) -> Session:
-        """Locust types ``self.user`` as any ``User``; ours is always a ``Session``."""
-        user = self.user
-        assert isinstance(user, Session)
-        return user
-
-
-class TeacherJourney(_OneSession):
+class TeacherJourney(OneSession):
     """One teacher session, step by step; the sequence runs once, then the session ends."""
 
     def on_start(self) -> None:
@@ -390,7 +293,7 @@ class TeacherUser(Session):
     tasks = [TeacherJourney]
 
 
-class AdminJourney(_OneSession):
+class AdminJourney(OneSession):
     @tag("admin")
     @task
     def progress(self) -> None:

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests import options as yanxiu_options
-from loadtests.arrivals import FINISH, REPORT, Replay, Tally, on_master_test_start, partition
+from loadtests.arrivals import FINISH, REPORT, Replay, Tally, partition
 from loadtests.harness import harness
 from loadtests.journeys import AdminUser, TeacherUser
 from loadtests.shape import ReplayShape
+from loadtests.timing import LEAD_S
 
 __all__ = ["AdminUser", "ReplayShape", "TeacherUser"]
 log = logging.getLogger("yanxiu.loadtest")
@@ -74,7 +76,7 @@ def _init(environment, runner=None, **_kw) -> None:
 def _test_start(environment, **_kw) -> None:
     runner = environment.runner
     if not isinstance(runner, WorkerRunner):
-        on_master_test_start(environment)
+        _master_test_start(environment)
     if isinstance(runner, MasterRunner):
         return
     if isinstance(runner, WorkerRunner):
@@ -91,6 +93,17 @@ def _test_start(environment, **_kw) -> None:
     replay = harness(environment).replay = Replay(environment, context, part, parts,
                                                   environment.parsed_options.yanxiu_t0)
     replay.start(sink)
+
+
+def _master_test_start(environment) -> None:
+    """The master fixes the shared origin and the number of slices for the workers."""
+    options = environment.parsed_options
+    context = harness(environment).context
+    resume = bool(getattr(options, "resume_sessions", 0))
+    set_up = context.plan.set_up_s() if resume and context is not None else 0.0
+    options.yanxiu_t0 = time.time() + LEAD_S + set_up
+    if isinstance(environment.runner, MasterRunner):
+        options.yanxiu_parts = max(1, environment.runner.worker_count)
 
 
 def _finish(environment, **_kw) -> None:

@@ -5,7 +5,8 @@ and the load drops). Here the number Locust manages stays at zero; the sessions 
 by the arrival scheduler (``loadtests.arrivals``) at the planned instants, independently of
 response times (an open workload). The shape only says how long the test lasts: the plan's
 compressed duration after the shared origin, plus a short drain for the last reports, plus
-(distributed) the wait for every worker's final report (``arrivals.finish_workers``).
+(distributed) the wait for every worker's final report (``finish_workers``, the master's end of
+the handshake ``loadtests.arrivals`` describes).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import time
 
 from locust import LoadTestShape
+from locust.runners import MasterRunner
 
-from loadtests.arrivals import finish_workers
+from loadtests.arrivals import FINISH
 from loadtests.harness import harness
-from loadtests.timing import DRAIN_S, GUARD_S
+from loadtests.timing import DRAIN_S, FINISH_WAIT_S, GUARD_S
 
 
 class ReplayShape(LoadTestShape):
@@ -33,3 +35,17 @@ class ReplayShape(LoadTestShape):
         if self.get_run_time() > context.plan.duration_s + set_up + GUARD_S:
             return None  # a bound of its own: Locust ignores --run-time with a shape
         return (0, 1)
+
+
+def finish_workers(environment) -> bool:
+    """In the master once the plan is over: ask the workers to finish (once); True while
+    some worker's final report is still missing and ``FINISH_WAIT_S`` has not passed."""
+    runner, state = environment.runner, harness(environment)
+    if not isinstance(runner, MasterRunner) or state.tally is None:
+        return False
+    asked = state.finish_asked_at
+    if asked is None:
+        state.finish_asked_at = asked = time.time()
+        runner.send_message(FINISH)
+    expected = {client.id for client in runner.clients.values()}
+    return bool(expected - state.tally.finals) and time.time() < asked + FINISH_WAIT_S

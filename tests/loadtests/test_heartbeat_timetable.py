@@ -19,7 +19,8 @@ import json, sys, time
 from gevent import monkey; monkey.patch_all()
 from types import SimpleNamespace
 import gevent
-from loadtests.journeys import Session, TeacherJourney
+from loadtests.journeys import TeacherJourney
+from loadtests.session import Session
 
 delay = float(sys.argv[1])
 sent, clock = [], {}
@@ -101,7 +102,7 @@ import json
 from gevent import monkey; monkey.patch_all()
 from types import SimpleNamespace
 import numpy as np
-from loadtests.journeys import Session
+from loadtests.session import Session
 
 resumed = SimpleNamespace(resumed=True, played=False, rng=np.random.default_rng(3))
 first = [Session.first_phase(resumed), Session.first_phase(resumed)]
