@@ -133,5 +133,23 @@ def _print(result) -> None:
           + (f"; {k.note}" if k.note else ""))
     if k.how:
         print(f"    {k.how}")
+    busy = _busy_machine(result.platform_path)
+    if busy:
+        print(busy)
     print(f"calibration took {result.wall_s:.0f} s; platform file {result.platform_path} "
           f"(provenance {result.provenance_path})")
+
+
+def _busy_machine(platform_path: Path) -> str:
+    """A line when the host did more than ``BUSIER_CORES`` of other work beside the calibration:
+    the api's CPU per request grows with it (docs/calibration.md), so its demands and knee hold
+    for a machine about that busy, which an engineer reading only the knee would not know."""
+    from calibrate.compare import load_calibration
+    from calibrate.meter import BUSIER_CORES
+
+    found = (load_calibration(platform_path) or {}).get("background")
+    if not found or float(found.get("other_cores") or 0.0) <= BUSIER_CORES:
+        return ""
+    return (f"the host did {found['other_cores']:.2f} cores of other work beside the calibration "
+            f"(of {found['host_cores']}; max {found['max_other_cores']:.2f}): its demands and knee hold for "
+            "a machine about this busy; calibrate on a quiet one for the platform alone")
