@@ -6,7 +6,8 @@
 - ``MetricsScrape``: the target's Prometheus ``/metrics``: ``process_cpu_seconds_total``
   (the server's CPU, for ``--host``), ``yanxiu_requests_total`` per endpoint (our per-route
   counters: requests the server finished, counted where the work was done) and
-  ``yanxiu_commit_seconds_sum`` (time the group commits held SQLite's single write lock).
+  ``yanxiu_commit_seconds_sum`` (time the group commits held SQLite's single write lock),
+  and the same by the batch's size (``calibrate.writer`` fits a commit's and a write's cost).
 - ``PostgresCpu``: CPU seconds of a PostgreSQL server running on this machine (its postmaster,
   backends and background processes, psutil). A server elsewhere is refused: what PostgreSQL
   reports about itself (``pg_stat_database.active_time``, ``pg_stat_statements``) is time in
@@ -89,6 +90,14 @@ class Scrape:
     # inside the app (the ASGI middleware), without the worker's queue before it and the client
     in_app: dict[str, tuple[float, float]] = field(default_factory=dict)
     jobs: float | None = None  # yanxiu_commit_jobs_sum: jobs (writes) the group commits committed so far
+    # per batch-size band (yanxiu_commit_seconds_by_size{jobs}, yanxiu_commit_jobs_by_size_total):
+    # [lock seconds, commits, jobs] so far; empty on a target without these timers
+    by_size: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    # the routes' own write transactions (yanxiu_write_lock_held_seconds): [seconds, transactions]
+    route_lock: tuple[float, float] | None = None
+    # per endpoint, CPU seconds its requests spent in their own tasks and thread-pool calls so far
+    # (yanxiu_route_cpu_seconds_total, reference.route_cpu); empty on a target without it
+    route_cpu: dict[str, float] = field(default_factory=dict)
 
 
 def parse_metrics(text: str) -> Scrape:
@@ -99,6 +108,9 @@ def parse_metrics(text: str) -> Scrape:
     requests: dict[str, float] = defaultdict(float)
     errors: dict[str, float] = defaultdict(float)
     in_app: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    route_cpu: dict[str, float] = defaultdict(float)
+    by_size: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    route_lock: list[float] | None = None
     for line in text.splitlines():
         match = _SAMPLE.match(line)
         if not match:
@@ -120,8 +132,22 @@ def parse_metrics(text: str) -> Scrape:
                 errors[endpoint] += value
         elif name in ("yanxiu_request_seconds_sum", "yanxiu_request_seconds_count"):
             in_app[labels.get("endpoint", "unmatched")][name.endswith("_count")] += value
+        elif name == "yanxiu_route_cpu_seconds_total":
+            route_cpu[labels.get("endpoint", "unmatched")] += value
+        elif name in _BY_SIZE:
+            by_size[labels.get("jobs", "?")][_BY_SIZE[name]] += value
+        elif name in ("yanxiu_write_lock_held_seconds_sum", "yanxiu_write_lock_held_seconds_count"):
+            route_lock = route_lock or [0.0, 0.0]
+            route_lock[name.endswith("_count")] += value
     return Scrape(cpu, dict(requests), dict(errors), commit, commits,
-                  {e: (s, n) for e, (s, n) in in_app.items()}, jobs)
+                  {e: (s, n) for e, (s, n) in in_app.items()}, jobs,
+                  {band: (v[0], v[1], v[2]) for band, v in by_size.items()},
+                  (route_lock[0], route_lock[1]) if route_lock else None, dict(route_cpu))
+
+
+# the commit timers by batch size: which of [lock seconds, commits, jobs] each sample adds to
+_BY_SIZE = {"yanxiu_commit_seconds_by_size_sum": 0, "yanxiu_commit_seconds_by_size_count": 1,
+            "yanxiu_commit_jobs_by_size_total": 2}
 
 
 class MetricsScrape:

@@ -1,0 +1,176 @@
+"""The SQLite writer's cost, a commit's and a write's, from the server's own commit timings.
+
+A group commit of n writes holds SQLite's one write lock for about ``c + n·d``: ``c`` the
+commit's fixed cost (BEGIN IMMEDIATE, the fsync, the lock's hand-over), ``d`` each write's
+statements. The model's writer is that (``sim/tiers/batching.py``: a tier's ``commit_ms`` and
+each writing endpoint's ``demand_ms`` there). The tier's busy time alone cannot tell the two
+apart when a calibration's batches are ~1 write each (the batches and the writes then come in
+a fixed ratio: one "tied group", ``calibrate.demands``): on 2026-11-30 the calibrations put
+1.98 ms on the write and 0 on the commit, and the database was over-predicted as the batches
+grew with the load (lock time a write 1.94 -> 1.40 ms from 85 to 130% of the knee).
+
+The reference times each commit by its size (``yanxiu_commit_seconds_by_size{jobs=1|2|3-4|
+5-8|9+}`` with ``yanxiu_commit_jobs_by_size_total``): per bin of a step and per band, the lock
+seconds, the commits and their writes. A band's seconds = c·commits + d·writes, so the cells of
+all bins and bands are a regression with many commits in each: the bands 1 and 2 alone
+identify both numbers, whatever the steps' mix. Non-negative least squares, each cell weighted
+by 1/commits (a cell's sum of commit times has a variance proportional to its commits);
+intervals by the block bootstrap over steps, as ``calibrate.fit`` has them.
+
+A target without these timers (``--host`` on another server) keeps the tier's fit by the
+utilisation law (``calibrate.fit.fit_tier``), and the platform file says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.optimize import nnls
+
+from calibrate import fit as fitting
+
+BOOTSTRAP = 400
+# the server's bands (reference.metrics.COMMIT_SIZES; calibrate may not import the reference)
+BANDS = ("1", "2", "3-4", "5-8", "9+")
+_KEYS = ("(lock_s {})", "(commits {})", "(jobs {})")  # a row's pseudo-counts, per band
+
+
+def row_counts(before: dict[str, tuple[float, float, float]],
+               after: dict[str, tuple[float, float, float]]) -> dict[str, float]:
+    """A bin's lock seconds, commits and writes per band (``Scrape.by_size`` before and after
+    it), as pseudo-counts of a ``fit.Row`` (as ``fit.BATCHES`` and ``fit.JOBS`` are): the
+    rows a calibration records then hold them, and a fit can be redone from its file."""
+    out = {}
+    for band, now in after.items():
+        then = before.get(band, (0.0, 0.0, 0.0))
+        for key, a, b in zip(_KEYS, then, now, strict=True):
+            out[key.format(band)] = b - a
+    return out
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band's totals over the fitted rows, and the lock time a commit of it the fit gives."""
+
+    band: str
+    commits: float
+    writes: float
+    lock_s: float
+    fitted_s: float  # c·commits + d·writes
+
+    @property
+    def mean_ms(self) -> float:
+        return 1000.0 * self.lock_s / self.commits if self.commits else 0.0
+
+
+@dataclass(frozen=True)
+class WriterFit:
+    commit: fitting.Demand  # ms a commit; ``requests``: the commits fitted
+    write: fitting.Demand  # ms a write; ``requests``: the writes fitted
+    bands: tuple[Band, ...]
+    cells: int  # (bin, band) cells with commits
+    steps: int
+    # share of the tier's busy time's variance across bins that c·commits + d·writes explains
+    r2_bins: float
+
+    def text(self) -> str:
+        return (f"{self.commit.ms:.3g} [{self.commit.lo_ms:.3g}, {self.commit.hi_ms:.3g}] ms a commit + "
+                f"{self.write.ms:.3g} [{self.write.lo_ms:.3g}, {self.write.hi_ms:.3g}] ms a write, from the "
+                f"server's commit timings by batch size (yanxiu_commit_seconds_by_size: "
+                f"{self.commit.requests:,} commits of {self.write.requests:,} writes, {self.cells} bin x "
+                f"band cells, {self.steps} steps; R² {self.r2_bins:.3f} over the bins)")
+
+
+def _cells(rows: list[fitting.Row]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(step, commits, writes, lock seconds) of every (row, band) cell with commits."""
+    out = []
+    for row in rows:
+        for band in BANDS:
+            lock, commits, jobs = (row.requests.get(k.format(band)) for k in _KEYS)
+            if lock is not None and commits and commits > 0 and jobs is not None:
+                out.append((row.step, commits, jobs, lock))
+    table = np.array(out, float).reshape(-1, 4)
+    return table[:, 0], table[:, 1], table[:, 2], table[:, 3]
+
+
+def _solve(commits: np.ndarray, writes: np.ndarray, lock: np.ndarray) -> np.ndarray:
+    """(c, d) in seconds: NNLS of lock = c·commits + d·writes, each cell weighted by 1/commits."""
+    weight = 1.0 / np.sqrt(commits)
+    design = np.column_stack([commits, writes]) * weight[:, None]
+    scale = np.linalg.norm(design, axis=0)
+    scale[scale == 0] = 1.0
+    coef, _ = nnls(design / scale, lock * weight)
+    return np.asarray(coef / scale, float)
+
+
+def why_not(rows: list[fitting.Row]) -> str:
+    """Why ``fit_writer`` found nothing to fit ("" when it can)."""
+    steps, commits, writes, _ = _cells(rows)
+    if commits.size == 0:
+        return ("the target has no commit timers by batch size (yanxiu_commit_seconds_by_size): a commit's "
+                "and a write's cost are the utilisation law's fit of the lock time per bin")
+    sizes = writes / commits
+    if np.ptp(sizes) < 0.5:
+        return (f"every commit had about {sizes.mean():.2g} writes: a commit's and a write's cost cannot be "
+                "told apart; kept the utilisation law's fit of the lock time per bin")
+    return ""
+
+
+def fit_writer(rows: list[fitting.Row], tier: str, rng: np.random.Generator) -> WriterFit | None:
+    """c and d with 95% block-bootstrap intervals over steps; None when ``why_not`` says why.
+    ``tier``: the writer's tier, whose busy time per bin gives the check ``r2_bins``."""
+    if why_not(rows):
+        return None
+    steps, commits, writes, lock = _cells(rows)
+    coef = _solve(commits, writes, lock)
+    blocks = [np.flatnonzero(steps == s) for s in np.unique(steps)]
+    draws = np.empty((BOOTSTRAP, 2))
+    for b in range(BOOTSTRAP):
+        chosen = np.concatenate([blocks[i] for i in rng.integers(0, len(blocks), len(blocks))])
+        draws[b] = (_solve(commits[chosen], writes[chosen], lock[chosen])
+                    if np.ptp(writes[chosen] / commits[chosen]) >= 0.5 else coef)
+    lo, hi = np.percentile(draws, [2.5, 97.5], axis=0) * 1000.0
+    bands = []
+    for band in BANDS:
+        got = [[r.requests.get(k.format(band), 0.0) for k in _KEYS] for r in rows]
+        lock_s, n, jobs = (float(sum(g[i] for g in got)) for i in range(3))
+        if n > 0:
+            bands.append(Band(band, n, jobs, lock_s, float(coef[0] * n + coef[1] * jobs)))
+    total_c, total_w = float(commits.sum()), float(writes.sum())
+    return WriterFit(fitting.Demand(float(coef[0] * 1000), float(lo[0]), float(hi[0]), int(round(total_c))),
+                     fitting.Demand(float(coef[1] * 1000), float(lo[1]), float(hi[1]), int(round(total_w))),
+                     tuple(bands), int(commits.size), len(blocks), _r2_bins(rows, tier, coef))
+
+
+def _r2_bins(rows: list[fitting.Row], tier: str, coef: np.ndarray) -> float:
+    """The tier's busy seconds per bin against c·(the bin's commits) + d·(its writes)."""
+    seen = [r for r in rows if tier in r.busy_s]
+    busy = np.array([r.busy_s[tier] for r in seen])
+    counted = np.array([[sum(r.requests.get(_KEYS[i].format(b), 0.0) for b in BANDS) for i in (1, 2)]
+                        for r in seen]).reshape(-1, 2)
+    spread = float(((busy - busy.mean()) ** 2).sum()) if busy.size else 0.0
+    residual = busy - counted @ coef
+    return 1.0 - float((residual**2).sum()) / spread if spread > 0 else 0.0
+
+
+def as_tier(fit: fitting.TierFit, found: WriterFit) -> fitting.TierFit:
+    """The writer's tier fit with the by-size split: each writing endpoint of ``fit`` (its
+    requests are the writer's jobs, about one each: ``fit.writers``) costs ``d`` a request,
+    each batch ``c``; no idle term (the lock is held only by commits), and no tied group (the
+    split is identified by the commits' sizes, not by the mix)."""
+    demands = {name: replace(found.write, requests=d.requests, with_batches=d.with_batches)
+               for name, d in fit.demands.items() if name != fitting.BATCHES}
+    demands[fitting.BATCHES] = found.commit
+    return replace(fit, idle_rate=0.0, demands=demands, r2=found.r2_bins, tied=())
+
+
+def record(found: WriterFit | None, why: str) -> dict[str, object]:
+    """The writer's split for the calibration's provenance (``calibration.json`` ``writer``)."""
+    if found is None:
+        return {"source": "utilisation law (lock time per bin)", "why": why}
+    return {"source": "yanxiu_commit_seconds_by_size", "commit_ms": found.commit.__dict__,
+            "write_ms": found.write.__dict__, "cells": found.cells, "steps": found.steps,
+            "r2_bins": found.r2_bins,
+            "bands": [{"band": b.band, "commits": b.commits, "writes": b.writes, "mean_ms": b.mean_ms,
+                       "fitted_ms": 1000.0 * b.fitted_s / b.commits} for b in found.bands]}
