@@ -127,7 +127,7 @@ class _Writer:
 
     def _commit(self, batch: list[Item]) -> list[Outcome]:
         outcomes: dict[int, Outcome] = {}
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             with Session(bind=self._connect(), expire_on_commit=False) as session:
                 self._begin(session)
@@ -146,6 +146,7 @@ class _Writer:
             self._disconnect()
             raise
         held = time.perf_counter() - started
+        metrics.COMMIT_CPU.inc(time.thread_time() - cpu_started)
         metrics.COMMIT_SECONDS.observe(held)
         metrics.COMMIT_JOBS.observe(len(batch))
         timer, jobs = self._by_size[metrics.commit_size(len(batch))]

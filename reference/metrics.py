@@ -55,6 +55,12 @@ COMMIT_SECONDS_BY_SIZE = Histogram(
     "yanxiu_commit_seconds_by_size", "Time one group commit held the write lock, by its jobs",
     ["jobs"], buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.1),
 )
+# The CPU seconds of the group commits (their statements and commit, in the thread that ran
+# them: the event loop's on SQLite, the committer's thread on PostgreSQL): a heartbeat's write
+# runs there, outside its request's task, so the route's CPU (reference.route_cpu) lacks it.
+COMMIT_CPU = Counter(
+    "yanxiu_commit_cpu_seconds", "CPU seconds the group commits spent, in the thread that ran them"
+)
 # the jobs those commits wrote (a band's mean batch, for the fit: time = commit + jobs·write)
 COMMIT_JOBS_BY_SIZE = Counter(
     "yanxiu_commit_jobs_by_size", "Jobs written by the group commits, by the commit's jobs", ["jobs"]

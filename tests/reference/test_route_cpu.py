@@ -98,3 +98,33 @@ def test_a_child_task_of_a_request_counts_for_it():
 
 def test_outside_a_timed_task_nothing_is_charged():
     assert route_cpu.spent() is None
+
+
+@pytest.mark.parametrize("kind", ["loop", "thread"])
+def test_the_group_commits_cpu_is_counted_in_the_thread_that_ran_them(database_url, kind):
+    """yanxiu_commit_cpu_seconds_total: a heartbeat's write runs in the commit (the loop's flush
+    or the committer's thread), outside its request's task, so the route's CPU lacks it."""
+    from prometheus_client import REGISTRY
+
+    from reference.committer import LoopCommitter, ThreadCommitter
+    from reference.db import Database
+
+    db = Database(database_url)
+    db.create_all()
+    committer = LoopCommitter(db) if kind == "loop" else ThreadCommitter(db)
+
+    def job(session):  # a write that costs 20 ms of the committing thread's CPU
+        _burn(0.020)
+        return 1
+
+    before = REGISTRY.get_sample_value("yanxiu_commit_cpu_seconds_total") or 0.0
+
+    async def submit() -> int:
+        return await committer.submit(job)
+
+    try:
+        assert asyncio.run(submit()) == 1
+    finally:
+        db.dispose()
+    spent = (REGISTRY.get_sample_value("yanxiu_commit_cpu_seconds_total") or 0.0) - before
+    assert 0.020 <= spent < 0.060
