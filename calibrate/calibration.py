@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from calibrate import fit as fitting
-from calibrate import platform_file
+from calibrate import knee as knees
+from calibrate import platform_file, writer
 from calibrate.confirm import FIT_RESERVE_S, confirm
 from calibrate.demands import lines as demand_lines
 from calibrate.errors import CalibrationError
@@ -75,7 +76,7 @@ class Result:
     platform_path: Path
     provenance_path: Path
     fits: dict[str, fitting.TierFit]
-    knee: fitting.Knee
+    knee: knees.Knee
     steps: list[StepRun]
     wall_s: float
 
@@ -100,14 +101,16 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     slo_p95, slo_errors = _slo(scenario)
     fitted = [r for r in runs if _stable(r.result, slo_p95, slo_errors)]
     fits = _fit(scenario, target, idle_rows, fitted, config.seed)
-    knee = fitting.knee([r.result for r in runs], slo_p95, slo_errors)
+    knee = knees.knee([r.result for r in runs], slo_p95, slo_errors)
     provenance = _provenance(config, target, runs, fits, knee, time.monotonic() - started)
     provenance["left_out_of_fit"] = [r.spec.name for r in runs if r not in fitted]
     provenance["unmeasured_step"] = unmeasured
     provenance["background"] = platform_file.background(provenance["step_results"])  # what it ran beside
     # every bin's counts and busy seconds, so that a fit can be redone offline (step -1: idle)
     provenance["rows"] = [r.__dict__ for r in idle_rows + [row for run in runs for row in run.rows]]
-    tiers, demands = _tier_lines(scenario, target, fits), _demand_lines(scenario, fits, target)
+    split = _writer_record(target, fits, idle_rows + [row for run in fitted for row in run.rows], config.seed)
+    provenance["writer"] = split
+    tiers, demands = _tier_lines(scenario, target, fits, split), _demand_lines(scenario, fits, target)
     text = platform_file.render(scenario, config.scenario_path, config.out, tiers, demands, provenance)
     path, side = platform_file.write(config.out, text, provenance, config.force)
     return Result(path, side, fits, knee, runs, time.monotonic() - started)
@@ -188,13 +191,13 @@ def _measure(config: Config, context: Any, target: Target, work: Path, say: Call
             return runs, idle_rows, f"{spec.name}: {exc}"
         runs.append(run)
         on_step(len(runs), config.max_steps)
-        if not fitting.judge(run.result, slo_p95, slo_errors).meets:  # by its last 10 s
+        if not knees.judge(run.result, slo_p95, slo_errors).meets:  # by its last 10 s
             break
         scale *= GROWTH
     return runs, idle_rows, ""
 
 
-def _stable(result: fitting.StepResult, slo_p95: float, slo_errors: float) -> bool:
+def _stable(result: knees.StepResult, slo_p95: float, slo_errors: float) -> bool:
     """Whether a step's busy time can enter the utilisation law's fit: a step past the knee
     (p95 or errors beyond the SLO) is overloaded: requests time out after the server spent
     work on them and its throughput is not what arrived (a step at 2x the knee had pulled the
@@ -232,7 +235,24 @@ def _fit(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], runs:
         # a group-commit writer: only the endpoints whose requests are its jobs take its lock
         writing = fitting.writers(rows, endpoints) if batches else None
         fits[tier] = fitting.fit_tier(tier, rows, (writing or endpoints) + batches, rng)
+        # the commit's and a write's cost from the server's commit timings by size, where it has them
+        split = writer.fit_writer(rows, tier, np.random.default_rng(seed)) if batches and writing else None
+        fits[tier] = writer.as_tier(fits[tier], split) if split else fits[tier]
     return fits
+
+
+def _writer_record(target: Target, fits: dict[str, fitting.TierFit], rows: list[fitting.Row],
+                   seed: int) -> dict[str, Any] | None:
+    """How the group-commit writer's commit and write costs were found (``calibrate.writer``),
+    for the provenance and the tier's note; None without a group-commit writer."""
+    tier = target.probes.database_tier
+    if tier not in fits or fitting.BATCHES not in fits[tier].demands:
+        return None
+    found = writer.fit_writer(rows, tier, np.random.default_rng(seed))  # as ``_fit`` found it
+    why = writer.why_not(rows)
+    if found is not None and fits[tier].demands[fitting.BATCHES] != found.commit:  # ``_fit`` kept its own
+        found, why = None, "the writer's jobs per endpoint are not counted (yanxiu_commit_jobs_sum)"
+    return writer.record(found, why) | {"text": found.text() if found else ""}
 
 
 def _batches(target: Target, tier: str, rows: list[fitting.Row]) -> list[str]:
@@ -241,8 +261,9 @@ def _batches(target: Target, tier: str, rows: list[fitting.Row]) -> list[str]:
     return [fitting.BATCHES] if commits and any(fitting.BATCHES in r.requests for r in rows) else []
 
 
-def _tier_lines(scenario: Scenario, target: Target,
-                fits: dict[str, fitting.TierFit]) -> dict[str, dict[str, Any]]:
+def _tier_lines(scenario: Scenario, target: Target, fits: dict[str, fitting.TierFit],
+                split: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """``split``: how the group-commit writer's costs were found (``_writer_record``)."""
     out = {}
     api, db = target.probes.api_tier, target.probes.database_tier
     if api in fits:
@@ -273,8 +294,10 @@ def _tier_lines(scenario: Scenario, target: Target,
         batch = fits[db].demands.get(fitting.BATCHES)
         if batch is not None:
             commit = f"{batch.ms:.3g} [{batch.lo_ms:.3g}, {batch.hi_ms:.3g}] ms"
+            how = (split or {}).get("text") or (f"by the utilisation law ({split['why']})" if split else "")
             out[db] |= {"discipline": "group-commit", "commit_ms": batch.ms,
-                        "note": f"{note}; group commit: {commit} a batch over {batch.requests:,} batches"}
+                        "note": f"{note}; group commit: {commit} a batch over {batch.requests:,} batches"
+                                + (f"; {how}" if how else "")}
             if sqlite and api in out:  # the workers' event loops commit their turns' writes (LoopCommitter)
                 out[db] |= {"batched_by": api, "note": f"{out[db]['note']}; batches: the {api} loops' turns"}
     for name, why in _absent_tiers(scenario, target).items():  # kept, but no endpoint visits it
@@ -317,7 +340,7 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict[str, Any], knee: fitting.Knee,
+def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict[str, Any], knee: knees.Knee,
                 wall_s: float) -> dict[str, Any]:
     return {
         "kind": "calibration", "version": 1,

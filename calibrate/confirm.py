@@ -7,7 +7,7 @@ rate, and a queue near saturation needs far longer than that to fill: on 2026-11
 at 524 req/s met the 300-ms p95 while 485 req/s sustained for 100 s gave 2.3 s. So after the
 staircase, holds bisect between the last step that met the SLO in its last 10 s and the first
 that broke it, each held until its queue has relaxed, and the knee is the highest hold that met
-the SLO in its steady part (``calibrate.fit.judge``, ``calibrate.fit.knee``).
+the SLO in its steady part (``calibrate.knee.judge``, ``calibrate.knee.knee``).
 
 How long a hold lasts. Near saturation the queue behaves like one server of the tier's whole
 capacity C (req/s): the waiting time of a request that waits is exponential with rate
@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from calibrate.errors import CalibrationError
-from calibrate.fit import StepResult, judge
+from calibrate.knee import StepResult, judge
 from calibrate.steps import WINDOW_S, StepRun, StepSpec, run_step
 
 FIT_RESERVE_S = 30.0  # the fit and the platform file after the steps (12-20 s on 2026-11-30)

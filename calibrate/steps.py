@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from calibrate import writer
 from calibrate.errors import CalibrationError
-from calibrate.fit import BATCHES, JOBS, Row, StepResult, Window
+from calibrate.fit import BATCHES, JOBS, Row
 from calibrate.host import HostSampler
+from calibrate.knee import StepResult, Window
 from calibrate.probes import BusyReading, MetricsScrape, PostgresCpu, ProcessCpu, Scrape
 
 MIN_REQUESTS = 50  # per step: fewer cannot separate anything from the idle noise
@@ -124,6 +126,7 @@ class Sampler:
                 requests[BATCHES] = s1.commits - s0.commits  # the group commit's own regressor
             if s0.jobs is not None and s1.jobs is not None:
                 requests[JOBS] = s1.jobs - s0.jobs  # which endpoints the writer's jobs are
+            requests |= writer.row_counts(s0.by_size, s1.by_size)  # the commits by size (calibrate.writer)
             busy = {tier: b1[tier] - b0[tier] for tier in b1 if tier in b0}
             out.append(Row(step, t1 - t0, requests, busy))
         return out

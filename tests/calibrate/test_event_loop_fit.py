@@ -112,7 +112,7 @@ def _staircase(monkeypatch, tmp_path, fails_above: float):
 
     from calibrate import calibration, steps
     from calibrate.errors import CalibrationError
-    from calibrate.fit import StepResult
+    from calibrate.knee import StepResult
     from calibrate.steps import StepRun
     from domain.scenario import load_scenario
 

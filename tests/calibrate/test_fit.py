@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from calibrate.errors import CalibrationError
-from calibrate.fit import Row, StepResult, fit_tier, knee
+from calibrate.fit import Row, fit_tier
+from calibrate.knee import StepResult, knee
 
 ENDPOINTS = ["heartbeat", "login", "campaign_page"]
 TRUE_MS = {"heartbeat": 0.4, "login": 30.0, "campaign_page": 3.0}

@@ -17,7 +17,8 @@ import pytest
 from scipy.optimize import nnls
 
 from calibrate.errors import CalibrationError
-from calibrate.fit import BOOTSTRAP, Row, StepResult, fit_tier, knee
+from calibrate.fit import BOOTSTRAP, Row, fit_tier
+from calibrate.knee import StepResult, knee
 
 EXACT = {"a": 2.0, "b": 10.0}  # ms
 IDLE = 0.01  # busy seconds per second

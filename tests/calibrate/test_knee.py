@@ -1,4 +1,4 @@
-"""The knee judged by a step's steady part, and confirmed by holds (calibrate.fit.judge/knee,
+"""The knee judged by a step's steady part, and confirmed by holds (calibrate.knee.judge/knee,
 calibrate.confirm, calibrate.steps.history_windows).
 
 The rule before 2026-11-30 judged a step by its whole p95: a 20-s staircase step whose last
@@ -18,7 +18,7 @@ import pytest
 
 from calibrate import confirm as confirming
 from calibrate.confirm import bracket, hold_plan, hold_stretch, next_scale, relaxation_s
-from calibrate.fit import StepResult, Window, judge, knee, union_p95
+from calibrate.knee import StepResult, Window, judge, knee, union_p95
 from calibrate.steps import StepRun, StepSpec, history_windows
 
 SLO, ERRORS = 300.0, 0.01

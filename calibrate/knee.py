@@ -1,0 +1,214 @@
+"""The knee of the staircase: the highest rate on the scenario's mix whose steady part meets the
+SLO. A step is judged by its last 10-s window (a staircase step) or by its steady windows (a
+hold: ``calibrate.confirm``), their p95 taken together (``union_p95``); holds that meet it
+confirm the knee. Moved out of ``calibrate.fit`` (the utilisation law's fit) unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Window:
+    """Requests a step's client finished in ``seconds`` up to ``end_s`` (seconds from its first
+    finished request), and their p95 (Locust's rolling 10-s percentile at that second)."""
+
+    end_s: float
+    seconds: float
+    requests: int
+    failures: int
+    p95_ms: float | None
+    # (fraction, ms) for each percentile Locust gives (50% ... 100%): what ``union_p95`` needs
+    quantiles: tuple[tuple[float, float], ...] = ()
+
+
+def union_p95(windows: list[Window]) -> float | None:
+    """The p95 of the requests of several windows together: each window's distribution from its
+    percentiles (piecewise linear between them), mixed by its requests, solved for 95%. It lies
+    between the windows' own p95s, and errs high by up to ~15% when one window has a stall
+    (its tail is not linear between Locust's 90th, 95th and 98th percentiles; tests/calibrate/
+    test_knee.py). Their maximum (a bound) let one 10-s stall of a shared machine fail a 20-s
+    judged part whose p95 met the SLO (13:36: 360 ms then 140 ms at 71 req/s: 268 ms together).
+    Windows without percentiles: the maximum of their p95s."""
+    if any(w.p95_ms is None for w in windows):
+        return None
+    if len(windows) == 1 or any(len(w.quantiles) < 2 for w in windows):
+        return max(w.p95_ms for w in windows if w.p95_ms is not None)
+    grid = sorted({ms for w in windows for _, ms in w.quantiles})
+    total = sum(w.requests for w in windows) or 1
+    mixed = [sum(w.requests * _cdf(w.quantiles, x) for w in windows) / total for x in grid]
+    return float(np.interp(0.95, mixed, grid))
+
+
+def _cdf(quantiles: tuple[tuple[float, float], ...], ms: float) -> float:
+    """A window's share of requests at or below ``ms``, linear between its percentiles (below
+    the median: linear from 0 ms)."""
+    top: dict[float, float] = {0.0: 0.0}
+    for fraction, value in quantiles:  # Locust repeats a value for several percentiles: the highest
+        top[value] = max(fraction, top.get(value, 0.0))
+    values = sorted(top)
+    return float(np.interp(ms, values, [top[v] for v in values]))
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step of the staircase measured at the client."""
+
+    name: str
+    offered_rps: float  # requests/s the step's plan asked for (all endpoints)
+    achieved_rps: float  # requests/s finished
+    p95_ms: float | None
+    error_rate: float
+    trustworthy: bool  # the generator kept up (loadtests.summary)
+    on_mix: bool  # a staircase step on the scenario's own mix (knee candidates)
+    # disjoint 10-s windows back from the step's last second, in time order (none: the step is
+    # judged by its whole p95, as before 2026-11-30)
+    windows: tuple[Window, ...] = ()
+    # a hold (a confirmation step): its windows from this second on are its steady part, judged
+    # for the SLO and for growth; None: a staircase step, judged by its last window only
+    settle_s: float | None = None
+    ramp_s: float | None = None  # seconds until its throughput reached 90% of its last 5 s'
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A step judged by its steady part (``judge``)."""
+
+    meets: bool
+    rate_rps: float  # requests/s finished in the judged windows (the whole step's without windows)
+    p95_ms: float | None  # the p95 of the judged windows' requests together (``union_p95``)
+    error_rate: float
+    growing: bool
+    judged_s: float  # seconds judged (0: the whole step)
+    why: str  # how it was judged, in words
+
+
+@dataclass(frozen=True)
+class Knee:
+    rate_rps: float | None  # highest achieved rate meeting the SLO; None if no step met it
+    step: str | None
+    slo_p95_ms: float
+    slo_error_rate: float
+    reached: bool  # some step on the mix broke the SLO (else the knee is only a lower bound)
+    note: str
+    confirmed: bool = False  # a hold (held to its steady state) met the SLO at this rate
+    hold_s: float = 0.0  # that hold's length
+    how: str = ""  # how the knee was judged: the hold, its steady windows, what broke above it
+
+
+# A hold's p95 is "growing" when that of the later half of its steady windows is above the
+# earlier half's by more than this share, and as much again would cross the SLO: a queue still
+# filling up (the rate is above the one whose steady p95 meets the SLO). A rise that cannot
+# reach the SLO is left alone: 10-s windows' p95s move by 20-30% at steady state, and far below
+# the SLO that does not matter.
+GROWTH = 0.25
+# ... unless the later half's rate is above the earlier half's by more than this share: then the
+# p95 rose with the load (a hold's judged minutes can rise into the stretch's peak), not because
+# a queue is still filling, and the later half is judged by the SLO itself. Measured 2026-11-30
+# 17:05: a hold whose last two windows ran 23% more requests than the two before (244, 242 ->
+# 314, 283 req/s) had p95s 95, 170 -> 240, 190 ms and was taken for growing, while the same
+# load sustained (the peak hour at compress 12, 310 s) held 40-s p95s of 248, 326, 198 ms at
+# 283-299 req/s without a trend (docs/calibration.md, "The knee's hold, measured").
+RATE_RISE = 0.10
+
+
+def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict:
+    """A step judged by its steady part. A hold: its windows from ``settle_s`` on (those at
+    least half after it; at least its last two), which must meet the SLO and not grow. A
+    staircase step: its last window (a 20-s step is mostly the sessions' ramp; its whole p95
+    mixes the ramp's light load in, which let a step meet the SLO although its last seconds
+    did not). No windows: the whole step, as before."""
+    if not step.windows:
+        ok = step.p95_ms is not None and step.p95_ms <= slo_p95_ms and step.error_rate <= slo_error_rate
+        return Verdict(ok and step.trustworthy, step.achieved_rps, step.p95_ms, step.error_rate, False, 0.0,
+                       f"whole step: p95 {_ms(step.p95_ms)}")
+    if step.settle_s is None:
+        judged = list(step.windows[-1:])
+    else:
+        settle = step.settle_s
+        judged = [w for w in step.windows if w.end_s - w.seconds / 2 >= settle - 1e-9]
+        judged = judged if len(judged) >= 2 else list(step.windows[-2:])
+    seconds = sum(w.seconds for w in judged)
+    requests = sum(w.requests for w in judged)
+    p95s = [w.p95_ms for w in judged]
+    p95 = union_p95(judged)
+    errors = sum(w.failures for w in judged) / requests if requests else 0.0
+    growing, rise = False, 0.0
+    if step.settle_s is not None and len(judged) >= 2 and p95 is not None:
+        half = len(judged) // 2
+        first, last = union_p95(judged[:half]) or 0.0, union_p95(judged[-half:]) or 0.0
+        rise = _rate(judged[-half:]) / max(1e-9, _rate(judged[:half])) - 1.0
+        growing = (last > slo_p95_ms if rise > RATE_RISE
+                   else last - first > GROWTH * first and last + (last - first) > slo_p95_ms)
+    ok = (step.trustworthy and p95 is not None and p95 <= slo_p95_ms and errors <= slo_error_rate
+          and not growing)
+    trend = ", ".join(_ms(p) for p in p95s)
+    trend = f"{_ms(p95)} ({trend} by 10 s)" if len(judged) > 1 else trend
+    load = (f" (the later half's rate {100 * rise:+.0f}%: judged by the SLO, not by its rise)"
+            if rise > RATE_RISE else "")
+    why = (f"last {seconds:.0f} s: {requests / seconds if seconds else 0.0:.0f} req/s, p95 {trend}"
+           + (" (growing)" if growing else load) + (f", errors {100 * errors:.2f}%" if errors else ""))
+    return Verdict(ok, requests / seconds if seconds else 0.0, p95, errors, growing, seconds, why)
+
+
+def _rate(windows: list[Window]) -> float:
+    seconds = sum(w.seconds for w in windows)
+    return sum(w.requests for w in windows) / seconds if seconds else 0.0
+
+
+def _ms(value: float | None) -> str:
+    return "none" if value is None else f"{value:.0f} ms"
+
+
+def knee(steps: list[StepResult], slo_p95_ms: float, slo_error_rate: float) -> Knee:
+    """The highest rate on the scenario's mix whose p95 and error rate meet the SLO, each step
+    judged by its steady part (``judge``). When holds ran (``settle_s``), the knee is the
+    highest hold that met it (confirmed); staircase steps count only below every hold that
+    failed (not confirmed). Steps whose generator saturated are left out: their latency
+    measures the generator."""
+    mix = [s for s in steps if s.on_mix]
+    trusted = [s for s in mix if s.trustworthy]
+    verdicts = {s.name: judge(s, slo_p95_ms, slo_error_rate) for s in trusted}
+    good = [s for s in trusted if verdicts[s.name].meets]
+    broken = [s for s in trusted if s not in good]
+    holds = [s for s in trusted if s.settle_s is not None]
+    confirmed = [s for s in good if s.settle_s is not None]
+    failed = [verdicts[s.name].rate_rps for s in holds if s not in good]
+    if confirmed:
+        good = confirmed
+    elif failed:  # no hold met the SLO: the knee is below the slowest that failed, unconfirmed
+        good = [s for s in good if verdicts[s.name].rate_rps < min(failed)]
+    best = max(good, key=lambda s: verdicts[s.name].rate_rps, default=None)
+    if len(trusted) < len(mix):
+        note = f"{len(mix) - len(trusted)} step(s) left out: the load generator saturated"
+    else:
+        note = ""
+    if not broken:
+        note = (note + "; " if note else "") + "no step broke the SLO: the knee is above the highest rate"
+    how = _how(best, holds, verdicts) if best is not None else ""
+    return Knee(verdicts[best.name].rate_rps if best else None, best.name if best else None, slo_p95_ms,
+                slo_error_rate, bool(broken), note, bool(confirmed), _hold_s(best), how)
+
+
+def _hold_s(step: StepResult | None) -> float:
+    return step.windows[-1].end_s if step is not None and step.settle_s is not None and step.windows else 0.0
+
+
+def _how(best: StepResult, holds: list[StepResult], verdicts: dict[str, Verdict]) -> str:
+    """The knee's provenance in words: the step or hold it is, and the nearest hold above it."""
+    v = verdicts[best.name]
+    if best.settle_s is not None:
+        text = (f"confirmed by a {_hold_s(best):.0f}-s hold ({best.name}), steady from "
+                f"{best.settle_s:.0f} s: {v.why}")
+    elif holds:
+        text = f"not confirmed: every hold broke the SLO; staircase step {best.name}: {v.why}"
+    else:
+        text = f"not confirmed (no hold ran): staircase step {best.name}: {v.why}"
+    above = [s for s in holds if not verdicts[s.name].meets and verdicts[s.name].rate_rps > v.rate_rps]
+    nearest = min(above, key=lambda s: verdicts[s.name].rate_rps, default=None)
+    if nearest is not None:
+        text += f"; above it {nearest.name} broke it: {verdicts[nearest.name].why}"
+    return text
