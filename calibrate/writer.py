@@ -65,6 +65,19 @@ class Band:
 
 
 @dataclass(frozen=True)
+class StepCost:
+    """One step's commits: what a constant c + n·d cannot follow shows here. On 2026-11-30 19:28
+    (a shared machine) a lone write's commit held the lock 1.7-2.1 ms in the steps up to 40
+    requests/s and 4.7-7.6 ms at 68-174 requests/s: wall-clock time that grows with the load."""
+
+    step: int
+    commits: float
+    writes: float
+    lock_s: float
+    lone_ms: float | None  # mean lock time of its one-write commits (band 1); None if it had none
+
+
+@dataclass(frozen=True)
 class WriterFit:
     commit: fitting.Demand  # ms a commit; ``requests``: the commits fitted
     write: fitting.Demand  # ms a write; ``requests``: the writes fitted
@@ -73,6 +86,7 @@ class WriterFit:
     steps: int
     # share of the tier's busy time's variance across bins that c·commits + d·writes explains
     r2_bins: float
+    per_step: tuple[StepCost, ...] = ()
 
     def text(self) -> str:
         return (f"{self.commit.ms:.3g} [{self.commit.lo_ms:.3g}, {self.commit.hi_ms:.3g}] ms a commit + "
@@ -140,7 +154,20 @@ def fit_writer(rows: list[fitting.Row], tier: str, rng: np.random.Generator) -> 
     total_c, total_w = float(commits.sum()), float(writes.sum())
     return WriterFit(fitting.Demand(float(coef[0] * 1000), float(lo[0]), float(hi[0]), int(round(total_c))),
                      fitting.Demand(float(coef[1] * 1000), float(lo[1]), float(hi[1]), int(round(total_w))),
-                     tuple(bands), int(commits.size), len(blocks), _r2_bins(rows, tier, coef))
+                     tuple(bands), int(commits.size), len(blocks), _r2_bins(rows, tier, coef),
+                     _per_step(rows))
+
+
+def _per_step(rows: list[fitting.Row]) -> tuple[StepCost, ...]:
+    out = []
+    for step in sorted({r.step for r in rows}):
+        mine = [r for r in rows if r.step == step]
+        lock, commits, writes = (sum(r.requests.get(k.format(b), 0.0) for r in mine for b in BANDS)
+                                 for k in _KEYS)
+        lone = [sum(r.requests.get(k.format("1"), 0.0) for r in mine) for k in _KEYS[:2]]
+        if commits > 0:
+            out.append(StepCost(step, commits, writes, lock, 1000.0 * lone[0] / lone[1] if lone[1] else None))
+    return tuple(out)
 
 
 def _r2_bins(rows: list[fitting.Row], tier: str, coef: np.ndarray) -> float:
@@ -173,4 +200,5 @@ def record(found: WriterFit | None, why: str) -> dict[str, object]:
             "write_ms": found.write.__dict__, "cells": found.cells, "steps": found.steps,
             "r2_bins": found.r2_bins,
             "bands": [{"band": b.band, "commits": b.commits, "writes": b.writes, "mean_ms": b.mean_ms,
-                       "fitted_ms": 1000.0 * b.fitted_s / b.commits} for b in found.bands]}
+                       "fitted_ms": 1000.0 * b.fitted_s / b.commits} for b in found.bands],
+            "per_step": [s.__dict__ for s in found.per_step]}
