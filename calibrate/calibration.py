@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from calibrate import fit as fitting
+from calibrate import knee as knees
 from calibrate import platform_file, writer
 from calibrate.confirm import FIT_RESERVE_S, confirm
 from calibrate.demands import lines as demand_lines
@@ -75,7 +76,7 @@ class Result:
     platform_path: Path
     provenance_path: Path
     fits: dict[str, fitting.TierFit]
-    knee: fitting.Knee
+    knee: knees.Knee
     steps: list[StepRun]
     wall_s: float
 
@@ -100,7 +101,7 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     slo_p95, slo_errors = _slo(scenario)
     fitted = [r for r in runs if _stable(r.result, slo_p95, slo_errors)]
     fits = _fit(scenario, target, idle_rows, fitted, config.seed)
-    knee = fitting.knee([r.result for r in runs], slo_p95, slo_errors)
+    knee = knees.knee([r.result for r in runs], slo_p95, slo_errors)
     provenance = _provenance(config, target, runs, fits, knee, time.monotonic() - started)
     provenance["left_out_of_fit"] = [r.spec.name for r in runs if r not in fitted]
     provenance["unmeasured_step"] = unmeasured
@@ -190,13 +191,13 @@ def _measure(config: Config, context: Any, target: Target, work: Path, say: Call
             return runs, idle_rows, f"{spec.name}: {exc}"
         runs.append(run)
         on_step(len(runs), config.max_steps)
-        if not fitting.judge(run.result, slo_p95, slo_errors).meets:  # by its last 10 s
+        if not knees.judge(run.result, slo_p95, slo_errors).meets:  # by its last 10 s
             break
         scale *= GROWTH
     return runs, idle_rows, ""
 
 
-def _stable(result: fitting.StepResult, slo_p95: float, slo_errors: float) -> bool:
+def _stable(result: knees.StepResult, slo_p95: float, slo_errors: float) -> bool:
     """Whether a step's busy time can enter the utilisation law's fit: a step past the knee
     (p95 or errors beyond the SLO) is overloaded: requests time out after the server spent
     work on them and its throughput is not what arrived (a step at 2x the knee had pulled the
@@ -339,7 +340,7 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict[str, Any], knee: fitting.Knee,
+def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict[str, Any], knee: knees.Knee,
                 wall_s: float) -> dict[str, Any]:
     return {
         "kind": "calibration", "version": 1,

@@ -21,8 +21,9 @@ from typing import Any
 
 from calibrate import writer
 from calibrate.errors import CalibrationError
-from calibrate.fit import BATCHES, JOBS, Row, StepResult, Window
+from calibrate.fit import BATCHES, JOBS, Row
 from calibrate.host import HostSampler
+from calibrate.knee import StepResult, Window
 from calibrate.probes import BusyReading, MetricsScrape, PostgresCpu, ProcessCpu, Scrape
 
 MIN_REQUESTS = 50  # per step: fewer cannot separate anything from the idle noise
