@@ -25,7 +25,7 @@ import numpy as np
 
 from calibrate import fit as fitting
 from calibrate import knee as knees
-from calibrate import platform_file, writer
+from calibrate import platform_file, routecpu, writer
 from calibrate.confirm import FIT_RESERVE_S, confirm
 from calibrate.demands import lines as demand_lines
 from calibrate.errors import CalibrationError
@@ -228,7 +228,10 @@ def _fit(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], runs:
         # the workers are event loops: a fixed cost per wake-up, shared by the requests ready
         # then (docs/tiers.md); profiled with the demands
         loops = target.api_servers or _servers(scenario, api)
-        fits[api] = fitting.fit_event_loop(api, rows, endpoints, loops, rng)
+        if routecpu.usable(api, rows, endpoints):  # the target says what each route spent
+            fits[api] = routecpu.fit_measured_loop(api, rows, endpoints, loops, rng)
+        else:
+            fits[api] = fitting.fit_event_loop(api, rows, endpoints, loops, rng)
     tier = target.probes.database_tier
     if any(tier in row.busy_s for row in rows):
         batches = _batches(target, tier, rows)
@@ -270,7 +273,8 @@ def _tier_lines(scenario: Scenario, target: Target, fits: dict[str, fitting.Tier
         servers = target.api_servers or _servers(scenario, api)
         out[api] = {"servers": servers, "service": "exponential",
                     "note": f"servers: worker processes ({target.probes.sources.get('api')}); idle "
-                            f"{fits[api].idle_rate:.3f} core, R² {fits[api].r2:.3f}"}
+                            f"{fits[api].idle_rate:.3f} core, R² {fits[api].r2:.3f}"
+                            + (f"; demands: {fits[api].how}" if fits[api].how else "")}
         wakeup = fits[api].demands.get(fitting.WAKEUPS)
         if wakeup is not None:  # 0: fixed demands explain the steps as well (no wakeup_ms)
             loop = (f"event loop: {wakeup.ms:.3g} [{wakeup.lo_ms:.3g}, {wakeup.hi_ms:.3g}] ms a wake-up "

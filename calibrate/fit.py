@@ -12,7 +12,7 @@ told apart from it, and its interval says so).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import nnls
@@ -42,6 +42,9 @@ class Row:
     seconds: float
     requests: dict[str, float]
     busy_s: dict[str, float]
+    # CPU seconds per endpoint the target itself attributed to its requests in the bin (the
+    # reference's yanxiu_route_cpu_seconds_total); empty: not measured (``calibrate.routecpu``)
+    route_cpu_s: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class TierFit:
     # regressors (endpoints, the tier's batches) whose counts came in a fixed ratio in every bin
     # (``tied_groups``): the fit knows only their joint cost, however it happened to share it out
     tied: tuple[tuple[str, ...], ...] = ()
+    how: str = ""  # where the demands came from when not the utilisation law alone (``calibrate.routecpu``)
 
 
 def _solve(design: np.ndarray, target: np.ndarray) -> np.ndarray:

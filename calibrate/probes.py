@@ -29,6 +29,8 @@ from typing import Any
 
 from calibrate.errors import CalibrationError
 
+# the group commits' CPU (yanxiu_commit_cpu_seconds_total), kept with the routes' CPU under this name
+COMMITS_CPU = "(group commits)"
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eEinfNa]+)')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -134,6 +136,8 @@ def parse_metrics(text: str) -> Scrape:
             in_app[labels.get("endpoint", "unmatched")][name.endswith("_count")] += value
         elif name == "yanxiu_route_cpu_seconds_total":
             route_cpu[labels.get("endpoint", "unmatched")] += value
+        elif name == "yanxiu_commit_cpu_seconds_total":  # beside the routes': the writes outside them
+            route_cpu[COMMITS_CPU] += value
         elif name in _BY_SIZE:
             by_size[labels.get("jobs", "?")][_BY_SIZE[name]] += value
         elif name in ("yanxiu_write_lock_held_seconds_sum", "yanxiu_write_lock_held_seconds_count"):

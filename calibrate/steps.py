@@ -128,7 +128,11 @@ class Sampler:
                 requests[JOBS] = s1.jobs - s0.jobs  # which endpoints the writer's jobs are
             requests |= writer.row_counts(s0.by_size, s1.by_size)  # the commits by size (calibrate.writer)
             busy = {tier: b1[tier] - b0[tier] for tier in b1 if tier in b0}
-            out.append(Row(step, t1 - t0, requests, busy))
+            # a worker restarted in the bin starts its counter again: the bin's figure is then
+            # not known (a negative difference), and the row keeps no route CPU
+            cpu = {e: s1.route_cpu[e] - s0.route_cpu.get(e, 0.0) for e in s1.route_cpu}
+            cpu = cpu if all(v >= 0 for v in cpu.values()) else {}
+            out.append(Row(step, t1 - t0, requests, busy, cpu))
         return out
 
     def requests(self) -> dict[str, float]:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from calibrate.fit import WAKEUPS, Row, fit_event_loop, fit_tier, predicted_wakeups
-from sim.tiers.batching import serve_batches
+from tests.calibrate.loop_bins import served
 
 DEMAND_S = {"heartbeat": 0.0015, "login": 0.020}
 # (total rate, login share): two steps with other mixes, as the calibration's mix steps, so
@@ -24,13 +24,8 @@ def _bins(rng: np.random.Generator, wakeup_s: float, bins: int = 5) -> list[Row]
     names = list(DEMAND_S)
     rows = []
     for step, (rate, login) in enumerate(STEPS):
-        horizon = bins * BIN_S
-        count = rng.poisson(rate * horizon)
-        arrivals = np.sort(rng.uniform(0.0, horizon, count))
-        kinds = rng.choice(len(names), size=count, p=[1.0 - login, login])
-        service = rng.exponential(1.0, count) * np.array([DEMAND_S[n] for n in names])[kinds]
-        start, leave = (np.array(x) for x in serve_batches(arrivals.tolist(), service.tolist(), SERVERS,
-                                                           wakeup_s, each=True))
+        kinds, service, start, leave = served(rng, rate, [1.0 - login, login], [DEMAND_S[n] for n in names],
+                                              SERVERS, wakeup_s, bins * BIN_S)
         for b in range(bins):
             lo, hi = b * BIN_S, (b + 1) * BIN_S
             busy = float(np.clip(np.minimum(leave, hi) - np.maximum(start, lo), 0.0, None).sum())
