@@ -9,8 +9,8 @@ served on 127.0.0.1; ``calibrate.calibration.calibrate`` measures it (the same c
 ``yanxiu calibrate``) and writes a platform file (``--platform``: an existing one, its knee from
 the calibration's json beside it, so that levels are re-run without calibrating); then one load
 test of the scenario's mix per level: at level L the replay's busiest window of the knee's judged
-length (40 s) plans L x the knee's rate (``calibrate.levels``: before, L x the knee's scale ran
-the peak hour's busiest minutes at ~1.24 L x the knee's rate), each against a reference
+length (40 s) plans L x the knee's rate (``calibrate.levels``; before, L x the knee's scale ran
+the peak hour's busiest 40 s at 1.13 L x the knee's rate: 2026-11-30 19:16), each against a reference
 platform of the same kind seeded and started for that replay as
 ``yanxiu loadtest`` starts its own (``_level_seeding``), and ``calibrate.compare`` puts the
 calibrated model's prediction for that exact load beside the measurement. Printed per level:

@@ -4,9 +4,10 @@ The knee's rate (``calibrate.fit.judge``) is the requests per second the load ge
 in the knee step's judged windows (a hold's last ``JUDGED_WINDOWS`` 10-s windows: 40 s, all
 endpoints, failures included: Locust's "Aggregated" count). A validation replays a stretch (the
 peak hour at compress 36) whose rate is not flat, so a level given as a share of the knee's
-*scale* says nothing about the load at its busiest: on 2026-11-30 the peak hour's busiest
-minutes ran ~1.25x the rate of the minutes the hold judged (19:12-20:48 at compress 144), and
-its "85%" replays ran 400-458 req/s against a 440-req/s knee. Here a level L is the scale at
+*scale* says nothing about the load at its busiest: the peak hour's busiest 40 s plan 1.18x
+the rate per unit of scale of the minutes the hold judged (19:12-20:48 at compress 144; smoke
+model of 2026-11-30 19:16), and the 17:58 bench's "85%" replays ran 400-458 req/s against a
+440-req/s knee. Here a level L is the scale at
 which the validation plan's busiest window of the knee's judged length plans L x the knee's
 rate, counted as the knee's is: every endpoint's planned requests (``loadtests.requests``:
 the model's ``rps.<endpoint>`` x scale x compress, per bin of test time).
