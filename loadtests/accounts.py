@@ -46,6 +46,7 @@ class Account:
     # (optional column, ``reference.seeding.in_session.InFlight``): such an account is a resumed session's
     resume: str = ""
     progress: str = ""  # NOT_ENROLLED, STUDYING, COMPLETE or "" (the file does not say)
+    stage: int | None = None  # a studying teacher's credited courses (optional column ``stage``)
 
 
 def load_accounts(path: str | Path) -> list[Account]:
@@ -74,6 +75,7 @@ def _account(path: Path, line: int, row: dict[str, str]) -> Account:
             token=(row.get("token") or "").strip(),
             resume=(row.get("resume") or "").strip(),
             progress=(row.get("progress") or "").strip(),
+            stage=int(row["stage"]) if (row.get("stage") or "").strip() else None,
         )
     except ValueError as exc:
         raise AccountsError(f"--accounts: {path}: line {line}: {exc}") from None
@@ -134,12 +136,16 @@ class Roster:
         # enrolled and not done (the model's completers start no sessions)
         self._first = _cycles([a for a in self.teachers if a.progress == NOT_ENROLLED])
         self._later = _cycles([a for a in self.teachers if a.progress == STUDYING])
+        # and a later one at the stage the model's session of its minute was at (``Plan._stages``),
+        # each account once: one handed out again continues what its earlier session studied
+        self._at_stage = _once_by_stage([a for a in self.teachers if a.progress == STUDYING])
         self._admins = itertools.cycle(self.admins) if self.admins else None
         self.part, self.parts = part, parts
         self._new = itertools.count()
         self._registrations = iter((registrations or [])[part::parts]) if registrations is not None else None
 
-    def teacher(self, sub_platform: str | None = None, first: bool | None = None) -> Account | None:
+    def teacher(self, sub_platform: str | None = None, first: bool | None = None,
+                stage: int | None = None) -> Account | None:
         """The next teacher, of ``sub_platform`` when the file has one of it. The session draws
         its sub-platform with the scenario's shares, as the model's teachers have them: the
         heartbeat interval differs 30-fold between sub-platforms, so an account file whose
@@ -147,8 +153,15 @@ class Roster:
         vocational seeded against 20% planned) would move the replay's heartbeats with it.
         ``first``: the session is its teacher's first in the campaign (True) or a later one
         (False): one not enrolled, or one enrolled and not done, where the file says so (of
-        any sub-platform when none of this one is left; any teacher when the file has none)."""
+        any sub-platform when none of this one is left; any teacher when the file has none);
+        a later one at ``stage`` credited courses of this sub-platform not yet handed out, while
+        the file has one (then, as before, a studying one of the sub-platform: its beats matter
+        more than its tests)."""
         pool = {True: self._first, False: self._later}.get(first) if first is not None else None
+        fresh = self._at_stage.get((stage, sub_platform or "")) if first is False else None
+        account = next(fresh, None) if fresh is not None else None
+        if account is not None:
+            return account
         if pool:
             return next(pool.get(sub_platform or "") or pool[""])
         mine = self._by_sub.get(sub_platform) if sub_platform is not None else None
@@ -227,6 +240,15 @@ def write_untouched(source: str | Path, taken: dict[str, int], out: str | Path) 
         writer.writeheader()
         writer.writerows(kept)
     return {sub: max(0, n - taken.get(sub, 0)) for sub, n in seen.items()}
+
+
+def _once_by_stage(accounts: list[Account]) -> dict[tuple[int | None, str], Iterator[Account]]:
+    """Accounts by (stage, sub-platform), each handed out once."""
+    by_key: dict[tuple[int | None, str], list[Account]] = {}
+    for account in accounts:
+        if account.stage is not None:
+            by_key.setdefault((account.stage, account.sub_platform), []).append(account)
+    return {key: iter(mine) for key, mine in by_key.items()}
 
 
 def _cycles(accounts: list[Account]) -> dict[str, Iterator[Account]]:

@@ -117,7 +117,8 @@ class TeacherJourney(OneSession):
         # a new one an account not enrolled when it is its teacher's first session in the model,
         # else one enrolled and not done (``Plan._firsts``)
         first = user.arrival.first if user.arrival is not None else None
-        self.account = roster.resumed(sub) if user.resumed else roster.teacher(sub, first)
+        stage = user.arrival.stage if user.arrival is not None else None
+        self.account = roster.resumed(sub) if user.resumed else roster.teacher(sub, first, stage)
         if self.account is None:
             user.no_account()
         self.sub = self.account.sub_platform

@@ -57,6 +57,9 @@ class Series:
     # enrolments per minute (``rps.enrol``: every teacher's first session, registrations
     # included); None for a model run without the column (a platform without the endpoint)
     enrols: np.ndarray | None = None
+    # sessions started per minute by teachers already enrolled, by their credited courses
+    # (``arrivals.enrolled.<k>``); empty for a model run that does not write them
+    by_stage: dict[int, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.minutes)
@@ -87,7 +90,8 @@ def read_timeseries(path: str | Path) -> Series:
                       column("rps.admin_progress", 60.0), column("rps.certificate", 60.0),
                       column("sessions"), _by_sub(rows[0], "arrivals.sessions.", column),
                       _by_sub(rows[0], "viewers.", column),
-                      column("rps.enrol", 60.0) if "rps.enrol" in rows[0] else None)
+                      column("rps.enrol", 60.0) if "rps.enrol" in rows[0] else None,
+                      {int(k): v for k, v in _by_sub(rows[0], "arrivals.enrolled.", column).items()})
     except ValueError as exc:
         raise PlanError(f"{path}: {exc}") from None
 
@@ -112,6 +116,9 @@ class Arrival:
     # it an account not enrolled), or a later one (an account enrolled and not done); None: the
     # model run does not say (``Series.enrols``)
     first: bool | None = None
+    # a later session's stage as the model's sessions of its minute had them: its teacher's
+    # credited courses (the roster gives it an account at that stage); None: not said
+    stage: int | None = None
 
     @property
     def resumed(self) -> bool:
@@ -181,8 +188,10 @@ class Plan:
         kinds = self._kinds(times, marks, rng if process == "poisson" else None)
         subs = self._subs(times, kinds, rng if process == "poisson" else None)
         firsts = self._firsts(times, kinds)
-        return [Arrival(float(t), int(k), i, sub_platform=sub, first=first)
-                for i, (t, k, sub, first) in enumerate(zip(times, kinds, subs, firsts, strict=True))]
+        stages = self._stages(times, firsts, rng if process == "poisson" else None)
+        return [Arrival(float(t), int(k), i, sub_platform=sub, first=first, stage=stage)
+                for i, (t, k, sub, first, stage) in enumerate(zip(times, kinds, subs, firsts, stages,
+                                                                  strict=True))]
 
     def first_logins(self) -> np.ndarray | None:
         """Cumulative sessions by the stretch's minute edges that are their teacher's first in the
@@ -215,26 +224,41 @@ class Plan:
             out.append(first if kind == SESSION else None)
         return out
 
+    def _stages(self, times: np.ndarray, firsts: list[bool | None],
+                rng: np.random.Generator | None) -> list[int | None]:
+        """Each later sign-in's stage (``Arrival.stage``), as the model's sessions of enrolled
+        teachers had them minute by minute (``Series.by_stage``): a course-1 session nearly always
+        reaches its test, and the model's sign-ins at smoke's peak hour were 13.5% in course 1
+        where the seeded studying teachers are 18.8% (the model's drop-outs never come back), so
+        accounts drawn at large took 1.3x its tests."""
+        return self._as_planned(self.series.by_stage, times, [f is False for f in firsts], rng)
+
     def _subs(self, times: np.ndarray, kinds: np.ndarray, rng: np.random.Generator | None) -> list[str]:
         """Each teacher session's sub-platform, as the model's sessions had them minute by minute
         (``Series.by_sub``): heartbeats come mostly from the few viewers on the 20-s sub-platforms
         (smoke: 20% of the viewers, 88% of the beats), so the model's own draw of who studies in
         its peak hour (their share fell from 0.22 to 0.12 over it) moved its heartbeats by up to
-        30% while a replay drawing each session afresh with the scenario's shares stayed flat.
-        Deterministic: each session goes to the sub-platform furthest behind its planned
-        cumulative count (every count within one of the plan's at all times); Poisson: drawn
-        with its minute's shares."""
-        out = [""] * len(times)
-        names = [sub for sub, v in self.series.by_sub.items() if v[self.start:self.stop].sum() > 0]
+        30% while a replay drawing each session afresh with the scenario's shares stayed flat."""
+        eligible = [kind in (SESSION, REGISTRATION) for kind in kinds]
+        return [sub or "" for sub in self._as_planned(self.series.by_sub, times, eligible, rng)]
+
+    def _as_planned(self, columns: dict, times: np.ndarray, eligible: list[bool],
+                    rng: np.random.Generator | None) -> list:
+        """A name of ``columns`` (the model's arrivals per minute by name) for each eligible
+        arrival, None for the others and for all without the columns. Deterministic: the name
+        furthest behind its planned cumulative count (every count within one of the plan's at all
+        times); Poisson (``rng``): drawn with the shares of the arrival's minute."""
+        cut = slice(self.start, self.stop)
+        names = [name for name, v in columns.items() if v[cut].sum() > 0]
+        out: list = [None] * len(times)
         if not names:
             return out
-        cut = slice(self.start, self.stop)
-        per_minute = np.stack([self.series.by_sub[sub][cut] for sub in names]) * self.scale
+        per_minute = np.stack([columns[name][cut] for name in names]) * self.scale
         edges = np.arange(self.minutes + 1) * self.minute_s
         cum = np.concatenate([np.zeros((len(names), 1)), np.cumsum(per_minute, axis=1)], axis=1)
         given = np.zeros(len(names))
-        for i, (t, kind) in enumerate(zip(times, kinds, strict=True)):
-            if kind not in (SESSION, REGISTRATION):
+        for i, (t, ok) in enumerate(zip(times, eligible, strict=True)):
+            if not ok:
                 continue
             if rng is not None:
                 minute = min(int(t / self.minute_s), self.minutes - 1)

@@ -44,7 +44,7 @@ TIMESERIES = Columns(
               "arrivals.sessions", "arrivals.registrations"),
     optional=("errors_per_s", "retries_per_s", "sessions_lost_per_min", "waiting_room"),
     templates=("rps.<endpoint>", *(f"tier.<tier>.{metric}" for metric in TIER_METRICS),
-               "viewers.<sub_platform>", "arrivals.sessions.<sub_platform>"),
+               "viewers.<sub_platform>", "arrivals.sessions.<sub_platform>", "arrivals.enrolled.<stage>"),
 )
 OUTCOMES_DAILY = Columns(
     "outcomes_daily.csv",

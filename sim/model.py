@@ -94,7 +94,7 @@ class World:
         request_kb = {e.name: float(e.request_kb) for e in self.scenario.platform.endpoints}
         shut = profile.shut_minutes() if profile.closures else None
         return Recorder(self.platform.endpoints, profile.minutes, days, day0_s, heartbeat, request_kb,
-                        shut)
+                        shut, len(self.scenario.courses))
 
     def add_background(self, recorder: Recorder) -> None:
         """Administrators' views into shard 0's recorder; the stream starts afresh each time

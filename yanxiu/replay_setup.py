@@ -72,24 +72,61 @@ def in_session_to_seed(plan, shares: dict[str, float]) -> int:
 
 
 def teachers_needed(plan, model: Path | None = None, resume: bool = False,
-                    shares: dict[str, float] | None = None) -> int:
+                    shares: dict[str, float] | None = None, stages: dict[int, float] | None = None) -> int:
     """Accounts for the returning teachers' logins and certificate fetches: one per login,
     but no more than the model's active teachers on the stretch's days (at test scale), so
     that accounts come back within the stretch as often as the model's teachers do and a
     later session continues an earlier one's study (and reaches its test). With ``resume``,
     one more for each session resumed at the origin: they are all running at once, and two
     sessions of one account would study the same courses (a replay 34 times smoke's size
-    seeded 991 accounts for 5,000 resumed sessions)."""
+    seeded 991 accounts for 5,000 resumed sessions). With ``stages`` (the seeding's share of
+    teachers studying at each stage, ``studying_by_stage``), at least an account of its own for
+    every later sign-in of each stage and sub-platform (``_for_stages``)."""
     from loadtests.plan import CERTIFICATE, REGISTRATION, SESSION
 
     logins = (plan.per_minute[SESSION] - plan.per_minute[REGISTRATION] + plan.per_minute[CERTIFICATE]).sum()
     needed = math.ceil(1.2 * logins) + 50
+    if stages:
+        needed = max(needed, _for_stages(plan, stages, shares or {"": 1.0}))
     active = _active_teachers(plan, model) if model is not None else None
     if active is not None:
         needed = min(needed, math.ceil(active))
     if resume:  # the in-session ones (in_session_to_seed with the scenario's ``shares``)
         needed += in_session_to_seed(plan, shares) if shares else plan.resumed_count()
     return int(min(200_000, max(200, needed)))
+
+
+def studying_by_stage(model: Path, campaign, instant: str) -> dict[int, float]:
+    """The share of the seeded teachers studying with each number of credited courses at
+    ``instant`` (local ISO), as ``yanxiu seed --progress-at`` draws their stages from the model's
+    results (``reference.seeding.progress``; those with every course are complete); empty
+    without usable results."""
+    from reference.seeding.progress import ProgressError, shares_from_results
+
+    try:
+        shares = shares_from_results(model, campaign, campaign.at(dt.datetime.fromisoformat(instant)))
+    except ProgressError:
+        return {}
+    levels = [shares.started, *shares.at_least]
+    return {k: levels[k] - levels[k + 1] for k in range(len(levels) - 1)}
+
+
+def _for_stages(plan, stages: dict[int, float], subs: dict[str, float]) -> int:
+    """Teachers to seed so that every later sign-in the plan gives a stage (``Plan._stages``) and
+    sub-platform finds an account of its own there (the roster hands each out once before it
+    falls back to any studying one, ``Roster.teacher``), the seeding's draw of both allowed for
+    (``loadtests.accounts.to_seed``): at smoke's peak hour the 1.2 accounts a sign-in seeded
+    ~0.9 studying ones, 0.7 of them at stage 1 for the model's 0.86."""
+    from loadtests.accounts import to_seed
+
+    cut = slice(plan.start, plan.stop)
+    needs, shares = {}, {}
+    for k, per_minute in plan.series.by_stage.items():
+        for sub, q in subs.items():
+            if stages.get(k, 0.0) > 0 and q > 0:
+                needs[f"{k}.{sub}"] = math.ceil(float(per_minute[cut].sum()) * plan.scale * q)
+                shares[f"{k}.{sub}"] = stages[k] * q
+    return to_seed(needs, shares) if needs else 0
 
 
 def _active_teachers(plan, model: Path) -> float | None:

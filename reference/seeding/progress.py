@@ -153,9 +153,19 @@ def progress_status(tables, state: TeacherState | None) -> str:
     """``NOT_ENROLLED``, ``STUDYING`` or ``COMPLETE`` for a seeded teacher's state."""
     if state is None:
         return NOT_ENROLLED
-    credited = sum(1 << tables.course_ids.index(c.cid) for c in state.courses
-                   if c.passed and c.studied_s >= tables.min_study_s[tables.course_ids.index(c.cid)])
-    return COMPLETE if bool(tables.complete[credited]) else STUDYING
+    return COMPLETE if bool(tables.complete[_credited(tables, state)]) else STUDYING
+
+
+def progress_stage(tables, state: TeacherState | None) -> int | None:
+    """A seeded teacher's credited courses (``accounts.csv``'s ``stage`` column: the load test's
+    roster gives a sign-in an account at the stage the model's session had); None if not started."""
+    return None if state is None else _credited(tables, state).bit_count()
+
+
+def _credited(tables, state: TeacherState) -> int:
+    """The bit pattern of the courses the rules credit a seeded teacher with."""
+    return sum(1 << tables.course_ids.index(c.cid) for c in state.courses
+               if c.passed and c.studied_s >= tables.min_study_s[tables.course_ids.index(c.cid)])
 
 
 def draw_stages(shares: StageShares, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -56,6 +56,7 @@ ACCOUNT_FIELDS = (
     "token",
     "resume",
     "progress",
+    "stage",
 )
 HOME_PROVINCE_SHARE = 0.9  # estimate: share of teachers whose ID was issued where they teach
 ID_TYPE = "resident_id"
@@ -221,6 +222,7 @@ def seed_platform(
     in_flight: dict[int, str] = {}  # teacher id -> the step a resumed session finishes
     # teacher id -> progress.status; without --progress-at no teacher has joined the campaign
     status: dict[int, str] = dict.fromkeys(range(1, teachers + 1), NOT_ENROLLED)
+    stages: dict[int, int] = {}  # teacher id -> credited courses, of those who started
     per_school = catalogue.scenario.behaviour.administrators.per_school
     plan, accounts = plan_accounts(catalogue, teachers, rngs, per_school)
     area_table, area_index = _area_index(rngs["people"], catalogue.provinces, accounts.province)
@@ -246,7 +248,7 @@ def seed_platform(
         shares = (shares_from_results(model_results, catalogue.rules, progress_at) if model_results
                   else fallback_shares(RuleTables(catalogue.rules, catalogue.scenario), progress_at))
         report.progress = load_progress(db, catalogue, teachers, progress_at, shares, rngs["progress"],
-                                        resumed, in_flight, model_results, status)
+                                        resumed, in_flight, model_results, status, stages)
         report.progress_source = shares.source
         if catalogue.rules.at(progress_at) >= catalogue.rules.certificates_at:
             # after the batch date completers hold their certificates, as after the real batch
@@ -254,7 +256,7 @@ def seed_platform(
         lap("progress")
     if out is not None:
         report.files = write_fixtures(db, catalogue, out, accounts, people.mobiles, account_school, password,
-                                      _tokens(settings, accounts.role), in_flight, status)
+                                      _tokens(settings, accounts.role), in_flight, status, stages)
         lap("files")
     return report
 
@@ -343,11 +345,13 @@ def write_fixtures(
     tokens: list[str] | None = None,
     in_flight: dict[int, str] | None = None,
     status: dict[int, str] | None = None,
+    stages: dict[int, int] | None = None,
 ) -> list[Path]:
     """``accounts.csv`` and ``answers.json`` as docs/api.md describes them; ``resume`` holds the
     step in flight of a teacher seeded in a session (``in_flight``, by account id), ``progress``
     a teacher's state in the campaign (``status``: not enrolled, studying or complete), which
-    the load test's roster hands out by (a first session takes one not enrolled)."""
+    the load test's roster hands out by (a first session takes one not enrolled), ``stage`` a
+    started teacher's credited courses (``stages``: a later session takes one at its stage)."""
     out.mkdir(parents=True, exist_ok=True)
     accounts_csv = out / "accounts.csv"
     n = len(mobiles)
@@ -366,6 +370,7 @@ def write_fixtures(
                 tokens or [""] * n,
                 [(in_flight or {}).get(i, "") for i in range(1, n + 1)],
                 [(status or {}).get(i, "") for i in range(1, n + 1)],
+                [(stages or {}).get(i, "") for i in range(1, n + 1)],
                 strict=True,
             )
         )

@@ -20,6 +20,7 @@ from reference.seeding.progress import (
     TeacherState,
     draw_stages,
     openings_from_results,
+    progress_stage,
     progress_status,
     teacher_state,
 )
@@ -29,12 +30,14 @@ def load_progress(db, catalogue, teachers: int, instant: dt.datetime, shares: St
                   rng: np.random.Generator, resumed: int = 0,
                   in_flight: dict[int, str] | None = None,
                   model_results: Path | None = None,
-                  status: dict[int, str] | None = None) -> dict[str, int]:
+                  status: dict[int, str] | None = None,
+                  stages: dict[int, int] | None = None) -> dict[str, int]:
     """Enrol teachers 1..``teachers`` who started and write their course, resource and test
     rows; returns how many teachers are at each stage. The last ``resumed`` of them are in a
     session at the instant (``reference.seeding.in_session``): their step in flight goes into
     ``in_flight`` by teacher id (``accounts.csv``'s ``resume`` column). ``status`` gets each
-    teacher's ``progress.status`` (``accounts.csv``'s ``progress`` column)."""
+    teacher's ``progress.status`` (``accounts.csv``'s ``progress`` column), ``stages`` a started
+    teacher's credited courses (its ``stage`` column)."""
     from domain.rules import RuleTables
     from reference.models import Base
     from reference.seeding.bulk import load_rows
@@ -55,6 +58,9 @@ def load_progress(db, catalogue, teachers: int, instant: dt.datetime, shares: St
         counts[key] = counts.get(key, 0) + 1
         if status is not None:
             status[tid] = progress_status(tables, state)
+        stage = progress_stage(tables, state)
+        if stages is not None and stage is not None:
+            stages[tid] = stage
         if state is not None:
             rows.add(tid, state, specs, tables.course_ids)
     rate = fetch_rate(model_results, tables, at) if model_results is not None and resumed else None

@@ -212,7 +212,9 @@ class Journeys(Study):
         w = self.weight[tid]
         day = rec.day(now)
         last = self.ledger.last_day
-        rec.session_started(now, w, last[tid] != day, self.sub_span[tid] - 1)
+        # an enrolled teacher's stage (his credited courses), as a replay hands out its accounts
+        stage = self.ledger.credited[tid].bit_count() if self.enrolled[tid] else -1
+        rec.session_started(now, w, last[tid] != day, self.sub_span[tid] - 1, stage)
         last[tid] = day
         rec.open_session(now, w)
         cut = self.profile.open_until(now) if self.closures else self.window_end

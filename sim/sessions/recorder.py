@@ -48,7 +48,7 @@ class Recorder:
 
     def __init__(self, endpoints: list[str], minutes: int, days: int, day0_s: float,
                  heartbeat_s: dict[str, float], request_kb: dict[str, float] | None = None,
-                 shut: list[bool] | None = None) -> None:
+                 shut: list[bool] | None = None, stages: int = 0) -> None:
         self.endpoints = list(endpoints)
         self.index = {name: i for i, name in enumerate(self.endpoints)}
         self.sink = len(self.endpoints)  # hits on endpoints the scenario does not define
@@ -62,7 +62,12 @@ class Recorder:
         # sessions, registrations started this minute, then sessions by sub-platform (SUBS): a
         # replay gives each session its sub-platform as the model's had it, since heartbeats
         # come from a few viewers on the 20-s sub-platforms (loadtests.plan.Series.by_sub)
-        self._arrivals = [0.0] * ARRIVALS
+        # then the sessions of teachers already enrolled by their credited courses (0 ..
+        # ``stages - 1``): a replay gives each sign-in an account at its stage, since a course-1
+        # session nearly always reaches its test (loadtests.plan.Series.by_stage)
+        self.stages = stages
+        self.width = ARRIVALS + stages
+        self._arrivals = [0.0] * self.width
         # requests planned for later minutes: one row per endpoint, then the sink, errors, retries
         self._future = [[0.0] * (minutes + 1) for _ in range(self.sink + 3)]
         self._diff = [[0.0] * (minutes + 2) for _ in SPANS]
@@ -179,10 +184,14 @@ class Recorder:
         diff[i] += (1.0 - frac) * weight
         diff[i + 1] += frac * weight
 
-    def session_started(self, at: float, weight: float, first_today: bool, sub: int = 0) -> None:
-        """A session of a teacher on sub-platform ``SUBS[sub]`` starts at ``at``."""
+    def session_started(self, at: float, weight: float, first_today: bool, sub: int = 0,
+                        stage: int = -1) -> None:
+        """A session of a teacher on sub-platform ``SUBS[sub]`` starts at ``at``; ``stage``: his
+        credited courses when he is already enrolled (-1: his first session in the campaign)."""
         self._arrivals[0] += weight
         self._arrivals[2 + sub] += weight
+        if 0 <= stage < self.stages:
+            self._arrivals[ARRIVALS + stage] += weight
         self.sessions_simulated += 1
         day = int((at + self.day0_s) // 86400.0)
         self._sessions_daily[day] += weight
@@ -244,19 +253,20 @@ class Recorder:
         rates.append(egress_kbps * 1e-6)
         self._hits = [0.0] * (self.sink + 1)
         self._errors = self._retries = self._lost = 0.0
-        self._arrivals = [0.0] * ARRIVALS
+        self._arrivals = [0.0] * self.width
         self.closed += 1
         return rates
 
     def finish(self) -> None:
         """Turn the per-minute rows into arrays (after the last minute)."""
-        rows = np.array(self._rows, dtype=np.float64).reshape(-1, self.sink + 3 + ARRIVALS)
+        width = self.width
+        rows = np.array(self._rows, dtype=np.float64).reshape(-1, self.sink + 3 + width)
         e = self.sink
         self.counts = np.ascontiguousarray(rows[:, :e].T)
         self.errors = rows[:, e].copy()
-        self.arrivals = np.ascontiguousarray(rows[:, e + 1:e + 1 + ARRIVALS].T)
-        self.retries = rows[:, e + 1 + ARRIVALS].copy()
-        self.lost = rows[:, e + 2 + ARRIVALS].copy()
+        self.arrivals = np.ascontiguousarray(rows[:, e + 1:e + 1 + width].T)
+        self.retries = rows[:, e + 1 + width].copy()
+        self.lost = rows[:, e + 2 + width].copy()
         spans = np.array(self._span_rows, dtype=np.float64).reshape(-1, len(SPANS))
         self.spans = {name: np.maximum(spans[:, i], 0.0) for i, name in enumerate(SPANS)}
         self._rows, self._span_rows, self._future, self._extra_rows = [], [], [], []
@@ -319,6 +329,8 @@ class Recorder:
         for k, s in enumerate(SUBS):  # after the leading columns docs/results.md fixes
             cols[f"arrivals.sessions.{s}"] = self.arrivals[2 + k]
             cols[f"viewers.{s}"] = self.spans[f"viewers.{s}"]
+        for k in range(self.stages):
+            cols[f"arrivals.enrolled.{k}"] = self.arrivals[ARRIVALS + k]
         cols["errors_per_s"] = self.errors / 60.0
         cols["retries_per_s"] = self.retries / 60.0
         cols["sessions_lost_per_min"] = self.lost

@@ -188,6 +188,11 @@ def test_seed_resumed_puts_the_last_teachers_in_a_session_valid_by_the_rules(set
                                             for cid in credited.get(tid, {})})
         assert (row["progress"] == "complete") == (tid in enrolled and done)
     assert {row["progress"] for row in rows[250:]} == {"studying"}
+    # ``stage``: a started teacher's credited courses (the roster gives a sign-in one at its stage)
+    for row in rows[:250]:
+        tid = int(row["teacher_id"])
+        assert row["stage"] == (str(len(credited.get(tid, {}))) if tid in enrolled else "")
+    assert {row["stage"] for row in rows[:250]} >= {"0", "1"}
     assert {row["progress"] for row in rows[:250]} == {"none", "studying", "complete"}
     # an attempt in flight: its course's study reaches the test, which is not passed yet
     by_key = {(c.teacher_id, c.course_id): c for c in courses}

@@ -123,7 +123,9 @@ def run(args: argparse.Namespace) -> int:
     clock = context.plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
     progress_at = None if args.no_progress else setup.progress_instant(context)
     shares = {str(sub): float(p) for sub, p in scenario.population.sub_platforms.items()}
-    teachers = args.teachers or setup.teachers_needed(context.plan, model, args.resume_sessions, shares)
+    stages = setup.studying_by_stage(model, context.campaign, progress_at) if progress_at else None
+    teachers = args.teachers or setup.teachers_needed(context.plan, model, args.resume_sessions, shares,
+                                                      stages)
     in_session = setup.in_session_to_seed(context.plan, shares) if args.resume_sessions else 0
     with ReferenceTarget(Path(args.scenario), teachers, clock, args.sms_code, args.server_workers,
                          setup.clock_rate(context.plan.compress),

@@ -8,7 +8,6 @@ import simpy
 from sim import streams
 from sim.model import build_world
 from sim.sessions.behaviour import Journeys
-from sim.sessions.recorder import ARRIVALS
 from sim.sessions.schedule import Schedule
 from sim.tiers.feedback import Feedback
 
@@ -41,5 +40,5 @@ def minute_row(j: Journeys) -> dict[str, float]:
     stored = j.rec._rows[-1]
     sink = j.rec.sink
     out = {name: 60.0 * row[i] for i, name in enumerate(j.rec.endpoints)}
-    out["errors"], out["retries"] = stored[sink], stored[sink + 1 + ARRIVALS]  # after the arrivals
+    out["errors"], out["retries"] = stored[sink], stored[sink + 1 + j.rec.width]  # after the arrivals
     return out

@@ -101,3 +101,23 @@ def test_session_arrivals_and_viewers_by_sub_platform():
     np.testing.assert_allclose(cols["viewers"], sum(cols[f"viewers.{s}"] for s in subs))
     # the columns after the arrivals keep their places
     assert list(rec.counts[0, :2]) == [0.0, 1.0] and rec.lost.sum() == 0 and rec.retries.sum() == 0
+
+
+def test_sessions_of_enrolled_teachers_by_their_credited_courses():
+    """A replay gives each later sign-in an account at the stage the model's session had
+    (loadtests.plan.Plan._stages): the sessions of enrolled teachers are counted by their
+    credited courses, a teacher's first session (stage -1) by none."""
+    rec = Recorder(["login"], 3, 1, 0.0, {"basic": 600.0}, stages=2)
+    rec.session_started(10.0, 2.0, True, 0, -1)
+    rec.session_started(20.0, 1.5, True, 0, 0)
+    rec.session_started(30.0, 1.0, True, 1, 1)
+    rec.close_minute()
+    rec.session_started(70.0, 3.0, True, 0, 1)
+    for _ in range(rec.minutes - 1):
+        rec.close_minute()
+    rec.finish()
+    cols = rec.series()
+    assert list(cols["arrivals.enrolled.0"]) == [1.5, 0.0, 0.0]
+    assert list(cols["arrivals.enrolled.1"]) == [1.0, 3.0, 0.0]
+    assert list(cols["arrivals.sessions"]) == [4.5, 3.0, 0.0]
+    assert rec.lost.sum() == 0 and rec.retries.sum() == 0  # the columns after keep their places
