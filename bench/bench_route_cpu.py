@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock", default="2023-01-05T20:00")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    from calibrate.probes import MetricsScrape, ProcessCpu
+    from calibrate.probes import COMMITS_CPU, MetricsScrape, ProcessCpu
     from calibrate.target import reference
     from loadtests.accounts import load_accounts
 
@@ -211,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             n = s1.requests.get(endpoint, 0.0) - s0.requests.get(endpoint, 0.0)
             others = sum(s1.requests.values()) - sum(s0.requests.values()) - n
             route = s1.route_cpu.get(endpoint, 0.0) - s0.route_cpu.get(endpoint, 0.0)
+            # the group commits' CPU and jobs in the phase (a heartbeat's write, outside its request)
+            commit_s = s1.route_cpu.get(COMMITS_CPU, 0.0) - s0.route_cpu.get(COMMITS_CPU, 0.0)
+            jobs = (s1.jobs or 0.0) - (s0.jobs or 0.0)
+            commits = (s1.commits or 0.0) - (s0.commits or 0.0)
             busy, seconds = c1 - c0, t1 - t0
             written_s = _predict(written, endpoint, n, seconds, 2)
             law_s = _predict(law, endpoint, n, seconds, 2)
@@ -223,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
                 "seconds": seconds,
                 "busy_s": busy,
                 "route_cpu_s": route,
+                "commit_cpu_s": commit_s,
+                "jobs": jobs,
+                "commits": commits,
                 "written_s": written_s,
                 "law_s": law_s,
             }
@@ -232,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({1000 * busy / max(n, 1):.2f} ms a request; route CPU {1000 * route / max(n, 1):.2f} ms), "
                 f"predicted: written fit {written_s:.3f} s ({_error(written_s, busy)}), "
                 f"law alone {law_s:.3f} s ({_error(law_s, busy)})"
+                + (f"; commits {commit_s:.3f} s CPU, {jobs:.0f} jobs, {commits:.0f} commits" if jobs else "")
             )
     for name, fit in (("written", written), ("law alone", law)):
         shown = ", ".join(
