@@ -76,7 +76,8 @@ def test_the_mixes_are_compared(tmp_path):
 
 def _provenance(knee: dict) -> dict:
     return {"stretch": "peak-hour", "compress": 144.0, "knee": knee,
-            "step_results": [{"name": "stair-1", "scale": 1.0, "seconds": 20.0, "stretch": None, "settle_s": None},
+            "step_results": [{"name": "stair-1", "scale": 1.0, "seconds": 20.0, "stretch": None,
+                              "settle_s": None},
                              {"name": "hold-2", "scale": 2.0, "seconds": 97.0,
                               "stretch": "2023-01-05T19:12..2023-01-05T20:48", "settle_s": 57.0}]}
 
