@@ -87,6 +87,7 @@ class Driver(FastHttpUser):
         arrival = next(self.arrivals)
         user = user_class_for(arrival.kind)(self.environment)
         user.arrival = arrival
+        user.replay = self.environment.yanxiu  # as the replay's scheduler hands it (loadtests.arrivals)
         # in its own greenlet: a session swallows GreenletExit (Locust's User.run does), so
         # the driver must be the one that receives it when the run ends
         child = gevent.spawn(user.run)

@@ -1,6 +1,6 @@
 """What a validation level means: the replay's busiest window runs at that share of the knee's rate.
 
-The knee's rate (``calibrate.fit.judge``) is the requests per second the load generator finished
+The knee's rate (``calibrate.knee.judge``) is the requests per second the load generator finished
 in the knee step's judged windows (a hold's last ``JUDGED_WINDOWS`` 10-s windows: 40 s, all
 endpoints, failures included: Locust's "Aggregated" count). A validation replays a stretch (the
 peak hour at compress 36) whose rate is not flat, so a level given as a share of the knee's
