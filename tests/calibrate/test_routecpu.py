@@ -20,6 +20,15 @@ MIX = (0.9, 0.05, 0.05)
 STEPS = ((20.0, (0.0, 0.5, 0.5)), *((rate, MIX) for rate in (30.0, 60.0, 120.0, 200.0, 300.0)))
 
 
+@pytest.fixture(autouse=True)
+def _fewer_draws(monkeypatch):
+    """100 bootstrap draws instead of 400: each fit profiles the wake-up cost on every draw, and at
+    400 this module took 78 s of CI; the point estimates do not depend on the draws, and the
+    intervals compared here differ by far more than 100 draws' noise."""
+    monkeypatch.setattr("calibrate.routecpu.BOOTSTRAP", 100)
+    monkeypatch.setattr("calibrate.fit.BOOTSTRAP", 100)
+
+
 def _bins(rng: np.random.Generator, bins: int = 5) -> list[Row]:
     """Bins of the request-level loop (``serve_batches``): busy time with the wake-ups; each
     route's CPU is its requests' own service; each heartbeat is a job whose write costs
