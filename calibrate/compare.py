@@ -59,6 +59,8 @@ class Comparison:
     background: dict[str, Any] = field(default_factory=dict)
     # tier -> what its measured figure covers where not the whole replay (``coverage``)
     coverage: dict[str, str] = field(default_factory=dict)
+    # the PostgreSQL writer thread's figures over the test (``calibrate.meter.TierMeter.writer_ms``)
+    writer: dict[str, float] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
         """Gate metrics: ``prediction_error(<fn>(<metric>))`` = |predicted / measured - 1|, of the

@@ -162,6 +162,25 @@ class TierMeter:
                 out[endpoint] = 1000.0 * (seconds - s0) / (count - n0)
         return out
 
+    def writer_ms(self) -> dict[str, float]:
+        """The writer thread's figures over the test (``Scrape.writer``; the PostgreSQL reference):
+        a job's wait until its batch began, a batch's linger and commit (statements and commit,
+        wall time) and the commits' CPU, in ms, jobs a batch, and the loop's delay in running a
+        batch's answer; empty without the writer's timers."""
+        if self.first is None or self.last is None or not self.last[1].writer:
+            return {}
+        before, after = self.first[1].writer, self.last[1].writer
+        moved = {key: (after[key][0] - before.get(key, (0.0, 0.0))[0],
+                       after[key][1] - before.get(key, (0.0, 0.0))[1]) for key in after}
+        batches = moved.get("commit", (0.0, 0.0))[1]
+        out = {f"{key}_ms": 1000.0 * s / n for key, (s, n) in moved.items()
+               if key in ("wait", "linger", "answer", "commit") and n > 0}
+        if batches > 0:
+            out["jobs_a_batch"] = moved.get("jobs", (0.0, 0.0))[0] / batches
+            out["cpu_ms"] = 1000.0 * moved.get("cpu", (0.0, 0.0))[0] / batches
+            out["batches"] = batches
+        return out
+
     def unmeasured(self) -> dict[str, str]:
         """Why a tier has no utilisation over the whole test, for the tiers the meter reads."""
         api, db = self.probes.api_tier, self.probes.database_tier

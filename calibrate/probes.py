@@ -100,6 +100,11 @@ class Scrape:
     # per endpoint, CPU seconds its requests spent in their own tasks and thread-pool calls so far
     # (yanxiu_route_cpu_seconds_total, reference.route_cpu); empty on a target without it
     route_cpu: dict[str, float] = field(default_factory=dict)
+    # the PostgreSQL writer thread's timers (reference.committer.ThreadCommitter): name ->
+    # [seconds, observations] so far of "wait", "linger", "answer" (yanxiu_writer_<name>_seconds),
+    # "commit" (yanxiu_commit_seconds: its statements and commit), "jobs" ([jobs, commits]) and
+    # "cpu" ([the commits' CPU seconds, 0]); empty without the writer's timers
+    writer: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def parse_metrics(text: str) -> Scrape:
@@ -113,12 +118,15 @@ def parse_metrics(text: str) -> Scrape:
     route_cpu: dict[str, float] = defaultdict(float)
     by_size: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     route_lock: list[float] | None = None
+    writer: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for line in text.splitlines():
         match = _SAMPLE.match(line)
         if not match:
             continue
         name, value = match.group(1), float(match.group(3))
         labels = dict(_LABEL.findall(match.group(2) or ""))
+        if name in _WRITER:
+            writer[_WRITER[name][0]][_WRITER[name][1]] += value
         if name == "process_cpu_seconds_total":
             cpu = (cpu or 0.0) + value
         elif name == "yanxiu_commit_seconds_sum":
@@ -146,8 +154,16 @@ def parse_metrics(text: str) -> Scrape:
     return Scrape(cpu, dict(requests), dict(errors), commit, commits,
                   {e: (s, n) for e, (s, n) in in_app.items()}, jobs,
                   {band: (v[0], v[1], v[2]) for band, v in by_size.items()},
-                  (route_lock[0], route_lock[1]) if route_lock else None, dict(route_cpu))
+                  (route_lock[0], route_lock[1]) if route_lock else None, dict(route_cpu),
+                  {key: (v[0], v[1]) for key, v in writer.items()} if "wait" in writer else {})
 
+
+# the writer thread's timers: which [seconds, observations] of ``Scrape.writer`` each sample adds to
+_WRITER = {f"yanxiu_writer_{key}_seconds_{part}": (key, part == "count")
+           for key in ("wait", "linger", "answer") for part in ("sum", "count")} | {
+    "yanxiu_commit_seconds_sum": ("commit", 0), "yanxiu_commit_seconds_count": ("commit", 1),
+    "yanxiu_commit_jobs_sum": ("jobs", 0), "yanxiu_commit_jobs_count": ("jobs", 1),
+    "yanxiu_commit_cpu_seconds_total": ("cpu", 0)}
 
 # the commit timers by batch size: which of [lock seconds, commits, jobs] each sample adds to
 _BY_SIZE = {"yanxiu_commit_seconds_by_size_sum": 0, "yanxiu_commit_seconds_by_size_count": 1,

@@ -262,7 +262,8 @@ class ThreadCommitter(_Committer):
 
     def __init__(self, db: Database, max_batch: int = 128, linger_s: float = 0.001) -> None:
         super().__init__(db, max_batch, linger_s)
-        self._queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
+        # each job with its hand-over time (perf_counter): the writer's timers (metrics.WRITER_*)
+        self._queue: queue.SimpleQueue[tuple[Item, float]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -272,7 +273,7 @@ class ThreadCommitter(_Committer):
             self._start()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put((job, loop, future))
+        self._queue.put(((job, loop, future), time.perf_counter()))
         return future
 
     def _start(self) -> None:
@@ -286,13 +287,17 @@ class ThreadCommitter(_Committer):
 
     def _loop(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            first = self._queue.get()
+            taken = time.perf_counter()
+            batch, handed = [first[0]], [first[1]]
             # Linger a moment for the requests already on their way: measured here, 1 ms
             # doubled the batch at 16 concurrent players and halved the CPU per heartbeat.
-            self._gather(batch, self.linger_s)
+            self._gather(batch, handed, self.linger_s)
             with self._lock:
-                self._gather(batch, 0.0)  # what queued while another process committed
+                self._gather(batch, handed, 0.0)  # what queued while another process committed
+                began = time.perf_counter()
                 outcomes = self._writer.commit(batch)  # waits for the lock: never short
+            _time_batch(taken, began, handed)
             # One wake-up per event loop and batch, not one per job.
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, bool, Any]]]
             by_loop = defaultdict(list)
@@ -300,17 +305,34 @@ class ThreadCommitter(_Committer):
                 by_loop[loop].append((future, ok, value))
             for loop, answers in by_loop.items():
                 try:
-                    loop.call_soon_threadsafe(_settle, answers)
+                    loop.call_soon_threadsafe(_settle_timed, answers, time.perf_counter())
                 except RuntimeError:  # that loop has closed: nobody waits (the batch is committed)
                     log.debug("event loop closed before its batch was answered")
 
-    def _gather(self, batch: list[Item], linger_s: float) -> None:
+    def _gather(self, batch: list[Item], handed: list[float], linger_s: float) -> None:
         deadline = time.monotonic() + linger_s
         while len(batch) < self.max_batch:
             try:
-                batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                item, when = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
+            batch.append(item)
+            handed.append(when)
+
+
+def _time_batch(taken: float, began: float, handed: list[float]) -> None:
+    """The writer thread's timers (issue 12, the PostgreSQL heartbeat): each job's wait from its
+    hand-over until its batch's statements began (behind the previous batch, then the linger),
+    and the batch's linger as it really lasted (the timed wait, then winning the GIL back)."""
+    metrics.WRITER_LINGER.observe(began - taken)
+    for when in handed:
+        metrics.WRITER_WAIT.observe(began - when)
+
+
+def _settle_timed(outcomes: list[tuple[asyncio.Future, bool, Any]], answered: float) -> None:
+    """``_settle`` on the loop, timing how long the loop took to run it after the writer asked."""
+    metrics.WRITER_ANSWER.observe(time.perf_counter() - answered)
+    _settle(outcomes)
 
 
 GroupCommitter = LoopCommitter | ThreadCommitter

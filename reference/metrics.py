@@ -71,6 +71,25 @@ def commit_size(jobs: int) -> str:
     """The ``jobs`` label of a batch of ``jobs`` jobs."""
     return "1" if jobs <= 1 else "2" if jobs == 2 else "3-4" if jobs <= 4 else "5-8" if jobs <= 8 else "9+"
 
+
+# The writer thread of a worker (reference.committer.ThreadCommitter, PostgreSQL), issue 12: where
+# a heartbeat's time goes between its hand-over and its answer, beside the commit's own time
+# (yanxiu_commit_seconds): a job's wait until its batch began (the batch before it, then the
+# linger), the linger as it lasted, and the loop's delay in running the answer once asked.
+WRITER_BUCKETS = (0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1)
+WRITER_WAIT = Histogram(
+    "yanxiu_writer_wait_seconds", "A job's time from its hand-over until its batch began (writer thread)",
+    buckets=WRITER_BUCKETS,
+)
+WRITER_LINGER = Histogram(
+    "yanxiu_writer_linger_seconds", "A batch's linger, from its first job until it began (writer thread)",
+    buckets=WRITER_BUCKETS,
+)
+WRITER_ANSWER = Histogram(
+    "yanxiu_writer_answer_seconds", "Time from the writer thread's answer until its event loop ran it",
+    buckets=WRITER_BUCKETS,
+)
+
 # The session gate (reference.session_gate), per endpoint: how long a request waited on the
 # loop for a slot, and how long it then held it (its sessions' sync steps on the thread pool,
 # the hops between them through the loop, the GIL). Issue 12: the sync routes' time in the

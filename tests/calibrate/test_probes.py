@@ -166,3 +166,24 @@ def test_a_step_of_a_server_started_here_records_what_it_ran_beside(server, monk
     run = run_step(0, StepSpec("stair-1", 1.0), {}, "http://x", tmp_path, probes, 2.0, 0.05, lambda _: None)
     assert run.background_cores is not None and 0.0 <= run.background_cores <= run.host_cores
     assert run.host_cores >= 1 and run.server_requests["heartbeat"] == 200.0
+
+
+WRITER = """yanxiu_writer_wait_seconds_sum 0.3
+yanxiu_writer_wait_seconds_count 100.0
+yanxiu_writer_linger_seconds_sum 0.09
+yanxiu_writer_linger_seconds_count 80.0
+yanxiu_writer_answer_seconds_sum 0.04
+yanxiu_writer_answer_seconds_count 80.0
+yanxiu_commit_jobs_sum 100.0
+yanxiu_commit_jobs_count 80.0
+yanxiu_commit_cpu_seconds_total 0.12
+"""
+
+
+def test_parse_metrics_reads_the_writer_threads_timers():
+    """The PostgreSQL writer thread's timers, beside its commits' time, jobs and CPU."""
+    writer = parse_metrics(TEXT + WRITER).writer
+    assert writer["wait"] == (0.3, 100.0) and writer["linger"] == (0.09, 80.0)
+    assert writer["answer"] == (0.04, 80.0) and writer["commit"] == (0.75, 12.0)
+    assert writer["jobs"] == (100.0, 80.0) and writer["cpu"] == (0.12, 0.0)
+    assert parse_metrics(TEXT).writer == {}  # a target without the writer's timers (SQLite's loops)

@@ -151,6 +151,29 @@ def test_a_batch_whose_loop_closed_is_not_run_again(db):
         assert session.scalar(select(func.count()).select_from(SmsMessage)) == 1
 
 
+def test_the_writer_thread_times_a_job_s_wait_its_linger_and_its_answer(db):
+    """yanxiu_writer_{wait,linger,answer}_seconds (issue 12, the PostgreSQL heartbeat): a lone
+    job waits at least the linger before its batch begins, and each batch's answer is timed
+    once on its loop."""
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, part: str) -> float:
+        return REGISTRY.get_sample_value(f"yanxiu_writer_{name}_seconds_{part}") or 0.0
+
+    committer = ThreadCommitter(db, linger_s=0.005)
+    before = {(n, p): sample(n, p) for n in ("wait", "linger", "answer") for p in ("sum", "count")}
+
+    async def scenario():
+        for n in range(3):  # three lone jobs: three batches
+            await committer.submit(_add(n))
+
+    asyncio.run(scenario())
+    moved = {key: sample(*key) - value for key, value in before.items()}
+    assert moved["wait", "count"] == moved["linger", "count"] == moved["answer", "count"] == 3
+    assert moved["linger", "sum"] >= 3 * 0.005 and moved["wait", "sum"] >= moved["linger", "sum"]
+    assert 0 < moved["answer", "sum"] < 3 * 0.5
+
+
 def test_two_committers_on_one_file_take_turns(db, database_url, kind):
     """Two writers (as in two worker processes) on one database: every job of both commits;
     on SQLite they queue on the shared file lock rather than on SQLite's busy handler."""
