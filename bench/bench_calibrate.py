@@ -190,7 +190,11 @@ def _print_level(result, outcome, why: str) -> None:
           f"{plan.window_s:.0f} s "
           f"(from {plan.busiest_start_s:.0f} s) {plan.busiest_rps:.0f} req/s = "
           f"{plan.busiest_rps / plan.knee_rps:.2f} x the knee's {plan.knee_rps:.0f}; "
-          f"whole replay {plan.mean_rps:.0f} req/s")
+          f"whole replay {plan.mean_rps:.0f} req/s"
+          + (f"\n   (the knee was judged on these minutes at compress {plan.knee_compress:g}: level x its "
+             f"scale, {plan.busiest_rps / plan.knee_planned_rps:.2f} x its planned "
+             f"{plan.knee_planned_rps:.0f} req/s)"
+             if plan.by_knee_scale else ""))
     if outcome is None:
         print(f"   no result: {why}")
         return
@@ -256,7 +260,7 @@ def _calibrate(args, model: Path, work: Path):
 
     config = Config(args.scenario, model, work / "platform.yaml", force=True, database_url=args.database_url,
                     step_seconds=args.step_seconds, max_steps=args.max_steps, work_dir=work / "steps",
-                    teachers=args.teachers)
+                    teachers=args.teachers, hold_compress=args.test_compress)  # holds as the levels replay
     context = _context(args, model, config.base_scale, args.step_seconds)
     started = time.monotonic()
     with reference_for(config, context) as target:

@@ -26,10 +26,11 @@ import numpy as np
 from calibrate import fit as fitting
 from calibrate import knee as knees
 from calibrate import platform_file, routecpu, writer
-from calibrate.confirm import FIT_RESERVE_S, confirm
+from calibrate.confirm import FIT_RESERVE_S, confirm, in_session_for_holds
 from calibrate.demands import lines as demand_lines
 from calibrate.errors import CalibrationError
-from calibrate.steps import StepRun, StepSpec, run_step
+from calibrate.holds import VALIDATION_COMPRESS
+from calibrate.steps import WINDOW_S, StepRun, StepSpec, run_step
 from calibrate.target import Target, host, reference
 from domain.scenario import PoolTier, Scenario
 
@@ -61,6 +62,9 @@ class Config:
     bin_seconds: float = 5.0
     max_steps: int = 10
     max_holds: int = 3  # confirmation holds at most (0: the knee from the staircase, unconfirmed)
+    # the holds' compression: the validation levels' (bench/bench_calibrate.py --test-compress), so
+    # that a hold's judged minutes carry as many sessions in flight per request as a level's
+    hold_compress: float = VALIDATION_COMPRESS
     budget_s: float = 600.0  # the whole calibration's wall time (issue 12's bar); holds fit in it
     spent_s: float = 0.0  # already spent by the caller before ``calibrate`` (a target it seeded)
     seed: int = 0
@@ -96,12 +100,12 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
         runs, idle_rows, unmeasured = _measure(config, context, target, work, say,
                                                on_step or (lambda done, total: None))
         shares = {str(sub): float(p) for sub, p in scenario.population.sub_platforms.items()}
-        runs += confirm(config, context.plan, target, work, runs, _options(config, context, target), deadline,
+        runs += confirm(config, context, target, work, runs, _options(config, context, target), deadline,
                         GROWTH, _slo(scenario), say, shares)
     slo_p95, slo_errors = _slo(scenario)
     fitted = [r for r in runs if _stable(r.result, slo_p95, slo_errors)]
     fits = _fit(scenario, target, idle_rows, fitted, config.seed)
-    knee = knees.knee([r.result for r in runs], slo_p95, slo_errors)
+    knee = _judged_on(knees.knee([r.result for r in runs], slo_p95, slo_errors), runs, config)
     provenance = _provenance(config, target, runs, fits, knee, time.monotonic() - started)
     provenance["left_out_of_fit"] = [r.spec.name for r in runs if r not in fitted]
     provenance["unmeasured_step"] = unmeasured
@@ -114,6 +118,20 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     text = platform_file.render(scenario, config.scenario_path, config.out, tiers, demands, provenance)
     path, side = platform_file.write(config.out, text, provenance, config.force)
     return Result(path, side, fits, knee, runs, time.monotonic() - started)
+
+
+def _judged_on(knee: knees.Knee, runs: list[StepRun], config: Config) -> knees.Knee:
+    """The knee with the load it was judged on: its step's stretch, compression and judged
+    minutes (a hold's: ``calibrate.holds``; a staircase step's: the last 10 s of its replay)."""
+    spec = next((r.spec for r in runs if r.spec.name == knee.step), None)
+    if spec is None:
+        return knee
+    compress = spec.compress or config.compress
+    judged = spec.judged or f"the last {WINDOW_S} s of {config.step_seconds:g} s of {config.stretch}"
+    text = (f"judged on {judged} at compress {compress:g}"
+            + (", the sessions in progress at its first minute resumed" if spec.resume else ""))
+    return dataclasses.replace(knee, stretch=spec.stretch or config.stretch, compress=compress, judged=judged,
+                               resumed=spec.resume, how=f"{knee.how}; {text}" if knee.how else text)
 
 
 def _check_routes(scenario: Scenario, route_map: Path | None, routes: dict[str, Any]) -> None:
@@ -145,9 +163,16 @@ def reference_for(config: Config, context: Any,
     """The reference platform as ``config`` asks for it, seeded for the replayed stretch."""
     plan = context.plan
     clock = plan.first_minute.replace(tzinfo=None).isoformat(timespec="minutes")
-    return reference(config.scenario_path, config.teachers or 400, clock, config.sms_code,
+    teachers = config.teachers or 400
+    shares = {str(sub): float(p) for sub, p in context.scenario.population.sub_platforms.items()}
+    # the holds resume the sessions in progress (calibrate.holds): accounts seeded in a session
+    # for them, as a validation level's target has (a sign-in each would be an argon2 burst); a
+    # hold runs at most at the geometric middle of the staircase's last two scales
+    top = config.base_scale * GROWTH ** (max(0, config.max_steps - len(MIX_TAGS) - 1) - 0.5)
+    resumed = in_session_for_holds(config, context, top, shares, teachers)
+    return reference(config.scenario_path, teachers, clock, config.sms_code,
                      config.server_workers, plan.compress, clock, config.model_results,
-                     config.database_url, say)
+                     config.database_url, say, resumed)
 
 
 def _options(config: Config, context: Any, target: Target) -> dict[str, Any]:
@@ -357,6 +382,8 @@ def _provenance(config: Config, target: Target, runs: list[StepRun], fits: dict[
         "busy_time_sources": target.probes.sources, "wall_s": round(wall_s, 1),
         "step_results": [{**dataclasses.asdict(r.result), "scale": r.spec.scale, "tags": list(r.spec.tags),
                           "seconds": r.spec.seconds or config.step_seconds, "stretch": r.spec.stretch,
+                          "compress": r.spec.compress or config.compress, "resume_sessions": r.spec.resume,
+                          "judged": r.spec.judged,
                           "wall_s": round(r.wall_s, 1), "background_cores": r.background_cores,
                           "host_cores": r.host_cores,
                           "generator_cores": platform_file.generator_cores(r.summary),

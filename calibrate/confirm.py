@@ -15,34 +15,47 @@ C(1 - ρ), so its p95 is about ln(20)/(C(1 - ρ)) = 3/(C(1 - ρ)); at the knee t
 p95 s, so C(1 - ρ) = 3/s there. The M/M/1 relaxation time 1/(C(1 - √ρ)²) ≈ 4/(C(1 - ρ)²) is
 then τ = 4·C·s²/9: 20 s at C = 500 req/s and s = 0.3 s (and 4x that where the steady p95 is
 twice the SLO: a rate just past the knee fills its queue slowly, which the growth check sees).
-A hold = the sessions' ramp (measured on the staircase) + 2τ (from an empty queue the distance
-to the steady state falls as e^(-t/τ): 13% left) + four 10-s windows, judged for the SLO, the
-later two compared with the earlier two (a p95 still growing towards the SLO fails). C is the
-staircase's rate at its first broken step (in its last 10 s), an upper bound on the capacity, so
-τ errs long. Two workers with their own queues relax faster than one queue of their summed
-capacity (at a fixed SLO τ scales with C), and so does a service more variable than
-exponential: at a fixed ρ its p95 and its relaxation time both grow with k = (c_a² + c_s²)/2,
-but at the knee the SLO fixes C(1 - ρ) ≈ 3k/s, and the relaxation time ~4k/(C(1 - ρ)²) is then
-τ/k (``tests/calibrate/test_knee.py``: after 2τ the windows' p95 is within 20% of its steady
-value for both). So for the api's workers (two queues, logins among heartbeats) the hold errs
+A hold = 2τ (from an empty queue the distance to the steady state falls as e^(-t/τ): 13% left)
++ four 10-s windows, judged for the SLO, the later two compared with the earlier two (a p95
+still growing towards the SLO fails); its sessions are resumed, so it has no ramp (below). C is
+the staircase's rate at its first broken step (in its last 10 s), an upper bound on the
+capacity, so τ errs long. Two workers with their own queues relax faster than one queue of
+their summed capacity: at a fixed SLO τ scales with C, and each worker's queue, of capacity
+C/workers at its own knee, relaxes with its own τ (``relaxation_s(C / workers)``), which the
+hold uses where the api's workers are known (the reference platform; a ``--host`` target keeps
+the pooled τ). A service more variable than exponential relaxes faster too: at a fixed ρ its
+p95 and its relaxation time both grow with k = (c_a² + c_s²)/2, but at the knee the SLO fixes
+C(1 - ρ) ≈ 3k/s, and the relaxation time ~4k/(C(1 - ρ)²) is then τ/k
+(``tests/calibrate/test_knee.py``: after two of its own τ a worker's queue, and after 2τ an
+M/H2/1, has its windows' p95 within 20% of its steady value). Measured 16:40-17:15 (two
+processor-sharing workers relaxed in 3.4 s where the pooled τ was 12 s) the hold still errs
 long; a rate past the knee fills its queue more slowly, which the growth check sees.
 
-Where its load comes from. The hold replays the minutes the staircase's steps replayed (the
-stretch's first ``--step-seconds``: the replay's plan) with the minutes before them, at the same
-compress and scale (the same request rate per unit of scale as the staircase's steps, so the
-knee's scale means the same load in the validation tests): the sessions build up in those
-earlier minutes, as they did in the model, and the steady part is the steps' own minutes.
-Each hold takes accounts no earlier step or hold took (``loadtests.accounts.write_untouched``,
-as the validation levels of bench/bench_calibrate.py do): every run's roster starts at the
-file's first teacher, and sessions on accounts that have studied play less and take tests
-more. On 2026-11-30 13:50 the third hold (after two on the same accounts) finished 124 req/s
-in its steady part at scale 0.73, the second 160 req/s at 0.64.
+Where its load comes from (``calibrate.holds``; since 2026-11-30 22:40). A hold replays the
+load the validation levels replay: the validation's busiest minutes (the peak hour's busiest
+40 s) with the minutes before them, at the validation's compression (``Config.hold_compress``,
+36), with the sessions the model has in progress at its first minute started first
+(``--resume-sessions``): its judged windows are the minutes a level puts at L x the knee, with
+as many sessions in flight per request. Resumed sessions run at the model's rate from the first
+bin, so a hold has no ramp: it is 2τ + the judged windows of replay, after the resumed
+sessions' set-up window (``Plan.set_up_s``: they sign in or load their page before the origin).
+τ is each api worker's queue's (C / workers: the workers queue apart, see above), 2 x 12 s at
+C = 609 req/s on two workers: a 64-s replay, about 85 s with its set-up and Locust's start,
+where the pooled τ (89 s of replay, ~110 s in all) left room for two holds in the 600-s budget
+after the staircase (2026-11-30 22:22 run: 276 s of staircase, 108-s holds). The staircase's
+scales (compress 144, its own minutes) become a hold's by the planned rate per unit of scale in
+each one's judged part. Each hold takes accounts no earlier step or hold took
+(``loadtests.accounts.write_untouched``, as the validation levels of bench/bench_calibrate.py
+do): every run's roster starts at the file's first teacher, and sessions on accounts that have
+studied play less and take tests more (2026-11-30 13:50: the third hold, after two on the same
+accounts, finished 124 req/s in its steady part at scale 0.73, the second 160 req/s at 0.64);
+and the accounts seeded in a session that no earlier hold resumed (``holds.drop_in_session``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
+import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -50,28 +63,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from calibrate import holds as loads
 from calibrate.errors import CalibrationError
-from calibrate.knee import StepResult, judge
+from calibrate.knee import JUDGED_WINDOWS, StepResult, judge
 from calibrate.steps import WINDOW_S, StepRun, StepSpec, run_step
+
+__all__ = ["JUDGED_WINDOWS", "confirm", "hold_plan", "in_session_for_holds", "next_scale", "relaxation_s"]
 
 FIT_RESERVE_S = 30.0  # the fit and the platform file after the steps (12-20 s on 2026-11-30)
 MIN_HOLD_S, MAX_HOLD_S = 60.0, 120.0  # at least 20 s to settle before the 40 s judged
-# a hold's steady part: its last four 10-s windows, the earlier two compared with the later two.
-# Two (20 s) were too few: 100-s replays at the knee (14:09, load 2.5-4.9) had a stall every
-# 15-25 s (a second finishing 2-3x the others' requests after a dip), 10-s p95s 210-790 ms in
-# turn, and a 20-s judged part met the SLO or not by whether it held one
-JUDGED_WINDOWS = 4
-DEFAULT_RAMP_S = 15.0  # when the staircase measured none
 RESOLUTION = 1.1  # stop bisecting when the good and the bad scale are this close
 OVERHEAD_S = 10.0  # a step's start-up and drain beyond its replay, when no step measured it
 
 
 @dataclass(frozen=True)
 class HoldPlan:
-    seconds: float  # the hold's length; its last ``JUDGED_WINDOWS`` windows are its steady part
-    tau_s: float  # the relaxation time at the knee (module docstring)
-    capacity_rps: float  # C in it
-    ramp_s: float
+    seconds: float  # the hold's replay; its last ``JUDGED_WINDOWS`` windows are its steady part
+    tau_s: float  # the relaxation time at the knee of each queue (module docstring)
+    capacity_rps: float  # C in it, all queues together
+    queues: int  # the api's workers, each its own queue (1: not known, the pooled τ)
 
 
 def relaxation_s(capacity_rps: float, slo_p95_ms: float) -> float:
@@ -82,29 +92,18 @@ def relaxation_s(capacity_rps: float, slo_p95_ms: float) -> float:
 
 
 def hold_plan(good: StepResult, broken: StepResult | None, growth: float, slo_p95_ms: float,
-              slo_error_rate: float) -> HoldPlan:
-    """The hold's length from the staircase: the ramp of the last step that met the SLO and the
-    capacity seen at the first that broke it (its last window's rate; the good one's × growth
-    when the broken step's generator saturated: its rate measured the generator)."""
+              slo_error_rate: float, queues: int = 1) -> HoldPlan:
+    """The hold's replay from the staircase: 2τ of each of ``queues`` queues at the capacity
+    seen at the first step that broke the SLO (its last window's rate; the good one's × growth
+    when the broken step's generator saturated: its rate measured the generator), and the
+    judged windows. No ramp: a hold resumes the sessions in progress at its start."""
     rate = judge(good, slo_p95_ms, slo_error_rate).rate_rps * growth
     if broken is not None and broken.trustworthy:
         rate = judge(broken, slo_p95_ms, slo_error_rate).rate_rps
-    tau = relaxation_s(rate, slo_p95_ms)
-    ramp = good.ramp_s if good.ramp_s is not None else DEFAULT_RAMP_S
-    judged = JUDGED_WINDOWS * WINDOW_S
-    seconds = min(MAX_HOLD_S, max(MIN_HOLD_S, ramp + 2.0 * tau + judged))
-    return HoldPlan(seconds, tau, rate, ramp)
-
-
-def hold_stretch(plan: Any, seconds: float) -> tuple[str, float]:
-    """The ``--stretch`` of a hold: the plan's minutes (the staircase steps') with the minutes
-    before them, ``seconds`` of replay at its compress in all (fewer if the time series starts
-    sooner), and its length."""
-    minutes = plan.series.minutes
-    first = max(0, plan.stop - int(math.ceil(seconds / plan.minute_s - 1e-9)))
-    end = minutes[plan.stop - 1] + dt.timedelta(minutes=1)
-    spec = f"{minutes[first]:%Y-%m-%dT%H:%M}..{end:%Y-%m-%dT%H:%M}"
-    return spec, min(seconds, (plan.stop - first) * plan.minute_s)
+    queues = max(1, queues)
+    tau = relaxation_s(rate / queues, slo_p95_ms)
+    seconds = min(MAX_HOLD_S, max(MIN_HOLD_S, 2.0 * tau + JUDGED_WINDOWS * WINDOW_S))
+    return HoldPlan(seconds, tau, rate, queues)
 
 
 def next_scale(good: float | None, bad: float | None, growth: float) -> float | None:
@@ -137,40 +136,80 @@ def overhead_s(runs: list[StepRun], step_seconds: float) -> float:
     return max(0.0, statistics.median(extra)) if extra else OVERHEAD_S
 
 
-def confirm(config: Any, plan: Any, target: Any, work: Path, runs: list[StepRun], options: dict[str, Any],
+def load_for(config: Any, context: Any, seconds: float) -> tuple[loads.HoldLoad, float]:
+    """The hold's minutes (``calibrate.holds``) and the factor from a staircase step's scale to a
+    hold's at the same planned rate in each one's judged part."""
+    series, timeseries = context.plan.series, Path(config.model_results) / "timeseries.csv"
+    endpoints = [e.name for e in context.scenario.platform.endpoints]
+    load = loads.hold_load(series, timeseries, config.stretch, endpoints, config.hold_compress, seconds,
+                           float(JUDGED_WINDOWS * WINDOW_S))
+    stair = loads.staircase_rps_per_scale(series, timeseries, config.stretch, endpoints, config.compress,
+                                          config.step_seconds)
+    return load, loads.equivalent_scale(1.0, stair, load.rps_per_scale)
+
+
+def in_session_for_holds(config: Any, context: Any, top_scale: float, shares: dict[str, float],
+                         teachers: int) -> int:
+    """Accounts to seed in a session on a calibration's own target for its holds' resumed
+    sessions: ``config.max_holds`` holds at the staircase's ``top_scale`` (the most any hold
+    can run), each taking its own (``holds.drop_in_session``); at most half the ``teachers``."""
+    from loadtests.accounts import to_seed
+
+    if config.max_holds <= 0:
+        return 0
+    needs: dict[str, int] = {}
+    for seconds in (MIN_HOLD_S, MAX_HOLD_S):
+        load, factor = load_for(config, context, seconds)
+        for sub, n in loads.resumed_by_sub(load.plan(top_scale * factor)).items():
+            needs[sub] = max(needs.get(sub, 0), n * config.max_holds)
+    named = all(sub for sub in needs)  # "": a model run without the sub-platforms' columns
+    count = to_seed(needs, shares) if named else sum(needs.values())
+    return min(count, teachers // 2)
+
+
+def confirm(config: Any, context: Any, target: Any, work: Path, runs: list[StepRun], options: dict[str, Any],
             deadline: float, growth: float, slo: tuple[float, float], say: Callable[[str], None],
             shares: dict[str, float] | None = None) -> list[StepRun]:
     """Holds until the bracket is within ``RESOLUTION``, ``config.max_holds`` ran, or the next
     would end after ``deadline`` (monotonic seconds). A hold that cannot be measured ends them.
-    ``plan`` is the replay's ``loadtests.plan.Plan`` (the stretch the holds extend); ``shares``
-    the scenario's sub-platforms (each hold on untouched accounts; None: the file as it is)."""
+    ``context`` is the replay's ``loadtests.options.Context`` (the series the holds replay);
+    ``shares`` the scenario's sub-platforms (each hold on untouched accounts; None: the file as
+    it is, less the accounts in a session earlier holds resumed)."""
     good, broken = bracket(runs, *slo)
     if good is None or config.max_holds <= 0:
         return []
-    hold = hold_plan(good.result, broken.result if broken else None, growth, *slo)
-    stretch, seconds = hold_stretch(plan, hold.seconds)
-    settle = max(0.0, seconds - JUDGED_WINDOWS * WINDOW_S)
-    say(f"holds: {seconds:.0f} s each (ramp {hold.ramp_s:.0f} s + 2 x relaxation time {hold.tau_s:.0f} s "
-        f"at {hold.capacity_rps:.0f} req/s + {JUDGED_WINDOWS} x {WINDOW_S} s judged), stretch {stretch}")
-    cost = seconds + overhead_s(runs, config.step_seconds)
-    ok, bad = None, broken.spec.scale if broken else None
-    scale: float | None = good.spec.scale
+    hold = hold_plan(good.result, broken.result if broken else None, growth, *slo,
+                     queues=target.api_servers or 1)
+    load, factor = load_for(config, context, hold.seconds)
+    seconds, settle = load.seconds, load.seconds - load.judged_s
+    say(f"holds: {seconds:.0f} s of replay each at compress {load.compress:g} with the sessions in progress "
+        f"resumed (2 x relaxation time {hold.tau_s:.0f} s of each of {hold.queues} queue(s) at "
+        f"{hold.capacity_rps:.0f} req/s + {JUDGED_WINDOWS} x {WINDOW_S} s judged), stretch {load.stretch}, "
+        f"judged {load.judged}; a staircase scale x {factor:.3g}")
+    ok, bad = None, broken.spec.scale * factor if broken else None
+    scale: float | None = good.spec.scale * factor
     holds: list[StepRun] = []
+    resumed: dict[str, int] = {}  # accounts in a session earlier holds took, by sub-platform
     while scale is not None and len(holds) < config.max_holds:
+        plan = load.plan(scale)
+        cost = seconds + plan.set_up_s() + overhead_s(runs, config.step_seconds)
         if time.monotonic() + cost > deadline:
             say(f"holds: no time left for a {cost:.0f}-s hold within the {config.budget_s:.0f}-s budget")
             break
-        spec = StepSpec(f"hold-{scale:.3g}", scale, seconds=seconds, stretch=stretch, settle_s=settle)
-        accounts = _untouched(target, runs, holds, shares, _sessions(plan, seconds, scale),
-                              work / f"accounts-{spec.name}.csv", say) if shares else None
-        fresh = options | ({"accounts": str(accounts)} if accounts else {})
+        spec = StepSpec(f"hold-{scale:.3g}", scale, seconds=seconds + 0.01, stretch=load.stretch,
+                        settle_s=plan.set_up_s() + settle, compress=load.compress, resume=True,
+                        judged=load.judged, set_up_s=plan.set_up_s())
+        accounts = _accounts(target, runs, holds, shares, plan, resumed, work / f"accounts-{spec.name}.csv",
+                             say)
         try:
-            run = run_step(len(runs) + len(holds), spec, fresh, target.url, work, target.probes, seconds,
-                           config.bin_seconds, say)
+            run = run_step(len(runs) + len(holds), spec, options | {"accounts": str(accounts)}, target.url,
+                           work, target.probes, seconds, config.bin_seconds, say)
         except CalibrationError as exc:
             say(f"hold {spec.name}: not measured ({exc}); the holds stop here")
             break
         holds.append(run)
+        for sub, n in loads.resumed_by_sub(plan).items():
+            resumed[sub] = resumed.get(sub, 0) + n
         verdict = judge(run.result, *slo)
         say(f"hold {spec.name}: {'meets' if verdict.meets else 'breaks'} the SLO: {verdict.why}")
         if verdict.meets:
@@ -181,10 +220,22 @@ def confirm(config: Any, plan: Any, target: Any, work: Path, runs: list[StepRun]
     return holds
 
 
-def _sessions(plan: Any, seconds: float, scale: float) -> int:
-    """Sessions a hold of ``seconds`` at ``scale`` starts: the model's over its minutes."""
-    minutes = int(math.ceil(seconds / plan.minute_s - 1e-9))
-    return int(math.ceil(float(plan.series.sessions[max(0, plan.stop - minutes):plan.stop].sum()) * scale))
+def _accounts(target: Any, runs: list[StepRun], holds: list[StepRun], shares: dict[str, float] | None,
+              plan: Any, resumed: dict[str, int], path: Path, say: Callable[[str], None]) -> Path:
+    """The hold's accounts file: untouched teachers (``_untouched``) where enough are left, and
+    the accounts in a session that no earlier hold resumed (``resumed``), said when too few."""
+    sessions = int(math.ceil(float(plan.series.sessions[plan.start:plan.stop].sum()) * plan.scale))
+    starts = sessions + plan.resumed_count()
+    fresh = _untouched(target, runs, holds, shares, starts, path, say) if shares else None
+    if fresh is None:
+        shutil.copyfile(target.accounts, path)
+    left = loads.drop_in_session(path, resumed)
+    needed = loads.resumed_by_sub(plan)
+    if not left:
+        say(f"hold: no accounts seeded in a session: its {plan.resumed_count()} resumed sessions sign in")
+    elif any(left.get(sub, 0) < n for sub, n in needed.items() if sub):
+        say(f"hold: fewer accounts in a session ({left}) than resumed sessions ({needed}): some share one")
+    return path
 
 
 def _untouched(target: Any, runs: list[StepRun], holds: list[StepRun], shares: dict[str, float],

@@ -10,6 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# a hold's steady part: its last four 10-s windows, the earlier two compared with the later two.
+# Two (20 s) were too few: 100-s replays at the knee (14:09, load 2.5-4.9) had a stall every
+# 15-25 s (a second finishing 2-3x the others' requests after a dip), 10-s p95s 210-790 ms in
+# turn, and a 20-s judged part met the SLO or not by whether it held one
+JUDGED_WINDOWS = 4
+
 
 @dataclass(frozen=True)
 class Window:
@@ -97,6 +103,13 @@ class Knee:
     confirmed: bool = False  # a hold (held to its steady state) met the SLO at this rate
     hold_s: float = 0.0  # that hold's length
     how: str = ""  # how the knee was judged: the hold, its steady windows, what broke above it
+    # the load it was judged on (``calibrate.calibration``): the step's replayed stretch, its
+    # compression, the minutes its judged windows replayed, and whether the sessions the model
+    # had in progress were resumed at its start (a hold: ``calibrate.holds``)
+    stretch: str = ""
+    compress: float | None = None
+    judged: str = ""
+    resumed: bool = False
 
 
 # A hold's p95 is "growing" when that of the later half of its steady windows is above the

@@ -36,6 +36,10 @@ class LevelPlan(BaseModel):
     knee_mix: dict[str, float]  # the same in the knee's judged windows
     mix_distance: float  # total-variation distance between the two
     mix_differs: bool  # above calibrate.levels.MATERIAL
+    # the knee was judged on this replay's busiest window at its compression (a hold since
+    # 2026-11-30 22:40): ``scale`` is level x the knee's scale (calibrate.levels); False: by its rate
+    by_knee_scale: bool = False
+    knee_compress: float | None = None  # the compression the knee was judged at (None: not recorded)
 
 
 class Overload(BaseModel):

@@ -12,6 +12,13 @@ which the validation plan's busiest window of the knee's judged length plans L x
 rate, counted as the knee's is: every endpoint's planned requests (``loadtests.requests``:
 the model's ``rps.<endpoint>`` x scale x compress, per bin of test time).
 
+Where the knee was judged on this replay's own busiest window at its compression (a hold since
+2026-11-30 22:40: ``calibrate.holds``), the knee's load and a level's are the same load at two
+scales, and a level L is L x the knee's scale (``LevelPlan.by_knee_scale``): its busiest window
+then plans L x what the knee's judged windows planned, and runs L x what they ran as far as the
+replay runs its plan alike at both (the smoke replays run 1.05x their plan: tests 1.10-1.26x,
+heartbeats 1.08x; by the knee's measured rate a level would carry that excess twice).
+
 The endpoint mixes are compared too (the shares of the planned requests in the knee's judged
 minutes against the validation's busiest window): a knee judged on another mix is another
 knee, and a material difference says the knee should be judged on the validated minutes.
@@ -19,14 +26,15 @@ knee, and a material difference says the knee should be judged on the validated 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from calibrate.confirm import JUDGED_WINDOWS
 from calibrate.errors import CalibrationError
+from calibrate.knee import JUDGED_WINDOWS
 from calibrate.level_records import LevelPlan
 from calibrate.steps import WINDOW_S
 from loadtests.plan import Series
@@ -125,8 +133,10 @@ def knee_from(provenance: dict[str, Any] | None, path: Path) -> Knee:
         why = knee.get("note") or "no step met the SLO"
         raise CalibrationError(f"{path}: its calibration found no knee ({why})")
     hold = step.get("settle_s") is not None
+    # a step's own compression (a hold's since 2026-11-30 22:40), else the calibration's
+    compress = float(step.get("compress") or provenance["compress"])
     return Knee(float(knee["rate_rps"]), float(step["scale"]), str(step["name"]),
-                str(step.get("stretch") or provenance["stretch"]), float(provenance["compress"]),
+                str(step.get("stretch") or provenance["stretch"]), compress,
                 float(step["seconds"]), float((JUDGED_WINDOWS if hold else 1) * WINDOW_S))
 
 
@@ -142,6 +152,21 @@ def stretch_rates(series: Series, timeseries: Path, spec: str, endpoints: list[s
     return model_rates(timeseries, first, minutes, endpoints, scale, compress)
 
 
+def same_window(series: Series, a: tuple[str, float, Window], b: tuple[str, float, Window]) -> bool:
+    """Whether two windows, each (stretch, compress, window in its replay's test time), replay
+    the same minutes at the same compression: equal lengths, starts within one model minute."""
+    (spec_a, compress_a, window_a), (spec_b, compress_b, window_b) = a, b
+    if compress_a != compress_b or abs(window_a.seconds - window_b.seconds) > 1e-6:
+        return False
+    start_a = _first(series, spec_a) + dt.timedelta(seconds=window_a.start_s * compress_a)
+    start_b = _first(series, spec_b) + dt.timedelta(seconds=window_b.start_s * compress_b)
+    return abs((start_a - start_b).total_seconds()) <= 60.0 + 1e-6
+
+
+def _first(series: Series, spec: str) -> dt.datetime:
+    return series.minutes[select(series, spec).start]
+
+
 def plan_level(level: float, knee: Knee, series: Series, timeseries: Path, endpoints: list[str],
                stretch: str, compress: float, seconds: float | None = None) -> LevelPlan:
     """The scale of the validation replay of ``stretch`` at ``compress`` whose busiest window of
@@ -149,13 +174,15 @@ def plan_level(level: float, knee: Knee, series: Series, timeseries: Path, endpo
     unit = stretch_rates(series, timeseries, stretch, endpoints, 1.0, compress, seconds)
     minute_s = 60.0 / compress
     peak = busiest(unit, endpoints, minute_s, knee.judged_s)
-    scale = level_scale(level, knee.rate_rps, peak.rate_rps)
     held = stretch_rates(series, timeseries, knee.stretch, endpoints, knee.scale, knee.compress, knee.seconds)
     judged = last(held, endpoints, 60.0 / knee.compress, knee.judged_s)
+    same = same_window(series, (stretch, compress, peak), (knee.stretch, knee.compress, judged))
+    scale = level * knee.scale if same else level_scale(level, knee.rate_rps, peak.rate_rps)
     peak_mix, knee_mix = shares(peak.requests), shares(judged.requests)
     distance = mix_distance(peak_mix, knee_mix)
     return LevelPlan(
         level=level, scale=scale, scale_by_knee_scale=knee.scale * level * knee.compress / compress,
+        by_knee_scale=same, knee_compress=knee.compress,
         compress=compress, knee_rps=knee.rate_rps, knee_scale=knee.scale, knee_step=knee.step,
         knee_planned_rps=judged.rate_rps, window_s=knee.judged_s, busiest_start_s=peak.start_s,
         busiest_rps=peak.rate_rps * scale, mean_rps=float(unit.sum(axis=0).mean()) * scale,

@@ -88,6 +88,19 @@ def _background_text(provenance: dict[str, Any]) -> str:
             "load generator): the api's CPU per request grows with it.")
 
 
+def _knee_text(provenance: dict[str, Any]) -> str:
+    """The knee and the load it was judged on (``calibrate.calibration._judged_on``): a knee is a
+    rate on one replay's minutes at one compression, and another compression is another load."""
+    knee = provenance.get("knee") or {}
+    if knee.get("rate_rps") is None:
+        return f"# Knee: none found ({knee.get('note') or 'no step met the SLO'})."
+    judged = (f", judged on {knee['judged']} at compress {knee['compress']:g}"
+              + (" with the sessions in progress resumed" if knee.get("resumed") else "")
+              if knee.get("judged") and knee.get("compress") else "")
+    return (f"# Knee: {knee['rate_rps']:.0f} req/s at p95 <= {knee['slo_p95_ms']:g} ms ({knee['step']}, "
+            f"{'confirmed' if knee.get('confirmed') else 'not confirmed'}{judged}).")
+
+
 def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, dict[str, Any]],
            demands: dict[str, dict[str, Any]],
            provenance: dict[str, Any]) -> str:
@@ -101,6 +114,7 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         f"{provenance['requests']:,} requests; demands by the utilisation law (NNLS), "
         "[95% block-bootstrap interval over steps].",
         _background_text(provenance),
+        _knee_text(provenance),
         f"# Full provenance and the fit: {out.with_suffix('.json').name}. docs/calibration.md.",
         f"extends: {relative}",
         "platform:",

@@ -44,6 +44,13 @@ class StepSpec:
     seconds: float | None = None
     stretch: str | None = None
     settle_s: float | None = None
+    # a hold's replay (``calibrate.holds``): its own compression, the sessions in progress at its
+    # first minute resumed before its origin (in a set-up window of ``set_up_s``), and the
+    # minutes its judged windows replay (a ``--stretch``); None / False: the run's
+    compress: float | None = None
+    resume: bool = False
+    judged: str | None = None
+    set_up_s: float = 0.0
 
 
 @dataclass
@@ -166,7 +173,12 @@ def run_step(index: int, spec: StepSpec, options: dict[str, Any], host: str, out
     step_options = dict(options, scale=spec.scale, max_duration=duration_s)
     if spec.stretch:
         step_options["stretch"] = spec.stretch
+    if spec.compress:
+        step_options["compress"] = spec.compress
+    if spec.resume:
+        step_options["resume_sessions"] = 1
     locust = LocustRun(host, folder, duration_s, step_options, 0, list(spec.tags), [])
+    locust.set_up_s = max(locust.set_up_s, spec.set_up_s)  # the run's bound (resumed sessions' set-up)
     # the host's other work beside a server started here: the api's CPU per request grows with
     # it (docs/calibration.md), so the platform file says what the demands were measured beside
     machine = HostSampler(probes.api_cpu.pid) if probes.api_cpu is not None else None

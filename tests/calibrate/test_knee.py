@@ -8,7 +8,6 @@ was still growing. Tests marked "old rule" fail against it.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,9 +16,12 @@ import numpy as np
 import pytest
 
 from calibrate import confirm as confirming
-from calibrate.confirm import bracket, hold_plan, hold_stretch, next_scale, relaxation_s
+from calibrate.confirm import bracket, hold_plan, next_scale, relaxation_s
 from calibrate.knee import StepResult, Window, judge, knee, union_p95
 from calibrate.steps import StepRun, StepSpec, history_windows
+from loadtests.plan import read_timeseries
+from tests.calibrate import hold_model
+from tests.calibrate.hold_model import write_model
 
 SLO, ERRORS = 300.0, 0.01
 
@@ -202,17 +204,36 @@ def test_at_the_knee_two_relaxation_times_suffice_for_separate_or_more_variable_
     assert early == pytest.approx(late, rel=0.2), label
 
 
-def test_a_hold_lasts_the_ramp_two_relaxation_times_and_four_windows():
+def test_each_workers_own_queue_relaxes_within_two_of_its_own_relaxation_times():
+    """A worker's queue (half of a 300-req/s api on two workers) at its own knee: its own τ is
+    half the pooled one (τ = 4Cs²/9 scales with C), and the windows after two of it are within
+    20% of its p95 much later: the hold's 2τ per worker (``hold_plan(queues=2)``)."""
+    capacity = 150.0
+    own = relaxation_s(capacity, SLO)
+    assert own == pytest.approx(relaxation_s(300.0, SLO) / 2)
+    rho = 1.0 - math.log(20.0) / (capacity * SLO / 1000.0)
+    early, late = _mm1_p95(capacity, rho, [(2 * own, 2 * own + 40), (8 * own + 40, 8 * own + 80)], seed=1)
+    assert 0.6 * SLO <= late * 1000 <= 1.5 * SLO
+    assert early == pytest.approx(late, rel=0.2)
+
+
+def test_a_hold_lasts_two_relaxation_times_of_each_workers_queue_and_four_windows():
+    """No ramp (a hold resumes the sessions in progress, calibrate.holds): 2τ + 40 s, τ of each
+    of ``queues`` workers' queues (C / queues), the pooled τ when the workers are not known."""
     good = stair("stair-1", 60.0, 40.0, 60.0, rps=300.0)
     broken = stair("stair-2", 900.0, 400.0, 1400.0, rps=500.0)
-    plan = hold_plan(good, broken, 1.7, SLO, ERRORS)
-    assert plan.capacity_rps == pytest.approx(500.0) and plan.tau_s == pytest.approx(20.0)
-    assert plan.seconds == pytest.approx(12.0 + 40.0 + 40.0)
+    pooled = hold_plan(good, broken, 1.7, SLO, ERRORS)
+    assert pooled.capacity_rps == pytest.approx(500.0) and pooled.tau_s == pytest.approx(20.0)
+    assert pooled.seconds == pytest.approx(40.0 + 40.0) and pooled.queues == 1
+    workers = hold_plan(good, broken, 1.7, SLO, ERRORS, queues=2)
+    assert workers.tau_s == pytest.approx(10.0) and workers.seconds == confirming.MIN_HOLD_S
+    big = stair("stair-2", 900.0, 400.0, 1400.0, rps=1300.0)  # τ 26 s a worker: 52 + 40 s
+    assert hold_plan(good, big, 1.7, SLO, ERRORS, queues=2).seconds == pytest.approx(92.0)
     saturated = StepResult("stair-2", 500.0, 450.0, 900.0, 0.0, False, True,
                            windows(400.0, 1400.0, rps=500.0))
     assert hold_plan(good, saturated, 1.7, SLO, ERRORS).capacity_rps == pytest.approx(510.0)  # 300 x 1.7
-    # nothing broke: the good step's rate x growth, 12 + 2 x 20.4 + 40 s
-    assert hold_plan(good, None, 1.7, SLO, ERRORS).seconds == pytest.approx(92.8)
+    # nothing broke: the good step's rate x growth, 2 x 20.4 + 40 s
+    assert hold_plan(good, None, 1.7, SLO, ERRORS).seconds == pytest.approx(80.8)
     fast = stair("stair-1", 10.0, 5.0, 5.0, rps=30.0)
     assert hold_plan(fast, None, 1.7, SLO, ERRORS).seconds == confirming.MIN_HOLD_S
 
@@ -221,21 +242,6 @@ def test_next_scale_bisects_geometrically_and_goes_down_while_nothing_is_confirm
     assert next_scale(None, 2.0, 1.7) == pytest.approx(2.0 / math.sqrt(1.7))
     assert next_scale(1.0, 1.7, 1.7) == pytest.approx(math.sqrt(1.7))
     assert next_scale(1.0, 1.09, 1.7) is None and next_scale(1.0, None, 1.7) is None
-
-
-def test_the_hold_stretch_ends_where_the_stretch_ends_and_parses_back():
-    from loadtests.stretch import select
-
-    zone = dt.timezone(dt.timedelta(hours=8))
-    minutes = [dt.datetime(2023, 1, 5, 0, 0, tzinfo=zone) + dt.timedelta(minutes=i) for i in range(24 * 60)]
-    plan = SimpleNamespace(series=SimpleNamespace(minutes=minutes), start=20 * 60, stop=21 * 60,
-                           minute_s=60 / 144)
-    spec, seconds = hold_stretch(plan, 72.0)
-    assert spec == "2023-01-05T18:07..2023-01-05T21:00" and seconds == pytest.approx(72.0)
-    picked = select(SimpleNamespace(minutes=minutes), spec)
-    assert (picked.start, picked.stop) == (21 * 60 - 173, 21 * 60)
-    early = SimpleNamespace(series=SimpleNamespace(minutes=minutes), start=0, stop=60, minute_s=60 / 144)
-    assert hold_stretch(early, 72.0) == ("2023-01-05T00:00..2023-01-05T01:00", pytest.approx(25.0))
 
 
 # --- the holds run ------------------------------------------------------------------------------
@@ -253,33 +259,45 @@ def test_holds_bisect_between_the_staircase_bracket_within_budget(monkeypatch, t
               _run(StepSpec("stair-2.89", 2.89), stair("stair-2.89", 900.0, 400.0, 1400.0, rps=500.0))]
     ran: list[StepSpec] = []
 
+    factor = hold_model.STAIR_RPS / hold_model.HOLD_RPS
+
     def step(index, spec, *_args):
         ran.append(spec)
-        good = spec.scale <= 1.2
+        good = spec.scale <= 1.2 * factor
         p95s = (60.0, 90.0, 100.0, 110.0, 120.0, 120.0) if good else (100.0, 200.0, 300.0, 400.0, 500.0,
                                                                          800.0)
-        return _run(spec, hold(spec.name, 150.0, *p95s, rps=200.0 * spec.scale, settle=spec.settle_s))
+        return _run(spec, hold(spec.name, 150.0, *p95s, rps=200.0 * spec.scale / factor,
+                               settle=spec.settle_s))
 
     monkeypatch.setattr(confirming, "run_step", step)
-    zone = dt.timezone(dt.timedelta(hours=8))
-    minutes = [dt.datetime(2023, 1, 5, tzinfo=zone) + dt.timedelta(minutes=i) for i in range(24 * 60)]
-    plan = SimpleNamespace(series=SimpleNamespace(minutes=minutes), start=1200, stop=1260, minute_s=60 / 144)
-    config = SimpleNamespace(max_holds=4, step_seconds=20.0, bin_seconds=5.0, budget_s=600.0)
-    target = SimpleNamespace(url="http://127.0.0.1:1", probes=None)
-    holds = confirming.confirm(config, plan, target, tmp_path, stairs, {}, math.inf, 1.7, (SLO, ERRORS),
-                               lambda _line: None)
-    scales = [s.scale for s in ran]
+    model = tmp_path / "model"
+    series = read_timeseries(write_model(model))
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("mobile,password,teacher_id,school_id,province,sub_platform,role,resume\n")
+    config = hold_model.config(model)
+    target = SimpleNamespace(url="http://127.0.0.1:1", probes=None, api_servers=2, accounts=accounts)
+    holds = confirming.confirm(config, hold_model.context(series), target, tmp_path, stairs, {}, math.inf,
+                               1.7, (SLO, ERRORS), lambda _line: None)
+    # the staircase's scales as a hold's: the same planned rate in each one's judged part
+    factor = hold_model.STAIR_RPS / hold_model.HOLD_RPS
+    scales = [s.scale / factor for s in ran]
     assert scales == pytest.approx([1.7, 1.7 / math.sqrt(1.7), 1.0, math.sqrt(1.7 / math.sqrt(1.7))])
-    assert all(s.stretch and s.stretch.endswith("..2023-01-05T21:00") and s.settle_s == s.seconds - 40
-               for s in ran)
+    # each replays the busiest 40 s at compress 36 (20:10-20:34) after 20 s of 2 x τ of a worker's
+    # queue (10 s at 250 req/s), the sessions in progress resumed in a set-up window before it
+    assert all(s.stretch == "2023-01-05T19:58..2023-01-05T20:34" and s.compress == 36.0 and s.resume
+               and s.judged == "2023-01-05T20:10..2023-01-05T20:34"
+               and s.seconds == pytest.approx(60.0, abs=0.02)
+               and s.settle_s == pytest.approx(s.set_up_s + 20.0) for s in ran)
+    # 299 in progress at 19:58 (300 less the minute's own start) x scale, set up at 50 a second
+    assert ran[0].set_up_s == pytest.approx(round(299 * 1.7 * factor) / 50)
     k = knee([r.result for r in stairs + holds], SLO, ERRORS)
-    assert (k.step, k.confirmed) == ("hold-1.14", True)
+    assert (k.step, k.confirmed) == (f"hold-{ran[-1].scale:.3g}", True)
     # the budget: a hold that would end after the deadline is not started
     ran.clear()
     import time
 
-    assert confirming.confirm(config, plan, target, tmp_path, stairs, {}, time.monotonic() + 30.0, 1.7,
-                              (SLO, ERRORS), lambda _line: None) == []
+    assert confirming.confirm(config, hold_model.context(series), target, tmp_path, stairs, {},
+                              time.monotonic() + 30.0, 1.7, (SLO, ERRORS), lambda _line: None) == []
     assert ran == [] and bracket(stairs, SLO, ERRORS)[0] is stairs[1]
 
 

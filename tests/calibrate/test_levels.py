@@ -103,3 +103,31 @@ def test_a_levels_record_is_read_back_through_its_model(tmp_path):
     path.write_text('{"kind": "bench-level", "plan": {"level": 1.1}}')
     with pytest.raises(CalibrationError, match="level.json: plan.scale"):
         read(path, LevelResult)
+
+
+def test_a_knee_judged_on_the_levels_busiest_minutes_at_its_compression_is_the_same_load(tmp_path):
+    """A hold (calibrate.holds) judged the busiest 40 s of the peak hour at compress 36: a level
+    of that replay is L x the knee's scale, its busiest window L x what the knee's planned (not
+    L x the knee's measured rate, which carries the replay's own excess over its plan twice).
+    Judged at another compression it is another load, and the level goes by the rate."""
+    from tests.calibrate import hold_model
+
+    timeseries = hold_model.write_model(tmp_path / "model")
+    series = read_timeseries(timeseries)
+    hold = Knee(160.0, 2.0, "hold-2", "2023-01-05T19:58..2023-01-05T20:34", 36.0, 60.01, 40.0)
+    plan = plan_level(0.85, hold, series, timeseries, hold_model.ENDPOINTS, "peak-hour", 36.0, 100.0)
+    assert plan.by_knee_scale and plan.knee_compress == 36.0
+    assert plan.scale == pytest.approx(0.85 * 2.0) and plan.scale_by_knee_scale == pytest.approx(plan.scale)
+    assert plan.knee_planned_rps == pytest.approx(2.0 * hold_model.HOLD_RPS)
+    assert plan.busiest_rps == pytest.approx(0.85 * plan.knee_planned_rps, rel=0.01)
+    fast = Knee(160.0, 2.0, "hold-2", "2023-01-05T16:41..2023-01-05T20:48", 144.0, 102.7, 40.0)
+    other = plan_level(0.85, fast, series, timeseries, hold_model.ENDPOINTS, "peak-hour", 36.0, 100.0)
+    assert not other.by_knee_scale and other.busiest_rps == pytest.approx(0.85 * 160.0, rel=1e-6)
+
+
+def test_the_knee_is_read_at_its_own_steps_compression(tmp_path):
+    provenance = _provenance({"rate_rps": 440.0, "step": "hold-2"})
+    provenance["step_results"][1]["compress"] = 36.0  # a hold at the validation's compression
+    assert knee_from(provenance, tmp_path / "platform.yaml").compress == 36.0
+    older = _provenance({"rate_rps": 440.0, "step": "hold-2"})  # before: the calibration's
+    assert knee_from(older, tmp_path / "platform.yaml").compress == 144.0
