@@ -51,14 +51,32 @@ class SyncWork(Strict):
     free_ms: NonNegativeFloat = 0.0
 
 
+class ThreadWriter(Strict):
+    """Each worker's writer thread (the reference's ThreadCommitter, on PostgreSQL): the requests
+    of ``endpoints``, after their loop work, are jobs of their worker's writer, which takes the
+    jobs waiting, lingers ``linger_ms`` for more, then runs them in one transaction lasting
+    ``commit_ms`` + ``write_ms`` a job of wall time (statements, the database's work, the commit's
+    flush) and answers them at its end (sim/tiers/writer.py). ``covers``: the tier whose busy time
+    is inside that wall time (the database's CPU), so its service is not waited for again."""
+
+    endpoints: list[str]
+    linger_ms: NonNegativeFloat
+    commit_ms: NonNegativeFloat
+    write_ms: NonNegativeFloat
+    covers: str | None = None
+    note: str = ""
+
+
 class WorkerThreads(Strict):
     """Each server of the tier is a worker process whose event loop serves the async endpoints
     itself and runs the ``sync`` ones on its thread pool behind a gate of ``slots`` (waited for
-    FCFS on the loop): sim/tiers/workers.py, docs/tiers.md. Endpoints not named are async."""
+    FCFS on the loop): sim/tiers/workers.py, docs/tiers.md. Endpoints not named are async.
+    ``writer``: each worker's writer thread, where it has one (a lingering group commit)."""
 
     slots: PositiveInt
     sync: dict[str, SyncWork]
     note: str = ""  # provenance of the figures (measured by a probe, or an estimate)
+    writer: ThreadWriter | None = None
 
 
 class PoolTier(Strict):

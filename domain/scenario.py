@@ -48,6 +48,7 @@ from domain.platform_spec import Endpoint as Endpoint
 from domain.platform_spec import Platform, ServiceLevels, Workload
 from domain.platform_spec import PoolTier as PoolTier
 from domain.platform_spec import SyncWork as SyncWork
+from domain.platform_spec import ThreadWriter as ThreadWriter
 from domain.platform_spec import Tier as Tier
 from domain.platform_spec import TierSlo as TierSlo
 from domain.platform_spec import WorkerThreads as WorkerThreads

@@ -18,6 +18,7 @@ import numpy as np
 from domain import scenario as sc
 from sim.tiers.requestsim import _Pool, drawn, pools, served
 from sim.tiers.workers import Background, Work
+from sim.tiers.writer import covered
 
 # The background's work arrives as Poisson jobs of this mean length (about a scheduler time
 # slice). The prediction barely depends on it: 1, 5 and 20 ms gave the heartbeat's mean
@@ -112,7 +113,8 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         else:
             start, leave = (np.array(x) for x in served(serving, ready[visits].tolist(),
                                                         (service + extra).tolist(), rng))
-        ready[visits] = leave
+        # a tier whose time a writer thread's transaction held (sim/tiers/writer.py) adds none again
+        ready[visits] = np.where(covered(scenario, pool.name, names)[kinds[visits]], ready[visits], leave)
         busy = np.clip(np.minimum(leave, horizon) - np.minimum(start, horizon), 0.0, None).sum()
         utilisation[pool.name] = float(busy / (pool.servers * horizon))
     response = ready - times
@@ -162,7 +164,12 @@ def on_workers(pool: _Pool, threads: sc.WorkerThreads, names: list[str], arrival
     cpu = np.bincount(bins, weights=loop, minlength=size)
     wall = np.bincount(bins, weights=served.loop_end - served.loop_begin, minlength=size)
     stretch = np.where(cpu > 0, wall / np.where(cpu > 0, cpu, 1.0), 1.0)
-    return served.leave - (loop + gil + free), served.leave, stretch, served.gate_wait
+    leave = served.leave
+    if threads.writer is not None:  # the writing endpoints' jobs then go to their worker's writer thread
+        from sim.tiers.writer import through
+
+        leave = through(threads.writer, names, kinds, leave, work.worker, pool.servers)
+    return leave - (loop + gil + free), leave, stretch, served.gate_wait
 
 
 def _background(level: np.ndarray, bin_s: float, rng: np.random.Generator) -> Background | None:
