@@ -79,6 +79,16 @@ class WorkerThreads(Strict):
     writer: ThreadWriter | None = None
 
 
+class RouteHolds(Strict):
+    """Write transactions outside a group-commit writer's batches (the SQLite reference's
+    routes' own, on pool threads): per endpoint, how long one holds the writer's lock. They take
+    it only when no batch waits, trying at SQLite's busy-handler intervals
+    (sim/tiers/write_lock.py, docs/tiers.md)."""
+
+    hold_ms: dict[str, PositiveFloat]
+    note: str = ""  # provenance (measured by the server's timer, or an estimate)
+
+
 class PoolTier(Strict):
     """Servers (cores, connections, gateway channels) that each serve one request at a time."""
 
@@ -108,9 +118,14 @@ class PoolTier(Strict):
     # each server a worker process with an event loop and a thread pool behind a session gate
     # (the reference's uvicorn workers; sim/tiers/workers.py); unset: one request at a time
     threads: WorkerThreads | None = None
+    # group-commit, one writer: the routes' own write transactions on the same lock (SQLite)
+    route_holds: RouteHolds | None = None
 
     @model_validator(mode="after")
     def _commit_needs_batches(self) -> PoolTier:
+        if self.route_holds is not None and (self.discipline != "group-commit" or self.servers != 1):
+            raise ValueError("route_holds: only for one group-commit writer (discipline group-commit, "
+                             f"servers 1; got {self.discipline}, servers {self.servers})")
         if self.threads is not None and self.discipline != "fcfs":
             raise ValueError(f"threads: only for discipline fcfs (got {self.discipline})")
         if self.commit_ms and self.discipline != "group-commit":
@@ -179,6 +194,10 @@ class Platform(Strict):
             unknown = sorted(set(threads.sync) - names) if threads is not None else []
             if unknown:
                 raise ValueError(f"tiers.{tier.name}.threads.sync: unknown endpoints {unknown}")
+            holds = getattr(tier, "route_holds", None)
+            unknown = sorted(set(holds.hold_ms) - names) if holds is not None else []
+            if unknown:
+                raise ValueError(f"tiers.{tier.name}.route_holds.hold_ms: unknown endpoints {unknown}")
         return self
 
     def tier(self, name: str) -> PoolTier | BandwidthTier:

@@ -102,7 +102,11 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         visits = visits[np.argsort(ready[visits], kind="stable")]
         serving, service, extra = drawn(pool, every, times, kinds, visits, rng)
         threads = _threads(scenario, pool.name)
-        if threads is not None and (host is None or pool.name == host.tier):
+        holds = _route_holds(scenario, pool.name, names)
+        if holds is not None:  # SQLite's lock: the batches beside the routes' own transactions
+            start, leave, routes, delay = on_lock(holds, times, kinds, ready, visits, service + extra)
+            ready[routes] += delay
+        elif threads is not None and (host is None or pool.name == host.tier):
             start, leave, bins_stretch, gate[visits] = on_workers(
                 serving, threads, names, ready[visits], kinds[visits], service + extra, host, bin_s, rng)
             stretch = bins_stretch if host is not None else stretch
@@ -135,6 +139,30 @@ def _threads(scenario: sc.Scenario, tier: str) -> sc.WorkerThreads | None:
     as bench_calibrate's variant is, without validation, keeps its discipline)."""
     found = next((t for t in scenario.platform.tiers if t.name == tier), None)
     return getattr(found, "threads", None) if getattr(found, "discipline", "fcfs") == "fcfs" else None
+
+
+def _route_holds(scenario: sc.Scenario, tier: str, names: list[str]) -> np.ndarray | None:
+    """Per endpoint, its own transaction's hold of the tier's write lock in seconds (0: none),
+    if the tier is a writer with the routes' holds (``PoolTier.route_holds``)."""
+    found = next((t for t in scenario.platform.tiers if t.name == tier), None)
+    holds = getattr(found, "route_holds", None)
+    if holds is None:
+        return None
+    return np.array([holds.hold_ms.get(n, 0.0) / 1000.0 for n in names])
+
+
+def on_lock(holds: np.ndarray, times: np.ndarray, kinds: np.ndarray, ready: np.ndarray, visits: np.ndarray,
+            write_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The writer's batches (``visits``, ready at ``ready``, each ``write_s`` of lock time) on one
+    lock with the routes' own transactions (``sim.tiers.write_lock``): (start, leave) of the
+    writes, and the routes' requests with how much the wait for the lock delayed each."""
+    from sim.tiers.write_lock import route_asks, serve_lock
+
+    routes = np.flatnonzero(holds[kinds] > 0)
+    hold = holds[kinds[routes]]
+    asks = route_asks(ready[routes], times[routes], hold)
+    served = serve_lock(ready[visits], write_s, asks, hold)
+    return served.write_start, served.write_leave, routes, served.hold_start - asks
 
 
 def on_workers(pool: _Pool, threads: sc.WorkerThreads, names: list[str], arrivals: np.ndarray,

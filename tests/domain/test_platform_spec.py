@@ -1,0 +1,43 @@
+"""The platform's tiers: the group-commit writer's route holds (``PoolTier.route_holds``) are typed
+and checked, and a bad one is one line naming its field."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from domain.scenario import ScenarioError, parse_scenario
+from tests.conftest import SMOKE
+
+RAW = yaml.safe_load(SMOKE.read_text(encoding="utf-8"))
+
+
+def _with_database(**fields) -> dict:
+    data = yaml.safe_load(yaml.safe_dump(RAW))
+    tiers = data["platform"]["tiers"]
+    index = next(i for i, t in enumerate(tiers) if t["name"] == "database")
+    tiers[index] = {"name": "database", "kind": "pool", "servers": 1, "discipline": "group-commit",
+                    "commit_ms": 1.0} | fields
+    return data
+
+
+def test_route_holds_are_read_per_endpoint():
+    holds = {"hold_ms": {"test_submit": 12.5, "sms_send": 8.0}, "note": "measured"}
+    tier = parse_scenario(_with_database(route_holds=holds)).platform.tier("database")
+    assert tier.route_holds is not None and tier.route_holds.hold_ms == {"test_submit": 12.5, "sms_send": 8.0}
+
+
+ONE_WRITER = "route_holds: only for one group-commit writer"
+SMS = {"route_holds": {"hold_ms": {"sms_send": 3.0}}}
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"route_holds": {"hold_ms": {"nope": 3.0}}}, "route_holds.hold_ms: unknown endpoints ['nope']"),
+    ({"route_holds": {"hold_ms": {"sms_send": 0}}}, "hold_ms.sms_send: Input should be greater than 0"),
+    (SMS | {"servers": 2}, ONE_WRITER),
+    (SMS | {"discipline": "fcfs", "commit_ms": 0.0}, ONE_WRITER),
+])
+def test_a_bad_route_hold_is_one_line_naming_it(fields, message):
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(_with_database(**fields), "bad.yaml")
+    assert message in str(error.value) and "\n" not in str(error.value)
