@@ -86,7 +86,17 @@ class RouteHolds(Strict):
     (sim/tiers/write_lock.py, docs/tiers.md)."""
 
     hold_ms: dict[str, PositiveFloat]
+    # per endpoint, the share of its requests that run such a transaction (a sign-in only by SMS
+    # code writes): its transactions over its requests; 1 where not named
+    share: dict[str, Share] = Field(default_factory=dict)
     note: str = ""  # provenance (measured by the server's timer, or an estimate)
+
+    @model_validator(mode="after")
+    def _shares_of_holds(self) -> RouteHolds:
+        extra = sorted(set(self.share) - set(self.hold_ms))
+        if extra:
+            raise ValueError(f"share: endpoints without a hold {extra}")
+        return self
 
 
 class PoolTier(Strict):

@@ -104,7 +104,7 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         threads = _threads(scenario, pool.name)
         holds = _route_holds(scenario, pool.name, names)
         if holds is not None:  # SQLite's lock: the batches beside the routes' own transactions
-            start, leave, routes, delay = on_lock(holds, times, kinds, ready, visits, service + extra)
+            start, leave, routes, delay = on_lock(holds, times, kinds, ready, visits, service + extra, rng)
             ready[routes] += delay
         elif threads is not None and (host is None or pool.name == host.tier):
             start, leave, bins_stretch, gate[visits] = on_workers(
@@ -142,24 +142,27 @@ def _threads(scenario: sc.Scenario, tier: str) -> sc.WorkerThreads | None:
 
 
 def _route_holds(scenario: sc.Scenario, tier: str, names: list[str]) -> np.ndarray | None:
-    """Per endpoint, its own transaction's hold of the tier's write lock in seconds (0: none),
-    if the tier is a writer with the routes' holds (``PoolTier.route_holds``)."""
+    """Per endpoint (rows), its own transaction's hold of the tier's write lock in seconds (0:
+    none) and the share of its requests that run one, if the tier is a writer with the routes'
+    holds (``PoolTier.route_holds``)."""
     found = next((t for t in scenario.platform.tiers if t.name == tier), None)
     holds = getattr(found, "route_holds", None)
     if holds is None:
         return None
-    return np.array([holds.hold_ms.get(n, 0.0) / 1000.0 for n in names])
+    return np.array([[holds.hold_ms.get(n, 0.0) / 1000.0 for n in names],
+                     [holds.share.get(n, 1.0) for n in names]])
 
 
 def on_lock(holds: np.ndarray, times: np.ndarray, kinds: np.ndarray, ready: np.ndarray, visits: np.ndarray,
-            write_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            write_s: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """The writer's batches (``visits``, ready at ``ready``, each ``write_s`` of lock time) on one
-    lock with the routes' own transactions (``sim.tiers.write_lock``): (start, leave) of the
+    lock with the routes' own transactions (``sim.tiers.write_lock``; ``holds``: per endpoint
+    the hold and the share of requests holding, drawn with ``rng``): (start, leave) of the
     writes, and the routes' requests with how much the wait for the lock delayed each."""
     from sim.tiers.write_lock import route_asks, serve_lock
 
-    routes = np.flatnonzero(holds[kinds] > 0)
-    hold = holds[kinds[routes]]
+    routes = np.flatnonzero((holds[0][kinds] > 0) & (rng.random(kinds.size) < holds[1][kinds]))
+    hold = holds[0][kinds[routes]]
     asks = route_asks(ready[routes], times[routes], hold)
     served = serve_lock(ready[visits], write_s, asks, hold)
     return served.write_start, served.write_leave, routes, served.hold_start - asks

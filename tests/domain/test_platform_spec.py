@@ -35,6 +35,9 @@ SMS = {"route_holds": {"hold_ms": {"sms_send": 3.0}}}
     ({"route_holds": {"hold_ms": {"nope": 3.0}}}, "route_holds.hold_ms: unknown endpoints ['nope']"),
     ({"route_holds": {"hold_ms": {"sms_send": 0}}}, "hold_ms.sms_send: Input should be greater than 0"),
     (SMS | {"servers": 2}, ONE_WRITER),
+    ({"route_holds": {"hold_ms": {"sms_send": 3.0}, "share": {"login": 0.3}}},
+     "route_holds: share: endpoints without a hold ['login']"),
+    ({"route_holds": {"hold_ms": {"login": 3.0}, "share": {"login": 1.3}}}, "share.login: Input should be"),
     (SMS | {"discipline": "fcfs", "commit_ms": 0.0}, ONE_WRITER),
 ])
 def test_a_bad_route_hold_is_one_line_naming_it(fields, message):
