@@ -280,7 +280,8 @@ def _writer_record(target: Target, fits: dict[str, fitting.TierFit], rows: list[
     why = writer.why_not(rows)
     if found is not None and fits[tier].demands[fitting.BATCHES] != found.commit:  # ``_fit`` kept its own
         found, why = None, "the writer's jobs per endpoint are not counted (yanxiu_commit_jobs_sum)"
-    return writer.record(found, why) | {"text": found.text() if found else ""}
+    return writer.record(found, why) | {"text": found.text() if found else "",
+                                        "route_holds": writer.route_holds(rows)}
 
 
 def _batches(target: Target, tier: str, rows: list[fitting.Row]) -> list[str]:
@@ -329,6 +330,9 @@ def _tier_lines(scenario: Scenario, target: Target, fits: dict[str, fitting.Tier
                                 + (f"; {how}" if how else "")}
             if sqlite and api in out:  # the workers' event loops commit their turns' writes (LoopCommitter)
                 out[db] |= {"batched_by": api, "note": f"{out[db]['note']}; batches: the {api} loops' turns"}
+            names = {e.name for e in scenario.platform.endpoints}  # the routes' own transactions on the lock
+            holds = writer.for_endpoints((split or {}).get("route_holds"), names) if sqlite else None
+            out[db] |= {"route_holds": holds} if holds else {}
     for name, why in _absent_tiers(scenario, target).items():  # kept, but no endpoint visits it
         tier = scenario.platform.tier(name)
         assert isinstance(tier, PoolTier)

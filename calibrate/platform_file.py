@@ -144,6 +144,10 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         threads: Any = (measured or {}).get("threads", getattr(tier, "threads", None))
         threads = threads.model_dump() if isinstance(threads, BaseModel) else threads
         extra += f", threads: {json.dumps(threads, ensure_ascii=False)}" if threads else ""
+        # the routes' own transactions on SQLite's write lock (calibrate.writer.route_holds)
+        holds: Any = (measured or {}).get("route_holds", getattr(tier, "route_holds", None))
+        holds = holds.model_dump() if isinstance(holds, BaseModel) else holds
+        extra += f", route_holds: {json.dumps(holds, ensure_ascii=False)}" if holds else ""
         lines.append(f"    - {{name: {tier.name}, kind: pool, servers: {servers}, "
                      f"service: {service_text}{extra}}}   # {note}")
     lines.append("  endpoints:")

@@ -105,6 +105,9 @@ class Scrape:
     # "commit" (yanxiu_commit_seconds: its statements and commit), "jobs" ([jobs, commits]) and
     # "cpu" ([the commits' CPU seconds, 0]); empty without the writer's timers
     writer: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # the routes' own write transactions by the endpoint whose request ran them ("other" outside
+    # a request, or a server whose timer has no endpoint label): [seconds, transactions] so far
+    route_holds: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def parse_metrics(text: str) -> Scrape:
@@ -118,6 +121,7 @@ def parse_metrics(text: str) -> Scrape:
     route_cpu: dict[str, float] = defaultdict(float)
     by_size: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     route_lock: list[float] | None = None
+    route_holds: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     writer: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for line in text.splitlines():
         match = _SAMPLE.match(line)
@@ -151,11 +155,13 @@ def parse_metrics(text: str) -> Scrape:
         elif name in ("yanxiu_write_lock_held_seconds_sum", "yanxiu_write_lock_held_seconds_count"):
             route_lock = route_lock or [0.0, 0.0]
             route_lock[name.endswith("_count")] += value
+            route_holds[labels.get("endpoint", "other")][name.endswith("_count")] += value
     return Scrape(cpu, dict(requests), dict(errors), commit, commits,
                   {e: (s, n) for e, (s, n) in in_app.items()}, jobs,
                   {band: (v[0], v[1], v[2]) for band, v in by_size.items()},
                   (route_lock[0], route_lock[1]) if route_lock else None, dict(route_cpu),
-                  {key: (v[0], v[1]) for key, v in writer.items()} if "wait" in writer else {})
+                  {key: (v[0], v[1]) for key, v in writer.items()} if "wait" in writer else {},
+                  route_holds={e: (v[0], v[1]) for e, v in route_holds.items()})
 
 
 # the writer thread's timers: which [seconds, observations] of ``Scrape.writer`` each sample adds to

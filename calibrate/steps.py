@@ -134,6 +134,7 @@ class Sampler:
             if s0.jobs is not None and s1.jobs is not None:
                 requests[JOBS] = s1.jobs - s0.jobs  # which endpoints the writer's jobs are
             requests |= writer.row_counts(s0.by_size, s1.by_size)  # the commits by size (calibrate.writer)
+            requests |= writer.hold_counts(s0.route_holds, s1.route_holds)  # the routes' own transactions
             busy = {tier: b1[tier] - b0[tier] for tier in b1 if tier in b0}
             # a worker restarted in the bin starts its counter again: the bin's figure is then
             # not known (a negative difference), and the row keeps no route CPU

@@ -30,6 +30,7 @@ utilisation law (``calibrate.fit.fit_tier``), and the platform file says so.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from scipy.optimize import nnls
@@ -234,6 +235,58 @@ def as_tier(fit: fitting.TierFit, found: WriterFit) -> fitting.TierFit:
                for name, d in fit.demands.items() if name != fitting.BATCHES}
     demands[fitting.BATCHES] = found.commit
     return replace(fit, idle_rate=0.0, demands=demands, r2=found.r2_bins, tied=())
+
+
+# a row's pseudo-counts of the routes' own write transactions, per endpoint (``hold_counts``)
+_HOLD_KEYS = ("(hold_s {})", "(holds {})")
+MIN_HOLDS = 10  # transactions an endpoint needs for its hold to be written
+
+
+def hold_counts(before: dict[str, tuple[float, float]],
+                after: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """A bin's seconds and count of the routes' own write transactions per endpoint
+    (``Scrape.route_holds`` before and after it), as a ``fit.Row``'s pseudo-counts."""
+    out = {}
+    for endpoint, now in after.items():
+        then = before.get(endpoint, (0.0, 0.0))
+        for key, a, b in zip(_HOLD_KEYS, then, now, strict=True):
+            out[key.format(endpoint)] = b - a
+    return out
+
+
+def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
+    """The routes' own write transactions on SQLite's lock, for the writer tier's ``route_holds``
+    (sim/tiers/write_lock.py): per endpoint with at least ``MIN_HOLDS`` of them, the mean time
+    one held the lock (``yanxiu_write_lock_held_seconds{endpoint}``) and their share of its
+    requests; None when the server timed none by endpoint. The hold is wall-clock time at the
+    calibration's loads (its Python between statements waits for the GIL: 7-18 ms at 60-110% of
+    the knee against ~4 ms at 30%, 2026-11-30), so it is the steps' mean, not a law of the load."""
+    hold_ms: dict[str, float] = {}
+    share: dict[str, float] = {}
+    counted = []
+    prefix = _HOLD_KEYS[0].format("")[:-1]
+    endpoints = sorted({k[len(prefix):-1] for row in rows for k in row.requests if k.startswith(prefix)})
+    for name in endpoints:
+        seconds, count = (sum(r.requests.get(k.format(name), 0.0) for r in rows) for k in _HOLD_KEYS)
+        requests = sum(r.requests.get(name, 0.0) for r in rows)
+        if count >= MIN_HOLDS and seconds > 0:
+            hold_ms[name] = round(1000.0 * seconds / count, 3)
+            share[name] = round(min(1.0, count / requests), 4) if requests > 0 else 1.0
+            counted.append(f"{name} {hold_ms[name]:.3g} ms x {int(count):,}")
+    if not hold_ms:
+        return None
+    note = ("measured: yanxiu_write_lock_held_seconds by endpoint over the calibration's steps ("
+            + ", ".join(counted) + "); they take SQLite's lock after any waiting batch")
+    return {"hold_ms": hold_ms, "share": share, "note": note}
+
+
+def for_endpoints(measured: dict[str, Any] | None, names: set[str]) -> dict[str, Any] | None:
+    """``route_holds``' figures for the endpoints ``names`` only (a scenario's: a server's other
+    routes and its work outside requests are left out); None if none of them held the lock."""
+    if not measured or not names & set(measured["hold_ms"]):
+        return None
+    return {"hold_ms": {e: ms for e, ms in measured["hold_ms"].items() if e in names},
+            "share": {e: v for e, v in measured["share"].items() if e in names}, "note": measured["note"]}
 
 
 def record(found: WriterFit | None, why: str) -> dict[str, object]:

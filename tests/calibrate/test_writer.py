@@ -140,3 +140,45 @@ def test_steps_whose_lone_commits_held_the_lock_longer_are_left_out():
     assert found.write.ms == pytest.approx(D_S * 1000, rel=0.1)
     assert len(found.per_step) == 6 and "2 step(s) left out" in found.text()
     assert writer.record(found, "")["left_out_steps"] == [4, 5]
+
+
+def test_the_routes_own_transactions_are_read_per_endpoint_into_the_writer_tier(tmp_path):
+    """yanxiu_write_lock_held_seconds{endpoint}: per bin, each endpoint's holds (pseudo-counts of
+    the rows, as the commits by size are); over the steps the mean hold and the share of the
+    endpoint's requests that hold (sign-ins: only those by SMS code); the tier line names them
+    for the scenario's endpoints only, and the platform file written with them loads."""
+    from calibrate.calibration import _fit, _tier_lines, _writer_record
+    from calibrate.platform_file import render, write
+    from tests.calibrate.test_platform_file import PROVENANCE
+
+    before = parse_metrics('yanxiu_write_lock_held_seconds_sum{endpoint="test_submit"} 0.1\n'
+                           'yanxiu_write_lock_held_seconds_count{endpoint="test_submit"} 10.0\n')
+    after = parse_metrics("\n".join([
+        'yanxiu_write_lock_held_seconds_sum{endpoint="test_submit"} 0.3',
+        'yanxiu_write_lock_held_seconds_count{endpoint="test_submit"} 30.0',
+        'yanxiu_write_lock_held_seconds_sum{endpoint="login"} 0.12',
+        'yanxiu_write_lock_held_seconds_count{endpoint="login"} 15.0',
+        'yanxiu_write_lock_held_seconds_sum{endpoint="other"} 0.5',
+        'yanxiu_write_lock_held_seconds_count{endpoint="other"} 12.0']))
+    assert after.route_holds["login"] == (0.12, 15.0) and after.route_lock == pytest.approx((0.92, 57.0))
+    counts = writer.hold_counts(before.route_holds, after.route_holds)
+    assert counts["(hold_s test_submit)"] == pytest.approx(0.2) and counts["(holds test_submit)"] == 20.0
+    rows = [Row(r.step, r.seconds, r.requests | (counts if i % 10 == 0 else {}), r.busy_s)
+            for i, r in enumerate(_rows(np.random.default_rng(3)))]
+    holds = writer.route_holds(rows)
+    assert holds is not None
+    logins = sum(r.requests["login"] for r in rows)
+    assert holds["hold_ms"] == {"login": 8.0, "other": pytest.approx(41.667, rel=1e-3), "test_submit": 10.0}
+    assert holds["share"]["login"] == pytest.approx(15.0 * 3 / logins, rel=5e-3)  # three rows counted
+    assert writer.route_holds([Row(0, 1.0, {"login": 3.0}, {})]) is None
+    scenario = load_scenario(SMOKE)
+    target = SimpleNamespace(api_servers=2, absent=None, probes=SimpleNamespace(
+        api_tier="api", database_tier="database", sources={"database": "yanxiu_commit_seconds_sum"}))
+    fit = _fit(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
+    line = _tier_lines(scenario, target, {"database": fit}, _writer_record(target, {"database": fit}, rows, 0))
+    assert set(line["database"]["route_holds"]["hold_ms"]) == {"login", "test_submit"}  # not "other"
+    out = tmp_path / "platform.yaml"
+    text = render(scenario, SMOKE, out, line, {}, PROVENANCE)
+    write(out, text, PROVENANCE, force=False)
+    holds_read = load_scenario(out).platform.tier("database").route_holds
+    assert holds_read is not None and holds_read.hold_ms == {"login": 8.0, "test_submit": 10.0}
