@@ -148,6 +148,8 @@ def test_a_step_of_a_server_started_here_records_what_it_ran_beside(server, monk
     from calibrate.steps import Probes, StepSpec, run_step
 
     class Replay:  # stands for Locust: the server finishes 200 more heartbeats meanwhile
+        set_up_s = 0.0  # loadtests.run.LocustRun's: no resumed sessions' set-up window
+
         def __init__(self, host, folder, *_args) -> None:
             self.folder = folder
 
