@@ -171,11 +171,17 @@ def test_the_routes_own_transactions_are_read_per_endpoint_into_the_writer_tier(
     assert holds["hold_ms"] == {"login": 8.0, "other": pytest.approx(41.667, rel=1e-3), "test_submit": 10.0}
     assert holds["share"]["login"] == pytest.approx(15.0 * 3 / logins, rel=5e-3)  # three rows counted
     assert writer.route_holds([Row(0, 1.0, {"login": 3.0}, {})]) is None
+    twice = writer.route_holds([Row(0, 1.0, {"test_submit": 10.0, "(hold_s test_submit)": 0.08,
+                                             "(holds test_submit)": 20.0}, {})])
+    # two transactions a request (a test submission): one hold of their sum, every request
+    assert twice is not None
+    assert (twice["hold_ms"], twice["share"]) == ({"test_submit": 8.0}, {"test_submit": 1.0})
     scenario = load_scenario(SMOKE)
     target = SimpleNamespace(api_servers=2, absent=None, probes=SimpleNamespace(
         api_tier="api", database_tier="database", sources={"database": "yanxiu_commit_seconds_sum"}))
     fit = _fit(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
-    line = _tier_lines(scenario, target, {"database": fit}, _writer_record(target, {"database": fit}, rows, 0))
+    split = _writer_record(target, {"database": fit}, rows, 0)
+    line = _tier_lines(scenario, target, {"database": fit}, split)
     assert set(line["database"]["route_holds"]["hold_ms"]) == {"login", "test_submit"}  # not "other"
     out = tmp_path / "platform.yaml"
     text = render(scenario, SMOKE, out, line, {}, PROVENANCE)
