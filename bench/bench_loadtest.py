@@ -12,9 +12,16 @@ rate. Both cases are closed loops of the same number of users with no think time
   answers, heartbeats and tests; model think times compressed to nothing.
 
 Rounds alternate (hello, teacher, hello, ...) so that background load on the machine hits
-both alike; the figures are medians. Prints the table and the ratio (target: >= 0.70).
+both alike; the figures are medians. Prints the table and the ratio (target: >= 0.70), and each
+case's generator CPU per request: the Locust process's CPU (psutil, user + system) from test
+start to its end, divided by the requests it made. On this machine the generator shares the
+cores with the server it load-tests, so that CPU is background the measured server pays for.
 
-    .venv/bin/python bench/bench_loadtest.py [--seconds 10] [--rounds 3] [--users 50]
+``--before DIR`` adds a third case in the same rounds: the teacher case with the replay's code
+(``loadtests``, ``domain``) of another checkout (``git archive <commit>`` unpacked in DIR), so a
+change to the replay is measured beside what it replaced, under the same background load.
+
+    .venv/bin/python bench/bench_loadtest.py [--seconds 10] [--rounds 3] [--users 50] [--before DIR]
 
 Traffic goes to 127.0.0.1 only; every run is bounded by --seconds.
 """
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import statistics
 import subprocess
@@ -38,6 +46,28 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "scenarios" / "smoke.yaml"
 TARGET = 0.70
+BEFORE = "teacher (before)"
+
+# the generator's CPU per request: psutil CPU of the Locust process over the test, read in the
+# process itself at test start and at its end, with the requests Locust counted
+CPU_HOOK = """
+import json, psutil
+from locust import events as _events
+
+
+@_events.test_start.add_listener
+def _cpu_start(environment, **_kw):
+    times = psutil.Process().cpu_times()
+    environment.cpu_at_start = times.user + times.system
+
+
+@_events.quitting.add_listener
+def _cpu_end(environment, **_kw):
+    times = psutil.Process().cpu_times()
+    with open({out!r}, "w") as handle:
+        json.dump({{"cpu_s": times.user + times.system - environment.cpu_at_start,
+                   "requests": environment.stats.total.num_requests}}, handle)
+"""
 
 HELLO = """
 from locust import constant, task
@@ -103,16 +133,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each measured run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of both cases")
     parser.add_argument("--users", type=int, default=50, help="concurrent users in both cases")
+    parser.add_argument("--before", type=Path, help="also run the teacher case with this checkout's replay")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-loadtest-") as tmp:
         folder = Path(tmp)
         files = _fixtures(folder)
         stub = _start_stub(folder, files["answers"])
         try:
-            results: dict[str, list[dict]] = {"hello-world": [], "teacher": []}
+            trees = {"hello-world": ROOT, "teacher": ROOT}
+            if args.before is not None:
+                trees = {"hello-world": ROOT, BEFORE: args.before.resolve(), "teacher": ROOT}
+            results: dict[str, list[dict]] = {case: [] for case in trees}
             for _ in range(args.rounds):
-                for case in results:
-                    results[case].append(_run(folder, files[case], stub, args.users, args.seconds))
+                for case, tree in trees.items():
+                    locustfile = files["teacher" if case == BEFORE else case]
+                    results[case].append(_run(folder, locustfile, stub, args.users, args.seconds, tree))
         finally:
             stub.terminate()
             stub.wait(10)
@@ -164,21 +199,26 @@ def _start_stub(folder: Path, answers: Path) -> subprocess.Popen:
     raise SystemExit("the stub did not start")
 
 
-def _run(folder: Path, locustfile: Path, stub, users: int, seconds: float) -> dict:
+def _run(folder: Path, locustfile: Path, stub, users: int, seconds: float, tree: Path = ROOT) -> dict:
     prefix = folder / f"run-{time.monotonic_ns()}"
+    hooked = folder / f"{prefix.name.replace('-', '_')}.py"  # the case's locustfile with the CPU hook
+    hooked.write_text(locustfile.read_text() + CPU_HOOK.format(out=f"{prefix}_cpu.json"))
     process = subprocess.Popen(
-        [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "--host", stub.url,
+        [sys.executable, "-m", "locust", "-f", str(hooked), "--headless", "--host", stub.url,
          "-u", str(users), "-r", str(users), "-t", f"{seconds:g}s", "--csv", str(prefix),
          "--only-summary", "--loglevel", "ERROR", "--stop-timeout", "1"],
         cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        env={**os.environ, "PYTHONPATH": str(tree)})
     _pin(process.pid, 1)
     cpu = _cpu_while(process, stub.pid)
     process.wait(timeout=seconds + 120)
     with open(f"{prefix}_stats.csv", newline="") as handle:
         total = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    with open(f"{prefix}_cpu.json") as handle:
+        used = json.load(handle)
     return {"rps": float(total["Requests/s"]), "requests": int(total["Request Count"]),
-            "failures": int(total["Failure Count"]), **cpu}
+            "failures": int(total["Failure Count"]),
+            "cpu_ms_per_request": 1000.0 * used["cpu_s"] / max(1, used["requests"]), **cpu}
 
 
 def _cpu_while(process: subprocess.Popen, stub_pid: int) -> dict:
@@ -207,18 +247,23 @@ def _pin(pid: int, core: int) -> None:
 def _report(results: dict[str, list[dict]], args) -> None:
     print(f"bench_loadtest: {args.users} users, {args.rounds} rounds x {args.seconds:g} s, "
           "Locust pinned to one core, stub to another")
-    print(f"{'case':<12} {'req/s (median)':>15} {'rounds':>24} {'failures':>9} "
-          f"{'harness CPU':>12} {'stub CPU':>9}")
+    print(f"{'case':<17} {'req/s (median)':>15} {'rounds':>24} {'failures':>9} "
+          f"{'harness CPU':>12} {'stub CPU':>9} {'CPU ms/request':>15} {'rounds':>20}")
     medians = {}
     for case, runs in results.items():
         medians[case] = statistics.median(r["rps"] for r in runs)
         rounds = " ".join(f"{r['rps']:.0f}" for r in runs)
-        print(f"{case:<12} {medians[case]:>15.0f} {rounds:>24} {sum(r['failures'] for r in runs):>9} "
+        per_request = " ".join(f"{r['cpu_ms_per_request']:.3f}" for r in runs)
+        print(f"{case:<17} {medians[case]:>15.0f} {rounds:>24} {sum(r['failures'] for r in runs):>9} "
               f"{statistics.median(r['harness_cpu'] for r in runs):>11.0f}% "
-              f"{statistics.median(r['stub_cpu'] for r in runs):>8.0f}%")
-    ratio = medians["teacher"] / medians["hello-world"] if medians["hello-world"] else float("nan")
-    verdict = "meets" if ratio >= TARGET else "BELOW"
-    print(f"ratio teacher / hello-world = {ratio:.2f} ({verdict} the {TARGET:.2f} target)")
+              f"{statistics.median(r['stub_cpu'] for r in runs):>8.0f}% "
+              f"{statistics.median(r['cpu_ms_per_request'] for r in runs):>15.3f} {per_request:>20}")
+    for case in results:
+        if case == "hello-world":
+            continue
+        ratio = medians[case] / medians["hello-world"] if medians["hello-world"] else float("nan")
+        verdict = "meets" if ratio >= TARGET else "BELOW"
+        print(f"ratio {case} / hello-world = {ratio:.2f} ({verdict} the {TARGET:.2f} target)")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import psutil
 from gevent.pool import Group
 from locust.runners import WorkerRunner
 
+from loadtests import resolver
 from loadtests.accounts import Roster
 from loadtests.noise import BinTally, Sessions, merge
 from loadtests.plan import KINDS
@@ -86,6 +87,7 @@ class Replay:
         self._pending = _empty()
         self._greenlets: list[gevent.Greenlet] = []
         self._finished = False
+        resolver.install()  # each session's new connection finds an IP-literal host in place
 
     @property
     def stopping(self) -> bool:

@@ -24,7 +24,9 @@ successes; anything else outside 2xx is a failure in Locust's statistics.
 
 from __future__ import annotations
 
+import bisect
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import gevent
@@ -199,22 +201,24 @@ class TeacherJourney(OneSession):
         course's study time as the server counts it. Beats keep the player's timetable (a
         browser's timer), not a pause after each answer: a slow answer must not stretch the
         play, or the replay sends fewer heartbeats than the model the slower the target is."""
-        interval = float(self.ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
-        position, api = 0.0, self.session.api
-        api.start_play(course.cid, resource)  # the start beat (domain.decisions.beats_in_play)
+        ctx, session = self.ctx, self.session
+        interval = float(ctx.scenario.platform.heartbeat_interval_s.get(self.sub, 60))
+        position, api, cid, compress = 0.0, session.api, course.cid, ctx.compress
+        api.start_play(cid, resource)  # the start beat (domain.decisions.beats_in_play)
         if api.client.label:  # a resumed session's first play began before the stretch in the model
             self._at_origin()
         started, counted = time.monotonic(), None
         # a session the model had mid-play at the first minute is at a uniform phase of its
         # beat interval (the stationary state), not at a beat: its first beat comes sooner
-        phase = self.session.first_phase()
+        phase = session.first_phase()
+        pause_until, report = session.pause_until, api.report_progress  # looked up once a play
         while position < seconds:
             full = interval * phase
             step = min(full, seconds - position)
             phase = 1.0
             position += step
-            self.session.pause_until(started + position / self.ctx.compress)
-            counted = api.report_progress(course.cid, resource, position, step, position >= seconds)
+            pause_until(started + position / compress)
+            counted = report(cid, resource, position, step, position >= seconds)
         # the target's count when it gives one, else the seconds played
         return course.studied_s + seconds if counted is None else counted
 
@@ -283,9 +287,10 @@ class TeacherJourney(OneSession):
         arrival = self.session.arrival
         if arrival is not None and arrival.sub_platform:
             return arrival.sub_platform
-        shares = self.ctx.scenario.population.sub_platforms
-        names = list(shares)
-        return names[int(self.session.rng.choice(len(names), p=np.array(list(shares.values()))))]
+        names, cdf = _share_cdf(tuple(self.ctx.scenario.population.sub_platforms.items()))
+        # Generator.choice(len(names), p=shares) without re-checking the shares each session: the
+        # same one uniform draw and the same index (tests/loadtests/test_sub_platforms.py)
+        return names[bisect.bisect_right(cdf, self.session.rng.random())]
 
 
 class TeacherUser(Session):
@@ -311,6 +316,14 @@ class AdminUser(Session):
     """A school (or county, province) administrator looking at progress."""
 
     tasks = [AdminJourney]
+
+
+@lru_cache(maxsize=8)
+def _share_cdf(shares: tuple[tuple[str, float], ...]) -> tuple[tuple[str, ...], list[float]]:
+    """The names and the normalised cumulative shares, as ``Generator.choice`` computes them."""
+    cdf = np.cumsum(np.array([share for _, share in shares], dtype=float))
+    cdf /= cdf[-1]
+    return tuple(name for name, _ in shares), cdf.tolist()
 
 
 def user_class_for(kind: int) -> type[Session]:

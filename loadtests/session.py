@@ -105,18 +105,19 @@ class Session(FastHttpUser):
 class OneSession(SequentialTaskSet):
     """A sequence of steps that runs once, then the session (the Locust user) ends."""
 
+    # the Locust user as a ``Session`` (Locust types ``self.user`` as any ``User``): an attribute,
+    # not a property, because the steps read it a few times a request (the generator's CPU per
+    # request is background the measured server pays for on a shared machine)
+    session: Session
+
     def on_start(self) -> None:
         self.steps_left = len(self.tasks)
+        user = self.user
+        assert isinstance(user, Session)
+        self.session = user
 
     def get_next_task(self):
         if self.steps_left <= 0:
             raise StopUser()
         self.steps_left -= 1
         return super().get_next_task()
-
-    @property
-    def session(self) -> Session:
-        """Locust types ``self.user`` as any ``User``; ours is always a ``Session``."""
-        user = self.user
-        assert isinstance(user, Session)
-        return user

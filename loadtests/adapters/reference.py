@@ -22,21 +22,36 @@ class ReferenceAdapter(Adapter):
         self.token: str | None = None
         self.ids: dict[str, object] = {"campaign": target.campaign}  # what placeholders are filled with
         self.seq = 0  # heartbeat sequence numbers rise within a session and across sessions
+        self._auth: tuple[str, dict[str, str]] | None = None  # (token, its header), see _headers
 
     def call(self, endpoint: str, body: Any = None, query: dict | None = None, **options: Any) -> Any:
         """One named request on the endpoint's route, with the bearer token."""
         route = self.target.routes[endpoint]
-        values: dict[str, object] = dict(self.ids)
-        values.update({k: options.pop(k) for k in ("course_id", "resource_id") if k in options})
-        try:
-            url = route.url(**values)
-        except KeyError as missing:
-            raise LookupError(f"{endpoint}: no {{{missing.args[0]}}} to fill in {route.path!r}: "
-                              "the sign-in answer did not give it") from None
+        course_id, resource_id = options.pop("course_id", None), options.pop("resource_id", None)
+        if "{" in route.path:  # a template: filled from the sign-in, the campaign and the step
+            values: dict[str, object] = dict(self.ids)
+            for key, value in (("course_id", course_id), ("resource_id", resource_id)):
+                if value is not None:
+                    values[key] = value
+            try:
+                url = route.url(**values)
+            except KeyError as missing:
+                raise LookupError(f"{endpoint}: no {{{missing.args[0]}}} to fill in {route.path!r}: "
+                                  "the sign-in answer did not give it") from None
+        else:
+            url = route.path
         if query:  # after a query the route itself has (a route map's ?campaign=...)
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        return self.client.request(endpoint, route.method, url, json=body, headers=headers, **options)
+        return self.client.request(endpoint, route.method, url, json=body, headers=self._headers(), **options)
+
+    def _headers(self) -> dict[str, str] | None:
+        """The bearer token's header, made once a token (the client copies it before adding its
+        own headers, so one dict serves every request of the session)."""
+        if not self.token:
+            return None
+        if self._auth is None or self._auth[0] != self.token:
+            self._auth = (self.token, {"Authorization": f"Bearer {self.token}"})
+        return self._auth[1]
 
     # --- signing in --------------------------------------------------------------------
 

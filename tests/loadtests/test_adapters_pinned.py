@@ -33,7 +33,7 @@ from loadtests.adapters import (
     load_adapter,
 )
 from loadtests.adapters.reference import ReferenceAdapter
-from loadtests.routes import route_table
+from loadtests.routes import Route, route_table
 
 
 class Resp:
@@ -356,6 +356,27 @@ def test_a_placeholder_the_sign_in_did_not_give_is_one_line():
     adapter.target.routes["profile"] = type(adapter.target.routes["profile"])("GET", "/u/{user_id}")
     with pytest.raises(LookupError, match=r"^profile: no \{user_id\} to fill in '/u/\{user_id\}'"):
         adapter.call("profile")
+
+
+def test_the_bearer_header_follows_the_token_and_only_templates_take_the_steps_ids():
+    # the header is made once a token, not once a request (CPU per request): a new sign-in's token
+    # must still reach the next request, and an earlier request's headers must not change
+    adapter, sent = reference({"login": {"token": "second", "teacher_id": 8}})
+    adapter.resume({"token": "first", "teacher_id": 3, "user_id": 3})
+    adapter.enrol()
+    adapter.study_state()
+    first, again = sent.sent[-2][3]["headers"], sent.sent[-1][3]["headers"]
+    adapter.log_in(SimpleNamespace(mobile="1", teacher_id=None), password="p")
+    adapter.enrol()
+    assert first == again == {"Authorization": "Bearer first"}
+    assert sent.sent[-1][3]["headers"] == {"Authorization": "Bearer second"}
+    # a plain route ignores the step's ids, a template takes them; neither reaches the client
+    adapter.report_progress(2, {"id": "r9"}, 1.0, 1.0, last=False)
+    assert sent.sent[-1][2] == "/api/v1/progress/heartbeat"
+    adapter.target.routes["heartbeat"] = Route("PUT", "/player/{resource_id}/{user_id}/{course_id}")
+    adapter.report_progress(2, {"id": "r9"}, 2.0, 1.0, last=False)
+    assert sent.sent[-1][1:3] == ("PUT", "/player/r9/8/2")
+    assert all(not {"course_id", "resource_id"} & set(options) for *_, options in sent.sent[-2:])
 
 
 def test_heartbeats_rise_and_report_the_course_total_only_at_the_end():

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from loadtests.accounts import AccountsError, to_seed
 from loadtests.plan import ADMIN, REGISTRATION, SESSION, Plan, Series, read_timeseries
+from tests.conftest import ROOT
 
 SUBS = ("basic", "higher", "vocational")
 
@@ -112,3 +116,37 @@ def test_seeding_enough_in_session_accounts_of_every_sub_platform():
     assert to_seed({"basic": 0}, shares) == 0
     with pytest.raises(AccountsError, match="'other'"):
         to_seed({"other": 3}, shares)
+
+
+DRAWS = r"""
+import json
+from gevent import monkey; monkey.patch_all()
+from types import SimpleNamespace
+import numpy as np
+from loadtests.journeys import TeacherJourney
+
+out = []
+for shares in ({"basic": 0.8, "higher": 0.15, "vocational": 0.05}, {"a": 0.5, "b": 0.0, "c": 0.5},
+               {"only": 1.0}, {"x": 0.1, "y": 0.2, "z": 0.7}):
+    same = True
+    for seed in range(1500):
+        ours, numpys = np.random.default_rng([7, seed]), np.random.default_rng([7, seed])
+        journey = SimpleNamespace(session=SimpleNamespace(arrival=None, rng=ours),
+                                  ctx=SimpleNamespace(scenario=SimpleNamespace(
+                                      population=SimpleNamespace(sub_platforms=shares))))
+        got = TeacherJourney._sub_platform(journey)
+        names = list(shares)
+        want = names[int(numpys.choice(len(names), p=np.array(list(shares.values()))))]
+        same = same and got == want and ours.random() == numpys.random()  # and the stream after
+    out.append(same)
+print(json.dumps(out))
+"""
+
+
+def test_a_drawn_sub_platform_is_generator_choices_draw_on_the_same_stream():
+    # the journey draws it without Generator.choice's checks each session (CPU per request), so it
+    # must stay choice's draw: the same name and the seeded stream in the same state after it
+    done = subprocess.run([sys.executable, "-c", DRAWS], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [True, True, True, True]
