@@ -115,6 +115,9 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     split = _writer_record(target, fits, idle_rows + [row for run in fitted for row in run.rows], config.seed)
     provenance["writer"] = split
     tiers, demands = _tier_lines(scenario, target, fits, split), _demand_lines(scenario, fits, target)
+    writer_thread = _thread_writer(scenario, target, [row for run in fitted for row in run.rows], config.seed)
+    if writer_thread is not None and "threads" in tiers.get(target.probes.api_tier, {}):
+        tiers[target.probes.api_tier]["threads"]["writer"] = writer_thread
     text = platform_file.render(scenario, config.scenario_path, config.out, tiers, demands, provenance)
     path, side = platform_file.write(config.out, text, provenance, config.force)
     return Result(path, side, fits, knee, runs, time.monotonic() - started)
@@ -288,6 +291,25 @@ def _batches(target: Target, tier: str, rows: list[fitting.Row]) -> list[str]:
     """The batch regressor for a writer whose busy time is its group commits' (SQLite's lock)."""
     commits = tier == target.probes.database_tier and "commit" in target.probes.sources.get("database", "")
     return [fitting.BATCHES] if commits and any(fitting.BATCHES in r.requests for r in rows) else []
+
+
+def _thread_writer(scenario: Scenario, target: Target, rows: list[fitting.Row],
+                   seed: int) -> dict[str, Any] | None:
+    """The PostgreSQL reference's writer threads (``calibrate.thread_writer``): its heartbeats
+    wait for their worker's writer thread, whose wall time no tier's busy time holds; None on
+    SQLite (the loops commit: ``batched_by``) and on a target not the reference."""
+    import inspect
+
+    from calibrate.thread_writer import thread_writer
+    from reference.committer import ThreadCommitter
+
+    sqlite = "commit" in target.probes.sources.get("database", "")
+    if target.absent is None or sqlite or not getattr(target, "database_url", None):
+        return None
+    linger_s = inspect.signature(ThreadCommitter).parameters["linger_s"].default  # the reference's setting
+    names = [e.name for e in scenario.platform.endpoints]
+    return thread_writer(rows, names, target.probes.database_tier, 1000.0 * linger_s,
+                         np.random.default_rng(seed))
 
 
 def _tier_lines(scenario: Scenario, target: Target, fits: dict[str, fitting.TierFit],

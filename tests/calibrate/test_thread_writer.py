@@ -39,3 +39,27 @@ def test_bigger_batches_slowed_by_what_made_them_big_do_not_move_the_split():
     assert block is not None
     assert block["commit_ms"] == pytest.approx(C_S * 1000, rel=0.03)
     assert block["write_ms"] == pytest.approx(D_S * 1000, rel=0.03)
+
+
+def test_the_calibration_writes_the_writer_for_the_postgresql_reference_only():
+    """With the reference's linger (ThreadCommitter's setting, 1 ms); not on SQLite (its loops
+    commit: batched_by), not on a --host target."""
+    from types import SimpleNamespace
+
+    from calibrate.calibration import _thread_writer
+    from domain.scenario import load_scenario
+    from tests.calibrate.test_writer import SMOKE
+
+    scenario = load_scenario(SMOKE)
+    rows = _rows(np.random.default_rng(3))
+
+    def target(source: str, url: str | None, absent: str | None = "not on the reference platform"):
+        probes = SimpleNamespace(sources={"database": source}, database_tier="database")
+        return SimpleNamespace(probes=probes, database_url=url, absent=absent)
+
+    postgres = target("psutil CPU of the PostgreSQL server's processes", "postgresql+psycopg://x/y")
+    block = _thread_writer(scenario, postgres, rows, 0)
+    assert block is not None and block["linger_ms"] == 1.0 and block["endpoints"] == ["heartbeat"]
+    sqlite = target("yanxiu_commit_seconds_sum (SQLite write lock)", None)
+    assert _thread_writer(scenario, sqlite, rows, 0) is None
+    assert _thread_writer(scenario, target("psutil CPU", "postgresql+psycopg://x/y", None), rows, 0) is None
