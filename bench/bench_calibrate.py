@@ -146,6 +146,7 @@ def _validate(args, scale: float, folder: Path, workers: int, kind: str, model: 
                          load_calibration(platform_path), target.kind, utilisation, host=meter.host,
                          in_app_ms=meter.in_app_ms())
     comparison.writer = meter.writer_ms()  # where a PostgreSQL heartbeat's time goes (issue 12)
+    (folder / "metrics-end.txt").write_text(meter.probes.metrics.last_text)  # its histograms' buckets
     shared = compare(summary, folder, _sharing(platform), model / "timeseries.csv",
                      load_calibration(platform_path), target.kind, utilisation)
     origin = replay_origin(folder, float(summary.get("set_up_s", 0.0)))

@@ -180,6 +180,7 @@ class MetricsScrape:
     def __init__(self, base_url: str, timeout_s: float = 10.0) -> None:
         self.url = base_url.rstrip("/") + "/metrics"
         self.timeout_s = timeout_s
+        self.last_text = ""  # the last answer as read (histogram buckets a Scrape does not keep)
 
     def read(self) -> Scrape:
         try:
@@ -191,6 +192,7 @@ class MetricsScrape:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise CalibrationError(f"{self.url}: unreachable ({reason})") from None
+        self.last_text = text
         scrape = parse_metrics(text)
         if not scrape.requests and scrape.cpu_s is None:
             raise CalibrationError(f"{self.url}: no Prometheus metrics in the answer")

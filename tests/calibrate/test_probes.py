@@ -78,8 +78,9 @@ def server():
 
 
 def test_scrape_reads_a_live_endpoint(server):
-    scrape = MetricsScrape(f"http://127.0.0.1:{server.server_address[1]}").read()
-    assert scrape.requests["login"] == 7.0
+    probe = MetricsScrape(f"http://127.0.0.1:{server.server_address[1]}")
+    assert probe.read().requests["login"] == 7.0
+    assert probe.last_text == TEXT  # kept as read: the histograms' buckets, for a level's record
 
 
 def test_host_without_metrics_is_one_clear_error(server):
