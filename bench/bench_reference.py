@@ -1,10 +1,12 @@
 """Requests/s of the reference platform's heartbeat (with its durable write) and login, side
 by side with a hello-world endpoint on the same server (same uvicorn, FastAPI, workers and
-middleware), driven by wrk from a separate process over loopback; then where the time goes
-(py-spy samples of the workers during a heartbeat run, grouped by layer).
+middleware), driven by wrk from a separate process over loopback; the server's CPU per request
+with its route CPU counter (reference.route_cpu) on and off, from a second server started with
+``--no-route-cpu`` and driven in the same interleaved rounds; then where the time goes (py-spy
+samples of the workers during a heartbeat run, grouped by layer).
 
     .venv/bin/python bench/bench_reference.py [--workers N] [--rounds 3] [--duration 5] [--warmup 2]
-        [--connections 64] [--committer auto|loop|thread]
+        [--connections 64] [--committer auto|loop|thread] [--no-counter-off]
 
 64 connections by default, for all three endpoints alike: enough concurrent players that the
 server, not the round trip of a durable commit, is the limit (what requests/s capacity means;
@@ -20,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import re
 import shutil
 import signal
 import socket
@@ -33,9 +34,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-LUA = ROOT / "bench" / "lua" / "post_lines.lua"
 sys.path.insert(0, str(ROOT))
-from bench.profile_layers import layer_shares  # noqa: E402
+from bench.reference_probes import commit_figures, fsync_census, profile  # noqa: E402
+from bench.wrk_runs import median_run, warm_up, wrk  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef"
 CLOCK_START = "2023-01-10T20:00"  # inside winter-2023, every course open
@@ -110,24 +111,14 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
 
 
-def worker_pids(server: subprocess.Popen) -> list[int]:
-    import psutil
-
-    children = psutil.Process(server.pid).children(recursive=True)
-    workers = [
-        c.pid
-        for c in children
-        if "multiprocessing" not in " ".join(c.cmdline()) or "spawn_main" in " ".join(c.cmdline())
-    ]
-    return workers or [server.pid]
-
-
 def prepare(
-    base: str, accounts: Path, teachers: int, resources: list[str], out: Path, campaign: str
+    base: str, accounts: Path, teachers: int, resources: list[str], out: Path, campaign: str,
+    skip: int = 0,
 ) -> tuple[Path, Path]:
-    """Log in and enrol ``teachers`` seeded teachers; write wrk's data files."""
+    """Log in and enrol ``teachers`` seeded teachers (after the first ``skip``); write wrk's
+    data files into ``out``."""
     with accounts.open() as handle:
-        rows = [r for r in csv.DictReader(handle) if r["role"] == "teacher"][:teachers]
+        rows = [r for r in csv.DictReader(handle) if r["role"] == "teacher"][skip : skip + teachers]
     beats, logins = out / "heartbeats.txt", out / "logins.txt"
     with httpx.Client(base_url=base, timeout=30) as client, beats.open("w") as fb:
         for row in rows:
@@ -145,139 +136,7 @@ def prepare(
     return beats, logins
 
 
-def server_cpu_s(server: subprocess.Popen) -> float:
-    """User + system CPU seconds of the server and its workers so far."""
-    import psutil
-
-    root = psutil.Process(server.pid)
-    total = 0.0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
-def wrk(
-    base: str,
-    path: str,
-    args: argparse.Namespace,
-    lua_args: list[str] | None = None,
-    server: subprocess.Popen | None = None,
-) -> dict:
-    command = [
-        "wrk",
-        "-t",
-        str(args.threads),
-        "-c",
-        str(args.connections),
-        "-d",
-        f"{args.duration}s",
-        "--latency",
-        "--timeout",
-        "10s",
-    ]
-    if lua_args:
-        command += ["-s", str(LUA), f"{base}{path}", "--", *lua_args, str(args.threads)]
-    else:
-        command.append(f"{base}{path}")
-    cpu = server_cpu_s(server) if server else 0.0
-    text = subprocess.run(
-        command, capture_output=True, text=True, check=True, timeout=args.duration + 60
-    ).stdout
-    result = parse_wrk(text)
-    if server:
-        result["cpu_ms"] = (server_cpu_s(server) - cpu) * 1000 / max(result["requests"], 1)
-    return result
-
-
-def _found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
-    """A match wrk's output must hold; one line naming what was missing otherwise."""
-    match = re.search(pattern, text, flags)
-    if match is None:
-        raise SystemExit(f"wrk's output has no {pattern!r}: {text[-300:]!r}")
-    return match
-
-
-def _ms(value: str) -> float:
-    number, unit = _found(r"^([\d.]+)(us|ms|s)$", value).groups()
-    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
-
-
-def parse_wrk(text: str) -> dict:
-    rps = float(_found(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    total = int(_found(r"(\d+) requests in", text).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    errors = re.search(r"Socket errors: (.*)", text)
-    percent = {p: _ms(v) for p, v in re.findall(r"^\s+(50|90|99)%\s+(\S+)\s*$", text, re.M)}
-    statuses = {int(k): int(v) for k, v in re.findall(r"^status (\d+): (\d+)$", text, re.M)}
-    return {
-        "rps": rps,
-        "requests": total,
-        "non_2xx": int(bad.group(1)) if bad else 0,
-        "statuses": statuses,
-        "socket_errors": errors.group(1) if errors else "",
-        "p50_ms": percent.get("50"),
-        "p99_ms": percent.get("99"),
-    }
-
-
-def _median(runs: list[dict]) -> dict:
-    ordered = sorted(runs, key=lambda r: r["rps"])
-    middle = dict(ordered[len(ordered) // 2])
-    middle["all_rps"] = [r["rps"] for r in runs]
-    return middle
-
-
-def profile(
-    server: subprocess.Popen, base: str, beats: Path, args: argparse.Namespace, out: Path
-) -> dict[str, float]:
-    """py-spy the workers during one more heartbeat run; shares of samples by layer. Only
-    samples of the thread holding the GIL (``--gil``): the CPU the workers spend in Python and
-    in C called with the GIL held, not the waits (epoll, fsync, the write lock) that py-spy
-    cannot tell from work inside uvloop."""
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(spy).exists():
-        print("py-spy not found (pip install py-spy): no profile", file=sys.stderr)
-        return {}
-    records = []
-    for pid in worker_pids(server):
-        raw = out / f"profile-{pid}.txt"
-        records.append(
-            (
-                raw,
-                subprocess.Popen(
-                    [
-                        spy,
-                        "record",
-                        "--pid",
-                        str(pid),
-                        "--duration",
-                        str(args.duration),
-                        "--rate",
-                        "200",
-                        "--format",
-                        "raw",
-                        "--output",
-                        str(raw),
-                        "--nonblocking",
-                        "--gil",
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                ),
-            )
-        )
-    time.sleep(0.5)
-    wrk(base, "/api/v1/progress/heartbeat", args, [str(beats), "heartbeat", str(9 * 10**8)])
-    for _, process in records:
-        process.wait(timeout=args.duration + 30)
-    return layer_shares([raw for raw, _ in records if raw.exists()])
-
-
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="uvicorn workers (default: one per CPU)"
@@ -297,68 +156,54 @@ def main(argv: list[str] | None = None) -> int:
         help="who runs the group commits (yanxiu serve --committer; default %(default)s)",
     )
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--no-counter-off", action="store_true",
+        help="no second server without the route CPU counter (its hello and heartbeat runs)",
+    )
     parser.add_argument("--keep", type=Path, help="copy the raw profiles and server log here")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def seed(url: str, teachers: int, scenario: str, out: Path) -> None:
+    command = _yanxiu("seed", "--teachers", str(teachers), "--database-url", url, "--scenario", scenario,
+                      "--out", str(out))
+    subprocess.run(command, cwd=ROOT, env=_env(), check=True, capture_output=True, timeout=300)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install -y wrk")
     from domain.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     resources = [r.id for r in scenario.courses[0].resources][:4]
+    servers: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory(prefix="yanxiu-bench-") as tmp:
         out = Path(tmp)
         url = args.database_url or f"sqlite:///{out / 'bench.sqlite'}"
-        subprocess.run(
-            _yanxiu(
-                "seed",
-                "--teachers",
-                str(max(args.teachers, 1000)),
-                "--database-url",
-                url,
-                "--scenario",
-                args.scenario,
-                "--out",
-                str(out),
-            ),
-            cwd=ROOT,
-            env=_env(),
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+        seed(url, max(2 * args.teachers, 1000), args.scenario, out)
         server, base = start_server(url, args.scenario, args.workers, out / "server.log", args.committer)
+        servers.append(server)
         try:
             beats, logins = prepare(base, out / "accounts.csv", args.teachers, resources, out, scenario.name)
             warm_up(base, beats, args)
-            runs: dict[str, list[dict]] = {"hello": [], "heartbeat": [], "login": []}
-            # Interleaved rounds, medians reported: the machine is shared, so noise hits all
-            # three endpoints alike instead of one of them.
-            for n in range(args.rounds):
-                runs["hello"].append(wrk(base, "/hello", args, server=server))
-                runs["heartbeat"].append(
-                    wrk(
-                        base,
-                        "/api/v1/progress/heartbeat",
-                        args,
-                        [str(beats), "heartbeat", str((n + 1) * 10**7)],
-                        server=server,
-                    )
-                )
-                runs["login"].append(
-                    wrk(base, "/api/v1/auth/login", args, [str(logins), "login", "0"], server=server)
-                )
-                time.sleep(DRAIN_S)  # let the logins still queued in the server finish
-            results = {name: _median(r) for name, r in runs.items()}
+            # The same database, other teachers (no anti-cheat rule sees both servers' beats).
+            off = None if args.no_counter_off else _counter_off(url, args, resources, scenario.name, out)
+            if off is not None:
+                servers.append(off[0])
+            runs = _rounds(server, base, beats, logins, off, args)
+            results = {name: median_run(r) for name, r in runs.items()}
             commits = commit_figures(base)
             layers = None if args.no_profile else profile(server, base, beats, args, out)
             syncs = fsync_census(server, base, beats, args, out) if "sqlite" in url else None
         finally:
-            stop_server(server)
+            for process in servers:
+                stop_server(process)
             if args.keep:
                 args.keep.mkdir(parents=True, exist_ok=True)
-                for path in out.glob("profile-*.txt"):
+                for path in [*out.glob("profile-*.txt"), *out.glob("server*.log")]:
                     shutil.copy(path, args.keep)
-                shutil.copy(out / "server.log", args.keep)
     report(results, layers, syncs, args, url)
     if commits:
         print(
@@ -366,63 +211,69 @@ def main(argv: list[str] | None = None) -> int:
             f"commit, write lock held {commits['held_ms']:.2f} ms per commit "
             f"({commits['held_ms'] / commits['jobs']:.3f} ms per heartbeat; /metrics)"
         )
+    if off is not None:
+        counter_report(runs)
     return 0
 
 
-def warm_up(base: str, beats: Path, args: argparse.Namespace) -> None:
-    """Unreported runs of hello-world and the heartbeat first: the first measured round used
-    to be 10-35% slower than the others (imports, caches, the first beat of each resource)."""
-    if args.warmup <= 0:
-        return
-    short = argparse.Namespace(**{**vars(args), "duration": args.warmup})
-    wrk(base, "/hello", short)
-    wrk(base, "/api/v1/progress/heartbeat", short, [str(beats), "heartbeat", str(10**6)])
+Off = tuple[subprocess.Popen, str, Path]  # the server without the counter, its URL, its beats
 
 
-def commit_figures(base: str) -> dict | None:
-    """Mean jobs per group commit and write-lock time per commit, from the server's /metrics
-    (summed over its workers) after the interleaved rounds."""
-    text = httpx.get(f"{base}/metrics", timeout=10).text
-    value = {}
-    for name in ("yanxiu_commit_jobs_sum", "yanxiu_commit_jobs_count", "yanxiu_commit_seconds_sum"):
-        found = re.search(rf"^{name} (\S+)$", text, re.M)
-        value[name] = float(found.group(1)) if found else 0.0
-    commits = value["yanxiu_commit_jobs_count"]
-    if not commits:
-        return None
-    return {
-        "jobs": value["yanxiu_commit_jobs_sum"] / commits,
-        "held_ms": 1000 * value["yanxiu_commit_seconds_sum"] / commits,
-    }
+def _counter_off(url: str, args: argparse.Namespace, resources: list[str], campaign: str, out: Path) -> Off:
+    """A second server on the same database with ``--no-route-cpu``, its own teachers enrolled
+    and its own warm-up."""
+    folder = out / "off"
+    folder.mkdir()
+    server, base = start_server(url, args.scenario, args.workers, out / "server-off.log", args.committer,
+                                ("--no-route-cpu",))
+    try:
+        beats, _ = prepare(base, out / "accounts.csv", args.teachers, resources, folder, campaign,
+                           skip=args.teachers)
+        warm_up(base, beats, args)
+    except BaseException:
+        stop_server(server)
+        raise
+    return server, base, beats
 
 
-def fsync_census(
-    server: subprocess.Popen, base: str, beats: Path, args: argparse.Namespace, out: Path
-) -> dict | None:
-    """fsync calls per heartbeat and their mean duration, from strace -c on the workers during
-    a short extra run (strace slows the server; this run's req/s is not reported)."""
-    if shutil.which("strace") is None:
-        return None
-    log = out / "strace.txt"
-    command = ["strace", "-c", "-w", "-f", "-e", "trace=fsync,fdatasync", "-o", str(log)]
-    import psutil
+def _rounds(server: subprocess.Popen, base: str, beats: Path, logins: Path, off: Off | None,
+            args: argparse.Namespace) -> dict[str, list[dict]]:
+    """Interleaved rounds (medians reported): the machine is shared, so noise hits every
+    endpoint alike instead of one of them. The servers with and without the counter take turns
+    at going first."""
+    runs: dict[str, list[dict]] = {"hello": [], "heartbeat": [], "login": []}
+    if off is not None:
+        runs |= {"hello, counter off": [], "heartbeat, counter off": []}
+    for n in range(args.rounds):
+        seq = str((n + 1) * 10**7)
+        pairs = [("", server, base, beats)]
+        if off is not None:
+            pairs.insert(n % 2, (", counter off", *off))
+        for suffix, process, url, _data in pairs:
+            runs["hello" + suffix].append(wrk(url, "/hello", args, server=process))
+        for suffix, process, url, data in pairs:
+            runs["heartbeat" + suffix].append(
+                wrk(url, "/api/v1/progress/heartbeat", args, [str(data), "heartbeat", seq], server=process)
+            )
+        login = [str(logins), "login", "0"]
+        runs["login"].append(wrk(base, "/api/v1/auth/login", args, login, server=server))
+        time.sleep(DRAIN_S)  # let the logins still queued in the server finish
+    return runs
 
-    for pid in worker_pids(server):  # strace -p attaches one thread: name them all
-        command += [arg for t in psutil.Process(pid).threads() for arg in ("-p", str(t.id))]
-    tracer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
-    short = argparse.Namespace(**{**vars(args), "duration": 3})
-    result = wrk(base, "/api/v1/progress/heartbeat", short, [str(beats), "heartbeat", str(15 * 10**8)])
-    tracer.send_signal(signal.SIGINT)
-    tracer.wait(timeout=30)
-    calls = seconds = 0.0
-    for line in log.read_text().splitlines():
-        fields = line.split()
-        if fields and fields[-1] in ("fsync", "fdatasync") and len(fields) >= 5:
-            seconds += float(fields[1])
-            calls += int(fields[3])
-    ok = sum(v for k, v in result["statuses"].items() if 200 <= k < 300) or result["requests"]
-    return {"per_request": calls / max(ok, 1), "mean_ms": 1000 * seconds / calls if calls else 0}
+
+def counter_report(runs: dict[str, list[dict]]) -> None:
+    """The route CPU counter's cost: CPU per request with and without it, the medians and each
+    round's paired difference (the two servers ran back to back in every round)."""
+    print("route CPU counter (reference.route_cpu; the second server runs with --no-route-cpu):")
+    print(f"{'endpoint':<12}{'CPU ms/req on':>15}{'off':>8}{'cost ms':>9}{'cost':>8}   each round's cost")
+    for name in ("hello", "heartbeat"):
+        on = [r["cpu_ms"] for r in runs[name]]
+        off = [r["cpu_ms"] for r in runs[name + ", counter off"]]
+        paired = [a - b for a, b in zip(on, off, strict=True)]  # in round order
+        median_on, median_off, cost = (sorted(x)[len(x) // 2] for x in (on, off, paired))
+        rounds = " ".join(f"{d * 1000:+.0f}us ({d / b:+.1%})" for d, b in zip(paired, off, strict=True))
+        print(f"{name:<12}{median_on:>15.3f}{median_off:>8.3f}{cost:>+9.3f}{cost / median_off:>+8.1%}"
+              f"   {rounds}")
 
 
 def report(

@@ -29,8 +29,9 @@ def create_app(
     include_api(app)
     app.include_router(health.router)
     errors.install(app)
-    app.add_middleware(MetricsMiddleware)
-    limit = app.state.yanxiu.settings.max_in_flight
+    settings = app.state.yanxiu.settings
+    app.add_middleware(MetricsMiddleware, route_cpu=settings.route_cpu)
+    limit = settings.max_in_flight
     if limit:  # outermost: a shed request costs no routing, no metrics middleware, no database
         app.add_middleware(AdmissionControl, max_in_flight=limit, names=endpoint_names(app))
     return app

@@ -119,16 +119,19 @@ WRITE_LOCK_HELD = Histogram(
 
 
 class MetricsMiddleware:
-    def __init__(self, app) -> None:
+    def __init__(self, app, route_cpu: bool = True) -> None:
         self.app = app
-        # (endpoint, method, status) -> the counter's and the histogram's children: labels()
+        # Settings.route_cpu: time each request's CPU (reference.route_cpu) into ROUTE_CPU
+        self.route_cpu = route_cpu
+        # (endpoint, method, status) -> the counters' and the histogram's children: labels()
         # validates and locks on every call (18 of a heartbeat's ~560 Python calls, measured);
         # the label sets are bounded (the routes' names, their methods and statuses).
-        self._children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
+        self._children: dict[tuple[str, str, str], tuple[Any, Any, Any | None]] = {}
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
-            route_cpu.install()  # the lifespan's scope, before any request (on this worker's loop)
+            if self.route_cpu:  # the lifespan's scope, before any request (on this worker's loop)
+                route_cpu.install()
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -146,13 +149,14 @@ class MetricsMiddleware:
             key = (getattr(route, "name", None) or "unmatched", scope["method"], str(status[0]))
             children = self._children.get(key)
             if children is None:
-                children = self._children[key] = (REQUESTS.labels(*key), LATENCY.labels(key[0]),
-                                                   route_cpu.ROUTE_CPU.labels(key[0]))
+                cpu_child = route_cpu.ROUTE_CPU.labels(key[0]) if self.route_cpu else None
+                children = self._children[key] = (REQUESTS.labels(*key), LATENCY.labels(key[0]), cpu_child)
             children[0].inc()
             children[1].observe(time.perf_counter() - started)
-            cpu = route_cpu.spent()
-            if cpu is not None:
-                children[2].inc(cpu)
+            if children[2] is not None:
+                cpu = route_cpu.spent()
+                if cpu is not None:
+                    children[2].inc(cpu)
 
 
 def render() -> tuple[bytes, str]:

@@ -19,8 +19,13 @@ Not attributed, and left to the fit (``calibrate.routecpu``): the loop's own wor
 tasks (the selector, HTTP parsing in uvicorn's protocol callbacks, timers) and callbacks and
 threads that serve several requests at once (the group commits: ``reference.committer``).
 
-The CPU clock is ``time.thread_time`` (CLOCK_THREAD_CPUTIME_ID): a few hundred ns a read, two
-reads a step: microseconds a request against its milliseconds.
+Its cost is paid on every request, so the hot path is kept short: the account is put into the
+task's context once, when the task is made (not at every step), a step is one method with two
+reads of the clock and no objects made, a pool call is wrapped without a closure, and the
+metrics middleware keeps the endpoint's labelled counter. The CPU clock is
+``time.thread_time`` (CLOCK_THREAD_CPUTIME_ID; a system call, the vDSO does not serve it): a
+wall clock would be cheaper but charges a step with the pool threads' work whenever they take
+the GIL from it. ``Settings.route_cpu`` (``yanxiu serve --no-route-cpu``) leaves it out.
 """
 
 from __future__ import annotations
@@ -28,9 +33,9 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import contextvars
-import functools
 import time
-from collections.abc import Callable, Coroutine, Generator
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
 import anyio.to_thread
@@ -42,6 +47,8 @@ ROUTE_CPU = Counter(
     ["endpoint"],
 )
 
+_clock = time.thread_time
+
 
 class Account:
     """One request's CPU so far: its tasks' steps on the loop thread, and its pool calls."""
@@ -51,11 +58,11 @@ class Account:
     def __init__(self) -> None:
         self.loop_s = 0.0
         self.pool_s = 0.0  # written by pool threads only (one at a time: a request awaits each call)
-        self.step_started: float | None = None
+        self.step_started: float | None = None  # None between the steps of its tasks
 
     def spent(self) -> float:
         """Seconds so far, the step running now included up to this instant."""
-        running = time.thread_time() - self.step_started if self.step_started is not None else 0.0
+        running = _clock() - self.step_started if self.step_started is not None else 0.0
         return self.loop_s + self.pool_s + running
 
 
@@ -65,27 +72,33 @@ _ACCOUNT: contextvars.ContextVar[Account | None] = contextvars.ContextVar("yanxi
 class _Timed(collections.abc.Coroutine):  # type: ignore[type-arg]
     """A task's coroutine, every step of it timed on the thread's CPU clock into ``account``."""
 
-    __slots__ = ("_coro", "_account")
+    __slots__ = ("_coro", "_send", "_throw", "_account")
 
     def __init__(self, coro: Coroutine[Any, Any, Any], account: Account) -> None:
-        self._coro, self._account = coro, account
+        self._coro, self._send, self._throw, self._account = coro, coro.send, coro.throw, account
 
-    def _step(self, run: Callable[[], Any]) -> Any:
+    # send and throw alike, written out twice: a shared helper would cost a call (or a partial)
+    # a step. ``outer``: a step of a task made and run eagerly inside a step of the same request
+    # (None otherwise: steps of one loop do not nest).
+    def send(self, value: Any) -> Any:
         account = self._account
-        _ACCOUNT.set(account)  # in the task's own context: its awaits and pool calls see it
-        outer = account.step_started  # a child task's step inside none of the parent's: None
-        account.step_started = started = time.thread_time()
+        outer = account.step_started
+        account.step_started = started = _clock()
         try:
-            return run()
+            return self._send(value)
         finally:
-            account.loop_s += time.thread_time() - started
+            account.loop_s += _clock() - started
             account.step_started = outer
 
-    def send(self, value: Any) -> Any:
-        return self._step(functools.partial(self._coro.send, value))
-
     def throw(self, *args: Any) -> Any:
-        return self._step(functools.partial(self._coro.throw, *args))
+        account = self._account
+        outer = account.step_started
+        account.step_started = started = _clock()
+        try:
+            return self._throw(*args)
+        finally:
+            account.loop_s += _clock() - started
+            account.step_started = outer
 
     def close(self) -> None:
         self._coro.close()
@@ -94,44 +107,57 @@ class _Timed(collections.abc.Coroutine):  # type: ignore[type-arg]
         return self._coro.__await__()
 
 
-def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-    if not isinstance(coro, collections.abc.Coroutine):  # a generator-based coroutine: untimed
-        return asyncio.Task(coro, loop=loop, **kwargs)
+def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, *, context: contextvars.Context | None = None,
+                  **kwargs: Any) -> asyncio.Task[Any]:
+    if type(coro) is not types.CoroutineType and not isinstance(coro, collections.abc.Coroutine):
+        return asyncio.Task(coro, loop=loop, context=context, **kwargs)  # generator-based: untimed
     # a task created in a step of a request's task (``asyncio.wait_for``'s) counts for that
     # request; any other starts its own account: a callback can run in the context of a request
     # that is over (uvicorn resumes a keep-alive connection's reading from the request's task,
     # and the next request's task is created in that reader's copy of the context)
     parent = _ACCOUNT.get()
     account = parent if parent is not None and parent.step_started is not None else Account()
-    return asyncio.Task(_Timed(coro, account), loop=loop, **kwargs)
+    if context is None:
+        context = contextvars.copy_context()  # what the task would make itself
+    context.run(_ACCOUNT.set, account)  # once: its steps, awaits and pool calls all see it
+    return asyncio.Task(_Timed(coro, account), loop=loop, context=context, **kwargs)
+
+
+def _timed_call(account: Account, func: Callable[..., Any], *args: Any) -> Any:
+    started = _clock()
+    try:
+        return func(*args)
+    finally:
+        account.pool_s += _clock() - started
 
 
 _original_run_sync = anyio.to_thread.run_sync
 
 
-async def _run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def _run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Awaitable[Any]:
+    """``anyio.to_thread.run_sync`` with the call timed on the pool thread for the request whose
+    step calls it. Not a coroutine function itself: the caller awaits anyio's coroutine directly
+    (one frame less on every step of the request while it waits)."""
     account = _ACCOUNT.get()
     if account is None or account.step_started is None:  # not called from a request's step
-        return await _original_run_sync(func, *args, **kwargs)
-
-    def timed(*call: Any) -> Any:
-        started = time.thread_time()
-        try:
-            return func(*call)
-        finally:
-            account.pool_s += time.thread_time() - started
-
-    return await _original_run_sync(timed, *args, **kwargs)
+        return _original_run_sync(func, *args, **kwargs)
+    return _original_run_sync(_timed_call, account, func, *args, **kwargs)
 
 
 def install() -> None:
     """Time the running loop's tasks and the thread pool's calls from now on (idempotent). Called
-    by the metrics middleware on the app's first scope (the lifespan's, before any request)."""
+    by the metrics middleware on the app's first scope (the lifespan's, before any request)
+    when ``Settings.route_cpu`` is on."""
     loop = asyncio.get_running_loop()
     if loop.get_task_factory() is None:
-        loop.set_task_factory(_task_factory)
+        loop.set_task_factory(_task_factory)  # type: ignore[arg-type]
     if anyio.to_thread.run_sync is not _run_sync:
         anyio.to_thread.run_sync = _run_sync  # type: ignore[assignment]
+
+
+def installed() -> bool:
+    """Whether the running loop's tasks are timed."""
+    return asyncio.get_running_loop().get_task_factory() is _task_factory
 
 
 def spent() -> float | None:

@@ -69,6 +69,11 @@ class Settings(BaseModel):
     # Who runs the group commits (reference.committer): "auto" = the event loop on a SQLite
     # file, a writer thread on PostgreSQL; "thread" keeps a slow disk's fsync off the loop.
     committer: Literal["auto", "loop", "thread"] = "auto"
+    # Each request's CPU by endpoint (reference.route_cpu: yanxiu_route_cpu_seconds_total), what
+    # `yanxiu calibrate` reads for the api's demand per endpoint; off, a production server
+    # skips its cost (docs/reference-ops.md: the counter's cost, measured) and calibrate falls
+    # back to the utilisation law alone.
+    route_cpu: bool = True
     # Create tables and start-up rows when the app is built; `yanxiu serve` does it once in
     # the parent and turns it off for the workers, which would otherwise race.
     init_db: bool = True

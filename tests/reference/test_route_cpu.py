@@ -128,3 +128,42 @@ def test_the_group_commits_cpu_is_counted_in_the_thread_that_ran_them(database_u
         db.dispose()
     spent = (REGISTRY.get_sample_value("yanxiu_commit_cpu_seconds_total") or 0.0) - before
     assert 0.020 <= spent < 0.060
+
+
+def _probe(route_cpu_on: bool, tmp_path) -> tuple[dict, float | None]:
+    """A request through the whole app (create_app, its middleware) built with the setting:
+    whether its loop's tasks were timed and what the request's account said, and the
+    endpoint's yanxiu_route_cpu_seconds_total after it."""
+    from fastapi.testclient import TestClient
+    from prometheus_client import REGISTRY
+
+    from reference.main import create_app
+    from reference.settings import Settings
+    from tests.conftest import SMOKE
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'probe.sqlite'}", scenario=SMOKE,
+                        secret="probe-secret-" + "x" * 20, route_cpu=route_cpu_on)
+    app = create_app(settings)
+    name = f"route_cpu_probe_{route_cpu_on}"
+
+    async def probe() -> dict:
+        _burn(0.002)
+        return {"timed": route_cpu.installed(), "spent": route_cpu.spent()}
+
+    app.add_api_route("/probe", probe, name=name)
+    try:
+        with TestClient(app) as client:
+            answer = client.get("/probe").json()
+    finally:
+        app.state.yanxiu.db.dispose()
+    return answer, REGISTRY.get_sample_value("yanxiu_route_cpu_seconds_total", {"endpoint": name})
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_the_setting_puts_in_or_leaves_out_the_task_factory(tmp_path, on):
+    answer, counted = _probe(on, tmp_path)
+    assert answer["timed"] is on
+    if on:
+        assert answer["spent"] >= 0.002 and counted is not None and counted >= 0.002
+    else:  # no factory: no account, nothing counted, not even a zero sample for the endpoint
+        assert answer["spent"] is None and counted is None

@@ -61,6 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="login waiting room: logins admitted per second per worker; the rest are queued "
         "(429 with a position, a ticket and Retry-After) (default 0 = no room)",
     )
+    parser.add_argument(
+        "--route-cpu",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="count each request's CPU by endpoint (yanxiu_route_cpu_seconds_total, what yanxiu "
+        "calibrate reads; default on)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
 
 
@@ -86,6 +93,7 @@ def settings_from_args(args: argparse.Namespace):
             committer=args.committer,
             max_in_flight=getattr(args, "max_in_flight", None),
             waiting_room=getattr(args, "waiting_room", None),
+            route_cpu=getattr(args, "route_cpu", None),
         )
     except SettingsError as exc:
         message = str(exc)
