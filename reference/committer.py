@@ -209,6 +209,11 @@ class LoopCommitter(_Committer):
         self._in_use = threading.Lock()  # one connection, and loops may live in several threads
         self._pending: dict[asyncio.AbstractEventLoop, list[Item]] = {}
         self._armed: set[asyncio.AbstractEventLoop] = set()
+        # instrumentation (metrics.COMMIT_WAIT): each pending job's hand-over time, and what held
+        # the write lock at the loop's first failed try since its last batch ("none" if none failed)
+        self._since: dict[asyncio.AbstractEventLoop, list[float]] = {}
+        self._behind: dict[asyncio.AbstractEventLoop, str] = {}
+        self._waits = {who: metrics.COMMIT_WAIT.labels(who) for who in ("none", "route", "committer")}
 
     def submit(self, job: Job) -> asyncio.Future:
         """Queue ``job``; await the returned future (from a coroutine) for its result."""
@@ -216,6 +221,7 @@ class LoopCommitter(_Committer):
         future = loop.create_future()
         pending = self._pending.setdefault(loop, [])
         pending.append((job, loop, future))
+        self._since.setdefault(loop, []).append(time.perf_counter())
         if loop not in self._armed:
             self._armed.add(loop)
             # By default no linger: the batch is what the loop took in during this turn (a
@@ -231,11 +237,13 @@ class LoopCommitter(_Committer):
         if not pending:
             return
         batch = pending[: self.max_batch]
+        began = time.perf_counter()
         try:
-            outcomes = self._try_commit(batch)
+            outcomes = self._try_commit(batch, loop)
         except Exception as exc:  # e.g. the lock file cannot be opened: answer, never hang
             log.exception("group commit failed before running its batch")
             outcomes = [(False, exc)] * len(batch)
+        self._time_waits(loop, len(outcomes), began)
         del pending[: len(outcomes)]
         done = zip(batch[: len(outcomes)], outcomes, strict=True)
         _settle([(future, ok, value) for (_job, _loop, future), (ok, value) in done])
@@ -243,18 +251,33 @@ class LoopCommitter(_Committer):
             self._armed.add(loop)
             loop.call_later(0 if outcomes else RETRY_S, self._flush, loop)
 
-    def _try_commit(self, batch: list[Item]) -> list[Outcome]:
+    def _try_commit(self, batch: list[Item], loop: asyncio.AbstractEventLoop) -> list[Outcome]:
         if not self._in_use.acquire(blocking=False):
+            self._behind.setdefault(loop, "committer")
             return []
         try:
             if not self._lock.try_acquire():
+                self._behind.setdefault(loop, "committer")  # the other worker's group commit
                 return []
             try:
-                return self._writer.commit(batch)
+                outcomes = self._writer.commit(batch)
+                if not outcomes:  # SQLite busy: a transaction outside the committers (a route's)
+                    self._behind.setdefault(loop, "route")
+                return outcomes
             finally:
                 self._lock.release()
         finally:
             self._in_use.release()
+
+    def _time_waits(self, loop: asyncio.AbstractEventLoop, done: int, began: float) -> None:
+        """Each of the ``done`` jobs' wait from its hand-over until its batch ``began``."""
+        if not done:
+            return
+        since = self._since.get(loop, [])
+        timer = self._waits[self._behind.pop(loop, "none")]
+        for submitted in since[:done]:
+            timer.observe(began - submitted)
+        del since[:done]
 
 
 class ThreadCommitter(_Committer):

@@ -20,6 +20,7 @@ heartbeats waited behind the routes' long holds (15 ms, the GIL) and the p95 ros
 
 from __future__ import annotations
 
+import contextvars
 import sqlite3
 import threading
 import time
@@ -43,6 +44,10 @@ POSTGRES_POOL = (10, 20)
 # writer connection for good (reference.committer._Writer).
 PER_REQUEST = 2
 COMMITTER = 1
+# The endpoint whose request runs on this thread (set by the session gate's dependency, copied
+# into the pool thread by anyio): the label of a route transaction's lock hold.
+WRITING_ENDPOINT: contextvars.ContextVar[str] = contextvars.ContextVar("yanxiu_writing_endpoint",
+                                                                      default="other")
 
 
 def normalise_url(url: str) -> str:
@@ -64,6 +69,7 @@ class _WriterConnection(sqlite3.Connection):
     lock: from its BEGIN IMMEDIATE's return (``locked_at``) until COMMIT or ROLLBACK returned."""
 
     locked_at: float | None = None
+    locked_by = "other"  # the endpoint (WRITING_ENDPOINT) whose transaction holds the lock
 
     def commit(self) -> None:
         try:
@@ -79,7 +85,7 @@ class _WriterConnection(sqlite3.Connection):
 
     def _let_go(self) -> None:
         if self.locked_at is not None:
-            WRITE_LOCK_HELD.observe(time.perf_counter() - self.locked_at)
+            WRITE_LOCK_HELD.labels(self.locked_by).observe(time.perf_counter() - self.locked_at)
             self.locked_at = None
 
 
@@ -119,7 +125,8 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         on_loop = threading.current_thread() is threading.main_thread()
         (lock_wait_loop if on_loop else lock_wait_thread).observe(locked_at - started)
         if not on_loop:  # a route's own transaction (the group commits' hold: yanxiu_commit_seconds)
-            connection.connection.dbapi_connection.locked_at = locked_at
+            raw = connection.connection.dbapi_connection
+            raw.locked_at, raw.locked_by = locked_at, WRITING_ENDPOINT.get()
 
     return engine
 

@@ -109,12 +109,21 @@ WRITE_LOCK_WAIT = Histogram(
     "yanxiu_write_lock_wait_seconds", "Time BEGIN IMMEDIATE waited for SQLite's write lock", ["who"],
     buckets=GATE_BUCKETS,
 )
-# ... and how long a write transaction outside the group commits (a route's own) then held it:
+# ... and how long a write transaction outside the group commits (a route's own) then held it,
+# by the endpoint whose request ran it (reference.db.WRITING_ENDPOINT; "other" outside a request):
 # the group commits' hold is yanxiu_commit_seconds; together, the single writer's busy time.
 WRITE_LOCK_HELD = Histogram(
     "yanxiu_write_lock_held_seconds",
     "Time a write transaction outside the group commits held SQLite's write lock",
-    buckets=GATE_BUCKETS,
+    ["endpoint"], buckets=GATE_BUCKETS,
+)
+# A group commit's job (a heartbeat), from its hand-over to its loop's committer until its batch
+# began, by what its batch found holding the write lock at its first try (issue 12: heartbeats
+# stalled 10-100s of ms at 60% of the knee): "none" (the loop's turn only), "route" (a route's own
+# transaction: SQLite busy), "committer" (the other worker's group commit: the file lock).
+COMMIT_WAIT = Histogram(
+    "yanxiu_commit_wait_seconds", "Time a group commit job waited for its batch to begin, by lock holder",
+    ["behind"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 
 

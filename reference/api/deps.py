@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reference.catalogue import CampaignUnknown, Catalogue
+from reference.db import WRITING_ENDPOINT
 from reference.errors import ApiError
 from reference.metrics import GATE_HELD, GATE_WAIT
 from reference.models import Teacher
@@ -42,6 +43,7 @@ _gate_timers: dict[str, tuple[Any, Any]] = {}
 
 def _timers(request: Request) -> tuple[Any, Any]:
     name = getattr(request.scope.get("route"), "name", None) or "unmatched"
+    WRITING_ENDPOINT.set(name)  # the label of its own write transaction's lock hold (reference.db)
     timers = _gate_timers.get(name)
     if timers is None:
         timers = _gate_timers[name] = (GATE_WAIT.labels(name), GATE_HELD.labels(name))

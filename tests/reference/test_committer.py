@@ -368,3 +368,40 @@ def test_a_commit_s_lock_time_is_also_counted_by_its_size(db):
     asyncio.run(scenario())
     assert counted("1") - before["1"] == 1 and counted("3-4") - before["3-4"] == 1
     assert REGISTRY.get_sample_value("yanxiu_commit_jobs_by_size_total", {"jobs": "3-4"}) >= 3
+
+
+def test_a_job_s_wait_for_its_batch_is_timed_by_what_held_the_lock(tmp_path):
+    """yanxiu_commit_wait_seconds{behind}: from a job's hand-over until its batch began; a job
+    whose batch found a route's transaction holding SQLite's lock is counted under "route" with
+    the hold's length, one that found the lock free under "none"; a job submitted while its
+    loop's batch is already retrying counts as the same episode's."""
+    from prometheus_client import REGISTRY
+
+    def sample(behind: str, name: str) -> float:
+        return REGISTRY.get_sample_value(f"yanxiu_commit_wait_seconds_{name}", {"behind": behind}) or 0.0
+
+    db = Database(f"sqlite:///{tmp_path / 'wait.sqlite'}")
+    db.create_all()
+    committer = LoopCommitter(db)
+    before = {who: (sample(who, "count"), sample(who, "sum")) for who in ("none", "route")}
+
+    async def scenario():
+        await committer.submit(_add(0))  # the lock free: "none"
+        other = db.engine.connect()
+        other.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: a route holds the write lock
+        first = committer.submit(_add(1))
+        await asyncio.sleep(0.05)
+        second = committer.submit(_add(2))  # joins the retrying batch
+        await asyncio.sleep(0.05)
+        other.rollback()
+        other.close()
+        await asyncio.wait_for(asyncio.gather(first, second), 10)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        db.dispose()
+    none_n, none_s = (sample("none", n) - before["none"][i] for i, n in enumerate(("count", "sum")))
+    route_n, route_s = (sample("route", n) - before["route"][i] for i, n in enumerate(("count", "sum")))
+    assert none_n == 1 and none_s < 0.05
+    assert route_n == 2 and 0.14 <= route_s < 1.0  # ~0.1 s and ~0.05 s

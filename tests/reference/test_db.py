@@ -4,7 +4,7 @@ import threading
 
 from sqlalchemy import text
 
-from reference.db import Database, normalise_url
+from reference.db import WRITING_ENDPOINT, Database, normalise_url
 
 
 def test_sqlite_is_durable_and_waits_for_the_lock(tmp_path):
@@ -52,14 +52,15 @@ def test_a_route_transaction_s_hold_of_the_write_lock_is_timed_until_its_end_ret
     a route's; the group commits' hold is yanxiu_commit_seconds); a read is not timed."""
     from prometheus_client import REGISTRY
 
-    def held() -> tuple[float, float]:
+    def held(endpoint: str) -> tuple[float, float]:
         def sample(name: str) -> float:
-            return REGISTRY.get_sample_value(f"yanxiu_write_lock_held_seconds_{name}") or 0.0
+            labels = {"endpoint": endpoint}
+            return REGISTRY.get_sample_value(f"yanxiu_write_lock_held_seconds_{name}", labels) or 0.0
 
         return sample("count"), sample("sum")
 
     db = Database(f"sqlite:///{tmp_path / 'held.sqlite'}")
-    before = held()
+    before, before_enrol = held("other"), held("enrol")
 
     def transactions() -> None:
         with db.session(write=False) as reader:
@@ -70,9 +71,18 @@ def test_a_route_transaction_s_hold_of_the_write_lock_is_timed_until_its_end_ret
                 threading.Event().wait(0.05)
                 getattr(session, end)()
 
-    route = threading.Thread(target=transactions)
-    route.start()
-    route.join(10)
-    count, total = held()
+    def enrol() -> None:  # a request's thread: the session gate named its endpoint (api.deps)
+        WRITING_ENDPOINT.set("enrol")
+        with db.session() as session:
+            session.execute(text("SELECT 1"))
+            threading.Event().wait(0.02)
+
+    for work in (transactions, enrol):
+        route = threading.Thread(target=work)
+        route.start()
+        route.join(10)
+    count, total = held("other")
+    count_enrol, total_enrol = held("enrol")
     db.dispose()
     assert count - before[0] == 2 and 0.1 <= total - before[1] < 1.0
+    assert count_enrol - before_enrol[0] == 1 and 0.02 <= total_enrol - before_enrol[1] < 0.5

@@ -51,3 +51,15 @@ def test_a_request_that_found_the_gate_full_records_its_wait(app, platform):
     assert asyncio.run(scenario()) == 200
     waited = _sum("yanxiu_gate_wait_seconds", "campaign_page") - waited
     assert 0.15 <= waited < 1.0  # from when the request reached the gate, after the test began its 0.2 s
+
+
+def test_a_route_s_own_write_transaction_is_timed_under_its_endpoint(client, platform, database_url):
+    """The gate's dependency names the request's endpoint for the pool thread
+    (reference.db.WRITING_ENDPOINT): an enrolment's hold of SQLite's write lock is counted as
+    the enrolment's (issue 12: the routes' holds per endpoint for the writer's model)."""
+    if not database_url.startswith("sqlite"):
+        return  # PostgreSQL has no single write lock to time
+    teacher = platform.register(platform.school())
+    before = _count("yanxiu_write_lock_held_seconds", "enrol")
+    assert client.post("/api/v1/campaigns/smoke/enrol", headers=teacher["headers"]).status_code == 201
+    assert _count("yanxiu_write_lock_held_seconds", "enrol") - before == 1
