@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from reference import errors
+from reference import errors, loop_lag
 from reference.admission import AdmissionControl, endpoint_names
 from reference.api.main import include_api
 from reference.api.routes import health
@@ -17,6 +17,8 @@ from reference.state import AppState
 def create_app(
     settings: Settings | None = None, clock: Clock | None = None, init_db: bool | None = None
 ) -> FastAPI:
+    settings = settings or Settings.from_env()
+    loop_lag.set_switch_interval(settings.switch_interval_s)
     # Metrics go to Prometheus (reference.metrics); FastAPI's native OpenTelemetry hook would
     # otherwise look up the global providers on every request.
     app = FastAPI(
@@ -24,8 +26,9 @@ def create_app(
         version="1",
         docs_url="/docs",
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        lifespan=loop_lag.lifespan(settings.loop_lag_interval_s),
     )
-    app.state.yanxiu = AppState.build(settings or Settings.from_env(), clock, init_db)
+    app.state.yanxiu = AppState.build(settings, clock, init_db)
     include_api(app)
     app.include_router(health.router)
     errors.install(app)

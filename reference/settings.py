@@ -74,6 +74,11 @@ class Settings(BaseModel):
     # skips its cost (docs/reference-ops.md: the counter's cost, measured) and calibrate falls
     # back to the utilisation law alone.
     route_cpu: bool = True
+    # reference.loop_lag: a timer on each worker's loop every loop_lag_interval_s records how late
+    # it ran (yanxiu_loop_lag_seconds; 0 = off); switch_interval_s sets the interpreter's GIL
+    # switch interval (None: CPython's 5 ms; docs/reference-ops.md, the loop's lag, measured).
+    loop_lag_interval_s: float = Field(default=0.05, ge=0, le=60)
+    switch_interval_s: float | None = Field(default=None, gt=0, le=0.1)
     # Create tables and start-up rows when the app is built; `yanxiu serve` does it once in
     # the parent and turns it off for the workers, which would otherwise race.
     init_db: bool = True
