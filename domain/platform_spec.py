@@ -64,6 +64,8 @@ class ThreadWriter(Strict):
     commit_ms: NonNegativeFloat
     write_ms: NonNegativeFloat
     covers: str | None = None
+    # a transaction's wall time around its mean: fixed, or exponential (the flush, the GIL)
+    service: Literal["exponential", "deterministic"] = "deterministic"
     note: str = ""
 
 

@@ -199,7 +199,7 @@ def on_workers(pool: _Pool, threads: sc.WorkerThreads, names: list[str], arrival
     if threads.writer is not None:  # the writing endpoints' jobs then go to their worker's writer thread
         from sim.tiers.writer import through
 
-        leave = through(threads.writer, names, kinds, leave, work.worker, pool.servers)
+        leave = through(threads.writer, names, kinds, leave, work.worker, pool.servers, rng)
     return leave - (loop + gil + free), leave, stretch, served.gate_wait
 
 

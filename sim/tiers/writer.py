@@ -25,18 +25,21 @@ from domain import scenario as sc
 
 
 def serve_writers(arrivals: np.ndarray, service: np.ndarray, writer: np.ndarray, writers: int,
-                  commit_s: float, linger_s: float) -> tuple[np.ndarray, np.ndarray]:
+                  commit_s: float, linger_s: float,
+                  spread: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(start, leave) of each job; ``arrivals`` sorted, ``service`` each job's own write,
     ``writer`` the writer (0 .. writers-1) it was handed to. ``start``: when its batch's
-    transaction began (after the linger)."""
+    transaction began (after the linger). ``spread``: mean-1 factors, one per job, the first
+    job's scaling its batch's transaction (a transaction's wall time around its mean)."""
     start, leave = np.zeros(arrivals.size), np.zeros(arrivals.size)
+    factor = np.ones(arrivals.size) if spread is None else spread
     for w in range(writers):
-        _one_writer(np.flatnonzero(writer == w), arrivals, service, commit_s, linger_s, start, leave)
+        _one_writer(np.flatnonzero(writer == w), arrivals, service, commit_s, linger_s, factor, start, leave)
     return start, leave
 
 
 def _one_writer(mine: np.ndarray, arrivals: np.ndarray, service: np.ndarray, commit_s: float,
-                linger_s: float, start: np.ndarray, leave: np.ndarray) -> None:
+                linger_s: float, factor: np.ndarray, start: np.ndarray, leave: np.ndarray) -> None:
     times = arrivals[mine]
     free, i = -np.inf, 0
     while i < mine.size:
@@ -44,21 +47,22 @@ def _one_writer(mine: np.ndarray, arrivals: np.ndarray, service: np.ndarray, com
         began = taken + linger_s
         j = int(np.searchsorted(times, began, side="right"))  # and every job until the linger ends
         batch = mine[i:j]
-        end = began + commit_s + float(service[batch].sum())
+        end = began + (commit_s + float(service[batch].sum())) * float(factor[mine[i]])
         start[batch], leave[batch] = began, end
         free, i = end, j
 
 
 
 def through(writer: sc.ThreadWriter, names: list[str], kinds: np.ndarray, done: np.ndarray,
-            worker: np.ndarray, workers: int) -> np.ndarray:
+            worker: np.ndarray, workers: int, rng: np.random.Generator) -> np.ndarray:
     """When each request is answered: a job of ``writer`` (its endpoint among the writer's) when
     its worker's writer thread has committed it, handed over as its loop work was ``done``; the
-    others at ``done``."""
+    others at ``done``. An exponential writer's transactions are drawn with ``rng``."""
     jobs = np.flatnonzero(np.isin(np.asarray(names)[kinds], writer.endpoints))
     jobs = jobs[np.argsort(done[jobs], kind="stable")]
+    spread = rng.exponential(1.0, jobs.size) if writer.service == "exponential" else None
     _, leave = serve_writers(done[jobs], np.full(jobs.size, writer.write_ms / 1000.0), worker[jobs], workers,
-                             writer.commit_ms / 1000.0, writer.linger_ms / 1000.0)
+                             writer.commit_ms / 1000.0, writer.linger_ms / 1000.0, spread)
     answered = done.copy()
     answered[jobs] = leave
     return answered

@@ -120,3 +120,19 @@ def test_the_prediction_answers_a_job_when_its_writer_committed_it():
     assert written.endpoints["request"].mean_ms == pytest.approx(4.5, rel=0.01)
     assert plain.endpoints["request"].mean_ms == pytest.approx(1.8, rel=0.05)
     assert written.utilisation == pytest.approx(plain.utilisation, rel=1e-9)
+
+
+def test_exponential_transactions_keep_the_mean_and_give_the_tail():
+    """At light load each job is alone: linger + an exponential transaction of mean commit + write,
+    so its mean is 1 + 3 ms and its p95 1 + 3 ln 20 = 9.99 ms (fixed: 4 ms)."""
+    from domain.scenario import ThreadWriter
+    from sim.tiers.writer import through
+
+    writer = ThreadWriter(endpoints=["beat"], linger_ms=1.0, commit_ms=2.5, write_ms=0.5,
+                          service="exponential")
+    done = np.cumsum(np.random.default_rng(5).exponential(1.0, 40_000))
+    answered = through(writer, ["beat"], np.zeros(done.size, int), done, np.zeros(done.size, int), 1,
+                       np.random.default_rng(1))
+    response = (answered - done) * 1000.0
+    assert response.mean() == pytest.approx(4.0, rel=0.02)
+    assert np.quantile(response, 0.95) == pytest.approx(1.0 + 3.0 * np.log(20.0), rel=0.03)
