@@ -51,7 +51,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from reference import metrics
+from reference import loop_lag, metrics
 from reference.db import Database
 from reference.errors import ApiError
 
@@ -214,6 +214,8 @@ class LoopCommitter(_Committer):
         self._since: dict[asyncio.AbstractEventLoop, list[float]] = {}
         self._behind: dict[asyncio.AbstractEventLoop, str] = {}
         self._waits = {who: metrics.COMMIT_WAIT.labels(who) for who in ("none", "route", "committer")}
+        self._failed: dict[asyncio.AbstractEventLoop, int] = {}  # failed tries since the last batch
+        self._tries = {who: loop_lag.COMMIT_TRIES.labels(who) for who in ("none", "route", "committer")}
 
     def submit(self, job: Job) -> asyncio.Future:
         """Queue ``job``; await the returned future (from a coroutine) for its result."""
@@ -243,6 +245,8 @@ class LoopCommitter(_Committer):
         except Exception as exc:  # e.g. the lock file cannot be opened: answer, never hang
             log.exception("group commit failed before running its batch")
             outcomes = [(False, exc)] * len(batch)
+        if not outcomes:
+            self._failed[loop] = self._failed.get(loop, 0) + 1
         self._time_waits(loop, len(outcomes), began)
         del pending[: len(outcomes)]
         done = zip(batch[: len(outcomes)], outcomes, strict=True)
@@ -274,7 +278,9 @@ class LoopCommitter(_Committer):
         if not done:
             return
         since = self._since.get(loop, [])
-        timer = self._waits[self._behind.pop(loop, "none")]
+        behind = self._behind.pop(loop, "none")
+        timer = self._waits[behind]
+        self._tries[behind].observe(self._failed.pop(loop, 0))
         for submitted in since[:done]:
             timer.observe(began - submitted)
         del since[:done]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from reference.committer import LoopCommitter, ThreadCommitter, make_committer
+from reference.committer import RETRY_S, LoopCommitter, ThreadCommitter, make_committer
 from reference.db import Database
 from reference.errors import ApiError
 from reference.models import SmsMessage
@@ -405,3 +405,37 @@ def test_a_job_s_wait_for_its_batch_is_timed_by_what_held_the_lock(tmp_path):
     route_n, route_s = (sample("route", n) - before["route"][i] for i, n in enumerate(("count", "sum")))
     assert none_n == 1 and none_s < 0.05
     assert route_n == 2 and 0.14 <= route_s < 1.0  # ~0.1 s and ~0.05 s
+
+
+def test_a_batch_s_failed_tries_of_the_lock_are_counted_by_what_held_it(tmp_path):
+    """yanxiu_commit_failed_tries{behind}: a batch that began at once tried 0 times in vain; one
+    behind a route's 0.1-s transaction kept trying every RETRY_S (0.2 ms) while its loop was
+    idle: tens to hundreds of failed tries, one observation for the batch."""
+    from prometheus_client import REGISTRY
+
+    def sample(behind: str, name: str) -> float:
+        return REGISTRY.get_sample_value(f"yanxiu_commit_failed_tries_{name}", {"behind": behind}) or 0.0
+
+    db = Database(f"sqlite:///{tmp_path / 'tries.sqlite'}")
+    db.create_all()
+    committer = LoopCommitter(db)
+    before = {who: (sample(who, "count"), sample(who, "sum")) for who in ("none", "route")}
+
+    async def scenario():
+        await committer.submit(_add(0))
+        other = db.engine.connect()
+        other.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: a route holds the write lock
+        blocked = committer.submit(_add(1))
+        await asyncio.sleep(0.1)
+        other.rollback()
+        other.close()
+        await asyncio.wait_for(blocked, 10)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        db.dispose()
+    none_n, none_s = (sample("none", n) - before["none"][i] for i, n in enumerate(("count", "sum")))
+    route_n, route_s = (sample("route", n) - before["route"][i] for i, n in enumerate(("count", "sum")))
+    assert none_n == 1 and none_s == 0
+    assert route_n == 1 and 20 <= route_s <= 0.1 / RETRY_S + 1
