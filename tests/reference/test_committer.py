@@ -370,20 +370,26 @@ def test_a_commit_s_lock_time_is_also_counted_by_its_size(db):
     assert REGISTRY.get_sample_value("yanxiu_commit_jobs_by_size_total", {"jobs": "3-4"}) >= 3
 
 
+def _by_behind(metric: str) -> dict[str, tuple[float, ...]]:
+    """(count, sum) of ``metric``'s histogram for the lock free ("none") and behind a route."""
+    from prometheus_client import REGISTRY
+
+    return {who: tuple(REGISTRY.get_sample_value(f"{metric}_{name}", {"behind": who}) or 0.0
+                       for name in ("count", "sum")) for who in ("none", "route")}
+
+
 def test_a_job_s_wait_for_its_batch_is_timed_by_what_held_the_lock(tmp_path):
     """yanxiu_commit_wait_seconds{behind}: from a job's hand-over until its batch began; a job
     whose batch found a route's transaction holding SQLite's lock is counted under "route" with
     the hold's length, one that found the lock free under "none"; a job submitted while its
-    loop's batch is already retrying counts as the same episode's."""
-    from prometheus_client import REGISTRY
-
-    def sample(behind: str, name: str) -> float:
-        return REGISTRY.get_sample_value(f"yanxiu_commit_wait_seconds_{name}", {"behind": behind}) or 0.0
-
+    loop's batch is already retrying counts as the same episode's. yanxiu_commit_failed_tries:
+    0 for the batch that began at once; the blocked batch's tries every RETRY_S while its loop
+    was idle (tens to hundreds), one observation for the batch."""
     db = Database(f"sqlite:///{tmp_path / 'wait.sqlite'}")
     db.create_all()
     committer = LoopCommitter(db)
-    before = {who: (sample(who, "count"), sample(who, "sum")) for who in ("none", "route")}
+    waits, tries = "yanxiu_commit_wait_seconds", "yanxiu_commit_failed_tries"
+    before = {metric: _by_behind(metric) for metric in (waits, tries)}
 
     async def scenario():
         await committer.submit(_add(0))  # the lock free: "none"
@@ -401,41 +407,10 @@ def test_a_job_s_wait_for_its_batch_is_timed_by_what_held_the_lock(tmp_path):
         asyncio.run(scenario())
     finally:
         db.dispose()
-    none_n, none_s = (sample("none", n) - before["none"][i] for i, n in enumerate(("count", "sum")))
-    route_n, route_s = (sample("route", n) - before["route"][i] for i, n in enumerate(("count", "sum")))
+    delta = {metric: {who: tuple(now - was for now, was in zip(counts, before[metric][who], strict=True))
+                      for who, counts in _by_behind(metric).items()} for metric in (waits, tries)}
+    (none_n, none_s), (route_n, route_s) = delta[waits]["none"], delta[waits]["route"]
     assert none_n == 1 and none_s < 0.05
     assert route_n == 2 and 0.14 <= route_s < 1.0  # ~0.1 s and ~0.05 s
-
-
-def test_a_batch_s_failed_tries_of_the_lock_are_counted_by_what_held_it(tmp_path):
-    """yanxiu_commit_failed_tries{behind}: a batch that began at once tried 0 times in vain; one
-    behind a route's 0.1-s transaction kept trying every RETRY_S (0.2 ms) while its loop was
-    idle: tens to hundreds of failed tries, one observation for the batch."""
-    from prometheus_client import REGISTRY
-
-    def sample(behind: str, name: str) -> float:
-        return REGISTRY.get_sample_value(f"yanxiu_commit_failed_tries_{name}", {"behind": behind}) or 0.0
-
-    db = Database(f"sqlite:///{tmp_path / 'tries.sqlite'}")
-    db.create_all()
-    committer = LoopCommitter(db)
-    before = {who: (sample(who, "count"), sample(who, "sum")) for who in ("none", "route")}
-
-    async def scenario():
-        await committer.submit(_add(0))
-        other = db.engine.connect()
-        other.exec_driver_sql("SELECT 1")  # BEGIN IMMEDIATE: a route holds the write lock
-        blocked = committer.submit(_add(1))
-        await asyncio.sleep(0.1)
-        other.rollback()
-        other.close()
-        await asyncio.wait_for(blocked, 10)
-
-    try:
-        asyncio.run(scenario())
-    finally:
-        db.dispose()
-    none_n, none_s = (sample("none", n) - before["none"][i] for i, n in enumerate(("count", "sum")))
-    route_n, route_s = (sample("route", n) - before["route"][i] for i, n in enumerate(("count", "sum")))
-    assert none_n == 1 and none_s == 0
-    assert route_n == 1 and 20 <= route_s <= 0.1 / RETRY_S + 1
+    assert delta[tries]["none"] == (1, 0)
+    assert delta[tries]["route"][0] == 1 and 20 <= delta[tries]["route"][1] <= 0.1 / RETRY_S + 1
