@@ -78,8 +78,10 @@ def host_busy_s() -> float:
     """CPU seconds all cores spent busy since boot: not idle, not waiting for I/O."""
     import psutil
 
-    times = psutil.cpu_times()
-    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+    times = psutil.cpu_times()._asdict()
+    # the busy fields summed, not the total less idle: a subtraction's rounding let two readings
+    # a moment apart go backwards by 1e-12 (5914.140000000001 then 5914.139999999999)
+    return float(sum(v for k, v in times.items() if k not in ("idle", "iowait")))
 
 
 def host_cores(pid: int) -> int:
