@@ -5,35 +5,43 @@ hello-world request through the whole app with the counter on and off.
 
     .venv/bin/python bench/profile_route_cpu.py [--repeats 7]
 
-Each figure is the median of ``--repeats`` runs, in microseconds of this process's CPU
-(``time.process_time``); factory and wrapper figures are differences against the same loop
-without them, measured in alternation. Loopback-free, bounded by the fixed counts below.
+Each figure is the median of ``--repeats`` runs (garbage collection off during each), in
+microseconds of this process's CPU (``time.process_time``); the counter's extras are
+differences against the same work without it, measured in alternation. Loopback-free,
+bounded by the fixed counts below.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TASKS = 4000  # tasks a run
-STEPS = 8  # suspensions of a task in the "many steps" runs
+STEP_COUNT = 100_000  # steps of the coroutine driven by hand
 POOL_CALLS = 1000
 CLOCK_READS = 200_000
 
 
 def _cpu_us(run: Callable[[], object], count: int) -> float:
-    started = time.process_time()
-    run()
-    return (time.process_time() - started) * 1e6 / count
+    gc.collect()
+    gc.disable()  # a collection inside one of two runs compared would be the difference
+    try:
+        started = time.process_time()
+        run()
+        return (time.process_time() - started) * 1e6 / count
+    finally:
+        gc.enable()
 
 
 def clock_reads() -> dict[str, float]:
@@ -47,13 +55,36 @@ def clock_reads() -> dict[str, float]:
             "time.perf_counter() a read": _cpu_us(reads(time.perf_counter), CLOCK_READS)}
 
 
-async def _steps(count: int) -> None:
+class _Suspend:
+    def __await__(self) -> Generator[None, None, None]:
+        yield None
+
+
+async def _suspending(count: int) -> None:
+    suspend = _Suspend()
     for _ in range(count):
-        await asyncio.sleep(0)
+        await suspend
 
 
-def tasks(timed: bool, steps: int) -> float:
-    """CPU µs a task that suspends ``steps`` times, made by the loop's create_task."""
+def steps(timed: bool) -> float:
+    """CPU µs a step of a coroutine driven by hand (no loop), wrapped as the factory wraps a
+    task's coroutine or not: the per-step cost alone."""
+    from reference import route_cpu
+
+    coro = _suspending(STEP_COUNT)
+    send = route_cpu._Timed(coro, route_cpu.Account()).send if timed else coro.send
+
+    def run() -> None:
+        with contextlib.suppress(StopIteration):
+            while True:
+                send(None)
+
+    return _cpu_us(run, STEP_COUNT)
+
+
+def tasks(timed: bool) -> float:
+    """CPU µs a task of one step made by the loop's create_task and run: the factory's cost
+    with the first step's."""
     from reference import route_cpu
 
     loop = asyncio.new_event_loop()
@@ -62,7 +93,8 @@ def tasks(timed: bool, steps: int) -> float:
             loop.set_task_factory(route_cpu._task_factory)  # type: ignore[arg-type]
 
         async def many() -> None:
-            await asyncio.gather(*[loop.create_task(_steps(steps)) for _ in range(TASKS)])
+            for _ in range(TASKS // 100):
+                await asyncio.gather(*[loop.create_task(_suspending(0)) for _ in range(100)])
 
         return _cpu_us(lambda: loop.run_until_complete(many()), TASKS)
     finally:
@@ -140,10 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.repeats):
             for name, value in clock_reads().items():
                 add(name, value)
-            for steps in (0, STEPS):
-                plain, timed = tasks(False, steps), tasks(True, steps)
-                add(f"task of {steps} suspensions, untimed", plain)
-                add(f"task of {steps} suspensions: the counter's extra", timed - plain)
+            plain, timed = steps(False), steps(True)
+            add("a step, unwrapped", plain)
+            add("a step: the wrapper's extra", timed - plain)
+            plain, timed = tasks(False), tasks(True)
+            add("a task of one step, no factory", plain)
+            add("a task of one step: the factory's extra (its step's wrapper included)", timed - plain)
             plain, timed = pool_calls(False), pool_calls(True)
             add("pool call, unwrapped", plain)
             add("pool call: the wrapper's extra", timed - plain)
@@ -156,10 +190,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"route CPU counter, in process, CPU µs (median of {args.repeats}; [min, max]):")
     for name, values in figures.items():
         print(f"  {statistics.median(values):9.3f}  [{min(values):.3f}, {max(values):.3f}]  {name}")
-    extra = statistics.median(figures[f"task of {STEPS} suspensions: the counter's extra"])
-    base = statistics.median(figures["task of 0 suspensions: the counter's extra"])
-    print(f"  => a task {base:.2f} µs with its one step, a step more {(extra - base) / STEPS:.2f} µs "
-          f"(the slope over {STEPS} suspensions)")
     return 0
 
 
