@@ -7,7 +7,7 @@ A fresh SQLite file seeded with ``--teachers`` enrolled teachers of winter-2023;
 is one group commit of ``--batch`` beats (distinct teachers, each on one of two resources
 played at once, 20 campaign seconds apart), taken through the route's steps: the token read,
 the body validated from JSON, the campaign and the resource checked, the batch written by the
-committer's writer (``reference.committer._Writer``: BEGIN IMMEDIATE, the statements, COMMIT),
+committer's writer (``reference.batch_writer.BatchWriter``: BEGIN IMMEDIATE, the statements, COMMIT),
 the answer serialised. Counts are exact: statements by SQLite's trace callback (an
 ``executemany`` counts once per row, as SQLite runs it), calls by cProfile. CPU per beat
 (``time.process_time``, without the profiler) is indicative on a shared machine; the

@@ -41,7 +41,7 @@ SQLITE_POOL = (8, 16)
 POSTGRES_POOL = (10, 20)
 # A request holds at most two connections at once (its session and a second one a route
 # opens itself: login by SMS code, a certificate download); the worker's committer keeps one
-# writer connection for good (reference.committer._Writer).
+# writer connection for good (reference.batch_writer.BatchWriter).
 PER_REQUEST = 2
 COMMITTER = 1
 # The endpoint whose request runs on this thread (set by the session gate's dependency, copied
