@@ -206,6 +206,7 @@ class Platform(Strict):
             unknown = sorted(set(threads.sync) - names) if threads is not None else []
             if unknown:
                 raise ValueError(f"tiers.{tier.name}.threads.sync: unknown endpoints {unknown}")
+            _check_writer(tier.name, getattr(threads, "writer", None), names, {t.name for t in self.tiers})
             holds = getattr(tier, "route_holds", None)
             unknown = sorted(set(holds.hold_ms) - names) if holds is not None else []
             if unknown:
@@ -267,3 +268,15 @@ class Workload(Strict):
         if self.rates_per_s is not None:
             return dict(self.rates_per_s)
         return {str(self.endpoint): float(self.rate_per_s or 0.0)}
+
+
+def _check_writer(tier: str, writer: ThreadWriter | None, endpoints: set[str], tiers: set[str]) -> None:
+    """A writer thread's endpoints are the platform's and what it covers is one of its tiers:
+    an unknown name would otherwise be skipped by the prediction without a word."""
+    if writer is None:
+        return
+    unknown = sorted(set(writer.endpoints) - endpoints)
+    if unknown:
+        raise ValueError(f"tiers.{tier}.threads.writer.endpoints: unknown endpoints {unknown}")
+    if writer.covers is not None and writer.covers not in tiers:
+        raise ValueError(f"tiers.{tier}.threads.writer.covers: {writer.covers!r} is not a tier")

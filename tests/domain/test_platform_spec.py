@@ -44,3 +44,28 @@ def test_a_bad_route_hold_is_one_line_naming_it(fields, message):
     with pytest.raises(ScenarioError) as error:
         parse_scenario(_with_database(**fields), "bad.yaml")
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def _with_writer(**writer) -> dict:
+    data = yaml.safe_load(yaml.safe_dump(RAW))
+    api = next(t for t in data["platform"]["tiers"] if t["name"] == "api")
+    api["threads"] = {"slots": 11, "sync": {}, "writer": {"endpoints": ["heartbeat"], "linger_ms": 1.0,
+                                                          "commit_ms": 1.7, "write_ms": 1.4} | writer}
+    return data
+
+
+def test_a_writer_thread_is_read():
+    tier = parse_scenario(_with_writer(covers="database")).platform.tier("api")
+    assert tier.threads is not None and tier.threads.writer is not None
+    assert tier.threads.writer.endpoints == ["heartbeat"] and tier.threads.writer.covers == "database"
+
+
+@pytest.mark.parametrize(("writer", "message"), [
+    ({"endpoints": ["nope"]}, "threads.writer.endpoints: unknown endpoints ['nope']"),
+    ({"covers": "disk"}, "threads.writer.covers: 'disk' is not a tier"),
+    ({"linger_ms": -1}, "linger_ms: Input should be greater than or equal to 0"),
+])
+def test_a_bad_writer_thread_is_one_line_naming_it(writer, message):
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(_with_writer(**writer), "bad.yaml")
+    assert message in str(error.value) and "\n" not in str(error.value)
