@@ -47,7 +47,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from reference import loop_lag, metrics
+from reference import metrics
 from reference.batch_writer import BatchWriter, Item, Job, Outcome
 from reference.db import Database
 
@@ -92,7 +92,7 @@ class LoopCommitter(_Committer):
         self._behind: dict[asyncio.AbstractEventLoop, str] = {}
         self._waits = {who: metrics.COMMIT_WAIT.labels(who) for who in ("none", "route", "committer")}
         self._failed: dict[asyncio.AbstractEventLoop, int] = {}  # failed tries since the last batch
-        self._tries = {who: loop_lag.COMMIT_TRIES.labels(who) for who in ("none", "route", "committer")}
+        self._tries = {who: metrics.COMMIT_TRIES.labels(who) for who in ("none", "route", "committer")}
 
     def submit(self, job: Job) -> asyncio.Future:
         """Queue ``job``; await the returned future (from a coroutine) for its result."""

@@ -175,3 +175,17 @@ def render() -> tuple[bytes, str]:
     else:
         registry = DEFAULT_REGISTRY
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+LOOP_LAG = Histogram(
+    "yanxiu_loop_lag_seconds", "How late a periodic timer callback ran on the worker's event loop",
+    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+
+# A SQLite group commit's failed tries of the write lock before its batch began, by what held it
+# at the first (reference.committer.LoopCommitter; "none": began at its first try). Beside the
+# loop's lag: a blocked batch whose wait is many tries found the lock taken again and again; one
+# whose wait is a few tries waited for its loop to run them.
+COMMIT_TRIES = Histogram(
+    "yanxiu_commit_failed_tries", "Failed tries of the write lock before a loop's group commit began",
+    ["behind"], buckets=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 1024),
+)
