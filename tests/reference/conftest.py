@@ -65,6 +65,17 @@ def database_url(request, tmp_path):
     return url
 
 
+@pytest.fixture
+def db(database_url):
+    """An opened ``Database`` on ``database_url`` with every table created."""
+    from reference.db import Database
+
+    db = Database(database_url)
+    db.create_all()
+    yield db
+    db.dispose()
+
+
 def empty_postgres(url: str) -> None:
     """The session's PostgreSQL database with every table created and emptied."""
     from reference.db import Database
