@@ -30,6 +30,7 @@ for the lock delays its answer by as much.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,24 @@ import numpy as np
 # SQLite's default busy handler's sleeps between tries (sqliteDefaultBusyCallback, with usleep),
 # seconds; after the last, 100 ms each.
 BUSY_SLEEPS_S = (0.001, 0.002, 0.005, 0.010, 0.015, 0.020, 0.025, 0.025, 0.025, 0.050, 0.050, 0.100)
+
+
+@dataclass
+class Polling:
+    """Whose loop each write's batch is (``loop``: one index per write) and how a loop whose
+    batch found the lock taken tries again: after ``retry_s`` plus a delay drawn by ``lag``
+    (its loop running other callbacks, waiting for the GIL), until a try finds it free. With
+    ``retry_s`` 0 and no lag it tries again the moment the lock frees."""
+
+    loop: np.ndarray
+    retry_s: float = 0.0
+    lag: Callable[[], float] | None = None
+
+    def retry(self, failed_at: float, free_at: float) -> float:
+        """When a loop whose try at ``failed_at`` found the lock held until ``free_at`` tries again."""
+        if self.retry_s <= 0.0 and self.lag is None:
+            return free_at
+        return failed_at + self.retry_s + (self.lag() if self.lag is not None else 0.0)
 
 
 @dataclass(frozen=True)
@@ -48,38 +67,45 @@ class LockServed:
 
 
 def serve_lock(write_at: np.ndarray, write_s: np.ndarray, ask_at: np.ndarray, hold_s: np.ndarray,
-               sleeps: tuple[float, ...] = BUSY_SLEEPS_S) -> LockServed:
+               sleeps: tuple[float, ...] = BUSY_SLEEPS_S, loops: Polling | None = None) -> LockServed:
     """Serve writes (arriving at ``write_at``, each ``write_s`` of lock time with its commit
     share) in gated batches and route transactions (asking at ``ask_at``, holding ``hold_s``)
-    that try at the busy handler's ``sleeps`` (module docstring). Inputs need not be sorted."""
+    that try at the busy handler's ``sleeps`` (module docstring). Inputs need not be sorted.
+    ``loops``: the batches are each loop's own and a blocked loop polls (``Polling``); None:
+    one batch of every waiting write the moment the lock frees."""
     write_at, write_s = np.asarray(write_at, float), np.asarray(write_s, float)
     ask_at, hold_s = np.asarray(ask_at, float), np.asarray(hold_s, float)
-    order = np.argsort(write_at, kind="stable")
-    arrivals, lengths = write_at[order].tolist(), write_s[order].tolist()
-    leave_sorted = [0.0] * len(arrivals)
+    loops = loops or Polling(np.zeros(write_at.size, int))
+    owner = np.asarray(loops.loop, int)
+    order = np.lexsort((write_at, owner))  # each loop's writes by arrival, loop after loop
+    at, lengths = write_at[order].tolist(), write_s[order].tolist()
+    bounds = np.searchsorted(owner[order], np.arange(int(owner.max(initial=-1)) + 2)).tolist()
+    leave_sorted = [0.0] * len(at)
     got = np.zeros(ask_at.size)
-    tries = [(float(t), r, 0) for r, t in enumerate(ask_at)]  # (when it tries, route, tries so far)
+    # (when it tries, 0 a loop's batch / 1 a route (a batch first at a tie), which, tries so far)
+    tries = [(float(t), 1, r, 0) for r, t in enumerate(ask_at)]
+    tries += [(at[bounds[w]], 0, w, 0) for w in range(len(bounds) - 1) if bounds[w] < bounds[w + 1]]
     heapq.heapify(tries)
-    free, i, batches = 0.0, 0, 0
-    while i < len(arrivals) or tries:
-        while tries and tries[0][0] < free:  # tries while the lock is held fail: sleep and retry
-            when, r, n = heapq.heappop(tries)
-            heapq.heappush(tries, (when + sleeps[min(n, len(sleeps) - 1)], r, n + 1))
-        next_write = arrivals[i] if i < len(arrivals) else np.inf
-        next_try = tries[0][0] if tries else np.inf
-        if next_write <= max(free, next_try):  # a batch: writes waiting as the lock frees go first
-            begin = max(free, next_write)
-            end = begin
-            j = i
-            while j < len(arrivals) and arrivals[j] <= begin:
+    nxt = bounds[:-1]  # each loop's first write not yet in a batch
+    free, batches = 0.0, 0
+    while tries:
+        when, kind, who, n = heapq.heappop(tries)
+        if when < free:  # the lock is held: a route sleeps, a loop tries again (``Polling``)
+            again = when + sleeps[min(n, len(sleeps) - 1)] if kind else loops.retry(when, free)
+            heapq.heappush(tries, (again, kind, who, n + 1))
+        elif kind:  # the lock is free at a route's try
+            got[who] = when
+            free = when + float(hold_s[who])
+        else:  # a loop's batch: every write of that loop that has come
+            i = j = nxt[who]
+            end = when
+            while j < bounds[who + 1] and at[j] <= when:
                 end += lengths[j]
                 j += 1
             leave_sorted[i:j] = [end] * (j - i)
-            free, i, batches = end, j, batches + 1
-        else:  # the lock is free at a route's try
-            when, r, _ = heapq.heappop(tries)
-            got[r] = when
-            free = when + float(hold_s[r])
+            free, nxt[who], batches = end, j, batches + 1
+            if j < bounds[who + 1]:  # its loop was busy committing: the next batch at the end
+                heapq.heappush(tries, (max(end, at[j]), 0, who, 0))
     leave = np.empty(write_at.size)
     leave[order] = leave_sorted
     return LockServed(leave, leave - write_s, got, batches)

@@ -1,0 +1,79 @@
+"""SQLite's write lock with each loop's own batches and a blocked loop's polling
+(sim/tiers/write_lock.py ``Polling``): a case worked by hand, and the limit of one loop trying
+again the moment the lock frees, which is the pooled writer as it was (an oracle kept here)."""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pytest
+
+from sim.tiers.write_lock import BUSY_SLEEPS_S, Polling, serve_lock
+
+MS = 1e-3
+
+
+def test_a_blocked_loop_polls_and_a_loop_that_comes_as_the_lock_frees_goes_first():
+    """By hand (ms), retry 1 ms, no lag: loop 0's write at 0 (2 long) holds to 2; loop 1's at 0.5
+    fails, tries at 1.5 (held), 2.5; meanwhile loop 0's write at 2.2 finds the lock free and
+    holds it to 3.2, so loop 1's try at 2.5 fails too and it has the lock at 3.5, to 4.5. The
+    pooled writer had loop 1's write at 2 (to 3) and loop 0's at 3 (to 4)."""
+    at, length = np.array([0.0, 0.5, 2.2]) * MS, np.array([2.0, 1.0, 1.0]) * MS
+    polled = serve_lock(at, length, np.empty(0), np.empty(0), loops=Polling(np.array([0, 1, 0]), 1 * MS))
+    assert polled.write_leave / MS == pytest.approx([2.0, 4.5, 3.2])
+    assert polled.batches == 3
+    pooled = serve_lock(at, length, np.empty(0), np.empty(0))
+    assert pooled.write_leave / MS == pytest.approx([2.0, 3.0, 4.0])
+
+
+def test_a_blocked_loops_writes_that_come_while_it_polls_join_its_batch():
+    """By hand (ms), retry 1 ms plus a lag of 0.5: a route holds the lock 0-5; loop 0's writes
+    at 1 and 2.5 (1 long each) try at 1, 2.5 (fail), 4 (fail), 5.5: one batch to 7.5."""
+    polled = serve_lock(np.array([1.0, 2.5]) * MS, np.array([1.0, 1.0]) * MS, np.array([0.0]),
+                        np.array([5.0]) * MS, loops=Polling(np.array([0, 0]), 1 * MS, lambda: 0.5 * MS))
+    assert polled.write_leave / MS == pytest.approx([7.5, 7.5])
+    assert polled.batches == 1
+
+
+def _pooled(write_at, write_s, ask_at, hold_s, sleeps=BUSY_SLEEPS_S):
+    """serve_lock before loops (2026-11-30), the oracle: one batch of every waiting write."""
+    order = np.argsort(write_at, kind="stable")
+    arrivals, lengths = write_at[order].tolist(), write_s[order].tolist()
+    leave_sorted, got = [0.0] * len(arrivals), np.zeros(ask_at.size)
+    tries = [(float(t), r, 0) for r, t in enumerate(ask_at)]
+    heapq.heapify(tries)
+    free, i = 0.0, 0
+    while i < len(arrivals) or tries:
+        while tries and tries[0][0] < free:
+            when, r, n = heapq.heappop(tries)
+            heapq.heappush(tries, (when + sleeps[min(n, len(sleeps) - 1)], r, n + 1))
+        next_write = arrivals[i] if i < len(arrivals) else np.inf
+        next_try = tries[0][0] if tries else np.inf
+        if next_write <= max(free, next_try):
+            begin = end = max(free, next_write)
+            j = i
+            while j < len(arrivals) and arrivals[j] <= begin:
+                end += lengths[j]
+                j += 1
+            leave_sorted[i:j] = [end] * (j - i)
+            free, i = end, j
+        else:
+            when, r, _ = heapq.heappop(tries)
+            got[r] = when
+            free = when + float(hold_s[r])
+    leave = np.empty(write_at.size)
+    leave[order] = leave_sorted
+    return leave, got
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_one_loop_that_tries_again_as_the_lock_frees_is_the_pooled_writer(seed):
+    rng = np.random.default_rng(seed)
+    writes = rng.uniform(0.0, 10.0, 3000)
+    asks = rng.uniform(0.0, 10.0, 150)
+    write_s, hold_s = rng.exponential(2 * MS, writes.size), rng.exponential(6 * MS, asks.size)
+    leave, got = _pooled(writes, write_s, asks, hold_s)
+    served = serve_lock(writes, write_s, asks, hold_s, loops=Polling(np.zeros(writes.size, int)))
+    assert served.write_leave == pytest.approx(leave, abs=1e-12)
+    assert served.hold_start == pytest.approx(got, abs=1e-12)
