@@ -93,6 +93,10 @@ class LoopCommitter(_Committer):
         self._waits = {who: metrics.COMMIT_WAIT.labels(who) for who in ("none", "route", "committer")}
         self._failed: dict[asyncio.AbstractEventLoop, int] = {}  # failed tries since the last batch
         self._tries = {who: metrics.COMMIT_TRIES.labels(who) for who in ("none", "route", "committer")}
+        # the last failed try's time and holder, for metrics.COMMIT_RETRY (the retry's real interval)
+        self._failed_at: dict[asyncio.AbstractEventLoop, tuple[float, str]] = {}
+        self._holder = "committer"
+        self._retries = {who: metrics.COMMIT_RETRY.labels(who) for who in ("route", "committer")}
 
     def submit(self, job: Job) -> asyncio.Future:
         """Queue ``job``; await the returned future (from a coroutine) for its result."""
@@ -117,6 +121,9 @@ class LoopCommitter(_Committer):
             return
         batch = pending[: self.max_batch]
         began = time.perf_counter()
+        failed = self._failed_at.pop(loop, None)
+        if failed is not None:
+            self._retries[failed[1]].observe(began - failed[0])
         try:
             outcomes = self._try_commit(batch, loop)
         except Exception as exc:  # e.g. the lock file cannot be opened: answer, never hang
@@ -124,6 +131,7 @@ class LoopCommitter(_Committer):
             outcomes = [(False, exc)] * len(batch)
         if not outcomes:
             self._failed[loop] = self._failed.get(loop, 0) + 1
+            self._failed_at[loop] = (time.perf_counter(), self._holder)
         self._time_waits(loop, len(outcomes), began)
         del pending[: len(outcomes)]
         done = zip(batch[: len(outcomes)], outcomes, strict=True)
@@ -133,6 +141,7 @@ class LoopCommitter(_Committer):
             loop.call_later(0 if outcomes else RETRY_S, self._flush, loop)
 
     def _try_commit(self, batch: list[Item], loop: asyncio.AbstractEventLoop) -> list[Outcome]:
+        self._holder = "committer"  # who held the lock at a failed try (the other worker's group commit)
         if not self._in_use.acquire(blocking=False):
             self._behind.setdefault(loop, "committer")
             return []
@@ -144,6 +153,7 @@ class LoopCommitter(_Committer):
                 outcomes = self._writer.commit(batch)
                 if not outcomes:  # SQLite busy: a transaction outside the committers (a route's)
                     self._behind.setdefault(loop, "route")
+                    self._holder = "route"
                 return outcomes
             finally:
                 self._lock.release()

@@ -189,3 +189,10 @@ COMMIT_TRIES = Histogram(
     "yanxiu_commit_failed_tries", "Failed tries of the write lock before a loop's group commit began",
     ["behind"], buckets=(0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 1024),
 )
+# ... and each retry's real interval: from a failed try until its loop tried again (RETRY_S as
+# the loop ran it: uvloop's whole milliseconds, then the loop's other callbacks and the GIL), by
+# what held the lock at the failed try. The model's polling loop (sim/tiers/write_lock.Polling).
+COMMIT_RETRY = Histogram(
+    "yanxiu_commit_retry_seconds", "Time from a group commit's failed try of the write lock to its next try",
+    ["behind"], buckets=(0.001, 0.0011, 0.0012, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+)

@@ -105,17 +105,14 @@ def test_a_job_s_wait_for_its_batch_is_timed_by_what_held_the_lock(tmp_path):
     assert delta[tries]["route"][0] == 1 and 20 <= delta[tries]["route"][1] <= 0.1 / RETRY_S + 1
 
 
-def test_a_blocked_loop_retries_the_lock_at_its_interval_under_uvloop(tmp_path):
-    """Under uvloop (uvicorn's default loop), which rounds call_later's delay to whole ms, a batch
-    blocked 0.1 s behind a route's transaction tries the lock about 0.1 / RETRY_S times, not
-    thousands: with RETRY_S = 0.2 ms the loop spun (12,000 tries a second measured at 60% of the
-    SQLite knee)."""
+def _blocked_under_uvloop(path, metrics: tuple[str, ...]) -> list[tuple[float, float]]:
+    """A batch blocked 0.1 s behind a route's transaction under uvloop: each of ``metrics``'
+    (count, sum) under behind="route" over it."""
     uvloop = pytest.importorskip("uvloop")
-    db = Database(f"sqlite:///{tmp_path / 'spin.sqlite'}")
+    db = Database(f"sqlite:///{path}")
     db.create_all()
     committer = LoopCommitter(db)
-    tries = "yanxiu_commit_failed_tries"
-    before = _by_behind(tries)["route"]
+    before = [_by_behind(metric)["route"] for metric in metrics]
 
     async def scenario():
         other = db.engine.connect()
@@ -130,5 +127,25 @@ def test_a_blocked_loop_retries_the_lock_at_its_interval_under_uvloop(tmp_path):
         uvloop.run(scenario())
     finally:
         db.dispose()
-    count, total = (now - was for now, was in zip(_by_behind(tries)["route"], before, strict=True))
+    return [(now[0] - was[0], now[1] - was[1]) for now, was in
+            zip((_by_behind(metric)["route"] for metric in metrics), before, strict=True)]
+
+
+def test_a_blocked_loop_retries_the_lock_at_its_interval_under_uvloop(tmp_path):
+    """Under uvloop (uvicorn's default loop), which rounds call_later's delay to whole ms, a batch
+    blocked 0.1 s behind a route's transaction tries the lock about 0.1 / RETRY_S times, not
+    thousands: with RETRY_S = 0.2 ms the loop spun (12,000 tries a second measured at 60% of the
+    SQLite knee)."""
+    [(count, total)] = _blocked_under_uvloop(tmp_path / "spin.sqlite", ("yanxiu_commit_failed_tries",))
     assert count == 1 and 10 <= total <= 0.1 / RETRY_S * 1.5 + 1
+
+
+def test_each_retry_s_real_interval_is_timed_by_what_held_the_lock(tmp_path):
+    """yanxiu_commit_retry_seconds{behind}: from a failed try until the loop's next try. A batch
+    blocked 0.1 s behind a route's transaction under uvloop retries every RETRY_S or a little
+    more on an idle loop: one interval per failed try, each at least RETRY_S (uvloop's whole
+    ms), their sum the blocked time less the first try's turn."""
+    (count, total), (_, failed) = _blocked_under_uvloop(
+        tmp_path / "retry.sqlite", ("yanxiu_commit_retry_seconds", "yanxiu_commit_failed_tries"))
+    assert count == failed >= 10
+    assert RETRY_S * 0.9 <= total / count and 0.08 <= total <= 0.2
