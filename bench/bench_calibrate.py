@@ -257,7 +257,8 @@ def _print_mix(plan) -> None:
 def _calibrate(args, model: Path, work: Path):
     """Calibrate a reference platform: its platform file, api workers and kind; None when the
     calibration found no knee to validate against."""
-    from calibrate.calibration import Config, calibrate, reference_for
+    from calibrate.calibration import calibrate, reference_for
+    from calibrate.config import Config
 
     config = Config(args.scenario, model, work / "platform.yaml", force=True, database_url=args.database_url,
                     step_seconds=args.step_seconds, max_steps=args.max_steps, work_dir=work / "steps",
@@ -337,11 +338,11 @@ def _measured_busiest(folder: Path, plan, set_up_s: float) -> float | None:
 
 def main() -> int:
     args = _arguments()
-    from calibrate.calibration import _slo
     from calibrate.compare import load_calibration
     from calibrate.errors import CalibrationError
     from calibrate.level_records import BENCH, LEVEL, BenchSummary, write
     from calibrate.levels import knee_from, plan_level
+    from calibrate.staircase import slo
     from domain.scenario import load_scenario
     from loadtests.plan import PlanError, read_timeseries
 
@@ -363,7 +364,7 @@ def main() -> int:
         print(f"bench_calibrate: {exc}", file=sys.stderr)
         return 2
     scenario = load_scenario(args.scenario)
-    slo_p95, _ = _slo(scenario)
+    slo_p95, _ = slo(scenario)
     endpoints = [e.name for e in scenario.platform.endpoints]
     print(f"knee: {knee.rate_rps:.0f} req/s at scale {knee.scale:.4g} (step {knee.step}, "
           f"{knee.judged_s:.0f} s judged, stretch {knee.stretch}) from {platform[0]}")

@@ -89,7 +89,7 @@ def _background_text(provenance: dict[str, Any]) -> str:
 
 
 def _knee_text(provenance: dict[str, Any]) -> str:
-    """The knee and the load it was judged on (``calibrate.calibration._judged_on``): a knee is a
+    """The knee and the load it was judged on (``calibrate.calibration.judged_on``): a knee is a
     rate on one replay's minutes at one compression, and another compression is another load."""
     knee = provenance.get("knee") or {}
     if knee.get("rate_rps") is None:

@@ -77,9 +77,9 @@ def test_wakeups_are_one_a_request_at_light_load_and_fewer_under_load():
 def test_the_platform_file_carries_the_wakeup_cost(tmp_path):
     from pathlib import Path
 
-    from calibrate.calibration import _demand_lines
     from calibrate.fit import Demand, TierFit
     from calibrate.platform_file import render, write
+    from calibrate.platform_lines import demand_lines
     from domain.scenario import load_scenario
 
     smoke = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.yaml"
@@ -92,7 +92,7 @@ def test_the_platform_file_carries_the_wakeup_cost(tmp_path):
     out = tmp_path / "platform.yaml"
     provenance = {"target": "T", "target_kind": "reference platform", "commit": "abc", "date": "2026-11-30",
                   "steps": 6, "step_seconds": 20.0, "requests": 1}
-    write(out, render(scenario, smoke, out, tiers, _demand_lines(scenario, fits), provenance), provenance,
+    write(out, render(scenario, smoke, out, tiers, demand_lines(scenario, fits), provenance), provenance,
           force=False)
     line = next(x for x in out.read_text().splitlines() if "name: api" in x)
     assert "wakeup_ms: 0.9" in line and "[0.3, 1.5] ms a wake-up" in line
@@ -101,11 +101,13 @@ def test_the_platform_file_carries_the_wakeup_cost(tmp_path):
 
 
 def _staircase(monkeypatch, tmp_path, fails_above: float):
-    """``calibration._measure`` with steps that fail to read the target's busy time above a scale."""
+    """``staircase.measure`` with steps that fail to read the target's busy time above a scale."""
+    import time
     from pathlib import Path
     from types import SimpleNamespace
 
-    from calibrate import calibration, steps
+    from calibrate import staircase, steps
+    from calibrate.config import Config
     from calibrate.errors import CalibrationError
     from calibrate.knee import StepResult
     from calibrate.steps import StepRun
@@ -123,14 +125,13 @@ def _staircase(monkeypatch, tmp_path, fails_above: float):
         return StepRun(spec, [], StepResult(spec.name, 10.0, 10.0, 20.0, 0.0, True, spec.on_mix), {}, {})
 
     monkeypatch.setattr(steps, "Sampler", Idle)
-    monkeypatch.setattr(calibration.time, "sleep", lambda _s: None)
-    monkeypatch.setattr(calibration, "run_step", step)
+    monkeypatch.setattr(time, "sleep", lambda _s: None)
+    monkeypatch.setattr(staircase, "run_step", step)
     smoke = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.yaml"
-    config = calibration.Config(scenario_path=smoke, model_results=tmp_path, out=tmp_path / "p.yaml",
-                                max_steps=9)
+    config = Config(scenario_path=smoke, model_results=tmp_path, out=tmp_path / "p.yaml", max_steps=9)
     target = SimpleNamespace(url="http://127.0.0.1:1", probes=None, accounts="a.csv", answers=None)
-    return calibration._measure(config, SimpleNamespace(scenario=load_scenario(smoke)), target, tmp_path,
-                                lambda _line: None, lambda _done, _total: None)
+    return staircase.measure(config, SimpleNamespace(scenario=load_scenario(smoke)), target,  # type: ignore[arg-type]
+                             tmp_path, lambda _line: None, lambda _done, _total: None)
 
 
 def test_a_step_whose_busy_time_cannot_be_read_ends_the_staircase(monkeypatch, tmp_path):

@@ -82,10 +82,10 @@ def test_knee_not_reached_says_it_is_a_lower_bound():
 
 
 def test_only_steps_within_the_slo_enter_the_utilisation_law_fit():
-    from calibrate.calibration import _stable
+    from calibrate.staircase import stable
 
-    assert _stable(StepResult("ok", 360.0, 360.0, 96.0, 0.0, True, True), 300.0, 0.01)
-    assert not _stable(StepResult("past the knee", 610.0, 210.0, 4200.0, 0.0014, True, True), 300.0, 0.01)
-    assert not _stable(StepResult("errors", 100.0, 100.0, 20.0, 0.05, True, True), 300.0, 0.01)
-    assert not _stable(StepResult("generator", 100.0, 60.0, 20.0, 0.0, False, True), 300.0, 0.01)
-    assert _stable(StepResult("no latency yet", 5.0, 5.0, None, 0.0, True, False), 300.0, 0.01)
+    assert stable(StepResult("ok", 360.0, 360.0, 96.0, 0.0, True, True), 300.0, 0.01)
+    assert not stable(StepResult("past the knee", 610.0, 210.0, 4200.0, 0.0014, True, True), 300.0, 0.01)
+    assert not stable(StepResult("errors", 100.0, 100.0, 20.0, 0.05, True, True), 300.0, 0.01)
+    assert not stable(StepResult("generator", 100.0, 60.0, 20.0, 0.0, False, True), 300.0, 0.01)
+    assert stable(StepResult("no latency yet", 5.0, 5.0, None, 0.0, True, False), 300.0, 0.01)

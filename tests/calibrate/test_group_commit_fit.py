@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibrate.calibration import _demand_lines
 from calibrate.fit import BATCHES, TIED, Demand, Row, TierFit, fit_tier
 from calibrate.platform_file import render, write
+from calibrate.platform_lines import demand_lines
 from domain.scenario import load_scenario
 from sim.tiers.batching import batch_chain
 
@@ -51,7 +51,7 @@ def test_the_platform_file_carries_the_group_commit(tmp_path):
     out = tmp_path / "platform.yaml"
     provenance = {"target": "T", "target_kind": "reference platform", "commit": "abc", "date": "2026-11-30",
                   "steps": 6, "step_seconds": 20.0, "requests": 1}
-    write(out, render(scenario, SMOKE, out, tiers, _demand_lines(scenario, fits), provenance), provenance,
+    write(out, render(scenario, SMOKE, out, tiers, demand_lines(scenario, fits), provenance), provenance,
           force=False)
     database = load_scenario(out).platform.tier("database")
     assert database.discipline == "group-commit" and database.commit_ms == pytest.approx(5.2)
@@ -71,7 +71,7 @@ def test_a_write_in_a_fixed_ratio_with_the_batches_keeps_its_cost_in_theirs(tmp_
     tied = ((BATCHES, "heartbeat"),)
     fits = {"database": TierFit("database", 0.0, demands | {BATCHES: Demand(1.1, 0.0, 1.14, 9_000)}, 0.96, 36,
                                 tied=tied)}
-    lines = _demand_lines(scenario, fits)
+    lines = demand_lines(scenario, fits)
     heartbeat = lines["heartbeat"]["database"]
     assert heartbeat["measured"] and heartbeat["visits"] and heartbeat["ms"] == 0.0
     assert "per-batch cost" in heartbeat["why"]
@@ -84,7 +84,7 @@ def test_a_write_in_a_fixed_ratio_with_the_batches_keeps_its_cost_in_theirs(tmp_
     write(out, render(scenario, SMOKE, out, tiers, lines, provenance), provenance, force=False)
     heartbeat_endpoint = load_scenario(out).platform.endpoint("heartbeat")
     assert heartbeat_endpoint.demand_ms["database"] == 0 and heartbeat_endpoint.visits("database")
-    free = _demand_lines(scenario, {"database": TierFit("database", 0.0, demands | {
+    free = demand_lines(scenario, {"database": TierFit("database", 0.0, demands | {
         BATCHES: Demand(0.0, 0.0, 1.14, 9_000)}, 0.96, 36, tied=tied)})
     assert not free["heartbeat"]["database"]["measured"]  # batches that cost nothing explain nothing
 
@@ -106,7 +106,7 @@ def test_a_sqlite_writer_is_batched_by_the_api_loops(tmp_path):
     writes, so the platform file names the api tier as what forms the batches (sim/tiers/turns.py)."""
     from types import SimpleNamespace
 
-    from calibrate.calibration import _tier_lines
+    from calibrate.platform_lines import tier_lines
 
     scenario = load_scenario(SMOKE)
     demands = {e.name: Demand(1.0, 0.5, 1.5, 500) for e in scenario.platform.endpoints}
@@ -118,7 +118,7 @@ def test_a_sqlite_writer_is_batched_by_the_api_loops(tmp_path):
     out = tmp_path / "platform.yaml"
     provenance = {"target": "T", "target_kind": "reference platform", "commit": "abc", "date": "2026-11-30",
                   "steps": 6, "step_seconds": 20.0, "requests": 1}
-    text = render(scenario, SMOKE, out, _tier_lines(scenario, target, fits), _demand_lines(scenario, fits),
+    text = render(scenario, SMOKE, out, tier_lines(scenario, target, fits), demand_lines(scenario, fits),
                   provenance)
     write(out, text, provenance, force=False)
     database = load_scenario(out).platform.tier("database")
@@ -148,16 +148,16 @@ def test_only_the_endpoints_whose_requests_are_the_jobs_take_the_writers_lock():
                     for r in rows], ["heartbeat", "login"]) is None
     scenario = load_scenario(SMOKE)
     fit = fit_tier("database", rows, ["heartbeat", BATCHES], rng)
-    lines = _demand_lines(scenario, {"database": fit})
+    lines = demand_lines(scenario, {"database": fit})
     assert lines["heartbeat"]["database"]["ms"] == pytest.approx(D_S * 1000, rel=0.05)
     assert not lines["login"]["database"]["visits"] and "jobs" in lines["login"]["database"]["why"]
     # and the calibration's own fit of the writer takes them alone
     from types import SimpleNamespace
 
-    from calibrate.calibration import _fit
+    from calibrate.platform_lines import fit_tiers
 
     target = SimpleNamespace(api_servers=2, probes=SimpleNamespace(
         api_tier="api", database_tier="database", sources={"database": "yanxiu_commit_seconds_sum"}))
-    writer = _fit(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
+    writer = fit_tiers(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
     assert "login" not in writer.demands
     assert writer.demands["heartbeat"].ms == pytest.approx(D_S * 1000, rel=0.05)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from calibrate.calibration import _demand_lines
 from calibrate.errors import CalibrationError
 from calibrate.fit import Demand, TierFit
 from calibrate.platform_file import check_writable, render, write
+from calibrate.platform_lines import demand_lines
 from domain.scenario import load_scenario
 
 SMOKE = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.yaml"
@@ -31,7 +31,7 @@ def test_platform_file_loads_as_the_scenario_with_measured_numbers(tmp_path):
     scenario = load_scenario(SMOKE)
     tiers = {"api": {"servers": 2, "service": "exponential", "note": "servers: worker processes"}}
     out = tmp_path / "platform.yaml"
-    text = render(scenario, SMOKE, out, tiers, _demand_lines(scenario, _fits(scenario)), PROVENANCE)
+    text = render(scenario, SMOKE, out, tiers, demand_lines(scenario, _fits(scenario)), PROVENANCE)
     write(out, text, PROVENANCE, force=False)
     calibrated = load_scenario(out)
     assert calibrated.name == scenario.name
@@ -60,15 +60,15 @@ def test_the_reference_s_missing_sms_vendor_is_written_as_no_demand(tmp_path):
     what a load test of it meets, and the calibrated prediction must not wait for it."""
     from types import SimpleNamespace
 
-    from calibrate.calibration import _tier_lines
+    from calibrate.platform_lines import tier_lines
     from calibrate.target import REFERENCE_HAS_NO
 
     scenario = load_scenario(SMOKE)
     target = SimpleNamespace(absent=REFERENCE_HAS_NO, api_servers=2, probes=SimpleNamespace(
         api_tier="api", database_tier="database", sources={"api": "psutil"}))
-    tiers = _tier_lines(scenario, target, _fits(scenario))
+    tiers = tier_lines(scenario, target, _fits(scenario))
     out = tmp_path / "platform.yaml"
-    text = render(scenario, SMOKE, out, tiers, _demand_lines(scenario, _fits(scenario), target), PROVENANCE)
+    text = render(scenario, SMOKE, out, tiers, demand_lines(scenario, _fits(scenario), target), PROVENANCE)
     write(out, text, PROVENANCE, force=False)
     calibrated = load_scenario(out)
     # left out: not visited (a 0 would be a visit at no cost of its own)
@@ -77,9 +77,9 @@ def test_the_reference_s_missing_sms_vendor_is_written_as_no_demand(tmp_path):
     assert calibrated.platform.endpoint("sms_send").demand_ms["api"] == 6  # the others as before
     # a target that does not say (staging, --host) keeps the scenario's vendor
     host = SimpleNamespace(absent=None, api_servers=2, probes=target.probes)
-    assert "sms_gateway" not in _tier_lines(scenario, host, _fits(scenario))
+    assert "sms_gateway" not in tier_lines(scenario, host, _fits(scenario))
     assert load_scenario(SMOKE).platform.endpoint("sms_send").demand_ms["sms_gateway"] == 250
-    kept = _demand_lines(scenario, _fits(scenario), host)["sms_send"]
+    kept = demand_lines(scenario, _fits(scenario), host)["sms_send"]
     assert "sms_gateway" not in kept
 
 

@@ -249,8 +249,8 @@ def test_the_platform_file_gives_postgresql_its_hosts_cores_and_sqlite_one_write
     the scenario's guess: 640 in winter-2023); SQLite's write lock stays one writer."""
     from types import SimpleNamespace
 
-    from calibrate.calibration import _tier_lines
     from calibrate.fit import Demand, TierFit
+    from calibrate.platform_lines import tier_lines
     from domain.scenario import load_scenario
     from tests.calibrate.test_platform_file import SMOKE
 
@@ -262,8 +262,8 @@ def test_the_platform_file_gives_postgresql_its_hosts_cores_and_sqlite_one_write
         return SimpleNamespace(absent=None, api_servers=2, database_servers=cores, probes=SimpleNamespace(
             api_tier="api", database_tier="database", sources={"database": source}))
 
-    postgres = _tier_lines(scenario, target("psutil CPU of the PostgreSQL server's processes", 3), fits)
+    postgres = tier_lines(scenario, target("psutil CPU of the PostgreSQL server's processes", 3), fits)
     assert postgres["database"]["servers"] == 3 and "servers 3: the database host's cores" in \
         postgres["database"]["note"]
-    sqlite = _tier_lines(scenario, target("yanxiu_commit_seconds_sum (SQLite write lock)", None), fits)
+    sqlite = tier_lines(scenario, target("yanxiu_commit_seconds_sum (SQLite write lock)", None), fits)
     assert sqlite["database"]["servers"] == 1

@@ -46,7 +46,7 @@ def test_the_calibration_writes_the_writer_for_the_postgresql_reference_only():
     commit: batched_by), not on a --host target."""
     from types import SimpleNamespace
 
-    from calibrate.calibration import _thread_writer
+    from calibrate.platform_lines import writer_thread
     from domain.scenario import load_scenario
     from tests.calibrate.test_writer import SMOKE
 
@@ -58,8 +58,8 @@ def test_the_calibration_writes_the_writer_for_the_postgresql_reference_only():
         return SimpleNamespace(probes=probes, database_url=url, absent=absent)
 
     postgres = target("psutil CPU of the PostgreSQL server's processes", "postgresql+psycopg://x/y")
-    block = _thread_writer(scenario, postgres, rows, 0)
+    block = writer_thread(scenario, postgres, rows, 0)
     assert block is not None and block["linger_ms"] == 1.0 and block["endpoints"] == ["heartbeat"]
     sqlite = target("yanxiu_commit_seconds_sum (SQLite write lock)", None)
-    assert _thread_writer(scenario, sqlite, rows, 0) is None
-    assert _thread_writer(scenario, target("psutil CPU", "postgresql+psycopg://x/y", None), rows, 0) is None
+    assert writer_thread(scenario, sqlite, rows, 0) is None
+    assert writer_thread(scenario, target("psutil CPU", "postgresql+psycopg://x/y", None), rows, 0) is None

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calibrate.calibration import _demand_lines
 from calibrate.fit import Row, fit_tier, tied_groups
+from calibrate.platform_lines import demand_lines
 from domain.scenario import load_scenario
 
 SMOKE = Path(__file__).resolve().parents[2] / "scenarios" / "smoke.yaml"
@@ -47,7 +47,7 @@ def test_the_joint_cost_is_kept_whole_and_split_by_the_scenarios_ratio():
     assert ("campaign_page", "login") in fit.tied
     # NNLS puts the pair's whole cost on one of them: the case the rule is for
     assert min(fit.demands["login"].ms, fit.demands["campaign_page"].ms) == 0.0
-    lines = _demand_lines(scenario, {"api": fit})
+    lines = demand_lines(scenario, {"api": fit})
     login, page = lines["login"]["api"], lines["campaign_page"]["api"]
     # the pair costs what was measured, not the measurement plus an estimate
     assert login["ms"] + page["ms"] == pytest.approx((LOGIN_S + PAGE_S) * 1000, rel=0.1)
@@ -66,7 +66,7 @@ def test_a_split_the_fit_made_up_is_replaced_too():
     demands["login"] = Demand(6.9, 0.0, 21.9, 2_274)
     demands["campaign_page"] = Demand(14.1, 0.0, 20.7, 2_236)
     fit = TierFit("api", 0.0, demands, 0.99, 50, tied=(("campaign_page", "login"),))
-    lines = _demand_lines(scenario, {"api": fit})
+    lines = demand_lines(scenario, {"api": fit})
     login, page = lines["login"]["api"], lines["campaign_page"]["api"]
     assert 2_274 * login["ms"] + 2_236 * page["ms"] == pytest.approx(2_274 * 6.9 + 2_236 * 14.1)
     assert login["ms"] / page["ms"] == pytest.approx(estimate["login"] / estimate["campaign_page"])

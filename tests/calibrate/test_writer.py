@@ -74,30 +74,30 @@ def test_without_the_timers_or_with_one_size_only_nothing_is_fitted_and_it_says_
 def test_the_calibrations_fit_takes_the_split_where_the_utilisation_law_ties_it():
     """The tier's busy time per bin has heartbeats and batches in a near-fixed ratio: the
     utilisation law's NNLS cannot split them (a tied group); the timers by size can."""
-    from calibrate.calibration import _fit, _tier_lines, _writer_record
+    from calibrate.platform_lines import fit_tiers, tier_lines, writer_record
 
     rows = _rows(np.random.default_rng(3))
     scenario = load_scenario(SMOKE)
     target = SimpleNamespace(api_servers=2, absent=None, probes=SimpleNamespace(
         api_tier="api", database_tier="database", sources={"database": "yanxiu_commit_seconds_sum"}))
-    fit = _fit(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
+    fit = fit_tiers(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
     assert fit.tied == () and "login" not in fit.demands
     assert fit.demands[BATCHES].ms == pytest.approx(C_S * 1000, rel=0.05)
     assert fit.demands["heartbeat"].ms == pytest.approx(D_S * 1000, rel=0.1)
-    split = _writer_record(target, {"database": fit}, rows, 0)
+    split = writer_record(target, {"database": fit}, rows, 0)
     assert split is not None and split["source"] == "yanxiu_commit_seconds_by_size"
-    note = _tier_lines(scenario, target, {"database": fit}, split)["database"]["note"]
+    note = tier_lines(scenario, target, {"database": fit}, split)["database"]["note"]
     assert "commit timings by batch size" in note
     # a target without the timers: the utilisation law's fit, and the provenance says so
     timers = ("(lock", "(commits", "(jobs ")
     bare = [Row(r.step, r.seconds, {k: v for k, v in r.requests.items() if not k.startswith(timers)},
                 r.busy_s) for r in rows]
-    kept = _fit(scenario, target, [], [SimpleNamespace(rows=bare)], 0)["database"]
+    kept = fit_tiers(scenario, target, [], [SimpleNamespace(rows=bare)], 0)["database"]
     assert kept.demands[BATCHES].ms != pytest.approx(C_S * 1000, rel=0.05) or kept.tied
-    why = _writer_record(target, {"database": kept}, bare, 0)
+    why = writer_record(target, {"database": kept}, bare, 0)
     assert why is not None and why["source"].startswith("utilisation law")
     assert "no commit timers" in why["why"]
-    lines = _tier_lines(scenario, target, {"database": kept}, why)
+    lines = tier_lines(scenario, target, {"database": kept}, why)
     assert "by the utilisation law" in lines["database"]["note"]
 
 
@@ -147,8 +147,8 @@ def test_the_routes_own_transactions_are_read_per_endpoint_into_the_writer_tier(
     the rows, as the commits by size are); over the steps the mean hold and the share of the
     endpoint's requests that hold (sign-ins: only those by SMS code); the tier line names them
     for the scenario's endpoints only, and the platform file written with them loads."""
-    from calibrate.calibration import _fit, _tier_lines, _writer_record
     from calibrate.platform_file import render, write
+    from calibrate.platform_lines import fit_tiers, tier_lines, writer_record
     from tests.calibrate.test_platform_file import PROVENANCE
 
     before = parse_metrics('yanxiu_write_lock_held_seconds_sum{endpoint="test_submit"} 0.1\n'
@@ -179,9 +179,9 @@ def test_the_routes_own_transactions_are_read_per_endpoint_into_the_writer_tier(
     scenario = load_scenario(SMOKE)
     target = SimpleNamespace(api_servers=2, absent=None, probes=SimpleNamespace(
         api_tier="api", database_tier="database", sources={"database": "yanxiu_commit_seconds_sum"}))
-    fit = _fit(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
-    split = _writer_record(target, {"database": fit}, rows, 0)
-    line = _tier_lines(scenario, target, {"database": fit}, split)
+    fit = fit_tiers(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
+    split = writer_record(target, {"database": fit}, rows, 0)
+    line = tier_lines(scenario, target, {"database": fit}, split)
     assert set(line["database"]["route_holds"]["hold_ms"]) == {"login", "test_submit"}  # not "other"
     out = tmp_path / "platform.yaml"
     text = render(scenario, SMOKE, out, line, {}, PROVENANCE)

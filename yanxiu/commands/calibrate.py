@@ -71,13 +71,14 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _mixes():
-    from calibrate.calibration import MIX_TAGS
+    from calibrate.staircase import MIX_TAGS
 
     return MIX_TAGS
 
 
 def run(args: argparse.Namespace) -> int:
-    from calibrate.calibration import Config, calibrate
+    from calibrate.calibration import calibrate
+    from calibrate.config import Config
     from calibrate.errors import CalibrationError
     from domain.scenario import load_scenario
     from loadtests.accounts import AccountsError
