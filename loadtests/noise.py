@@ -71,8 +71,9 @@ def merge(into: Sessions, data: Sessions) -> None:
 
 def as_record(sessions: Sessions) -> dict[str, dict[str, list[float]]]:
     """Per endpoint and bin from 0: ``requests`` (sum c), ``sum_sq`` (sum c^2) and ``var`` (the
-    marks' variance by successive differences within each kind, in arrival order), for
-    summary.json."""
+    marks' variance by successive differences within each kind, in arrival order), and the same
+    two of each session's running total from the origin to the bin's end (``sum_sq_upto``,
+    ``var_upto``: the whole stretch's spread), for summary.json."""
     if not sessions:
         return {}
     names = sorted({n for _, _, rows in sessions for n, _, _ in rows})
@@ -88,10 +89,32 @@ def as_record(sessions: Sessions) -> dict[str, dict[str, list[float]]]:
     out = {}
     for n, k in index.items():
         c = counts[k]
-        diffs = np.diff(c, axis=0)[same] if c.shape[0] > 1 else np.zeros((0, c.shape[1]))
+        upto = np.cumsum(c, axis=1)  # each session's requests from the origin to each bin's end
         out[n] = {"requests": c.sum(axis=0).tolist(), "sum_sq": (c ** 2).sum(axis=0).tolist(),
-                  "var": (0.5 * (diffs ** 2).sum(axis=0)).tolist()}
+                  "var": _successive(c, same).tolist(),
+                  "sum_sq_upto": (upto ** 2).sum(axis=0).tolist(),
+                  "var_upto": _successive(upto, same).tolist()}
     return out
+
+
+def _successive(c: np.ndarray, same: np.ndarray) -> np.ndarray:
+    """Half the squared differences of successive sessions (rows) of a kind, per column."""
+    diffs = np.diff(c, axis=0)[same] if c.shape[0] > 1 else np.zeros((0, c.shape[1]))
+    return 0.5 * (diffs ** 2).sum(axis=0)
+
+
+def stretch_variance(record: dict[str, list[float]], n: int, poisson: bool,
+                     plan_factor: float) -> float | None:
+    """Variance of achieved - planned summed over the first ``n`` bins (the whole replayed
+    stretch): as ``variance`` but of each session's total over those bins, so that a session's
+    requests in neighbouring bins count together (its beats, its attempts until full marks).
+    None for a record without the running totals (a run before 2026-12-01)."""
+    marks, squares = record.get("var_upto") or [], record.get("sum_sq_upto") or []
+    if n < 1 or not marks:
+        return None
+    last = min(n, len(marks)) - 1
+    replay = float(squares[last]) if poisson else float(marks[last])
+    return replay + max(0.0, plan_factor) * float(marks[last])
 
 
 def variance(record: dict[str, list[float]], n: int, poisson: bool, plan_factor: float) -> np.ndarray:

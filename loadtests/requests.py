@@ -20,11 +20,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
-from loadtests.noise import BIN_S, band, chance_of, per_bin, sessions_per_bin, variance
+from loadtests.noise import BIN_S, Z, band, chance_of, per_bin, sessions_per_bin, stretch_variance, variance
 from loadtests.plan import TOLERANCE, PlanError
 from loadtests.timing import LEAD_S
 from records.loadtest import LoadtestSummary, RequestsVsPlan
@@ -120,9 +121,32 @@ def requests_vs_plan(summary: LoadtestSummary, folder: Path, endpoints: list[str
                              ratio=achieved / planned if planned > 0 else None)
         if planned_bins is not None and name in history:
             poisson = summary.arrival_process == "poisson"
-            _judge_bins(row, planned_bins[i], history[name], summary.session_bins.get(name), factor, poisson)
+            record = summary.session_bins.get(name)
+            _judge_bins(row, planned_bins[i], history[name], record, factor, poisson)
+            _judge_stretch(row, planned_bins[i], history[name], record, factor, poisson)
+            row.on_plan = on_plan(row)
+            row.judgement = judgement(row) if row.on_plan is not None else None
         out[name] = row
     return out
+
+
+def with_requests(summary: LoadtestSummary, rows: dict[str, RequestsVsPlan]) -> LoadtestSummary:
+    """The summary with the rows, the endpoints off the plan beyond sampling noise (one line
+    each) and their gate metrics: ``max(requests.error.<e>)`` (|in-stretch / planned - 1|) and
+    ``max(requests.bin_error.<e>)`` (the largest judged bin's), for ``yanxiu check``."""
+    metrics = dict(summary.metrics)
+    for name, row in rows.items():
+        if row.stretch_ratio is not None:
+            metrics[f"max(requests.error.{name})"] = round(abs(float(row.stretch_ratio) - 1.0), 4)
+        if row.max_bin_error is not None:
+            metrics[f"max(requests.bin_error.{name})"] = round(float(row.max_bin_error), 4)
+    return summary.model_copy(update={"requests_vs_plan": rows, "requests_off_plan": off_plan(rows),
+                                      "metrics": metrics})
+
+
+def off_plan(rows: dict[str, RequestsVsPlan]) -> list[str]:
+    """One line per endpoint whose requests are off the model's beyond what sampling gives."""
+    return [f"{name}: {row.judgement}" for name, row in rows.items() if row.on_plan is False]
 
 
 def plan_factor(scale: float, model: Path) -> float | None:
@@ -161,11 +185,70 @@ def _judge_bins(row: RequestsVsPlan, planned: np.ndarray, got: np.ndarray,
         row.bins_outside_band = [int(b) for b in np.flatnonzero(judged & (np.abs(got - planned) > width))]
     if width is not None:
         row.band_typical = round(float(np.median(width[judged] / planned[judged])), 4)
-    row.judgement = judgement(row)
+        row.first_bin_band = round(float(width[judged][0]), 1)
+
+
+def _judge_stretch(row: RequestsVsPlan, planned: np.ndarray, got: np.ndarray,
+                   record: dict[str, list[float]] | None, factor: float | None, poisson: bool) -> None:
+    """The whole replayed stretch (its bins from the origin to its end; Locust's total also has
+    the drain after it), when it plans at least MIN_PER_BIN requests, against its sampling band:
+    the spread of each session's total, the plan's too (``noise.stretch_variance``)."""
+    expected = float(planned.sum())
+    if expected < MIN_PER_BIN:
+        return
+    row.in_stretch = round(float(got[:planned.size].sum()), 1)
+    row.stretch_ratio = round(float(row.in_stretch) / expected, 4)
+    var = stretch_variance(record, planned.size, poisson, factor) if record and factor is not None else None
+    if var:
+        sd = math.sqrt(var)
+        row.stretch_band = round(Z * sd, 1)
+        row.stretch_z = round((float(row.in_stretch) - expected) / sd, 2)
+
+
+def on_plan(row: RequestsVsPlan) -> bool | None:
+    """The replay put the model's requests on the target: over the stretch and in the first
+    judged bin within 10% or, failing that, within the sampling band, and no more bins outside
+    their band than chance gives; None when nothing was judged (too few requests planned)."""
+    checks = []
+    if row.stretch_ratio is not None:
+        off = abs(float(row.in_stretch or 0) - float(row.planned))
+        checks.append(abs(float(row.stretch_ratio) - 1) <= TOLERANCE
+                      or (row.stretch_band is not None and off <= float(row.stretch_band)))
+    if row.bins_judged:
+        first = float(row.first_bin_error or 0)
+        planned0 = next(p for p in row.planned_per_bin if p >= MIN_PER_BIN)
+        noise = row.first_bin_band is not None and first * float(planned0) <= float(row.first_bin_band)
+        checks.append(first <= TOLERANCE or noise)
+        outside = len(row.bins_outside_band)
+        by_chance = not outside or chance_of(outside, row.bins_judged) >= CHANCE
+        checks.append(bool(row.within_10pct) or (row.band_typical is not None and by_chance))
+    return all(checks) if checks else None
 
 
 def judgement(row: RequestsVsPlan) -> str:
-    """One line: within 10%, or off by more but within sampling noise, or a real shortfall."""
+    """One line: the bins (within 10%, or off by more but within sampling noise, or a real
+    shortfall), then the whole stretch against its band."""
+    parts = [bins_judgement(row)] if row.bins_judged else []
+    if row.stretch_ratio is not None:
+        parts.append(stretch_judgement(row))
+    return "; ".join(parts)
+
+
+def stretch_judgement(row: RequestsVsPlan) -> str:
+    ratio = float(row.stretch_ratio or 0)
+    head = f"whole stretch {ratio:.2f}x"
+    if abs(ratio - 1) <= TOLERANCE:
+        return head + " (within 10%)"
+    if row.stretch_band is None:
+        return head + ", NOT within 10%; sampling band unknown"
+    band_pct = 100 * float(row.stretch_band) / float(row.planned)
+    within = abs(float(row.in_stretch or 0) - float(row.planned)) <= float(row.stretch_band)
+    return (f"{head}, NOT within 10%, {'within' if within else 'beyond'} sampling noise "
+            f"(band ±{band_pct:.0f}%, {row.stretch_z:+.1f} sd)")
+
+
+def bins_judgement(row: RequestsVsPlan) -> str:
+    """Within 10% in every judged bin, or off by more but within sampling noise, or not."""
     if row.within_10pct:
         return f"within 10% in all {row.bins_judged} bins"
     worst = f"max bin error {100 * (row.max_bin_error or 0):.0f}%"

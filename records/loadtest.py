@@ -67,6 +67,15 @@ class RequestsVsPlan(Part):
     plan_factor: Number | None = None  # the plan's variance over the replay's: scale x model weight
     band_typical: Number | None = None  # median of band / planned over the judged bins
     judgement: str | None = None  # within 10% / within sampling noise / a shortfall beyond it
+    # the whole replayed stretch (loadtests.requests, 2026-12-01): the sessions' own requests from
+    # the origin to the stretch's end (Locust's ``achieved`` also counts the drain after it), and
+    # the sampling band of achieved - planned over it (Z sd of each session's total, the plan's too)
+    in_stretch: Number | None = None
+    stretch_ratio: Number | None = None  # in_stretch / planned
+    stretch_band: Number | None = None  # requests
+    stretch_z: Number | None = None  # (in_stretch - planned) / its standard deviation
+    first_bin_band: Number | None = None  # the first judged bin's band, requests
+    on_plan: bool | None = None  # stretch and first bin within 10% or their band, bins not beyond chance
 
 
 class Prediction(Part):
@@ -118,6 +127,9 @@ class LoadtestSummary(Record):
     prediction: Prediction | None = None  # with --platform (yanxiu calibrate's platform file)
     # the model's requests per endpoint against the target's, when the model run is at hand
     requests_vs_plan: dict[str, RequestsVsPlan] = {}
+    # endpoints whose requests are off the model's beyond sampling noise, one line each (the
+    # replay did not put the model's load on the target there; loadtests.requests.off_plan)
+    requests_off_plan: list[str] = []
     # per endpoint and 10-s bin from the origin, from each session's own counts (loadtests.noise):
     # {endpoint: {"requests": [...], "sum_sq": [sum c^2], "var": [successive differences]}}
     session_bins: dict[str, dict[str, list[Number]]] = {}

@@ -181,9 +181,10 @@ def replay_options(args, context, model: Path, accounts, answers) -> dict[str, o
 
 
 def with_plan(summary: LoadtestSummary, out: Path, model: Path, scenario) -> LoadtestSummary:
-    """The model's requests per endpoint beside the target's (loadtests.requests), into summary.json."""
+    """The model's requests per endpoint beside the target's (loadtests.requests), the endpoints
+    off it beyond sampling noise and their gate metrics, into summary.json."""
     from loadtests.plan import PlanError
-    from loadtests.requests import requests_vs_plan
+    from loadtests.requests import requests_vs_plan, with_requests
     from records import write_summary
 
     try:
@@ -192,7 +193,7 @@ def with_plan(summary: LoadtestSummary, out: Path, model: Path, scenario) -> Loa
     except (PlanError, OSError) as exc:  # a model run that is not the replayed one: say so, keep the test
         print(f"requests vs plan: not compared ({exc})")
         return summary
-    summary = summary.model_copy(update={"requests_vs_plan": plan})
+    summary = with_requests(summary, plan)
     write_summary(out, summary)
     return summary
 

@@ -7,7 +7,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from loadtests.noise import BIN_S, BinTally, as_record, band, chance_of, merge, sessions_per_bin, variance
+from loadtests.noise import (
+    BIN_S,
+    BinTally,
+    as_record,
+    band,
+    chance_of,
+    merge,
+    sessions_per_bin,
+    stretch_variance,
+    variance,
+)
 from loadtests.plan import Plan, read_timeseries
 from tests.loadtests.conftest import write_series
 
@@ -90,6 +100,30 @@ def test_the_band_covers_two_samples_of_the_marks_about_95_percent_of_the_time(t
     assert (np.abs(0.8 * a - b) > width).mean() < 0.5
 
 
+def test_the_stretch_band_covers_two_samples_of_the_whole_stretch_about_95_percent_of_the_time(tmp_path):
+    # the whole stretch's total: a session's beats in neighbouring bins go together, so the spread
+    # of each session's total, not the sum of the bins' spreads, is the total's
+    plan = _plan(tmp_path, 8.0)
+    edges = np.arange(0.0, plan.duration_s + 1e-9, BIN_S)
+    totals, widths, summed = [], [], []
+    for r in range(300):
+        pair = []
+        for side in (0, 1):
+            rng = np.random.default_rng([7, r, side])
+            starts = np.array([a.at for a in plan.schedule("deterministic", rng)])
+            pair.append(_beats(starts, rng, edges))
+        record = as_record([["0", float(i), [["heartbeat", b, float(c)] for b, c in enumerate(row) if c]]
+                            for i, row in enumerate(pair[0])])["heartbeat"]
+        totals.append((pair[0].sum(), pair[1].sum()))
+        widths.append(band(np.array([stretch_variance(record, edges.size - 1, False, 1.0)]))[0])
+        summed.append(band(np.array([2 * sum(record["var"])]))[0])
+    a, b = np.array(totals).T
+    outside = np.abs(a - b) > np.array(widths)
+    assert 0.01 <= outside.mean() <= 0.09
+    # the bins' variances summed leave out the covariance of a session's bins: too narrow a band
+    assert (np.abs(a - b) > np.array(summed)).mean() > 0.09
+
+
 def test_with_25_times_the_sessions_a_20pct_shortfall_is_beyond_noise(tmp_path):
     plan = _plan(tmp_path, 200.0)
     a, _, a_marks = _replications(plan, "deterministic", 40, 5)
@@ -131,7 +165,14 @@ def test_the_tally_keeps_each_sessions_counts_and_the_record_derives_the_sums():
     assert record["heartbeat"]["sum_sq"] == [9.0, 3.0]
     # kind 0 in arrival order: one (3, 1), two (0, 1); half the squared differences
     assert record["heartbeat"]["var"] == [4.5, 0.0]
-    assert record["login"] == {"requests": [0.0, 1.0], "sum_sq": [0.0, 1.0], "var": [0.0, 0.5]}
+    assert record["login"] == {"requests": [0.0, 1.0], "sum_sq": [0.0, 1.0], "var": [0.0, 0.5],
+                               "sum_sq_upto": [0.0, 1.0], "var_upto": [0.0, 0.5]}
+    # the running totals: one (3, 4), two (0, 1), three (0, 1): squares 9 then 18; one - two 3 and 3
+    assert record["heartbeat"]["sum_sq_upto"] == [9.0, 18.0]
+    assert record["heartbeat"]["var_upto"] == [4.5, 4.5]
+    assert stretch_variance(record["heartbeat"], 2, False, 1.0) == 9.0  # the plan's as much again
+    assert stretch_variance(record["heartbeat"], 1, True, 0.0) == 9.0  # Poisson: sum of squares
+    assert stretch_variance({"var": [1.0]}, 1, False, 1.0) is None  # a record of an older run
     assert "campaign_page" not in record and as_record([]) == {}
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from loadtests.plan import PlanError
-from loadtests.requests import requests_vs_plan
+from loadtests.requests import requests_vs_plan, with_requests
 from records.loadtest import LoadtestSummary
 
 START = dt.datetime(2023, 1, 5, 20, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -130,7 +131,58 @@ def test_without_per_session_counts_or_model_weight_the_band_is_unknown(tmp_path
                             ENDPOINTS, _timeseries(tmp_path))["heartbeat"]  # no model summary.json
     assert plan.band_per_bin == [] and plan.plan_factor is None
     assert plan.judgement == ("NOT within 10% (max bin error 50%); sampling band unknown "
-                              "(no per-session counts or model weight)")
+                              "(no per-session counts or model weight); whole stretch 0.92x (within 10%)")
+    assert plan.on_plan is False  # the first bin 50% short, and no band to say it is noise
     _history(tmp_path, {"heartbeat": 30.0})
     on_plan = requests_vs_plan(_summary({"heartbeat": 1800}), tmp_path, ENDPOINTS, _timeseries(tmp_path))
-    assert on_plan["heartbeat"].judgement == "within 10% in all 6 bins"
+    assert on_plan["heartbeat"].judgement == "within 10% in all 6 bins; whole stretch 1.00x (within 10%)"
+    assert on_plan["heartbeat"].on_plan is True
+
+
+def _stretch_sessions(per_bin: list[float], var_total: float) -> dict[str, dict[str, list[float]]]:
+    """The sessions' own counts per bin, and the spread of their running totals (the last bin's
+    is the whole stretch's); each bin's own spread small, so that the bins are judged tightly."""
+    running = list(np.cumsum(per_bin))
+    return {"test_submit": {"requests": per_bin, "sum_sq": [1.0] * len(per_bin), "var": [1.0] * len(per_bin),
+                            "sum_sq_upto": [v * 2 for v in running],
+                            "var_upto": [var_total * (k + 1) / len(per_bin) for k in range(len(per_bin))]}}
+
+
+def _tests(tmp_path, achieved: list[float], var_total: float, drained: int = 0):
+    """Submissions planned 10 a bin (6 bins: 60), the sessions' counts ``achieved``, plus
+    ``drained`` more that finished after the stretch (in Locust's total only)."""
+    ts = _timeseries(tmp_path)
+    ts.write_text(ts.read_text().replace("rps.sms_send", "rps.test_submit").replace(",0.0\n", f",{1 / 60}\n"))
+    (tmp_path / "summary.json").write_text('{"weight": 1.0}')  # plan factor 2
+    summary = _summary({"test_submit": int(sum(achieved)) + drained}).model_copy(
+        update={"session_bins": _stretch_sessions(achieved, var_total)})
+    names = ["heartbeat", "login", "test_submit"]
+    return requests_vs_plan(summary, tmp_path, names, ts)["test_submit"]
+
+
+def test_the_whole_stretch_is_judged_against_the_spread_of_each_sessions_total(tmp_path):
+    # 1/60 a model second x 2 x 30 = 1 a test second: 60 planned, 10 a bin (too few to judge a bin)
+    on = _tests(tmp_path, [12.0] * 6, var_total=60.0, drained=5)
+    assert on.planned == pytest.approx(60.0) and on.bins_judged == 0
+    # the sessions' counts within the stretch, not Locust's total with the 5 that came after it
+    assert on.achieved == 77 and on.in_stretch == pytest.approx(72.0)
+    assert on.stretch_ratio == pytest.approx(1.2)
+    # variance 60 x (1 + plan factor 2) = 180: sd 13.4, band 26.8 > 12 over the plan
+    assert on.stretch_band == pytest.approx(26.8, abs=0.1) and on.stretch_z == pytest.approx(0.89, abs=0.01)
+    assert on.on_plan is True
+    assert on.judgement == "whole stretch 1.20x, NOT within 10%, within sampling noise (band ±45%, +0.9 sd)"
+    # the same excess with sessions 15 times less spread out: beyond noise
+    off = _tests(tmp_path, [12.0] * 6, var_total=4.0)
+    assert off.stretch_band == pytest.approx(6.9, abs=0.1) and off.on_plan is False
+    assert off.judgement.endswith("beyond sampling noise (band ±12%, +3.5 sd)")
+
+
+def test_the_verdict_lists_the_endpoints_off_plan_and_the_metrics_gate_them(tmp_path):
+    off = _tests(tmp_path, [12.0] * 6, var_total=4.0)
+    on = off.model_copy(update={"on_plan": True, "stretch_ratio": 1.05, "max_bin_error": None})
+    summary = with_requests(_summary({"test_submit": 72}), {"test_submit": off, "heartbeat": on})
+    assert summary.requests_off_plan == [f"test_submit: {off.judgement}"]
+    assert summary.metrics["max(requests.error.test_submit)"] == pytest.approx(0.2)
+    assert summary.metrics["max(requests.error.heartbeat)"] == pytest.approx(0.05)
+    assert "max(requests.bin_error.heartbeat)" not in summary.metrics
+    assert LoadtestSummary.model_validate(summary.model_dump()).requests_off_plan == summary.requests_off_plan

@@ -335,5 +335,9 @@ def _print_plan(summary: LoadtestSummary) -> None:
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
         print(f"    {name:<15} {row.achieved:>7,} / {row.planned:>9,.1f} ({ratio})"
               + (f": {row.judgement}" if row.judgement else ""))
+    off = summary.requests_off_plan
+    print(f"requests   {'NOT on' if off else 'on'} the model's plan"
+          + (f" beyond sampling noise: {', '.join(line.split(':')[0] for line in off)}" if off else
+             " (within 10% or sampling noise, over the stretch and from the first bin)"))
 
 
