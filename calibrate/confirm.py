@@ -9,6 +9,14 @@ staircase, holds bisect between the last step that met the SLO in its last 10 s 
 that broke it, each held until its queue has relaxed, and the knee is the highest hold that met
 the SLO in its steady part (``calibrate.knee.judge``, ``calibrate.knee.knee``).
 
+The order of the holds (since 2026-12-01, ``first_scale``, ``next_scale``): the middle of the
+staircase's bracket first; a hold that met it is followed by one at the staircase's broken scale
+(the staircase at compress 144 is not the hold's load: is it broken there?), one that broke it by
+the staircase's good scale; then bisection between holds. Three holds fit the 600-s budget, and
+before, starting at the good step and bisecting towards the staircase's broken one, three holds
+that all met left the knee a lower bound (SQLite, 2026-12-01 00:11: 329, 393, 469 req/s met;
+nothing above held). Now a hold above the knee bounds it wherever the holds can.
+
 How long a hold lasts. Near saturation the queue behaves like one server of the tier's whole
 capacity C (req/s): the waiting time of a request that waits is exponential with rate
 C(1 - ρ), so its p95 is about ln(20)/(C(1 - ρ)) = 3/(C(1 - ρ)); at the knee that is the SLO's
@@ -65,14 +73,13 @@ from typing import Any
 
 from calibrate import holds as loads
 from calibrate.errors import CalibrationError
-from calibrate.knee import JUDGED_WINDOWS, StepResult, judge
+from calibrate.knee import JUDGED_WINDOWS, RESOLUTION, StepResult, judge
 from calibrate.steps import WINDOW_S, StepRun, StepSpec, run_step
 
 __all__ = ["JUDGED_WINDOWS", "confirm", "hold_plan", "in_session_for_holds", "next_scale", "relaxation_s"]
 
 FIT_RESERVE_S = 30.0  # the fit and the platform file after the steps (12-20 s on 2026-11-30)
 MIN_HOLD_S, MAX_HOLD_S = 60.0, 120.0  # at least 20 s to settle before the 40 s judged
-RESOLUTION = 1.1  # stop bisecting when the good and the bad scale are this close
 OVERHEAD_S = 10.0  # a step's start-up and drain beyond its replay, when no step measured it
 
 
@@ -106,15 +113,33 @@ def hold_plan(good: StepResult, broken: StepResult | None, growth: float, slo_p9
     return HoldPlan(seconds, tau, rate, queues)
 
 
-def next_scale(good: float | None, bad: float | None, growth: float) -> float | None:
-    """The next hold's scale: the geometric middle of the highest confirmed and the lowest
-    broken scale; below a broken one by √growth while none is confirmed; none when the two are
-    within ``RESOLUTION`` or when the top is confirmed and nothing above it broke."""
+def first_scale(presumed: float, above: float | None) -> float:
+    """The first hold's scale: the geometric middle of the staircase's bracket (its last good
+    step's scale ``presumed`` and its first broken one's ``above``, as a hold's), or the good
+    step's when nothing above it broke."""
+    return math.sqrt(presumed * above) if above is not None else presumed
+
+
+def next_scale(good: float | None, bad: float | None, growth: float, presumed: float | None = None,
+               bad_held: bool = True) -> float | None:
+    """The next hold's scale (since 2026-12-01 the bracket is closed by holds before it is
+    bisected, so that a knee is not left a lower bound by the budget): ``good`` the highest
+    hold that met the SLO, ``bad`` the lowest scale that broke it, a hold's (``bad_held``) or
+    the staircase's, ``presumed`` the staircase's last good scale while no hold ran there.
+    - nothing met yet: the staircase's good scale (``presumed``, when below ``bad``), then
+      below the lowest broken by √growth;
+    - nothing broke above a hold that met: up by √growth;
+    - only the staircase broke above it: a hold at that scale (is it broken at the hold's load?);
+    - else the geometric middle, none when the two are within ``RESOLUTION``."""
     if good is None:
-        return None if bad is None else bad / math.sqrt(growth)
-    if bad is None or bad / good <= RESOLUTION:
-        return None
-    return math.sqrt(good * bad)
+        if bad is None:
+            return presumed
+        return presumed if presumed is not None and presumed < bad else bad / math.sqrt(growth)
+    if bad is None:
+        return good * math.sqrt(growth)
+    if not bad_held:
+        return bad
+    return None if bad / good <= RESOLUTION else math.sqrt(good * bad)
 
 
 def bracket(stair: list[StepRun], slo_p95_ms: float,
@@ -186,8 +211,9 @@ def confirm(config: Any, context: Any, target: Any, work: Path, runs: list[StepR
         f"resumed (2 x relaxation time {hold.tau_s:.0f} s of each of {hold.queues} queue(s) at "
         f"{hold.capacity_rps:.0f} req/s + {JUDGED_WINDOWS} x {WINDOW_S} s judged), stretch {load.stretch}, "
         f"judged {load.judged}; a staircase scale x {factor:.3g}")
-    ok, bad = None, broken.spec.scale * factor if broken else None
-    scale: float | None = good.spec.scale * factor
+    presumed: float | None = good.spec.scale * factor
+    ok, bad, bad_held = None, broken.spec.scale * factor if broken else None, False
+    scale: float | None = first_scale(good.spec.scale * factor, bad)
     holds: list[StepRun] = []
     resumed: dict[str, int] = {}  # accounts in a session earlier holds took, by sub-platform
     while scale is not None and len(holds) < config.max_holds:
@@ -213,10 +239,14 @@ def confirm(config: Any, context: Any, target: Any, work: Path, runs: list[StepR
         verdict = judge(run.result, *slo)
         say(f"hold {spec.name}: {'meets' if verdict.meets else 'breaks'} the SLO: {verdict.why}")
         if verdict.meets:
-            ok = scale
+            ok = scale if ok is None else max(ok, scale)
+            if bad is not None and scale >= bad:  # the staircase's broken scale met at the hold's load
+                bad, bad_held = None, False
         else:
-            bad = scale
-        scale = next_scale(ok, bad, growth)
+            bad, bad_held = (scale, True) if bad is None or scale <= bad else (bad, bad_held)
+        if presumed is not None and abs(scale - presumed) < 1e-9 * presumed:
+            presumed = None  # held: no longer presumed
+        scale = next_scale(ok, bad, growth, presumed, bad_held)
     return holds
 
 

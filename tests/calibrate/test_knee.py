@@ -241,7 +241,20 @@ def test_a_hold_lasts_two_relaxation_times_of_each_workers_queue_and_four_window
 def test_next_scale_bisects_geometrically_and_goes_down_while_nothing_is_confirmed():
     assert next_scale(None, 2.0, 1.7) == pytest.approx(2.0 / math.sqrt(1.7))
     assert next_scale(1.0, 1.7, 1.7) == pytest.approx(math.sqrt(1.7))
-    assert next_scale(1.0, 1.09, 1.7) is None and next_scale(1.0, None, 1.7) is None
+    assert next_scale(1.0, 1.09, 1.7) is None
+
+
+def test_old_rule_next_scale_closes_the_bracket_with_holds_before_bisecting():
+    """Until 2026-12-01 a hold that met the SLO with nothing broken above it ended the holds, and
+    a bracket whose top was the staircase's was bisected: the budget then left the knee a lower
+    bound (SQLite 00:11: three holds met at 329-469 req/s). Now: up by √growth, a hold at the
+    staircase's broken scale, the staircase's good scale while it is only presumed."""
+    assert next_scale(1.0, None, 1.7) == pytest.approx(math.sqrt(1.7))
+    assert next_scale(1.3, 1.7, 1.7, bad_held=False) == 1.7
+    assert next_scale(None, 1.3, 1.7, presumed=1.0) == 1.0
+    assert next_scale(None, 1.0, 1.7, presumed=1.0) == pytest.approx(1.0 / math.sqrt(1.7))
+    assert confirming.first_scale(1.0, 1.7) == pytest.approx(math.sqrt(1.7))
+    assert confirming.first_scale(1.0, None) == 1.0
 
 
 # --- the holds run ------------------------------------------------------------------------------
@@ -281,7 +294,8 @@ def test_holds_bisect_between_the_staircase_bracket_within_budget(monkeypatch, t
     # the staircase's scales as a hold's: the same planned rate in each one's judged part
     factor = hold_model.STAIR_RPS / hold_model.HOLD_RPS
     scales = [s.scale / factor for s in ran]
-    assert scales == pytest.approx([1.7, 1.7 / math.sqrt(1.7), 1.0, math.sqrt(1.7 / math.sqrt(1.7))])
+    # the middle of the staircase's bracket first, then its presumed good step, then below
+    assert scales == pytest.approx([math.sqrt(1.7 * 2.89), 1.7, 1.7 / math.sqrt(1.7), 1.0])
     # each replays the busiest 40 s at compress 36 (20:10-20:34) after 20 s of 2 x τ of a worker's
     # queue (10 s at 250 req/s), the sessions in progress resumed in a set-up window before it
     assert all(s.stretch == "2023-01-05T19:58..2023-01-05T20:34" and s.compress == 36.0 and s.resume
@@ -289,7 +303,7 @@ def test_holds_bisect_between_the_staircase_bracket_within_budget(monkeypatch, t
                and s.seconds == pytest.approx(60.0, abs=0.02)
                and s.settle_s == pytest.approx(s.set_up_s + 20.0) for s in ran)
     # 299 in progress at 19:58 (300 less the minute's own start) x scale, set up at 50 a second
-    assert ran[0].set_up_s == pytest.approx(round(299 * 1.7 * factor) / 50)
+    assert ran[1].set_up_s == pytest.approx(round(299 * 1.7 * factor) / 50)
     k = knee([r.result for r in stairs + holds], SLO, ERRORS)
     assert (k.step, k.confirmed) == (f"hold-{ran[-1].scale:.3g}", True)
     # the budget: a hold that would end after the deadline is not started
@@ -362,10 +376,85 @@ def test_a_p95_that_rises_with_the_holds_own_rate_is_judged_by_the_slo_not_as_gr
     """The 16:24 calibration's hold-1.24 (windows 244, 242 -> 314, 283 req/s; p95 95, 170 -> 240,
     190 ms) was taken for a queue still filling; the same load sustained for 310 s had no trend.
     A later half 23% busier is judged by the SLO: met here, broken when the later half breaks it;
-    at the same rate the rise still counts as growth."""
+    at the same rate a rise in every later window still counts as growth (since 2026-12-01 a rise
+    in one later window, 240 then 190 ms, is a stall's, not growth)."""
     rising = judge(_rising((95.0, 170.0, 240.0, 190.0), (244.0, 242.0, 314.0, 283.0)), SLO, ERRORS)
     assert rising.meets and not rising.growing and "+23%" in rising.why
     over = judge(_rising((95.0, 170.0, 420.0, 380.0), (244.0, 242.0, 314.0, 283.0)), SLO, ERRORS)
     assert over.growing and not over.meets
-    steady = judge(_rising((95.0, 170.0, 240.0, 190.0), (260.0, 265.0, 270.0, 262.0)), SLO, ERRORS)
+    steady = judge(_rising((95.0, 170.0, 240.0, 290.0), (260.0, 265.0, 270.0, 262.0)), SLO, ERRORS)
     assert steady.growing and not steady.meets
+    one = judge(_rising((95.0, 170.0, 240.0, 190.0), (260.0, 265.0, 270.0, 262.0)), SLO, ERRORS)
+    assert one.meets and not one.growing
+
+
+# --- sustained overload, not one stall (2026-12-01) ------------------------------------------
+
+
+def test_one_windows_stall_does_not_break_a_hold_but_two_windows_over_the_slo_do():
+    """Near the knee 10-s windows of 370-600 ms came between windows of 50-170 ms (holds that
+    the validation then met for 100 s): one such window in four is forgiven, two are not."""
+    stall = judge(hold("h", 150.0, 40.0, 120.0, 600.0, 130.0, 110.0, settle=10.0), SLO, ERRORS)
+    assert stall.meets and not stall.growing and "without the worst window" in stall.why
+    assert stall.p95_ms == 600.0  # the judged part's p95 is still reported whole
+    two = judge(hold("h", 150.0, 40.0, 120.0, 600.0, 130.0, 450.0, settle=10.0), SLO, ERRORS)
+    assert not two.meets and not two.growing
+
+
+def test_a_stall_in_the_last_window_is_not_a_queue_still_filling():
+    late = judge(hold("h", 150.0, 40.0, 100.0, 110.0, 120.0, 700.0, settle=10.0), SLO, ERRORS)
+    assert late.meets and not late.growing
+    filling = judge(hold("h", 150.0, 40.0, 100.0, 110.0, 120.0, 230.0, 280.0, settle=10.0), SLO, ERRORS)
+    assert filling.growing and not filling.meets
+
+
+def test_sustained_judges_windows_alike_wherever_they_come_from():
+    from calibrate.knee import sustained
+
+    calm = sustained(list(windows(50.0, 60.0, 55.0, 70.0)), SLO, ERRORS)
+    assert not calm.overloaded and calm.sustained_p95_ms == 60.0
+    over = sustained(list(windows(350.0, 420.0, 500.0, 640.0)), SLO, ERRORS)
+    assert over.overloaded and over.growing is False and over.sustained_p95_ms == 500.0
+    failing = sustained(list(windows(50.0, 60.0, 55.0, 70.0, failures=20)), SLO, ERRORS)
+    assert failing.overloaded and failing.error_rate == pytest.approx(0.02)
+
+
+def test_a_knee_above_the_middle_is_bracketed_by_holds_not_left_a_lower_bound(monkeypatch, tmp_path):
+    """The sustained knee at scale 2.6 (the staircase met 1.7, broke 2.89): the middle meets, a
+    hold at the staircase's broken scale breaks it, the next bisects: the knee is confirmed and
+    bounded by a hold above it (before: 1.7, 2.22, 2.53 all met and the knee was a lower bound)."""
+    stairs = [_run(StepSpec("stair-1.7", 1.7), stair("stair-1.7", 100.0, 80.0, 200.0, rps=340.0)),
+              _run(StepSpec("stair-2.89", 2.89), stair("stair-2.89", 900.0, 400.0, 1400.0, rps=500.0))]
+    factor = hold_model.STAIR_RPS / hold_model.HOLD_RPS
+    ran: list[StepSpec] = []
+
+    def step(index, spec, *_args):
+        ran.append(spec)
+        good = spec.scale <= 2.6 * factor
+        p95s = ((60.0, 90.0, 100.0, 110.0, 120.0, 120.0) if good
+                else (100.0, 200.0, 330.0, 400.0, 500.0, 800.0))
+        rps = 200.0 * spec.scale / factor
+        return _run(spec, hold(spec.name, 150.0, *p95s, rps=rps, settle=spec.settle_s))
+
+    monkeypatch.setattr(confirming, "run_step", step)
+    model = tmp_path / "model"
+    series = read_timeseries(write_model(model))
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("mobile,password,teacher_id,school_id,province,sub_platform,role,resume\n")
+    target = SimpleNamespace(url="http://127.0.0.1:1", probes=None, api_servers=2, accounts=accounts)
+    holds = confirming.confirm(hold_model.config(model, max_holds=3), hold_model.context(series), target,
+                               tmp_path, stairs, {}, math.inf, 1.7, (SLO, ERRORS), lambda _line: None)
+    middle = math.sqrt(1.7 * 2.89)
+    assert [s.scale / factor for s in ran] == pytest.approx([middle, 2.89, math.sqrt(middle * 2.89)])
+    k = knee([r.result for r in stairs + holds], SLO, ERRORS)
+    assert k.confirmed and k.bounded and not k.lower_bound and k.upper_step == f"hold-{ran[1].scale:.3g}"
+    assert k.upper_rps == pytest.approx(k.rate_rps * 2.89 / math.sqrt(middle * 2.89), rel=1e-3)
+    assert not k.resolved  # 2.89 / 2.53 = 1.14: wider than RESOLUTION
+
+
+def test_a_knee_that_no_hold_broke_above_says_it_is_a_lower_bound():
+    steps = [stair("stair-1", 60.0, 40.0, 60.0, rps=200.0), stair("stair-2", 900.0, 90.0, 950.0, rps=520.0),
+             hold("hold-1.5", 150.0, 80.0, 150.0, 160.0, 170.0, 170.0, 180.0, rps=470.0)]
+    k = knee(steps, SLO, ERRORS)
+    assert k.step == "hold-1.5" and k.lower_bound and not k.bounded and k.upper_step == "stair-2"
+    assert k.upper_rps == pytest.approx(520.0) and "a LOWER BOUND" in k.how
