@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+
+from mutation_forks import run_mutants, warm_up
+from mutation_report import Equivalent, MutationError, normal, read_mutants, report
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "tools" / "mutation.toml"
@@ -34,47 +34,6 @@ BIN = Path(sys.executable).parent
 # if hashes matched, but plain Python is simpler to reason about; pytest plugins (schemathesis,
 # faker, locust) cost seconds of start-up per mutant and none of the mapped tests needs them.
 ENV = {"YANXIU_NATIVE": "0", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-
-
-class MutationError(ValueError):
-    """Bad input to the runner; str() is one line."""
-
-
-@dataclass(frozen=True)
-class Mutant:
-    job_id: str
-    operator: str
-    line_no: int
-    line: str  # the original source line, whitespace normalised
-    outcome: str  # killed, survived, incompetent
-    diff: str
-
-    @property
-    def mutated(self) -> str:
-        """The first line the mutant changed, as mutated (whitespace normalised)."""
-        added = [ln[1:] for ln in self.diff.splitlines()
-                 if ln.startswith("+") and not ln.startswith("+++") and ln[1:].strip()]
-        return _normal(added[0]) if added else ""
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return self.operator, self.line, self.mutated
-
-
-@dataclass(frozen=True)
-class Equivalent:
-    operator: str
-    line: str
-    mutant: str
-    reason: str
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return self.operator, self.line, self.mutant
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.split())
 
 
 def load_config(module: str) -> tuple[list[str], list[str], float]:
@@ -99,7 +58,7 @@ def load_equivalents(module: str) -> list[Equivalent]:
             if not str(entry.get(key, "")).strip():
                 raise MutationError(f"{EQUIVALENTS.relative_to(ROOT)}: equivalent[{i}].{key} is missing")
     mine = [e for e in entries if e["module"] == module]
-    return [Equivalent(e["operator"], _normal(e["line"]), _normal(e["mutant"]), e["reason"]) for e in mine]
+    return [Equivalent(e["operator"], normal(e["line"]), normal(e["mutant"]), e["reason"]) for e in mine]
 
 
 def copy_tree(dest: Path) -> None:
@@ -156,187 +115,6 @@ def init_session(work: Path, config: Path) -> Path:
     return session
 
 
-def run_mutants(work: Path, module: str, session: Path, tests: list[str], timeout_s: float,
-                time_limit_s: float | None = None) -> int:
-    """Each pending mutant applied with cosmic-ray's own ``use_mutation`` (the file is restored
-    after), its tests run in a child forked from this warmed process, the result stored in the
-    session as cosmic-ray's ``exec`` would (``cr-report`` reads it)."""
-    import cosmic_ray.plugins
-    from cosmic_ray.mutating import _make_diff, use_mutation
-    from cosmic_ray.work_db import WorkDB, use_db
-    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
-
-    with use_db(str(session), WorkDB.Mode.open) as db:
-        pending = list(db.pending_work_items)
-        random.Random(0).shuffle(pending)  # a run cut by --time-limit is a fair sample of operators
-        started = last = time.monotonic()
-        for n, item in enumerate(pending, 1):
-            if time_limit_s is not None and time.monotonic() - started > time_limit_s:
-                print(f"  time limit: {n - 1} of {len(pending)} mutants run (partial)", flush=True)
-                return len(pending) - n + 1
-            (spec,) = item.mutations
-            operator = cosmic_ray.plugins.get_operator(spec.operator_name)(**(spec.operator_args or {}))
-            with use_mutation(work / module, operator, spec.occurrence) as (original, mutated):
-                if mutated is None:
-                    db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NO_TEST))
-                    continue
-                killed, output = run_forked(work, tests, timeout_s)
-            outcome = TestOutcome.KILLED if killed else TestOutcome.SURVIVED
-            diff = "\n".join(_make_diff(original, mutated, module))
-            db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.NORMAL, output=output,
-                                                  test_outcome=outcome, diff=diff))
-            if time.monotonic() - last >= 30 or n == len(pending):
-                last = time.monotonic()
-                print(f"  {n}/{len(pending)} mutants run, {last - started:.0f} s", flush=True)
-    return 0
-
-
-def run_forked(work: Path, tests: list[str], timeout_s: float) -> tuple[bool, str]:
-    """Run pytest on ``tests`` in a forked child: (killed?, the output's tail). The child imports
-    the project afresh (this process never imports it), so it sees the mutated source; a child
-    past the timeout is killed with its process group and the mutant counts as killed."""
-    import signal
-
-    with tempfile.TemporaryFile("w+") as log:
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            code = 3
-            try:
-                os.setpgid(0, 0)
-                os.dup2(log.fileno(), 1)
-                os.dup2(log.fileno(), 2)
-                code = int(_pytest_here(work, ["-x", *tests]))
-            finally:
-                os._exit(code)
-        deadline = time.monotonic() + timeout_s
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.killpg(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                return True, "timeout"
-            time.sleep(0.05)
-        log.seek(0)
-        output = log.read()[-2000:]
-    return os.waitstatus_to_exitcode(status) != 0, output
-
-
-def _pytest_here(work: Path, args: list[str]) -> int:
-    """pytest in this (forked) process, from the private copy; hypothesis without deadlines
-    (a loaded machine must not kill a mutant) and with fewer examples (start-up bound runs)."""
-    from hypothesis import settings
-
-    settings.register_profile("mutation", deadline=None, max_examples=30)
-    settings.load_profile("mutation")
-    os.chdir(work)
-    sys.path.insert(0, str(work))
-    import pytest
-
-    return int(pytest.main(["-q", "-p", "no:cacheprovider", *args]))
-
-
-def _in_child(work: Path, job) -> str:
-    """Run ``job()`` (which returns text) in a forked child and return the text."""
-    with tempfile.TemporaryFile("w+") as out:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-                out.write(job())
-                out.flush()
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        out.seek(0)
-        return out.read()
-
-
-def warm_up(work: Path, module: str, tests: list[str]) -> list[str]:
-    """Import once, before any fork, the third-party packages and the project modules the
-    tests import that do not import the mutated module (checked one by one in a child), so a
-    mutant pays for its own tests, not for start-up. Returns the project modules preloaded."""
-    import importlib
-
-    for name in ("pytest", "numpy", "scipy.special", "scipy.stats", "scipy.integrate", "scipy.optimize",
-                 "hypothesis", "hypothesis.strategies", "pydantic", "yaml", "sqlalchemy", "sqlalchemy.orm",
-                 "fastapi", "fastapi.testclient", "httpx", "argon2", "simpy"):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            pass
-    # a package's __init__.py is imported as the package itself
-    mutated = module.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
-    root = str(work)
-
-    def project_modules() -> str:
-        _pytest_here(work, ["--co", *tests])
-        names = [name for name, m in list(sys.modules.items())
-                 if (getattr(m, "__file__", None) or "").startswith(root) and not name.startswith("tests")]
-        return "\n".join(names)
-
-    sys.path.insert(0, root)
-    preloaded = []
-    for name in filter(None, _in_child(work, project_modules).splitlines()):
-        if name == mutated or name in sys.modules:
-            continue
-        pulls = _in_child(work, lambda n=name: str(importlib.import_module(n) and mutated in sys.modules))
-        if pulls == "False":
-            importlib.import_module(name)
-            preloaded.append(name)
-    if mutated in sys.modules:  # cannot happen given the checks; never run mutants against it
-        raise MutationError(f"preloading imported {mutated} itself")
-    return preloaded
-
-
-def read_mutants(session: Path) -> list[Mutant]:
-    """The session's mutants that ran (not filtered out, not impossible), each with its source
-    line as its diff shows it (so a kept session can be reported after the code moved on)."""
-    from cosmic_ray.work_db import WorkDB, use_db
-    from cosmic_ray.work_item import WorkerOutcome
-
-    mutants = []
-    with use_db(str(session), WorkDB.Mode.open) as db:
-        for item, result in db.completed_work_items:
-            if result.worker_outcome in (WorkerOutcome.SKIPPED, WorkerOutcome.NO_TEST):
-                continue
-            (spec,) = item.mutations
-            line_no = spec.start_pos[0]
-            removed = [ln[1:] for ln in (result.diff or "").splitlines()  # blank lines say nothing
-                       if ln.startswith("-") and not ln.startswith("---") and ln[1:].strip()]
-            mutants.append(Mutant(item.job_id, spec.operator_name, line_no,
-                                  _normal(removed[0]) if removed else "", _outcome(result),
-                                  result.diff or ""))
-    return sorted(mutants, key=lambda m: (m.line_no, m.operator))
-
-
-def _outcome(result) -> str:
-    """killed, survived or incompetent (a mutant the tests cannot even start with)."""
-    return result.test_outcome.value if result.test_outcome is not None else "incompetent"
-
-
-def report(module: str, mutants: list[Mutant], equivalents: list[Equivalent]) -> float:
-    reviewed = {e.key for e in equivalents}
-    survivors = [m for m in mutants if m.outcome == "survived"]
-    equivalent = [m for m in survivors if m.key in reviewed]
-    live = [m for m in survivors if m.key not in reviewed]
-    for m in live:
-        print(f"\nSURVIVED {m.operator} line {m.line_no}: {m.line}\n{_diff_body(m.diff)}")
-        print(f"  as an equivalent: operator = {m.operator!r}, line = {m.line!r}, mutant = {m.mutated!r}")
-    for m in equivalent:
-        print(f"equivalent (reviewed) {m.operator} line {m.line_no}: {m.mutated}")
-    stale = reviewed - {m.key for m in equivalent}
-    for operator, _line, mutant in sorted(stale):
-        print(f"note: reviewed equivalent not seen surviving (changed or killed): {operator}: {mutant}")
-    counted = len(mutants) - len(equivalent)
-    killed = counted - len(live)
-    score = killed / counted if counted else 1.0
-    print(f"\n{module}: {killed}/{counted} killed = {score:.1%} "
-          f"({len(mutants)} tried, {len(equivalent)} reviewed equivalent, {len(live)} survived)")
-    return score
-
-
 def rerun_survivors(module: str, session: Path, tests: list[str], timeout_s: float,
                     equivalents: list[Equivalent], time_limit_s: float | None = None) -> float:
     """Run a kept session's survivors again after tests were added: the private copy's tests
@@ -364,11 +142,6 @@ def rerun_survivors(module: str, session: Path, tests: list[str], timeout_s: flo
     if left:
         print(f"PARTIAL: {left} mutants not run (--time-limit)")
     return score
-
-
-def _diff_body(diff: str) -> str:
-    kept = (line for line in diff.splitlines() if line[:1] in "+-@" and line[:3] not in ("---", "+++"))
-    return "\n".join(kept)
 
 
 def main(argv: list[str] | None = None) -> int:
