@@ -15,8 +15,12 @@ platform of the same kind seeded and started for that replay as
 ``yanxiu loadtest`` starts its own (``_level_seeding``), and ``calibrate.compare`` puts the
 calibrated model's prediction for that exact load beside the measurement. Printed per level:
 throughput, bottleneck-tier utilisation, mean and p95 latency per endpoint with >= 1,000
-requests, the error rates; above the knee, whether overload was predicted and measured; once,
-the endpoint mix of the knee's judged minutes beside the busiest window's. Errors are printed as
+requests, the error rates; at every level whether overload was predicted and measured, judged
+alike (``calibrate.overload``: p95 over the SLO, errors or timeouts, a queue growing in the busiest
+window); once, the knee's bracket and the model's own knee on the knee's load
+(``calibrate.model_knee``), and the endpoint mix of the knee's judged minutes beside the busiest
+window's. A knee that is not exact (a lower bound, or a bracket wider than 10%) plans the levels
+above 1 from the bracket's upper end (``calibrate.levels.Knee.for_level``). Errors are printed as
 they are, with the comparison's reason when it was not comparable. Each level's plan, figures
 and comparisons are written to its folder's ``level.json``, the bench's to ``bench.json``
 (``calibrate.level_records``).
@@ -227,17 +231,11 @@ def _print_level(result, outcome, why: str) -> None:
     print("   api as processor sharing (sim/tiers/sharing.py), at the achieved load, mean / p95 error: "
           + (", ".join(errors) or "no endpoint with >= 1,000 requests"))
     if result.overload is not None:
-        print(f"   overload: predicted {'yes' if result.overload.predicted else 'NO'}, "
-              f"measured {'yes' if result.overload.measured else 'NO'}")
+        from calibrate.knee_report import overload_line
+
+        print(f"   {overload_line(result.overload)}")
 
 
-def _overload(c, total: dict, slo_p95: float):
-    from calibrate.level_records import Overload
-
-    predicted = any(r["predicted"] >= 1.0 for r in c.tiers.values()) or any(
-        rows["p95_ms"]["predicted"] > slo_p95 for rows in c.endpoints.values())
-    measured = (total["p95_ms"] or 0) > slo_p95 or total["error_rate"] > 0.01
-    return Overload(predicted=predicted, measured=measured)
 
 
 def _print_mix(plan) -> None:
@@ -302,9 +300,10 @@ def _existing(args):
     return args.platform, pool_servers(load_scenario(args.platform), "api"), str(provenance["target_kind"])
 
 
-def _level(args, plan, model: Path, platform: tuple, folder: Path, slo_p95: float):
+def _level(args, plan, model: Path, platform: tuple, folder: Path, slo: tuple[float, float]):
     """One level's load test, its record (written once to ``level.json``) and its printout."""
     from calibrate.level_records import LEVEL, LevelResult, write
+    from calibrate.overload import level_record
     from records.loadtest import EndpointFigures, Prediction
 
     platform_path, workers, kind = platform
@@ -318,8 +317,8 @@ def _level(args, plan, model: Path, platform: tuple, folder: Path, slo_p95: floa
             measured_busiest_rps=_measured_busiest(folder, plan, float(summary.get("set_up_s", 0.0))),
             comparison=Prediction.model_validate(c.as_dict()),
             sharing=Prediction.model_validate(shared.as_dict()),
-            notes=notes, overload=_overload(c, summary["total"], slo_p95) if c.comparable and plan.level > 1.0
-            else None)
+            notes=notes, overload=level_record(summary, folder, platform_path, model / "timeseries.csv", plan,
+                                               slo) if c.comparable else None)
     write(folder / LEVEL, result)
     _print_level(result, outcome, why)
     return result
@@ -364,10 +363,15 @@ def main() -> int:
         print(f"bench_calibrate: {exc}", file=sys.stderr)
         return 2
     scenario = load_scenario(args.scenario)
-    slo_p95, _ = slo(scenario)
+    slos = slo(scenario)
     endpoints = [e.name for e in scenario.platform.endpoints]
     print(f"knee: {knee.rate_rps:.0f} req/s at scale {knee.scale:.4g} (step {knee.step}, "
           f"{knee.judged_s:.0f} s judged, stretch {knee.stretch}) from {platform[0]}")
+    from calibrate.knee_report import bracket_line, for_platform
+
+    print(f"  {bracket_line(knee.rate_rps, knee.upper_rps, knee.bounded)}")
+    model_knee = for_platform(platform[0], model, knee, slos)  # the model's, on the knee's load
+    print(f"  {model_knee.line(knee.rate_rps)}")
     folders = []
     for i, level in enumerate(args.levels):  # each on a target of its own (_level_seeding)
         plan = plan_level(level, knee, series, model / "timeseries.csv", endpoints, "peak-hour",
@@ -375,14 +379,20 @@ def main() -> int:
         if i == 0:
             _print_mix(plan)
         folder = work / f"validate-{round(100 * level)}pct"
-        _level(args, plan, model, platform, folder, slo_p95)
+        if plan.from_upper:
+            print(f"\n(level {level:g}: the knee is not exact, so planned from the lowest rate that "
+                  f"broke the SLO, {plan.knee_upper_rps:.0f} req/s)")
+        _level(args, plan, model, platform, folder, slos)
         folders.append(str((folder / LEVEL).relative_to(work)))
     provenance = load_calibration(platform[0]) or {}
     load_after = os.getloadavg()[0]
     write(work / BENCH, BenchSummary(
         platform=str(platform[0]), calibrated=args.platform is None, commit=str(provenance.get("commit")),
         knee_rps=knee.rate_rps, knee_scale=knee.scale, knee_step=knee.step, levels=folders,
-        load_before=load_before, load_after=load_after))
+        load_before=load_before, load_after=load_after, knee_upper_rps=knee.upper_rps,
+        knee_bounded=knee.bounded,
+        model_knee_rps=model_knee.rate_rps, model_knee_scale=model_knee.scale,
+        model_saturation_rps=model_knee.saturation_rps))
     print(f"\nload average {load_before:.1f} before, {load_after:.1f} after "
           f"(2 cores, shared with other engineers' work); everything in {work}")
     return 0

@@ -40,11 +40,23 @@ class LevelPlan(BaseModel):
     # 2026-11-30 22:40): ``scale`` is level x the knee's scale (calibrate.levels); False: by its rate
     by_knee_scale: bool = False
     knee_compress: float | None = None  # the compression the knee was judged at (None: not recorded)
+    # the knee was not exact (a lower bound, or its bracket wider than calibrate.knee.RESOLUTION): a
+    # level above 1 is then planned from the bracket's upper end, the lowest rate that broke the SLO
+    # (``calibrate.levels.Knee.for_level``); ``knee_rps`` and ``knee_scale`` stay the knee's own
+    from_upper: bool = False
+    knee_upper_rps: float | None = None
+    knee_bounded: bool | None = None
 
 
 class Overload(BaseModel):
+    """Whether a level was overloaded, by the measurement and by the model's prediction of its
+    planned load, judged alike (``calibrate.overload``: p95 over the SLO, errors or timeouts, a
+    queue growing in the busiest window), and why in words."""
+
     predicted: bool
     measured: bool
+    predicted_why: str = ""
+    measured_why: str = ""
 
 
 class LevelResult(BaseModel):
@@ -71,6 +83,14 @@ class BenchSummary(BaseModel):
     levels: list[str]  # the levels' folders, relative to the bench's
     load_before: float
     load_after: float
+    # the knee's bracket (calibrate.knee.Knee): the lowest rate above it that broke, whether a
+    # hold did (else the knee is a lower bound), and the model's own knee on the same load
+    # (calibrate.model_knee: planned req/s in the judged windows, and where its busiest tier saturates)
+    knee_upper_rps: float | None = None
+    knee_bounded: bool | None = None
+    model_knee_rps: float | None = None
+    model_knee_scale: float | None = None
+    model_saturation_rps: float | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from calibrate.errors import CalibrationError
-from calibrate.knee import JUDGED_WINDOWS
+from calibrate.knee import JUDGED_WINDOWS, RESOLUTION
 from calibrate.level_records import LevelPlan
 from calibrate.steps import WINDOW_S
 from loadtests.plan import Series
@@ -121,6 +121,27 @@ class Knee:
     compress: float
     seconds: float  # the step's replay
     judged_s: float  # its judged windows, the last ones
+    # its bracket (``calibrate.knee.Knee``, since 2026-12-01): the lowest rate above it that broke
+    # the SLO, and whether a hold did (False: the knee is a lower bound); None: not recorded
+    upper_rps: float | None = None
+    bounded: bool | None = None
+
+    @property
+    def exact(self) -> bool:
+        """Bounded by a hold within ``RESOLUTION`` above it (or an older record: taken as it is)."""
+        if self.bounded is None:
+            return True
+        upper = self.upper_rps
+        return bool(self.bounded and upper is not None and upper <= RESOLUTION * self.rate_rps)
+
+    def for_level(self, level: float) -> tuple[float, bool]:
+        """The knee's scale a level is planned from, and whether it is the bracket's upper end:
+        a knee that is not exact (a lower bound, or a bracket wider than ``RESOLUTION``) puts the
+        levels above it at their share of the lowest rate that broke the SLO, those at or below
+        it at their share of the knee (the bracket's two ends: each level on the safe side)."""
+        if level > 1.0 and not self.exact and self.upper_rps is not None and self.upper_rps > self.rate_rps:
+            return self.scale * self.upper_rps / self.rate_rps, True
+        return self.scale, False
 
 
 def knee_from(provenance: dict[str, Any] | None, path: Path) -> Knee:
@@ -135,9 +156,12 @@ def knee_from(provenance: dict[str, Any] | None, path: Path) -> Knee:
     hold = step.get("settle_s") is not None
     # a step's own compression (a hold's since 2026-11-30 22:40), else the calibration's
     compress = float(step.get("compress") or provenance["compress"])
+    upper = knee.get("upper_rps")
     return Knee(float(knee["rate_rps"]), float(step["scale"]), str(step["name"]),
                 str(step.get("stretch") or provenance["stretch"]), compress,
-                float(step["seconds"]), float((JUDGED_WINDOWS if hold else 1) * WINDOW_S))
+                float(step["seconds"]), float((JUDGED_WINDOWS if hold else 1) * WINDOW_S),
+                float(upper) if upper is not None else None,
+                bool(knee["bounded"]) if "bounded" in knee else None)
 
 
 def stretch_rates(series: Series, timeseries: Path, spec: str, endpoints: list[str], scale: float,
@@ -177,7 +201,9 @@ def plan_level(level: float, knee: Knee, series: Series, timeseries: Path, endpo
     held = stretch_rates(series, timeseries, knee.stretch, endpoints, knee.scale, knee.compress, knee.seconds)
     judged = last(held, endpoints, 60.0 / knee.compress, knee.judged_s)
     same = same_window(series, (stretch, compress, peak), (knee.stretch, knee.compress, judged))
-    scale = level * knee.scale if same else level_scale(level, knee.rate_rps, peak.rate_rps)
+    knee_scale, upper = knee.for_level(level)
+    knee_rps = knee.rate_rps * knee_scale / knee.scale
+    scale = level * knee_scale if same else level_scale(level, knee_rps, peak.rate_rps)
     peak_mix, knee_mix = shares(peak.requests), shares(judged.requests)
     distance = mix_distance(peak_mix, knee_mix)
     return LevelPlan(
@@ -186,4 +212,5 @@ def plan_level(level: float, knee: Knee, series: Series, timeseries: Path, endpo
         compress=compress, knee_rps=knee.rate_rps, knee_scale=knee.scale, knee_step=knee.step,
         knee_planned_rps=judged.rate_rps, window_s=knee.judged_s, busiest_start_s=peak.start_s,
         busiest_rps=peak.rate_rps * scale, mean_rps=float(unit.sum(axis=0).mean()) * scale,
-        busiest_mix=peak_mix, knee_mix=knee_mix, mix_distance=distance, mix_differs=distance > MATERIAL)
+        busiest_mix=peak_mix, knee_mix=knee_mix, mix_distance=distance, mix_differs=distance > MATERIAL,
+        from_upper=upper, knee_upper_rps=knee.upper_rps, knee_bounded=knee.bounded)

@@ -222,15 +222,7 @@ def history_windows(path: Path, window_s: int = WINDOW_S) -> tuple[tuple[Window,
     compress 144 about 12 s on 2026-11-30). No history (an old step): no windows."""
     if not path.is_file():
         return (), None
-    seconds: list[_Second] = []
-    with path.open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row.get("Name") != "Aggregated":
-                continue
-            quantiles = tuple((float(k[:-1]) / 100.0, float(v)) for k, v in row.items()
-                              if k and k.endswith("%") and v not in (None, "", "N/A"))
-            seconds.append((int(row["Timestamp"]), int(row["Total Request Count"]),
-                            int(row["Total Failure Count"]), quantiles))
+    seconds = aggregated_seconds(path)
     active = [i for i in range(1, len(seconds)) if seconds[i][1] > seconds[i - 1][1]]
     if not active:
         return (), None
@@ -254,6 +246,20 @@ def history_windows(path: Path, window_s: int = WINDOW_S) -> tuple[tuple[Window,
 
 # one row of the history: timestamp, cumulative requests and failures, (fraction, ms) percentiles
 _Second = tuple[int, int, int, tuple[tuple[float, float], ...]]
+
+
+def aggregated_seconds(path: Path) -> list[_Second]:
+    """Locust's per-second "Aggregated" rows of ``stats_history.csv`` (``_Second``)."""
+    seconds: list[_Second] = []
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row.get("Name") != "Aggregated":
+                continue
+            quantiles = tuple((float(k[:-1]) / 100.0, float(v)) for k, v in row.items()
+                              if k and k.endswith("%") and v not in (None, "", "N/A"))
+            seconds.append((int(row["Timestamp"]), int(row["Total Request Count"]),
+                            int(row["Total Failure Count"]), quantiles))
+    return seconds
 
 
 def _ramp_s(seconds: list[_Second]) -> float | None:

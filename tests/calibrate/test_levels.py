@@ -131,3 +131,18 @@ def test_the_knee_is_read_at_its_own_steps_compression(tmp_path):
     assert knee_from(provenance, tmp_path / "platform.yaml").compress == 36.0
     older = _provenance({"rate_rps": 440.0, "step": "hold-2"})  # before: the calibration's
     assert knee_from(older, tmp_path / "platform.yaml").compress == 144.0
+
+
+def test_a_knee_that_is_not_exact_plans_levels_above_it_from_the_lowest_rate_that_broke():
+    """A lower bound (no hold broke above it: 00:11's SQLite knee 469 req/s, the staircase broke
+    at ~530) or a bracket wider than RESOLUTION: "110%" of the lower end ran a load the target
+    sustained (p95 160 ms). Levels above 1 take the bracket's upper end, those below its lower."""
+    lower = Knee(469.0, 7.0, "hold-7", "s", 36.0, 60.0, 40.0, upper_rps=530.0, bounded=False)
+    assert lower.for_level(1.1) == (pytest.approx(7.0 * 530.0 / 469.0), True)
+    assert lower.for_level(0.85) == (7.0, False) and not lower.exact
+    wide = Knee(329.0, 4.7, "hold-4.7", "s", 36.0, 60.0, 40.0, upper_rps=393.0, bounded=True)
+    assert wide.for_level(1.1)[1] and not wide.exact
+    tight = Knee(329.0, 4.7, "hold-4.7", "s", 36.0, 60.0, 40.0, upper_rps=356.0, bounded=True)
+    assert tight.exact and tight.for_level(1.1) == (4.7, False)
+    old = Knee(329.0, 4.7, "hold-4.7", "s", 36.0, 60.0, 40.0)  # a record without the bracket
+    assert old.exact and old.for_level(1.1) == (4.7, False)

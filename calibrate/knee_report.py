@@ -1,0 +1,52 @@
+"""The measured knee beside the model's, in words, for ``yanxiu calibrate``'s bench and the
+calibration's own printout (issue 12): the knee's bracket (``calibrate.knee.Knee``: the lowest
+rate above it that broke the SLO, a hold's or only the staircase's), and the model's knee on the
+load the knee was judged on (``calibrate.model_knee``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from calibrate.model_knee import ModelKnee, load_of, model_knee
+
+
+def bracket_line(rate_rps: float | None, upper_rps: float | None, bounded: bool | None,
+                 upper_step: str | None = None) -> str:
+    """The knee's bracket in words."""
+    if rate_rps is None:
+        return "no knee"
+    if bounded is None:
+        return f"knee {rate_rps:.0f} req/s (no bracket recorded)"
+    where = f" ({upper_step})" if upper_step else ""
+    if bounded and upper_rps is not None:
+        return (f"knee {rate_rps:.0f} req/s, bracketed by a hold that broke the SLO at "
+                f"{upper_rps:.0f}{where} ({upper_rps / rate_rps:.2f}x)")
+    above = (f"; the staircase broke it at {upper_rps:.0f} req/s{where}, not at the hold's load"
+             if upper_rps is not None else "; nothing broke above it")
+    return f"knee {rate_rps:.0f} req/s: a LOWER BOUND, no hold broke the SLO above it{above}"
+
+
+def for_platform(platform_path: Path, model: Path, knee: Any, slo: tuple[float, float],
+                 seed: int = 0) -> ModelKnee:
+    """The model's knee for a calibrated platform file on the load its measured knee (``knee``:
+    ``calibrate.levels.Knee``) was judged on, from the knee's scale."""
+    from domain.scenario import load_scenario
+    from loadtests.plan import read_timeseries
+
+    platform = load_scenario(platform_path)
+    timeseries = model / "timeseries.csv"
+    endpoints = [e.name for e in platform.platform.endpoints]
+    load = load_of(read_timeseries(timeseries), timeseries, endpoints, knee.stretch, knee.compress,
+                   knee.judged_s)
+    return model_knee(platform, timeseries, load, slo, float(platform.behaviour.overload.abandon_after_s),
+                      knee.scale, seed)
+
+
+def overload_line(overload: Any) -> str:
+    """A level's overload verdicts (``calibrate.level_records.Overload``) in words."""
+    def side(flag: bool, why: str) -> str:
+        return ("yes" if flag else "NO") + (f" ({why})" if why else "")
+
+    return (f"overload: predicted {side(overload.predicted, overload.predicted_why)}; "
+            f"measured {side(overload.measured, overload.measured_why)}")
