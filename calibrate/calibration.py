@@ -26,6 +26,8 @@ from calibrate import platform_file
 from calibrate.config import Config
 from calibrate.confirm import FIT_RESERVE_S, confirm, in_session_for_holds
 from calibrate.errors import CalibrationError
+from calibrate.knee import JUDGED_WINDOWS
+from calibrate.knee_report import after_calibration
 from calibrate.platform_lines import demand_lines, fit_tiers, tier_lines, writer_record, writer_thread
 from calibrate.staircase import GROWTH, MIX_TAGS, measure, slo, stable, step_options
 from calibrate.steps import WINDOW_S, StepRun
@@ -78,6 +80,11 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
         tiers[target.probes.api_tier]["threads"]["writer"] = thread_line
     text = platform_file.render(scenario, config.scenario_path, config.out, tiers, demands, provenance)
     path, side = platform_file.write(config.out, text, provenance, config.force)
+    step = next((r.spec for r in runs if r.spec.name == knee.step), None)
+    if step is not None:  # the model's own knee on the same load, beside the measured one
+        judged_s = float((JUDGED_WINDOWS if step.settle_s is not None else 1) * WINDOW_S)
+        after_calibration(path, side, Path(config.model_results), knee, step.scale, judged_s, slo(scenario),
+                          say)
     return Result(path, side, fits, knee, runs, time.monotonic() - started)
 
 

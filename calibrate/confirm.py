@@ -78,7 +78,9 @@ from calibrate.steps import WINDOW_S, StepRun, StepSpec, run_step
 
 __all__ = ["JUDGED_WINDOWS", "confirm", "hold_plan", "in_session_for_holds", "next_scale", "relaxation_s"]
 
-FIT_RESERVE_S = 30.0  # the fit and the platform file after the steps (12-20 s on 2026-11-30)
+# the fit and the platform file after the steps (12-20 s on 2026-11-30), and the model's own knee
+# on the knee's load (calibrate.knee_report.after_calibration: ~10 predictions, 10 s on SQLite 01:40)
+FIT_RESERVE_S = 40.0
 MIN_HOLD_S, MAX_HOLD_S = 60.0, 120.0  # at least 20 s to settle before the 40 s judged
 OVERHEAD_S = 10.0  # a step's start-up and drain beyond its replay, when no step measured it
 

@@ -5,6 +5,9 @@ load the knee was judged on (``calibrate.model_knee``)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +53,35 @@ def overload_line(overload: Any) -> str:
 
     return (f"overload: predicted {side(overload.predicted, overload.predicted_why)}; "
             f"measured {side(overload.measured, overload.measured_why)}")
+
+
+def after_calibration(platform_path: Path, side: Path, model: Path, knee: Any, scale: float, judged_s: float,
+                      slo: tuple[float, float], say: Callable[[str], None]) -> ModelKnee | None:
+    """The calibration's last word: its knee's bracket and the model's knee for the platform file
+    it wrote, on the load the knee was judged on (``knee``: ``calibrate.knee.Knee``, its step's
+    ``scale`` and ``judged_s``), said and added to the calibration's json (``model_knee``). A
+    model run without the time series, or no knee: none."""
+    if knee.rate_rps is None or not knee.stretch or knee.compress is None:
+        return None
+    say(bracket_line(knee.rate_rps, knee.upper_rps, knee.bounded, knee.upper_step))
+    try:
+        found = for_platform(platform_path, model, _Load(knee.stretch, knee.compress, judged_s, scale), slo)
+    except (OSError, ValueError) as exc:  # the model's results cannot be replayed
+        say(f"model's knee: not found ({str(exc).splitlines()[0]})")
+        return None
+    say(found.line(knee.rate_rps))
+    provenance = json.loads(side.read_text(encoding="utf-8"))
+    provenance["model_knee"] = dataclasses.asdict(found)
+    text = json.dumps(provenance, indent=1, ensure_ascii=False, default=str) + "\n"
+    side.write_text(text, encoding="utf-8")
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class _Load:
+    """What ``for_platform`` reads of a knee: the load it was judged on and its scale."""
+
+    stretch: str
+    compress: float
+    judged_s: float
+    scale: float

@@ -150,3 +150,29 @@ def test_the_model_knee_is_where_its_prediction_of_the_hold_breaks_the_slo(monke
         assert found.saturation_rps == pytest.approx(200.0, rel=0.08) and found.bottleneck == "api"
         ratio = 150.0 / found.rate_rps
         assert found.line(150.0).endswith(f"the measured knee 150 req/s is {ratio:.2f}x the model's")
+
+
+def test_the_calibration_says_its_bracket_and_the_models_knee_and_records_it(monkeypatch, tmp_path: Path):
+    import json
+
+    from calibrate import knee_report
+    from calibrate.knee import Knee
+
+    side = tmp_path / "platform.json"
+    side.write_text(json.dumps({"knee": {"rate_rps": 266.0}}))
+    found = knees.ModelKnee(10.9, 745.0, 250.0, 11.1, "p95 646 ms", 912.0, "api", 10)
+    asked = []
+    monkeypatch.setattr(knee_report, "for_platform", lambda *args: asked.append(args) or found)
+    said: list[str] = []
+    knee = Knee(266.0, "hold-4.12", 300.0, 0.01, True, "", True, 73.0, "",
+                stretch="2023-01-05T19:49..2023-01-05T20:25", compress=36.0, upper_rps=329.0,
+                upper_step="hold-4.7", bounded=True)
+    assert knee_report.after_calibration(tmp_path / "platform.yaml", side, tmp_path, knee, 4.12, 40.0, SLO,
+                                         said.append) is found
+    assert said[0] == "knee 266 req/s, bracketed by a hold that broke the SLO at 329 (hold-4.7) (1.24x)"
+    assert said[1].startswith("model's knee: 745 req/s") and "0.36x the model's" in said[1]
+    assert json.loads(side.read_text())["model_knee"]["rate_rps"] == 745.0
+    assert asked[0][2].scale == 4.12 and asked[0][2].judged_s == 40.0
+    none = Knee(None, None, 300.0, 0.01, False, "")
+    assert knee_report.after_calibration(tmp_path / "p.yaml", side, tmp_path, none, 1.0, 40.0, SLO,
+                                         said.append) is None
