@@ -41,7 +41,7 @@ MAX_PREDICTIONS = 16
 class ModelKnee:
     scale: float | None  # the highest scale whose prediction was not overloaded (None: not found)
     rate_rps: float | None  # the plan's requests/s in the judged windows at ``scale``
-    p95_ms: float | None  # the prediction's judged windows' p95 there
+    p95_ms: float | None  # the prediction's judged windows' p95 there, without the worst window (as judged)
     upper_scale: float | None  # the lowest scale predicted overloaded
     upper_why: str  # why it was
     saturation_rps: float | None  # judged-part rate at which the busiest tier's utilisation is 1
@@ -53,7 +53,7 @@ class ModelKnee:
         if self.rate_rps is None:
             return f"model's knee: not found ({self.upper_why})"
         text = (f"model's knee: {self.rate_rps:.0f} req/s planned in the judged windows (scale "
-                f"{self.scale:.4g}, predicted p95 {self.p95_ms:.0f} ms); above it "
+                f"{self.scale:.4g}, predicted p95 {self.p95_ms:.0f} ms without the worst 10 s); above it "
                 f"(scale {self.upper_scale:.4g}): {self.upper_why}")
         if self.saturation_rps is not None:
             text += f"; {self.bottleneck} saturates at {self.saturation_rps:.0f} req/s"
@@ -99,7 +99,7 @@ def judge_prediction(prediction: Any, load: HoldLoad, slo: tuple[float, float],
         reasons.append(f"finished {100 * ratio:.0f}% of arrivals")
     if saturated:
         reasons.append(f"{', '.join(saturated)} saturated")
-    return bool(reasons), "; ".join(reasons) or over.why, over.p95_ms
+    return bool(reasons), "; ".join(reasons) or over.why, over.sustained_p95_ms
 
 
 def model_knee(scenario: Any, timeseries: Path, load: HoldLoad, slo: tuple[float, float], timeout_s: float,
