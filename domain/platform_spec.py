@@ -92,12 +92,20 @@ class RouteHolds(Strict):
     # code writes): its transactions over its requests; 1 where not named
     share: dict[str, Share] = Field(default_factory=dict)
     note: str = ""  # provenance (measured by the server's timer, or an estimate)
+    # a loop whose batch found the lock taken tries again after retry_ms on average, never
+    # sooner than retry_min_ms (the reference's RETRY_S as its busy loop runs it: the server's
+    # yanxiu_commit_retry_seconds), each loop its own batches (sim/tiers/write_lock.Polling);
+    # 0: the moment the lock frees, every loop's waiting writes in one batch
+    retry_ms: NonNegativeFloat = 0.0
+    retry_min_ms: NonNegativeFloat = 0.0
 
     @model_validator(mode="after")
     def _shares_of_holds(self) -> RouteHolds:
         extra = sorted(set(self.share) - set(self.hold_ms))
         if extra:
             raise ValueError(f"share: endpoints without a hold {extra}")
+        if self.retry_min_ms > self.retry_ms:
+            raise ValueError(f"retry_min_ms: {self.retry_min_ms} over retry_ms {self.retry_ms}")
         return self
 
 

@@ -3,9 +3,12 @@
 On the SQLite reference two kinds of writer take the database's single write lock:
 
 - the workers' **group commits** (``reference.committer.LoopCommitter``): a batch of the writes
-  that are waiting (the heartbeats), which holds the lock for its statements and commit. A loop
-  that finds the lock taken tries again every 0.2 ms without sleeping (busy timeout 0), so when
-  the lock comes free a waiting batch has it at once;
+  that are waiting on one worker's loop (the heartbeats), which holds the lock for its statements
+  and commit. A loop that finds the lock taken (busy timeout 0) tries again ``RETRY_S`` (1 ms)
+  later with ``call_later``, which its loop runs late when it is busy with other callbacks or
+  waits for the GIL (measured: ``yanxiu_commit_retry_seconds``), while the other worker's loop
+  may take the lock again in between (``Polling``). Without ``Polling``: a waiting batch of
+  every loop's writes has the lock the moment it frees;
 - the **routes' own write transactions** (test submission, SMS code, registration, enrolment, a
   sign-in by SMS code: a SQLAlchemy session on a pool thread, ``BEGIN IMMEDIATE``), which hold
   the lock from their first statement to their commit, their Python between statements
@@ -14,8 +17,10 @@ On the SQLite reference two kinds of writer take the database's single write loc
   50 then 100 ms between tries (``sqliteDefaultBusyCallback``), and has the lock only if it is
   free at one of its tries.
 
-So the order is a priority one, non-preemptive: a batch goes before any route whenever writes
-are waiting as the lock frees; a route goes at its first try that finds the lock free. A
+So the order is a polling race: whoever tries first after the lock frees has it (a loop that comes
+with new writes tries at once; a blocked loop at its next retry; a route at its next busy-handler
+try). Without ``Polling`` it is a priority one, non-preemptive: a batch goes before any route
+whenever writes are waiting as the lock frees. A
 heartbeat that arrives while a route holds the lock waits the rest of that hold: this is the
 tail the writer tier alone (batches only) did not have.
 
@@ -56,6 +61,17 @@ class Polling:
         if self.retry_s <= 0.0 and self.lag is None:
             return free_at
         return failed_at + self.retry_s + (self.lag() if self.lag is not None else 0.0)
+
+
+@dataclass(frozen=True)
+class LockSpec:
+    """A writer tier's lock as the prediction serves it: per endpoint (columns) the routes' hold
+    in seconds and the share of requests holding (rows), its loops and their retries (``polling``)."""
+
+    holds: np.ndarray
+    loops: int = 1
+    retry_ms: float = 0.0
+    retry_min_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -115,3 +131,16 @@ def route_asks(leave: np.ndarray, arrived: np.ndarray, hold_s: np.ndarray) -> np
     """When each route transaction asks for the lock: so that its hold ends as its request's
     work ends (``leave``), but not before the request arrived."""
     return np.maximum(np.asarray(leave, float) - np.asarray(hold_s, float), np.asarray(arrived, float))
+
+
+def polling(retry_ms: float, retry_min_ms: float, loops: int, writes: int,
+            rng: np.random.Generator) -> Polling | None:
+    """Each of ``writes`` writes on one of ``loops`` loops drawn at random (a uvicorn worker takes
+    the connections it accepts), a blocked loop trying again after ``retry_min_ms`` plus an
+    exponential delay, ``retry_ms`` on average (``RouteHolds.retry_ms``); None for ``retry_ms`` 0
+    (the pooled writer)."""
+    if retry_ms <= 0.0:
+        return None
+    extra_s = max(retry_ms - retry_min_ms, 0.0) / 1000.0
+    lag = (lambda: float(rng.exponential(extra_s))) if extra_s > 0.0 else None
+    return Polling(rng.integers(0, max(loops, 1), writes), retry_min_ms / 1000.0, lag)

@@ -25,6 +25,14 @@ def test_route_holds_are_read_per_endpoint():
     holds = {"hold_ms": {"test_submit": 12.5, "sms_send": 8.0}, "note": "measured"}
     tier = parse_scenario(_with_database(route_holds=holds)).platform.tier("database")
     assert tier.route_holds is not None and tier.route_holds.hold_ms == {"test_submit": 12.5, "sms_send": 8.0}
+    assert tier.route_holds.retry_ms == 0.0  # unset: the pooled writer, every loop's writes at once
+
+
+def test_a_blocked_loop_s_retries_are_read():
+    holds = {"hold_ms": {"sms_send": 8.0}, "retry_ms": 2.4, "retry_min_ms": 1.0}
+    tier = parse_scenario(_with_database(route_holds=holds)).platform.tier("database")
+    holds_read = tier.route_holds
+    assert holds_read is not None and (holds_read.retry_ms, holds_read.retry_min_ms) == (2.4, 1.0)
 
 
 ONE_WRITER = "route_holds: only for one group-commit writer"
@@ -39,6 +47,9 @@ SMS = {"route_holds": {"hold_ms": {"sms_send": 3.0}}}
      "route_holds: share: endpoints without a hold ['login']"),
     ({"route_holds": {"hold_ms": {"login": 3.0}, "share": {"login": 1.3}}}, "share.login: Input should be"),
     (SMS | {"discipline": "fcfs", "commit_ms": 0.0}, ONE_WRITER),
+    ({"route_holds": {"hold_ms": {"sms_send": 3.0}, "retry_ms": 1.0, "retry_min_ms": 2.0}},
+     "route_holds: retry_min_ms: 2.0 over retry_ms 1.0"),
+    ({"route_holds": {"hold_ms": {"sms_send": 3.0}, "retry_ms": -1.0}}, "retry_ms: Input should be"),
 ])
 def test_a_bad_route_hold_is_one_line_naming_it(fields, message):
     with pytest.raises(ScenarioError) as error:

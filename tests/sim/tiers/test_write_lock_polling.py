@@ -9,7 +9,7 @@ import heapq
 import numpy as np
 import pytest
 
-from sim.tiers.write_lock import BUSY_SLEEPS_S, Polling, serve_lock
+from sim.tiers.write_lock import BUSY_SLEEPS_S, Polling, polling, serve_lock
 
 MS = 1e-3
 
@@ -77,3 +77,31 @@ def test_one_loop_that_tries_again_as_the_lock_frees_is_the_pooled_writer(seed):
     served = serve_lock(writes, write_s, asks, hold_s, loops=Polling(np.zeros(writes.size, int)))
     assert served.write_leave == pytest.approx(leave, abs=1e-12)
     assert served.hold_start == pytest.approx(got, abs=1e-12)
+
+
+def test_a_write_blocked_by_a_route_waits_its_residual_hold_rounded_up_to_its_loop_s_retries():
+    """Sparse writes (20/s, 0.05 ms) behind routes holding a fixed 10 ms at 10/s (rho = 0.1), one
+    loop retrying every 2 ms: a write that finds a route (a share rho) waits the rest of its hold
+    R, uniform on [0, 10] ms, rounded up to a whole number of retries: ceil(R / 2) 2, uniform on
+    {2, 4, 6, 8, 10} ms, mean 6 ms against the pooled writer's 5 (R itself)."""
+    rng = np.random.default_rng(11)
+    horizon, hold = 2000.0, 10 * MS
+    writes = np.sort(rng.uniform(0.0, horizon, rng.poisson(20 * horizon)))
+    asks = np.sort(rng.uniform(0.0, horizon, rng.poisson(10 * horizon)))
+    holds, length = np.full(asks.size, hold), np.full(writes.size, 0.05 * MS)
+    polled = serve_lock(writes, length, asks, holds, loops=Polling(np.zeros(writes.size, int), 2 * MS))
+    pooled = serve_lock(writes, length, asks, holds)
+    rho = asks.size * hold / horizon
+    for served, mean in ((polled, 6 * MS), (pooled, 5 * MS)):
+        wait = served.write_leave - writes - 0.05 * MS
+        assert wait[wait > 0.1 * MS].mean() == pytest.approx(mean, rel=0.04)
+        assert np.mean(wait > 0.1 * MS) == pytest.approx(rho, rel=0.08)
+
+
+def test_the_drawn_retries_have_the_measured_mean_and_least():
+    rng = np.random.default_rng(5)
+    loops = polling(3.0, 1.0, 2, 10_000, rng)
+    assert loops is not None and set(np.unique(loops.loop)) == {0, 1}
+    gaps = np.array([loops.retry(0.0, 1.0) for _ in range(20_000)])
+    assert gaps.min() >= 1 * MS and gaps.mean() == pytest.approx(3 * MS, rel=0.03)
+    assert polling(0.0, 0.0, 2, 10, rng) is None  # the pooled writer
