@@ -62,6 +62,7 @@ and the accounts seeded in a session that no earlier hold resumed (``holds.drop_
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import statistics
@@ -235,6 +236,9 @@ def confirm(config: Any, context: Any, target: Any, work: Path, runs: list[StepR
         except CalibrationError as exc:
             say(f"hold {spec.name}: not measured ({exc}); the holds stop here")
             break
+        # its plan in the judged windows: a judged part that finished 10% fewer is a queue growing
+        run = dataclasses.replace(run, result=dataclasses.replace(
+            run.result, judged_planned_rps=load.rps_per_scale * scale))
         holds.append(run)
         for sub, n in loads.resumed_by_sub(plan).items():
             resumed[sub] = resumed.get(sub, 0) + n

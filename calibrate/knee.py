@@ -84,6 +84,9 @@ class StepResult:
     # for the SLO and for growth; None: a staircase step, judged by its last window only
     settle_s: float | None = None
     ramp_s: float | None = None  # seconds until its throughput reached 90% of its last 5 s'
+    # a hold's plan in its judged windows, requests/s (``calibrate.confirm``): a judged part that
+    # finished ``SHORT`` fewer is a queue growing (None: not known, not judged so)
+    judged_planned_rps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,8 @@ def judge(step: StepResult, slo_p95_ms: float, slo_error_rate: float) -> Verdict
         judged = judged if len(judged) >= 2 else list(step.windows[-2:])
     seconds = sum(w.seconds for w in judged)
     requests = sum(w.requests for w in judged)
-    over = sustained(judged, slo_p95_ms, slo_error_rate, hold=step.settle_s is not None)
+    over = sustained(judged, slo_p95_ms, slo_error_rate, hold=step.settle_s is not None,
+                     offered_rps=step.judged_planned_rps)
     ok = step.trustworthy and over.p95_ms is not None and not over.overloaded
     rate = requests / seconds if seconds else 0.0
     why = f"last {seconds:.0f} s: {rate:.0f} req/s, {over.why}"
@@ -203,11 +207,18 @@ class Overload:
     why: str
 
 
-def sustained(windows: list[Window], slo_p95_ms: float, slo_error_rate: float, hold: bool = True) -> Overload:
+# a judged part that finished this share fewer requests than its plan offered: a queue growing
+# (the replays run 1.0-1.05x their plan on smoke, so 10% short is not the replay's own shortfall)
+SHORT = 0.10
+
+
+def sustained(windows: list[Window], slo_p95_ms: float, slo_error_rate: float, hold: bool = True,
+              offered_rps: float | None = None) -> Overload:
     """Whether ``windows`` (in time order) show sustained overload: errors above the SLO's
     rate; a p95 above the SLO's in more than ``FORGIVEN`` window(s) (the p95 of the requests of
     the windows but the worst); or, with ``hold`` (a steady part, not one staircase window), a
-    queue still filling (``growing``). A single window is judged by its own p95."""
+    queue still filling (``growing``), or fewer requests finished than ``offered_rps`` by more
+    than ``SHORT``. A single window is judged by its own p95."""
     requests = sum(w.requests for w in windows)
     errors = sum(w.failures for w in windows) / requests if requests else 0.0
     p95 = union_p95(windows)
@@ -218,8 +229,10 @@ def sustained(windows: list[Window], slo_p95_ms: float, slo_error_rate: float, h
     steady = union_p95(kept)
     growing, rise = (_growing(windows, slo_p95_ms) if hold and len(windows) >= 2 and p95 is not None
                      else (False, 0.0))
+    rate = _rate(windows)
+    short = bool(hold and offered_rps and rate < (1.0 - SHORT) * offered_rps)
     overloaded = (p95 is None or steady is None or steady > slo_p95_ms or errors > slo_error_rate
-                  or growing)
+                  or growing or short)
     trend = ", ".join(_ms(w.p95_ms) for w in windows)
     text = f"p95 {_ms(p95)}" + (f" ({trend} by 10 s)" if len(windows) > 1 else "")
     if steady is not None and p95 is not None and kept is not windows and steady != p95:
@@ -230,6 +243,8 @@ def sustained(windows: list[Window], slo_p95_ms: float, slo_error_rate: float, h
         text += f" (the later half's rate {100 * rise:+.0f}%: judged by the SLO, not by its rise)"
     if errors:
         text += f", errors {100 * errors:.2f}%"
+    if short:
+        text += f", {rate:.0f} of {offered_rps:.0f} req/s offered (queue growing)"
     return Overload(overloaded, p95, steady, errors, growing, text)
 
 

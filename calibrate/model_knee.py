@@ -8,7 +8,7 @@ prediction of the same load (``sim.tiers.replay.predict``: the model's requests 
 minutes at a scale, served on the calibrated platform from an empty system) is judged as a hold
 is (``calibrate.knee.sustained`` on its judged windows: a p95 over the SLO beyond one window, errors
 or timeouts, a queue still filling), and also broken where a tier saturates (utilisation 1)
-or the judged part finished ``overload.SHORT`` fewer requests than arrived. The scale is
+or the judged part finished ``knee.SHORT`` fewer requests than arrived. The scale is
 bisected (geometrically, within ``TOLERANCE``) from the measured knee's, up or down by
 ``STEP`` until bracketed. Its rate is the plan's in the judged windows at that scale (the
 requests the model puts there; the measured knee's is what the target finished, which runs
@@ -27,7 +27,7 @@ import numpy as np
 
 from calibrate import overload
 from calibrate.holds import HoldLoad
-from calibrate.knee import sustained
+from calibrate.knee import SHORT, sustained
 from loadtests.plan import Series
 from loadtests.requests import model_rates
 from loadtests.stretch import select
@@ -95,7 +95,7 @@ def judge_prediction(prediction: Any, load: HoldLoad, slo: tuple[float, float],
     ratio = overload.prediction_ratio(arrival, response, start, start + load.judged_s)
     saturated = [t for t, u in prediction.utilisation.items() if u >= overload.SATURATED]
     reasons = [over.why] if over.overloaded else []
-    if ratio is not None and ratio < 1 - overload.SHORT:
+    if ratio is not None and ratio < 1 - SHORT:
         reasons.append(f"finished {100 * ratio:.0f}% of arrivals")
     if saturated:
         reasons.append(f"{', '.join(saturated)} saturated")

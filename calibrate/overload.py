@@ -29,14 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from calibrate.knee import Overload, Window, sustained
+from calibrate.knee import SHORT, Overload, Window, sustained
 from calibrate.steps import WINDOW_S, aggregated_seconds
 from loadtests.requests import model_rates
 from loadtests.timing import LEAD_S
 
 # Locust's percentiles in its history (stats_history.csv), the windows' quantiles
 FRACTIONS = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
-SHORT = 0.10  # the busiest window finished this share fewer requests than arrived in it
 SATURATED = 0.99  # a tier's predicted utilisation at which its queue has no steady state
 
 

@@ -446,6 +446,8 @@ def test_a_knee_above_the_middle_is_bracketed_by_holds_not_left_a_lower_bound(mo
                                tmp_path, stairs, {}, math.inf, 1.7, (SLO, ERRORS), lambda _line: None)
     middle = math.sqrt(1.7 * 2.89)
     assert [s.scale / factor for s in ran] == pytest.approx([middle, 2.89, math.sqrt(middle * 2.89)])
+    # each hold knows its plan in its judged windows (a judged part 10% short is a growing queue)
+    assert holds[0].result.judged_planned_rps == pytest.approx(hold_model.HOLD_RPS * ran[0].scale)
     k = knee([r.result for r in stairs + holds], SLO, ERRORS)
     assert k.confirmed and k.bounded and not k.lower_bound and k.upper_step == f"hold-{ran[1].scale:.3g}"
     assert k.upper_rps == pytest.approx(k.rate_rps * 2.89 / math.sqrt(middle * 2.89), rel=1e-3)
@@ -458,3 +460,13 @@ def test_a_knee_that_no_hold_broke_above_says_it_is_a_lower_bound():
     k = knee(steps, SLO, ERRORS)
     assert k.step == "hold-1.5" and k.lower_bound and not k.bounded and k.upper_step == "stair-2"
     assert k.upper_rps == pytest.approx(520.0) and "a LOWER BOUND" in k.how
+
+
+def test_a_hold_that_finishes_ten_percent_less_than_its_plan_is_a_queue_growing():
+    step = hold("h", 100.0, 40.0, 60.0, 80.0, 90.0, 100.0, rps=400.0, settle=10.0)
+    assert judge(step, SLO, ERRORS).meets
+    from dataclasses import replace
+
+    short = judge(replace(step, judged_planned_rps=460.0), SLO, ERRORS)  # 400 of 460: 13% short
+    assert not short.meets and "400 of 460 req/s offered (queue growing)" in short.why
+    assert judge(replace(step, judged_planned_rps=420.0), SLO, ERRORS).meets  # 5% short: the replay's own
