@@ -108,6 +108,9 @@ class Scrape:
     # the routes' own write transactions by the endpoint whose request ran them ("other" outside
     # a request, or a server whose timer has no endpoint label): [seconds, transactions] so far
     route_holds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # a blocked SQLite group commit's retries (yanxiu_commit_retry_seconds, over what held the lock):
+    # "sum" seconds, "count" retries, and "le <bound>" the retries within that bound so far
+    commit_retry: dict[str, float] = field(default_factory=dict)
 
 
 def parse_metrics(text: str) -> Scrape:
@@ -123,6 +126,7 @@ def parse_metrics(text: str) -> Scrape:
     route_lock: list[float] | None = None
     route_holds: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     writer: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    retry: dict[str, float] = defaultdict(float)
     for line in text.splitlines():
         match = _SAMPLE.match(line)
         if not match:
@@ -156,12 +160,15 @@ def parse_metrics(text: str) -> Scrape:
             route_lock = route_lock or [0.0, 0.0]
             route_lock[name.endswith("_count")] += value
             route_holds[labels.get("endpoint", "other")][name.endswith("_count")] += value
+        elif name.startswith("yanxiu_commit_retry_seconds_"):
+            part = name.rsplit("_", 1)[1]
+            retry[f"le {labels.get('le')}" if part == "bucket" else part] += value
     return Scrape(cpu, dict(requests), dict(errors), commit, commits,
                   {e: (s, n) for e, (s, n) in in_app.items()}, jobs,
                   {band: (v[0], v[1], v[2]) for band, v in by_size.items()},
                   (route_lock[0], route_lock[1]) if route_lock else None, dict(route_cpu),
                   {key: (v[0], v[1]) for key, v in writer.items()} if "wait" in writer else {},
-                  route_holds={e: (v[0], v[1]) for e, v in route_holds.items()})
+                  route_holds={e: (v[0], v[1]) for e, v in route_holds.items()}, commit_retry=dict(retry))
 
 
 # the writer thread's timers: which [seconds, observations] of ``Scrape.writer`` each sample adds to

@@ -135,6 +135,7 @@ class Sampler:
                 requests[JOBS] = s1.jobs - s0.jobs  # which endpoints the writer's jobs are
             requests |= writer.row_counts(s0.by_size, s1.by_size)  # the commits by size (calibrate.writer)
             requests |= writer.hold_counts(s0.route_holds, s1.route_holds)  # the routes' own transactions
+            requests |= writer.retry_counts(s0.commit_retry, s1.commit_retry)  # a blocked loop's retries
             busy = {tier: b1[tier] - b0[tier] for tier in b1 if tier in b0}
             # a worker restarted in the bin starts its counter again: the bin's figure is then
             # not known (a negative difference), and the row keeps no route CPU

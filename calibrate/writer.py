@@ -29,6 +29,7 @@ utilisation law (``calibrate.fit.fit_tier``), and the platform file says so.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -254,6 +255,43 @@ def hold_counts(before: dict[str, tuple[float, float]],
     return out
 
 
+# a row's pseudo-counts of a blocked loop's retries (``retry_counts``): "(retry sum)", "(retry count)",
+# "(retry le 0.001)"...; the least retry is the bound below which fewer than LEAST_SHARE of them fall
+_RETRY = "(retry {})"
+MIN_RETRIES = 50  # retries the calibration needs for the loops' retry interval to be written
+LEAST_SHARE = 0.05
+
+
+def retry_counts(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """A bin's blocked-loop retries (``Scrape.commit_retry`` before and after it: seconds, count and
+    the histogram's buckets), as a ``fit.Row``'s pseudo-counts."""
+    return {_RETRY.format(key): value - before.get(key, 0.0) for key, value in after.items()}
+
+
+def retries(rows: list[fitting.Row]) -> dict[str, float] | None:
+    """``route_holds``' ``retry_ms`` (a blocked loop's mean retry interval, failed try to next
+    try: ``yanxiu_commit_retry_seconds`` over the steps) and ``retry_min_ms`` (the least bucket
+    bound that holds at least LEAST_SHARE of them; 0 if the first does), or None under MIN_RETRIES."""
+    prefix = _RETRY.format("")[:-1]
+    totals: dict[str, float] = defaultdict(float)
+    for row in rows:
+        for key, value in row.requests.items():
+            if key.startswith(prefix):
+                totals[key[len(prefix):-1]] += value
+    count = totals.get("count", 0.0)
+    if count < MIN_RETRIES:
+        return None
+    below = sorted((float(k[3:]), v) for k, v in totals.items() if k.startswith("le ") and k[3:] != "+Inf")
+    least = 0.0
+    for bound, within in below:
+        if within >= LEAST_SHARE * count:
+            break
+        least = bound
+    mean_ms = 1000.0 * totals.get("sum", 0.0) / count
+    return {"retry_ms": round(mean_ms, 3), "retry_min_ms": round(min(1000.0 * least, mean_ms), 3),
+            "retries": count}
+
+
 def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
     """The routes' own write transactions on SQLite's lock, for the writer tier's ``route_holds``
     (sim/tiers/write_lock.py): per endpoint with at least ``MIN_HOLDS`` of them, the mean time
@@ -279,8 +317,15 @@ def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
     if not hold_ms:
         return None
     note = ("measured: yanxiu_write_lock_held_seconds by endpoint over the calibration's steps ("
-            + ", ".join(counted) + "); they take SQLite's lock after any waiting batch")
-    return {"hold_ms": hold_ms, "share": share, "note": note}
+            + ", ".join(counted) + ")")
+    polled = retries(rows)
+    if polled is None:
+        note += "; they take SQLite's lock after any waiting batch"
+        return {"hold_ms": hold_ms, "share": share, "note": note}
+    note += (f"; a blocked loop retries every {polled['retry_ms']:.3g} ms on average, never under "
+             f"{polled['retry_min_ms']:.3g} (yanxiu_commit_retry_seconds, {int(polled['retries']):,} tries)")
+    return {"hold_ms": hold_ms, "share": share, "retry_ms": polled["retry_ms"],
+            "retry_min_ms": polled["retry_min_ms"], "note": note}
 
 
 def for_endpoints(measured: dict[str, Any] | None, names: set[str]) -> dict[str, Any] | None:
@@ -288,8 +333,10 @@ def for_endpoints(measured: dict[str, Any] | None, names: set[str]) -> dict[str,
     routes and its work outside requests are left out); None if none of them held the lock."""
     if not measured or not names & set(measured["hold_ms"]):
         return None
+    retry: dict[str, Any] = {key: measured[key] for key in ("retry_ms", "retry_min_ms") if key in measured}
     return {"hold_ms": {e: ms for e, ms in measured["hold_ms"].items() if e in names},
-            "share": {e: v for e, v in measured["share"].items() if e in names}, "note": measured["note"]}
+            "share": {e: v for e, v in measured["share"].items() if e in names},
+            **retry, "note": measured["note"]}
 
 
 def record(found: WriterFit | None, why: str) -> dict[str, object]:
