@@ -176,3 +176,13 @@ def test_the_calibration_says_its_bracket_and_the_models_knee_and_records_it(mon
     none = Knee(None, None, 300.0, 0.01, False, "")
     assert knee_report.after_calibration(tmp_path / "p.yaml", side, tmp_path, none, 1.0, 40.0, SLO,
                                          said.append) is None
+
+
+def test_a_levels_busiest_window_is_not_judged_for_a_hold_s_still_filling_trend():
+    """The 01:28 baseline's 60% level: busiest 40 s 29, 170, 330, 250 ms (the first window is the
+    replay's first), whole p95 140 ms: a hold's growth rule would call it overloaded."""
+    from calibrate.knee import Window
+
+    windows = [Window(10.0 * (i + 2), 10.0, 1680, 0, p) for i, p in enumerate((29.0, 170.0, 330.0, 250.0))]
+    side = overload.judge(140.0, 0.0, windows, 1.0, SLO)
+    assert not side.overloaded and side.busiest is not None and not side.busiest.growing
