@@ -98,8 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from domain.scenario import load_scenario
     from records import read_summary
+    from records.errors import RecordsError
 
-    summary = read_summary(args.results, LoadtestSummary)
+    try:
+        summary = read_summary(args.results, LoadtestSummary)
+    except RecordsError as exc:
+        print(f"replan: {exc}", file=sys.stderr)
+        return 2
     models = args.model or ([Path(summary.model_results)] if summary.model_results else [])
     scenario = args.scenario or (Path(summary.scenario_path) if summary.scenario_path else None)
     if not models or scenario is None:

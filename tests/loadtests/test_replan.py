@@ -47,3 +47,8 @@ def test_a_run_that_names_no_model_is_refused_with_exit_2(tmp_path, capsys):
     (run / "summary.json").write_text(_summary({"heartbeat": 1}).model_dump_json())
     assert main([str(run)]) == 2
     assert "name --model and --scenario" in capsys.readouterr().err
+
+
+def test_a_folder_without_a_summary_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main([str(tmp_path / "nothing")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
