@@ -98,12 +98,19 @@ class RouteHolds(Strict):
     # 0: the moment the lock frees, every loop's waiting writes in one batch
     retry_ms: NonNegativeFloat = 0.0
     retry_min_ms: NonNegativeFloat = 0.0
+    # per endpoint, the squared coefficient of variation of its hold, drawn lognormal around
+    # hold_ms (measured: the holds' histogram; their Python between statements waits for the GIL,
+    # so a few hold the lock 10-100x the mean); not named: every hold is hold_ms
+    hold_scv: dict[str, PositiveFloat] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _shares_of_holds(self) -> RouteHolds:
         extra = sorted(set(self.share) - set(self.hold_ms))
         if extra:
             raise ValueError(f"share: endpoints without a hold {extra}")
+        spread = sorted(set(self.hold_scv) - set(self.hold_ms))
+        if spread:
+            raise ValueError(f"hold_scv: endpoints without a hold {spread}")
         if self.retry_min_ms > self.retry_ms:
             raise ValueError(f"retry_min_ms: {self.retry_min_ms} over retry_ms {self.retry_ms}")
         return self

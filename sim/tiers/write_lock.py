@@ -66,7 +66,8 @@ class Polling:
 @dataclass(frozen=True)
 class LockSpec:
     """A writer tier's lock as the prediction serves it: per endpoint (columns) the routes' hold
-    in seconds and the share of requests holding (rows), its loops and their retries (``polling``)."""
+    in seconds, the share of requests holding and the hold's squared coefficient of variation
+    (rows; 0: fixed), its loops and their retries (``polling``)."""
 
     holds: np.ndarray
     loops: int = 1
@@ -144,3 +145,13 @@ def polling(retry_ms: float, retry_min_ms: float, loops: int, writes: int,
     extra_s = max(retry_ms - retry_min_ms, 0.0) / 1000.0
     lag = (lambda: float(rng.exponential(extra_s))) if extra_s > 0.0 else None
     return Polling(rng.integers(0, max(loops, 1), writes), retry_min_ms / 1000.0, lag)
+
+
+def route_holds(mean_s: np.ndarray, scv: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each route transaction's hold: lognormal with mean ``mean_s`` and squared coefficient of
+    variation ``scv`` (per transaction; 0: the mean itself, and nothing drawn)."""
+    mean_s, scv = np.asarray(mean_s, float), np.asarray(scv, float)
+    if not (scv > 0).any():
+        return mean_s
+    sigma = np.sqrt(np.log1p(scv))
+    return mean_s * rng.lognormal(-sigma**2 / 2.0, sigma, mean_s.size)

@@ -29,10 +29,12 @@ def test_route_holds_are_read_per_endpoint():
 
 
 def test_a_blocked_loop_s_retries_are_read():
-    holds = {"hold_ms": {"sms_send": 8.0}, "retry_ms": 2.4, "retry_min_ms": 1.0}
+    holds = {"hold_ms": {"sms_send": 8.0}, "retry_ms": 2.4, "retry_min_ms": 1.0,
+             "hold_scv": {"sms_send": 1.9}}
     tier = parse_scenario(_with_database(route_holds=holds)).platform.tier("database")
     holds_read = tier.route_holds
     assert holds_read is not None and (holds_read.retry_ms, holds_read.retry_min_ms) == (2.4, 1.0)
+    assert holds_read.hold_scv == {"sms_send": 1.9}
 
 
 ONE_WRITER = "route_holds: only for one group-commit writer"
@@ -50,6 +52,8 @@ SMS = {"route_holds": {"hold_ms": {"sms_send": 3.0}}}
     ({"route_holds": {"hold_ms": {"sms_send": 3.0}, "retry_ms": 1.0, "retry_min_ms": 2.0}},
      "route_holds: retry_min_ms: 2.0 over retry_ms 1.0"),
     ({"route_holds": {"hold_ms": {"sms_send": 3.0}, "retry_ms": -1.0}}, "retry_ms: Input should be"),
+    ({"route_holds": {"hold_ms": {"sms_send": 3.0}, "hold_scv": {"login": 2.0}}},
+     "route_holds: hold_scv: endpoints without a hold ['login']"),
 ])
 def test_a_bad_route_hold_is_one_line_naming_it(fields, message):
     with pytest.raises(ScenarioError) as error:

@@ -9,7 +9,7 @@ import heapq
 import numpy as np
 import pytest
 
-from sim.tiers.write_lock import BUSY_SLEEPS_S, Polling, polling, serve_lock
+from sim.tiers.write_lock import BUSY_SLEEPS_S, Polling, polling, route_holds, serve_lock
 
 MS = 1e-3
 
@@ -105,3 +105,22 @@ def test_the_drawn_retries_have_the_measured_mean_and_least():
     gaps = np.array([loops.retry(0.0, 1.0) for _ in range(20_000)])
     assert gaps.min() >= 1 * MS and gaps.mean() == pytest.approx(3 * MS, rel=0.03)
     assert polling(0.0, 0.0, 2, 10, rng) is None  # the pooled writer
+
+
+def test_a_write_blocked_by_variable_holds_waits_their_length_biased_residual():
+    """Holds of mean h = 5 ms drawn lognormal with scv 3 (route_holds.hold_scv), at 20/s (rho =
+    0.1), sparse writes: a write finds a hold in proportion to its length and waits its rest,
+    E[H^2] / (2 E[H]) = h (1 + scv) / 2 = 10 ms on average, twice a fixed hold's h / 2; the
+    draws keep the mean and have that scv."""
+    rng = np.random.default_rng(13)
+    horizon, mean = 3000.0, 5 * MS
+    holds = route_holds(np.full(rng.poisson(20 * horizon), mean), np.full(1, 3.0), rng)
+    assert holds.mean() == pytest.approx(mean, rel=0.03)
+    assert holds.var() / mean**2 == pytest.approx(3.0, rel=0.25)
+    asks = np.sort(rng.uniform(0.0, horizon, holds.size))
+    writes = np.sort(rng.uniform(0.0, horizon, rng.poisson(20 * horizon)))
+    served = serve_lock(writes, np.full(writes.size, 0.01 * MS), asks, holds)
+    wait = served.write_leave - writes - 0.01 * MS
+    blocked = wait > 0.05 * MS
+    assert wait[blocked].mean() == pytest.approx(10 * MS, rel=0.12)
+    assert route_holds(np.full(3, mean), np.zeros(3), rng) == pytest.approx([mean] * 3)  # fixed
