@@ -55,7 +55,8 @@ def writer_record(target: Target, fits: dict[str, fitting.TierFit], rows: list[f
     if found is not None and fits[tier].demands[fitting.BATCHES] != found.commit:  # fit_tiers kept its own
         found, why = None, "the writer's jobs per endpoint are not counted (yanxiu_commit_jobs_sum)"
     return writer.record(found, why) | {"text": found.text() if found else "",
-                                        "route_holds": writer.route_holds(rows)}
+                                        "route_holds": writer.route_holds(rows),
+                                        "service": writer.commit_service(rows)}
 
 
 def _batches(target: Target, tier: str, rows: list[fitting.Row]) -> list[str]:
@@ -123,6 +124,10 @@ def tier_lines(scenario: Scenario, target: Target, fits: dict[str, fitting.TierF
                                 + (f"; {how}" if how else "")}
             if sqlite and api in out:  # the workers' event loops commit their turns' writes (LoopCommitter)
                 out[db] |= {"batched_by": api, "note": f"{out[db]['note']}; batches: the {api} loops' turns"}
+            shape = (split or {}).get("service") if sqlite else None  # the commits' spread (calibrate.spread)
+            if shape:
+                why = f"service: lognormal, scv {shape['scv']:.3g} (the commits', yanxiu_commit_seconds)"
+                out[db] |= {"service": shape, "note": f"{out[db]['note']}; {why}"}
             names = {e.name for e in scenario.platform.endpoints}  # the routes' own transactions on the lock
             holds = writer.for_endpoints((split or {}).get("route_holds"), names) if sqlite else None
             out[db] |= {"route_holds": holds} if holds else {}

@@ -111,6 +111,9 @@ class Scrape:
     # a blocked SQLite group commit's retries (yanxiu_commit_retry_seconds, over what held the lock):
     # "sum" seconds, "count" retries, and "le <bound>" the retries within that bound so far
     commit_retry: dict[str, float] = field(default_factory=dict)
+    # the SQLite lock's holds by length (calibrate.spread): "held <endpoint> <le>" (a route's own
+    # transaction) and "commit <le>" (a group commit) -> cumulative count so far
+    buckets: dict[str, float] = field(default_factory=dict)
 
 
 def parse_metrics(text: str) -> Scrape:
@@ -127,6 +130,7 @@ def parse_metrics(text: str) -> Scrape:
     route_holds: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     writer: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     retry: dict[str, float] = defaultdict(float)
+    buckets: dict[str, float] = defaultdict(float)
     for line in text.splitlines():
         match = _SAMPLE.match(line)
         if not match:
@@ -160,6 +164,10 @@ def parse_metrics(text: str) -> Scrape:
             route_lock = route_lock or [0.0, 0.0]
             route_lock[name.endswith("_count")] += value
             route_holds[labels.get("endpoint", "other")][name.endswith("_count")] += value
+        elif name == "yanxiu_write_lock_held_seconds_bucket":
+            buckets[f"held {labels.get('endpoint', 'other')} {labels.get('le')}"] += value
+        elif name == "yanxiu_commit_seconds_bucket":
+            buckets[f"commit {labels.get('le')}"] += value
         elif name.startswith("yanxiu_commit_retry_seconds_"):
             part = name.rsplit("_", 1)[1]
             retry[f"le {labels.get('le')}" if part == "bucket" else part] += value
@@ -168,7 +176,8 @@ def parse_metrics(text: str) -> Scrape:
                   {band: (v[0], v[1], v[2]) for band, v in by_size.items()},
                   (route_lock[0], route_lock[1]) if route_lock else None, dict(route_cpu),
                   {key: (v[0], v[1]) for key, v in writer.items()} if "wait" in writer else {},
-                  route_holds={e: (v[0], v[1]) for e, v in route_holds.items()}, commit_retry=dict(retry))
+                  route_holds={e: (v[0], v[1]) for e, v in route_holds.items()}, commit_retry=dict(retry),
+                  buckets=dict(buckets))
 
 
 # the writer thread's timers: which [seconds, observations] of ``Scrape.writer`` each sample adds to

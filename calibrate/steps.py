@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from calibrate import writer
+from calibrate import spread, writer
 from calibrate.errors import CalibrationError
 from calibrate.fit import BATCHES, JOBS, Row
 from calibrate.host import HostSampler
@@ -136,6 +136,7 @@ class Sampler:
             requests |= writer.row_counts(s0.by_size, s1.by_size)  # the commits by size (calibrate.writer)
             requests |= writer.hold_counts(s0.route_holds, s1.route_holds)  # the routes' own transactions
             requests |= writer.retry_counts(s0.commit_retry, s1.commit_retry)  # a blocked loop's retries
+            requests |= spread.bucket_counts(s0.buckets, s1.buckets)  # the lock's holds by length
             busy = {tier: b1[tier] - b0[tier] for tier in b1 if tier in b0}
             # a worker restarted in the bin starts its counter again: the bin's figure is then
             # not known (a negative difference), and the row keeps no route CPU

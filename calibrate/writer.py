@@ -37,6 +37,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from calibrate import fit as fitting
+from calibrate import spread
 
 BOOTSTRAP = 400
 QUIET = 1.5  # a step's lone commit at most this many times the quietest step's (``quiet_steps``)
@@ -301,6 +302,7 @@ def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
     the knee against ~4 ms at 30%, 2026-11-30), so it is the steps' mean, not a law of the load."""
     hold_ms: dict[str, float] = {}
     share: dict[str, float] = {}
+    hold_scv: dict[str, float] = {}
     counted = []
     prefix = _HOLD_KEYS[0].format("")[:-1]
     endpoints = sorted({k[len(prefix):-1] for row in rows for k in row.requests if k.startswith(prefix)})
@@ -314,17 +316,24 @@ def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
             hold_ms[name] = round(1000.0 * seconds / holding, 3)
             share[name] = round(holding / requests, 4) if requests > 0 else 1.0
             counted.append(f"{name} {hold_ms[name]:.3g} ms x {int(count):,}")
+            # one transaction's spread; a hold of k of them (their sum, independent) has 1/k of it
+            one = spread.scv(spread.summed(rows, f"held {name}"), seconds / count)
+            if one is not None and one > 0:
+                hold_scv[name] = round(one * holding / count, 3)
     if not hold_ms:
         return None
     note = ("measured: yanxiu_write_lock_held_seconds by endpoint over the calibration's steps ("
             + ", ".join(counted) + ")")
+    if hold_scv:
+        note += "; spread (scv) " + ", ".join(f"{e} {v:.3g}" for e, v in hold_scv.items())
     polled = retries(rows)
+    spread_of = {"hold_scv": hold_scv} if hold_scv else {}
     if polled is None:
         note += "; they take SQLite's lock after any waiting batch"
-        return {"hold_ms": hold_ms, "share": share, "note": note}
+        return {"hold_ms": hold_ms, "share": share, **spread_of, "note": note}
     note += (f"; a blocked loop retries every {polled['retry_ms']:.3g} ms on average, never under "
              f"{polled['retry_min_ms']:.3g} (yanxiu_commit_retry_seconds, {int(polled['retries']):,} tries)")
-    return {"hold_ms": hold_ms, "share": share, "retry_ms": polled["retry_ms"],
+    return {"hold_ms": hold_ms, "share": share, **spread_of, "retry_ms": polled["retry_ms"],
             "retry_min_ms": polled["retry_min_ms"], "note": note}
 
 
@@ -334,9 +343,22 @@ def for_endpoints(measured: dict[str, Any] | None, names: set[str]) -> dict[str,
     if not measured or not names & set(measured["hold_ms"]):
         return None
     retry: dict[str, Any] = {key: measured[key] for key in ("retry_ms", "retry_min_ms") if key in measured}
+    scv = {e: v for e, v in measured.get("hold_scv", {}).items() if e in names}
     return {"hold_ms": {e: ms for e, ms in measured["hold_ms"].items() if e in names},
             "share": {e: v for e, v in measured["share"].items() if e in names},
-            **retry, "note": measured["note"]}
+            **({"hold_scv": scv} if scv else {}), **retry, "note": measured["note"]}
+
+
+def commit_service(rows: list[fitting.Row]) -> dict[str, Any] | None:
+    """The writer tier's ``service`` shape from the group commits' holds (``calibrate.spread``,
+    yanxiu_commit_seconds' buckets over the steps): lognormal of their scv. A commit is ~1 write
+    at the calibration's loads (its steps' batches), so a write's spread is taken as a commit's;
+    None without the buckets (the tier stays exponential)."""
+    buckets = spread.summed(rows, "commit")
+    lock = sum(sum(r.requests.get(_KEYS[0].format(b), 0.0) for b in BANDS) for r in rows)
+    commits = sum(sum(r.requests.get(_KEYS[1].format(b), 0.0) for b in BANDS) for r in rows)
+    found = spread.scv(buckets, lock / commits) if commits > 0 else None
+    return {"kind": "lognormal", "scv": round(found, 3)} if found else None
 
 
 def record(found: WriterFit | None, why: str) -> dict[str, object]:
