@@ -15,15 +15,13 @@ platform of the same kind seeded and started for that replay as
 ``yanxiu loadtest`` starts its own (``_level_seeding``), and ``calibrate.compare`` puts the
 calibrated model's prediction for that exact load beside the measurement. Printed per level:
 throughput, bottleneck-tier utilisation, mean and p95 latency per endpoint with >= 1,000
-requests, the error rates; at every level whether overload was predicted and measured, judged
-alike (``calibrate.overload``: p95 over the SLO, errors or timeouts, a queue growing in the busiest
-window); once, the knee's bracket and the model's own knee on the knee's load
-(``calibrate.model_knee``), and the endpoint mix of the knee's judged minutes beside the busiest
-window's. A knee that is not exact (a lower bound, or a bracket wider than 10%) plans the levels
-above 1 from the bracket's upper end (``calibrate.levels.Knee.for_level``). Errors are printed as
-they are, with the comparison's reason when it was not comparable. Each level's plan, figures
-and comparisons are written to its folder's ``level.json``, the bench's to ``bench.json``
-(``calibrate.level_records``).
+requests, the error rates; at every level overload predicted and measured, judged alike
+(``calibrate.overload``); once, the knee's bracket, the model's knee on the knee's load
+(``calibrate.model_knee``) and the endpoint mix of the knee's judged minutes beside the busiest
+window's. Levels above an inexact knee: from its bracket's top (``levels.Knee.for_level``).
+Errors are printed as they are, with the comparison's reason when it was not comparable. Each
+level's plan, figures and comparisons are written to its folder's ``level.json``, the bench's to
+``bench.json`` (``calibrate.level_records``).
 
 Same-run baseline: the wall time of the calibration beside the wall time of one of its steps
 (its ratio is the number of steps' worth of time the whole calibration took), and the load
@@ -367,11 +365,14 @@ def main() -> int:
     endpoints = [e.name for e in scenario.platform.endpoints]
     print(f"knee: {knee.rate_rps:.0f} req/s at scale {knee.scale:.4g} (step {knee.step}, "
           f"{knee.judged_s:.0f} s judged, stretch {knee.stretch}) from {platform[0]}")
-    from calibrate.knee_report import bracket_line, for_platform
+    from calibrate.knee_report import both, bracket_line, knee_host
 
     print(f"  {bracket_line(knee.rate_rps, knee.upper_rps, knee.bounded)}")
-    model_knee = for_platform(platform[0], model, knee, slos)  # the model's, on the knee's load
-    print(f"  {model_knee.line(knee.rate_rps)}")
+    # the model's, on the knee's load: the platform alone, and beside the other work its hold ran beside
+    models = both(platform[0], model, knee, slos, knee_host(load_calibration(platform[0]), knee.step))
+    for found in models:
+        print(f"  {found.line(knee.rate_rps)}")
+    model_knee = models[0]
     folders = []
     for i, level in enumerate(args.levels):  # each on a target of its own (_level_seeding)
         plan = plan_level(level, knee, series, model / "timeseries.csv", endpoints, "peak-hour",
@@ -392,7 +393,8 @@ def main() -> int:
         load_before=load_before, load_after=load_after, knee_upper_rps=knee.upper_rps,
         knee_bounded=knee.bounded,
         model_knee_rps=model_knee.rate_rps, model_knee_scale=model_knee.scale,
-        model_saturation_rps=model_knee.saturation_rps))
+        model_saturation_rps=model_knee.saturation_rps,
+        model_knee_on_host_rps=models[-1].rate_rps if len(models) > 1 else None))
     print(f"\nload average {load_before:.1f} before, {load_after:.1f} after "
           f"(2 cores, shared with other engineers' work); everything in {work}")
     return 0

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from calibrate.model_knee import ModelKnee, load_of, model_knee
+from calibrate.model_knee import Host, ModelKnee, load_of, model_knee
 
 
 def bracket_line(rate_rps: float | None, upper_rps: float | None, bounded: bool | None,
@@ -31,9 +31,10 @@ def bracket_line(rate_rps: float | None, upper_rps: float | None, bounded: bool 
 
 
 def for_platform(platform_path: Path, model: Path, knee: Any, slo: tuple[float, float],
-                 seed: int = 0) -> ModelKnee:
+                 seed: int = 0, host: Host | None = None) -> ModelKnee:
     """The model's knee for a calibrated platform file on the load its measured knee (``knee``:
-    ``calibrate.levels.Knee``) was judged on, from the knee's scale."""
+    ``calibrate.levels.Knee``) was judged on, from the knee's scale; with ``host``, on this
+    host beside its other work (``model_knee.Host``)."""
     from domain.scenario import load_scenario
     from loadtests.plan import read_timeseries
 
@@ -43,7 +44,25 @@ def for_platform(platform_path: Path, model: Path, knee: Any, slo: tuple[float, 
     load = load_of(read_timeseries(timeseries), timeseries, endpoints, knee.stretch, knee.compress,
                    knee.judged_s)
     return model_knee(platform, timeseries, load, slo, float(platform.behaviour.overload.abandon_after_s),
-                      knee.scale, seed)
+                      knee.scale, seed, host)
+
+
+def both(platform_path: Path, model: Path, knee: Any, slo: tuple[float, float],
+         host: Host | None) -> list[ModelKnee]:
+    """The model's knee of the platform alone, and on this host when its other work is known."""
+    found = [for_platform(platform_path, model, knee, slo)]
+    if host is not None:
+        found.append(for_platform(platform_path, model, knee, slo, host=host))
+    return found
+
+
+def knee_host(provenance: dict[str, Any] | None, step: str | None) -> Host | None:
+    """The host the knee's step ran on, from a calibration's json: its cores and the other work
+    beside the server in that step (``step_results[].background_cores``); None when not recorded."""
+    found = next((s for s in (provenance or {}).get("step_results") or [] if s.get("name") == step), None)
+    if not found or found.get("background_cores") is None or not found.get("host_cores"):
+        return None
+    return Host(float(found["host_cores"]), float(found["background_cores"]))
 
 
 def overload_line(overload: Any) -> str:
@@ -59,22 +78,27 @@ def after_calibration(platform_path: Path, side: Path, model: Path, knee: Any, s
                       slo: tuple[float, float], say: Callable[[str], None]) -> ModelKnee | None:
     """The calibration's last word: its knee's bracket and the model's knee for the platform file
     it wrote, on the load the knee was judged on (``knee``: ``calibrate.knee.Knee``, its step's
-    ``scale`` and ``judged_s``), said and added to the calibration's json (``model_knee``). A
+    ``scale`` and ``judged_s``), alone and on this host beside the other work the knee's step ran
+    beside, said and added to the calibration's json (``model_knee``, ``model_knee_on_host``). A
     model run without the time series, or no knee: none."""
     if knee.rate_rps is None or not knee.stretch or knee.compress is None:
         return None
     say(bracket_line(knee.rate_rps, knee.upper_rps, knee.bounded, knee.upper_step))
+    provenance = json.loads(side.read_text(encoding="utf-8"))
     try:
-        found = for_platform(platform_path, model, _Load(knee.stretch, knee.compress, judged_s, scale), slo)
+        found = both(platform_path, model, _Load(knee.stretch, knee.compress, judged_s, scale), slo,
+                     knee_host(provenance, knee.step))
     except (OSError, ValueError) as exc:  # the model's results cannot be replayed
         say(f"model's knee: not found ({str(exc).splitlines()[0]})")
         return None
-    say(found.line(knee.rate_rps))
-    provenance = json.loads(side.read_text(encoding="utf-8"))
-    provenance["model_knee"] = dataclasses.asdict(found)
+    for each in found:
+        say(each.line(knee.rate_rps))
+    provenance["model_knee"] = dataclasses.asdict(found[0])
+    if len(found) > 1:
+        provenance["model_knee_on_host"] = dataclasses.asdict(found[1])
     text = json.dumps(provenance, indent=1, ensure_ascii=False, default=str) + "\n"
     side.write_text(text, encoding="utf-8")
-    return found
+    return found[0]
 
 
 @dataclasses.dataclass(frozen=True)

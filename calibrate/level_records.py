@@ -91,6 +91,8 @@ class BenchSummary(BaseModel):
     model_knee_rps: float | None = None
     model_knee_scale: float | None = None
     model_saturation_rps: float | None = None
+    # the model's knee on this host, beside the other work the knee's hold ran beside (model_knee.Host)
+    model_knee_on_host_rps: float | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -47,12 +47,15 @@ class ModelKnee:
     saturation_rps: float | None  # judged-part rate at which the busiest tier's utilisation is 1
     bottleneck: str  # that tier
     predictions: int
+    background_cores: float | None = None  # the host's other work beside the api (None: the platform alone)
 
     def line(self, measured_rps: float | None = None) -> str:
         """The model's knee in words, beside the measured one when given."""
+        where = ("" if self.background_cores is None
+                 else f" on this host (beside {self.background_cores:.2f} cores of other work)")
         if self.rate_rps is None:
-            return f"model's knee: not found ({self.upper_why})"
-        text = (f"model's knee: {self.rate_rps:.0f} req/s planned in the judged windows (scale "
+            return f"model's knee{where}: not found ({self.upper_why})"
+        text = (f"model's knee{where}: {self.rate_rps:.0f} req/s planned in the judged windows (scale "
                 f"{self.scale:.4g}, predicted p95 {self.p95_ms:.0f} ms without the worst 10 s); above it "
                 f"(scale {self.upper_scale:.4g}): {self.upper_why}")
         if self.saturation_rps is not None:
@@ -102,9 +105,27 @@ def judge_prediction(prediction: Any, load: HoldLoad, slo: tuple[float, float],
     return bool(reasons), "; ".join(reasons) or over.why, over.sustained_p95_ms
 
 
+@dataclass(frozen=True)
+class Host:
+    """The host the api tier's processes share (``sim.tiers.replay.HostShare``): its ``cores``
+    and the cores of other work beside them (the load generator, anything else: the knee's hold
+    measured it, ``StepRun.background_cores``), taken as constant over the hold."""
+
+    cores: float
+    background: float
+    tier: str = "api"
+
+    def share(self, bins: int) -> Any:
+        from sim.tiers.replay import HostShare
+
+        return HostShare(tier=self.tier, cores=self.cores, background=np.full(bins, self.background))
+
+
 def model_knee(scenario: Any, timeseries: Path, load: HoldLoad, slo: tuple[float, float], timeout_s: float,
-               start_scale: float, seed: int = 0) -> ModelKnee:
-    """The model's knee on the hold's load (module docstring), from ``start_scale``."""
+               start_scale: float, seed: int = 0, host: Host | None = None) -> ModelKnee:
+    """The model's knee on the hold's load (module docstring), from ``start_scale``; with
+    ``host``, the api's workers served beside the host's other work (processor sharing of its
+    cores: ``sim.tiers.replay.on_host``), i.e. the knee on this host rather than the platform's own."""
     from sim.tiers.replay import predict
 
     endpoints = [e.name for e in scenario.platform.endpoints]
@@ -112,7 +133,8 @@ def model_knee(scenario: Any, timeseries: Path, load: HoldLoad, slo: tuple[float
 
     def broken(scale: float) -> bool:
         rates = _rates(load, timeseries, endpoints, scale, load.start)
-        prediction = predict(scenario, rates, load.minute_s, np.random.default_rng(seed), timeout_s)
+        share = host.share(rates.shape[1]) if host is not None else None
+        prediction = predict(scenario, rates, load.minute_s, np.random.default_rng(seed), timeout_s, share)
         seen[scale] = judge_prediction(prediction, load, slo, timeout_s)
         return seen[scale][0]
 
@@ -120,11 +142,12 @@ def model_knee(scenario: Any, timeseries: Path, load: HoldLoad, slo: tuple[float
     while lo is not None and hi is not None and hi / lo > 1 + TOLERANCE and len(seen) < MAX_PREDICTIONS:
         middle = math.sqrt(lo * hi)
         lo, hi = (lo, middle) if broken(middle) else (middle, hi)
+    beside = host.background if host is not None else None
     if lo is None:
-        return ModelKnee(None, None, None, hi, seen[hi][1] if hi in seen else "", None, "", len(seen))
+        return ModelKnee(None, None, None, hi, seen[hi][1] if hi in seen else "", None, "", len(seen), beside)
     saturation, tier = _saturation(scenario, load, timeseries, endpoints, lo, timeout_s, seed)
     why = seen[hi][1] if hi in seen else "no scale broke"
-    return ModelKnee(lo, load.rps_per_scale * lo, seen[lo][2], hi, why, saturation, tier, len(seen))
+    return ModelKnee(lo, load.rps_per_scale * lo, seen[lo][2], hi, why, saturation, tier, len(seen), beside)
 
 
 def _bracket(broken: Any, scale: float) -> tuple[float | None, float | None]:

@@ -186,3 +186,33 @@ def test_a_levels_busiest_window_is_not_judged_for_a_hold_s_still_filling_trend(
     windows = [Window(10.0 * (i + 2), 10.0, 1680, 0, p) for i, p in enumerate((29.0, 170.0, 330.0, 250.0))]
     side = overload.judge(140.0, 0.0, windows, 1.0, SLO)
     assert not side.overloaded and side.busiest is not None and not side.busiest.growing
+
+
+def test_the_models_knee_on_this_host_serves_the_api_beside_the_holds_other_work(monkeypatch, tmp_path: Path):
+    """The 01:28 baselines' knee holds ran beside 0.80 (SQLite) and 0.45 (PostgreSQL) cores of
+    other work on 2 cores: the knee's host from the calibration's json, passed to the prediction
+    as the api tier's HostShare (constant background per bin)."""
+    import sim.tiers.replay as replay
+    from calibrate.knee_report import knee_host
+
+    provenance = {"step_results": [{"name": "hold-4.12", "background_cores": 0.798, "host_cores": 2}]}
+    host = knee_host(provenance, "hold-4.12")
+    assert host == knees.Host(2.0, 0.798) and knee_host(provenance, "hold-9") is None
+    shares = []
+    mm1 = _mm1(200.0)
+
+    def predict(scenario, rates, bin_s, rng, timeout=np.inf, share=None):
+        shares.append(share)
+        return mm1(scenario, rates, bin_s, rng, timeout)
+
+    monkeypatch.setattr(replay, "predict", predict)
+    timeseries = hold_model.write_model(tmp_path / "model")
+    load = knees.load_of(read_timeseries(timeseries), timeseries, hold_model.ENDPOINTS,
+                         "2023-01-05T19:58..2023-01-05T20:34", 36.0, 40.0)
+    platform = SimpleNamespace(platform=SimpleNamespace(endpoints=[SimpleNamespace(name=e)
+                                                                   for e in hold_model.ENDPOINTS]))
+    found = knees.model_knee(platform, timeseries, load, SLO, np.inf, 2.0, host=host)
+    assert shares[0].tier == "api" and shares[0].cores == 2.0 and set(shares[0].background) == {0.798}
+    assert shares[0].background.size == load.stop - load.start
+    assert found.background_cores == 0.798
+    assert "on this host (beside 0.80 cores of other work)" in found.line()
