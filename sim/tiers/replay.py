@@ -11,13 +11,15 @@ and each tier's utilisation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from domain import scenario as sc
+from sim.tiers.host_stretch import WallStretch, busy_per_bin
 from sim.tiers.requestsim import _Pool, drawn, pools, served
 from sim.tiers.workers import Background, Work
+from sim.tiers.write_lock import LockSpec
 from sim.tiers.writer import covered
 
 # The background's work arrives as Poisson jobs of this mean length (about a scheduler time
@@ -54,6 +56,9 @@ class HostShare:
     # workers' event loops run): each such request's service (and a batch's commit) is
     # stretched as the tier's own requests of its 10-s bin were by the sharing
     runs: tuple[str, ...] = ()
+    # wall-time demands stretched by the host's busy cores per bin instead (sim.tiers.host_stretch):
+    # a writer thread's transactions, and the tiers in ``runs``; None: as calibrated (or the loops')
+    wall: WallStretch | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,10 @@ class Prediction:
     duration_s: float
     endpoints: dict[str, EndpointPrediction]
     utilisation: dict[str, float]  # tier -> busy share of its servers over the test
+    # every request's arrival and end-to-end response (s), in arrival order: what a judgement
+    # of the prediction by windows needs (calibrate.overload: a queue still filling)
+    arrival_s: np.ndarray | None = field(default=None, repr=False, compare=False)
+    response_s: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def arrivals(rates: np.ndarray, bin_s: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +102,7 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
     utilisation = {}
     every = pools(scenario)
     stretch: np.ndarray | None = None  # per bin: how much the host's sharing slowed its tier
+    host_busy: np.ndarray | None = None  # per bin: the host's busy cores (its tier's CPU and the background)
     gate = np.zeros(times.size)  # each request's wait for a session-gate slot
     for pool in every:
         visits = np.flatnonzero(pool.visits[kinds])
@@ -104,7 +114,8 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         threads = _threads(scenario, pool.name)
         holds = _route_holds(scenario, pool.name, names)
         if holds is not None:  # SQLite's lock: the batches beside the routes' own transactions
-            start, leave, routes, delay = on_lock(holds, times, kinds, ready, visits, service + extra, rng)
+            write_s = (service + extra) * _wall(host, pool.name, host_busy, ready[visits], bin_s)
+            start, leave, routes, delay = on_lock(holds, times, kinds, ready, visits, write_s, rng)
             ready[routes] += delay
         elif threads is not None and (host is None or pool.name == host.tier):
             start, leave, bins_stretch, gate[visits] = on_workers(
@@ -112,11 +123,16 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
             stretch = bins_stretch if host is not None else stretch
         elif host is not None and pool.name == host.tier:
             start, leave, stretch = on_host(serving, ready[visits], service + extra, host, bin_s, rng)
+        elif host is not None and host.wall is not None and host_busy is not None and pool.name in host.runs:
+            start, leave = _stretched(serving, ready[visits], service + extra,
+                                      host.wall.factor(host_busy, host.cores), bin_s, rng)
         elif host is not None and stretch is not None and pool.name in host.runs:
             start, leave = _stretched(serving, ready[visits], service + extra, stretch, bin_s, rng)
         else:
             start, leave = (np.array(x) for x in served(serving, ready[visits].tolist(),
                                                         (service + extra).tolist(), rng))
+        if host is not None and pool.name == host.tier:
+            host_busy = busy_per_bin(ready[visits], leave - start, host.background, bin_s)
         # a tier whose time a writer thread's transaction held (sim/tiers/writer.py) adds none again
         ready[visits] = np.where(covered(scenario, pool.name, names)[kinds[visits]], ready[visits], leave)
         busy = np.clip(np.minimum(leave, horizon) - np.minimum(start, horizon), 0.0, None).sum()
@@ -131,7 +147,7 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         out[name] = EndpointPrediction(int(mine.size), mine.size / horizon, float(mine.mean() * 1000.0),
                                        float(p50), float(p95), float(p99), float((mine > timeout_s).mean()),
                                        float(gate[kinds == i].mean() * 1000.0))
-    return Prediction(horizon, out, utilisation)
+    return Prediction(horizon, out, utilisation, times, response)
 
 
 def _threads(scenario: sc.Scenario, tier: str) -> sc.WorkerThreads | None:
@@ -141,30 +157,37 @@ def _threads(scenario: sc.Scenario, tier: str) -> sc.WorkerThreads | None:
     return getattr(found, "threads", None) if getattr(found, "discipline", "fcfs") == "fcfs" else None
 
 
-def _route_holds(scenario: sc.Scenario, tier: str, names: list[str]) -> np.ndarray | None:
+def _route_holds(scenario: sc.Scenario, tier: str, names: list[str]) -> LockSpec | None:
     """Per endpoint (rows), its own transaction's hold of the tier's write lock in seconds (0:
     none) and the share of its requests that run one, if the tier is a writer with the routes'
-    holds (``PoolTier.route_holds``)."""
+    holds (``PoolTier.route_holds``); with its loops' retries (``write_lock.polling``)."""
     found = next((t for t in scenario.platform.tiers if t.name == tier), None)
     holds = getattr(found, "route_holds", None)
     if holds is None:
         return None
-    return np.array([[holds.hold_ms.get(n, 0.0) / 1000.0 for n in names],
-                     [holds.share.get(n, 1.0) for n in names]])
+    by = getattr(found, "batched_by", None)
+    loops = next((getattr(t, "servers", 1) for t in scenario.platform.tiers if t.name == by), 1)
+    per_endpoint = np.array([[holds.hold_ms.get(n, 0.0) / 1000.0 for n in names],
+                             [holds.share.get(n, 1.0) for n in names],
+                             [holds.hold_scv.get(n, 0.0) for n in names]])
+    return LockSpec(per_endpoint, loops, holds.retry_ms, holds.retry_min_ms)
 
 
-def on_lock(holds: np.ndarray, times: np.ndarray, kinds: np.ndarray, ready: np.ndarray, visits: np.ndarray,
+def on_lock(spec: LockSpec, times: np.ndarray, kinds: np.ndarray, ready: np.ndarray, visits: np.ndarray,
             write_s: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """The writer's batches (``visits``, ready at ``ready``, each ``write_s`` of lock time) on one
-    lock with the routes' own transactions (``sim.tiers.write_lock``; ``holds``: per endpoint
-    the hold and the share of requests holding, drawn with ``rng``): (start, leave) of the
-    writes, and the routes' requests with how much the wait for the lock delayed each."""
-    from sim.tiers.write_lock import route_asks, serve_lock
+    lock with the routes' own transactions (``sim.tiers.write_lock``; ``spec.holds``: per endpoint
+    the hold, the share of requests holding and the hold's spread, drawn with ``rng``; its loops'
+    retries): (start,
+    leave) of the writes, and the routes' requests with how much the wait for the lock delayed each."""
+    from sim.tiers.write_lock import polling, route_asks, route_holds, serve_lock
 
+    holds = spec.holds
     routes = np.flatnonzero((holds[0][kinds] > 0) & (rng.random(kinds.size) < holds[1][kinds]))
-    hold = holds[0][kinds[routes]]
+    hold = route_holds(holds[0][kinds[routes]], holds[2][kinds[routes]], rng)
     asks = route_asks(ready[routes], times[routes], hold)
-    served = serve_lock(ready[visits], write_s, asks, hold)
+    loops = polling(spec.retry_ms, spec.retry_min_ms, spec.loops, visits.size, rng)
+    served = serve_lock(ready[visits], write_s, asks, hold, loops=loops)
     return served.write_start, served.write_leave, routes, served.hold_start - asks
 
 
@@ -199,7 +222,11 @@ def on_workers(pool: _Pool, threads: sc.WorkerThreads, names: list[str], arrival
     if threads.writer is not None:  # the writing endpoints' jobs then go to their worker's writer thread
         from sim.tiers.writer import through
 
-        leave = through(threads.writer, names, kinds, leave, work.worker, pool.servers, rng)
+        factor = None  # the host's busy cores per bin stretch its transactions (sim.tiers.host_stretch)
+        if host is not None and host.wall is not None:
+            busy = busy_per_bin(arrivals, loop + gil + free, level, bin_s)
+            factor = host.wall.factor(busy, host.cores)[bins]
+        leave = through(threads.writer, names, kinds, leave, work.worker, pool.servers, rng, factor)
     return leave - (loop + gil + free), leave, stretch, served.gate_wait
 
 
@@ -218,6 +245,17 @@ def _background(level: np.ndarray, bin_s: float, rng: np.random.Generator) -> Ba
     t = np.concatenate(times)
     order = np.argsort(t, kind="stable")
     return Background(t[order], np.concatenate(sizes)[order], np.concatenate(owners)[order], others)
+
+
+def _wall(host: HostShare | None, tier: str, busy: np.ndarray | None, arrivals: np.ndarray,
+          bin_s: float) -> np.ndarray | float:
+    """Per request of ``tier``: the factor on its wall-time service where the host's busy cores
+    stretch it (``HostShare.wall``, the tier in ``runs``, the host tier served before), else 1."""
+    if host is None or host.wall is None or busy is None or tier not in host.runs:
+        return 1.0
+    bins = np.clip((arrivals // bin_s).astype(int), 0, busy.size - 1)
+    factor: np.ndarray = host.wall.factor(busy, host.cores)[bins]
+    return factor
 
 
 def _stretched(pool: _Pool, arrivals: np.ndarray, service: np.ndarray, stretch: np.ndarray, bin_s: float,

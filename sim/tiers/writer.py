@@ -54,13 +54,18 @@ def _one_writer(mine: np.ndarray, arrivals: np.ndarray, service: np.ndarray, com
 
 
 def through(writer: sc.ThreadWriter, names: list[str], kinds: np.ndarray, done: np.ndarray,
-            worker: np.ndarray, workers: int, rng: np.random.Generator) -> np.ndarray:
+            worker: np.ndarray, workers: int, rng: np.random.Generator,
+            stretch: np.ndarray | None = None) -> np.ndarray:
     """When each request is answered: a job of ``writer`` (its endpoint among the writer's) when
     its worker's writer thread has committed it, handed over as its loop work was ``done``; the
-    others at ``done``. An exponential writer's transactions are drawn with ``rng``."""
+    others at ``done``. An exponential writer's transactions are drawn with ``rng``.
+    ``stretch``: per request, the factor on the transaction its job begins (the host's busy cores
+    then: ``sim.tiers.host_stretch``); None: the calibrated wall time as it is."""
     jobs = np.flatnonzero(np.isin(np.asarray(names)[kinds], writer.endpoints))
     jobs = jobs[np.argsort(done[jobs], kind="stable")]
     spread = rng.exponential(1.0, jobs.size) if writer.service == "exponential" else None
+    if stretch is not None:
+        spread = stretch[jobs] if spread is None else spread * stretch[jobs]
     _, leave = serve_writers(done[jobs], np.full(jobs.size, writer.write_ms / 1000.0), worker[jobs], workers,
                              writer.commit_ms / 1000.0, writer.linger_ms / 1000.0, spread)
     answered = done.copy()
