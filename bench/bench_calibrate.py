@@ -316,7 +316,7 @@ def _level(args, plan, model: Path, platform: tuple, folder: Path, slo: tuple[fl
             comparison=Prediction.model_validate(c.as_dict()),
             sharing=Prediction.model_validate(shared.as_dict()),
             notes=notes, overload=level_record(summary, folder, platform_path, model / "timeseries.csv", plan,
-                                               slo) if c.comparable else None)
+                                               slo, c.at_achieved.get("host")) if c.comparable else None)
     write(folder / LEVEL, result)
     _print_level(result, outcome, why)
     return result

@@ -169,13 +169,16 @@ def history_windows_at(path: Path, set_up_s: float, ends: list[float]) -> list[W
 
 
 def level_overload(summary: dict[str, Any], folder: Path, platform: Any, timeseries: Path, plan: Any,
-                   slo: tuple[float, float], seed: int = 0) -> tuple[Side, Side]:
+                   slo: tuple[float, float], seed: int = 0,
+                   host: dict[str, Any] | None = None) -> tuple[Side, Side]:
     """A validation level's (measured, predicted) verdicts: the load test's (``summary``, its
     ``folder``) and the model's prediction of its planned load on the calibrated ``platform``
     (the model's requests for the replayed minutes, compressed and scaled as the replay is),
     each judged on the whole replay and on the level's busiest window (``plan``: a
-    ``LevelPlan``)."""
-    from sim.tiers.replay import predict
+    ``LevelPlan``). ``host``: the comparison's host (``Comparison.at_achieved["host"]``: the
+    api tier's cores and the other work measured beside it per 10-s bin), with which the
+    prediction serves the api beside that work, as the comparison at the achieved load does."""
+    from sim.tiers.replay import HostShare, predict
 
     compress = float(summary["compress"])
     minute_s = 60.0 / compress
@@ -184,7 +187,12 @@ def level_overload(summary: dict[str, Any], folder: Path, platform: Any, timeser
     rates = model_rates(timeseries, summary["stretch_first_minute"], minutes, endpoints,
                         float(summary["scale"]), compress)
     timeout = float(platform.behaviour.overload.abandon_after_s)
-    prediction = predict(platform, rates, minute_s, np.random.default_rng(seed), timeout)
+    share = None
+    if host and host.get("background_cores"):
+        per_10s = np.asarray(host["background_cores"], float)  # per 10-s bin -> per model minute
+        at = np.clip((np.arange(rates.shape[1]) * minute_s // 10.0).astype(int), 0, per_10s.size - 1)
+        share = HostShare(tier=str(host["tier"]), cores=float(host["cores"]), background=per_10s[at])
+    prediction = predict(platform, rates, minute_s, np.random.default_rng(seed), timeout, share)
     start, seconds = float(plan.busiest_start_s), float(plan.window_s)
     model = predicted(prediction, start, seconds, slo, timeout)
     test = measured(summary["total"], folder, float(summary.get("set_up_s", 0.0)), start, seconds,
@@ -193,12 +201,13 @@ def level_overload(summary: dict[str, Any], folder: Path, platform: Any, timeser
 
 
 def level_record(summary: dict[str, Any], folder: Path, platform_path: Path, timeseries: Path, plan: Any,
-                 slo: tuple[float, float]) -> Any:
+                 slo: tuple[float, float], host: dict[str, Any] | None = None) -> Any:
     """``level_overload`` for the platform file ``platform_path``, as a level's record
     (``calibrate.level_records.Overload``)."""
     from calibrate.level_records import Overload
     from domain.scenario import load_scenario
 
-    test, model = level_overload(summary, folder, load_scenario(platform_path), timeseries, plan, slo)
+    test, model = level_overload(summary, folder, load_scenario(platform_path), timeseries, plan, slo,
+                                 host=host)
     return Overload(predicted=model.overloaded, measured=test.overloaded, predicted_why=model.why,
                     measured_why=test.why)
