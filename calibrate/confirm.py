@@ -243,7 +243,8 @@ def confirm(config: Any, context: Any, target: Any, work: Path, runs: list[StepR
         for sub, n in loads.resumed_by_sub(plan).items():
             resumed[sub] = resumed.get(sub, 0) + n
         verdict = judge(run.result, *slo)
-        say(f"hold {spec.name}: {'meets' if verdict.meets else 'breaks'} the SLO: {verdict.why}")
+        said = "meets" if verdict.meets else "breaks"
+        say(f"hold {spec.name}: {said} the SLO: {verdict.why}{_beside(run)}")
         if verdict.meets:
             ok = scale if ok is None else max(ok, scale)
             if bad is not None and scale >= bad:  # the staircase's broken scale met at the hold's load
@@ -254,6 +255,17 @@ def confirm(config: Any, context: Any, target: Any, work: Path, runs: list[StepR
             presumed = None  # held: no longer presumed
         scale = next_scale(ok, bad, growth, presumed, bad_held)
     return holds
+
+
+def _beside(run: StepRun) -> str:
+    """The host's other work during a hold, and the load generator's share of it: near the knee
+    a stall follows the host's cores filling up (2026-12-01 01:28 baseline: SQLite's hold-4.7
+    broke beside 1.26 cores of other work on 2, the generator 0.16 of them)."""
+    if run.background_cores is None:
+        return ""
+    generator = float((run.summary.get("generator_cpu") or {}).get("mean") or 0.0) / 100.0
+    return (f"; beside {run.background_cores:.2f} cores of other work of {run.host_cores or '?'} "
+            f"(the load generator {generator:.2f})")
 
 
 def _accounts(target: Any, runs: list[StepRun], holds: list[StepRun], shares: dict[str, float] | None,

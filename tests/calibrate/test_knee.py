@@ -470,3 +470,10 @@ def test_a_hold_that_finishes_ten_percent_less_than_its_plan_is_a_queue_growing(
     short = judge(replace(step, judged_planned_rps=460.0), SLO, ERRORS)  # 400 of 460: 13% short
     assert not short.meets and "400 of 460 req/s offered (queue growing)" in short.why
     assert judge(replace(step, judged_planned_rps=420.0), SLO, ERRORS).meets  # 5% short: the replay's own
+
+
+def test_a_holds_line_says_the_hosts_other_work_beside_it():
+    run = StepRun(StepSpec("hold-4.7", 4.7), [], hold("hold-4.7", 270.0, 150.0, 290.0, 540.0, 200.0),
+                  {"generator_cpu": {"mean": 15.5}}, {}, background_cores=1.258, host_cores=2)
+    assert confirming._beside(run) == "; beside 1.26 cores of other work of 2 (the load generator 0.15)"
+    assert confirming._beside(_run(StepSpec("s", 1.0), stair("s", 50.0, 40.0))) == ""
