@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import BindParameter, Table, bindparam, insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,10 +44,9 @@ from reference.models import ResourceProgress as ResourceRow
 from reference.models import Teacher
 from reference.schemas.progress import Heartbeat, HeartbeatResult
 from reference.security import TOKEN_REVOKED
+from reference.services.heartbeat_sql import TEACHERS, HeartbeatSql, padded, statements
 
 Outcome = HeartbeatResult | ApiError
-# ORM classes type __table__ as any FromClause; these are Tables
-_RP, _CP, _TEACHERS = (cast(Table, m.__table__) for m in (ResourceRow, CourseRow, Teacher))
 
 
 def check_heartbeat(catalogue: Catalogue, beat: Heartbeat, now: dt.datetime) -> ResourceInfo:
@@ -128,110 +127,6 @@ class _Clock:
         self.at, self.changed = at, False
 
 
-def _padded(n: int) -> int:
-    """IN-lists are padded to a power of two: a handful of statement texts, all cached."""
-    return 1 << max(0, n - 1).bit_length()
-
-
-_UPDATE_ROW = (
-    update(_RP)
-    .where(_RP.c.id == bindparam("b_row_id"), _RP.c.last_seq == bindparam("b_old_seq"))
-    .values(
-        watched_s=_RP.c.watched_s + bindparam("b_credit"),
-        position_s=bindparam("b_position_s"),
-        last_seq=bindparam("b_seq"),
-        last_beat_at=bindparam("b_now", type_=_RP.c.last_beat_at.type),
-    )
-)
-_ADD_STUDY = (
-    update(_CP)
-    .where(
-        _CP.c.teacher_id == bindparam("b_teacher_id"),
-        _CP.c.campaign == bindparam("b_campaign"),
-        _CP.c.course_id == bindparam("b_course_id"),
-    )
-    .values(studied_s=_CP.c.studied_s + bindparam("b_credit"))
-)
-_MOVE_CLOCK = (
-    update(_TEACHERS)
-    .where(_TEACHERS.c.id == bindparam("b_teacher_id"))
-    .values(study_clock_at=bindparam("b_clock_at", type_=_TEACHERS.c.study_clock_at.type))
-)
-
-
-def _reads(teachers: int, resources: int):
-    """The batch's two reads for IN-lists of these sizes."""
-    teacher_ids: list[BindParameter[Any]] = [bindparam(f"t{i}") for i in range(teachers)]
-    rows = (
-        select(_RP.c.teacher_id, _RP.c.resource_id, _RP.c.id, _RP.c.watched_s, _RP.c.last_seq)
-        .add_columns(_RP.c.last_beat_at, _RP.c.position_s, _TEACHERS.c.token_version)
-        .add_columns(_TEACHERS.c.study_clock_at)
-        .join_from(_RP, _TEACHERS, _TEACHERS.c.id == _RP.c.teacher_id)
-        .where(
-            _RP.c.teacher_id.in_(teacher_ids),
-            _RP.c.campaign == bindparam("campaign"),
-            _RP.c.resource_id.in_([bindparam(f"r{i}") for i in range(resources)]),
-        )
-        # PostgreSQL locks in one order (teacher, then row): two batches cannot deadlock. The
-        # teacher's row is locked too: it holds the study clock that his plays share.
-        .order_by(_RP.c.teacher_id, _RP.c.id)
-        .with_for_update(of=[_RP, _TEACHERS])  # rendered as nothing on SQLite
-    )
-    courses = select(_CP.c.teacher_id, _CP.c.course_id, _CP.c.studied_s).where(
-        _CP.c.teacher_id.in_(teacher_ids), _CP.c.campaign == bindparam("campaign")
-    )
-    return rows, courses
-
-
-class _Sql:
-    """The statements compiled once per dialect (and IN-list sizes), run on the raw DBAPI
-    cursor: SQLAlchemy's execution layer cost more per statement than the database itself.
-    The SQL text still comes from the Core statements above (one definition for SQLite and
-    PostgreSQL); the one typed value, the instant, goes through its column type's processors."""
-
-    def __init__(self, dialect) -> None:
-        if dialect.name == "sqlite":  # named parameters, so both drivers take the same dicts
-            dialect = type(dialect)(paramstyle="named")
-        self.dialect = dialect
-        self.update_row = str(_UPDATE_ROW.compile(dialect=dialect))
-        self.add_study = str(_ADD_STUDY.compile(dialect=dialect))
-        self.move_clock = str(_MOVE_CLOCK.compile(dialect=dialect))
-        instant = _RP.c.last_beat_at.type.dialect_impl(dialect)
-        self.bind_instant = instant.bind_processor(dialect) or _same
-        self.read_instant = instant.result_processor(dialect, None) or _same
-        self._reads: dict[tuple[int, int], tuple[str, str]] = {}
-
-    def reads(self, teachers: int, resources: int) -> tuple[str, str]:
-        found = self._reads.get((teachers, resources))
-        if found is None:
-            rows, courses = _reads(teachers, resources)
-            found = str(rows.compile(dialect=self.dialect)), str(courses.compile(dialect=self.dialect))
-            self._reads[(teachers, resources)] = found
-        return found
-
-
-def _same(value):
-    return value
-
-
-_compiled: dict[str, _Sql] = {}
-
-
-def _statements(session: Session) -> tuple[_Sql, object]:
-    # Once per transaction, kept in the session: Session.connection() walks the ORM's
-    # transaction state each time, which cost more than the statements together.
-    found = session.info.get("heartbeat_sql")
-    if found is None:
-        connection = session.connection()
-        sql = _compiled.get(connection.dialect.name)
-        if sql is None:
-            sql = _compiled[connection.dialect.name] = _Sql(connection.dialect)
-        raw = connection.connection.dbapi_connection
-        assert raw is not None  # a checked-out connection has its driver connection
-        found = session.info["heartbeat_sql"] = (sql, raw.cursor())
-    return found
-
-
 class LostRace(ApiError):
     """Another transaction changed a row of the batch between its read and its write."""
 
@@ -256,7 +151,7 @@ def _by_runs(session: Session, writes: list[BeatWrite]) -> list[Outcome]:
     # Each run's read locks its teachers; all of them are locked first, in one order, so that
     # two batches mixing campaigns cannot deadlock (PostgreSQL; nothing on SQLite).
     teachers = sorted({w.teacher_id for w in writes})
-    session.execute(select(_TEACHERS.c.id).where(_TEACHERS.c.id.in_(teachers)).order_by(_TEACHERS.c.id)
+    session.execute(select(TEACHERS.c.id).where(TEACHERS.c.id.in_(teachers)).order_by(TEACHERS.c.id)
                     .with_for_update())
     outcomes: list[Outcome] = []
     start = 0
@@ -270,7 +165,7 @@ def _by_runs(session: Session, writes: list[BeatWrite]) -> list[Outcome]:
 
 
 def _apply_campaign(session: Session, campaign: str, writes: list[BeatWrite]) -> list[Outcome]:
-    sql, cursor = _statements(session)
+    sql, cursor = statements(session)
     rows, studied, clocks = _read(sql, cursor, campaign, writes)
     outcomes: list[Outcome] = []
     for write in writes:
@@ -292,12 +187,12 @@ def _apply_campaign(session: Session, campaign: str, writes: list[BeatWrite]) ->
     return outcomes
 
 
-def _read(sql: _Sql, cursor, campaign: str, writes: list[BeatWrite]):
+def _read(sql: HeartbeatSql, cursor, campaign: str, writes: list[BeatWrite]):
     """The batch's rows, its teachers' course totals and the study clocks of the teachers
     who have a row among them."""
     teachers = sorted({w.teacher_id for w in writes})
     resources = sorted({w.beat.resource_id for w in writes})
-    nt, nr = _padded(len(teachers)), _padded(len(resources))
+    nt, nr = padded(len(teachers)), padded(len(resources))
     params: dict[str, Any] = {"campaign": campaign}
     params.update({f"t{i}": t for i, t in enumerate(teachers + [-1] * (nt - len(teachers)))})
     params.update({f"r{i}": r for i, r in enumerate(resources + [""] * (nr - len(resources)))})
@@ -367,7 +262,8 @@ def _result(
     )
 
 
-def _write(sql: _Sql, cursor, campaign: str, rows: dict, writes: list[BeatWrite], clocks: dict) -> None:
+def _write(sql: HeartbeatSql, cursor, campaign: str, rows: dict, writes: list[BeatWrite],
+           clocks: dict) -> None:
     changed = [row for row in rows.values() if row.changed]
     if not changed:
         return

@@ -250,9 +250,9 @@ def test_before_the_window_is_refused_as_closed(state):
 
 
 def test_in_lists_are_padded_to_the_next_power_of_two():
-    from reference.services.heartbeat import _padded
+    from reference.services.heartbeat_sql import padded
 
-    assert [_padded(n) for n in range(1, 10)] == [1, 2, 4, 4, 8, 8, 8, 8, 16]
+    assert [padded(n) for n in range(1, 10)] == [1, 2, 4, 4, 8, 8, 8, 8, 16]
 
 
 def test_a_row_changed_between_read_and_write_fails_the_batch(state, player, monkeypatch):
