@@ -47,8 +47,14 @@ class SessionGate:
         return self._semaphore
 
     async def acquire(self) -> asyncio.Semaphore:
-        """A slot (release it on the semaphore returned), or ApiError 503 after ``wait_s``."""
+        """A slot (release it on the semaphore returned), or ApiError 503 after ``wait_s``.
+        A free slot is taken at once: ``wait_for`` would wrap the wait in a task of its own
+        (Python 3.11), one more task a request for a wait that does not happen. ``locked()``
+        is also true while others wait, so a request never takes a slot ahead of them."""
         semaphore = self._current()
+        if not semaphore.locked():
+            await semaphore.acquire()  # returns without suspending
+            return semaphore
         try:
             await asyncio.wait_for(semaphore.acquire(), self.wait_s)
         except TimeoutError:
