@@ -178,13 +178,14 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
     result.tiers = _tiers(planned, utilisation, result.comparable)
     achieved_rates = _achieved_rates(folder, endpoints, duration, set_up_s, session_bins)
     if achieved_rates is not None:
-        share = _host_share(host, folder, set_up_s, achieved_rates.shape[1])
+        share = _host_share(host, folder, set_up_s, achieved_rates.shape[1], calibration)
         at_achieved = predict(scenario, achieved_rates, BIN_S, rng, timeout, share)
         result.at_achieved = {"endpoints": _side_by_side(at_achieved, summary, means, duration,
                                                          result.comparable),
                               "tiers": _tiers(at_achieved, utilisation, result.comparable)}
         if share is not None:
             result.at_achieved["host"] = {"tier": share.tier, "cores": share.cores, "runs": list(share.runs),
+                                          "wall": None if share.wall is None else vars(share.wall),
                                           "background_cores": [round(float(v), 3) for v in share.background]}
     result.background = against_calibration(calibration, host, folder, set_up_s, summary)
     result.coverage = coverage(host, folder, set_up_s, duration)
@@ -216,21 +217,25 @@ def _in_window(utilisation: dict[str, float], host: HostSampler | None, folder: 
 
 
 def _host_share(host: HostSampler | None, folder: Path, set_up_s: float, bins: int,
-                tier: str = "api") -> HostShare | None:
-    """The api tier's host during the test: its cores and the background per 10-s bin. The
-    SQLite reference's workers run its group commits on their event loops
-    (reference.committer.LoopCommitter), but the commits' lock time is not stretched with the
-    loops (``HostShare.runs`` stays empty): measured, the lock time a write does not grow with the
-    api's load (1.94 -> 1.40 ms from 85 to 130% of the knee, 16:52-17:42), and stretched the
-    database was over-predicted by 6-62 points at 60-110% (docs/calibration.md, "Figures of
-    2026-11-30 17:58-18:33")."""
+                calibration: dict[str, Any] | None = None, tier: str = "api") -> HostShare | None:
+    """The api tier's host during the test: its cores and the background per 10-s bin, and the
+    stretch of the PostgreSQL writer thread's wall time with the host's busy cores, fitted on
+    the calibration's steps (``calibrate.wall_stretch``; None without its rows). The SQLite
+    group commits the api's loops run are not stretched (``HostShare.runs`` stays empty): with
+    the loops' own wall over CPU the database was over-predicted by 13-59 points past the knee
+    (docs/calibration.md, "The SQLite writer's commit and write, by size"), and with the host's
+    busy cores by 8 points and the heartbeat +96% at 110% of the 2026-12-01 01:28 knee
+    (docs/calibration.md, "Demands that move with load")."""
+    from calibrate.wall_stretch import from_calibration
+
     origin = replay_origin(folder, set_up_s) if host is not None else None
     if host is None or origin is None:
         return None
     background = host.background(origin, np.arange(bins + 1) * BIN_S)
     if background is None:
         return None
-    return HostShare(tier, float(host.cores), background)
+    cores = float(host.cores)
+    return HostShare(tier, cores, background, wall=from_calibration(calibration, cores))
 
 
 def _achieved_rates(folder: Path, endpoints: list[str], duration: float,

@@ -275,3 +275,32 @@ def test_the_sqlite_writers_lock_time_is_not_stretched_with_the_workers_loops(tm
     assert busy.at_achieved["host"]["runs"] == []
     assert (busy.at_achieved["tiers"]["database"]["predicted"]
             == pytest.approx(quiet.at_achieved["tiers"]["database"]["predicted"], rel=0.05))
+
+
+def test_the_prediction_at_the_achieved_load_says_the_writers_stretch_from_the_calibrations_steps(
+        tmp_path, scenario, timeseries):
+    """The calibration's steps (rows with lone commits, each step's background) give the writer's
+    stretch with the host's busy cores (calibrate.wall_stretch), which the comparison records;
+    a calibration without rows gives none."""
+    import dataclasses
+
+    from calibrate.fit import Row
+    from calibrate.host import HostSampler
+    from calibrate.wall_stretch import from_calibration
+
+    start = 1_700_000_000
+    _history(tmp_path, start)
+    host = HostSampler.__new__(HostSampler)
+    host.cores, host.sample_s, host.database_tier = 2, 1.0, None
+    host.rows = [(start + t, 0.5 * t, 0.0) for t in range(-5, 120)]
+    host.database_rows = []
+    lone = {0: 1.2, 1: 1.3, 2: 2.4}  # ms a lone commit at 0.3, 0.5 and 1.7 busy cores
+    rows = [Row(s, 10.0, {"(commits 1)": 100.0, "(lock_s 1)": lone[s] / 10.0}, {"api": 1.0}) for s in lone]
+    calibration = {"rows": [dataclasses.asdict(r) for r in rows],
+                   "step_results": [{"background_cores": b} for b in (0.2, 0.4, 1.6)]}
+    c = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, calibration, "T", {}, host=host)
+    wall = from_calibration(calibration, 2)
+    assert wall is not None and 0.0 < wall.share <= 1.0
+    assert c.at_achieved["host"]["wall"] == dataclasses.asdict(wall)
+    plain = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {}, host=host)
+    assert plain.at_achieved["host"]["wall"] is None
