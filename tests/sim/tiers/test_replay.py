@@ -74,7 +74,7 @@ def test_a_writer_the_workers_run_is_slowed_as_they_are():
     assert 1.3 < slowed / plain < 1.8
 
 
-def _beats_and_routes(hold_ms: float | None, share: float = 1.0):
+def _beats_and_routes(hold_ms: float | None, share: float = 1.0, retry_ms: float = 0.0, scv: float = 0.0):
     """Two api servers; heartbeats ("request": 1 ms of api, a 0.2-ms write to one group-commit
     writer) and a route ("route": 10 ms of api, its own transaction holding the writer's lock
     ``hold_ms``, as SQLite's routes do) ."""
@@ -82,7 +82,8 @@ def _beats_and_routes(hold_ms: float | None, share: float = 1.0):
 
     s = _one_worker(1.0)
     api = s.platform.tiers[0].model_copy(update={"servers": 2})
-    holds = RouteHolds(hold_ms={"route": hold_ms}, share={"route": share}) if hold_ms else None
+    holds = (RouteHolds(hold_ms={"route": hold_ms}, share={"route": share}, retry_ms=retry_ms,
+                        retry_min_ms=retry_ms, hold_scv={"route": scv} if scv else {}) if hold_ms else None)
     writer = api.model_copy(update={"name": "database", "servers": 1, "discipline": "group-commit",
                                     "route_holds": holds, "service": "deterministic"})
     beat = s.platform.endpoints[0].model_copy(update={"demand_ms": {"server": 1.0, "database": 0.2}})
@@ -105,6 +106,29 @@ def test_heartbeats_wait_behind_the_routes_own_transactions_on_the_writer():
     assert beat.p99_ms > beat0.p99_ms + 2.0 and beat.p50_ms == pytest.approx(beat0.p50_ms, rel=0.1)
     assert held.endpoints["route"].mean_ms >= without.endpoints["route"].mean_ms
     assert held.utilisation["database"] == pytest.approx(without.utilisation["database"], rel=0.01)
+
+
+def test_a_loop_blocked_by_a_route_has_the_lock_at_its_next_retry():
+    """The same load, the writer's one loop retrying every 4 ms (route_holds.retry_ms): a
+    heartbeat that finds a hold (0.08 of them) waits its rest R, uniform on [0, 8] ms, rounded up
+    to a whole number of retries, 4 or 8 ms (mean 6 against R's 4): the mean grows by 0.08 x 2 ms
+    = 0.16 ms more than at once."""
+    rates = np.vstack([np.full(40, 200.0), np.full(40, 10.0)])
+    at_once = predict(_beats_and_routes(8.0), rates, 10.0, np.random.default_rng(5))
+    polled = predict(_beats_and_routes(8.0, retry_ms=4.0), rates, 10.0, np.random.default_rng(5))
+    grown = polled.endpoints["request"].mean_ms - at_once.endpoints["request"].mean_ms
+    assert grown == pytest.approx(0.16, rel=0.2)
+
+
+def test_heartbeats_wait_the_length_biased_rest_of_variable_holds():
+    """The same load, the routes' holds drawn lognormal of scv 3 around 8 ms (route_holds.hold_scv):
+    a heartbeat that finds one waits E[H^2] / 2E[H] = 8 (1 + 3) / 2 = 16 ms, so the mean grows by
+    0.08 x 16 = 1.28 ms, four times the fixed holds' 0.32."""
+    rates = np.vstack([np.full(40, 200.0), np.full(40, 10.0)])
+    without = predict(_beats_and_routes(None), rates, 10.0, np.random.default_rng(5))
+    spread = predict(_beats_and_routes(8.0, scv=3.0), rates, 10.0, np.random.default_rng(5))
+    grown = spread.endpoints["request"].mean_ms - without.endpoints["request"].mean_ms
+    assert grown == pytest.approx(1.28, rel=0.2)
 
 
 def test_only_the_share_of_a_route_s_requests_that_write_hold_the_lock():
