@@ -7,10 +7,13 @@ A model run is one draw of its teachers; the replay is another. With several ``-
 plan is their mean, the model's expectation to within ``1 / sqrt(K)`` of one run's spread, so the
 plan factor of the sampling band (``loadtests.noise``) is divided by ``K``: what is left of a
 difference is the replay's own sampling and whatever the replay does otherwise than the model.
-(The replay still follows the run it replayed in what it copies from it: arrival times, the
-sessions' sub-platforms and stages, the resumed sessions' phases.) Works on any folder with a
-``summary.json`` and ``stats_history.csv`` (``yanxiu loadtest``, ``bench/bench_calibrate.py``'s
-levels), without the lock: nothing is run but arithmetic.
+(The replay still follows the run it replayed in what it copies from it: its arrivals per minute,
+so its logins, page loads and enrolments, bin by bin, are that run's and not the mean's; the
+sessions' sub-platforms and stages; the resumed sessions' phases. Judge those against the run
+replayed; the mean is for what each session draws afresh: its plays, beats and tests.)
+
+Works on any folder with a ``summary.json`` and ``stats_history.csv`` (``yanxiu loadtest``,
+``bench/bench_calibrate.py``'s levels), without the lock: nothing is run but arithmetic.
 """
 
 from __future__ import annotations

@@ -24,3 +24,18 @@ def test_a_machine_like_the_calibrations_says_nothing_of_it(capsys):
                             background={"busier": False, "test_other_cores": 0.2})
     _print_prediction(comparison)
     assert "the machine" not in capsys.readouterr().out
+
+
+def test_requests_off_the_plan_beyond_noise_are_named_on_one_line(capsys):
+    from records.loadtest import RequestsVsPlan
+    from tests.loadtests.test_requests import _summary
+    from yanxiu.commands.loadtest import _print_plan
+
+    row = RequestsVsPlan(planned=60.0, achieved=77, ratio=77 / 60, in_stretch=72.0, stretch_ratio=1.2,
+                         on_plan=False, judgement="whole stretch 1.20x, NOT within 10%, beyond noise")
+    summary = _summary({"test_submit": 77}).model_copy(update={
+        "requests_vs_plan": {"test_submit": row}, "requests_off_plan": [f"test_submit: {row.judgement}"]})
+    _print_plan(summary)
+    out = capsys.readouterr().out
+    assert "test_submit            72 /      60.0 (1.20x): whole stretch 1.20x" in out  # not Locust's 77
+    assert "requests   NOT on the model's plan beyond sampling noise: test_submit" in out

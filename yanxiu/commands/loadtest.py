@@ -331,9 +331,10 @@ def _print_plan(summary: LoadtestSummary) -> None:
         return
     print("requests   achieved / planned by the model; per 10-s bin planning >= 20: within 10%, "
           "else within the sampling band (2 sd of two samples of sessions) or not")
-    for name, row in rows.items():
-        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
-        print(f"    {name:<15} {row.achieved:>7,} / {row.planned:>9,.1f} ({ratio})"
+    for name, row in rows.items():  # the sessions' own count over the stretch when known (no drain)
+        got = row.in_stretch if row.in_stretch is not None else row.achieved
+        ratio = f"{float(got) / row.planned:.2f}x"
+        print(f"    {name:<15} {got:>9,.0f} / {row.planned:>9,.1f} ({ratio})"
               + (f": {row.judgement}" if row.judgement else ""))
     off = summary.requests_off_plan
     print(f"requests   {'NOT on' if off else 'on'} the model's plan"
