@@ -126,9 +126,15 @@ def _quitting(environment, **_kw) -> None:
     folder = _results_dir(environment.parsed_options)
     if not folder:
         return
+    from pathlib import Path
+
+    from loadtests.requests import with_model_plan
     from loadtests.summary import build_summary, write_results
 
     summary, table = build_summary(environment, state.context, state.tally, environment.host)
+    context = state.context  # the model's requests per endpoint beside the target's, when at hand
+    summary = with_model_plan(summary, [e.name for e in context.scenario.platform.endpoints],
+                              context.model_folder, Path(folder))
     write_results(folder, summary, table)
     arrivals = summary.arrivals
     if arrivals.planned >= 1 and arrivals.achieved == 0:

@@ -144,6 +144,20 @@ def with_requests(summary: LoadtestSummary, rows: dict[str, RequestsVsPlan]) -> 
                                       "metrics": metrics})
 
 
+def with_model_plan(summary: LoadtestSummary, endpoints: list[str], model: Path | None,
+                    folder: Path) -> LoadtestSummary:
+    """``with_requests`` in the master that writes ``summary.json`` (every run whose model run is
+    at hand: plain Locust, a calibration's steps, a bench's levels), from the sessions' own counts;
+    the summary as it was when the model run is not the replayed one."""
+    if model is None:
+        return summary
+    try:
+        rows = requests_vs_plan(summary, folder, endpoints, model / "timeseries.csv")
+    except (PlanError, OSError, ValueError):
+        return summary
+    return with_requests(summary, rows)
+
+
 def off_plan(rows: dict[str, RequestsVsPlan]) -> list[str]:
     """One line per endpoint whose requests are off the model's beyond what sampling gives."""
     return [f"{name}: {row.judgement}" for name, row in rows.items() if row.on_plan is False]

@@ -186,3 +186,17 @@ def test_the_verdict_lists_the_endpoints_off_plan_and_the_metrics_gate_them(tmp_
     assert summary.metrics["max(requests.error.heartbeat)"] == pytest.approx(0.05)
     assert "max(requests.bin_error.heartbeat)" not in summary.metrics
     assert LoadtestSummary.model_validate(summary.model_dump()).requests_off_plan == summary.requests_off_plan
+
+
+def test_the_master_adds_the_plan_when_the_model_run_is_at_hand_and_keeps_the_summary_otherwise(tmp_path):
+    from loadtests.requests import with_model_plan
+
+    _history(tmp_path, {"heartbeat": 30.0})
+    summary = _summary({"heartbeat": 1800})
+    assert with_model_plan(summary, ENDPOINTS, None, tmp_path) is summary
+    _timeseries(tmp_path)
+    planned = with_model_plan(summary, ENDPOINTS, tmp_path, tmp_path)
+    assert planned.requests_vs_plan["heartbeat"].planned == pytest.approx(1800.0)
+    assert "max(requests.error.heartbeat)" in planned.metrics
+    other_day = summary.model_copy(update={"stretch_first_minute": "2023-02-01T20:00:00+08:00"})
+    assert with_model_plan(other_day, ENDPOINTS, tmp_path, tmp_path) is other_day  # not the run replayed
