@@ -153,7 +153,7 @@ def with_model_plan(summary: LoadtestSummary, endpoints: list[str], model: Path 
         return summary
     try:
         rows = requests_vs_plan(summary, folder, endpoints, model / "timeseries.csv")
-    except (PlanError, OSError, ValueError):
+    except (PlanError, OSError, ValueError, KeyError, csv.Error):  # never lose the run's summary to it
         return summary
     return with_requests(summary, rows)
 
