@@ -317,7 +317,7 @@ def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
             share[name] = round(holding / requests, 4) if requests > 0 else 1.0
             counted.append(f"{name} {hold_ms[name]:.3g} ms x {int(count):,}")
             # one transaction's spread; a hold of k of them (their sum, independent) has 1/k of it
-            one = _quiet_scv(rows, name)
+            one = spread.scv(spread.summed(rows, f"held {name}"), seconds / count)
             if one is not None and one > 0:
                 hold_scv[name] = round(one * holding / count, 3)
     if not hold_ms:
@@ -326,7 +326,7 @@ def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
             + ", ".join(counted) + ")")
     if hold_scv:
         note += "; spread (scv) " + ", ".join(f"{e} {v:.3g}" for e, v in hold_scv.items())
-    polled = retries(quiet(rows))
+    polled = retries(rows)
     spread_of = {"hold_scv": hold_scv} if hold_scv else {}
     if polled is None:
         note += "; they take SQLite's lock after any waiting batch"
@@ -349,29 +349,11 @@ def for_endpoints(measured: dict[str, Any] | None, names: set[str]) -> dict[str,
             **({"hold_scv": scv} if scv else {}), **retry, "note": measured["note"]}
 
 
-def quiet(rows: list[fitting.Row]) -> list[fitting.Row]:
-    """The rows of the ``quiet_steps`` (all of them if none is): the lock's spreads and a blocked
-    loop's retries are the host's state as much as the load's, and the overloaded steps at the
-    staircase's top hold the lock 10-100x longer (its GIL waits), which no validation level below
-    the knee has: the spreads and retries are read where the commit and write are fitted."""
-    kept = quiet_steps(rows)
-    return [r for r in rows if r.step in kept] or rows
-
-
-def _quiet_scv(rows: list[fitting.Row], name: str) -> float | None:
-    """One route transaction's scv (``calibrate.spread``) of ``name`` over the quiet steps, with
-    their own mean hold."""
-    kept = quiet(rows)
-    seconds, count = (sum(r.requests.get(k.format(name), 0.0) for r in kept) for k in _HOLD_KEYS)
-    return spread.scv(spread.summed(kept, f"held {name}"), seconds / count) if count > 0 else None
-
-
 def commit_service(rows: list[fitting.Row]) -> dict[str, Any] | None:
     """The writer tier's ``service`` shape from the group commits' holds (``calibrate.spread``,
-    yanxiu_commit_seconds' buckets over the quiet steps): lognormal of their scv. A commit is ~1 write
+    yanxiu_commit_seconds' buckets over the steps): lognormal of their scv. A commit is ~1 write
     at the calibration's loads (its steps' batches), so a write's spread is taken as a commit's;
     None without the buckets (the tier stays exponential)."""
-    rows = quiet(rows)
     buckets = spread.summed(rows, "commit")
     lock = sum(sum(r.requests.get(_KEYS[0].format(b), 0.0) for b in BANDS) for r in rows)
     commits = sum(sum(r.requests.get(_KEYS[1].format(b), 0.0) for b in BANDS) for r in rows)

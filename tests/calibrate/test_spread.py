@@ -89,18 +89,3 @@ def test_the_platform_file_carries_the_spreads_and_loads(tmp_path):
     assert isinstance(tier, PoolTier) and tier.route_holds is not None
     assert getattr(tier.service, "scv", 0) > 0 and tier.route_holds.hold_scv["login"] > 1.0
 
-
-def test_the_spreads_are_read_over_the_quiet_steps():
-    """Step 1 held a lone commit 2.5x as long as step 0 (the host's other work): its holds' buckets,
-    all long, are left out; step 0's give the sign-ins' spread and the commits' shape."""
-    quiet_holds = _metrics((10, 40, 60, 70, 80), (30, 60, 90, 100))
-    busy_holds = _metrics((0, 0, 0, 0, 80), (0, 0, 0, 100))
-    rows = []
-    for step, text, lone_s in ((0, quiet_holds, 0.002), (1, busy_holds, 0.005)):
-        counts = spread.bucket_counts({}, parse_metrics(text).buckets)
-        rows.append(Row(step, 1.0, counts | {"login": 100.0, "(hold_s login)": 0.2, "(holds login)": 80.0,
-                                             "(lock_s 1)": 100 * lone_s, "(commits 1)": 100.0}, {}))
-    alone = writer.route_holds(rows[:1])
-    both = writer.route_holds(rows)
-    assert alone is not None and both is not None and both["hold_scv"] == alone["hold_scv"]
-    assert writer.commit_service(rows) == writer.commit_service(rows[:1])
