@@ -88,4 +88,3 @@ def test_the_platform_file_carries_the_spreads_and_loads(tmp_path):
     tier = load_scenario(out).platform.tier("database")
     assert isinstance(tier, PoolTier) and tier.route_holds is not None
     assert getattr(tier.service, "scv", 0) > 0 and tier.route_holds.hold_scv["login"] > 1.0
-
