@@ -331,8 +331,9 @@ def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
     if polled is None:
         note += "; they take SQLite's lock after any waiting batch"
         return {"hold_ms": hold_ms, "share": share, **spread_of, "note": note}
-    note += (f"; a blocked loop retries every {polled['retry_ms']:.3g} ms on average, never under "
-             f"{polled['retry_min_ms']:.3g} (yanxiu_commit_retry_seconds, {int(polled['retries']):,} tries)")
+    least = f", never under {polled['retry_min_ms']:.3g}" if polled["retry_min_ms"] > 0 else ""
+    note += (f"; a blocked loop retries every {polled['retry_ms']:.3g} ms on average{least} "
+             f"(yanxiu_commit_retry_seconds, {int(polled['retries']):,} tries)")
     return {"hold_ms": hold_ms, "share": share, **spread_of, "retry_ms": polled["retry_ms"],
             "retry_min_ms": polled["retry_min_ms"], "note": note}
 
