@@ -200,3 +200,20 @@ def test_the_master_adds_the_plan_when_the_model_run_is_at_hand_and_keeps_the_su
     assert "max(requests.error.heartbeat)" in planned.metrics
     other_day = summary.model_copy(update={"stretch_first_minute": "2023-02-01T20:00:00+08:00"})
     assert with_model_plan(other_day, ENDPOINTS, tmp_path, tmp_path) is other_day  # not the run replayed
+
+
+def test_the_first_bin_test_is_bin_0s_and_a_later_first_judged_bin_counts_only_among_the_bins():
+    from loadtests.requests import on_plan
+    from records.loadtest import RequestsVsPlan
+
+    # bin 0 plans too few to judge; bin 3, the first judged, is outside its band: one of four
+    # bins outside happens by chance 17% of the time, so the endpoint stays on plan (r2, 02:35)
+    late = RequestsVsPlan(planned=200.0, achieved=212, ratio=1.06, in_stretch=212.0, stretch_ratio=1.06,
+                          planned_per_bin=[10.0, 15.0, 17.0, 34.6, 22.0, 20.0, 24.0], bins_judged=4,
+                          first_bin_error=0.48, first_bin_band=12.0, max_bin_error=0.48, within_10pct=False,
+                          band_typical=0.6, bins_outside_band=[3])
+    assert on_plan(late) is True
+    # the same miss in bin 0 (the replay's initial condition) is off plan
+    early = late.model_copy(update={"planned_per_bin": [34.6, 15.0, 17.0, 20.0, 22.0, 20.0, 24.0],
+                                    "bins_outside_band": [0]})
+    assert on_plan(early) is False
