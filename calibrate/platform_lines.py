@@ -125,7 +125,10 @@ def tier_lines(scenario: Scenario, target: Target, fits: dict[str, fitting.TierF
             if sqlite and api in out:  # the workers' event loops commit their turns' writes (LoopCommitter)
                 out[db] |= {"batched_by": api, "note": f"{out[db]['note']}; batches: the {api} loops' turns"}
             shape = (split or {}).get("service") if sqlite else None  # the commits' spread (calibrate.spread)
-            if shape:
+            if shape and not writer.WRITE_SPREADS:  # measured, named, not served (calibrate.writer)
+                named = f"the commits' scv {shape['scv']:.3g} (yanxiu_commit_seconds), not served"
+                out[db]["note"] = f"{out[db]['note']}; {named}"
+            elif shape:
                 why = f"service: lognormal, scv {shape['scv']:.3g} (the commits', yanxiu_commit_seconds)"
                 out[db] |= {"service": shape, "note": f"{out[db]['note']}; {why}"}
             names = {e.name for e in scenario.platform.endpoints}  # the routes' own transactions on the lock

@@ -39,7 +39,7 @@ def test_the_scrapes_buckets_become_a_row_s_counts_and_sum_over_rows():
     assert summed == {0.001: 20, 0.0025: 80, 0.005: 120, 0.01: 140, float("inf"): 160}
 
 
-def test_route_holds_and_the_commits_carry_their_spread():
+def test_route_holds_and_the_commits_carry_their_spread(monkeypatch):
     """80 sign-ins holding 2.5 ms on average, spread as in the buckets: their hold_scv; the commits'
     buckets with their by-size timings give the tier's lognormal service."""
     scraped = parse_metrics(_metrics((10, 40, 60, 70, 80), (30, 60, 90, 100)))
@@ -49,6 +49,8 @@ def test_route_holds_and_the_commits_carry_their_spread():
     expected = spread.scv({0.001: 10, 0.0025: 40, 0.005: 60, 0.01: 70, float("inf"): 80}, 2.5 * MS)
     assert holds is not None and holds["hold_scv"] == {"login": pytest.approx(expected, abs=1e-3)}
     assert expected > 1.0 and "spread (scv) login" in str(holds["note"])
+    assert "hold_scv" not in writer.for_endpoints(holds, {"login"})  # type: ignore[operator]  # not served
+    monkeypatch.setattr(writer, "WRITE_SPREADS", True)
     assert writer.for_endpoints(holds, {"login"})["hold_scv"] == holds["hold_scv"]  # type: ignore[index]
     timed = counts | {"(lock_s 1)": 0.2, "(commits 1)": 100.0}
     shape = writer.commit_service([Row(0, 1.0, timed, {})])
@@ -57,9 +59,10 @@ def test_route_holds_and_the_commits_carry_their_spread():
     assert writer.commit_service([Row(0, 1.0, {"(lock_s 1)": 0.2, "(commits 1)": 100.0}, {})]) is None
 
 
-def test_the_platform_file_carries_the_spreads_and_loads(tmp_path):
-    """The writer's tier line from a calibration whose rows hold the buckets: the database serves
-    lognormal of the commits' scv, the sign-ins' holds their hold_scv; the file loads with both."""
+def test_the_platform_file_carries_the_spreads_and_loads(tmp_path, monkeypatch):
+    """The writer's tier line from a calibration whose rows hold the buckets: by default the spreads
+    are named in the note, not served; switched on (writer.WRITE_SPREADS), the database serves
+    lognormal of the commits' scv, the sign-ins' holds their hold_scv, and the file loads with both."""
     from types import SimpleNamespace
 
     import numpy as np
@@ -80,6 +83,10 @@ def test_the_platform_file_carries_the_spreads_and_loads(tmp_path):
     target = SimpleNamespace(api_servers=2, absent=None, probes=SimpleNamespace(
         api_tier="api", database_tier="database", sources={"database": "yanxiu_commit_seconds_sum"}))
     fit = fit_tiers(scenario, target, [], [SimpleNamespace(rows=rows)], 0)["database"]
+    plain = tier_lines(scenario, target, {"database": fit}, writer_record(target, {"database": fit}, rows, 0))
+    assert plain["database"]["service"] == "exponential" and "not served" in plain["database"]["note"]
+    assert "hold_scv" not in plain["database"]["route_holds"]
+    monkeypatch.setattr(writer, "WRITE_SPREADS", True)
     line = tier_lines(scenario, target, {"database": fit}, writer_record(target, {"database": fit}, rows, 0))
     database = line["database"]
     assert database["service"]["kind"] == "lognormal" and "hold_scv" in database["route_holds"]

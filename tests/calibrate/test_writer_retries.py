@@ -41,10 +41,13 @@ def test_too_few_retries_write_none_and_the_holds_keep_the_pooled_writer():
     assert holds is not None and "retry_ms" not in holds
 
 
-def test_the_route_holds_carry_the_retries_into_the_platform_file_s_tier():
+def test_the_route_holds_carry_the_retries_into_the_platform_file_s_tier(monkeypatch):
     many = writer.retry_counts({}, parse_metrics(_scrape(0.3, (0, 40, 60, 80, 90, 100))).commit_retry)
     holds = writer.route_holds([Row(0, 1.0, LOGINS | many, {})])
     assert holds is not None and (holds["retry_ms"], holds["retry_min_ms"]) == (3.0, 1.0)
     assert "retries every 3 ms on average" in str(holds["note"])
+    kept = writer.for_endpoints(holds, {"login", "heartbeat"})  # measured and noted, not served (default)
+    assert kept is not None and "retry_ms" not in kept and "retries every 3 ms" in kept["note"]
+    monkeypatch.setattr(writer, "WRITE_SPREADS", True)
     kept = writer.for_endpoints(holds, {"login", "heartbeat"})
     assert kept is not None and kept["retry_ms"] == 3.0 and kept["hold_ms"] == {"login": 8.0}
