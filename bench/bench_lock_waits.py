@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from calibrate.compare import _achieved_rates, measured_means  # noqa: E402
 from calibrate.probes import parse_metrics  # noqa: E402
+from domain.fields import ScenarioError  # noqa: E402
 from domain.scenario import Scenario, load_scenario  # noqa: E402
 from loadtests.noise import BIN_S  # noqa: E402
 from sim.tiers import write_lock  # noqa: E402
@@ -113,7 +114,17 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("levels", type=Path, nargs="+")
     args = parser.parse_args()
-    after = load_scenario(args.platform)
+    try:
+        after = load_scenario(args.platform)
+    except ScenarioError as exc:
+        print(f"bench_lock_waits: --platform {exc}", file=sys.stderr)
+        return 2
+    needed = ("summary.json", "metrics-end.txt")
+    absent = [f for f in args.levels for name in needed if not (f / name).is_file()]
+    if absent:
+        print(f"bench_lock_waits: {absent[0]}: not a bench_calibrate level folder (summary.json, "
+              "metrics-end.txt)", file=sys.stderr)
+        return 2
     before = without_spreads(after)
     for folder in args.levels:
         summary = json.loads((folder / "summary.json").read_text())

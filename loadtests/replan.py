@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="model results folder (repeat for the mean of several; default: the run's own)")
     parser.add_argument("--scenario", type=Path, help="scenario file (default: the run's)")
     args = parser.parse_args(argv)
+    from domain.fields import ScenarioError
     from domain.scenario import load_scenario
     from records import read_summary
     from records.errors import RecordsError
@@ -113,7 +114,17 @@ def main(argv: list[str] | None = None) -> int:
     if not models or scenario is None:
         print("replan: name --model and --scenario (the summary does not)", file=sys.stderr)
         return 2
-    rows = judge(args.results, models, [e.name for e in load_scenario(scenario).platform.endpoints])
+    missing = [m for m in models if not (m / "timeseries.csv").is_file()]
+    if missing:  # a model folder is read deep inside judge: refuse it here with its name
+        print(f"replan: --model {missing[0]}: no timeseries.csv (not a model results folder)",
+              file=sys.stderr)
+        return 2
+    try:
+        endpoints = [e.name for e in load_scenario(scenario).platform.endpoints]
+    except ScenarioError as exc:
+        print(f"replan: --scenario {exc}", file=sys.stderr)
+        return 2
+    rows = judge(args.results, models, endpoints)
     print(f"{args.results}: scale {summary.scale}, compress {summary.compress}, plan the mean of "
           f"{len(models)} model run(s)")
     print("\n".join(lines(rows)))

@@ -3,7 +3,7 @@ server's wait is read from a level's /metrics text."""
 
 from __future__ import annotations
 
-from bench.bench_lock_waits import server_wait_ms, without_spreads
+from bench.bench_lock_waits import main, server_wait_ms, without_spreads
 from domain.platform_spec import RouteHolds
 from domain.scenario import load_scenario
 from tests.conftest import SMOKE
@@ -26,3 +26,15 @@ def test_before_drops_the_spreads_and_retries_only(tmp_path):
              for who, s, n in waits for part, value in (("sum", s), ("count", n))]
     (tmp_path / "metrics-end.txt").write_text("\n".join(lines) + "\n")
     assert server_wait_ms(tmp_path) == 2.0  # (0.5 + 1.5) s over 1,000 jobs
+
+
+def test_a_platform_or_a_level_folder_that_is_not_one_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["bench_lock_waits", "--platform", str(tmp_path / "absent.yaml"),
+                                     str(tmp_path)])
+    assert main() == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--platform" in err and "absent.yaml" in err
+    monkeypatch.setattr("sys.argv", ["bench_lock_waits", "--platform", str(SMOKE), str(tmp_path / "level")])
+    assert main() == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a bench_calibrate level folder" in err

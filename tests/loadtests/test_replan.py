@@ -52,3 +52,18 @@ def test_a_run_that_names_no_model_is_refused_with_exit_2(tmp_path, capsys):
 def test_a_folder_without_a_summary_is_one_line_and_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "nothing")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_model_folder_without_its_series_or_a_scenario_that_is_not_one_is_one_line_and_exit_2(
+        tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text(_summary({"heartbeat": 1}).model_dump_json())
+    scenario = tmp_path / "absent.yaml"
+    assert main([str(run), "--model", str(tmp_path / "nothing"), "--scenario", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--model" in err and "timeseries.csv" in err
+    model = _model(tmp_path, "a", 0.4)
+    assert main([str(run), "--model", str(model), "--scenario", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--scenario" in err and "absent.yaml" in err
