@@ -21,11 +21,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from calibrate.compare import _achieved_rates, measured_means  # noqa: E402
+from calibrate.compare import achieved_rates, measured_means  # noqa: E402
 from calibrate.probes import parse_metrics  # noqa: E402
 from domain.fields import ScenarioError  # noqa: E402
 from domain.scenario import Scenario, load_scenario  # noqa: E402
 from loadtests.noise import BIN_S  # noqa: E402
+from records import read_summary  # noqa: E402
+from records.loadtest import LoadtestSummary  # noqa: E402
 from sim.tiers import write_lock  # noqa: E402
 from sim.tiers.replay import HostShare, predict  # noqa: E402
 
@@ -56,14 +58,14 @@ def server_wait_ms(folder: Path) -> float:
 def predicted(scenario: Scenario, folder: Path, seeds: int) -> tuple[dict[str, np.ndarray], float]:
     """Per endpoint (mean, p95) ms over ``seeds`` predictions at the level's achieved load, and the
     model's mean wait of a write for the lock."""
-    summary = json.loads((folder / "summary.json").read_text())
+    summary = read_summary(folder, LoadtestSummary)
     level = json.loads((folder / "level.json").read_text())
     host_row = _find(level, "at_achieved").get("host")
     host = (HostShare(host_row["tier"], float(host_row["cores"]), np.array(host_row["background_cores"]),
                       tuple(host_row["runs"])) if host_row else None)
     names = [e.name for e in scenario.platform.endpoints]
-    rates = _achieved_rates(folder, names, float(summary["duration_s"]), float(summary.get("set_up_s", 0.0)),
-                            summary.get("session_bins") or {})
+    rates = achieved_rates(folder, names, float(summary.duration_s), float(summary.set_up_s),
+                           summary.session_bins)
     if rates is None:
         raise SystemExit(f"{folder}: no achieved rates (stats_history.csv)")
     served: list[Any] = []
@@ -127,22 +129,22 @@ def main() -> int:
         return 2
     before = without_spreads(after)
     for folder in args.levels:
-        summary = json.loads((folder / "summary.json").read_text())
+        summary = read_summary(folder, LoadtestSummary)
         means = measured_means(folder)
         in_app = parse_metrics((folder / "metrics-end.txt").read_text()).in_app
         (pb, wb), (pa, wa) = predicted(before, folder, args.seeds), predicted(after, folder, args.seeds)
         print(f"\n{folder}: the lock's wait a heartbeat job: server {server_wait_ms(folder):.2f} ms, "
               f"model {wb:.2f} -> {wa:.2f} ms (before -> after)")
         for name in ENDPOINTS:
-            measured = summary["endpoints"].get(name)
-            if not measured or name not in pb or name not in means:
+            measured = summary.endpoints.get(name)
+            if measured is None or measured.p95_ms is None or name not in pb or name not in means:
                 continue
             seconds, count = in_app.get(name, (0.0, 0.0))
             app = f"{1000.0 * seconds / count:5.1f}" if count else "  -  "
-            print(f"  {name:14s} n={int(measured['requests']):6d} mean {means[name]:6.1f} (in app {app}): "
+            print(f"  {name:14s} n={measured.requests:6d} mean {means[name]:6.1f} (in app {app}): "
                   f"{_error(pb[name][0], means[name])} -> {_error(pa[name][0], means[name])}   "
-                  f"p95 {measured['p95_ms']:6.1f}: {_error(pb[name][1], measured['p95_ms'])} -> "
-                  f"{_error(pa[name][1], measured['p95_ms'])}")
+                  f"p95 {measured.p95_ms:6.1f}: {_error(pb[name][1], measured.p95_ms)} -> "
+                  f"{_error(pa[name][1], measured.p95_ms)}")
     return 0
 
 

@@ -26,10 +26,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from calibrate.compare import achieved_rates  # noqa: E402
 from calibrate.wall_stretch import from_calibration  # noqa: E402
 from domain.scenario import Scenario, load_scenario  # noqa: E402
 from loadtests.noise import BIN_S  # noqa: E402
-from loadtests.requests import achieved_per_bin  # noqa: E402
+from records import read_summary  # noqa: E402
+from records.loadtest import LoadtestSummary  # noqa: E402
 from sim.tiers.host_stretch import WallStretch  # noqa: E402
 from sim.tiers.replay import HostShare, Prediction, predict  # noqa: E402
 
@@ -46,21 +48,17 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _rates(folder: Path, names: list[str], summary: dict) -> np.ndarray:
-    duration, set_up = float(summary["duration_s"]), float(summary.get("set_up_s", 0.0))
-    edges = np.arange(0.0, duration + 1e-9, BIN_S)
-    counts = achieved_per_bin(summary.get("session_bins") or {}, set_up, folder, edges)
-    return np.array([counts.get(n, np.zeros(edges.size - 1)) for n in names]) / BIN_S
-
-
 def _level(scenario: Scenario, folder: Path, wall: WallStretch | None, runs: tuple[str, ...],
            seeds: int) -> None:
-    summary = json.loads((folder / "summary.json").read_text())
+    summary = read_summary(folder, LoadtestSummary)
     comparison = json.loads((folder / "level.json").read_text())["comparison"]
     at = comparison["at_achieved"]
     background = np.array(at["host"]["background_cores"])
     names = [e.name for e in scenario.platform.endpoints]
-    rates = _rates(folder, names, summary)
+    rates = achieved_rates(folder, names, float(summary.duration_s), float(summary.set_up_s),
+                           summary.session_bins)
+    if rates is None:
+        raise SystemExit(f"{folder}: no achieved rates (stats_history.csv)")
     timeout = float(scenario.behaviour.overload.abandon_after_s)
     out: dict[str, list[Prediction]] = {}
     for label, stretch in (("before", None), ("after", wall)):

@@ -176,10 +176,10 @@ def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeserie
                                             "ratio": achieved / count if count > 0 else None}
     result.endpoints = _side_by_side(planned, summary, means, duration, result.comparable)
     result.tiers = _tiers(planned, utilisation, result.comparable)
-    achieved_rates = _achieved_rates(folder, endpoints, duration, set_up_s, session_bins)
-    if achieved_rates is not None:
-        share = _host_share(host, folder, set_up_s, achieved_rates.shape[1], calibration)
-        at_achieved = predict(scenario, achieved_rates, BIN_S, rng, timeout, share)
+    achieved_rps = achieved_rates(folder, endpoints, duration, set_up_s, session_bins)
+    if achieved_rps is not None:
+        share = _host_share(host, folder, set_up_s, achieved_rps.shape[1], calibration)
+        at_achieved = predict(scenario, achieved_rps, BIN_S, rng, timeout, share)
         result.at_achieved = {"endpoints": _side_by_side(at_achieved, summary, means, duration,
                                                          result.comparable),
                               "tiers": _tiers(at_achieved, utilisation, result.comparable)}
@@ -238,7 +238,7 @@ def _host_share(host: HostSampler | None, folder: Path, set_up_s: float, bins: i
     return HostShare(tier, cores, background, wall=from_calibration(calibration, cores))
 
 
-def _achieved_rates(folder: Path, endpoints: list[str], duration: float,
+def achieved_rates(folder: Path, endpoints: list[str], duration: float,
                     set_up_s: float, session_bins: dict[str, Any]) -> np.ndarray | None:
     """(endpoints × 10-s bins) requests/s the target really got, from Locust's history."""
     edges = np.arange(0.0, duration + 1e-9, BIN_S)
