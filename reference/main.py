@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
 from fastapi import FastAPI
 
-from reference import errors, loop_lag
+from reference import errors, gc_policy, loop_lag
 from reference.admission import AdmissionControl, endpoint_names
 from reference.api.main import include_api
 from reference.api.routes import health
@@ -19,6 +23,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings.from_env()
     loop_lag.set_switch_interval(settings.switch_interval_s)
+    gc_policy.install_timer()  # yanxiu_gc_pause_seconds from the app's build on
     # Metrics go to Prometheus (reference.metrics); FastAPI's native OpenTelemetry hook would
     # otherwise look up the global providers on every request.
     app = FastAPI(
@@ -26,7 +31,7 @@ def create_app(
         version="1",
         docs_url="/docs",
         telemetry={"tracing": False, "metrics": False, "logs": False},
-        lifespan=loop_lag.lifespan(settings.loop_lag_interval_s),
+        lifespan=_lifespan(settings),
     )
     app.state.yanxiu = AppState.build(settings, clock, init_db)
     include_api(app)
@@ -38,3 +43,17 @@ def create_app(
     if limit:  # outermost: a shed request costs no routing, no metrics middleware, no database
         app.add_middleware(AdmissionControl, max_in_flight=limit, names=endpoint_names(app))
     return app
+
+
+def _lifespan(settings: Settings) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
+    """The worker's start and stop: its collector's policy once it is up (everything imported
+    and built, before its first request), then the loop's lag probe while it serves."""
+    probing = loop_lag.lifespan(settings.loop_lag_interval_s)
+
+    @contextlib.asynccontextmanager
+    async def serving(app: Any) -> AsyncIterator[None]:
+        gc_policy.apply(settings.gc_policy)
+        async with probing(app):
+            yield
+
+    return serving

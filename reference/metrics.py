@@ -16,6 +16,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -195,4 +196,21 @@ COMMIT_TRIES = Histogram(
 COMMIT_RETRY = Histogram(
     "yanxiu_commit_retry_seconds", "Time from a group commit's failed try of the write lock to its next try",
     ["behind"], buckets=(0.001, 0.0011, 0.0012, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
+)
+
+# The worker's garbage collections (reference.gc_policy, issue 12): each stops the worker (GIL
+# held) for its wall time, by generation: count and sum per generation, the longest in any
+# worker (multiprocess "max"), and the objects each live worker froze at start (Settings.gc_policy).
+GC_PAUSE = Histogram(
+    "yanxiu_gc_pause_seconds", "Time one garbage collection stopped the worker, by generation",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+GC_PAUSE_MAX = Gauge(
+    "yanxiu_gc_pause_max_seconds", "The longest garbage collection of a worker, by generation",
+    ["generation"], multiprocess_mode="max",
+)
+GC_FROZEN = Gauge(
+    "yanxiu_gc_frozen_objects", "Objects the worker froze at start (gc.freeze; 0: none)",
+    multiprocess_mode="liveall",
 )

@@ -79,6 +79,11 @@ class Settings(BaseModel):
     # switch interval (None: CPython's 5 ms; docs/reference-ops.md, the loop's lag, measured).
     loop_lag_interval_s: float = Field(default=0.05, ge=0, le=60)
     switch_interval_s: float | None = Field(default=None, gt=0, le=0.1)
+    # reference.gc_policy, applied once in each worker when it starts serving: "python" leaves
+    # CPython's collector as it is (a ~150-ms full collection every ~5.6 s per worker near the
+    # knee, issue 12); "freeze" freezes what start-up left; "freeze-young" also raises the first
+    # threshold to 10,000 (docs/reference-ops.md, "The garbage collector's pauses").
+    gc_policy: Literal["python", "freeze", "freeze-young"] = "python"
     # Create tables and start-up rows when the app is built; `yanxiu serve` does it once in
     # the parent and turns it off for the workers, which would otherwise race.
     init_db: bool = True

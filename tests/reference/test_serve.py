@@ -55,6 +55,8 @@ def _serve(tmp_path, port: int) -> subprocess.Popen:
             str(SMOKE),
             "--clock-start",
             "2023-01-04T10:00",
+            "--gc-policy",
+            "freeze",
         ],
         env=env,
         start_new_session=True,
@@ -72,6 +74,12 @@ def _wait_up(server: subprocess.Popen, base: str) -> None:
             time.sleep(0.3)
 
 
+def _frozen(metrics: str) -> int:
+    """The live workers that froze more than start-up's 10,000 objects (yanxiu_gc_frozen_objects)."""
+    return sum(float(x.rsplit(" ", 1)[1]) > 10_000 for x in metrics.splitlines()
+               if x.startswith("yanxiu_gc_frozen_objects{"))
+
+
 @pytest.mark.slow
 def test_serve_with_two_workers(tmp_path):
     port = _free_port()
@@ -84,6 +92,15 @@ def test_serve_with_two_workers(tmp_path):
         metrics = _get(base + "/metrics")
         line = next(x for x in metrics.splitlines() if x.startswith('yanxiu_requests_total{endpoint="hello"'))
         assert float(line.rsplit(" ", 1)[1]) == 20  # summed over both workers' files
+        # each worker applied its collector's policy once (reference.gc_policy; --gc-policy freeze)
+        # when its lifespan began: the other may still be starting when the first answers
+        deadline = time.monotonic() + 30
+        while (frozen := _frozen(_get(base + "/metrics"))) != 2 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert frozen == 2
+        full = next(x for x in _get(base + "/metrics").splitlines()
+                    if x.startswith('yanxiu_gc_pause_seconds_count{generation="2"}'))
+        assert float(full.rsplit(" ", 1)[1]) >= 2  # at least the freeze's own collection in each
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

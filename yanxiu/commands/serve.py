@@ -68,6 +68,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="count each request's CPU by endpoint (yanxiu_route_cpu_seconds_total, what yanxiu "
         "calibrate reads; default on)",
     )
+    parser.add_argument(
+        "--gc-policy",
+        help="each worker's garbage collector: python (CPython's defaults), freeze (freeze what "
+        "start-up left), freeze-young (also a first threshold of 10,000; the default)",
+    )
     parser.add_argument("--log-level", default="warning", help="uvicorn log level")
 
 
@@ -94,6 +99,7 @@ def settings_from_args(args: argparse.Namespace):
             max_in_flight=getattr(args, "max_in_flight", None),
             waiting_room=getattr(args, "waiting_room", None),
             route_cpu=getattr(args, "route_cpu", None),
+            gc_policy=getattr(args, "gc_policy", None),
         )
     except SettingsError as exc:
         message = str(exc)
