@@ -114,6 +114,9 @@ class Scrape:
     # the SQLite lock's holds by length (calibrate.spread): "held <endpoint> <le>" (a route's own
     # transaction) and "commit <le>" (a group commit) -> cumulative count so far
     buckets: dict[str, float] = field(default_factory=dict)
+    # the workers' garbage collections (yanxiu_gc_pause_seconds, reference.gc_policy): by
+    # generation "0", "1", "2", (seconds, collections) so far over all workers; empty without it
+    gc_pause: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def parse_metrics(text: str) -> Scrape:
@@ -131,6 +134,7 @@ def parse_metrics(text: str) -> Scrape:
     writer: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     retry: dict[str, float] = defaultdict(float)
     buckets: dict[str, float] = defaultdict(float)
+    gc_pause: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for line in text.splitlines():
         match = _SAMPLE.match(line)
         if not match:
@@ -168,6 +172,8 @@ def parse_metrics(text: str) -> Scrape:
             buckets[f"held {labels.get('endpoint', 'other')} {labels.get('le')}"] += value
         elif name == "yanxiu_commit_seconds_bucket":
             buckets[f"commit {labels.get('le')}"] += value
+        elif name in ("yanxiu_gc_pause_seconds_sum", "yanxiu_gc_pause_seconds_count"):
+            gc_pause[labels.get("generation", "?")][name.endswith("_count")] += value
         elif name.startswith("yanxiu_commit_retry_seconds_"):
             part = name.rsplit("_", 1)[1]
             retry[f"le {labels.get('le')}" if part == "bucket" else part] += value
@@ -177,7 +183,7 @@ def parse_metrics(text: str) -> Scrape:
                   (route_lock[0], route_lock[1]) if route_lock else None, dict(route_cpu),
                   {key: (v[0], v[1]) for key, v in writer.items()} if "wait" in writer else {},
                   route_holds={e: (v[0], v[1]) for e, v in route_holds.items()}, commit_retry=dict(retry),
-                  buckets=dict(buckets))
+                  buckets=dict(buckets), gc_pause={g: (v[0], v[1]) for g, v in gc_pause.items()})
 
 
 # the writer thread's timers: which [seconds, observations] of ``Scrape.writer`` each sample adds to

@@ -35,6 +35,18 @@ def test_parse_metrics_reads_the_group_commits_jobs():
     assert parse_metrics(text).jobs == 15.0 and parse_metrics(TEXT).jobs is None
 
 
+def test_parse_metrics_reads_the_workers_garbage_collections_by_generation():
+    text = TEXT + (
+        'yanxiu_gc_pause_seconds_count{generation="0"} 900\n'
+        'yanxiu_gc_pause_seconds_sum{generation="0"} 0.45\n'
+        'yanxiu_gc_pause_seconds_bucket{generation="2",le="0.25"} 3\n'
+        'yanxiu_gc_pause_seconds_count{generation="2"} 4\n'
+        'yanxiu_gc_pause_seconds_sum{generation="2"} 0.6\n'
+    )
+    assert parse_metrics(text).gc_pause == {"0": (0.45, 900.0), "2": (0.6, 4.0)}
+    assert parse_metrics(TEXT).gc_pause == {}
+
+
 def test_parse_metrics_reads_the_time_inside_the_app_per_endpoint():
     text = TEXT + """yanxiu_request_seconds_bucket{endpoint="heartbeat",le="0.01"} 90.0
 yanxiu_request_seconds_sum{endpoint="heartbeat"} 1.5
