@@ -32,7 +32,6 @@ average before and after (the machine is shared: latencies measured under a load
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -117,6 +116,7 @@ def _validate(args, scale: float, folder: Path, workers: int, kind: str, model: 
     from domain.scenario import load_scenario
     from loadtests.requests import replay_origin
     from loadtests.run import LocustRun
+    from records import SUMMARY, LoadtestSummary, read_summary
 
     folder.mkdir(parents=True, exist_ok=True)
     context = _context(args, model, scale, 3600.0 / args.test_compress, args.test_compress)
@@ -137,11 +137,10 @@ def _validate(args, scale: float, folder: Path, workers: int, kind: str, model: 
                           database_servers=pool_servers(load_scenario(platform_path), "database"))
         with meter:
             code = locust.execute(ROOT)
-    path = folder / "summary.json"
-    summary = json.loads(path.read_text()) if path.is_file() else None
-    if summary is None:
+    if not (folder / SUMMARY).is_file():
         return None, f"locust failed (exit {code})"
-    utilisation = meter.utilisation(summary["duration_s"])  # read while the target ran
+    summary = read_summary(folder, LoadtestSummary)
+    utilisation = meter.utilisation(summary.duration_s)  # read while the target ran
     platform = load_scenario(platform_path)
     # the host's other work (Locust, anything else) beside the api's workers (calibrate/host.py)
     comparison = compare(summary, folder, platform, model / "timeseries.csv",
@@ -151,8 +150,8 @@ def _validate(args, scale: float, folder: Path, workers: int, kind: str, model: 
     (folder / "metrics-end.txt").write_text(meter.probes.metrics.last_text)  # its histograms' buckets
     shared = compare(summary, folder, _sharing(platform), model / "timeseries.csv",
                      load_calibration(platform_path), target.kind, utilisation)
-    origin = replay_origin(folder, float(summary.get("set_up_s", 0.0)))
-    notes = (meter.notes(origin, origin + float(summary["duration_s"])) if origin is not None
+    origin = replay_origin(folder, float(summary.set_up_s))
+    notes = (meter.notes(origin, origin + float(summary.duration_s)) if origin is not None
              else {tier: f"not measured: {why}" for tier, why in meter.unmeasured().items()})
     return (summary, comparison, shared, notes), ""
 
@@ -168,22 +167,24 @@ def _pct(value) -> str:
     return "   -  " if value is None else f"{100 * value:+6.1f}%"
 
 
-def _print_rows(title: str, summary: dict, endpoints: dict, tiers: dict, c) -> None:
+def _print_rows(title: str, summary, at, c) -> None:
+    """One prediction (``records.prediction.AtLoad``) beside the measurement."""
     print(f"   prediction {title}:")
-    for tier, row in tiers.items():
-        if row["measured"] is not None:
-            print(f"     utilisation {tier:<9} predicted {row['predicted']:.3f}, "
-                  f"measured {row['measured']:.3f}, error {row['error_pp']:+.1f} pp")
+    for tier, row in at.tiers.items():
+        if row.measured is not None:
+            print(f"     utilisation {tier:<9} predicted {row.predicted:.3f}, "
+                  f"measured {row.measured:.3f}, error {row.error_pp:+.1f} pp")
     print("     endpoint          requests  planned  throughput   mean     p95   (relative error)")
-    for name, rows in endpoints.items():
-        n = summary["endpoints"].get(name, {}).get("requests", 0)
-        if not n:
+    for name, rows in at.endpoints.items():
+        measured = summary.endpoints.get(name)
+        if measured is None or not measured.requests:
             continue
-        planned = c.planned_vs_achieved.get(name, {}).get("planned", 0)
-        print(f"     {name:<16} {n:9d} {planned:8.0f}  {_pct(rows['rps'].get('relative_error'))}  "
-              f"{_pct(rows['mean_ms'].get('relative_error'))} {_pct(rows['p95_ms'].get('relative_error'))}"
-              f"   p95 predicted {rows['p95_ms']['predicted']:.0f} / "
-              f"measured {rows['p95_ms']['measured']} ms")
+        plan = c.planned_vs_achieved.get(name)
+        print(f"     {name:<16} {measured.requests:9d} {plan.planned if plan else 0:8.0f}  "
+              f"{_pct(rows['rps'].relative_error)}  "
+              f"{_pct(rows['mean_ms'].relative_error)} {_pct(rows['p95_ms'].relative_error)}"
+              f"   p95 predicted {rows['p95_ms'].predicted:.0f} / "
+              f"measured {rows['p95_ms'].measured} ms")
 
 
 def _print_level(result, outcome, why: str) -> None:
@@ -202,10 +203,10 @@ def _print_level(result, outcome, why: str) -> None:
         print(f"   no result: {why}")
         return
     summary, c, shared, notes = outcome
-    total = summary["total"]
+    total = summary.total
     busiest = result.measured_busiest_rps
-    print(f"   measured: {total['requests']} requests, {total['rps']:.1f}/s, p95 {total['p95_ms']} ms, "
-          f"errors {100 * total['error_rate']:.2f}%; generator CPU max {summary['generator_cpu']['max']}%"
+    print(f"   measured: {total.requests} requests, {total.rps:.1f}/s, p95 {total.p95_ms} ms, "
+          f"errors {100 * total.error_rate:.2f}%; generator CPU max {summary.generator_cpu.max}%"
           + (f"; {busiest:.0f} req/s in the busiest planned window" if busiest is not None else ""))
     if not c.comparable:
         print(f"   NOT compared: {c.reason}")
@@ -213,19 +214,18 @@ def _print_level(result, outcome, why: str) -> None:
     for tier, note in notes.items():  # a tier not measured, or measured over part of the replay
         print(f"   utilisation {tier}: {note}")
     machine = c.background
-    if machine:  # the host's other work against what the calibration ran beside (calibrate/meter.py)
-        print(f"   host's other work: {machine['test_other_cores']:.2f} cores in the test, "
-              + (f"{machine['calibration_other_cores']:.2f} in the calibration"
-                 if machine["calibration_other_cores"] is not None else "the calibration's not recorded")
-              + (f": {machine['note']}" if machine.get("note") else ""))
-    _print_rows("at the PLANNED load (the model's requests, compressed and scaled)", summary,
-                c.endpoints, c.tiers, c)
-    _print_rows("at the ACHIEVED load (each endpoint's measured requests per 10 s)", summary,
-                c.at_achieved.get("endpoints", {}), c.at_achieved.get("tiers", {}), c)
-    errors = [f"{name} {_pct(rows['mean_ms'].get('relative_error'))} / "
-              f"{_pct(rows['p95_ms'].get('relative_error'))}"
-              for name, rows in shared.at_achieved.get("endpoints", {}).items()
-              if rows["p95_ms"].get("relative_error") is not None]
+    if machine is not None:  # the host's other work against the calibration's (calibrate/meter.py)
+        print(f"   host's other work: {machine.test_other_cores:.2f} cores in the test, "
+              + (f"{machine.calibration_other_cores:.2f} in the calibration"
+                 if machine.calibration_other_cores is not None else "the calibration's not recorded")
+              + (f": {machine.note}" if machine.note else ""))
+    _print_rows("at the PLANNED load (the model's requests, compressed and scaled)", summary, c.planned(), c)
+    if c.at_achieved is not None:
+        _print_rows("at the ACHIEVED load (each endpoint's measured requests per 10 s)", summary,
+                    c.at_achieved, c)
+    achieved = shared.at_achieved.endpoints if shared.at_achieved is not None else {}
+    errors = [f"{name} {_pct(rows['mean_ms'].relative_error)} / {_pct(rows['p95_ms'].relative_error)}"
+              for name, rows in achieved.items() if rows["p95_ms"].relative_error is not None]
     print("   api as processor sharing (sim/tiers/sharing.py), at the achieved load, mean / p95 error: "
           + (", ".join(errors) or "no endpoint with >= 1,000 requests"))
     if result.overload is not None:
@@ -302,21 +302,21 @@ def _level(args, plan, model: Path, platform: tuple, folder: Path, slo: tuple[fl
     """One level's load test, its record (written once to ``level.json``) and its printout."""
     from calibrate.level_records import LEVEL, LevelResult, write
     from calibrate.overload import level_record
-    from records.loadtest import EndpointFigures, Prediction
 
     platform_path, workers, kind = platform
     outcome, why = _validate(args, plan.scale, folder, workers, kind, model, platform_path)
     result = LevelResult(plan=plan, why=why)
     if outcome is not None:
         summary, c, shared, notes = outcome
+        # calibrate.overload still reads the summary and the host as JSON data (its owner's to type)
+        host = c.at_achieved.host if c.at_achieved is not None else None
         result = LevelResult(
-            plan=plan, total=EndpointFigures.model_validate(summary["total"]),
-            generator_cpu_max=summary["generator_cpu"]["max"],
-            measured_busiest_rps=_measured_busiest(folder, plan, float(summary.get("set_up_s", 0.0))),
-            comparison=Prediction.model_validate(c.as_dict()),
-            sharing=Prediction.model_validate(shared.as_dict()),
-            notes=notes, overload=level_record(summary, folder, platform_path, model / "timeseries.csv", plan,
-                                               slo, c.at_achieved.get("host")) if c.comparable else None)
+            plan=plan, total=summary.total, generator_cpu_max=summary.generator_cpu.max,
+            measured_busiest_rps=_measured_busiest(folder, plan, float(summary.set_up_s)),
+            comparison=c, sharing=shared,
+            notes=notes, overload=level_record(summary.model_dump(), folder, platform_path,
+                                               model / "timeseries.csv", plan, slo,
+                                               host.model_dump() if host else None) if c.comparable else None)
     write(folder / LEVEL, result)
     _print_level(result, outcome, why)
     return result

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,62 +27,48 @@ from domain.scenario import PoolTier, Scenario
 from loadtests.noise import BIN_S
 from loadtests.plan import PlanError
 from loadtests.requests import MIN_PER_BIN, achieved_per_bin, model_rates, planned_per_bin, replay_origin
-from sim.tiers.replay import HostShare, Prediction
+from records.loadtest import LoadtestSummary
+from records.prediction import (
+    FIGURES,
+    AtLoad,
+    Background,
+    BinRow,
+    EndpointRows,
+    FigureRow,
+    HostRow,
+    InAppRow,
+    Prediction,
+    RequestsRow,
+    TierRow,
+    WallRow,
+)
+from sim.tiers.replay import HostShare
+from sim.tiers.replay import Prediction as ReplayPrediction
 
 if TYPE_CHECKING:
     from calibrate.host import HostSampler
 
-FIGURES = ("rps", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "error_rate")
 MIN_REQUESTS = 1000  # the issue's "per endpoint with >= 1,000 requests" for latency errors
 
 
-@dataclass
-class Comparison:
-    comparable: bool
-    reason: str  # why not comparable ("" when it is)
-    calibrated_target: str
-    tested_target: str
-    endpoints: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # endpoint -> figure -> row
-    tiers: dict[str, dict[str, Any]] = field(default_factory=dict)  # tier -> {predicted, measured, error_pp}
-    planned_vs_achieved: dict[str, dict[str, Any]] = field(default_factory=dict)  # endpoint -> requests
-    # endpoint -> {planned, achieved, max_error} per 10-s bin of test time (endpoints planning
-    # at least MIN_PER_BIN requests in every bin), from Locust's per-second history
-    per_bin: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # the same prediction at the load the target really got (each endpoint's achieved requests
-    # per 10-s bin): separates the platform model's error from the replay's shortfall
-    at_achieved: dict[str, dict[str, Any]] = field(default_factory=dict)  # {"endpoints": ..., "tiers": ...}
-    # endpoint -> {in_app_ms: the server's own mean (its ASGI middleware), mean_ms: the load
-    # test's, outside_ms: the rest: the worker's queue before the app, the network, the client}
-    in_app: dict[str, dict[str, float]] = field(default_factory=dict)
-    # the host's other work during the test against the calibration's (``against_calibration``)
-    background: dict[str, Any] = field(default_factory=dict)
-    # tier -> what its measured figure covers where not the whole replay (``coverage``)
-    coverage: dict[str, str] = field(default_factory=dict)
-    # the PostgreSQL writer thread's figures over the test (``calibrate.meter.TierMeter.writer_ms``)
-    writer: dict[str, float] = field(default_factory=dict)
-
-    def metrics(self) -> dict[str, float]:
-        """Gate metrics: ``prediction_error(<fn>(<metric>))`` = |predicted / measured - 1|, of the
-        prediction at the achieved load when there is one (the platform model's own error; the
-        replay's shortfall is ``planned_vs_achieved``), else at the planned load."""
-        if not self.comparable:
-            return {}
-        endpoints = self.at_achieved.get("endpoints") or self.endpoints
-        tiers = self.at_achieved.get("tiers") or self.tiers
-        out = {}
-        names = {"rps": "mean(rps.{})", "p50_ms": "p50(latency.{})", "p95_ms": "p95(latency.{})",
-                 "p99_ms": "p99(latency.{})", "mean_ms": "mean(latency.{})"}
-        for endpoint, rows in endpoints.items():
-            for figure, row in rows.items():
-                if figure in names and row.get("relative_error") is not None:
-                    out[f"prediction_error({names[figure].format(endpoint)})"] = abs(row["relative_error"])
-        for tier, row in tiers.items():
-            if row.get("error_pp") is not None:
-                out[f"prediction_error(max(utilisation.{tier}))"] = abs(row["error_pp"]) / 100.0
-        return out
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"metrics": self.metrics()}
+def gate_metrics(comparable: bool, compared: AtLoad) -> dict[str, float]:
+    """Gate metrics: ``prediction_error(<fn>(<metric>))`` = |predicted / measured - 1|, of the
+    prediction at the achieved load when there is one (``Prediction.compared``: the platform
+    model's own error; the replay's shortfall is ``planned_vs_achieved``), else at the planned
+    load. None when not comparable."""
+    if not comparable:
+        return {}
+    out = {}
+    names = {"rps": "mean(rps.{})", "p50_ms": "p50(latency.{})", "p95_ms": "p95(latency.{})",
+             "p99_ms": "p99(latency.{})", "mean_ms": "mean(latency.{})"}
+    for endpoint, rows in compared.endpoints.items():
+        for figure, row in rows.items():
+            if figure in names and row.relative_error is not None:
+                out[f"prediction_error({names[figure].format(endpoint)})"] = abs(float(row.relative_error))
+    for tier, tier_row in compared.tiers.items():
+        if tier_row.error_pp is not None:
+            out[f"prediction_error(max(utilisation.{tier}))"] = abs(float(tier_row.error_pp)) / 100.0
+    return out
 
 
 def measured_means(folder: Path) -> dict[str, float]:
@@ -96,100 +81,126 @@ def measured_means(folder: Path) -> dict[str, float]:
                 if r.get("Average Response Time")}
 
 
-def _per_bin(result: Comparison, folder: Path, rates: np.ndarray, endpoints: list[str],
-             minute_s: float, set_up_s: float, session_bins: dict[str, Any]) -> None:
+def _per_bin(folder: Path, rates: np.ndarray, endpoints: list[str], minute_s: float, set_up_s: float,
+             session_bins: dict[str, Any]) -> dict[str, BinRow]:
     """Planned and achieved requests per 10-s bin, for the endpoints planning at least
     MIN_PER_BIN in every bin (loadtests.requests holds the judgement of every endpoint)."""
     edges = np.arange(0.0, rates.shape[1] * minute_s + 1e-9, BIN_S)
     if edges.size < 2:
-        return
+        return {}
     achieved = achieved_per_bin(session_bins, set_up_s, folder, edges)
+    out = {}
     for name, planned in zip(endpoints, planned_per_bin(rates, minute_s, edges), strict=True):
         if planned.min() < MIN_PER_BIN or name not in achieved:
             continue
         got = achieved[name]
-        result.per_bin[name] = {"planned": [round(float(v), 1) for v in planned],
-                                "achieved": [round(float(v), 1) for v in got],
-                                "max_error": float(np.max(np.abs(got - planned) / planned))}
+        out[name] = BinRow(planned=[round(float(v), 1) for v in planned],
+                           achieved=[round(float(v), 1) for v in got],
+                           max_error=float(np.max(np.abs(got - planned) / planned)))
+    return out
 
 
-def _row(predicted: float, measured: float | None, requests: int, figure: str) -> dict[str, Any]:
-    row: dict[str, Any] = {"predicted": predicted, "measured": measured, "relative_error": None}
+def _row(predicted: float, measured: float | None, requests: int, figure: str) -> FigureRow:
     latency = figure.endswith("_ms")
     if measured is None or (latency and requests < MIN_REQUESTS):
-        row["why_no_error"] = (f"{requests} requests (< {MIN_REQUESTS})" if measured is not None
-                               else "not measured")
-        return row
-    if measured > 0:
-        row["relative_error"] = predicted / measured - 1.0
-    return row
+        why = f"{requests} requests (< {MIN_REQUESTS})" if measured is not None else "not measured"
+        return FigureRow(predicted=predicted, measured=measured, relative_error=None, why_no_error=why)
+    error = predicted / measured - 1.0 if measured > 0 else None
+    return FigureRow(predicted=predicted, measured=measured, relative_error=error)
 
 
-def compare(summary: dict[str, Any], folder: Path, scenario: Scenario, timeseries: Path,
+def _not_comparable(summary: LoadtestSummary, calibration: dict[str, Any] | None, calibrated: str,
+                    tested_target: str) -> list[str]:
+    """Why the test cannot be compared with the calibrated model: nothing when it can."""
+    reasons = []
+    if summary.generator_cpu.saturated:
+        reasons.append("the load generator saturated: its latencies measure itself")
+    arrivals = summary.arrivals
+    if arrivals.dropped:
+        reasons.append(f"{arrivals.dropped} arrivals dropped by the generator")
+    elif not arrivals.within_10pct:
+        reasons.append(f"arrivals off the plan by up to {100 * float(arrivals.max_bin_error):.0f}% "
+                       "in a bin: the generator did not keep the schedule")
+    if calibration is not None and calibrated != tested_target:
+        reasons.append(f"the platform was calibrated against {calibrated}, "
+                       f"the test ran against {tested_target}")
+    return reasons
+
+
+def compare(summary: LoadtestSummary, folder: Path, scenario: Scenario, timeseries: Path,
             calibration: dict[str, Any] | None,
             tested_target: str, utilisation: dict[str, float], seed: int = 0,
-            host: HostSampler | None = None, in_app_ms: dict[str, float] | None = None) -> Comparison:
+            host: HostSampler | None = None, in_app_ms: dict[str, float] | None = None) -> Prediction:
     """The comparison for the load test whose ``summary.json`` is ``summary`` (written in ``folder``).
     ``host``: the target's host was sampled (a server started here): the prediction at the
     achieved load serves the api tier's workers beside the CPU the host spent on other work."""
     from sim.tiers.replay import predict
 
-    calibrated = (calibration or {}).get("target", "unknown (no calibration file)")
-    reasons = []
-    if summary["generator_cpu"].get("saturated"):
-        reasons.append("the load generator saturated: its latencies measure itself")
-    arrivals = summary["arrivals"]
-    if arrivals.get("dropped"):
-        reasons.append(f"{arrivals['dropped']} arrivals dropped by the generator")
-    elif arrivals.get("within_10pct") is False:
-        reasons.append(f"arrivals off the plan by up to {100 * float(arrivals.get('max_bin_error', 0)):.0f}% "
-                       "in a bin: the generator did not keep the schedule")
-    if calibration is not None and calibrated != tested_target:
-        reasons.append(f"the platform was calibrated against {calibrated}, "
-                       f"the test ran against {tested_target}")
-    result = Comparison(not reasons, "; ".join(reasons), calibrated, tested_target)
+    calibrated = str((calibration or {}).get("target", "unknown (no calibration file)"))
+    reasons = _not_comparable(summary, calibration, calibrated, tested_target)
+    comparable = not reasons
     endpoints = [e.name for e in scenario.platform.endpoints]
-    minute_s = 60.0 / float(summary["compress"])
-    minutes = max(1, int(round(float(summary["duration_s"]) / minute_s)))
+    minute_s = 60.0 / float(summary.compress)
+    duration = float(summary.duration_s)
+    minutes = max(1, int(round(duration / minute_s)))
+    if summary.stretch_first_minute is None:
+        raise CalibrationError("the load test's summary.json does not record its stretch's first minute")
     try:
-        rates = model_rates(timeseries, summary["stretch_first_minute"], minutes, endpoints,
-                            float(summary["scale"]), float(summary["compress"]))
+        rates = model_rates(timeseries, summary.stretch_first_minute, minutes, endpoints,
+                            float(summary.scale), float(summary.compress))
     except PlanError as exc:
         raise CalibrationError(str(exc)) from None
-    set_up_s = float(summary.get("set_up_s", 0.0))
-    session_bins = summary.get("session_bins") or {}
-    _per_bin(result, folder, rates, endpoints, minute_s, set_up_s, session_bins)
+    set_up_s = float(summary.set_up_s)
     timeout = float(scenario.behaviour.overload.abandon_after_s)
     rng = np.random.default_rng(seed)
     means = measured_means(folder)
-    result.in_app = {name: {"in_app_ms": round(ms, 3), "mean_ms": means[name],
-                            "outside_ms": round(means[name] - ms, 3)}
-                     for name, ms in (in_app_ms or {}).items() if name in means}
-    duration = float(summary["duration_s"])
     utilisation = _in_window(utilisation, host, folder, set_up_s, duration, scenario)
     planned = predict(scenario, rates, minute_s, rng, timeout)
-    for name in endpoints:
-        measured = summary["endpoints"].get(name)
-        count = float(rates[endpoints.index(name)].sum() * minute_s)
-        achieved = int(measured["requests"]) if measured else 0
-        result.planned_vs_achieved[name] = {"planned": round(count, 1), "achieved": achieved,
-                                            "ratio": achieved / count if count > 0 else None}
-    result.endpoints = _side_by_side(planned, summary, means, duration, result.comparable)
-    result.tiers = _tiers(planned, utilisation, result.comparable)
-    achieved_rps = achieved_rates(folder, endpoints, duration, set_up_s, session_bins)
+    at_achieved = None
+    achieved_rps = achieved_rates(folder, endpoints, duration, set_up_s, summary.session_bins)
     if achieved_rps is not None:
         share = _host_share(host, folder, set_up_s, achieved_rps.shape[1], calibration)
-        at_achieved = predict(scenario, achieved_rps, BIN_S, rng, timeout, share)
-        result.at_achieved = {"endpoints": _side_by_side(at_achieved, summary, means, duration,
-                                                         result.comparable),
-                              "tiers": _tiers(at_achieved, utilisation, result.comparable)}
-        if share is not None:
-            result.at_achieved["host"] = {"tier": share.tier, "cores": share.cores, "runs": list(share.runs),
-                                          "wall": None if share.wall is None else vars(share.wall),
-                                          "background_cores": [round(float(v), 3) for v in share.background]}
-    result.background = against_calibration(calibration, host, folder, set_up_s, summary)
-    result.coverage = coverage(host, folder, set_up_s, duration)
-    return result
+        at_load = predict(scenario, achieved_rps, BIN_S, rng, timeout, share)
+        at_achieved = AtLoad(endpoints=_side_by_side(at_load, summary, means, duration, comparable),
+                             tiers=_tiers(at_load, utilisation, comparable), host=_host_row(share))
+    background = against_calibration(calibration, host, folder, set_up_s, summary.model_dump())
+    result = Prediction(
+        comparable=comparable, reason="; ".join(reasons), calibrated_target=calibrated,
+        tested_target=tested_target, endpoints=_side_by_side(planned, summary, means, duration, comparable),
+        tiers=_tiers(planned, utilisation, comparable),
+        planned_vs_achieved=_requests(summary, rates, endpoints, minute_s),
+        per_bin=_per_bin(folder, rates, endpoints, minute_s, set_up_s, summary.session_bins),
+        at_achieved=at_achieved, in_app=_in_app(in_app_ms or {}, means),
+        background=Background.model_validate(background) if background else None,
+        coverage=coverage(host, folder, set_up_s, duration), writer={})
+    return result.model_copy(update={"metrics": gate_metrics(comparable, result.compared())})
+
+
+def _requests(summary: LoadtestSummary, rates: np.ndarray, endpoints: list[str],
+              minute_s: float) -> dict[str, RequestsRow]:
+    """Each endpoint's requests over the test: planned by the model, finished by the target."""
+    out = {}
+    for name, row in zip(endpoints, rates, strict=True):
+        count = float(row.sum() * minute_s)
+        measured = summary.endpoints.get(name)
+        achieved = measured.requests if measured else 0
+        out[name] = RequestsRow(planned=round(count, 1), achieved=achieved,
+                                ratio=achieved / count if count > 0 else None)
+    return out
+
+
+def _in_app(in_app_ms: dict[str, float], means: dict[str, float]) -> dict[str, InAppRow]:
+    return {name: InAppRow(in_app_ms=round(ms, 3), mean_ms=means[name], outside_ms=round(means[name] - ms, 3))
+            for name, ms in in_app_ms.items() if name in means}
+
+
+def _host_row(share: HostShare | None) -> HostRow | None:
+    if share is None:
+        return None
+    wall = (None if share.wall is None
+            else WallRow(reference_cores=share.wall.reference_cores, share=share.wall.share))
+    return HostRow(tier=share.tier, cores=share.cores, runs=list(share.runs), wall=wall,
+                   background_cores=[round(float(v), 3) for v in share.background])
 
 
 def _in_window(utilisation: dict[str, float], host: HostSampler | None, folder: Path, set_up_s: float,
@@ -250,31 +261,31 @@ def achieved_rates(folder: Path, endpoints: list[str], duration: float,
     return np.array([counts.get(name, np.zeros(edges.size - 1)) for name in endpoints]) / BIN_S
 
 
-def _side_by_side(prediction: Prediction, summary: dict[str, Any], means: dict[str, float], duration: float,
-                  comparable: bool) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per endpoint and figure: {predicted, measured, relative_error} (no error when not comparable).
+def _side_by_side(prediction: ReplayPrediction, summary: LoadtestSummary, means: dict[str, float],
+                  duration: float, comparable: bool) -> EndpointRows:
+    """Per endpoint and figure: predicted and measured, with the relative error when comparable.
     Measured throughput is over the replay's planned duration, as the prediction's is."""
     out = {}
     for name, predicted in prediction.endpoints.items():
-        measured = summary["endpoints"].get(name)
+        measured = summary.endpoints.get(name)
         if measured is None or not comparable:
-            out[name] = {f: {"predicted": getattr(predicted, f), "measured": None} for f in FIGURES}
+            out[name] = {f: FigureRow(predicted=float(getattr(predicted, f)), measured=None) for f in FIGURES}
             continue
-        n = int(measured["requests"])
+        n = measured.requests
         observed = {"rps": n / duration if duration > 0 else None, "mean_ms": means.get(name),
-                    "p50_ms": measured["p50_ms"], "p95_ms": measured["p95_ms"], "p99_ms": measured["p99_ms"],
-                    "error_rate": measured["error_rate"]}
-        out[name] = {f: _row(getattr(predicted, f), observed[f], n, f) for f in FIGURES}
+                    "p50_ms": measured.p50_ms, "p95_ms": measured.p95_ms, "p99_ms": measured.p99_ms,
+                    "error_rate": measured.error_rate}
+        out[name] = {f: _row(float(getattr(predicted, f)), observed[f], n, f) for f in FIGURES}
     return out
 
 
-def _tiers(prediction: Prediction, utilisation: dict[str, float],
-           comparable: bool) -> dict[str, dict[str, Any]]:
+def _tiers(prediction: ReplayPrediction, utilisation: dict[str, float],
+           comparable: bool) -> dict[str, TierRow]:
     out = {}
     for tier, predicted in prediction.utilisation.items():
         got = utilisation.get(tier)
         error = None if got is None or not comparable else 100.0 * (predicted - got)
-        out[tier] = {"predicted": predicted, "measured": got, "error_pp": error}
+        out[tier] = TierRow(predicted=float(predicted), measured=got, error_pp=error)
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from calibrate.errors import CalibrationError
+from records.level import LevelOverload
 from records.loadtest import EndpointFigures, Prediction
 
 LEVEL, BENCH = "level.json", "bench.json"
@@ -48,15 +49,8 @@ class LevelPlan(BaseModel):
     knee_bounded: bool | None = None
 
 
-class Overload(BaseModel):
-    """Whether a level was overloaded, by the measurement and by the model's prediction of its
-    planned load, judged alike (``calibrate.overload``: p95 over the SLO, errors or timeouts, a
-    queue growing in the busiest window), and why in words."""
-
-    predicted: bool
-    measured: bool
-    predicted_why: str = ""
-    measured_why: str = ""
+# a level's overload verdicts: one model with the one the report reads level.json through
+Overload = LevelOverload
 
 
 class LevelResult(BaseModel):

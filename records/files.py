@@ -78,7 +78,7 @@ def read_summary(folder: str | Path, expected: type[Record] | None = None) -> Re
     try:
         return (expected or KINDS[data["kind"]]).model_validate(data)
     except ValidationError as exc:
-        raise RecordsError(f"{path}: {_first_error(exc)}") from None
+        raise RecordsError(f"{path}: {first_error(exc)}") from None
 
 
 def scenario_file(summary: AnySummary, folder: str | Path, given: str | Path | None = None) -> Path:
@@ -104,10 +104,10 @@ def build(record_type: type[R], data: dict[str, Any]) -> R:
     try:
         return record_type.model_validate(data)
     except ValidationError as exc:
-        raise RecordsError(f"{record_type.__name__}: {_first_error(exc)}") from None
+        raise RecordsError(f"{record_type.__name__}: {first_error(exc)}") from None
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
     """The first error's field path in the data (pydantic's location also names union members,
     which are not part of the path) and its message."""
     error = exc.errors()[0]

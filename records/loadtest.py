@@ -1,10 +1,12 @@
-"""``summary.json`` of a load-test run (``yanxiu loadtest``, built in ``loadtests.summary``)."""
+"""``summary.json`` of a load-test run (``yanxiu loadtest``, built in ``loadtests.summary``); its
+``prediction`` is ``records.prediction.Prediction``."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from records.base import Number, Part, Record
+from records.prediction import Prediction as Prediction  # re-exported: its readers import it from here
 
 
 class EndpointFigures(Part):
@@ -76,26 +78,6 @@ class RequestsVsPlan(Part):
     stretch_z: Number | None = None  # (in_stretch - planned) / its standard deviation
     first_bin_band: Number | None = None  # the first judged bin's band, requests
     on_plan: bool | None = None  # stretch and first bin within 10% or their band, bins not beyond chance
-
-
-class Prediction(Part):
-    """The model's prediction for this load beside the measurement (calibrate.compare): per
-    endpoint and figure {predicted, measured, relative_error}; per tier {predicted, measured,
-    error_pp}; not ``comparable`` (and no errors) when the generator saturated or the target
-    is not the calibrated one."""
-
-    comparable: bool
-    reason: str = ""
-    calibrated_target: str
-    tested_target: str
-    platform_file: str | None = None
-    endpoints: dict[str, dict[str, dict[str, Any]]] = {}
-    tiers: dict[str, dict[str, Any]] = {}
-    planned_vs_achieved: dict[str, dict[str, Any]] = {}  # endpoint -> {planned, achieved, ratio} requests
-    per_bin: dict[str, dict[str, Any]] = {}  # endpoint -> {planned, achieved, max_error} per 10-s bin
-    at_achieved: dict[str, dict[str, Any]] = {}  # the prediction at the load the target really got
-    in_app: dict[str, dict[str, float]] = {}  # endpoint -> the server's own mean time beside the test's
-    metrics: dict[str, Number] = {}
 
 
 class LoadtestSummary(Record):

@@ -6,7 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from report import campaigns, cascade, headline, html, pngs, prediction_view, ranges_view, slo_view, verdict
+from report import (
+    campaigns,
+    cascade,
+    comparison_view,
+    headline,
+    html,
+    pngs,
+    prediction_view,
+    ranges_view,
+    slo_view,
+    verdict,
+)
 from report.data import LoadtestResults, ModelResults, WorkloadResults, load, warn
 from report.fonts import find_cjk_font
 from report.i18n import Labels
@@ -60,8 +71,11 @@ def _loadtest_parts(data: LoadtestResults, t: Labels) -> tuple[str, str, list, l
     rates = [] if s.requests_vs_plan else [(f"req/s {name}", model, measured)
                                            for name, model, measured in predicted_rates(data)]
     both = headline.model_table(rates + shared_metrics(data), t)
-    tables = [x for x in (headline.endpoints_table(data, t), prediction_view.plan_table(s, t),
-                          prediction_view.prediction_table(s, t), both) if x]
+    level = data.level  # a bench validation level: its comparison and overload verdicts (level.json)
+    compared = comparison_view.comparison_tables(s, data.comparison, t, from_level=s.prediction is None,
+                                                 overload=level.overload if level is not None else None)
+    tables = [x for x in (headline.endpoints_table(data, t), prediction_view.plan_table(s, t), *compared,
+                          both) if x]
     return t("title_loadtest", name=data.folder.name), meta, headline.loadtest_cards(data, t), tables
 
 

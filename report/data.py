@@ -3,7 +3,8 @@
 summary.json comes through its record (``records``: one kind, this schema version), the CSV
 files are checked against their column sets (``records.tables``).
 Model folders: timeseries.csv, outcomes_daily.csv, attempts.csv, summary.json.
-Load-test folders: Locust's stats_history.csv, arrivals.csv, summary.json.
+Load-test folders: Locust's stats_history.csv, arrivals.csv, summary.json; a bench validation
+level's also level.json (the calibrated model's comparison, ``records.level``).
 Workload folders: replications.csv, summary.json.
 Bad or missing files raise ``ReportError`` (a CSV) or ``records.RecordsError`` (summary.json).
 """
@@ -28,6 +29,8 @@ from records import (
     scenario_file,
     tables,
 )
+from records.level import LevelView, read_level
+from records.prediction import Prediction
 from records.tables import Columns
 from report.errors import ReportError
 
@@ -56,6 +59,16 @@ class LoadtestResults:
     # The model's requests/s for the replayed stretch at test scale (scale x compress), on the
     # test's clock: {"elapsed_s": ..., "rps.<endpoint>": ..., "rps.total": ...}.
     prediction: dict[str, np.ndarray] | None = None
+    # a bench validation level's folder (bench/bench_calibrate.py): its level.json, which holds the
+    # calibrated model's comparison when summary.json has none (records.level)
+    level: LevelView | None = None
+
+    @property
+    def comparison(self) -> Prediction | None:
+        """The calibrated model's prediction beside the measurement: summary.json's, else the level's."""
+        if self.summary.prediction is not None:
+            return self.summary.prediction
+        return self.level.comparison if self.level is not None else None
 
 
 @dataclass
@@ -182,7 +195,7 @@ def load_loadtest(folder: Path, summary: LoadtestSummary) -> LoadtestResults:
         notes.append(str(exc))
     model = _model_summary(summary, notes)
     prediction = _prediction(summary, notes) if model else None
-    return LoadtestResults(folder, summary, history, arrivals, model, notes, prediction)
+    return LoadtestResults(folder, summary, history, arrivals, model, notes, prediction, read_level(folder))
 
 
 def _history_file(folder: Path) -> Path:

@@ -1,10 +1,10 @@
 """A load test's page: the model's requests per endpoint against what the target got
-(``requests_vs_plan``), and the calibrated model's prediction beside the measurement
-(``prediction``, with ``yanxiu loadtest --platform``); both read from summary.json as written."""
+(``requests_vs_plan``), read from summary.json as written. The calibrated model's prediction
+beside the measurement is ``report.comparison_view``."""
 
 from __future__ import annotations
 
-from records.loadtest import LoadtestSummary, Prediction, RequestsVsPlan
+from records.loadtest import LoadtestSummary, RequestsVsPlan
 from report.headline import Table, number
 from report.i18n import Labels
 
@@ -17,25 +17,20 @@ TEXT = {
     "within": ("Every bin within 10%", "每个区间误差≤10%"),
     "yes": ("yes", "是"), "no": ("NO", "否"),
     "noise": ("Bins beyond sampling noise (typical band)", "超出抽样波动的区间数（典型波动带）"),
+    "on_plan": ("On the model's plan (stretch and first bin within 10% or noise)",
+                "符合模型计划（全时段与首个区间误差≤10%或在波动内）"),
     "plan_note": ("Planned: the model's requests for the replayed minutes, scaled and compressed as the "
-                  "replay is. Bins planning fewer than 20 requests are not judged. A bin off by more than "
-                  "10% may still be within sampling noise: the replay and the model are each a sample of "
+                  "replay is. Achieved: the sessions' own requests over the replayed stretch (without the "
+                  "drain after its end); Locust's count where the sessions' were not recorded. Bins "
+                  "planning fewer than 20 requests are not judged. A bin off by more than 10% may "
+                  "still be within sampling noise: the replay and the model are each a sample of "
                   "sessions, and the band is two standard deviations of their difference (from each "
                   "session's requests in the bin).",
-                  "计划值：模型在回放时段的请求数，按回放的比例与压缩倍数换算。计划少于20次请求的区间不参与评判。"
+                  "计划值：模型在回放时段的请求数，按回放的比例与压缩倍数换算。实际值：各会话在回放时段内自身的请求数"
+                  "（不含时段结束后的收尾请求）；未记录时为 Locust 的计数。计划少于20次请求的区间不参与评判。"
                   "误差超过10%的区间仍可能在抽样波动之内：回放与模型各是一组会话样本，波动带为两者之差的两倍标准差"
                   "（由各会话在区间内的请求数算得）。"),
-    "prediction": ("Calibrated model's prediction vs measurement", "校准模型预测与实测对比"),
-    "figure": ("Figure", "指标"), "predicted": ("Predicted", "预测"), "measured": ("Measured", "实测"),
-    "error": ("Error", "误差"),
-    "not_compared": ("Not compared: {reason}", "未比较：{reason}"),
-    "prediction_note": ("At the load the target really got (each endpoint's achieved requests per 10-s bin); "
-                        "latency errors only for endpoints with at least 1,000 requests. Calibrated against "
-                        "{calibrated}; tested {tested}.",
-                        "按目标实际承受的负载（各接口每10秒实际请求数）预测；仅对请求数不少于1,000的接口给出延迟误差。"
-                        "校准对象：{calibrated}；测试对象：{tested}。"),
 }
-FIGURES = (("rps", "req/s"), ("mean_ms", "mean ms"), ("p95_ms", "p95 ms"), ("p99_ms", "p99 ms"))
 
 
 def _text(t: Labels, key: str) -> str:
@@ -48,20 +43,27 @@ def plan_table(summary: LoadtestSummary, t: Labels) -> Table | None:
     for name, row in summary.requests_vs_plan.items():
         if row.planned < 1 and row.achieved == 0:
             continue
-        if row.within_10pct is False:
+        # off the plan: beyond sampling noise where that was judged, else a bin beyond 10%
+        if row.on_plan is False or (row.on_plan is None and row.within_10pct is False):
             bad.add(len(rows))
         rows.append(_plan_row(name, row, t))
     if not rows:
         return None
-    header = [_text(t, k) for k in ("endpoint", "planned", "achieved", "ratio", "bins", "within", "noise")]
+    header = [_text(t, k) for k in ("endpoint", "planned", "achieved", "ratio", "bins", "within", "noise",
+                                    "on_plan")]
     return Table(_text(t, "plan"), header, rows, bad_rows=bad, note=_text(t, "plan_note"))
 
 
 def _plan_row(name: str, row: RequestsVsPlan, t: Labels) -> list[str]:
+    """Achieved: the sessions' own requests over the replayed stretch where known (Locust's count
+    also holds the drain after the stretch's end and the resumed sessions' set-up), else Locust's."""
     worst = f"{100 * row.max_bin_error:.0f}% ({row.bins_judged})" if row.max_bin_error is not None else "–"
     within = "–" if row.within_10pct is None else _text(t, "yes" if row.within_10pct else "no")
-    ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "–"
-    return [name, number(row.planned), number(row.achieved), ratio, worst, within, _noise(row)]
+    stretch = row.in_stretch is not None
+    got, ratio = (row.in_stretch, row.stretch_ratio) if stretch else (row.achieved, row.ratio)
+    on_plan = "–" if row.on_plan is None else _text(t, "yes" if row.on_plan else "no")
+    return [name, number(row.planned), number(got), f"{ratio:.2f}×" if ratio is not None else "–", worst,
+            within, _noise(row), on_plan]
 
 
 def _noise(row: RequestsVsPlan) -> str:
@@ -69,32 +71,3 @@ def _noise(row: RequestsVsPlan) -> str:
     if row.band_typical is None:
         return "–"
     return f"{len(row.bins_outside_band)} (±{100 * row.band_typical:.0f}%)"
-
-
-def prediction_table(summary: LoadtestSummary, t: Labels) -> Table | None:
-    p: Prediction | None = summary.prediction
-    if p is None:
-        return None
-    title = _text(t, "prediction")
-    if not p.comparable:
-        return Table(title, [_text(t, "figure")], [[_text(t, "not_compared").format(reason=p.reason)]])
-    endpoints = p.at_achieved.get("endpoints") or p.endpoints
-    tiers = p.at_achieved.get("tiers") or p.tiers
-    rows = []
-    for name, figures in endpoints.items():
-        for key, label in FIGURES:
-            cell = figures.get(key) or {}
-            if cell.get("measured") is None:
-                continue
-            error = cell.get("relative_error")
-            rows.append([f"{name} {label}", number(cell.get("predicted")), number(cell.get("measured")),
-                         f"{100 * error:+.0f}%" if error is not None else cell.get("why_no_error", "–")])
-    for tier, cell in tiers.items():
-        if cell.get("measured") is None:
-            continue
-        error_pp = cell.get("error_pp")
-        rows.append([f"utilisation {tier}", f"{cell['predicted']:.3f}", f"{cell['measured']:.3f}",
-                     f"{error_pp:+.1f} pp" if error_pp is not None else "–"])
-    header = [_text(t, k) for k in ("figure", "predicted", "measured", "error")]
-    note = _text(t, "prediction_note").format(calibrated=p.calibrated_target, tested=p.tested_target)
-    return Table(title, header, rows, note=note)

@@ -13,6 +13,7 @@ from calibrate.probes import BusyReading
 from calibrate.target import reference_kind
 from domain.scenario import load_scenario
 from domain.thresholds import parse_threshold
+from records.loadtest import LoadtestSummary
 from sim.tiers.replay import predict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,24 +37,28 @@ def timeseries(tmp_path, scenario) -> Path:
     return path
 
 
-def _summary(saturated=False, heartbeats=3000, p95=30.0, arrivals=None):
+def _summary(saturated=False, heartbeats=3000, p95=30.0, arrivals=None, generator=None) -> LoadtestSummary:
     figures = {"requests": heartbeats, "failures": 0, "rps": 36.0, "error_rate": 0.0,
                "p50_ms": 5.0, "p95_ms": p95, "p99_ms": 60.0}
-    return {"stretch_first_minute": "2023-01-05T20:00:00+08:00", "compress": 60.0, "scale": 1.2,
-            "duration_s": 100.0, "endpoints": {"heartbeat": figures}, "total": figures,
-            "generator_cpu": {"saturated": saturated},
-            "arrivals": arrivals or {"dropped": 0, "within_10pct": True, "max_bin_error": 0.02}}
+    arrivals = {"planned": 1.0, "achieved": 1, "bin_s": 10.0, "dropped": 0, "within_10pct": True,
+                "max_bin_error": 0.02} | (arrivals or {})
+    return LoadtestSummary.model_validate({
+        "scenario": "smoke", "stretch": "peak-hour", "stretch_first_minute": "2023-01-05T20:00:00+08:00",
+        "compress": 60.0, "scale": 1.2, "duration_s": 100.0, "endpoints": {"heartbeat": figures},
+        "total": figures, "trustworthy": True, "metrics": {},
+        "generator_cpu": generator or {"max": 10.0, "mean": 5.0, "saturated": saturated},
+        "arrivals": arrivals})
 
 
 def test_comparable_run_has_errors_and_gate_metrics(tmp_path, scenario, timeseries):
     c = compare(_summary(), tmp_path, scenario, timeseries, {"target": "T"}, "T", {"api": 0.02})
     assert c.comparable and c.reason == ""
     hb = c.endpoints["heartbeat"]
-    assert hb["rps"]["predicted"] == pytest.approx(0.5 * 1.2 * 60, rel=0.1)  # rps × scale × compress
-    assert hb["p95_ms"]["relative_error"] == pytest.approx(hb["p95_ms"]["predicted"] / 30.0 - 1)
-    assert c.planned_vs_achieved["heartbeat"]["planned"] == pytest.approx(0.5 * 1.2 * 60 * 100)
-    metrics = c.metrics()
-    assert metrics["prediction_error(p95(latency.heartbeat))"] == abs(hb["p95_ms"]["relative_error"])
+    assert hb["rps"].predicted == pytest.approx(0.5 * 1.2 * 60, rel=0.1)  # rps × scale × compress
+    assert hb["p95_ms"].relative_error == pytest.approx(hb["p95_ms"].predicted / 30.0 - 1)
+    assert c.planned_vs_achieved["heartbeat"].planned == pytest.approx(0.5 * 1.2 * 60 * 100)
+    metrics = c.metrics
+    assert metrics["prediction_error(p95(latency.heartbeat))"] == abs(hb["p95_ms"].relative_error)
     assert "prediction_error(max(utilisation.api))" in metrics
     threshold = parse_threshold("prediction_error(p95(latency.heartbeat)) < 20%")
     assert threshold.metric in metrics
@@ -62,7 +67,7 @@ def test_comparable_run_has_errors_and_gate_metrics(tmp_path, scenario, timeseri
 def test_too_few_requests_give_no_latency_error(tmp_path, scenario, timeseries):
     c = compare(_summary(heartbeats=999), tmp_path, scenario, timeseries, None, "T", {})
     row = c.endpoints["heartbeat"]["p95_ms"]
-    assert row["relative_error"] is None and "999 requests" in row["why_no_error"]
+    assert row.relative_error is None and "999 requests" in row.why_no_error
 
 
 @pytest.mark.parametrize("saturated,arrivals,calibrated,tested,reason", [
@@ -83,9 +88,9 @@ def test_not_comparable_says_why_and_reports_no_error(tmp_path, scenario, timese
     c = compare(_summary(saturated=saturated, arrivals=arrivals), tmp_path, scenario, timeseries,
                 {"target": calibrated}, tested, {"api": 0.5})
     assert not c.comparable and reason in c.reason
-    assert c.metrics() == {}
-    assert all(row.get("relative_error") is None for rows in c.endpoints.values() for row in rows.values())
-    assert all(t["error_pp"] is None for t in c.tiers.values())
+    assert c.metrics == {}
+    assert all(row.relative_error is None for rows in c.endpoints.values() for row in rows.values())
+    assert all(t.error_pp is None for t in c.tiers.values())
 
 
 def test_replay_prediction_matches_pollaczek_khinchine():
@@ -109,13 +114,13 @@ def test_requests_per_endpoint_per_bin_from_locusts_history(tmp_path, scenario, 
     (tmp_path / "stats_history.csv").write_text("\n".join(lines) + "\n")
     c = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {})
     row = c.per_bin["heartbeat"]
-    assert row["planned"][:3] == [360.0, 360.0, 360.0]
-    assert row["max_error"] < 0.03  # the first bin: one second of the history straddles the origin
+    assert row.planned[:3] == [360.0, 360.0, 360.0]
+    assert row.max_error < 0.03  # the first bin: one second of the history straddles the origin
     # the prediction at the achieved load carries the gate metrics (the platform model's error)
-    achieved = c.at_achieved["endpoints"]["heartbeat"]
-    assert achieved["rps"]["predicted"] == pytest.approx(36.0, rel=0.05)
-    error = achieved["p95_ms"]["relative_error"]
-    assert c.metrics()["prediction_error(p95(latency.heartbeat))"] == abs(error)
+    achieved = c.at_achieved.endpoints["heartbeat"]
+    assert achieved["rps"].predicted == pytest.approx(36.0, rel=0.05)
+    error = achieved["p95_ms"].relative_error
+    assert c.metrics["prediction_error(p95(latency.heartbeat))"] == abs(error)
 
 
 def _history(folder: Path, start: int) -> None:
@@ -143,14 +148,14 @@ def test_the_hosts_other_work_slows_the_prediction_at_the_achieved_load(tmp_path
     # the api measured over the replay alone from the host's samples (0 CPU here), not the meter's 0.3
     shared_api = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T",
                          {"api": 0.3, "database": 0.9}, host=host)
-    assert shared_api.tiers["api"]["measured"] == 0.0
+    assert shared_api.tiers["api"].measured == 0.0
     writers = scenario.platform.tier("database").servers
-    assert shared_api.tiers["database"]["measured"] == pytest.approx(0.1 / writers)
-    assert shared.at_achieved["host"]["cores"] == 2.0
-    assert shared.at_achieved["host"]["background_cores"] == pytest.approx([1.5] * 10)
+    assert shared_api.tiers["database"].measured == pytest.approx(0.1 / writers)
+    assert shared.at_achieved.host.cores == 2.0
+    assert shared.at_achieved.host.background_cores == pytest.approx([1.5] * 10)
     hb = "heartbeat"
-    assert (shared.at_achieved["endpoints"][hb]["mean_ms"]["predicted"]
-            > 1.2 * plain.at_achieved["endpoints"][hb]["mean_ms"]["predicted"])
+    assert (shared.at_achieved.endpoints[hb]["mean_ms"].predicted
+            > 1.2 * plain.at_achieved.endpoints[hb]["mean_ms"].predicted)
 
 
 def _postgres_shared_with(others_every: int):
@@ -196,7 +201,7 @@ def test_a_postgresql_database_shared_in_part_is_measured_over_its_own_intervals
     whole = meter.utilisation(100.0)
     assert "database" not in whole and "yanxiu_test_9" in meter.unmeasured()["database"]
     c = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", whole, host=host)
-    assert c.tiers["database"]["measured"] == pytest.approx(0.2 / 2)  # not (0.2 + 0.25) / 2
+    assert c.tiers["database"].measured == pytest.approx(0.2 / 2)  # not (0.2 + 0.25) / 2
     assert c.coverage["database"].startswith("measured over 7")  # in summary.json: what it covers
     notes = meter.notes(start + 1.5, start + 101.5)
     assert notes["database"].startswith("measured over 7") and "yanxiu_test_9" in notes["database"]
@@ -229,19 +234,21 @@ def test_a_test_on_a_machine_busier_than_the_calibration_says_so(tmp_path, scena
     host.cores, host.sample_s = 2, 1.0
     host.rows = [(start + t, 1.2 * t, 0.4 * t) for t in range(-5, 120)]  # 0.8 cores beside the server
     host.database_rows, host.database_tier = [], None
-    summary = _summary() | {"generator_cpu": {"saturated": False, "mean": 20.0, "processes": 1}}
+    summary = _summary(generator={"max": 30.0, "saturated": False, "mean": 20.0, "processes": 1})
+    data = summary.model_dump()  # calibrate.meter reads the summary as JSON data
     quiet = {"background": {"other_cores": 0.1}}
-    busier = against_calibration(quiet, host, tmp_path, 0.0, summary)
+    busier = against_calibration(quiet, host, tmp_path, 0.0, data)
     # 0.8 cores less the generator's 0.2
     assert busier["test_other_cores"] == pytest.approx(0.6) and busier["busier"]
     assert "the machine's, not the model's" in busier["note"]
     alike = against_calibration({"background": {"other_cores": 0.6 - BUSIER_CORES / 2}}, host, tmp_path, 0.0,
-                                summary)
+                                data)
     assert alike["busier"] is False and "note" not in alike
-    assert "did not record" in against_calibration({}, host, tmp_path, 0.0, summary)["note"]
-    assert against_calibration(quiet, None, tmp_path, 0.0, summary) == {}
+    assert "did not record" in against_calibration({}, host, tmp_path, 0.0, data)["note"]
+    assert against_calibration(quiet, None, tmp_path, 0.0, data) == {}
     c = compare(summary, tmp_path, scenario, timeseries, quiet | {"target": "T"}, "T", {}, host=host)
-    assert c.background == busier and c.comparable  # said, not a reason to withhold the figures
+    assert c.comparable  # said, not a reason to withhold the figures
+    assert c.background is not None and c.background.model_dump(exclude_unset=True) == busier
 
 
 def test_the_servers_own_time_is_put_beside_the_tests(tmp_path, scenario, timeseries):
@@ -249,7 +256,8 @@ def test_the_servers_own_time_is_put_beside_the_tests(tmp_path, scenario, timese
     (tmp_path / "stats.csv").write_text("Name,Average Response Time\nheartbeat,24.3\n")
     c = compare(_summary(), tmp_path, scenario, timeseries, None, "T", {},
                 in_app_ms={"heartbeat": 16.65, "metrics": 3.0})
-    assert c.in_app == {"heartbeat": {"in_app_ms": 16.65, "mean_ms": 24.3, "outside_ms": pytest.approx(7.65)}}
+    assert {name: row.model_dump() for name, row in c.in_app.items()} == {
+        "heartbeat": {"in_app_ms": 16.65, "mean_ms": 24.3, "outside_ms": pytest.approx(7.65)}}
 
 
 def test_the_sqlite_writers_lock_time_is_not_stretched_with_the_workers_loops(tmp_path, scenario, timeseries):
@@ -272,9 +280,9 @@ def test_the_sqlite_writers_lock_time_is_not_stretched_with_the_workers_loops(tm
     kind = reference_kind(False, pool_servers(sqlite, "api"))
     busy = compare(_summary(heartbeats=3600), tmp_path, sqlite, timeseries, None, kind, {}, host=host)
     quiet = compare(_summary(heartbeats=3600), tmp_path, sqlite, timeseries, None, kind, {})
-    assert busy.at_achieved["host"]["runs"] == []
-    assert (busy.at_achieved["tiers"]["database"]["predicted"]
-            == pytest.approx(quiet.at_achieved["tiers"]["database"]["predicted"], rel=0.05))
+    assert busy.at_achieved.host.runs == []
+    assert (busy.at_achieved.tiers["database"].predicted
+            == pytest.approx(quiet.at_achieved.tiers["database"].predicted, rel=0.05))
 
 
 def test_the_prediction_at_the_achieved_load_says_the_writers_stretch_from_the_calibrations_steps(
@@ -301,6 +309,6 @@ def test_the_prediction_at_the_achieved_load_says_the_writers_stretch_from_the_c
     c = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, calibration, "T", {}, host=host)
     wall = from_calibration(calibration, 2)
     assert wall is not None and 0.0 < wall.share <= 1.0
-    assert c.at_achieved["host"]["wall"] == dataclasses.asdict(wall)
+    assert c.at_achieved.host.wall.model_dump() == dataclasses.asdict(wall)
     plain = compare(_summary(heartbeats=3600), tmp_path, scenario, timeseries, None, "T", {}, host=host)
-    assert plain.at_achieved["host"]["wall"] is None
+    assert plain.at_achieved.host.wall is None

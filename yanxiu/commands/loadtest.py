@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from records import LoadtestSummary
+from records.prediction import AtLoad, Prediction
 from yanxiu import replay_setup as setup
 
 
@@ -256,17 +257,16 @@ def _predicted(args, summary: LoadtestSummary, out: Path, model: Path, host: str
     from calibrate.compare import compare, load_calibration
     from domain.scenario import load_scenario
     from records import write_summary
-    from records.loadtest import Prediction
 
     platform = load_scenario(args.platform)
     from calibrate.target import reference_kind
 
     tested = reference_kind(bool(args.database_url), server[1]) if server else host
-    comparison = compare(summary.model_dump(), out, platform, model / "timeseries.csv",
+    comparison = compare(summary, out, platform, model / "timeseries.csv",
                          load_calibration(args.platform), tested, meter.utilisation(summary.duration_s),
                          seed=args.seed or 0, host=meter.host,
                          in_app_ms=meter.in_app_ms())
-    prediction = Prediction(**comparison.as_dict(), platform_file=str(args.platform))
+    prediction = comparison.model_copy(update={"platform_file": str(args.platform)})
     metrics = {**summary.metrics, **prediction.metrics}
     summary = summary.model_copy(update={"prediction": prediction, "metrics": metrics})
     write_summary(out, summary)
@@ -274,37 +274,39 @@ def _predicted(args, summary: LoadtestSummary, out: Path, model: Path, host: str
     return summary
 
 
-def _print_prediction(p) -> None:
+def _print_prediction(p: Prediction) -> None:
     if not p.comparable:
         print(f"prediction NOT compared: {p.reason}")
         return
     print("prediction vs measured (relative error; latency errors for endpoints with >= 1,000 requests)")
-    _print_side_by_side("at the planned load (the model's requests)", p.endpoints, p.tiers)
-    if p.at_achieved:
-        _print_side_by_side("at the achieved load (the gate's prediction_error metrics)",
-                            p.at_achieved.get("endpoints", {}), p.at_achieved.get("tiers", {}))
+    _print_side_by_side("at the planned load (the model's requests)", p.planned())
+    if p.at_achieved is not None:
+        _print_side_by_side("at the achieved load (the gate's prediction_error metrics)", p.at_achieved)
     for tier, note in p.coverage.items():
         print(f"  utilisation {tier}: {note}")
-    if p.background.get("note"):
-        print(f"  the machine: {p.background['note']}")
+    if p.background is not None and p.background.note:
+        print(f"  the machine: {p.background.note}")
     if p.in_app:
         print("  time inside the server (its own middleware) / the test's mean: " + ", ".join(
-            f"{name} {row['in_app_ms']:.1f}/{row['mean_ms']:.1f} ms" for name, row in p.in_app.items()))
+            f"{name} {row.in_app_ms:.1f}/{row.mean_ms:.1f} ms" for name, row in p.in_app.items()))
 
 
-def _print_side_by_side(title: str, endpoints: dict, tiers: dict) -> None:
+def _print_side_by_side(title: str, at: AtLoad) -> None:
     print(f"  {title}:")
-    for endpoint, rows in endpoints.items():
+    for endpoint, rows in at.endpoints.items():
         cells = []
         for figure in ("rps", "mean_ms", "p95_ms", "p99_ms"):
-            row = rows.get(figure, {})
-            error = row.get("relative_error")
-            cells.append(f"{figure} {row.get('predicted', 0):.4g}/{row.get('measured') or 0:.4g}"
+            row = rows.get(figure)
+            if row is None:
+                continue
+            error = row.relative_error
+            cells.append(f"{figure} {row.predicted or 0:.4g}/{row.measured or 0:.4g}"
                          + (f" ({100 * error:+.0f}%)" if error is not None else ""))
         print(f"    {endpoint:<15} " + ", ".join(cells))
-    for tier, row in tiers.items():
-        if row.get("measured") is not None:
-            print(f"    utilisation {tier}: predicted {row['predicted']:.3f}, measured {row['measured']:.3f}")
+    for tier, tier_row in at.tiers.items():
+        if tier_row.measured is not None:
+            print(f"    utilisation {tier}: predicted {tier_row.predicted:.3f}, "
+                  f"measured {tier_row.measured:.3f}")
 
 
 def _print(summary: LoadtestSummary, out: Path) -> None:
