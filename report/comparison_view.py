@@ -20,22 +20,25 @@ BAR_PP = 5.0  # a tier's utilisation, percentage points
 
 # (English, Chinese)
 TEXT = {
-    "title": ("Calibrated model's prediction vs measurement, per endpoint and tier",
-              "校准模型预测与实测对比（按接口与层）"),
-    "endpoint": ("Endpoint / tier", "接口 / 层"), "figure": ("Figure", "指标"),
+    "title": ("Calibrated model's prediction vs measurement, per endpoint (predicted / measured)",
+              "校准模型预测与实测对比，按接口（预测 / 实测）"),
+    "tiers_title": ("Calibrated model's prediction vs measurement, per tier", "校准模型预测与实测对比，按层"),
+    "endpoint": ("Endpoint", "接口"), "requests": ("Requests", "请求数"), "figure": ("Figure", "指标"),
+    "tier_col": ("Tier", "层"), "bar_of": (" (bar {bar})", "（标准{bar}）"),
+    "paren": (" ({inner})", "（{inner}）"), "comma": (", ", "，"),
     "predicted": ("Predicted", "预测"), "measured": ("Measured", "实测"),
     "error": ("Error", "误差"), "bar": ("Issue's bar", "议题标准"), "met": ("Met?", "是否达标"),
     "rps": ("throughput, req/s", "吞吐量（次/秒）"), "mean_ms": ("mean latency, ms", "平均延迟（毫秒）"),
     "p50_ms": ("p50 latency, ms", "p50延迟（毫秒）"), "p95_ms": ("p95 latency, ms", "p95延迟（毫秒）"),
     "p99_ms": ("p99 latency, ms", "p99延迟（毫秒）"), "error_rate": ("error rate", "错误率"),
-    "utilisation": ("utilisation", "利用率"), "tier": ("tier {name}", "层 {name}"),
-    "bottleneck": ("tier {name} (bottleneck)", "层 {name}（瓶颈）"),
+    "utilisation": ("utilisation", "利用率"), "tier": ("{name}", "{name}"),
+    "bottleneck": ("{name} (bottleneck: the busiest measured)", "{name}（瓶颈：实测最忙）"),
     "yes": ("met", "达标"), "no": ("MISSED", "未达标"), "no_bar": ("no bar", "无标准"),
-    "few": ("not judged: {n} requests (< 1,000)", "不评判：{n}次请求（<1,000）"),
-    "no_error": ("no error: {why}", "无误差：{why}"), "pp": ("pp", "个百分点"),
+    "few": ("(< 1,000: not judged)", "（<1,000：不评判）"), "pp": ("pp", "个百分点"),
     "not_compared": ("Not compared: {reason}", "未比较：{reason}"),
     "summary": ("{met} of {judged} bars met", "{judged}项标准中{met}项达标"),
-    "note": ("Each figure is compared with the measurement of this load test. The prediction is the "
+    "note": ("Each cell: predicted / measured (error, and met or MISSED where the issue sets a bar). "
+             "Each figure is compared with the measurement of this load test. The prediction is the "
              "calibrated platform's for the load the target really got (each endpoint's achieved "
              "requests per 10-s bin), the one the gate's prediction_error metrics come from. Error = "
              "predicted ÷ measured − 1; utilisation: predicted − measured, in percentage points. The "
@@ -44,15 +47,23 @@ TEXT = {
              "with at least 1,000 requests; p50, "
              "p99 and the error rate are shown without a bar. {summary}. Calibrated against {calibrated}; "
              "tested {tested}. From {source}.",
+             "每格为 预测 / 实测（误差；议题设有标准的指标注明达标或未达标）。"
              "各指标均与本次压测的实测值对比。预测为校准平台在目标实际承受负载下（各接口每10秒实际请求数）的预测，"
              "即门禁 prediction_error 指标所用的预测。误差 = 预测 ÷ 实测 − 1；利用率为预测 − 实测（百分点）。"
-             "议题标准：吞吐量误差≤5%，瓶颈层利用率误差≤5个百分点（此处对每个实测层评判），平均延迟≤10%，p95≤20%，仅对请求数不少于"
+             "议题标准：吞吐量误差≤5%，瓶颈层利用率误差≤5个百分点（此处对每个实测层评判），"
+             "平均延迟≤10%，p95≤20%，仅对请求数不少于"
              "1,000的接口评判；p50、p99与错误率仅列出，不设标准。{summary}。校准对象：{calibrated}；"
              "测试对象：{tested}。数据来自{source}。"),
     "legend": ("What each figure is compared with (the measurement)", "各指标的比较对象（实测值）"),
-    "legend_figure": ("Figure", "指标"), "legend_measured": ("Measured as", "实测来源"),
-    "m_rps": ("the endpoint's requests finished by the target, as Locust counted them over the whole test, "
-              "÷ the replay's planned duration", "目标完成的该接口请求数（Locust 全程计数）÷ 回放计划时长"),
+    "legend_header": ("Figure: measured as", "指标：实测来源"),
+    "legend_row": ("{figure}: {measured}", "{figure}：{measured}"),
+    "m_rps": ("the endpoint's requests finished by the target, as Locust counted them over the whole test "
+              "(the drain after the replay's end included), ÷ the replay's planned duration. At the achieved "
+              "load the prediction's requests are the measured ones, so this error is small by construction; "
+              "the model's plan against the target's requests is the table of requests per endpoint",
+              "目标完成的该接口请求数（Locust 全程计数，含回放结束后的收尾请求）÷ 回放计划时长。"
+              "按实际负载预测时，预测的请求数即实测的请求数，故此误差按构造就小；模型计划与目标实际请求数的对比见"
+              "“各接口请求数”表"),
     "m_mean_ms": ("Locust's mean response time of the endpoint (stats.csv): at the client, request sent "
                   "to response received",
                   "Locust 统计的该接口平均响应时间（stats.csv）：客户端从发出请求到收到响应"),
@@ -79,55 +90,71 @@ def _text(t: Labels, key: str, **fields: object) -> str:
 
 @dataclass
 class _Rows:
-    """The table's rows, the rows that missed their bar, and the count of bars judged and met."""
+    """A table's rows, the rows with a bar missed, and the count of bars judged and met."""
 
     rows: list[list[str]] = field(default_factory=list)
     bad: set[int] = field(default_factory=set)
     judged: int = 0
     met: int = 0
 
-    def add(self, row: list[str], verdict: bool | None) -> None:
-        if verdict is not None:
-            self.judged, self.met = self.judged + 1, self.met + verdict
-        if verdict is False:
+    def add(self, row: list[str], verdicts: list[bool | None]) -> None:
+        judged = [v for v in verdicts if v is not None]
+        self.judged, self.met = self.judged + len(judged), self.met + sum(judged)
+        if False in judged:
             self.bad.add(len(self.rows))
         self.rows.append(row)
 
 
 def comparison_tables(summary: LoadtestSummary, p: Prediction | None, t: Labels, from_level: bool = False,
                       overload: LevelOverload | None = None) -> list[Table]:
-    """The comparison table and its legend; one line saying why when not comparable."""
+    """Per endpoint, per tier (and the level's overload verdicts), and the legend of what each
+    figure is compared with; one line saying why when the test was not comparable."""
     if p is None:
         return []
-    title = _text(t, "title")
     if not p.comparable:
-        return [Table(title, [_text(t, "figure")], [[_text(t, "not_compared", reason=p.reason)]])]
-    out = _Rows()
+        return [Table(_text(t, "title"), [_text(t, "figure")], [[_text(t, "not_compared", reason=p.reason)]])]
     compared = p.compared()
-    for name, figures in compared.endpoints.items():
-        measured = summary.endpoints.get(name)
-        if measured is not None and measured.requests:
-            _endpoint_rows(out, name, figures, measured.requests, t)
-    _tier_rows(out, compared.tiers, t)
+    endpoints, tiers = _Rows(), _Rows()
+    counts = {name: e.requests for name, e in summary.endpoints.items() if e.requests}
+    for name in sorted(compared.endpoints, key=lambda n: -counts.get(n, 0)):
+        if name in counts:
+            _endpoint_row(endpoints, name, compared.endpoints[name], counts[name], t)
+    _tier_rows(tiers, compared.tiers, t)
     if overload is not None:
         same = overload.predicted == overload.measured
-        out.add(["–", _text(t, "overload"), _yes_no(overload.predicted, t), _yes_no(overload.measured, t),
-                 "–", _text(t, "overload_bar"), _text(t, "yes" if same else "no")], same)
-    header = [_text(t, k) for k in ("endpoint", "figure", "predicted", "measured", "error", "bar", "met")]
-    note = _text(t, "note", summary=_text(t, "summary", met=out.met, judged=out.judged),
+        tiers.add([_text(t, "overload"), _yes_no(overload.predicted, t), _yes_no(overload.measured, t),
+                   "–", _text(t, "overload_bar"), _text(t, "yes" if same else "no")], [same])
+    met, judged = endpoints.met + tiers.met, endpoints.judged + tiers.judged
+    note = _text(t, "note", summary=_text(t, "summary", met=met, judged=judged),
                  calibrated=p.calibrated_target, tested=p.tested_target,
                  source=_text(t, "src_level" if from_level else "src_summary"))
-    return [Table(title, header, out.rows, bad_rows=out.bad, note=note), _legend(t)]
+    header = [_text(t, "endpoint"), _text(t, "requests")] + [_heading(f, t) for f in FIGURES]
+    tier_header = [_text(t, k) for k in ("tier_col", "predicted", "measured", "error", "bar", "met")]
+    return [Table(_text(t, "title"), header, endpoints.rows, bad_rows=endpoints.bad, note=note),
+            Table(_text(t, "tiers_title"), tier_header, tiers.rows, bad_rows=tiers.bad), _legend(t)]
 
 
-def _endpoint_rows(out: _Rows, name: str, figures: dict[str, FigureRow], requests: int, t: Labels) -> None:
+def _endpoint_row(out: _Rows, name: str, figures: dict[str, FigureRow], requests: int, t: Labels) -> None:
+    """One endpoint: per figure "predicted / measured (error, met)"; its requests, and whether
+    the bars are judged (>= MIN_REQUESTS)."""
+    cells, verdicts = [], []
     for figure in FIGURES:
         row = figures.get(figure)
-        if row is None:
-            continue
-        verdict = _judge(figure, row, requests)
-        out.add([name, _text(t, figure), _value(figure, row.predicted), _value(figure, row.measured),
-                 _error(row), _bar(figure, t), _verdict(verdict, figure, row, requests, t)], verdict)
+        verdict = _judge(figure, row, requests) if row is not None else None
+        verdicts.append(verdict)
+        cells.append(_cell(figure, row, verdict, t))
+    few = "" if requests >= MIN_REQUESTS else " " + _text(t, "few")
+    out.add([name, f"{requests:,}{few}", *cells], verdicts)
+
+
+def _cell(figure: str, row: FigureRow | None, verdict: bool | None, t: Labels) -> str:
+    if row is None:
+        return "–"
+    text = f"{_value(figure, row.predicted)} / {_value(figure, row.measured)}"
+    notes = [] if row.relative_error is None else [f"{100 * float(row.relative_error):+.1f}%"]
+    if verdict is not None:
+        notes.append(_text(t, "yes" if verdict else "no"))
+    return text + (_text(t, "paren", inner=_text(t, "comma").join(notes)) if notes else "")
 
 
 def _tier_rows(out: _Rows, tiers: dict[str, TierRow], t: Labels) -> None:
@@ -140,8 +167,8 @@ def _tier_rows(out: _Rows, tiers: dict[str, TierRow], t: Labels) -> None:
         error = "–" if cell.error_pp is None else f"{float(cell.error_pp):+.1f} {pp}"
         label = _text(t, "bottleneck" if tier == bottleneck else "tier", name=tier)
         verdict = _text(t, "no_bar") if ok is None else _text(t, "yes" if ok else "no")
-        out.add([label, _text(t, "utilisation"), f"{float(cell.predicted):.3f}",
-                 f"{float(cell.measured):.3f}", error, f"±{BAR_PP:g} {pp}", verdict], ok)
+        out.add([label, f"{float(cell.predicted):.3f}", f"{float(cell.measured):.3f}", error,
+                 f"±{BAR_PP:g} {pp}", verdict], [ok])
 
 
 def _judge(figure: str, row: FigureRow, requests: int) -> bool | None:
@@ -151,30 +178,15 @@ def _judge(figure: str, row: FigureRow, requests: int) -> bool | None:
     return abs(float(row.relative_error)) <= BARS[figure]
 
 
-def _verdict(verdict: bool | None, figure: str, row: FigureRow, requests: int, t: Labels) -> str:
-    if verdict is not None:
-        return _text(t, "yes" if verdict else "no")
-    if figure in BARS and requests < MIN_REQUESTS:
-        return _text(t, "few", n=f"{requests:,}")
-    if figure in BARS and row.why_no_error:
-        return _text(t, "no_error", why=row.why_no_error)
-    return "–"
+def _heading(figure: str, t: Labels) -> str:
+    bar = _text(t, "bar_of", bar=f"±{100 * BARS[figure]:.0f}%") if figure in BARS else ""
+    return _text(t, figure) + bar
 
 
 def _value(figure: str, value: float | None) -> str:
     if value is None:
         return "–"
     return f"{100 * float(value):.2f}%" if figure == "error_rate" else number(float(value))
-
-
-def _error(row: FigureRow) -> str:
-    if row.relative_error is not None:
-        return f"{100 * float(row.relative_error):+.1f}%"
-    return "–"
-
-
-def _bar(figure: str, t: Labels) -> str:
-    return f"±{100 * BARS[figure]:.0f}%" if figure in BARS else _text(t, "no_bar")
 
 
 def _yes_no(value: bool, t: Labels) -> str:
@@ -188,8 +200,9 @@ def _bottleneck(tiers: dict[str, TierRow]) -> str | None:
 
 
 def _legend(t: Labels) -> Table:
-    rows = [[_text(t, "rps"), _text(t, "m_rps")], [_text(t, "mean_ms"), _text(t, "m_mean_ms")],
-            [" / ".join(_text(t, k) for k in ("p50_ms", "p95_ms", "p99_ms")), _text(t, "m_pct")],
-            [_text(t, "error_rate"), _text(t, "m_error_rate")],
-            [_text(t, "utilisation"), _text(t, "m_utilisation")]]
-    return Table(_text(t, "legend"), [_text(t, "legend_figure"), _text(t, "legend_measured")], rows)
+    """One column (the page right-aligns every column but the first): "figure: measured as"."""
+    pairs = [(_text(t, "rps"), "m_rps"), (_text(t, "mean_ms"), "m_mean_ms"),
+             (" / ".join(_text(t, k) for k in ("p50_ms", "p95_ms", "p99_ms")), "m_pct"),
+             (_text(t, "error_rate"), "m_error_rate"), (_text(t, "utilisation"), "m_utilisation")]
+    rows = [[_text(t, "legend_row", figure=figure, measured=_text(t, key))] for figure, key in pairs]
+    return Table(_text(t, "legend"), [_text(t, "legend_header")], rows)

@@ -143,4 +143,4 @@ def model_table(rows: list[tuple[str, float, float]], t: Labels) -> Table | None
         return None
     body = [[key, number(model), number(measured), f"{measured / model:.2f}×" if model else "–"]
             for key, model, measured in rows]
-    return Table(t("lt_model"), [t("metric"), t("model"), t("measured"), t("ratio_measured_model")], body)
+    return Table(t("lt_model_run"), [t("metric"), t("model"), t("measured"), t("ratio_measured_model")], body)

@@ -87,6 +87,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bin": ("bin", "时间段"),
     "arrivals_axis": ("arrivals", "到达数"),
     "lt_model": ("Model prediction vs measurement", "模型预测与实测对比"),
+    "lt_model_run": ("The model run's figures vs this test's (the scenario's platform as written, not a "
+                     "calibrated one)", "模型运行结果与本次压测对比（场景原有平台，非校准平台）"),
     "model": ("model", "模型"),
     "measured": ("measured", "实测"),
     "metric": ("Metric", "指标"),

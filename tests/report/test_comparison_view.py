@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from records.level import LevelOverload
 from records.loadtest import LoadtestSummary
 from records.prediction import Prediction
 from report.comparison_view import comparison_tables
@@ -24,37 +25,42 @@ def _rows(at_achieved: dict | None = None) -> tuple[LoadtestSummary, Prediction]
 
 def test_every_figure_is_marked_against_its_bar():
     summary, p = _rows()
-    table, legend = comparison_tables(summary, p, Labels("en"))
-    rows = {(r[0], r[1]): r[2:] for r in table.rows}
-    assert rows[("heartbeat", "throughput, req/s")] == ["29", "30", "-3.3%", "±5%", "met"]
-    assert rows[("heartbeat", "mean latency, ms")] == ["4", "5", "-20.0%", "±10%", "MISSED"]
-    assert rows[("heartbeat", "p95 latency, ms")] == ["24", "30", "-20.0%", "±20%", "met"]
-    assert rows[("heartbeat", "p50 latency, ms")][3:] == ["no bar", "–"]
-    assert rows[("heartbeat", "error rate")][:2] == ["0.00%", "0.00%"]
-    # fewer than 1,000 requests: shown, not judged
-    few = "not judged: 812 requests (< 1,000)"
-    assert rows[("login", "p95 latency, ms")] == ["9", "10", "–", "±20%", few]
-    assert rows[("tier api (bottleneck)", "utilisation")] == ["0.400", "0.500", "-10.0 pp", "±5 pp", "MISSED"]
-    missed = {table.rows[i][1] for i in table.bad_rows}
-    assert missed == {"mean latency, ms", "utilisation"}
-    assert "2 of 4 bars met" in table.note and "From summary.json" in table.note
-    assert [r[0] for r in legend.rows][0] == "throughput, req/s" and "Locust" in legend.rows[0][1]
+    endpoints, tiers, legend = comparison_tables(summary, p, Labels("en"))
+    assert endpoints.header[2:] == ["throughput, req/s (bar ±5%)", "mean latency, ms (bar ±10%)",
+                                    "p50 latency, ms", "p95 latency, ms (bar ±20%)", "p99 latency, ms",
+                                    "error rate"]
+    # the busiest endpoint first; cells: predicted / measured (error, met or MISSED)
+    assert endpoints.rows[0] == ["heartbeat", "3,000", "29 / 30 (-3.3%, met)", "4 / 5 (-20.0%, MISSED)",
+                                 "3 / 5 (-40.0%)", "24 / 30 (-20.0%, met)", "50 / 60 (-16.7%)",
+                                 "0.00% / 0.00%"]
+    # fewer than 1,000 requests: shown, not judged (and the latency errors withheld by compare)
+    assert endpoints.rows[1][:2] == ["login", "812 (< 1,000: not judged)"]
+    assert endpoints.rows[1][3] == "9 / 10" and endpoints.bad_rows == {0}
+    assert tiers.rows == [["api (bottleneck: the busiest measured)", "0.400", "0.500", "-10.0 pp", "±5 pp",
+                           "MISSED"]] and tiers.bad_rows == {0}
+    assert "2 of 4 bars met" in endpoints.note and "From summary.json" in endpoints.note
+    first = legend.rows[0][0]
+    assert first.startswith("throughput, req/s: the endpoint's requests") and "drain" in first
 
 
 def test_the_figures_are_those_at_the_achieved_load_where_predicted():
     achieved = {"endpoints": {"heartbeat": {"p95_ms": {"predicted": 40.0, "measured": 30.0,
                                                        "relative_error": 1 / 3}}}, "tiers": {}}
     summary, p = _rows(achieved)
-    table, _ = comparison_tables(summary, p, Labels("en"))
-    heartbeat = [r for r in table.rows if r[0] == "heartbeat"]
-    assert heartbeat == [["heartbeat", "p95 latency, ms", "40", "30", "+33.3%", "±20%", "MISSED"]]
+    endpoints, tiers, _ = comparison_tables(summary, p, Labels("en"))
+    assert [r[0] for r in endpoints.rows] == ["heartbeat"]  # login was not predicted at the achieved load
+    assert endpoints.rows[0][5] == "40 / 30 (+33.3%, MISSED)" and endpoints.rows[0][2] == "–"
+    assert tiers.rows[0][0].startswith("api")  # no tier at the achieved load: the planned one
 
 
-def test_chinese_and_not_compared():
+def test_chinese_not_compared_and_the_levels_overload():
     summary, p = _rows()
-    table, legend = comparison_tables(summary, p, Labels("zh"))
-    assert table.title.startswith("校准模型预测与实测对比") and table.header[-1] == "是否达标"
-    assert ["heartbeat", "吞吐量（次/秒）", "29", "30", "-3.3%", "±5%", "达标"] in table.rows
+    overload = LevelOverload(predicted=False, measured=True, measured_why="p95 2.6 s")
+    endpoints, tiers, legend = comparison_tables(summary, p, Labels("zh"), from_level=True, overload=overload)
+    assert endpoints.title.startswith("校准模型预测与实测对比")
+    assert endpoints.rows[0][2] == "29 / 30（-3.3%，达标）"
+    assert tiers.rows[1] == ["过载（p95、错误或队列增长）", "否", "是", "–", "预测与实测一致", "未达标"]
+    assert tiers.bad_rows == {0, 1} and "基准测试的 level.json" in endpoints.note
     assert legend.title == "各指标的比较对象（实测值）"
     off = p.model_copy(update={"comparable": False, "reason": "the load generator saturated"})
     (only,) = comparison_tables(summary, off, Labels("en"))
@@ -75,7 +81,7 @@ def test_a_bench_levels_page_shows_its_level_json_comparison(tmp_path):
     (folder / "level.json").write_text(json.dumps({"kind": "bench-level", "plan": {"level": 1.1},
                                                    "comparison": prediction, "overload": overload}))
     page = build_report(folder, out=tmp_path / "page" / "report.html").read_text(encoding="utf-8")
-    assert "prediction vs measurement, per endpoint and tier" in page
+    assert "prediction vs measurement, per endpoint (predicted / measured)" in page
     assert "level.json" in page and "What each figure is compared with" in page
     assert "overloaded (p95, errors or a growing queue)" in page
-    assert "<td>heartbeat</td><td>p95 latency, ms</td><td>24</td><td>30</td>" in page
+    assert "<td>29 / 30 (-3.3%" in page  # the level's heartbeat row
