@@ -31,6 +31,7 @@ from calibrate.wall_stretch import from_calibration  # noqa: E402
 from domain.scenario import Scenario, load_scenario  # noqa: E402
 from loadtests.noise import BIN_S  # noqa: E402
 from records import read_summary  # noqa: E402
+from records.level import read_level  # noqa: E402
 from records.loadtest import LoadtestSummary  # noqa: E402
 from sim.tiers.host_stretch import WallStretch  # noqa: E402
 from sim.tiers.replay import HostShare, Prediction, predict  # noqa: E402
@@ -51,9 +52,12 @@ def _arguments() -> argparse.Namespace:
 def _level(scenario: Scenario, folder: Path, wall: WallStretch | None, runs: tuple[str, ...],
            seeds: int) -> None:
     summary = read_summary(folder, LoadtestSummary)
-    comparison = json.loads((folder / "level.json").read_text())["comparison"]
-    at = comparison["at_achieved"]
-    background = np.array(at["host"]["background_cores"])
+    level = read_level(folder)
+    comparison = level.comparison if level is not None else None
+    at = comparison.at_achieved if comparison is not None else None
+    if comparison is None or at is None or at.host is None:
+        raise SystemExit(f"{folder}: no level.json with a comparison at the achieved load and its host")
+    background = np.array(at.host.background_cores, float)
     names = [e.name for e in scenario.platform.endpoints]
     rates = achieved_rates(folder, names, float(summary.duration_s), float(summary.set_up_s),
                            summary.session_bins)
@@ -62,16 +66,17 @@ def _level(scenario: Scenario, folder: Path, wall: WallStretch | None, runs: tup
     timeout = float(scenario.behaviour.overload.abandon_after_s)
     out: dict[str, list[Prediction]] = {}
     for label, stretch in (("before", None), ("after", wall)):
-        host = HostShare("api", float(at["host"]["cores"]), background, runs if stretch else (), stretch)
+        host = HostShare("api", float(at.host.cores), background, runs if stretch else (), stretch)
         out[label] = [predict(scenario, rates, BIN_S, np.random.default_rng(s), timeout, host)
                       for s in range(seeds)]
-    writer = {k: round(v, 2) for k, v in (comparison.get("writer") or {}).items()}
+    writer = {k: round(float(v), 2) for k, v in comparison.writer.items()}
     print(f"== {folder}: background {background.mean():.2f} cores; writer as measured {writer}")
     for name in ENDPOINTS:
-        measured = at["endpoints"].get(name, {}).get("mean_ms", {}).get("measured")
-        if measured is None:
+        rows = at.endpoints.get(name, {})
+        measured = rows["mean_ms"].measured if "mean_ms" in rows else None
+        p95 = rows["p95_ms"].measured if "p95_ms" in rows else None
+        if measured is None or p95 is None:
             continue
-        p95 = at["endpoints"][name]["p95_ms"]["measured"]
         row = f"  {name:14s} measured {measured:7.2f} / {p95:6.1f} ms"
         for label, predictions in out.items():
             mean = float(np.mean([p.endpoints[name].mean_ms for p in predictions]))
@@ -79,13 +84,13 @@ def _level(scenario: Scenario, folder: Path, wall: WallStretch | None, runs: tup
             row += f" | {label} {mean:7.2f} / {tail:6.1f} ({100 * (mean / measured - 1):+6.1f}% / "
             row += f"{100 * (tail / p95 - 1):+6.1f}%)"
         print(row)
-    for tier, figures in at["tiers"].items():
-        if figures.get("measured") is None:
+    for tier, figures in at.tiers.items():
+        if figures.measured is None:
             continue
-        row = f"  {tier:14s} measured {figures['measured']:.3f}"
+        row = f"  {tier:14s} measured {figures.measured:.3f}"
         for label, predictions in out.items():
             u = float(np.mean([p.utilisation[tier] for p in predictions]))
-            row += f" | {label} {u:.3f} ({100 * (u - figures['measured']):+5.1f} pp)"
+            row += f" | {label} {u:.3f} ({100 * (u - figures.measured):+5.1f} pp)"
         print(row)
 
 
