@@ -234,9 +234,9 @@ def _host_share(host: HostSampler | None, folder: Path, set_up_s: float, bins: i
     the calibration's steps (``calibrate.wall_stretch``; None without its rows). The SQLite
     group commits the api's loops run are not stretched (``HostShare.runs`` stays empty): with
     the loops' own wall over CPU the database was over-predicted by 13-59 points past the knee
-    (docs/calibration.md, "The SQLite writer's commit and write, by size"), and with the host's
+    (docs/calibration-log.md, "The SQLite writer's commit and write, by size"), and with the host's
     busy cores by 8 points and the heartbeat +74-96% at 110% of the 2026-12-01 01:28 knee
-    (docs/calibration.md, "Demands that move with load")."""
+    (docs/calibration-log.md, "Demands that move with load")."""
     from calibrate.wall_stretch import from_calibration
 
     origin = replay_origin(folder, set_up_s) if host is not None else None
