@@ -1,8 +1,8 @@
 """A validation level's prediction at its achieved load again, offline, with and without the writers'
-stretch by the host's busy cores (issue 12: demands that move with load).
+stretch by the host's busy cores, or the api's CPU law (issue 12: demands that move with load).
 
     .venv/bin/python bench/bench_repredict.py PLATFORM.yaml LEVEL_FOLDER [LEVEL_FOLDER ...]
-        [--seeds 3] [--runs database] [--share S]
+        [--seeds 3] [--runs database] [--share S] [--growth [--write NEW.yaml] [--knee MODEL_DIR]]
 
 Each level folder is a ``bench/bench_calibrate.py`` level (summary.json, Locust's history,
 level.json with the host's background per 10-s bin and the measured figures). The same
@@ -13,6 +13,13 @@ the platform's ``.json`` beside it): the PostgreSQL writer thread's transactions
 ``--runs database`` SQLite's group commits too; ``--share`` replaces the fitted share (an
 experiment, not what the comparison does). Prints the heartbeat, sign-in and campaign page's mean
 / p95 and the tiers' utilisation, prediction − measurement, and the writer's timers as measured.
+
+``--growth``: "before" is the platform without the api's ``cpu_growth`` and "after" with the law
+``calibrate.cpu_growth`` fits on the calibration's bins (written only when significant, as a
+calibration writes it), the writers' stretch in both as the comparison has it; the law on every
+driver is printed first. ``--write``: the platform file with that law (its ``.json`` copied
+beside it), for a validation of it. ``--knee``: the model's knee before and after on the knee's
+own load (``calibrate.model_knee``, the model run's folder), alone and beside the knee's other work.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from calibrate import cpu_growth  # noqa: E402
 from calibrate.compare import achieved_rates  # noqa: E402
 from calibrate.wall_stretch import from_calibration  # noqa: E402
 from domain.scenario import Scenario, load_scenario  # noqa: E402
@@ -46,11 +54,16 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--runs", default="", help="tiers whose wall time stretches too (SQLite: database)")
     parser.add_argument("--share", type=float, default=None)
+    parser.add_argument("--growth", action="store_true", help="before/after: the api's CPU law")
+    parser.add_argument("--write", type=Path, default=None, help="with --growth: the platform with the law")
+    parser.add_argument("--knee", type=Path, default=None, help="with --growth: the model run, for its knee")
     return parser.parse_args()
 
 
 def _level(scenario: Scenario, folder: Path, wall: WallStretch | None, runs: tuple[str, ...],
-           seeds: int) -> None:
+           seeds: int, grown: Scenario | None = None) -> None:
+    """``grown``: the same platform with the api's CPU law (``--growth``): before and after both
+    with the writers' stretch, as the comparison serves them."""
     summary = read_summary(folder, LoadtestSummary)
     level = read_level(folder)
     comparison = level.comparison if level is not None else None
@@ -65,9 +78,11 @@ def _level(scenario: Scenario, folder: Path, wall: WallStretch | None, runs: tup
         raise SystemExit(f"{folder}: no achieved rates (stats_history.csv)")
     timeout = float(scenario.behaviour.overload.abandon_after_s)
     out: dict[str, list[Prediction]] = {}
-    for label, stretch in (("before", None), ("after", wall)):
+    cases = (("before", scenario, None), ("after", scenario, wall)) if grown is None else (
+        ("before", scenario, wall), ("after", grown, wall))
+    for label, platform, stretch in cases:
         host = HostShare("api", float(at.host.cores), background, runs if stretch else (), stretch)
-        out[label] = [predict(scenario, rates, BIN_S, np.random.default_rng(s), timeout, host)
+        out[label] = [predict(platform, rates, BIN_S, np.random.default_rng(s), timeout, host)
                       for s in range(seeds)]
     writer = {k: round(float(v), 2) for k, v in comparison.writer.items()}
     print(f"== {folder}: background {background.mean():.2f} cores; writer as measured {writer}")
@@ -103,9 +118,48 @@ def main() -> int:
         wall = WallStretch(wall.reference_cores, args.share)
     print(f"stretch fitted on the calibration's steps: {wall}")
     runs = tuple(t for t in args.runs.split(",") if t)
+    grown = _grown(args, calibration) if args.growth else None
     for folder in args.levels:
-        _level(scenario, folder, wall, runs, args.seeds)
+        _level(load_scenario(args.platform) if grown else scenario, folder, wall, runs, args.seeds,
+               load_scenario(grown) if grown else None)
+    if grown is not None and args.knee is not None:
+        _knees(args.platform, grown, args.knee, calibration)
     return 0
+
+
+def _grown(args: argparse.Namespace, calibration: dict) -> Path:
+    """The platform file with the api's CPU law as a calibration writes it (``--write``, else a
+    file beside the platform's), its ``.json`` beside it; the law on every driver printed."""
+    import shutil
+
+    laws = cpu_growth.from_calibration(calibration)
+    for law in laws.values():
+        print(f"  {law.text() + (' (significant)' if law.significant else '') if law else 'not fitted'}")
+    line = cpu_growth.line(laws[cpu_growth.DRIVERS[0]])
+    print(f"written: {line}")
+    out = args.write or args.platform.with_name(f"{args.platform.stem}-growth.yaml")
+    out.write_text(cpu_growth.with_law(args.platform.read_text(), "api", line), encoding="utf-8")
+    if out.with_suffix(".json") != args.platform.with_suffix(".json"):
+        shutil.copy(args.platform.with_suffix(".json"), out.with_suffix(".json"))
+    return out
+
+
+def _knees(before: Path, after: Path, model: Path, calibration: dict) -> None:
+    """The model's knee on the knee's hold load, both platforms, alone and beside its other work."""
+    from types import SimpleNamespace
+
+    from calibrate.knee import JUDGED_WINDOWS
+    from calibrate.knee_report import both, knee_host
+    from calibrate.steps import WINDOW_S
+
+    knee = calibration["knee"]
+    step = next(s for s in calibration["step_results"] if s["name"] == knee["step"])
+    load = SimpleNamespace(stretch=knee["stretch"], compress=float(knee["compress"]),
+                           judged_s=float(JUDGED_WINDOWS * WINDOW_S), scale=float(step["scale"]))
+    slo = (float(knee["slo_p95_ms"]), float(knee["slo_error_rate"]))
+    for label, path in (("before", before), ("after", after)):
+        for found in both(path, model, load, slo, knee_host(calibration, knee["step"])):
+            print(f"{label}: {found.line(float(knee['rate_rps']))}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ told apart from it, and its interval says so).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.optimize import nnls
@@ -72,6 +73,9 @@ class TierFit:
     # (``tied_groups``): the fit knows only their joint cost, however it happened to share it out
     tied: tuple[tuple[str, ...], ...] = ()
     how: str = ""  # where the demands came from when not the utilisation law alone (``calibrate.routecpu``)
+    # whether the CPU per request moved with the host's busy cores over the fit's bins
+    # (``calibrate.cpu_growth.Growth``; None: not fitted)
+    growth: Any = None
 
 
 def _solve(design: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -148,6 +148,10 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         holds: Any = (measured or {}).get("route_holds", getattr(tier, "route_holds", None))
         holds = holds.model_dump() if isinstance(holds, BaseModel) else holds
         extra += f", route_holds: {json.dumps(holds, ensure_ascii=False)}" if holds else ""
+        # the CPU per request against the host's busy cores, where significant (calibrate.cpu_growth)
+        growth: Any = (measured or {}).get("cpu_growth", getattr(tier, "cpu_growth", None))
+        growth = growth.model_dump() if isinstance(growth, BaseModel) else growth
+        extra += f", cpu_growth: {json.dumps(growth, ensure_ascii=False)}" if growth else ""
         lines.append(f"    - {{name: {tier.name}, kind: pool, servers: {servers}, "
                      f"service: {service_text}{extra}}}   # {note}")
     lines.append("  endpoints:")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from calibrate import demands, routecpu, writer
+from calibrate import cpu_growth, demands, routecpu, spread, writer
 from calibrate import fit as fitting
 from calibrate.steps import StepRun
 from calibrate.target import Target
@@ -31,6 +31,7 @@ def fit_tiers(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], 
             fits[api] = routecpu.fit_measured_loop(api, rows, endpoints, loops, rng)
         else:
             fits[api] = fitting.fit_event_loop(api, rows, endpoints, loops, rng)
+        fits[api] = _with_growth(fits[api], rows, runs, endpoints, loops, seed)
     tier = target.probes.database_tier
     if any(tier in row.busy_s for row in rows):
         batches = _batches(target, tier, rows)
@@ -43,10 +44,28 @@ def fit_tiers(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], 
     return fits
 
 
+def _with_growth(fit: fitting.TierFit, rows: list[fitting.Row], runs: list[StepRun], endpoints: list[str],
+                 servers: int, seed: int) -> fitting.TierFit:
+    """The api's fit with the law of its CPU per request on the host's busy cores
+    (``calibrate.cpu_growth``), on the same rows and demands; its own generator, so that the
+    other fits' intervals stay as they were."""
+    from dataclasses import replace
+
+    measured = [(run, getattr(run, "background_cores", None)) for run in runs]
+    background = {row.step: float(other) for run, other in measured if other is not None for row in run.rows}
+    demands_ms = {e: d.ms for e, d in fit.demands.items() if e in endpoints}
+    wakeup = fit.demands.get(fitting.WAKEUPS)
+    data = cpu_growth.bins(rows, background, fit.tier, endpoints, demands_ms, wakeup.ms if wakeup else 0.0,
+                           fit.idle_rate, servers)
+    return replace(fit, growth=cpu_growth.fit_growth(data, np.random.default_rng(seed + 1)))
+
+
 def writer_record(target: Target, fits: dict[str, fitting.TierFit], rows: list[fitting.Row],
-                   seed: int) -> dict[str, Any] | None:
+                   seed: int, knee_rps: float | None = None) -> dict[str, Any] | None:
     """How the group-commit writer's commit and write costs were found (``calibrate.writer``),
-    for the provenance and the tier's note; None without a group-commit writer."""
+    for the provenance and the tier's note; None without a group-commit writer. The lock's
+    spreads and retries are read over the steps below half the knee (``knee_rps``;
+    ``calibrate.spread.below_knee``), the holds' means over all ``rows``."""
     tier = target.probes.database_tier
     if tier not in fits or fitting.BATCHES not in fits[tier].demands:
         return None
@@ -54,9 +73,10 @@ def writer_record(target: Target, fits: dict[str, fitting.TierFit], rows: list[f
     why = writer.why_not(rows)
     if found is not None and fits[tier].demands[fitting.BATCHES] != found.commit:  # fit_tiers kept its own
         found, why = None, "the writer's jobs per endpoint are not counted (yanxiu_commit_jobs_sum)"
+    quiet = spread.below_knee(rows, knee_rps)
     return writer.record(found, why) | {"text": found.text() if found else "",
-                                        "route_holds": writer.route_holds(rows),
-                                        "service": writer.commit_service(rows)}
+                                        "route_holds": writer.route_holds(rows, quiet),
+                                        "service": writer.commit_service(quiet)}
 
 
 def _batches(target: Target, tier: str, rows: list[fitting.Row]) -> list[str]:
@@ -101,6 +121,12 @@ def tier_lines(scenario: Scenario, target: Target, fits: dict[str, fitting.TierF
                     f"over {wakeup.requests:,} predicted wake-ups")
             out[api]["note"] = f"{out[api]['note']}; {loop}"
             out[api] |= {"wakeup_ms": wakeup.ms} if wakeup.ms > 0 else {}
+        growth = fits[api].growth  # the CPU per request against the host's busy cores
+        if growth is not None:
+            law = cpu_growth.line(growth)
+            said = "written as cpu_growth" if law else "not significant: constant demands"
+            out[api]["note"] = f"{out[api]['note']}; {growth.text()}, {said}"
+            out[api] |= {"cpu_growth": law} if law else {}
         if target.absent is not None:  # the reference platform: how its workers serve (threads.py)
             from calibrate.threads import worker_threads
 

@@ -116,6 +116,19 @@ class RouteHolds(Strict):
         return self
 
 
+class DemandGrowth(Strict):
+    """The tier's CPU demands move with the host's busy cores x (its processes and all others):
+    each is ``demand_ms · (1 + per_core · (x - reference_cores))`` in the load-test prediction
+    (sim/tiers/host_stretch.CpuGrowth), fitted by `yanxiu calibrate` (calibrate/cpu_growth.py) with
+    its 95% interval [lo, hi]; unset: constant demands."""
+
+    per_core: float  # per busy core of the host; may be negative (a cost that falls with load)
+    reference_cores: NonNegativeFloat  # the host's busy cores the demands were measured at
+    lo: float | None = None
+    hi: float | None = None
+    note: str = ""  # provenance
+
+
 class PoolTier(Strict):
     """Servers (cores, connections, gateway channels) that each serve one request at a time."""
 
@@ -147,6 +160,8 @@ class PoolTier(Strict):
     threads: WorkerThreads | None = None
     # group-commit, one writer: the routes' own write transactions on the same lock (SQLite)
     route_holds: RouteHolds | None = None
+    # the CPU demands of the tier's requests move with the host's busy cores (unset: constant)
+    cpu_growth: DemandGrowth | None = None
 
     @model_validator(mode="after")
     def _commit_needs_batches(self) -> PoolTier:

@@ -83,3 +83,60 @@ def busy_per_bin(arrivals: np.ndarray, cpu: np.ndarray, background: np.ndarray, 
     bins = np.clip((np.asarray(arrivals) // bin_s).astype(int), 0, size - 1)
     own = np.bincount(bins, weights=np.asarray(cpu, float), minlength=size) / bin_s
     return own + (level if level.size else 0.0)
+
+
+# the least factor a CPU demand that falls with load is given (a law fitted with k < 0 read far
+# outside its steps' range would otherwise go to 0 or below)
+LEAST_FACTOR = 0.25
+
+
+@dataclass(frozen=True)
+class CpuGrowth:
+    """A CPU demand that moves with the host's busy cores ``x`` (every process's, the tier's own
+    included): ``D(x) = D0 · (1 + per_core · (x - reference_cores))``, with ``D0`` the calibrated
+    demand and ``reference_cores`` the busy cores it was measured at (``calibrate.cpu_growth``:
+    the mean over the calibration's bins, weighted by their CPU). ``per_core`` 0: the constant
+    demand, exactly. Contention for the cores, caches and the memory bus would raise it; a loop's
+    fixed costs shared by more requests per turn would lower it (docs/calibration-log.md)."""
+
+    per_core: float
+    reference_cores: float
+
+    def factor(self, busy: ArrayLike) -> np.ndarray:
+        """Per value of ``busy`` (cores): the factor on the calibrated demand, at least
+        ``LEAST_FACTOR``."""
+        out: np.ndarray = np.maximum(1.0 + self.per_core * (np.asarray(busy, float) - self.reference_cores),
+                                     LEAST_FACTOR)
+        return out
+
+    def settle(self, own: ArrayLike, background: ArrayLike, cores: float) -> np.ndarray:
+        """The host's busy cores per bin where the tier's own CPU follows the law: the fixed point
+        of ``x = background + own · factor(x)`` (``own``: the tier's cores per bin at the calibrated
+        demands), solved exactly (the law is linear: ``x = (b + own·(1 - k·ref)) / (1 - k·own)``)
+        and capped at the host's ``cores`` (a host busier than its cores is all busy; its queue
+        grows instead). Where the factor would fall below ``LEAST_FACTOR``, the floor's."""
+        own_c, level = np.asarray(own, float), np.asarray(background, float)
+        k, ref = self.per_core, self.reference_cores
+        denominator = 1.0 - k * own_c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            linear = np.where(denominator > 0, (level + own_c * (1.0 - k * ref)) / denominator, np.inf)
+        floored = level + own_c * LEAST_FACTOR
+        linear = np.where(1.0 + k * (linear - ref) < LEAST_FACTOR, floored, linear)
+        out: np.ndarray = np.clip(linear, 0.0, float(cores))
+        return out
+
+
+def grown(service: np.ndarray, arrivals: np.ndarray, growth: CpuGrowth, background: ArrayLike, cores: float,
+          bin_s: float) -> np.ndarray:
+    """Each request's CPU ``service`` (its tier's, arrivals sorted or not) times the law's factor
+    at its bin's busy cores, settled with the tier's own CPU per bin (``busy_per_bin`` less the
+    background) and the ``background`` per bin (none: 0 cores of other work)."""
+    times = np.asarray(arrivals, float)
+    level = np.asarray(background, float)
+    if not level.size:  # no other work: as many bins as the arrivals span
+        level = np.zeros(int(times.max() // bin_s) + 1 if times.size else 1)
+    own = busy_per_bin(times, service, level, bin_s) - level
+    factor = growth.factor(growth.settle(own, level, cores))
+    bins = np.clip((times // bin_s).astype(int), 0, level.size - 1)
+    out: np.ndarray = np.asarray(service, float) * factor[bins]
+    return out

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from domain import scenario as sc
-from sim.tiers.host_stretch import WallStretch, busy_per_bin
+from sim.tiers.host_stretch import CpuGrowth, WallStretch, busy_per_bin, grown
 from sim.tiers.requestsim import _Pool, drawn, pools, served
 from sim.tiers.workers import Background, Work
 from sim.tiers.write_lock import LockSpec
@@ -113,24 +113,25 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         serving, service, extra = drawn(pool, every, times, kinds, visits, rng)
         threads = _threads(scenario, pool.name)
         holds = _route_holds(scenario, pool.name, names)
+        work = _grown(scenario, pool.name, service + extra, ready[visits], host, float(pool.servers), bin_s)
         if holds is not None:  # SQLite's lock: the batches beside the routes' own transactions
-            write_s = (service + extra) * _wall(host, pool.name, host_busy, ready[visits], bin_s)
+            write_s = work * _wall(host, pool.name, host_busy, ready[visits], bin_s)
             start, leave, routes, delay = on_lock(holds, times, kinds, ready, visits, write_s, rng)
             ready[routes] += delay
         elif threads is not None and (host is None or pool.name == host.tier):
             start, leave, bins_stretch, gate[visits] = on_workers(
-                serving, threads, names, ready[visits], kinds[visits], service + extra, host, bin_s, rng)
+                serving, threads, names, ready[visits], kinds[visits], work, host, bin_s, rng)
             stretch = bins_stretch if host is not None else stretch
         elif host is not None and pool.name == host.tier:
-            start, leave, stretch = on_host(serving, ready[visits], service + extra, host, bin_s, rng)
+            start, leave, stretch = on_host(serving, ready[visits], work, host, bin_s, rng)
         elif host is not None and host.wall is not None and host_busy is not None and pool.name in host.runs:
-            start, leave = _stretched(serving, ready[visits], service + extra,
+            start, leave = _stretched(serving, ready[visits], work,
                                       host.wall.factor(host_busy, host.cores), bin_s, rng)
         elif host is not None and stretch is not None and pool.name in host.runs:
-            start, leave = _stretched(serving, ready[visits], service + extra, stretch, bin_s, rng)
+            start, leave = _stretched(serving, ready[visits], work, stretch, bin_s, rng)
         else:
             start, leave = (np.array(x) for x in served(serving, ready[visits].tolist(),
-                                                        (service + extra).tolist(), rng))
+                                                        work.tolist(), rng))
         if host is not None and pool.name == host.tier:
             host_busy = busy_per_bin(ready[visits], leave - start, host.background, bin_s)
         # a tier whose time a writer thread's transaction held (sim/tiers/writer.py) adds none again
@@ -148,6 +149,22 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
                                        float(p50), float(p95), float(p99), float((mine > timeout_s).mean()),
                                        float(gate[kinds == i].mean() * 1000.0))
     return Prediction(horizon, out, utilisation, times, response)
+
+
+def _grown(scenario: sc.Scenario, tier: str, work: np.ndarray, arrivals: np.ndarray, host: HostShare | None,
+           servers: float, bin_s: float) -> np.ndarray:
+    """The tier's requests' service, each times its bin's factor where the tier's CPU demands move
+    with the host's busy cores (``PoolTier.cpu_growth``, ``host_stretch.grown``): beside the host's
+    background when the tier is the host's, else on a core a server with nothing beside it."""
+    found = next((t for t in scenario.platform.tiers if t.name == tier), None)
+    spec = getattr(found, "cpu_growth", None)
+    if spec is None or spec.per_core == 0.0 or work.size == 0:
+        return work
+    growth = CpuGrowth(spec.per_core, spec.reference_cores)
+    mine = host is not None and host.tier == tier
+    level = np.asarray(host.background, float) if mine and host is not None else np.zeros(0)
+    cores = host.cores if mine and host is not None else servers
+    return grown(work, arrivals, growth, level, cores, bin_s)
 
 
 def _threads(scenario: sc.Scenario, tier: str) -> sc.WorkerThreads | None:
