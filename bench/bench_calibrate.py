@@ -367,7 +367,8 @@ def main() -> int:
           f"{knee.judged_s:.0f} s judged, stretch {knee.stretch}) from {platform[0]}")
     from calibrate.knee_report import both, bracket_line, knee_host
 
-    print(f"  {bracket_line(knee.rate_rps, knee.upper_rps, knee.bounded)}")
+    print("  " + bracket_line(knee.rate_rps, knee.upper_rps, knee.bounded, None, knee.ratio,
+                              knee.upper_planned_rps))
     # the model's, on the knee's load: the platform alone, and beside the other work its hold ran beside
     models = both(platform[0], model, knee, slos, knee_host(load_calibration(platform[0]), knee.step))
     for found in models:

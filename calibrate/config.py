@@ -29,7 +29,9 @@ class Config:
     step_seconds: float = 25.0
     bin_seconds: float = 5.0
     max_steps: int = 10
-    max_holds: int = 3  # confirmation holds at most (0: the knee from the staircase, unconfirmed)
+    # confirmation holds at most (0: the knee from the staircase, unconfirmed); the budget decides
+    # before (2026-12-01: four of ~80 s fit after the staircase, calibrate.confirm)
+    max_holds: int = 5
     # the holds' compression: the validation levels' (bench/bench_calibrate.py --test-compress), so
     # that a hold's judged minutes carry as many sessions in flight per request as a level's
     hold_compress: float = VALIDATION_COMPRESS

@@ -9,13 +9,20 @@ staircase, holds bisect between the last step that met the SLO in its last 10 s 
 that broke it, each held until its queue has relaxed, and the knee is the highest hold that met
 the SLO in its steady part (``calibrate.knee.judge``, ``calibrate.knee.knee``).
 
-The order of the holds (since 2026-12-01, ``first_scale``, ``next_scale``): the middle of the
+The order of the holds (``first_scale``, ``next_scale``; since 2026-12-01 05:00): the middle of the
 staircase's bracket first; a hold that met it is followed by one at the staircase's broken scale
 (the staircase at compress 144 is not the hold's load: is it broken there?), one that broke it by
-the staircase's good scale; then bisection between holds. Three holds fit the 600-s budget, and
-before, starting at the good step and bisecting towards the staircase's broken one, three holds
-that all met left the knee a lower bound (SQLite, 2026-12-01 00:11: 329, 393, 469 req/s met;
-nothing above held). Now a hold above the knee bounds it wherever the holds can.
+one at the staircase's good scale; past a staircase end that held, strides of ``STEP`` (1.08x,
+doubling in log-rate as the walk goes on); between two holds, bisection in log-rate (a stride
+where that closes a 1.21-1.31x bracket sooner), until the bracket is within ``RESOLUTION``. The
+budget decides how many run. Before (01:28-05:00) a hold that met with nothing broken above it
+went up by √growth (1.30x), so three holds left a 1.30x bracket (05:00 baseline: 6.13, 7.99
+met, 10.4 broke); before that, bisecting from the good step towards the staircase's broken one,
+three holds that all met left the knee a lower bound (SQLite, 00:11: 329, 393, 469 req/s met).
+On a synthetic target four holds close the bracket for knees from 0.9x the staircase's good
+scale to 1.12x its broken one (``tests/calibrate/test_knee.py``); the holds' knees lay at
+0.6-2.2x the staircase's good scale in the 2026-11-30/12-01 calibrations, most within 1.14x of
+an end.
 
 How long a hold lasts. Near saturation the queue behaves like one server of the tier's whole
 capacity C (req/s): the waiting time of a request that waits is exponential with rate
@@ -82,6 +89,9 @@ __all__ = ["JUDGED_WINDOWS", "confirm", "hold_plan", "in_session_for_holds", "ne
 # the fit and the platform file after the steps (12-20 s on 2026-11-30), and the model's own knee
 # on the knee's load (calibrate.knee_report.after_calibration: ~10 predictions, 10 s on SQLite 01:40)
 FIT_RESERVE_S = 40.0
+# a stride past a hold (``next_scale``): below RESOLUTION, so that a hold there that breaks closes
+# the bracket and a "110%" level lies above it (1.1 / 1.08: 2% above)
+STEP = 1.08
 MIN_HOLD_S, MAX_HOLD_S = 60.0, 120.0  # at least 20 s to settle before the 40 s judged
 OVERHEAD_S = 10.0  # a step's start-up and drain beyond its replay, when no step measured it
 
@@ -123,26 +133,55 @@ def first_scale(presumed: float, above: float | None) -> float:
     return math.sqrt(presumed * above) if above is not None else presumed
 
 
-def next_scale(good: float | None, bad: float | None, growth: float, presumed: float | None = None,
-               bad_held: bool = True) -> float | None:
-    """The next hold's scale (since 2026-12-01 the bracket is closed by holds before it is
-    bisected, so that a knee is not left a lower bound by the budget): ``good`` the highest
-    hold that met the SLO, ``bad`` the lowest scale that broke it, a hold's (``bad_held``) or
-    the staircase's, ``presumed`` the staircase's last good scale while no hold ran there.
-    - nothing met yet: the staircase's good scale (``presumed``, when below ``bad``), then
-      below the lowest broken by √growth;
-    - nothing broke above a hold that met: up by √growth;
-    - only the staircase broke above it: a hold at that scale (is it broken at the hold's load?);
-    - else the geometric middle, none when the two are within ``RESOLUTION``."""
-    if good is None:
-        if bad is None:
-            return presumed
-        return presumed if presumed is not None and presumed < bad else bad / math.sqrt(growth)
-    if bad is None:
-        return good * math.sqrt(growth)
-    if not bad_held:
-        return bad
-    return None if bad / good <= RESOLUTION else math.sqrt(good * bad)
+def next_scale(good: float | None, bad: float | None, presumed_good: float | None = None,
+               presumed_bad: float | None = None) -> float | None:
+    """The next hold's scale, a bisection in log-rate (since 2026-12-01 05:00): ``good`` the
+    highest hold that met the SLO, ``bad`` the lowest hold that broke it, ``presumed_good`` and
+    ``presumed_bad`` the staircase's bracket as a hold's scales (its 144x steps are not the
+    holds' load: the knee of the holds lay 0.6-2.2x its good step's, docs/calibration.md).
+    - both held: the geometric middle, none once within ``RESOLUTION``; a stride up from
+      ``good`` where the middle would need two more holds and a stride closes it in one or the
+      middle after it in one more (a bracket of RESOLUTION² to RESOLUTION²·STEP, 1.21-1.31x);
+    - only ``good`` held: the staircase's broken scale if it lies above by more than ``STEP``,
+      else a stride up (``stride``);
+    - only ``bad`` held: the staircase's good scale if below by more than ``STEP``, else down;
+    - none held: the staircase's bracket's middle (``first_scale``).
+    A stride of ``STEP`` (< ``RESOLUTION``) closes the bracket with one hold when the knee lies
+    within it, and leaves a "110%" level above the hold that broke."""
+    if good is not None and bad is not None:
+        wide = bad / good
+        if wide <= RESOLUTION * (1.0 + 1e-9):
+            return None
+        return good * STEP if RESOLUTION**2 < wide <= RESOLUTION**2 * STEP else math.sqrt(good * bad)
+    if good is not None:
+        if presumed_bad is not None and presumed_bad > good * STEP:
+            return presumed_bad
+        end = presumed_bad if presumed_bad is not None else presumed_good
+        return good * stride(good / end if end else 1.0)
+    if bad is not None:
+        if presumed_good is not None and presumed_good < bad / STEP:
+            return presumed_good
+        end = presumed_good if presumed_good is not None else presumed_bad
+        return bad / stride(end / bad if end else 1.0)
+    if presumed_good is None:
+        return presumed_bad
+    return first_scale(presumed_good, presumed_bad)
+
+
+def held_bracket(met: list[float], broke: list[float]) -> tuple[float | None, float | None]:
+    """The holds' bracket as ``calibrate.knee.knee`` reads it: the highest scale that met the SLO,
+    the lowest above it that broke it (a hold that broke below one that met is noise near the
+    knee, and left out as the knee leaves it out)."""
+    good = max(met, default=None)
+    bad = min((b for b in broke if good is None or b > good), default=None)
+    return good, bad
+
+
+def stride(past: float) -> float:
+    """A walk's stride, ``past`` being how far (a ratio) the holds have come past the
+    staircase's end: ``STEP``, then as far again (the knee lies further than the staircase
+    said: each stride doubles the walk's distance in log-rate)."""
+    return max(STEP, past)
 
 
 def bracket(stair: list[StepRun], slo_p95_ms: float,
@@ -214,9 +253,10 @@ def confirm(config: Any, context: Any, target: Any, work: Path, runs: list[StepR
         f"resumed (2 x relaxation time {hold.tau_s:.0f} s of each of {hold.queues} queue(s) at "
         f"{hold.capacity_rps:.0f} req/s + {JUDGED_WINDOWS} x {WINDOW_S} s judged), stretch {load.stretch}, "
         f"judged {load.judged}; a staircase scale x {factor:.3g}")
-    presumed: float | None = good.spec.scale * factor
-    ok, bad, bad_held = None, broken.spec.scale * factor if broken else None, False
-    scale: float | None = first_scale(good.spec.scale * factor, bad)
+    presumed = (good.spec.scale * factor, broken.spec.scale * factor if broken else None)
+    met: list[float] = []
+    broke: list[float] = []
+    scale: float | None = next_scale(None, None, *presumed)
     holds: list[StepRun] = []
     resumed: dict[str, int] = {}  # accounts in a session earlier holds took, by sub-platform
     while scale is not None and len(holds) < config.max_holds:
@@ -245,15 +285,8 @@ def confirm(config: Any, context: Any, target: Any, work: Path, runs: list[StepR
         verdict = judge(run.result, *slo)
         said = "meets" if verdict.meets else "breaks"
         say(f"hold {spec.name}: {said} the SLO: {verdict.why}{_beside(run)}")
-        if verdict.meets:
-            ok = scale if ok is None else max(ok, scale)
-            if bad is not None and scale >= bad:  # the staircase's broken scale met at the hold's load
-                bad, bad_held = None, False
-        else:
-            bad, bad_held = (scale, True) if bad is None or scale <= bad else (bad, bad_held)
-        if presumed is not None and abs(scale - presumed) < 1e-9 * presumed:
-            presumed = None  # held: no longer presumed
-        scale = next_scale(ok, bad, growth, presumed, bad_held)
+        (met if verdict.meets else broke).append(scale)
+        scale = next_scale(*held_bracket(met, broke), *presumed)
     return holds
 
 

@@ -127,6 +127,14 @@ class Knee:
     upper_rps: float | None = None
     upper_step: str | None = None
     bounded: bool = False
+    # the bracket's width (since 2026-12-01 05:00): the broken step's plan over the knee's, each
+    # in its judged part (holds replay the same minutes: their scales' ratio); without plans, the
+    # finished rates'. Finished rates understate it: a hold past the knee finishes what the target
+    # can (05:00 baseline: hold-10.4 finished 541 of 710 req/s offered, 1.07x the knee's 507,
+    # planned 1.30x the knee's 545)
+    width: float | None = None
+    planned_rps: float | None = None  # the knee's step's plan in its judged part (a hold's)
+    upper_planned_rps: float | None = None  # the broken step's
 
     @property
     def lower_bound(self) -> bool:
@@ -135,9 +143,8 @@ class Knee:
 
     @property
     def resolved(self) -> bool:
-        """A hold above the knee broke the SLO within ``RESOLUTION`` of its rate."""
-        return (self.bounded and self.rate_rps is not None and self.upper_rps is not None
-                and self.upper_rps <= RESOLUTION * self.rate_rps)
+        """A hold above the knee broke the SLO within ``RESOLUTION`` of it (``width``)."""
+        return self.bounded and self.width is not None and self.width <= RESOLUTION * (1.0 + 1e-9)
 
 
 # the bisection's resolution (calibrate.confirm): a knee whose bracket is wider is not exact
@@ -301,28 +308,60 @@ def knee(steps: list[StepResult], slo_p95_ms: float, slo_error_rate: float) -> K
         note = (note + "; " if note else "") + "no step broke the SLO: the knee is above the highest rate"
     how = _how(best, holds, verdicts) if best is not None else ""
     rate = verdicts[best.name].rate_rps if best else None
-    upper, bounded = _upper(rate, holds, broken, verdicts)
+    upper, bounded = _upper(best, holds, broken, verdicts)
     if best is not None and not bounded:
         how += ("; a LOWER BOUND: no hold broke the SLO above it"
                 + (f" (the staircase broke it at {verdicts[upper.name].rate_rps:.0f} req/s, {upper.name})"
                    if upper is not None else ""))
+    upper_rps = verdicts[upper.name].rate_rps if upper is not None else None
     return Knee(rate, best.name if best else None, slo_p95_ms, slo_error_rate, bool(broken), note,
-                bool(confirmed), _hold_s(best), how,
-                upper_rps=verdicts[upper.name].rate_rps if upper is not None else None,
-                upper_step=upper.name if upper is not None else None, bounded=bounded)
+                bool(confirmed), _hold_s(best), how, upper_rps=upper_rps,
+                upper_step=upper.name if upper is not None else None, bounded=bounded,
+                width=_width(best, upper, rate, upper_rps),
+                planned_rps=best.judged_planned_rps if best is not None else None,
+                upper_planned_rps=upper.judged_planned_rps if upper is not None else None)
 
 
-def _upper(rate: float | None, holds: list[StepResult], broken: list[StepResult],
+def _width(best: StepResult | None, upper: StepResult | None, rate: float | None,
+           upper_rps: float | None) -> float | None:
+    """The bracket's width (``Knee.width``): by plan where both steps' plans compare (two holds:
+    their judged parts' plans; two staircase steps: their plans, the same minutes at the same
+    compression), else by the rates they finished."""
+    if best is None or upper is None or not rate or upper_rps is None:
+        return None
+    if best.judged_planned_rps and upper.judged_planned_rps:
+        return upper.judged_planned_rps / best.judged_planned_rps
+    if best.settle_s is None and upper.settle_s is None and best.offered_rps > 0:
+        return upper.offered_rps / best.offered_rps
+    return upper_rps / rate
+
+
+def _upper(best: StepResult | None, holds: list[StepResult], broken: list[StepResult],
            verdicts: dict[str, Verdict]) -> tuple[StepResult | None, bool]:
-    """The lowest step above the knee's ``rate`` that broke the SLO: a hold if one did (bounded),
-    else a staircase step (None when nothing broke above it)."""
-    if rate is None:
+    """The lowest step above the knee ``best`` that broke the SLO: a hold if one did (bounded),
+    else a staircase step (None when nothing broke above it). Holds are ordered by their plans
+    where known (``_above``): one far past the knee finishes less than one just past it."""
+    if best is None:
         return None, False
-    failed = [s for s in holds if not verdicts[s.name].meets and verdicts[s.name].rate_rps > rate]
+    failed = [s for s in holds if not verdicts[s.name].meets and _above(s, best, verdicts)]
     if failed:
-        return min(failed, key=lambda s: verdicts[s.name].rate_rps), True
+        return min(failed, key=lambda s: _load(s, verdicts)), True
+    rate = verdicts[best.name].rate_rps
     stairs = [s for s in broken if s.settle_s is None and verdicts[s.name].rate_rps > rate]
     return min(stairs, key=lambda s: verdicts[s.name].rate_rps, default=None), False
+
+
+def _load(step: StepResult, verdicts: dict[str, Verdict]) -> float:
+    """A hold's plan in its judged part, else the rate it finished there."""
+    return step.judged_planned_rps or verdicts[step.name].rate_rps
+
+
+def _above(step: StepResult, best: StepResult, verdicts: dict[str, Verdict]) -> bool:
+    """Whether ``step`` ran above the knee ``best``: by plan where both know theirs (a hold past
+    the knee may finish less than the knee's rate), else by the rates they finished."""
+    if step.judged_planned_rps and best.judged_planned_rps:
+        return step.judged_planned_rps > best.judged_planned_rps
+    return verdicts[step.name].rate_rps > verdicts[best.name].rate_rps
 
 
 def _hold_s(step: StepResult | None) -> float:
@@ -339,8 +378,8 @@ def _how(best: StepResult, holds: list[StepResult], verdicts: dict[str, Verdict]
         text = f"not confirmed: every hold broke the SLO; staircase step {best.name}: {v.why}"
     else:
         text = f"not confirmed (no hold ran): staircase step {best.name}: {v.why}"
-    above = [s for s in holds if not verdicts[s.name].meets and verdicts[s.name].rate_rps > v.rate_rps]
-    nearest = min(above, key=lambda s: verdicts[s.name].rate_rps, default=None)
+    above = [s for s in holds if not verdicts[s.name].meets and _above(s, best, verdicts)]
+    nearest = min(above, key=lambda s: _load(s, verdicts), default=None)
     if nearest is not None:
         text += f"; above it {nearest.name} broke it: {verdicts[nearest.name].why}"
     return text

@@ -11,20 +11,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from calibrate.knee import RESOLUTION
 from calibrate.model_knee import Host, ModelKnee, load_of, model_knee
 
 
 def bracket_line(rate_rps: float | None, upper_rps: float | None, bounded: bool | None,
-                 upper_step: str | None = None) -> str:
-    """The knee's bracket in words."""
+                 upper_step: str | None = None, width: float | None = None,
+                 upper_planned_rps: float | None = None) -> str:
+    """The knee's bracket in words: its width by plan (``calibrate.knee.Knee.width``; an older
+    record: by the rates finished) and whether it is within ``RESOLUTION``."""
     if rate_rps is None:
         return "no knee"
     if bounded is None:
         return f"knee {rate_rps:.0f} req/s (no bracket recorded)"
     where = f" ({upper_step})" if upper_step else ""
     if bounded and upper_rps is not None:
-        return (f"knee {rate_rps:.0f} req/s, bracketed by a hold that broke the SLO at "
-                f"{upper_rps:.0f}{where} ({upper_rps / rate_rps:.2f}x)")
+        wide = width if width is not None else upper_rps / rate_rps
+        offered = f", {upper_planned_rps:.0f} offered" if upper_planned_rps else ""
+        verdict = "within" if wide <= RESOLUTION * (1.0 + 1e-9) else "WIDER than"
+        return (f"knee {rate_rps:.0f} req/s, bracketed by a hold that broke the SLO{where} "
+                f"(finished {upper_rps:.0f} req/s{offered}): {wide:.2f}x the knee's load, {verdict} "
+                f"{RESOLUTION:g}x")
     above = (f"; the staircase broke it at {upper_rps:.0f} req/s{where}, not at the hold's load"
              if upper_rps is not None else "; nothing broke above it")
     return f"knee {rate_rps:.0f} req/s: a LOWER BOUND, no hold broke the SLO above it{above}"
@@ -83,7 +90,8 @@ def after_calibration(platform_path: Path, side: Path, model: Path, knee: Any, s
     model run without the time series, or no knee: none."""
     if knee.rate_rps is None or not knee.stretch or knee.compress is None:
         return None
-    say(bracket_line(knee.rate_rps, knee.upper_rps, knee.bounded, knee.upper_step))
+    say(bracket_line(knee.rate_rps, knee.upper_rps, knee.bounded, knee.upper_step, knee.width,
+                     knee.upper_planned_rps))
     provenance = json.loads(side.read_text(encoding="utf-8"))
     try:
         found = both(platform_path, model, _Load(knee.stretch, knee.compress, judged_s, scale), slo,

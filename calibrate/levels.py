@@ -125,22 +125,35 @@ class Knee:
     # the SLO, and whether a hold did (False: the knee is a lower bound); None: not recorded
     upper_rps: float | None = None
     bounded: bool | None = None
+    # the bracket's width by plan (``calibrate.knee.Knee.width``, since 2026-12-01 05:00); None: an
+    # older record, whose width is the finished rates' (a hold past the knee finishes less than
+    # it was offered, so that width is too narrow)
+    width: float | None = None
+    upper_planned_rps: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """The bracket's width: by plan when recorded, else by the rates finished."""
+        if self.width is not None:
+            return self.width
+        return self.upper_rps / self.rate_rps if self.upper_rps is not None and self.rate_rps else None
 
     @property
     def exact(self) -> bool:
         """Bounded by a hold within ``RESOLUTION`` above it (or an older record: taken as it is)."""
         if self.bounded is None:
             return True
-        upper = self.upper_rps
-        return bool(self.bounded and upper is not None and upper <= RESOLUTION * self.rate_rps)
+        ratio = self.ratio
+        return bool(self.bounded and ratio is not None and ratio <= RESOLUTION * (1.0 + 1e-9))
 
     def for_level(self, level: float) -> tuple[float, bool]:
         """The knee's scale a level is planned from, and whether it is the bracket's upper end:
         a knee that is not exact (a lower bound, or a bracket wider than ``RESOLUTION``) puts the
         levels above it at their share of the lowest rate that broke the SLO, those at or below
         it at their share of the knee (the bracket's two ends: each level on the safe side)."""
-        if level > 1.0 and not self.exact and self.upper_rps is not None and self.upper_rps > self.rate_rps:
-            return self.scale * self.upper_rps / self.rate_rps, True
+        ratio = self.ratio
+        if level > 1.0 and not self.exact and ratio is not None and ratio > 1.0:
+            return self.scale * ratio, True
         return self.scale, False
 
 
@@ -161,7 +174,12 @@ def knee_from(provenance: dict[str, Any] | None, path: Path) -> Knee:
                 str(step.get("stretch") or provenance["stretch"]), compress,
                 float(step["seconds"]), float((JUDGED_WINDOWS if hold else 1) * WINDOW_S),
                 float(upper) if upper is not None else None,
-                bool(knee["bounded"]) if "bounded" in knee else None)
+                bool(knee["bounded"]) if "bounded" in knee else None,
+                _number(knee.get("width")), _number(knee.get("upper_planned_rps")))
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 def stretch_rates(series: Series, timeseries: Path, spec: str, endpoints: list[str], scale: float,

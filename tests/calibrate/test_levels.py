@@ -146,3 +146,8 @@ def test_a_knee_that_is_not_exact_plans_levels_above_it_from_the_lowest_rate_tha
     assert tight.exact and tight.for_level(1.1) == (4.7, False)
     old = Knee(329.0, 4.7, "hold-4.7", "s", 36.0, 60.0, 40.0)  # a record without the bracket
     assert old.exact and old.for_level(1.1) == (4.7, False)
+    # the bracket by plan (since 05:00): the 05:00 baseline's hold-10.4 finished 541 req/s (1.07x the
+    # knee's 507) of 710 offered (1.30x the knee's plan): not exact, "110%" from the broken hold's plan
+    planned = Knee(507.0, 7.995, "hold-7.99", "s", 36.0, 60.0, 40.0, upper_rps=541.0, bounded=True,
+                   width=710.0 / 545.0, upper_planned_rps=710.0)
+    assert not planned.exact and planned.for_level(1.1) == (pytest.approx(7.995 * 710.0 / 545.0), True)

@@ -166,10 +166,13 @@ def test_the_calibration_says_its_bracket_and_the_models_knee_and_records_it(mon
     said: list[str] = []
     knee = Knee(266.0, "hold-4.12", 300.0, 0.01, True, "", True, 73.0, "",
                 stretch="2023-01-05T19:49..2023-01-05T20:25", compress=36.0, upper_rps=329.0,
-                upper_step="hold-4.7", bounded=True)
+                upper_step="hold-4.7", bounded=True, width=4.7 / 4.12, planned_rps=280.0,
+                upper_planned_rps=340.0)
     assert knee_report.after_calibration(tmp_path / "platform.yaml", side, tmp_path, knee, 4.12, 40.0, SLO,
                                          said.append) is found
-    assert said[0] == "knee 266 req/s, bracketed by a hold that broke the SLO at 329 (hold-4.7) (1.24x)"
+    # the bracket by plan (4.7 / 4.12), not by the rates finished (329 / 266 = 1.24x)
+    assert said[0] == ("knee 266 req/s, bracketed by a hold that broke the SLO (hold-4.7) (finished 329 "
+                       "req/s, 340 offered): 1.14x the knee's load, WIDER than 1.1x")
     assert said[1].startswith("model's knee: 745 req/s") and "0.36x the model's" in said[1]
     assert json.loads(side.read_text())["model_knee"]["rate_rps"] == 745.0
     assert asked[0][2].scale == 4.12 and asked[0][2].judged_s == 40.0
