@@ -308,15 +308,13 @@ def _level(args, plan, model: Path, platform: tuple, folder: Path, slo: tuple[fl
     result = LevelResult(plan=plan, why=why)
     if outcome is not None:
         summary, c, shared, notes = outcome
-        # calibrate.overload still reads the summary and the host as JSON data (its owner's to type)
         host = c.at_achieved.host if c.at_achieved is not None else None
         result = LevelResult(
             plan=plan, total=summary.total, generator_cpu_max=summary.generator_cpu.max,
             measured_busiest_rps=_measured_busiest(folder, plan, float(summary.set_up_s)),
             comparison=c, sharing=shared,
-            notes=notes, overload=level_record(summary.model_dump(), folder, platform_path,
-                                               model / "timeseries.csv", plan, slo,
-                                               host.model_dump() if host else None) if c.comparable else None)
+            notes=notes, overload=level_record(summary, folder, platform_path, model / "timeseries.csv", plan,
+                                               slo, host) if c.comparable else None)
     write(folder / LEVEL, result)
     _print_level(result, outcome, why)
     return result

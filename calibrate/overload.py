@@ -25,14 +25,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from calibrate.errors import CalibrationError
 from calibrate.knee import SHORT, Overload, Window, sustained
 from calibrate.steps import WINDOW_S, aggregated_seconds
 from loadtests.requests import model_rates
 from loadtests.timing import LEAD_S
+
+if TYPE_CHECKING:
+    from records.loadtest import EndpointFigures, LoadtestSummary
+    from records.prediction import HostRow
 
 # Locust's percentiles in its history (stats_history.csv), the windows' quantiles
 FRACTIONS = (0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
@@ -134,7 +139,7 @@ def predicted(prediction: Any, start_s: float, seconds: float, slo: tuple[float,
     return judge(p95, errors, windows, ratio, slo, saturated)
 
 
-def measured(total: dict[str, Any], folder: Path, set_up_s: float, start_s: float, seconds: float,
+def measured(total: EndpointFigures, folder: Path, set_up_s: float, start_s: float, seconds: float,
              planned: float | None, slo: tuple[float, float]) -> Side:
     """The measurement's verdict: the load test's ``total`` (summary.json), its busiest window's
     10-s windows from Locust's history in ``folder``, and the requests finished there over the
@@ -142,7 +147,8 @@ def measured(total: dict[str, Any], folder: Path, set_up_s: float, start_s: floa
     windows = history_windows_at(folder / "stats_history.csv", set_up_s, window_edges(start_s, seconds))
     done = sum(w.requests for w in windows)
     ratio = done / planned if planned and windows else None
-    return judge(total.get("p95_ms"), float(total.get("error_rate") or 0.0), windows, ratio, slo)
+    p95 = float(total.p95_ms) if total.p95_ms is not None else None
+    return judge(p95, float(total.error_rate or 0.0), windows, ratio, slo)
 
 
 def history_windows_at(path: Path, set_up_s: float, ends: list[float]) -> list[Window]:
@@ -168,40 +174,42 @@ def history_windows_at(path: Path, set_up_s: float, ends: list[float]) -> list[W
     return out
 
 
-def level_overload(summary: dict[str, Any], folder: Path, platform: Any, timeseries: Path, plan: Any,
+def level_overload(summary: LoadtestSummary, folder: Path, platform: Any, timeseries: Path, plan: Any,
                    slo: tuple[float, float], seed: int = 0,
-                   host: dict[str, Any] | None = None) -> tuple[Side, Side]:
+                   host: HostRow | None = None) -> tuple[Side, Side]:
     """A validation level's (measured, predicted) verdicts: the load test's (``summary``, its
     ``folder``) and the model's prediction of its planned load on the calibrated ``platform``
     (the model's requests for the replayed minutes, compressed and scaled as the replay is),
     each judged on the whole replay and on the level's busiest window (``plan``: a
-    ``LevelPlan``). ``host``: the comparison's host (``Comparison.at_achieved["host"]``: the
+    ``LevelPlan``). ``host``: the comparison's host (``Prediction.at_achieved.host``: the
     api tier's cores and the other work measured beside it per 10-s bin), with which the
     prediction serves the api beside that work, as the comparison at the achieved load does."""
     from sim.tiers.replay import HostShare, predict
 
-    compress = float(summary["compress"])
+    if summary.stretch_first_minute is None:
+        raise CalibrationError(f"{folder}: its summary.json does not say the replay's first minute")
+    compress = float(summary.compress)
     minute_s = 60.0 / compress
-    minutes = max(1, int(round(float(summary["duration_s"]) / minute_s)))
+    minutes = max(1, int(round(float(summary.duration_s) / minute_s)))
     endpoints = [e.name for e in platform.platform.endpoints]
-    rates = model_rates(timeseries, summary["stretch_first_minute"], minutes, endpoints,
-                        float(summary["scale"]), compress)
+    rates = model_rates(timeseries, summary.stretch_first_minute, minutes, endpoints, float(summary.scale),
+                        compress)
     timeout = float(platform.behaviour.overload.abandon_after_s)
     share = None
-    if host and host.get("background_cores"):
-        per_10s = np.asarray(host["background_cores"], float)  # per 10-s bin -> per model minute
+    if host is not None and host.background_cores:
+        per_10s = np.asarray(host.background_cores, float)  # per 10-s bin -> per model minute
         at = np.clip((np.arange(rates.shape[1]) * minute_s // 10.0).astype(int), 0, per_10s.size - 1)
-        share = HostShare(tier=str(host["tier"]), cores=float(host["cores"]), background=per_10s[at])
+        share = HostShare(tier=host.tier, cores=float(host.cores), background=per_10s[at])
     prediction = predict(platform, rates, minute_s, np.random.default_rng(seed), timeout, share)
     start, seconds = float(plan.busiest_start_s), float(plan.window_s)
     model = predicted(prediction, start, seconds, slo, timeout)
-    test = measured(summary["total"], folder, float(summary.get("set_up_s", 0.0)), start, seconds,
+    test = measured(summary.total, folder, float(summary.set_up_s), start, seconds,
                     float(plan.busiest_rps) * seconds, slo)
     return test, model
 
 
-def level_record(summary: dict[str, Any], folder: Path, platform_path: Path, timeseries: Path, plan: Any,
-                 slo: tuple[float, float], host: dict[str, Any] | None = None) -> Any:
+def level_record(summary: LoadtestSummary, folder: Path, platform_path: Path, timeseries: Path, plan: Any,
+                 slo: tuple[float, float], host: HostRow | None = None) -> Any:
     """``level_overload`` for the platform file ``platform_path``, as a level's record
     (``calibrate.level_records.Overload``)."""
     from calibrate.level_records import Overload

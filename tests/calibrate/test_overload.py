@@ -21,6 +21,7 @@ from calibrate.knee_report import bracket_line, overload_line
 from calibrate.level_records import Overload
 from loadtests.plan import read_timeseries
 from loadtests.timing import LEAD_S
+from records.loadtest import EndpointFigures
 from tests.calibrate import hold_model
 
 SLO = (300.0, 0.01)
@@ -87,11 +88,13 @@ def test_measured_windows_come_from_locusts_history_at_the_busiest_window(tmp_pa
     lead = int(LEAD_S + 10)
     seconds = [(0, 0.0)] * lead + [(100, 80.0)] * 25 + [(100, 700.0)] * 10 + [(100, 90.0)] * 40
     _history(tmp_path / "stats_history.csv", seconds)
-    total = {"p95_ms": 120.0, "error_rate": 0.0}
+    total = EndpointFigures(requests=4000, failures=0, rps=100.0, error_rate=0.0, p50_ms=40.0, p95_ms=120.0,
+                            p99_ms=200.0)
     side = overload.measured(total, tmp_path, 10.0 - (LEAD_S - int(LEAD_S)), 5.0, 40.0, 4000.0, SLO)
     assert side.busiest is not None and not side.overloaded and side.throughput_ratio == pytest.approx(1.0)
     assert "700 ms" in side.busiest.why
-    over = overload.measured({"p95_ms": 450.0, "error_rate": 0.0}, tmp_path, 10.0, 5.0, 40.0, 4000.0, SLO)
+    over = overload.measured(total.model_copy(update={"p95_ms": 450.0}), tmp_path, 10.0, 5.0, 40.0, 4000.0,
+                             SLO)
     assert over.overloaded and "p95 450 ms over the SLO" in over.why
     short = overload.measured(total, tmp_path, 10.0, 5.0, 40.0, 6000.0, SLO)
     assert short.overloaded and "queue growing" in short.why
