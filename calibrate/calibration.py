@@ -72,7 +72,8 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
     provenance["background"] = platform_file.background(provenance["step_results"])  # what it ran beside
     # every bin's counts and busy seconds, so that a fit can be redone offline (step -1: idle)
     provenance["rows"] = [r.__dict__ for r in idle_rows + [row for run in runs for row in run.rows]]
-    split = writer_record(target, fits, idle_rows + [row for run in fitted for row in run.rows], config.seed)
+    split = writer_record(target, fits, idle_rows + [row for run in fitted for row in run.rows], config.seed,
+                          knee.rate_rps)
     provenance["writer"] = split
     tiers, demands = tier_lines(scenario, target, fits, split), demand_lines(scenario, fits, target)
     thread_line = writer_thread(scenario, target, [row for run in fitted for row in run.rows], config.seed)

@@ -256,13 +256,14 @@ def hold_counts(before: dict[str, tuple[float, float]],
     return out
 
 
-# The holds' spreads and a blocked loop's retries are measured and named in the tier's note, but not
-# written into the platform file: read over all the calibration's steps (its overloaded top too) they
-# over-predicted the one quiet out-of-sample level (02:44, 60% of the 02:09 calibration's knee: heartbeat
-# mean/p95 -8%/-1% without them, +21%/+41% with; docs/calibration.md), though they helped on five noisier
-# ones. The model takes them from a platform that names them (route_holds.hold_scv / retry_ms, the
-# writer's service). Until the calibration reads them at the validations' loads: off.
-WRITE_SPREADS = False
+# The holds' spreads and a blocked loop's retries are served (``for_endpoints``, ``commit_service``),
+# read over the calibration's steps below half the knee (``calibrate.spread.below_knee``): read over
+# all its steps they overshot the lock's wait at the quietest level (02:44, 60% on a quiet host: the
+# heartbeat +21%/+41%; 04:39 baseline, 30%: the model's wait 1.53 ms against the server's 1.00), below
+# half the knee 0.99 ms, and the heartbeat's errors at the baseline's four levels 1-22 points nearer
+# (docs/calibration-log.md, "The holds' spread read below half the knee"). False: named in the
+# tier's note only, the writer exponential and the holds fixed (as before 2026-12-01).
+WRITE_SPREADS = True
 
 # a row's pseudo-counts of a blocked loop's retries (``retry_counts``): "(retry sum)", "(retry count)",
 # "(retry le 0.001)"...; the least retry is the bound below which fewer than LEAST_SHARE of them fall
@@ -301,13 +302,19 @@ def retries(rows: list[fitting.Row]) -> dict[str, float] | None:
             "retries": count}
 
 
-def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
+def route_holds(rows: list[fitting.Row],
+                spread_rows: list[fitting.Row] | None = None) -> dict[str, object] | None:
     """The routes' own write transactions on SQLite's lock, for the writer tier's ``route_holds``
     (sim/tiers/write_lock.py): per endpoint with at least ``MIN_HOLDS`` of them, the mean time
     one held the lock (``yanxiu_write_lock_held_seconds{endpoint}``) and their share of its
     requests; None when the server timed none by endpoint. The hold is wall-clock time at the
     calibration's loads (its Python between statements waits for the GIL: 7-18 ms at 60-110% of
-    the knee against ~4 ms at 30%, 2026-11-30), so it is the steps' mean, not a law of the load."""
+    the knee against ~4 ms at 30%, 2026-11-30), so it is the steps' mean, not a law of the load.
+    Their spread (``hold_scv``) and the loops' retries are read over ``spread_rows`` (the steps
+    below half the knee: ``calibrate.spread.below_knee``; None: ``rows``); the means over ``rows``:
+    below half the knee they were half what a level at 30% held (04:39: a test submission 5.1 ms
+    against 8.5; over all the stable steps 9.4)."""
+    spread_rows = rows if spread_rows is None else spread_rows
     hold_ms: dict[str, float] = {}
     share: dict[str, float] = {}
     hold_scv: dict[str, float] = {}
@@ -325,25 +332,33 @@ def route_holds(rows: list[fitting.Row]) -> dict[str, object] | None:
             share[name] = round(holding / requests, 4) if requests > 0 else 1.0
             counted.append(f"{name} {hold_ms[name]:.3g} ms x {int(count):,}")
             # one transaction's spread; a hold of k of them (their sum, independent) has 1/k of it
-            one = spread.scv(spread.summed(rows, f"held {name}"), seconds / count)
+            one = _one_scv(spread_rows, name)
             if one is not None and one > 0:
                 hold_scv[name] = round(one * holding / count, 3)
     if not hold_ms:
         return None
     note = ("measured: yanxiu_write_lock_held_seconds by endpoint over the calibration's steps ("
             + ", ".join(counted) + ")")
+    steps = len({r.step for r in spread_rows if r.step >= 0})
+    below = "" if spread_rows is rows else f" over its {steps} steps below half the knee"
     if hold_scv:
-        note += "; spread (scv) " + ", ".join(f"{e} {v:.3g}" for e, v in hold_scv.items())
-    polled = retries(rows)
+        note += f"; spread (scv){below} " + ", ".join(f"{e} {v:.3g}" for e, v in hold_scv.items())
+    polled = retries(spread_rows)
     spread_of = {"hold_scv": hold_scv} if hold_scv else {}
     if polled is None:
         note += "; they take SQLite's lock after any waiting batch"
         return {"hold_ms": hold_ms, "share": share, **spread_of, "note": note}
     least = f", never under {polled['retry_min_ms']:.3g}" if polled["retry_min_ms"] > 0 else ""
     note += (f"; a blocked loop retries every {polled['retry_ms']:.3g} ms on average{least} "
-             f"(yanxiu_commit_retry_seconds, {int(polled['retries']):,} tries)")
+             f"(yanxiu_commit_retry_seconds, {int(polled['retries']):,} tries{below})")
     return {"hold_ms": hold_ms, "share": share, **spread_of, "retry_ms": polled["retry_ms"],
             "retry_min_ms": polled["retry_min_ms"], "note": note}
+
+
+def _one_scv(rows: list[fitting.Row], name: str) -> float | None:
+    """The scv of one of ``name``'s transactions over ``rows`` (its buckets and exact mean)."""
+    seconds, count = (sum(r.requests.get(k.format(name), 0.0) for r in rows) for k in _HOLD_KEYS)
+    return spread.scv(spread.summed(rows, f"held {name}"), seconds / count) if count > 0 else None
 
 
 def for_endpoints(measured: dict[str, Any] | None, names: set[str]) -> dict[str, Any] | None:
@@ -361,7 +376,8 @@ def for_endpoints(measured: dict[str, Any] | None, names: set[str]) -> dict[str,
 
 def commit_service(rows: list[fitting.Row]) -> dict[str, Any] | None:
     """The writer tier's ``service`` shape from the group commits' holds (``calibrate.spread``,
-    yanxiu_commit_seconds' buckets over the steps): lognormal of their scv. A commit is ~1 write
+    yanxiu_commit_seconds' buckets over ``rows``: the steps below half the knee, as the routes'
+    spreads are read): lognormal of their scv. A commit is ~1 write
     at the calibration's loads (its steps' batches), so a write's spread is taken as a commit's;
     None without the buckets (the tier stays exponential)."""
     buckets = spread.summed(rows, "commit")

@@ -46,8 +46,22 @@ def test_the_route_holds_carry_the_retries_into_the_platform_file_s_tier(monkeyp
     holds = writer.route_holds([Row(0, 1.0, LOGINS | many, {})])
     assert holds is not None and (holds["retry_ms"], holds["retry_min_ms"]) == (3.0, 1.0)
     assert "retries every 3 ms on average" in str(holds["note"])
-    kept = writer.for_endpoints(holds, {"login", "heartbeat"})  # measured and noted, not served (default)
-    assert kept is not None and "retry_ms" not in kept and "retries every 3 ms" in kept["note"]
-    monkeypatch.setattr(writer, "WRITE_SPREADS", True)
-    kept = writer.for_endpoints(holds, {"login", "heartbeat"})
+    kept = writer.for_endpoints(holds, {"login", "heartbeat"})  # served (default since 2026-12-01)
     assert kept is not None and kept["retry_ms"] == 3.0 and kept["hold_ms"] == {"login": 8.0}
+    monkeypatch.setattr(writer, "WRITE_SPREADS", False)  # switched off: measured and noted, not served
+    kept = writer.for_endpoints(holds, {"login", "heartbeat"})
+    assert kept is not None and "retry_ms" not in kept and "retries every 3 ms" in kept["note"]
+
+
+def test_the_retries_are_read_over_the_spread_rows_the_means_over_all():
+    """A calibration's retries and holds' spread come from the steps below half the knee
+    (``spread_rows``), the holds' means from every step: a quiet step's 100 retries of 3 ms and
+    sign-ins of 8 ms, a busy step's 100 retries of 9 ms and sign-ins of 16 ms."""
+    quiet = writer.retry_counts({}, parse_metrics(_scrape(0.3, (0, 40, 60, 80, 90, 100))).commit_retry)
+    busy = writer.retry_counts({}, parse_metrics(_scrape(0.9, (0, 0, 0, 0, 10, 100))).commit_retry)
+    rows = [Row(0, 1.0, LOGINS | quiet, {}), Row(1, 1.0, {"login": 10.0, "(hold_s login)": 0.16,
+                                                          "(holds login)": 10.0} | busy, {})]
+    holds = writer.route_holds(rows, rows[:1])
+    assert holds is not None and holds["retry_ms"] == 3.0 and holds["hold_ms"] == {"login": 12.0}
+    assert "over its 1 steps below half the knee" in str(holds["note"])
+    assert writer.route_holds(rows)["retry_ms"] == 6.0  # type: ignore[index]  # over both
