@@ -78,6 +78,9 @@ TEXT = {
                       "数据库：SQLite 组提交持有写锁的时间，或 PostgreSQL 服务器的CPU），除以该层服务器数"),
     "overload": ("overloaded (p95, errors or a growing queue)", "过载（p95、错误或队列增长）"),
     "overload_bar": ("predicted = measured", "预测与实测一致"),
+    "overload_why": ("Overload, judged alike for both (the level's busiest window): predicted: {predicted}; "
+                     "measured: {measured}.",
+                     "过载判断（预测与实测同一规则，按该级别最忙时段）——预测：{predicted}；实测：{measured}。"),
     "overload_yes": ("yes", "是"), "overload_no": ("no", "否"),
     "src_summary": ("summary.json", "summary.json"),
     "src_level": ("the bench's level.json", "基准测试的 level.json"),
@@ -130,8 +133,10 @@ def comparison_tables(summary: LoadtestSummary, p: Prediction | None, t: Labels,
                  source=_text(t, "src_level" if from_level else "src_summary"))
     header = [_text(t, "endpoint"), _text(t, "requests")] + [_heading(f, t) for f in FIGURES]
     tier_header = [_text(t, k) for k in ("tier_col", "predicted", "measured", "error", "bar", "met")]
+    why = "" if overload is None else _text(t, "overload_why", predicted=overload.predicted_why or "–",
+                                            measured=overload.measured_why or "–")
     return [Table(_text(t, "title"), header, endpoints.rows, bad_rows=endpoints.bad, note=note),
-            Table(_text(t, "tiers_title"), tier_header, tiers.rows, bad_rows=tiers.bad), _legend(t)]
+            Table(_text(t, "tiers_title"), tier_header, tiers.rows, bad_rows=tiers.bad, note=why), _legend(t)]
 
 
 def _endpoint_row(out: _Rows, name: str, figures: dict[str, FigureRow], requests: int, t: Labels) -> None:

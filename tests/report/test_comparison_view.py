@@ -61,6 +61,7 @@ def test_chinese_not_compared_and_the_levels_overload():
     assert endpoints.rows[0][2] == "29 / 30（-3.3%，达标）"
     assert tiers.rows[1] == ["过载（p95、错误或队列增长）", "否", "是", "–", "预测与实测一致", "未达标"]
     assert tiers.bad_rows == {0, 1} and "基准测试的 level.json" in endpoints.note
+    assert tiers.note.endswith("实测：p95 2.6 s。")
     assert legend.title == "各指标的比较对象（实测值）"
     off = p.model_copy(update={"comparable": False, "reason": "the load generator saturated"})
     (only,) = comparison_tables(summary, off, Labels("en"))
