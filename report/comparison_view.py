@@ -82,6 +82,7 @@ TEXT = {
                      "measured: {measured}.",
                      "过载判断（预测与实测同一规则，按该级别最忙时段）——预测：{predicted}；实测：{measured}。"),
     "overload_yes": ("yes", "是"), "overload_no": ("no", "否"),
+    "machine": ("The machine: {note}.", "机器：{note}。"),
     "src_summary": ("summary.json", "summary.json"),
     "src_level": ("the bench's level.json", "基准测试的 level.json"),
 }
@@ -133,10 +134,21 @@ def comparison_tables(summary: LoadtestSummary, p: Prediction | None, t: Labels,
                  source=_text(t, "src_level" if from_level else "src_summary"))
     header = [_text(t, "endpoint"), _text(t, "requests")] + [_heading(f, t) for f in FIGURES]
     tier_header = [_text(t, k) for k in ("tier_col", "predicted", "measured", "error", "bar", "met")]
-    why = "" if overload is None else _text(t, "overload_why", predicted=overload.predicted_why or "–",
-                                            measured=overload.measured_why or "–")
     return [Table(_text(t, "title"), header, endpoints.rows, bad_rows=endpoints.bad, note=note),
-            Table(_text(t, "tiers_title"), tier_header, tiers.rows, bad_rows=tiers.bad, note=why), _legend(t)]
+            Table(_text(t, "tiers_title"), tier_header, tiers.rows, bad_rows=tiers.bad,
+                  note=_tier_note(p, overload, t)), _legend(t)]
+
+
+def _tier_note(p: Prediction, overload: LevelOverload | None, t: Labels) -> str:
+    """What a tier's measured figure covers where not the whole replay, the host's other work
+    against the calibration's where it was busier, and why the level was overloaded or not."""
+    parts = [f"{tier}: {note}." for tier, note in p.coverage.items()]
+    if p.background is not None and p.background.note:
+        parts.append(_text(t, "machine", note=p.background.note))
+    if overload is not None:
+        parts.append(_text(t, "overload_why", predicted=overload.predicted_why or "–",
+                           measured=overload.measured_why or "–"))
+    return " ".join(parts)
 
 
 def _endpoint_row(out: _Rows, name: str, figures: dict[str, FigureRow], requests: int, t: Labels) -> None:

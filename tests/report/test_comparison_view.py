@@ -63,6 +63,13 @@ def test_chinese_not_compared_and_the_levels_overload():
     assert tiers.bad_rows == {0, 1} and "基准测试的 level.json" in endpoints.note
     assert tiers.note.endswith("实测：p95 2.6 s。")
     assert legend.title == "各指标的比较对象（实测值）"
+    noted = Prediction.model_validate(p.model_dump() | {
+        "coverage": {"database": "measured over 62% of the replay only"},
+        "background": {"test_other_cores": 1.1, "busier": True,
+                       "note": "the test ran beside 1.10 cores of other work"}})
+    _, tiers, _ = comparison_tables(summary, noted, Labels("en"))
+    assert tiers.note == ("database: measured over 62% of the replay only. The machine: the test ran beside "
+                          "1.10 cores of other work.")
     off = p.model_copy(update={"comparable": False, "reason": "the load generator saturated"})
     (only,) = comparison_tables(summary, off, Labels("en"))
     assert only.rows == [["Not compared: the load generator saturated"]]
