@@ -14,12 +14,13 @@ the platform's ``.json`` beside it): the PostgreSQL writer thread's transactions
 experiment, not what the comparison does). Prints the heartbeat, sign-in and campaign page's mean
 / p95 and the tiers' utilisation, prediction − measurement, and the writer's timers as measured.
 
-``--growth``: "before" is the platform without the api's ``cpu_growth`` and "after" with the law
-``calibrate.cpu_growth`` fits on the calibration's bins (written only when significant, as a
-calibration writes it), the writers' stretch in both as the comparison has it; the law on every
-driver is printed first. ``--write``: the platform file with that law (its ``.json`` copied
-beside it), for a validation of it. ``--knee``: the model's knee before and after on the knee's
-own load (``calibrate.model_knee``, the model run's folder), alone and beside the knee's other work.
+``--growth``: "before" is the platform as it is and "after" with the api's laws fitted on the
+calibration's bins (``calibrate.cpu_growth``'s ``cpu_growth`` and ``calibrate.commit_cpu``'s
+``commit_cpu``, each only when significant, as a calibration writes them), the writers' stretch
+in both as the comparison has it; the laws on every driver are printed first. ``--write``: the
+platform file with the laws (its ``.json`` copied beside it), for a validation of it. ``--knee``:
+the model's knee before and after on the knee's own load (``calibrate.model_knee``, the model
+run's folder), alone and beside the knee's other work.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calibrate import cpu_growth  # noqa: E402
+from calibrate import commit_cpu, cpu_growth  # noqa: E402
 from calibrate.compare import achieved_rates  # noqa: E402
 from calibrate.wall_stretch import from_calibration  # noqa: E402
 from domain.scenario import Scenario, load_scenario  # noqa: E402
@@ -136,9 +137,13 @@ def _grown(args: argparse.Namespace, calibration: dict) -> Path:
     for law in laws.values():
         print(f"  {law.text() + (' (significant)' if law.significant else '') if law else 'not fitted'}")
     line = cpu_growth.line(laws[cpu_growth.DRIVERS[0]])
-    print(f"written: {line}")
+    commits = commit_cpu.from_calibration(calibration)
+    shares = commit_cpu.line(commits)
+    print(f"  {commits.text() if commits else 'no group commits counted'}")
+    print(f"written: cpu_growth {line}; commit_cpu {shares}")
     out = args.write or args.platform.with_name(f"{args.platform.stem}-growth.yaml")
-    out.write_text(cpu_growth.with_law(args.platform.read_text(), "api", line), encoding="utf-8")
+    text = cpu_growth.with_law(args.platform.read_text(), "api", line)
+    out.write_text(cpu_growth.with_law(text, "api", shares, "commit_cpu"), encoding="utf-8")
     if out.with_suffix(".json") != args.platform.with_suffix(".json"):
         shutil.copy(args.platform.with_suffix(".json"), out.with_suffix(".json"))
     return out

@@ -146,8 +146,8 @@ def from_calibration(calibration: Mapping[str, Any], tier: str = "api",
     return {d: fit_growth(data, np.random.default_rng(seed), d) for d in DRIVERS}
 
 
-def with_law(text: str, tier: str, law: Mapping[str, Any] | None) -> str:
-    """A platform file's text with the tier's ``cpu_growth`` set to ``law`` (None: removed): its
+def with_law(text: str, tier: str, law: Mapping[str, Any] | None, key: str = "cpu_growth") -> str:
+    """A platform file's text with the tier's ``key`` set to ``law`` (None: removed): its
     one line ``- {name: TIER, kind: pool, ...}   # note`` (``calibrate.platform_file.render``),
     the rest as it was; for re-predicting a calibration offline with a law fitted afterwards."""
     import json
@@ -160,7 +160,7 @@ def with_law(text: str, tier: str, law: Mapping[str, Any] | None) -> str:
         if head is None:
             out.append(line)
             continue
-        body = re.sub(r", cpu_growth: \{[^{}]*\}", "", head.group(1))
-        body += f", cpu_growth: {json.dumps(dict(law), ensure_ascii=False)}" if law else ""
+        body = re.sub(rf", {key}: \{{[^{{}}]*\}}", "", head.group(1))
+        body += f", {key}: {json.dumps(dict(law), ensure_ascii=False)}" if law else ""
         out.append(f"{body}}}{head.group(2) or ''}\n")
     return "".join(out)

@@ -76,6 +76,8 @@ class TierFit:
     # whether the CPU per request moved with the host's busy cores over the fit's bins
     # (``calibrate.cpu_growth.Growth``; None: not fitted)
     growth: Any = None
+    # the group commits' CPU on the tier, a commit's and a job's (``calibrate.commit_cpu.CommitLaw``)
+    commit_cpu: Any = None
 
 
 def _solve(design: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -152,6 +152,9 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         growth: Any = (measured or {}).get("cpu_growth", getattr(tier, "cpu_growth", None))
         growth = growth.model_dump() if isinstance(growth, BaseModel) else growth
         extra += f", cpu_growth: {json.dumps(growth, ensure_ascii=False)}" if growth else ""
+        commits: Any = (measured or {}).get("commit_cpu", getattr(tier, "commit_cpu", None))
+        commits = commits.model_dump() if isinstance(commits, BaseModel) else commits
+        extra += f", commit_cpu: {json.dumps(commits, ensure_ascii=False)}" if commits else ""
         lines.append(f"    - {{name: {tier.name}, kind: pool, servers: {servers}, "
                      f"service: {service_text}{extra}}}   # {note}")
     lines.append("  endpoints:")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from calibrate import cpu_growth, demands, routecpu, spread, writer
+from calibrate import commit_cpu, cpu_growth, demands, routecpu, spread, writer
 from calibrate import fit as fitting
 from calibrate.steps import StepRun
 from calibrate.target import Target
@@ -31,7 +31,7 @@ def fit_tiers(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], 
             fits[api] = routecpu.fit_measured_loop(api, rows, endpoints, loops, rng)
         else:
             fits[api] = fitting.fit_event_loop(api, rows, endpoints, loops, rng)
-        fits[api] = _with_growth(fits[api], rows, runs, endpoints, loops, seed)
+        fits[api] = _with_laws(fits[api], rows, runs, endpoints, loops, seed)
     tier = target.probes.database_tier
     if any(tier in row.busy_s for row in rows):
         batches = _batches(target, tier, rows)
@@ -44,10 +44,11 @@ def fit_tiers(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], 
     return fits
 
 
-def _with_growth(fit: fitting.TierFit, rows: list[fitting.Row], runs: list[StepRun], endpoints: list[str],
-                 servers: int, seed: int) -> fitting.TierFit:
+def _with_laws(fit: fitting.TierFit, rows: list[fitting.Row], runs: list[StepRun], endpoints: list[str],
+               servers: int, seed: int) -> fitting.TierFit:
     """The api's fit with the law of its CPU per request on the host's busy cores
-    (``calibrate.cpu_growth``), on the same rows and demands; its own generator, so that the
+    (``calibrate.cpu_growth``) and its group commits' CPU a commit and a job
+    (``calibrate.commit_cpu``), on the same rows and demands; their own generators, so that the
     other fits' intervals stay as they were."""
     from dataclasses import replace
 
@@ -57,7 +58,9 @@ def _with_growth(fit: fitting.TierFit, rows: list[fitting.Row], runs: list[StepR
     wakeup = fit.demands.get(fitting.WAKEUPS)
     data = cpu_growth.bins(rows, background, fit.tier, endpoints, demands_ms, wakeup.ms if wakeup else 0.0,
                            fit.idle_rate, servers)
-    return replace(fit, growth=cpu_growth.fit_growth(data, np.random.default_rng(seed + 1)))
+    commits = commit_cpu.fit_commit_cpu(fit.tier, rows, endpoints, np.random.default_rng(seed + 2))
+    growth = cpu_growth.fit_growth(data, np.random.default_rng(seed + 1))
+    return replace(fit, growth=growth, commit_cpu=commits)
 
 
 def writer_record(target: Target, fits: dict[str, fitting.TierFit], rows: list[fitting.Row],
@@ -127,6 +130,12 @@ def tier_lines(scenario: Scenario, target: Target, fits: dict[str, fitting.TierF
             said = "written as cpu_growth" if law else "not significant: constant demands"
             out[api]["note"] = f"{out[api]['note']}; {growth.text()}, {said}"
             out[api] |= {"cpu_growth": law} if law else {}
+        commits = fits[api].commit_cpu  # the group commits' CPU, a commit's and a job's
+        if commits is not None:
+            shares = commit_cpu.line(commits)
+            said = "written as commit_cpu" if shares else "a commit's own not significant: constant"
+            out[api]["note"] = f"{out[api]['note']}; {commits.text()}, {said}"
+            out[api] |= {"commit_cpu": shares} if shares else {}
         if target.absent is not None:  # the reference platform: how its workers serve (threads.py)
             from calibrate.threads import worker_threads
 

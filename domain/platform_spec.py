@@ -129,6 +129,21 @@ class DemandGrowth(Strict):
     note: str = ""  # provenance
 
 
+class CommitCpu(Strict):
+    """The CPU a group commit costs the tier's processes (the loop's flush on SQLite, the writer
+    thread on PostgreSQL): ``per_batch_ms`` a commit plus ``per_job_ms`` a job, so a job's share
+    falls as batches grow. The calibrated demands of ``endpoints`` (each request one job) hold
+    ``calibrated_ms`` of it, the calibration's mean; the prediction serves each such request
+    ``per_job_ms + per_batch_ms / n`` instead, ``n`` its 10-s bin's jobs a batch as the model
+    batches them (sim/tiers/replay.py; fitted by calibrate/commit_cpu.py); unset: the constant."""
+
+    per_batch_ms: NonNegativeFloat
+    per_job_ms: NonNegativeFloat
+    calibrated_ms: NonNegativeFloat
+    endpoints: list[str]
+    note: str = ""  # provenance: the fit, its intervals
+
+
 class PoolTier(Strict):
     """Servers (cores, connections, gateway channels) that each serve one request at a time."""
 
@@ -162,6 +177,8 @@ class PoolTier(Strict):
     route_holds: RouteHolds | None = None
     # the CPU demands of the tier's requests move with the host's busy cores (unset: constant)
     cpu_growth: DemandGrowth | None = None
+    # the group commits' CPU on the tier, a commit's and a job's (unset: in the demands as constant)
+    commit_cpu: CommitCpu | None = None
 
     @model_validator(mode="after")
     def _commit_needs_batches(self) -> PoolTier:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from domain import scenario as sc
+from domain.platform_spec import CommitCpu
 from sim.tiers.host_stretch import CpuGrowth, WallStretch, busy_per_bin, grown
 from sim.tiers.requestsim import _Pool, drawn, pools, served
 from sim.tiers.workers import Background, Work
@@ -98,6 +99,32 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         raise ValueError(f"rates: {rates.shape[0]} rows for {len(names)} endpoints")
     horizon = rates.shape[1] * bin_s
     times, kinds = arrivals(rates, bin_s, rng)
+    ready, utilisation, gate = _serve(scenario, names, times, kinds, horizon, bin_s, rng, host)
+    law = _commit_cpu(scenario)
+    if law is not None:  # again, each job's share of its batch's commit from the first pass's batches
+        extra = _commit_shares(law[1], names, times, kinds, ready, bin_s, rates.shape[1])
+        ready, utilisation, gate = _serve(scenario, names, times, kinds, horizon, bin_s, rng, host,
+                                          (law[0], extra))
+    response = ready - times
+    out = {}
+    for i, name in enumerate(names):
+        mine = response[kinds == i]
+        if mine.size == 0:
+            continue
+        p50, p95, p99 = np.quantile(mine, (0.5, 0.95, 0.99)) * 1000.0
+        out[name] = EndpointPrediction(int(mine.size), mine.size / horizon, float(mine.mean() * 1000.0),
+                                       float(p50), float(p95), float(p99), float((mine > timeout_s).mean()),
+                                       float(gate[kinds == i].mean() * 1000.0))
+    return Prediction(horizon, out, utilisation, times, response)
+
+
+def _serve(scenario: sc.Scenario, names: list[str], times: np.ndarray, kinds: np.ndarray, horizon: float,
+           bin_s: float, rng: np.random.Generator, host: HostShare | None,
+           added: tuple[str, np.ndarray] | None = None) -> tuple[np.ndarray, dict[str, float], np.ndarray]:
+    """Every request through the platform's pools in turn: (each request's completion, each
+    tier's utilisation, each request's wait for a session-gate slot). ``added``: a tier and
+    each request's CPU seconds added to its mean demand there (may be negative): its drawn
+    service scaled by (demand + added) / demand, at least 0."""
     ready = times.copy()
     utilisation = {}
     every = pools(scenario)
@@ -113,7 +140,11 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         serving, service, extra = drawn(pool, every, times, kinds, visits, rng)
         threads = _threads(scenario, pool.name)
         holds = _route_holds(scenario, pool.name, names)
-        work = _grown(scenario, pool.name, service + extra, ready[visits], host, float(pool.servers), bin_s)
+        work = service + extra
+        if added is not None and pool.name == added[0]:  # the mean moved, the draw's shape kept
+            mean = pool.demand_s[kinds[visits]]
+            work = work * np.maximum(1.0 + added[1][visits] / np.where(mean > 0, mean, np.inf), 0.0)
+        work = _grown(scenario, pool.name, work, ready[visits], host, float(pool.servers), bin_s)
         if holds is not None:  # SQLite's lock: the batches beside the routes' own transactions
             write_s = work * _wall(host, pool.name, host_busy, ready[visits], bin_s)
             start, leave, routes, delay = on_lock(holds, times, kinds, ready, visits, write_s, rng)
@@ -138,17 +169,32 @@ def predict(scenario: sc.Scenario, rates: np.ndarray, bin_s: float, rng: np.rand
         ready[visits] = np.where(covered(scenario, pool.name, names)[kinds[visits]], ready[visits], leave)
         busy = np.clip(np.minimum(leave, horizon) - np.minimum(start, horizon), 0.0, None).sum()
         utilisation[pool.name] = float(busy / (pool.servers * horizon))
-    response = ready - times
-    out = {}
-    for i, name in enumerate(names):
-        mine = response[kinds == i]
-        if mine.size == 0:
-            continue
-        p50, p95, p99 = np.quantile(mine, (0.5, 0.95, 0.99)) * 1000.0
-        out[name] = EndpointPrediction(int(mine.size), mine.size / horizon, float(mine.mean() * 1000.0),
-                                       float(p50), float(p95), float(p99), float((mine > timeout_s).mean()),
-                                       float(gate[kinds == i].mean() * 1000.0))
-    return Prediction(horizon, out, utilisation, times, response)
+    return ready, utilisation, gate
+
+
+def _commit_cpu(scenario: sc.Scenario) -> tuple[str, CommitCpu] | None:
+    """The tier whose group commits' CPU is a commit's and a job's (``PoolTier.commit_cpu``)."""
+    for tier in scenario.platform.tiers:
+        law = getattr(tier, "commit_cpu", None)
+        if law is not None:
+            return tier.name, law
+    return None
+
+
+def _commit_shares(law: CommitCpu, names: list[str], times: np.ndarray, kinds: np.ndarray,
+                   done: np.ndarray, bin_s: float, bins: int) -> np.ndarray:
+    """Per request, the CPU seconds to add to its calibrated demand: for a job of ``law.endpoints``
+    ``per_job + per_batch / n - calibrated``, ``n`` the jobs a batch in its arrival's bin (its
+    jobs over their distinct completions: a batch's jobs are answered together, on SQLite by the
+    writer's commit, on PostgreSQL by the writer thread's); 0 for the others."""
+    jobs = np.isin(np.asarray(names)[kinds], law.endpoints)
+    which = np.clip((times // bin_s).astype(int), 0, max(bins - 1, 0))
+    size = np.ones(max(bins, 1))
+    for b in np.unique(which[jobs]):
+        mine = done[jobs & (which == b)]
+        size[b] = mine.size / max(np.unique(np.round(mine, 9)).size, 1)
+    share = (law.per_job_ms + law.per_batch_ms / size - law.calibrated_ms) / 1000.0
+    return np.where(jobs, share[which], 0.0)
 
 
 def _grown(scenario: sc.Scenario, tier: str, work: np.ndarray, arrivals: np.ndarray, host: HostShare | None,

@@ -107,7 +107,7 @@ def test_a_significant_law_is_written_to_the_platform_file_and_read_back(tmp_pat
 
     from calibrate.fit import Demand, TierFit
     from calibrate.platform_file import render, write
-    from calibrate.platform_lines import _with_growth, demand_lines, tier_lines
+    from calibrate.platform_lines import _with_laws, demand_lines, tier_lines
     from domain.scenario import load_scenario
     from tests.calibrate.test_platform_file import PROVENANCE, SMOKE
 
@@ -126,7 +126,7 @@ def test_a_significant_law_is_written_to_the_platform_file_and_read_back(tmp_pat
         demands["campaign_page"] = Demand(DEMANDS["page"] * factor, 4.5, 6.0, 500)
         runs = [SimpleNamespace(rows=[r for r in renamed if r.step == s], background_cores=background[s])
                 for s in background]
-        fit = _with_growth(TierFit("api", IDLE, demands, 0.99, len(rows)), renamed, runs,
+        fit = _with_laws(TierFit("api", IDLE, demands, 0.99, len(rows)), renamed, runs,
                            [e.name for e in scenario.platform.endpoints], 2, 0)
         assert fit.growth.per_unit == pytest.approx(scale.per_unit, abs=0.01)
         tiers = tier_lines(scenario, target, {"api": fit})

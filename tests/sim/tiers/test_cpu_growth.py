@@ -68,3 +68,42 @@ def test_in_the_prediction_the_demand_grows_with_the_host_s_busy_cores():
 
 def test_a_platform_without_the_law_loads_with_none():
     assert _one_worker(5.0).platform.tiers[0].cpu_growth is None
+
+
+def _committing_worker(per_batch_ms: float, per_job_ms: float, calibrated_ms: float):
+    from domain.platform_spec import CommitCpu
+
+    s = _one_worker(5.0)
+    law = CommitCpu(per_batch_ms=per_batch_ms, per_job_ms=per_job_ms, calibrated_ms=calibrated_ms,
+                    endpoints=["request"])
+    tier = s.platform.tiers[0].model_copy(update={"commit_cpu": law})
+    return s.model_copy(update={"platform": s.platform.model_copy(update={"tiers": [tier]})})
+
+
+def test_a_job_s_share_of_its_batch_s_commit_by_hand():
+    """Four jobs in the first 10 s answered two by two (batches of 2): 0.2 + 0.6 / 2 - 0.8 = -0.3 ms
+    each; two in the next answered apart (batches of 1): 0.2 + 0.6 - 0.8 = 0; other endpoints 0."""
+    from domain.platform_spec import CommitCpu
+    from sim.tiers.replay import _commit_shares
+
+    law = CommitCpu(per_batch_ms=0.6, per_job_ms=0.2, calibrated_ms=0.8, endpoints=["beat"])
+    times = np.array([0.5, 0.6, 1.5, 1.6, 3.0, 11.0, 12.0])
+    kinds = np.array([0, 0, 0, 0, 1, 0, 0])
+    done = np.array([1.0, 1.0, 2.0, 2.0, 3.1, 11.5, 12.5])
+    shares = _commit_shares(law, ["beat", "page"], times, kinds, done, 10.0, 2)
+    np.testing.assert_allclose(shares * 1000.0, [-0.3, -0.3, -0.3, -0.3, 0.0, 0.0, 0.0], atol=1e-12)
+
+
+def test_in_the_prediction_a_job_s_cpu_moves_by_its_share():
+    """One worker, 70 requests/s of exponential 5-ms items, each a job whose commit share is 1 ms
+    less than calibrated (no cost a batch): M/M/1 at 4 ms a request, utilisation 0.28, mean
+    4 / (1 - 0.28) = 5.56 ms (7.69 as calibrated)."""
+    rates = np.full((1, 40), 70.0)
+    host = HostShare("server", 1.0, np.zeros(40))
+    p = predict(_committing_worker(0.0, 0.5, 1.5), rates, 10.0, np.random.default_rng(11), host=host)
+    assert p.utilisation["server"] == pytest.approx(0.28, rel=0.03)
+    assert p.endpoints["request"].mean_ms == pytest.approx(4.0 / (1 - 0.28), rel=0.06)
+    # a commit's and a job's shares that add up to the calibrated at batches of 1 (no batching
+    # here: one worker, no writer): the calibrated prediction
+    same = predict(_committing_worker(1.0, 0.5, 1.5), rates, 10.0, np.random.default_rng(11), host=host)
+    assert same.utilisation["server"] == pytest.approx(0.35, rel=0.03)
