@@ -64,7 +64,7 @@ def calibrate(config: Config, context: Any, say: Callable[[str], None] = print,
                         GROWTH, slo(scenario), say, shares)
     slo_p95, slo_errors = slo(scenario)
     fitted = [r for r in runs if stable(r.result, slo_p95, slo_errors)]
-    fits = fit_tiers(scenario, target, idle_rows, fitted, config.seed)
+    fits = fit_tiers(scenario, target, idle_rows, fitted, config.seed, runs)  # runs: commit_cpu
     knee = judged_on(knees.knee([r.result for r in runs], slo_p95, slo_errors), runs, config)
     provenance = _provenance(config, target, runs, fits, knee, time.monotonic() - started)
     provenance["left_out_of_fit"] = [r.spec.name for r in runs if r not in fitted]

@@ -12,9 +12,11 @@ commits' CPU against its commits and jobs::
     cpu_i = a · commits_i + b · jobs_i          (non-negative least squares)
 
 with 95% intervals by the block bootstrap over steps (``fit.BOOTSTRAP``), on the rows the api's
-demands were fitted on; ``calibrated`` is the share a job holds in those demands (the commits'
-CPU over their jobs on the same rows). A platform file writes it as the api tier's
-``commit_cpu`` when ``a``'s interval excludes 0 (``domain.platform_spec.CommitCpu``); the
+demands were fitted on and the overloaded steps too (the server counts its commits' CPU whatever
+the load, and their batches of 3-14 jobs part a from b: on the fitted steps alone, batches of
+1.0-1.4, b's interval reached 0 on both databases); ``calibrated`` is the share a job holds in
+the demands (the commits' CPU over their jobs on the demands' rows). A platform file writes it as
+the api tier's ``commit_cpu`` when ``a``'s interval excludes 0 (``domain.platform_spec.CommitCpu``); the
 prediction then serves each job ``b + a / n`` at its bin's batch size ``n`` as the model batches
 (``sim.tiers.replay``).
 """
@@ -52,13 +54,14 @@ class CommitLaw:
                 f"steps; {self.calibrated_ms:.3g} ms a job in the demands)")
 
 
-def fit_commit_cpu(tier: str, rows: list[fitting.Row], endpoints: list[str],
-                   rng: np.random.Generator) -> CommitLaw | None:
+def fit_commit_cpu(tier: str, rows: list[fitting.Row], endpoints: list[str], rng: np.random.Generator,
+                   demands_rows: list[fitting.Row] | None = None) -> CommitLaw | None:
     """The law on the bins whose commits' CPU, commits and jobs were counted; None without them,
-    with fewer than 3 steps, or without a writing endpoint."""
-    kept = [r for r in measured_rows(tier, rows)
-            if COMMITS_CPU in r.route_cpu_s and r.requests.get(fitting.JOBS, 0.0) > 0
-            and fitting.BATCHES in r.requests]
+    with fewer than 3 steps, or without a writing endpoint. ``rows`` may hold the overloaded
+    steps too (the server's own counters of its commits' CPU hold whatever the load; their large
+    batches part a from b); ``demands_rows``, the bins the demands were fitted on (default
+    ``rows``), give the share a job holds in them."""
+    kept = _counted(tier, rows)
     steps = np.array([r.step for r in kept])
     blocks = [np.flatnonzero(steps == s) for s in np.unique(steps)]
     written = fitting.writers(kept, endpoints) if kept else None
@@ -74,9 +77,16 @@ def fit_commit_cpu(tier: str, rows: list[fitting.Row], endpoints: list[str],
     lo, hi = np.percentile(draws, [2.5, 97.5], axis=0) * 1000.0
     spread = float(((cpu - cpu.mean()) ** 2).sum())
     r2 = 1.0 - float(((cpu - design @ coef) ** 2).sum()) / spread if spread > 0 else 0.0
-    calibrated = float(1000.0 * cpu.sum() / design[:, 1].sum())
+    fitted = _counted(tier, demands_rows) if demands_rows is not None else kept
+    calibrated = 1000.0 * sum(r.route_cpu_s[COMMITS_CPU] for r in fitted) / max(
+        sum(r.requests[fitting.JOBS] for r in fitted), 1.0)
     return CommitLaw(float(coef[0] * 1000.0), float(lo[0]), float(hi[0]), float(coef[1] * 1000.0),
                      float(lo[1]), float(hi[1]), calibrated, r2, tuple(written), len(kept), len(blocks))
+
+
+def _counted(tier: str, rows: list[fitting.Row]) -> list[fitting.Row]:
+    return [r for r in measured_rows(tier, rows) if COMMITS_CPU in r.route_cpu_s
+            and r.requests.get(fitting.JOBS, 0.0) > 0 and fitting.BATCHES in r.requests]
 
 
 def line(law: CommitLaw | None) -> dict[str, Any] | None:
@@ -89,9 +99,11 @@ def line(law: CommitLaw | None) -> dict[str, Any] | None:
 
 
 def from_calibration(calibration: dict[str, Any], tier: str = "api", seed: int = 0) -> CommitLaw | None:
-    """The law on a calibration's record (``platform.json``: its rows of the steps it fitted on)."""
+    """The law on a calibration's record (``platform.json``: every step's rows; the share in the
+    demands from the steps it fitted them on)."""
     left = {i for i, s in enumerate(calibration["step_results"]) if s.get("name") in
             set(calibration.get("left_out_of_fit", []))}
-    rows = [fitting.Row(**r) for r in calibration["rows"] if r["step"] not in left]
+    rows = [fitting.Row(**r) for r in calibration["rows"]]
     endpoints = [e for e in calibration["fits"][tier]["demands_ms"] if not e.startswith("(")]
-    return fit_commit_cpu(tier, rows, endpoints, np.random.default_rng(seed))
+    return fit_commit_cpu(tier, rows, endpoints, np.random.default_rng(seed),
+                          [r for r in rows if r.step not in left])

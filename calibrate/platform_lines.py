@@ -17,7 +17,9 @@ from domain.scenario import PoolTier, Scenario
 
 
 def fit_tiers(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], runs: list[StepRun],
-         seed: int) -> dict[str, fitting.TierFit]:
+         seed: int, every: list[StepRun] | None = None) -> dict[str, fitting.TierFit]:
+    """``runs``: the steps the demands are fitted on; ``every``: all the calibration's steps, the
+    overloaded too, for the group commits' CPU a commit and a job (``calibrate.commit_cpu``)."""
     endpoints = [e.name for e in scenario.platform.endpoints]
     rows = list(idle_rows) + [row for run in runs for row in run.rows]
     rng = np.random.default_rng(seed)
@@ -31,7 +33,8 @@ def fit_tiers(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], 
             fits[api] = routecpu.fit_measured_loop(api, rows, endpoints, loops, rng)
         else:
             fits[api] = fitting.fit_event_loop(api, rows, endpoints, loops, rng)
-        fits[api] = _with_laws(fits[api], rows, runs, endpoints, loops, seed)
+        counted = list(idle_rows) + [row for run in (every or runs) for row in run.rows]
+        fits[api] = _with_laws(fits[api], rows, runs, endpoints, loops, seed, counted)
     tier = target.probes.database_tier
     if any(tier in row.busy_s for row in rows):
         batches = _batches(target, tier, rows)
@@ -45,7 +48,7 @@ def fit_tiers(scenario: Scenario, target: Target, idle_rows: list[fitting.Row], 
 
 
 def _with_laws(fit: fitting.TierFit, rows: list[fitting.Row], runs: list[StepRun], endpoints: list[str],
-               servers: int, seed: int) -> fitting.TierFit:
+               servers: int, seed: int, counted: list[fitting.Row] | None = None) -> fitting.TierFit:
     """The api's fit with the law of its CPU per request on the host's busy cores
     (``calibrate.cpu_growth``) and its group commits' CPU a commit and a job
     (``calibrate.commit_cpu``), on the same rows and demands; their own generators, so that the
@@ -58,7 +61,8 @@ def _with_laws(fit: fitting.TierFit, rows: list[fitting.Row], runs: list[StepRun
     wakeup = fit.demands.get(fitting.WAKEUPS)
     data = cpu_growth.bins(rows, background, fit.tier, endpoints, demands_ms, wakeup.ms if wakeup else 0.0,
                            fit.idle_rate, servers)
-    commits = commit_cpu.fit_commit_cpu(fit.tier, rows, endpoints, np.random.default_rng(seed + 2))
+    commits = commit_cpu.fit_commit_cpu(fit.tier, counted or rows, endpoints, np.random.default_rng(seed + 2),
+                                        rows)
     growth = cpu_growth.fit_growth(data, np.random.default_rng(seed + 1))
     return replace(fit, growth=growth, commit_cpu=commits)
 

@@ -49,3 +49,15 @@ def test_a_commit_without_a_cost_of_its_own_is_not_written():
 def test_without_the_counters_there_is_no_law():
     bare = [Row(r.step, r.seconds, r.requests, r.busy_s, {"heartbeat": 0.1}) for r in _rows(0.5, 0.2)]
     assert fit_commit_cpu("api", bare, ["heartbeat", "login"], np.random.default_rng(0)) is None
+
+
+def test_the_demands_share_comes_from_the_demands_rows():
+    """The law on every step (the overloaded ones' large batches too), the share a job holds in the
+    demands from the steps they were fitted on: here the first four, batches of 1.0-1.1."""
+    rows = _rows(0.5, 0.2)
+    fitted = [r for r in rows if r.step < 4]
+    law = fit_commit_cpu("api", rows, ["heartbeat", "login"], np.random.default_rng(0), fitted)
+    assert law is not None
+    share = 1000.0 * sum(r.route_cpu_s[COMMITS_CPU] for r in fitted) / sum(r.requests[JOBS] for r in fitted)
+    assert law.calibrated_ms == pytest.approx(share)
+    assert share == pytest.approx(0.2 + 0.5 / 1.05, abs=0.03)
