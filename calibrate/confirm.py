@@ -81,7 +81,7 @@ from typing import Any
 
 from calibrate import holds as loads
 from calibrate.errors import CalibrationError
-from calibrate.knee import JUDGED_WINDOWS, RESOLUTION, StepResult, judge
+from calibrate.knee import JUDGED_WINDOWS, RESOLUTION, SHORT, StepResult, judge
 from calibrate.steps import WINDOW_S, StepRun, StepSpec, run_step
 
 __all__ = ["JUDGED_WINDOWS", "confirm", "hold_plan", "in_session_for_holds", "next_scale", "relaxation_s"]
@@ -134,7 +134,7 @@ def first_scale(presumed: float, above: float | None) -> float:
 
 
 def next_scale(good: float | None, bad: float | None, presumed_good: float | None = None,
-               presumed_bad: float | None = None) -> float | None:
+               presumed_bad: float | None = None, capacity: float | None = None) -> float | None:
     """The next hold's scale, a bisection in log-rate (since 2026-12-01 05:00): ``good`` the
     highest hold that met the SLO, ``bad`` the lowest hold that broke it, ``presumed_good`` and
     ``presumed_bad`` the staircase's bracket as a hold's scales (its 144x steps are not the
@@ -146,12 +146,23 @@ def next_scale(good: float | None, bad: float | None, presumed_good: float | Non
       else a stride up (``stride``);
     - only ``bad`` held: the staircase's good scale if below by more than ``STEP``, else down;
     - none held: the staircase's bracket's middle (``first_scale``).
+    ``capacity``: the scale whose plan is what a hold that broke with its queue growing finished
+    (``capacity_scale``): the target's capacity at the hold's load, measured; the knee lies at
+    or a little below it (04:39/04:57 baselines: hold-10.4 finished 541 and 606 of 710 req/s,
+    the knees by plan 1.0x and 0.85-0.9x of that). Where it lies below the held bracket's top by
+    more than a stride it is held next, and the walk down strides from it (the staircase's good
+    scale can be far above it: 05:19, the staircase met 4.1 at 144x, 13.6 as a hold's); within a
+    stride above ``good``, ``good`` strides up.
     A stride of ``STEP`` (< ``RESOLUTION``) closes the bracket with one hold when the knee lies
     within it, and leaves a "110%" level above the hold that broke."""
     if good is not None and bad is not None:
         wide = bad / good
         if wide <= RESOLUTION * (1.0 + 1e-9):
             return None
+        if capacity is not None and good * STEP < capacity < bad / STEP:
+            return capacity
+        if capacity is not None and capacity <= good * STEP:
+            return good * STEP
         return good * STEP if RESOLUTION**2 < wide <= RESOLUTION**2 * STEP else math.sqrt(good * bad)
     if good is not None:
         if presumed_bad is not None and presumed_bad > good * STEP:
@@ -159,13 +170,27 @@ def next_scale(good: float | None, bad: float | None, presumed_good: float | Non
         end = presumed_bad if presumed_bad is not None else presumed_good
         return good * stride(good / end if end else 1.0)
     if bad is not None:
-        if presumed_good is not None and presumed_good < bad / STEP:
+        if capacity is not None and capacity < bad / STEP:
+            return capacity
+        if presumed_good is not None and presumed_good < bad / STEP and capacity is None:
             return presumed_good
-        end = presumed_good if presumed_good is not None else presumed_bad
+        end = capacity or (presumed_good if presumed_good is not None else presumed_bad)
         return bad / stride(end / bad if end else 1.0)
     if presumed_good is None:
         return presumed_bad
     return first_scale(presumed_good, presumed_bad)
+
+
+def capacity_scale(holds: list[StepRun], rps_per_scale: float, slo: tuple[float, float]) -> float | None:
+    """The lowest scale whose plan is what a hold finished in its judged part when it broke the
+    SLO with its queue growing (it finished ``knee.SHORT`` fewer than offered): the target's
+    capacity at the holds' load (``next_scale``). None: no such hold."""
+    found = []
+    for run in holds:
+        verdict, planned = judge(run.result, *slo), run.result.judged_planned_rps
+        if not verdict.meets and planned and verdict.rate_rps < (1.0 - SHORT) * planned and rps_per_scale > 0:
+            found.append(verdict.rate_rps / rps_per_scale)
+    return min(found, default=None)
 
 
 def held_bracket(met: list[float], broke: list[float]) -> tuple[float | None, float | None]:
@@ -286,7 +311,8 @@ def confirm(config: Any, context: Any, target: Any, work: Path, runs: list[StepR
         said = "meets" if verdict.meets else "breaks"
         say(f"hold {spec.name}: {said} the SLO: {verdict.why}{_beside(run)}")
         (met if verdict.meets else broke).append(scale)
-        scale = next_scale(*held_bracket(met, broke), *presumed)
+        capacity = capacity_scale(holds, load.rps_per_scale, slo)
+        scale = next_scale(*held_bracket(met, broke), *presumed, capacity)
     return holds
 
 

@@ -578,3 +578,48 @@ def test_a_hold_that_would_end_after_the_deadline_is_not_started(monkeypatch, tm
     assert said[-1].startswith("holds: no time left for a ")
     k = knee([r.result for r in stairs + holds], SLO, ERRORS)
     assert k.bounded and not k.resolved and k.width is not None and k.width > RESOLUTION
+
+
+def test_a_hold_that_broke_with_its_queue_growing_says_where_the_capacity_is():
+    """05:19: the staircase met 4.1 at 144x (13.6 as a hold's) where the holds' knee lay near 8:
+    strides down from 13.6 would not reach it in the budget. A hold that broke finishing 10% fewer
+    than offered finished the target's capacity: the next hold runs there."""
+    assert next_scale(None, 17.7, 13.6, 23.1, capacity=7.9) == 7.9  # not the staircase's 13.6
+    assert next_scale(None, 10.4, 7.99, 13.6) == 7.99  # no capacity measured: the staircase's good scale
+    # the capacity within a stride below the hold that broke: a stride down from it
+    assert next_scale(None, 10.4, 7.99, 13.6, capacity=9.9) == pytest.approx(10.4 / confirming.STEP)
+    assert next_scale(7.9, 17.7, 13.6, 23.1, capacity=7.9) == pytest.approx(7.9 * confirming.STEP)
+    assert next_scale(7.0, 17.7, 13.6, 23.1, capacity=9.0) == 9.0
+    assert next_scale(7.9, 8.5, 13.6, 23.1, capacity=7.9) is None
+
+
+def test_holds_far_above_the_knee_go_to_the_capacity_they_measured(monkeypatch, tmp_path):
+    """The sustained knee at scale 1.0 where the staircase met 1.7 and broke 2.89: the first hold
+    (2.22) breaks finishing what a target of capacity 1.02 can; the next runs there, meets, and a
+    stride below it meets: bracketed within 1.08x in three holds (strides down from 1.7 took five)."""
+    stairs = [_run(StepSpec("stair-1.7", 1.7), stair("stair-1.7", 100.0, 80.0, 200.0, rps=340.0)),
+              _run(StepSpec("stair-2.89", 2.89), stair("stair-2.89", 900.0, 400.0, 1400.0, rps=500.0))]
+    factor = hold_model.STAIR_RPS / hold_model.HOLD_RPS
+    ran: list[StepSpec] = []
+
+    def step(index, spec, *_args):
+        ran.append(spec)
+        offered = hold_model.HOLD_RPS * spec.scale
+        finished = min(offered, hold_model.HOLD_RPS * 1.02 * factor)
+        good = spec.scale <= 1.0 * factor
+        p95s = (60.0, 90.0, 100.0, 110.0) if good else (900.0, 1400.0, 2000.0, 2600.0)
+        return _run(spec, hold(spec.name, 150.0, *p95s, rps=finished, settle=spec.settle_s))
+
+    monkeypatch.setattr(confirming, "run_step", step)
+    model = tmp_path / "model"
+    series = read_timeseries(write_model(model))
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("mobile,password,teacher_id,school_id,province,sub_platform,role,resume\n")
+    target = SimpleNamespace(url="http://127.0.0.1:1", probes=None, api_servers=2, accounts=accounts)
+    holds = confirming.confirm(hold_model.config(model, max_holds=5), hold_model.context(series), target,
+                               tmp_path, stairs, {}, math.inf, 1.7, (SLO, ERRORS), lambda _line: None)
+    scales = [s.scale / factor for s in ran]
+    assert scales[0] == pytest.approx(math.sqrt(1.7 * 2.89))
+    assert scales[1] == pytest.approx(1.02, rel=0.02)  # the capacity the first finished
+    k = knee([r.result for r in stairs + holds], SLO, ERRORS)
+    assert len(holds) == 3 and k.bounded and k.resolved
