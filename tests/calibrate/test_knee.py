@@ -303,6 +303,19 @@ def _run(spec: StepSpec, result: StepResult) -> StepRun:
     return StepRun(spec, [], result, {}, {}, wall_s=(spec.seconds or 20.0) + 6.0)
 
 
+def _confirm(tmp_path: Path, stairs: list[StepRun], deadline: float = math.inf, say=lambda _line: None,
+             **settings) -> list[StepRun]:
+    """``confirm`` on the small model (``hold_model``), a target of two api workers and an empty
+    accounts file (``run_step`` monkeypatched by the test)."""
+    model = tmp_path / "model"
+    series = read_timeseries(write_model(model))
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("mobile,password,teacher_id,school_id,province,sub_platform,role,resume\n")
+    target = SimpleNamespace(url="http://127.0.0.1:1", probes=None, api_servers=2, accounts=accounts)
+    return confirming.confirm(hold_model.config(model, **settings), hold_model.context(series), target,
+                              tmp_path, stairs, {}, deadline, 1.7, (SLO, ERRORS), say)
+
+
 def test_holds_bisect_between_the_staircase_bracket_within_budget(monkeypatch, tmp_path):
     """A target whose sustained knee is at scale 1.6: every hold above breaks (its p95 grows),
     every hold at or below meets; the staircase's 20-s steps met up to 1.7 (its bracket's middle
@@ -479,13 +492,7 @@ def test_a_knee_above_the_middle_is_bracketed_by_holds_not_left_a_lower_bound(mo
         return _run(spec, hold(spec.name, 150.0, *p95s, rps=rps, settle=spec.settle_s))
 
     monkeypatch.setattr(confirming, "run_step", step)
-    model = tmp_path / "model"
-    series = read_timeseries(write_model(model))
-    accounts = tmp_path / "accounts.csv"
-    accounts.write_text("mobile,password,teacher_id,school_id,province,sub_platform,role,resume\n")
-    target = SimpleNamespace(url="http://127.0.0.1:1", probes=None, api_servers=2, accounts=accounts)
-    holds = confirming.confirm(hold_model.config(model, max_holds=3), hold_model.context(series), target,
-                               tmp_path, stairs, {}, math.inf, 1.7, (SLO, ERRORS), lambda _line: None)
+    holds = _confirm(tmp_path, stairs, max_holds=3)
     middle = math.sqrt(1.7 * 2.89)
     assert [s.scale / factor for s in ran] == pytest.approx([middle, 2.89, middle * confirming.STEP])
     # each hold knows its plan in its judged windows (a judged part 10% short is a growing queue)
@@ -559,21 +566,14 @@ def test_a_hold_that_would_end_after_the_deadline_is_not_started(monkeypatch, tm
 
     monkeypatch.setattr(confirming, "run_step", step)
     monkeypatch.setattr(confirming.time, "monotonic", lambda: clock[0])
-    model = tmp_path / "model"
-    series = read_timeseries(write_model(model))
-    accounts = tmp_path / "accounts.csv"
-    accounts.write_text("mobile,password,teacher_id,school_id,province,sub_platform,role,resume\n")
-    target = SimpleNamespace(url="http://127.0.0.1:1", probes=None, api_servers=2, accounts=accounts)
     said: list[str] = []
-    free = confirming.confirm(hold_model.config(model, max_holds=5), hold_model.context(series), target,
-                              tmp_path, stairs, {}, math.inf, 1.7, (SLO, ERRORS), said.append)
+    free = _confirm(tmp_path, stairs, say=said.append, max_holds=5)
     assert len(free) == 4 and knee([r.result for r in stairs + free], SLO, ERRORS).resolved
     # a deadline 10 s before the fourth would end (planned: its replay, set-up and the staircase's
     # overhead, 6 s; it takes 7)
     deadline, fourth = ended[3] - 10.0, ended[3]
     clock[0], ended[:] = 1000.0, []
-    holds = confirming.confirm(hold_model.config(model, max_holds=5), hold_model.context(series), target,
-                               tmp_path, stairs, {}, deadline, 1.7, (SLO, ERRORS), said.append)
+    holds = _confirm(tmp_path, stairs, deadline, said.append, max_holds=5)
     assert len(holds) == 3 and max(ended) < deadline < fourth
     assert said[-1].startswith("holds: no time left for a ")
     k = knee([r.result for r in stairs + holds], SLO, ERRORS)
@@ -611,13 +611,7 @@ def test_holds_far_above_the_knee_go_to_the_capacity_they_measured(monkeypatch, 
         return _run(spec, hold(spec.name, 150.0, *p95s, rps=finished, settle=spec.settle_s))
 
     monkeypatch.setattr(confirming, "run_step", step)
-    model = tmp_path / "model"
-    series = read_timeseries(write_model(model))
-    accounts = tmp_path / "accounts.csv"
-    accounts.write_text("mobile,password,teacher_id,school_id,province,sub_platform,role,resume\n")
-    target = SimpleNamespace(url="http://127.0.0.1:1", probes=None, api_servers=2, accounts=accounts)
-    holds = confirming.confirm(hold_model.config(model, max_holds=5), hold_model.context(series), target,
-                               tmp_path, stairs, {}, math.inf, 1.7, (SLO, ERRORS), lambda _line: None)
+    holds = _confirm(tmp_path, stairs, max_holds=5)
     scales = [s.scale / factor for s in ran]
     assert scales[0] == pytest.approx(math.sqrt(1.7 * 2.89))
     assert scales[1] == pytest.approx(1.02, rel=0.02)  # the capacity the first finished
