@@ -89,6 +89,11 @@ __all__ = ["JUDGED_WINDOWS", "confirm", "hold_plan", "in_session_for_holds", "ne
 # the fit and the platform file after the steps (12-20 s on 2026-11-30), and the model's own knee
 # on the knee's load (calibrate.knee_report.after_calibration: ~10 predictions, 10 s on SQLite 01:40)
 FIT_RESERVE_S = 40.0
+# holds seeded for at the staircase's top scale (``in_session_for_holds``): only the first can run
+# that high, the others near the knee, below the first (the bracket's middle, or the capacity it
+# measured), so three at the top cover five; five at the top put 10,000 of 20,000 teachers in a
+# session (three: 6,771) and left too few untouched ones for the holds' new sessions (05:19)
+SEEDED_HOLDS = 3
 # a stride past a hold (``next_scale``): below RESOLUTION, so that a hold there that breaks closes
 # the bracket and a "110%" level lies above it (1.1 / 1.08: 2% above)
 STEP = 1.08
@@ -243,8 +248,8 @@ def load_for(config: Any, context: Any, seconds: float) -> tuple[loads.HoldLoad,
 def in_session_for_holds(config: Any, context: Any, top_scale: float, shares: dict[str, float],
                          teachers: int) -> int:
     """Accounts to seed in a session on a calibration's own target for its holds' resumed
-    sessions: ``config.max_holds`` holds at the staircase's ``top_scale`` (the most any hold
-    can run), each taking its own (``holds.drop_in_session``); at most half the ``teachers``."""
+    sessions: ``SEEDED_HOLDS`` holds at the staircase's ``top_scale`` (the most any hold can
+    run), each taking its own (``holds.drop_in_session``); at most half the ``teachers``."""
     from loadtests.accounts import to_seed
 
     if config.max_holds <= 0:
@@ -253,7 +258,7 @@ def in_session_for_holds(config: Any, context: Any, top_scale: float, shares: di
     for seconds in (MIN_HOLD_S, MAX_HOLD_S):
         load, factor = load_for(config, context, seconds)
         for sub, n in loads.resumed_by_sub(load.plan(top_scale * factor)).items():
-            needs[sub] = max(needs.get(sub, 0), n * config.max_holds)
+            needs[sub] = max(needs.get(sub, 0), n * min(config.max_holds, SEEDED_HOLDS))
     named = all(sub for sub in needs)  # "": a model run without the sub-platforms' columns
     count = to_seed(needs, shares) if named else sum(needs.values())
     return min(count, teachers // 2)

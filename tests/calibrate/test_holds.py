@@ -79,7 +79,8 @@ def test_a_later_hold_skips_the_accounts_in_a_session_earlier_holds_resumed(tmp_
 
 def test_the_calibrations_target_seeds_in_session_accounts_for_its_holds(tmp_path: Path):
     """As many as ``max_holds`` holds at the staircase's top scale resume (the most), each taking
-    its own; at most half the teachers."""
+    its own, three at most (``SEEDED_HOLDS``: only the first can run that high); at most half
+    the teachers."""
     model = tmp_path / "model"
     series = read_timeseries(write_model(model))
     config, context = hold_model.config(model, max_holds=3), hold_model.context(series)
@@ -91,4 +92,6 @@ def test_the_calibrations_target_seeds_in_session_accounts_for_its_holds(tmp_pat
     assert resumed_by_sub(per_hold) == {"basic": 518, "mobile": 346}  # the viewers' 60/40 at 19:58
     assert 3 * 864 <= needed <= 3 * 864 * 1.1  # and the seeding's draw of sub-platforms allowed for
     assert in_session_for_holds(config, context, 1.0, shares, 2_000) == 1_000
+    five = in_session_for_holds(hold_model.config(model, max_holds=5), context, 1.0, shares, 100_000)
+    assert five == needed  # not 5 x 864
     assert in_session_for_holds(hold_model.config(model, max_holds=0), context, 1.0, shares, 2_000) == 0
