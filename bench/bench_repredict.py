@@ -159,8 +159,9 @@ def _knees(before: Path, after: Path, model: Path, calibration: dict) -> None:
 
     knee = calibration["knee"]
     step = next(s for s in calibration["step_results"] if s["name"] == knee["step"])
+    windows = JUDGED_WINDOWS if step.get("settle_s") is not None else 1  # a hold, or a staircase step
     load = SimpleNamespace(stretch=knee["stretch"], compress=float(knee["compress"]),
-                           judged_s=float(JUDGED_WINDOWS * WINDOW_S), scale=float(step["scale"]))
+                           judged_s=float(windows * WINDOW_S), scale=float(step["scale"]))
     slo = (float(knee["slo_p95_ms"]), float(knee["slo_error_rate"]))
     for label, path in (("before", before), ("after", after)):
         for found in both(path, model, load, slo, knee_host(calibration, knee["step"])):
