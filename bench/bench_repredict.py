@@ -16,8 +16,9 @@ experiment, not what the comparison does). Prints the heartbeat, sign-in and cam
 
 ``--growth``: "before" is the platform as it is and "after" with the api's laws fitted on the
 calibration's bins (``calibrate.cpu_growth``'s ``cpu_growth`` and ``calibrate.commit_cpu``'s
-``commit_cpu``, each only when significant, as a calibration writes them), the writers' stretch
-in both as the comparison has it; the laws on every driver are printed first. ``--write``: the
+``commit_cpu``, each only when significant, as a calibration writes them: the growth on what a
+written commits' law leaves), the writers' stretch in both as the comparison has it; the laws on
+every driver are printed first, and the growth on the constant demands for the record. ``--write``: the
 platform file with the laws (its ``.json`` copied beside it), for a validation of it. ``--knee``:
 the model's knee before and after on the knee's own load (``calibrate.model_knee``, the model
 run's folder), alone and beside the knee's other work.
@@ -133,13 +134,15 @@ def _grown(args: argparse.Namespace, calibration: dict) -> Path:
     file beside the platform's), its ``.json`` beside it; the law on every driver printed."""
     import shutil
 
-    laws = cpu_growth.from_calibration(calibration)
-    for law in laws.values():
-        print(f"  {law.text() + (' (significant)' if law.significant else '') if law else 'not fitted'}")
-    line = cpu_growth.line(laws[cpu_growth.DRIVERS[0]])
     commits = commit_cpu.from_calibration(calibration)
     shares = commit_cpu.line(commits)
     print(f"  {commits.text() if commits else 'no group commits counted'}")
+    constant = cpu_growth.from_calibration(calibration)[cpu_growth.DRIVERS[0]]  # for the record
+    print(f"  on the constant demands: {_said(constant)}")
+    laws = cpu_growth.from_calibration(calibration, commits=commits if shares else None)
+    for law in laws.values():
+        print(f"  {_said(law)}")
+    line = cpu_growth.line(laws[cpu_growth.DRIVERS[0]])
     print(f"written: cpu_growth {line}; commit_cpu {shares}")
     out = args.write or args.platform.with_name(f"{args.platform.stem}-growth.yaml")
     text = cpu_growth.with_law(args.platform.read_text(), "api", line)
@@ -147,6 +150,10 @@ def _grown(args: argparse.Namespace, calibration: dict) -> Path:
     if out.with_suffix(".json") != args.platform.with_suffix(".json"):
         shutil.copy(args.platform.with_suffix(".json"), out.with_suffix(".json"))
     return out
+
+
+def _said(law: cpu_growth.Growth | None) -> str:
+    return law.text() + (" (significant)" if law.significant else "") if law else "not fitted"
 
 
 def _knees(before: Path, after: Path, model: Path, calibration: dict) -> None:

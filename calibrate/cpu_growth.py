@@ -19,6 +19,15 @@ k = 0 is the constant model exactly). ``k`` is the least-squares slope of ``y - 
 together), as the demands'. A ``k`` whose interval holds 0 is not significant: the platform file
 then writes no law (k = 0), and the tier's note says what was found.
 
+Where the server counts its group commits' CPU and a commit costs CPU of its own
+(``calibrate.commit_cpu``: a law written as the tier's ``commit_cpu``), a job's share of its
+commits falls as batches grow with the load, and the prediction charges it ``b + a/n`` at the
+bin's batch size: the law here is then fitted on what that law leaves, ``base_i`` with each bin's
+jobs charged ``b + a/n_i`` at its measured batch size ``n_i`` instead of the demands' constant
+share (``Bins``' ``after_commits``), so that the fall by batching is counted once (by the commits'
+law), not again as a slope on the busy cores. On the 04:39 SQLite baseline the constant demands
+gave k = -4.2% a core [-10.6, -0.4] from the commits' fall alone (docs/calibration-log.md).
+
 The same slope on other drivers (the background alone, the api's own busy cores, its rate per
 worker) is computed for the record (``drivers``): which one the CPU follows is a question of the
 data (docs/calibration-log.md, "The api's CPU per request and the load").
@@ -33,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from calibrate import fit as fitting
+from calibrate.commit_cpu import CommitLaw
 
 BOOTSTRAP = fitting.BOOTSTRAP
 DRIVERS = ("host busy cores", "other work's cores", "api busy cores", "requests/s a worker")
@@ -52,13 +62,15 @@ class Growth:
     most: float
     bins: int
     steps: int
+    after_commits: bool = False  # fitted on what the group commits' law leaves (``bins``' ``commits``)
 
     @property
     def significant(self) -> bool:
         return self.lo > 0.0 or self.hi < 0.0
 
     def text(self) -> str:
-        return (f"CPU per request vs {self.driver}: {100 * self.per_unit:+.3g}% a unit "
+        beyond = " beyond the group commits' law" if self.after_commits else ""
+        return (f"CPU per request vs {self.driver}{beyond}: {100 * self.per_unit:+.3g}% a unit "
                 f"[{100 * self.lo:+.3g}, {100 * self.hi:+.3g}] from {self.reference:.3g} "
                 f"({self.least:.3g}-{self.most:.3g} over {self.bins} bins of {self.steps} steps)")
 
@@ -72,12 +84,16 @@ class Bins:
     measured: np.ndarray
     step: np.ndarray
     drivers: dict[str, np.ndarray]
+    after_commits: bool = False
 
 
 def bins(rows: list[fitting.Row], background: Mapping[int, float], tier: str, endpoints: list[str],
-         demands_ms: Mapping[str, float], wakeup_ms: float, idle_rate: float, servers: int) -> Bins:
+         demands_ms: Mapping[str, float], wakeup_ms: float, idle_rate: float, servers: int,
+         commits: CommitLaw | None = None) -> Bins:
     """The rows of the steps with a measured ``background`` (cores of other work per step index),
-    with the tier's busy time and at least one request."""
+    with the tier's busy time and at least one request. ``commits``: the group commits' law as
+    written (``commit_cpu.line``), whose endpoints' requests are charged ``b + a/n`` at their
+    bin's measured batch size instead of its constant share (module docstring)."""
     kept = [r for r in rows if r.step in background and tier in r.busy_s and r.seconds > 0
             and sum(r.requests.get(e, 0.0) for e in endpoints) > 0]
     demand_s = np.array([demands_ms.get(e, 0.0) for e in endpoints]) / 1000.0
@@ -89,8 +105,25 @@ def bins(rows: list[fitting.Row], background: Mapping[int, float], tier: str, en
     other = np.array([background[r.step] for r in kept])
     drivers = dict(zip(DRIVERS, (busy / seconds + other, other, busy / seconds,
                                  counts.sum(axis=1) / seconds / servers), strict=True))
-    return Bins(counts @ demand_s + wakeup_ms / 1000.0 * wakeups, busy - idle_rate * seconds,
-                np.array([r.step for r in kept]), drivers)
+    base = counts @ demand_s + wakeup_ms / 1000.0 * wakeups
+    if commits is not None:
+        writing = (counts @ np.isin(endpoints, commits.endpoints).astype(float)).reshape(-1)
+        base = base + writing * _shares(kept, commits)
+    return Bins(base, busy - idle_rate * seconds, np.array([r.step for r in kept]), drivers,
+                commits is not None)
+
+
+def _shares(rows: list[fitting.Row], law: CommitLaw) -> np.ndarray:
+    """Per bin, the CPU seconds a job of the law's endpoints costs beyond its share in the
+    demands, ``b + a/n - calibrated``, ``n`` the bin's measured jobs a commit (as the
+    prediction charges it, ``sim.tiers.replay._commit_shares``); 0 where the bin did not
+    count its commits."""
+    jobs = np.array([r.requests.get(fitting.JOBS, 0.0) for r in rows])
+    commits = np.array([r.requests.get(fitting.BATCHES, 0.0) for r in rows])
+    counted = (jobs > 0) & (commits > 0)
+    size = np.where(counted, jobs / np.where(commits > 0, commits, 1.0), 1.0)
+    share = (law.per_job_ms + law.per_batch_ms / size - law.calibrated_ms) / 1000.0
+    return np.where(counted, share, 0.0)
 
 
 def slope(base: np.ndarray, measured: np.ndarray, x: np.ndarray) -> tuple[float, float]:
@@ -117,7 +150,7 @@ def fit_growth(data: Bins, rng: np.random.Generator, driver: str = DRIVERS[0]) -
         draws[b] = slope(data.base[chosen], data.measured[chosen], x[chosen])[0]
     lo, hi = np.percentile(draws, [2.5, 97.5])
     return Growth(driver, k, float(lo), float(hi), reference, float(x.min()), float(x.max()), int(x.size),
-                  len(blocks))
+                  len(blocks), data.after_commits)
 
 
 def line(growth: Growth | None) -> dict[str, Any] | None:
@@ -130,10 +163,11 @@ def line(growth: Growth | None) -> dict[str, Any] | None:
             "note": f"fitted by calibrate/cpu_growth.py: {growth.text()}"}
 
 
-def from_calibration(calibration: Mapping[str, Any], tier: str = "api",
-                     servers: int = 2, seed: int = 0) -> dict[str, Growth | None]:
+def from_calibration(calibration: Mapping[str, Any], tier: str = "api", servers: int = 2, seed: int = 0,
+                     commits: CommitLaw | None = None) -> dict[str, Growth | None]:
     """Every driver's law on a calibration's record (``platform.json``: its rows, step results,
-    left-out steps and the tier's fitted demands), the demands as it wrote them."""
+    left-out steps and the tier's fitted demands), the demands as it wrote them; ``commits``:
+    the group commits' law when written (then on what it leaves)."""
     fitted = calibration["fits"][tier]
     demands = {e: float(d["ms"]) for e, d in fitted["demands_ms"].items() if not e.startswith("(")}
     wakeup = float(fitted["demands_ms"].get(fitting.WAKEUPS, {}).get("ms", 0.0))
@@ -142,7 +176,8 @@ def from_calibration(calibration: Mapping[str, Any], tier: str = "api",
     background = {i: float(s["background_cores"]) for i, s in enumerate(steps)
                   if s.get("background_cores") is not None and s.get("name") not in left}
     rows = [fitting.Row(**r) for r in calibration["rows"]]
-    data = bins(rows, background, tier, list(demands), demands, wakeup, float(fitted["idle_rate"]), servers)
+    data = bins(rows, background, tier, list(demands), demands, wakeup, float(fitted["idle_rate"]), servers,
+                commits)
     return {d: fit_growth(data, np.random.default_rng(seed), d) for d in DRIVERS}
 
 

@@ -52,17 +52,19 @@ def _with_laws(fit: fitting.TierFit, rows: list[fitting.Row], runs: list[StepRun
     """The api's fit with the law of its CPU per request on the host's busy cores
     (``calibrate.cpu_growth``) and its group commits' CPU a commit and a job
     (``calibrate.commit_cpu``), on the same rows and demands; their own generators, so that the
-    other fits' intervals stay as they were."""
+    other fits' intervals stay as they were. When the commits' law is written, the growth is
+    fitted on what it leaves (each effect counted once: ``cpu_growth.bins``' ``commits``)."""
     from dataclasses import replace
 
     measured = [(run, getattr(run, "background_cores", None)) for run in runs]
     background = {row.step: float(other) for run, other in measured if other is not None for row in run.rows}
     demands_ms = {e: d.ms for e, d in fit.demands.items() if e in endpoints}
     wakeup = fit.demands.get(fitting.WAKEUPS)
-    data = cpu_growth.bins(rows, background, fit.tier, endpoints, demands_ms, wakeup.ms if wakeup else 0.0,
-                           fit.idle_rate, servers)
     commits = commit_cpu.fit_commit_cpu(fit.tier, counted or rows, endpoints, np.random.default_rng(seed + 2),
                                         rows)
+    written = commits if commit_cpu.line(commits) is not None else None
+    data = cpu_growth.bins(rows, background, fit.tier, endpoints, demands_ms, wakeup.ms if wakeup else 0.0,
+                           fit.idle_rate, servers, written)
     growth = cpu_growth.fit_growth(data, np.random.default_rng(seed + 1))
     return replace(fit, growth=growth, commit_cpu=commits)
 
@@ -131,7 +133,9 @@ def tier_lines(scenario: Scenario, target: Target, fits: dict[str, fitting.TierF
         growth = fits[api].growth  # the CPU per request against the host's busy cores
         if growth is not None:
             law = cpu_growth.line(growth)
-            said = "written as cpu_growth" if law else "not significant: constant demands"
+            said = "written as cpu_growth" if law else (
+                "not significant beyond the group commits' law: no cpu_growth" if growth.after_commits
+                else "not significant: constant demands")
             out[api]["note"] = f"{out[api]['note']}; {growth.text()}, {said}"
             out[api] |= {"cpu_growth": law} if law else {}
         commits = fits[api].commit_cpu  # the group commits' CPU, a commit's and a job's
