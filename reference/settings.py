@@ -80,10 +80,11 @@ class Settings(BaseModel):
     loop_lag_interval_s: float = Field(default=0.05, ge=0, le=60)
     switch_interval_s: float | None = Field(default=None, gt=0, le=0.1)
     # reference.gc_policy, applied once in each worker when it starts serving: "python" leaves
-    # CPython's collector as it is (a ~150-ms full collection every ~5.6 s per worker near the
-    # knee, issue 12); "freeze" freezes what start-up left; "freeze-young" also raises the first
-    # threshold to 10,000 (docs/reference-ops.md, "The garbage collector's pauses").
-    gc_policy: Literal["python", "freeze", "freeze-young"] = "python"
+    # CPython's collector as it is (at the knee a full collection every 5.7 s per worker, 153 ms,
+    # up to 320 ms, measured); "freeze" freezes what start-up left; "freeze-young" also raises the
+    # first threshold to 10,000: no full collection in a 100-s replay at the knee, pauses <= 68 ms
+    # (docs/reference-ops.md, "The garbage collector's pauses").
+    gc_policy: Literal["python", "freeze", "freeze-young"] = "freeze-young"
     # Create tables and start-up rows when the app is built; `yanxiu serve` does it once in
     # the parent and turns it off for the workers, which would otherwise race.
     init_db: bool = True
