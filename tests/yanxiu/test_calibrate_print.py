@@ -26,3 +26,16 @@ def test_a_busy_machine_is_named(tmp_path):
 def test_a_quiet_machine_or_no_sample_says_nothing(tmp_path):
     assert _busy_machine(_platform(tmp_path, 0.07)) == ""
     assert _busy_machine(tmp_path / "absent.yaml") == ""
+
+
+def test_the_holds_default_is_the_configs():
+    """The CLI's --holds default and Config.max_holds are one figure (the CLI does not import the
+    config at start-up, so the two are written twice; this keeps them equal)."""
+    import argparse
+
+    from calibrate.config import Config
+    from yanxiu.commands.calibrate import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert parser.parse_args(["scenario.yaml"]).holds == Config.max_holds

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step-seconds", type=float, default=25.0,
                         help="seconds per step (default %(default)s)")
     parser.add_argument("--max-steps", type=int, default=10, help="steps in all, mixes included (default 10)")
-    parser.add_argument("--holds", type=int, default=3,
+    # Config.max_holds (calibrate.config is imported only when the command runs: slow to import)
+    parser.add_argument("--holds", type=int, default=5,
                         help="confirmation holds at most: steps held to their steady state near the knee "
                         "(default %(default)s; 0: the knee from the staircase, unconfirmed)")
     parser.add_argument("--budget-seconds", type=float, default=600.0,
