@@ -8,7 +8,8 @@ collections by generation from ``yanxiu_gc_pause_seconds`` (reference.gc_policy;
 without the timer: "not timed"), per worker (the sums over ``--workers``) with the mean and
 the longest pause, and the share of a worker's time over the replay (``duration_s``; the
 collections at start-up are counted in, ~30 ms); Locust's 10-s windows over the whole replay
-(the worst p95 and the median window's); the heartbeat's mean and p95 and the p95/mean
+(the worst p95 and the median window's) and the busiest 40 s's verdicts (``level.json``,
+measured and predicted); the heartbeat's mean and p95 and the p95/mean
 ratio; and the api's CPU per request (its measured utilisation x ``--api-servers`` x the
 replay's seconds / its requests). Reads the records through their loaders; asserts nothing.
 """
@@ -82,6 +83,9 @@ def _level(folder: Path, workers: int, api_servers: int) -> None:
         print(f"  10-s windows ({len(p95s)}): worst p95 {max(p95s):.0f} ms, "
               f"median {statistics.median(p95s):.0f} ms, above 300 ms: {sum(p > 300 for p in p95s)}")
     level = read(folder / LEVEL, LevelResult) if (folder / LEVEL).is_file() else None
+    if level is not None and level.overload is not None:
+        print(f"  busiest 40 s, measured: {level.overload.measured_why}")
+        print(f"  busiest 40 s, predicted: {level.overload.predicted_why}")
     comparison = level.comparison if level else None
     if comparison is None:
         return
