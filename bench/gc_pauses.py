@@ -7,10 +7,10 @@ A level folder is one of ``bench/bench_calibrate.py``'s (``validate-85pct``: ``s
 collections by generation from ``yanxiu_gc_pause_seconds`` (reference.gc_policy; a server
 without the timer: "not timed"), per worker (the sums over ``--workers``) with the mean and
 the longest pause, and the share of a worker's time over the replay (``duration_s``; the
-collections at start-up are counted in, ~30 ms); Locust's 10-s windows over the whole replay
-(the worst p95 and the median window's) and the busiest 40 s's verdicts (``level.json``,
-measured and predicted); the heartbeat's mean and p95 and the p95/mean
-ratio; and the api's CPU per request (its measured utilisation x ``--api-servers`` x the
+collections at start-up are counted in: a frozen worker's own full collection, 50-60 ms);
+Locust's 10-s windows over the whole replay (the worst p95 and the median window's) and the
+busiest 40 s's verdicts (``level.json``, measured and predicted); the heartbeat's mean and p95
+and the p95/mean ratio; and the api's CPU per request (its measured utilisation x ``--api-servers`` x the
 replay's seconds / its requests). Reads the records through their loaders; asserts nothing.
 """
 
