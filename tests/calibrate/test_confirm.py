@@ -82,6 +82,12 @@ def _run(spec: StepSpec, result: StepResult) -> StepRun:
     return StepRun(spec, [], result, {}, {}, wall_s=(spec.seconds or 20.0) + 6.0)
 
 
+def _met_1_7_broke_2_89() -> list[StepRun]:
+    """A staircase that met the SLO at scale 1.7 and broke it at 2.89."""
+    return [_run(StepSpec("stair-1.7", 1.7), stair("stair-1.7", 100.0, 80.0, 200.0, rps=340.0)),
+            _run(StepSpec("stair-2.89", 2.89), stair("stair-2.89", 900.0, 400.0, 1400.0, rps=500.0))]
+
+
 def _confirm(tmp_path: Path, stairs: list[StepRun], deadline: float = math.inf, say=lambda _line: None,
              **settings) -> list[StepRun]:
     """``confirm`` on the small model (``hold_model``), a target of two api workers and an empty
@@ -176,8 +182,7 @@ def test_a_knee_above_the_middle_is_bracketed_by_holds_not_left_a_lower_bound(mo
     hold at the staircase's broken scale breaks it, the next strides up from the middle (a 1.30x
     bracket): the knee is confirmed and bounded by a hold above it (before 2026-12-01 01:28: 1.7,
     2.22, 2.53 all met and the knee was a lower bound; until 05:00 the third bisected, 1.14x)."""
-    stairs = [_run(StepSpec("stair-1.7", 1.7), stair("stair-1.7", 100.0, 80.0, 200.0, rps=340.0)),
-              _run(StepSpec("stair-2.89", 2.89), stair("stair-2.89", 900.0, 400.0, 1400.0, rps=500.0))]
+    stairs = _met_1_7_broke_2_89()
     factor = hold_model.STAIR_RPS / hold_model.HOLD_RPS
     ran: list[StepSpec] = []
 
@@ -204,8 +209,7 @@ def test_a_knee_above_the_middle_is_bracketed_by_holds_not_left_a_lower_bound(mo
 def test_a_hold_that_would_end_after_the_deadline_is_not_started(monkeypatch, tmp_path):
     """A fake clock advanced by each hold's wall time: holds run while the next ends before the
     deadline; a knee the budget left unclosed says so (bounded but not resolved, or a lower bound)."""
-    stairs = [_run(StepSpec("stair-1.7", 1.7), stair("stair-1.7", 100.0, 80.0, 200.0, rps=340.0)),
-              _run(StepSpec("stair-2.89", 2.89), stair("stair-2.89", 900.0, 400.0, 1400.0, rps=500.0))]
+    stairs = _met_1_7_broke_2_89()
     factor = hold_model.STAIR_RPS / hold_model.HOLD_RPS
     clock = [1000.0]
     ended: list[float] = []
@@ -251,8 +255,7 @@ def test_holds_far_above_the_knee_go_to_the_capacity_they_measured(monkeypatch, 
     """The sustained knee at scale 1.0 where the staircase met 1.7 and broke 2.89: the first hold
     (2.22) breaks finishing what a target of capacity 1.02 can; the next runs there, meets, and a
     stride below it meets: bracketed within 1.08x in three holds (strides down from 1.7 took five)."""
-    stairs = [_run(StepSpec("stair-1.7", 1.7), stair("stair-1.7", 100.0, 80.0, 200.0, rps=340.0)),
-              _run(StepSpec("stair-2.89", 2.89), stair("stair-2.89", 900.0, 400.0, 1400.0, rps=500.0))]
+    stairs = _met_1_7_broke_2_89()
     factor = hold_model.STAIR_RPS / hold_model.HOLD_RPS
     ran: list[StepSpec] = []
 
