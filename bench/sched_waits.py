@@ -11,7 +11,7 @@ takes each load test's replay window from its Locust history (from 10 s in) and 
 and for the workers' loop (the main thread), writer (the non-main thread with the most time
 slices: the PostgreSQL writer thread) and pool threads, run and wait in ms a second and their
 stretch (run + wait) / run, and per batch of the writer (``level.json`` ``comparison.writer``).
-Measured on 2026-12-01 (docs/calibration.md, "Demands that move with load"): the writer's wait
+Measured on 2026-12-01 (docs/calibration-log.md, "Demands that move with load"): the writer's wait
 for a core 1.04 -> 2.50 ms a batch from 30 to 110% of the PostgreSQL knee.
 """
 

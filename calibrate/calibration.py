@@ -4,7 +4,8 @@ The steps (``calibrate.staircase``): one per journey group, then the staircase o
 own mix at rising scales until a step breaks the SLO, the generator saturates, or ``max_steps``
 is reached. Then holds (``calibrate.confirm``): steps long enough for the queue to reach its steady
 state near the knee, bisecting between the last staircase step that met the SLO and the first that
-broke it, so that the knee is a rate a sustained load test met (docs/calibration.md, "The knee").
+broke it, so that the knee is a rate a sustained load test met (docs/calibration.md, "How the numbers
+are made").
 The fits and the platform file's lines: ``calibrate.platform_lines``.
 """
 

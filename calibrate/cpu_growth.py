@@ -4,7 +4,7 @@ The api's demands (``calibrate.routecpu``, ``fit.fit_event_loop``) are constants
 mean over every bin of the steps the fit took; the host they ran on was busier in some bins
 than in others (the load, the load generator, the database server, other work). Beside other
 engineers' tests the api's CPU per request ran 20-38% over the calibrated, and +14% beside one
-spinning core at the same load (docs/calibration.md, "The machine's other work"). Here, on the
+spinning core at the same load (docs/calibration-log.md, "The machine's other work"). Here, on the
 same rows as the demands: per bin ``i`` the CPU the constant demands explain,
 ``base_i = Σ_e N_ie·d_e + c·W_i`` (the wake-ups ``W`` as the fit predicted them), against
 the busy time less the idle rate's, ``y_i``, and the law

@@ -163,7 +163,7 @@ GROWTH = 0.25
 # 17:05: a hold whose last two windows ran 23% more requests than the two before (244, 242 ->
 # 314, 283 req/s) had p95s 95, 170 -> 240, 190 ms and was taken for growing, while the same
 # load sustained (the peak hour at compress 12, 310 s) held 40-s p95s of 248, 326, 198 ms at
-# 283-299 req/s without a trend (docs/calibration.md, "The knee's hold, measured").
+# 283-299 req/s without a trend (docs/calibration-log.md, "The knee's hold, measured").
 RATE_RISE = 0.10
 
 

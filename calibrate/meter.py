@@ -38,7 +38,7 @@ def against_calibration(calibration: dict[str, Any] | None, host: HostSampler | 
     """The host's other work (its CPU less the server's and the load generator's) over the
     replay against what the calibration ran beside (``platform.json`` ``background``), and a
     ``note`` when the test's is more than BUSIER_CORES above it: the api's CPU per request
-    grows with the host's other work (docs/calibration.md, "The machine's other work"), so
+    grows with the host's other work (docs/calibration-log.md, "The machine's other work"), so
     part of an api or latency error is then the machine's, not the model's. Empty when the
     host was not sampled (a ``--host`` target)."""
     from calibrate.platform_file import generator_cores

@@ -2,8 +2,8 @@
 
 CPython's cyclic collector stops the whole worker while it runs (it holds the GIL): nothing
 on the loop, no pool thread. Near the knee each worker ran a full (generation-2) collection
-every ~5.6 s of ~150 ms, up to 641 ms (docs/calibration.md, "What the stalls are"): a full
-collection walks every tracked object, the ~100,000 that importing and building the app
+every ~5.6 s of ~150 ms, up to 641 ms (docs/calibration-log.md, "The server's garbage-collection
+stalls"): a full collection walks every tracked object, the ~100,000 that importing and building the app
 leaves (FastAPI, SQLAlchemy, pydantic, the catalogue) as well as the requests in flight.
 
 ``GcPauses`` times every collection through ``gc.callbacks`` into reference.metrics
