@@ -65,7 +65,7 @@ def _loadtest_parts(data: LoadtestResults, t: Labels) -> tuple[str, str, list, l
 
     s = data.summary
     meta = (f"{data.folder} · host {s.host or '–'} · {headline.number(s.duration_s)} s · "
-            f"compress {s.compress} · scale {s.scale}")
+            f"compress {s.compress:g} · scale {s.scale:.4g}")
     # the request rates against the model: summary.json's own comparison when it has one
     # (per endpoint and per bin, loadtests.requests), else the model's mean rates here
     rates = [] if s.requests_vs_plan else [(f"req/s {name}", model, measured)
