@@ -140,21 +140,14 @@ def render(scenario: Scenario, scenario_path: Path, out: Path, tiers: dict[str, 
         # an event loop's cost per wake-up (the fit's, with its interval in the note)
         wakeup_ms = (measured or {}).get("wakeup_ms", getattr(tier, "wakeup_ms", 0.0))
         extra += f", wakeup_ms: {wakeup_ms:.4g}" if wakeup_ms else ""
-        # the workers' loop, thread pool and session gate (calibrate/threads.py's probe)
-        threads: Any = (measured or {}).get("threads", getattr(tier, "threads", None))
-        threads = threads.model_dump() if isinstance(threads, BaseModel) else threads
-        extra += f", threads: {json.dumps(threads, ensure_ascii=False)}" if threads else ""
-        # the routes' own transactions on SQLite's write lock (calibrate.writer.route_holds)
-        holds: Any = (measured or {}).get("route_holds", getattr(tier, "route_holds", None))
-        holds = holds.model_dump() if isinstance(holds, BaseModel) else holds
-        extra += f", route_holds: {json.dumps(holds, ensure_ascii=False)}" if holds else ""
-        # the CPU per request against the host's busy cores, where significant (calibrate.cpu_growth)
-        growth: Any = (measured or {}).get("cpu_growth", getattr(tier, "cpu_growth", None))
-        growth = growth.model_dump() if isinstance(growth, BaseModel) else growth
-        extra += f", cpu_growth: {json.dumps(growth, ensure_ascii=False)}" if growth else ""
-        commits: Any = (measured or {}).get("commit_cpu", getattr(tier, "commit_cpu", None))
-        commits = commits.model_dump() if isinstance(commits, BaseModel) else commits
-        extra += f", commit_cpu: {json.dumps(commits, ensure_ascii=False)}" if commits else ""
+        # the workers' loop, thread pool and session gate (calibrate/threads.py's probe); the routes'
+        # own transactions on SQLite's write lock (calibrate.writer.route_holds); the CPU per request
+        # against the host's busy cores, where significant (calibrate.cpu_growth); the group commits'
+        # CPU, a commit's and a job's (calibrate.commit_cpu)
+        for key in ("threads", "route_holds", "cpu_growth", "commit_cpu"):
+            value: Any = (measured or {}).get(key, getattr(tier, key, None))
+            value = value.model_dump() if isinstance(value, BaseModel) else value
+            extra += f", {key}: {json.dumps(value, ensure_ascii=False)}" if value else ""
         lines.append(f"    - {{name: {tier.name}, kind: pool, servers: {servers}, "
                      f"service: {service_text}{extra}}}   # {note}")
     lines.append("  endpoints:")
